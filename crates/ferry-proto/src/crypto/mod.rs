@@ -1,0 +1,5 @@
+//! Key agreement, key derivation and message encryption.
+
+pub mod kdf;
+pub mod pake;
+pub mod secretbox;

@@ -1,0 +1,21 @@
+//! Sans-IO core of ferry: the Magic Wormhole wire formats and state machines.
+//!
+//! Nothing here touches sockets, files, clocks or the OS random generator: bytes,
+//! time and randomness come in as arguments and the caller performs the I/O. That
+//! keeps every codec testable with known-answer vectors and fuzzable.
+//!
+//! Layers, bottom up:
+//! - [`code`] and [`wordlist`]: wormhole codes (`7-guitarist-revenge`);
+//! - [`crypto`]: SPAKE2, HKDF key derivation with keys typed by purpose, secretbox;
+//! - [`mailbox`]: the client <-> rendezvous-server JSON messages;
+//! - [`session`]: the client side of the rendezvous (PAKE, version, phases);
+//! - [`transit`]: hints, handshakes, relay line and encrypted record framing;
+//! - [`transfer`]: file-transfer v1 offer/answer messages and safe paths.
+
+pub mod code;
+pub mod crypto;
+pub mod mailbox;
+pub mod session;
+pub mod transfer;
+pub mod transit;
+pub mod wordlist;

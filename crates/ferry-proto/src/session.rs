@@ -1,0 +1,343 @@
+//! The client side of a wormhole rendezvous, as a sans-IO state machine.
+//!
+//! Call order: [`Session::new`] (queues `bind`), then either [`Session::set_code`]
+//! or [`Session::allocate_code`]; feed every server frame to [`Session::handle`];
+//! after each call drain [`Session::poll_transmit`] (frames to send, in order) and
+//! [`Session::poll_event`] (what the application must know). Application payloads go
+//! in through [`Session::send`] and come out as [`Event::Message`] in phase order.
+//! Finish with [`Session::close`] and wait for [`Event::Closed`].
+//!
+//! The machine follows what the real clients do: the PAKE message goes out as soon as
+//! the mailbox is claimed, the encrypted `version` as soon as the key exists, the
+//! nameplate is released on the peer's first message, and application messages are
+//! held back until the peer's `version` decrypts (key confirmation), so nothing of
+//! ours is sent under a key a wrong-code peer could try to attack offline.
+
+use std::collections::{BTreeMap, VecDeque};
+
+use rand::{CryptoRng, RngCore};
+use serde_json::{json, Value};
+
+use crate::code::{Code, Nameplate};
+use crate::crypto::kdf::SharedKey;
+use crate::crypto::pake::Pake;
+use crate::mailbox::{ClientMessage, Mood, ServerMessage};
+
+/// Who we are to the server and to the peer.
+#[derive(Debug, Clone)]
+pub struct SessionConfig {
+    pub appid: String,
+    /// 10 lowercase hex chars, fixed for the whole session.
+    pub side: String,
+    /// Our `app_versions` object, sent inside the encrypted `version` message.
+    pub app_versions: Value,
+    /// Sent in `bind` so server operators can see which clients are in use.
+    pub client_version: (String, String),
+}
+
+/// What the application learns from the rendezvous.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum Event {
+    Welcome { motd: Option<String> },
+    /// The server allocated a nameplate and we built the code around it.
+    CodeAllocated(Code),
+    /// The nameplates in use, answering [`Session::list_nameplates`].
+    Nameplates(Vec<String>),
+    /// Key confirmed: the peer used the same code.
+    Verified { verifier: [u8; 32], peer_app_versions: Value },
+    /// One application payload, decrypted, in phase order.
+    Message(Vec<u8>),
+    Closed,
+}
+
+/// Why a rendezvous failed, and whose fault it is.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum SessionError {
+    #[error("the server refused service: {0}")]
+    Unwelcome(String),
+    #[error("the server reported an error: {0}")]
+    Server(String),
+    #[error("wrong code: the other side used a different code (key confirmation failed)")]
+    WrongCode,
+    #[error("the peer sent an invalid message: {0}")]
+    BadPeerMessage(String),
+}
+
+/// The rendezvous state machine; see the module docs for the call order.
+pub struct Session<R> {
+    config: SessionConfig,
+    rng: R,
+    outbox: VecDeque<ClientMessage>,
+    events: VecDeque<Event>,
+    words: usize,
+    code: Option<Code>,
+    pake: Option<Pake>,
+    nameplate: Option<String>,
+    mailbox: Option<String>,
+    key: Option<SharedKey>,
+    peer_side: Option<String>,
+    verified: bool,
+    released: bool,
+    next_out_phase: u64,
+    held_out: Vec<Vec<u8>>,
+    early_in: Vec<(String, String, String)>,
+    inbox: BTreeMap<u64, Vec<u8>>,
+    next_in_phase: u64,
+}
+
+impl<R: RngCore + CryptoRng> Session<R> {
+    /// Starts a session; `bind` is queued at once (the server accepts it before
+    /// its `welcome` arrives, as the Python client does).
+    pub fn new(config: SessionConfig, rng: R) -> Self {
+        let bind = ClientMessage::Bind {
+            appid: config.appid.clone(),
+            side: config.side.clone(),
+            client_version: Some(config.client_version.clone()),
+        };
+        Session {
+            config,
+            rng,
+            outbox: VecDeque::from([bind]),
+            events: VecDeque::new(),
+            words: 2,
+            code: None,
+            pake: None,
+            nameplate: None,
+            mailbox: None,
+            key: None,
+            peer_side: None,
+            verified: false,
+            released: false,
+            next_out_phase: 0,
+            held_out: Vec::new(),
+            early_in: Vec::new(),
+            inbox: BTreeMap::new(),
+            next_in_phase: 0,
+        }
+    }
+
+    /// Uses a code the user typed or chose: claims its nameplate and starts the PAKE.
+    pub fn set_code(&mut self, code: Code) {
+        let nameplate = code.nameplate().as_str().to_owned();
+        self.pake = Some(Pake::start(code.as_str(), &self.config.appid, &mut self.rng));
+        self.code = Some(code);
+        self.nameplate = Some(nameplate.clone());
+        self.outbox.push_back(ClientMessage::Claim { nameplate });
+    }
+
+    /// Asks the server for a free nameplate; the code gets `words` random words.
+    pub fn allocate_code(&mut self, words: usize) {
+        self.words = words;
+        self.outbox.push_back(ClientMessage::Allocate);
+    }
+
+    /// Asks for the nameplates in use (for tab completion).
+    pub fn list_nameplates(&mut self) {
+        self.outbox.push_back(ClientMessage::List);
+    }
+
+    /// Queues one application payload; it goes out once the key is confirmed.
+    pub fn send(&mut self, plaintext: Vec<u8>) {
+        if self.verified {
+            self.send_phase(plaintext);
+        } else {
+            self.held_out.push(plaintext);
+        }
+    }
+
+    /// Releases the nameplate if still held and closes the mailbox with `mood`.
+    pub fn close(&mut self, mood: Mood) {
+        self.release_nameplate();
+        match self.mailbox.clone() {
+            Some(mailbox) => self.outbox.push_back(ClientMessage::Close {
+                mailbox: Some(mailbox),
+                mood: Some(mood),
+            }),
+            None => self.events.push_back(Event::Closed),
+        }
+    }
+
+    /// The next frame to send to the server.
+    pub fn poll_transmit(&mut self) -> Option<ClientMessage> {
+        self.outbox.pop_front()
+    }
+
+    /// The next event for the application.
+    pub fn poll_event(&mut self) -> Option<Event> {
+        self.events.pop_front()
+    }
+
+    /// The code in use, once known.
+    pub fn code(&self) -> Option<&Code> {
+        self.code.as_ref()
+    }
+
+    /// The shared key, once the PAKE has finished (confirmed or not).
+    pub fn key(&self) -> Option<&SharedKey> {
+        self.key.as_ref()
+    }
+
+    /// Feeds one frame from the server.
+    pub fn handle(&mut self, msg: ServerMessage) -> Result<(), SessionError> {
+        match msg {
+            ServerMessage::Welcome { welcome } => match welcome.error {
+                Some(error) => return Err(SessionError::Unwelcome(error)),
+                None => self.events.push_back(Event::Welcome { motd: welcome.motd }),
+            },
+            ServerMessage::Allocated { nameplate } => self.on_allocated(&nameplate)?,
+            ServerMessage::Claimed { mailbox } => self.on_claimed(mailbox),
+            ServerMessage::Nameplates { nameplates } => {
+                let ids = nameplates.into_iter().map(|n| n.id).collect();
+                self.events.push_back(Event::Nameplates(ids));
+            }
+            ServerMessage::Message { side, phase, body, .. } => {
+                self.on_message(side, phase, body)?
+            }
+            ServerMessage::Closed => self.events.push_back(Event::Closed),
+            ServerMessage::Error { error, .. } => return Err(SessionError::Server(error)),
+            ServerMessage::Ack { .. }
+            | ServerMessage::Released
+            | ServerMessage::Pong { .. }
+            | ServerMessage::Unknown => {}
+        }
+        Ok(())
+    }
+
+    fn on_allocated(&mut self, nameplate: &str) -> Result<(), SessionError> {
+        let nameplate: Nameplate = nameplate
+            .parse()
+            .map_err(|_| SessionError::Server(format!("allocated a bad nameplate {nameplate:?}")))?;
+        let code = Code::generate(nameplate, self.words, &mut self.rng);
+        self.events.push_back(Event::CodeAllocated(code.clone()));
+        self.set_code(code);
+        Ok(())
+    }
+
+    fn on_claimed(&mut self, mailbox: String) {
+        self.mailbox = Some(mailbox.clone());
+        self.outbox.push_back(ClientMessage::Open { mailbox });
+        if let Some(pake) = &self.pake {
+            self.add("pake", hex::encode(pake.message_body()));
+        }
+    }
+
+    fn on_message(&mut self, side: String, phase: String, body: String) -> Result<(), SessionError> {
+        if side == self.config.side {
+            return Ok(()); // the server echoes our own messages back
+        }
+        if self.peer_side.as_ref().is_some_and(|p| *p != side) {
+            return Ok(()); // a third side: the server marks the mailbox crowded
+        }
+        self.peer_side = Some(side.clone());
+        if phase == "pake" {
+            return self.on_pake(&body);
+        }
+        if self.key.is_none() {
+            self.early_in.push((side, phase, body));
+            return Ok(());
+        }
+        self.on_encrypted(&side, &phase, &body)
+    }
+
+    fn on_pake(&mut self, body_hex: &str) -> Result<(), SessionError> {
+        let Some(pake) = self.pake.take() else {
+            return Ok(()); // a repeated pake after we finished
+        };
+        let body = hex::decode(body_hex).map_err(|e| bad_peer(format!("pake body: {e}")))?;
+        let key = pake.finish(&body).map_err(|e| bad_peer(e.to_string()))?;
+        self.key = Some(key);
+        self.release_nameplate();
+        let versions = json!({ "app_versions": self.config.app_versions });
+        self.add_encrypted("version", versions.to_string().as_bytes());
+        for (side, phase, body) in std::mem::take(&mut self.early_in) {
+            self.on_encrypted(&side, &phase, &body)?;
+        }
+        Ok(())
+    }
+
+    fn on_encrypted(&mut self, side: &str, phase: &str, body_hex: &str) -> Result<(), SessionError> {
+        if phase == "version" {
+            return self.on_version(side, body_hex);
+        }
+        let Ok(n) = phase.parse::<u64>() else {
+            return Ok(()); // dilation and future phases: not ours to handle
+        };
+        if n < self.next_in_phase || self.inbox.contains_key(&n) {
+            return Ok(()); // a duplicate (the Python client re-sends after reconnecting)
+        }
+        let plaintext = self.decrypt(side, phase, body_hex).map_err(|_| {
+            bad_peer(format!("message in phase {n} does not decrypt"))
+        })?;
+        self.inbox.insert(n, plaintext);
+        self.deliver_in_order();
+        Ok(())
+    }
+
+    fn on_version(&mut self, side: &str, body_hex: &str) -> Result<(), SessionError> {
+        if self.verified {
+            return Ok(());
+        }
+        let plaintext = self
+            .decrypt(side, "version", body_hex)
+            .map_err(|_| SessionError::WrongCode)?;
+        let versions: Value = serde_json::from_slice(&plaintext)
+            .map_err(|e| bad_peer(format!("version message: {e}")))?;
+        self.verified = true;
+        let verifier = self.key.as_ref().map(SharedKey::verifier).unwrap_or_default();
+        let peer_app_versions = versions.get("app_versions").cloned().unwrap_or(Value::Null);
+        self.events.push_back(Event::Verified { verifier, peer_app_versions });
+        for plaintext in std::mem::take(&mut self.held_out) {
+            self.send_phase(plaintext);
+        }
+        Ok(())
+    }
+
+    fn decrypt(&self, side: &str, phase: &str, body_hex: &str) -> Result<Vec<u8>, ()> {
+        let key = self.key.as_ref().ok_or(())?;
+        let body = hex::decode(body_hex).map_err(|_| ())?;
+        key.phase_key(side, phase).open(&body).map_err(|_| ())
+    }
+
+    fn deliver_in_order(&mut self) {
+        while let Some(plaintext) = self.inbox.remove(&self.next_in_phase) {
+            self.events.push_back(Event::Message(plaintext));
+            self.next_in_phase += 1;
+        }
+    }
+
+    fn send_phase(&mut self, plaintext: Vec<u8>) {
+        let phase = self.next_out_phase.to_string();
+        self.next_out_phase += 1;
+        self.add_encrypted(&phase, &plaintext);
+    }
+
+    fn add_encrypted(&mut self, phase: &str, plaintext: &[u8]) {
+        let Some(key) = &self.key else { return };
+        let mut nonce = [0u8; 24];
+        self.rng.fill_bytes(&mut nonce);
+        let body = key.phase_key(&self.config.side, phase).seal(&nonce, plaintext);
+        self.add(phase, hex::encode(body));
+    }
+
+    fn add(&mut self, phase: &str, body: String) {
+        self.outbox.push_back(ClientMessage::Add { phase: phase.to_owned(), body });
+    }
+
+    fn release_nameplate(&mut self) {
+        if self.released || self.mailbox.is_none() {
+            return;
+        }
+        self.released = true;
+        let nameplate = self.nameplate.clone();
+        self.outbox.push_back(ClientMessage::Release { nameplate });
+    }
+}
+
+fn bad_peer(why: String) -> SessionError {
+    SessionError::BadPeerMessage(why)
+}
+
+#[cfg(test)]
+mod tests;

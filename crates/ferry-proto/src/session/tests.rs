@@ -1,0 +1,169 @@
+//! Two sessions talking through a tiny in-memory mailbox server.
+
+use rand::rngs::StdRng;
+use rand::SeedableRng;
+
+use super::*;
+use crate::mailbox::Welcome;
+
+type S = Session<StdRng>;
+
+fn session(side: &str, seed: u64) -> S {
+    let config = SessionConfig {
+        appid: "lothar.com/wormhole/text-or-file-xfer".into(),
+        side: side.into(),
+        app_versions: json!({}),
+        client_version: ("ferry".into(), "test".into()),
+    };
+    Session::new(config, StdRng::seed_from_u64(seed))
+}
+
+/// A mailbox with two subscribers; `add` is echoed to both, like the real server.
+struct FakeServer {
+    log: Vec<(usize, ServerMessage)>,
+}
+
+impl FakeServer {
+    fn handle(&mut self, from: usize, msg: ClientMessage) {
+        let reply = match msg {
+            ClientMessage::Bind { .. } => ServerMessage::Welcome { welcome: Welcome::default() },
+            ClientMessage::Allocate => ServerMessage::Allocated { nameplate: "42".into() },
+            ClientMessage::Claim { .. } => ServerMessage::Claimed { mailbox: "mb".into() },
+            ClientMessage::Release { .. } => ServerMessage::Released,
+            ClientMessage::Close { .. } => ServerMessage::Closed,
+            ClientMessage::Add { phase, body } => {
+                let side = if from == 0 { "aaaaaaaaaa" } else { "bbbbbbbbbb" };
+                for to in 0..2 {
+                    let m = ServerMessage::Message {
+                        side: side.into(),
+                        phase: phase.clone(),
+                        body: body.clone(),
+                        id: None,
+                    };
+                    self.log.push((to, m));
+                }
+                return;
+            }
+            _ => return,
+        };
+        self.log.push((from, reply));
+    }
+}
+
+/// Runs both machines until nothing moves; returns their events and errors.
+fn run(sessions: &mut [S; 2]) -> [(Vec<Event>, Option<SessionError>); 2] {
+    let mut server = FakeServer { log: Vec::new() };
+    let mut out: [(Vec<Event>, Option<SessionError>); 2] = Default::default();
+    for _ in 0..100 {
+        for (i, s) in sessions.iter_mut().enumerate() {
+            while let Some(m) = s.poll_transmit() {
+                server.handle(i, m);
+            }
+        }
+        if server.log.is_empty() {
+            break;
+        }
+        for (to, m) in std::mem::take(&mut server.log) {
+            if let Err(e) = sessions[to].handle(m) {
+                out[to].1.get_or_insert(e);
+            }
+        }
+    }
+    for (i, s) in sessions.iter_mut().enumerate() {
+        while let Some(e) = s.poll_event() {
+            out[i].0.push(e);
+        }
+    }
+    out
+}
+
+fn messages(events: &[Event]) -> Vec<Vec<u8>> {
+    events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Message(m) => Some(m.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn same_code_verifies_and_delivers_in_order() {
+    let mut s = [session("aaaaaaaaaa", 1), session("bbbbbbbbbb", 2)];
+    s[0].allocate_code(2);
+    s[0].send(b"first".to_vec());
+    s[0].send(b"second".to_vec());
+    let [a, _] = run(&mut s);
+    let code = a
+        .0
+        .iter()
+        .find_map(|e| match e {
+            Event::CodeAllocated(c) => Some(c.clone()),
+            _ => None,
+        })
+        .expect("code allocated");
+    assert!(code.as_str().starts_with("42-"));
+    s[1].set_code(code);
+    s[1].send(b"reply".to_vec());
+    let [a, b] = run(&mut s);
+    assert_eq!(a.1, None);
+    assert_eq!(b.1, None);
+    assert_eq!(messages(&b.0), vec![b"first".to_vec(), b"second".to_vec()]);
+    assert_eq!(messages(&a.0), vec![b"reply".to_vec()]);
+    let verifier = |ev: &[Event]| {
+        ev.iter().find_map(|e| match e {
+            Event::Verified { verifier, .. } => Some(*verifier),
+            _ => None,
+        })
+    };
+    assert!(verifier(&a.0).is_some());
+    assert_eq!(verifier(&a.0), verifier(&b.0));
+}
+
+#[test]
+fn wrong_code_fails_on_both_sides_and_leaks_no_payload() {
+    let mut s = [session("aaaaaaaaaa", 1), session("bbbbbbbbbb", 2)];
+    s[0].set_code(Code::parse("7-purple-sausages").unwrap());
+    s[1].set_code(Code::parse("7-purple-sausage").unwrap());
+    s[0].send(b"secret".to_vec());
+    let [a, b] = run(&mut s);
+    assert_eq!(a.1, Some(SessionError::WrongCode));
+    assert_eq!(b.1, Some(SessionError::WrongCode));
+    assert!(messages(&b.0).is_empty());
+}
+
+#[test]
+fn echo_of_own_messages_is_ignored_and_close_reports_closed() {
+    let mut s = [session("aaaaaaaaaa", 1), session("bbbbbbbbbb", 2)];
+    let code = Code::parse("5-a-b").unwrap();
+    s[0].set_code(code.clone());
+    s[1].set_code(code);
+    run(&mut s);
+    s[0].close(Mood::Happy);
+    let [a, _] = run(&mut s);
+    assert!(a.0.contains(&Event::Closed));
+}
+
+#[test]
+fn garbage_pake_is_a_peer_error_not_a_panic() {
+    let mut s = session("aaaaaaaaaa", 1);
+    s.set_code(Code::parse("5-a-b").unwrap());
+    s.handle(ServerMessage::Claimed { mailbox: "m".into() }).unwrap();
+    let bad = ServerMessage::Message {
+        side: "cccccccccc".into(),
+        phase: "pake".into(),
+        body: "zz".into(),
+        id: None,
+    };
+    assert!(matches!(s.handle(bad), Err(SessionError::BadPeerMessage(_))));
+}
+
+#[test]
+fn unwelcome_server_is_an_error() {
+    let mut s = session("aaaaaaaaaa", 1);
+    let w = Welcome { motd: None, error: Some("go away".into()) };
+    assert_eq!(
+        s.handle(ServerMessage::Welcome { welcome: w }),
+        Err(SessionError::Unwelcome("go away".into()))
+    );
+}
