@@ -1,1 +1,194 @@
-fn main() {}
+//! The `ferry` command: arguments -> settings -> one command, and exit codes that
+//! say what went wrong. The only place that prints or reads the terminal.
+
+mod args;
+mod prompt;
+mod settings;
+mod term;
+
+use std::io::{IsTerminal, Read, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{bail, Context, Result};
+use clap::Parser;
+
+use args::{Cli, Command, Common, ReceiveArgs, SendArgs};
+use ferry::{CodeChoice, Payload, ReceiveOptions, Received, SendOptions};
+use ferry_proto::code::Code;
+use ferry_proto::transfer::path::escape_for_terminal;
+use term::{human, Terminal};
+
+/// Exit codes, documented in `--help` of the README.
+mod exit {
+    pub const FAILURE: u8 = 1;
+    pub const WRONG_CODE: u8 = 3;
+    pub const DECLINED: u8 = 4;
+    pub const REFUSED_LOCALLY: u8 = 5;
+    pub const NETWORK: u8 = 6;
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(cli.common.verbose);
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("ferry: error: cannot start: {e}");
+            return ExitCode::from(exit::FAILURE);
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("ferry: error: {e:#}");
+            ExitCode::from(exit_code(&e))
+        }
+    }
+}
+
+fn init_logging(verbose: u8) {
+    let level = match verbose {
+        0 => "warn",
+        1 => "info",
+        2 => "debug",
+        _ => "trace",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("FERRY_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+}
+
+fn exit_code(e: &anyhow::Error) -> u8 {
+    use ferry::Error as E;
+    match e.downcast_ref::<E>() {
+        Some(E::WrongCode) => exit::WRONG_CODE,
+        Some(E::Declined) => exit::DECLINED,
+        Some(E::Exists(_) | E::NoSpace { .. } | E::UnsafeName(_)) => exit::REFUSED_LOCALLY,
+        Some(
+            E::ServerUnreachable { .. }
+            | E::ServerLost
+            | E::Transit(_)
+            | E::PeerVanished
+            | E::Timeout(_),
+        ) => exit::NETWORK,
+        _ => exit::FAILURE,
+    }
+}
+
+async fn run(cli: Cli) -> Result<()> {
+    match cli.command {
+        Command::Send(args) => run_send(&cli.common, args).await,
+        Command::Receive(args) => run_receive(&cli.common, args).await,
+    }
+}
+
+async fn run_send(common: &Common, args: SendArgs) -> Result<()> {
+    let code = match &args.code {
+        Some(c) => CodeChoice::Given(Code::parse(c).context("bad --code")?),
+        None => CodeChoice::Allocate {
+            words: usize::from(args.code_length),
+        },
+    };
+    let options = SendOptions {
+        mailbox: settings::mailbox(common),
+        transit: settings::transit(common)?,
+        code,
+    };
+    let (payload, _spool) = payload(&args)?;
+    let mut ui = Terminal::new(common.hide_progress, false, true);
+    ferry::send(&options, payload, &mut ui).await?;
+    ui.finish_progress();
+    eprintln!("Transfer complete.");
+    Ok(())
+}
+
+/// What to send; the temp file that holds standard input lives as long as the send.
+fn payload(args: &SendArgs) -> Result<(Payload, Option<tempfile::TempDir>)> {
+    if let Some(text) = &args.text {
+        let text = if text == "-" {
+            read_stdin_text()?
+        } else {
+            text.clone()
+        };
+        return Ok((Payload::Text(text), None));
+    }
+    match args.paths.as_slice() {
+        [one] if one.as_os_str() == "-" => {
+            let (dir, path) = spool_stdin(&args.name)?;
+            Ok((Payload::Path(path), Some(dir)))
+        }
+        [one] => Ok((Payload::Path(one.clone()), None)),
+        _ => bail!("the wormhole protocol sends one file or directory at a time: put the files in a directory and send that"),
+    }
+}
+
+fn read_stdin_text() -> Result<String> {
+    let mut text = String::new();
+    std::io::stdin()
+        .read_to_string(&mut text)
+        .context("reading the text from standard input")?;
+    Ok(text)
+}
+
+/// v1 offers state the size up front, so standard input is stored first.
+fn spool_stdin(name: &str) -> Result<(tempfile::TempDir, PathBuf)> {
+    let dir = tempfile::tempdir().context("creating a temporary directory for standard input")?;
+    let path = dir.path().join(name);
+    let mut file = std::fs::File::create(&path).context("storing standard input")?;
+    std::io::copy(&mut std::io::stdin().lock(), &mut file).context("reading standard input")?;
+    Ok((dir, path))
+}
+
+async fn run_receive(common: &Common, args: ReceiveArgs) -> Result<()> {
+    let typed = match args.code {
+        Some(c) => c,
+        None => prompt::ask_code()?,
+    };
+    let code = Code::parse(&typed).context("bad code")?;
+    let options = ReceiveOptions {
+        mailbox: settings::mailbox(common),
+        transit: settings::transit(common)?,
+        code,
+        output_dir: args.output_dir,
+    };
+    let mut ui = Terminal::new(common.hide_progress, args.yes, false);
+    let received = ferry::receive(&options, &mut ui).await?;
+    ui.finish_progress();
+    report(received)
+}
+
+fn report(received: Received) -> Result<()> {
+    match received {
+        Received::Text(text) => print_text(&text)?,
+        Received::File { path, bytes } => {
+            eprintln!(
+                "Received file {} ({}).",
+                escape_for_terminal(&path.display().to_string()),
+                human(bytes)
+            );
+        }
+        Received::Directory { path, files, bytes } => eprintln!(
+            "Received directory {} ({files} files, {}).",
+            escape_for_terminal(&path.display().to_string()),
+            human(bytes)
+        ),
+        _ => {}
+    }
+    Ok(())
+}
+
+/// Text goes to stdout exactly when piped, escaped when a person reads it.
+fn print_text(text: &str) -> Result<()> {
+    let mut out = std::io::stdout().lock();
+    let shown = if out.is_terminal() {
+        escape_for_terminal(text)
+    } else {
+        text.to_owned()
+    };
+    writeln!(out, "{shown}").context("writing the message")?;
+    Ok(())
+}

@@ -162,7 +162,10 @@ mod tests {
     #[test]
     fn close_without_mood_omits_fields() {
         let env = ClientEnvelope {
-            message: ClientMessage::Close { mailbox: None, mood: None },
+            message: ClientMessage::Close {
+                mailbox: None,
+                mood: None,
+            },
             id: None,
         };
         assert_eq!(env.encode(), r#"{"type":"close"}"#);
@@ -176,9 +179,15 @@ mod tests {
         };
         assert_eq!(welcome.motd.as_deref(), Some("hi"));
         let m = r#"{"type": "message", "side": "abc", "phase": "pake", "body": "7b", "server_rx": 1.0, "id": null, "server_tx": 2.0}"#;
-        assert!(matches!(ServerMessage::decode(m).unwrap(), ServerMessage::Message { .. }));
+        assert!(matches!(
+            ServerMessage::decode(m).unwrap(),
+            ServerMessage::Message { .. }
+        ));
         let e = r#"{"type": "error", "error": "crowded", "orig": {"type": "claim"}}"#;
-        assert!(matches!(ServerMessage::decode(e).unwrap(), ServerMessage::Error { .. }));
+        assert!(matches!(
+            ServerMessage::decode(e).unwrap(),
+            ServerMessage::Error { .. }
+        ));
     }
 
     #[test]

@@ -1,4 +1,20 @@
 //! ferry's async client: drives the sans-IO machines of `ferry-proto` over real
 //! WebSocket and TCP connections and the file system.
+//!
+//! Entry points: [`send()`] and [`receive()`], which report through a [`Ui`].
 
 pub mod archive;
+mod error;
+mod fs;
+mod mailbox;
+mod receive;
+mod send;
+pub mod transit;
+mod ui;
+mod wormhole;
+
+pub use error::{Error, Result};
+pub use receive::{receive, ReceiveOptions, Received};
+pub use send::{send, Payload, SendOptions};
+pub use ui::Ui;
+pub use wormhole::{CodeChoice, MailboxConfig, RendezvousObserver, Wormhole, DEFAULT_MAILBOX_URL};

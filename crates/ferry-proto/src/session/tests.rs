@@ -18,29 +18,50 @@ fn session(side: &str, seed: u64) -> S {
     Session::new(config, StdRng::seed_from_u64(seed))
 }
 
-/// A mailbox with two subscribers; `add` is echoed to both, like the real server.
+/// One mailbox: `add` is stored and echoed to every side that opened it, and
+/// `open` replays what was stored, like the real server.
 struct FakeServer {
     log: Vec<(usize, ServerMessage)>,
+    opened: [bool; 2],
+    history: Vec<ServerMessage>,
 }
 
 impl FakeServer {
     fn handle(&mut self, from: usize, msg: ClientMessage) {
         let reply = match msg {
-            ClientMessage::Bind { .. } => ServerMessage::Welcome { welcome: Welcome::default() },
-            ClientMessage::Allocate => ServerMessage::Allocated { nameplate: "42".into() },
-            ClientMessage::Claim { .. } => ServerMessage::Claimed { mailbox: "mb".into() },
+            ClientMessage::Bind { .. } => ServerMessage::Welcome {
+                welcome: Welcome::default(),
+            },
+            ClientMessage::Allocate => ServerMessage::Allocated {
+                nameplate: "42".into(),
+            },
+            ClientMessage::Claim { .. } => ServerMessage::Claimed {
+                mailbox: "mb".into(),
+            },
             ClientMessage::Release { .. } => ServerMessage::Released,
             ClientMessage::Close { .. } => ServerMessage::Closed,
+            ClientMessage::Open { .. } => {
+                self.opened[from] = true;
+                for m in self.history.clone() {
+                    self.log.push((from, m));
+                }
+                return;
+            }
             ClientMessage::Add { phase, body } => {
-                let side = if from == 0 { "aaaaaaaaaa" } else { "bbbbbbbbbb" };
-                for to in 0..2 {
-                    let m = ServerMessage::Message {
-                        side: side.into(),
-                        phase: phase.clone(),
-                        body: body.clone(),
-                        id: None,
-                    };
-                    self.log.push((to, m));
+                let side = if from == 0 {
+                    "aaaaaaaaaa"
+                } else {
+                    "bbbbbbbbbb"
+                };
+                let m = ServerMessage::Message {
+                    side: side.into(),
+                    phase,
+                    body,
+                    id: None,
+                };
+                self.history.push(m.clone());
+                for to in (0..2).filter(|&to| self.opened[to]) {
+                    self.log.push((to, m.clone()));
                 }
                 return;
             }
@@ -51,8 +72,7 @@ impl FakeServer {
 }
 
 /// Runs both machines until nothing moves; returns their events and errors.
-fn run(sessions: &mut [S; 2]) -> [(Vec<Event>, Option<SessionError>); 2] {
-    let mut server = FakeServer { log: Vec::new() };
+fn run(sessions: &mut [S; 2], server: &mut FakeServer) -> [(Vec<Event>, Option<SessionError>); 2] {
     let mut out: [(Vec<Event>, Option<SessionError>); 2] = Default::default();
     for _ in 0..100 {
         for (i, s) in sessions.iter_mut().enumerate() {
@@ -90,22 +110,26 @@ fn messages(events: &[Event]) -> Vec<Vec<u8>> {
 #[test]
 fn same_code_verifies_and_delivers_in_order() {
     let mut s = [session("aaaaaaaaaa", 1), session("bbbbbbbbbb", 2)];
+    let mut server = FakeServer {
+        log: Vec::new(),
+        opened: [false; 2],
+        history: Vec::new(),
+    };
     s[0].allocate_code(2);
     s[0].send(b"first".to_vec());
     s[0].send(b"second".to_vec());
-    let [a, _] = run(&mut s);
-    let code = a
-        .0
-        .iter()
-        .find_map(|e| match e {
-            Event::CodeAllocated(c) => Some(c.clone()),
-            _ => None,
-        })
-        .expect("code allocated");
+    let [a, _] = run(&mut s, &mut server);
+    let code =
+        a.0.iter()
+            .find_map(|e| match e {
+                Event::CodeAllocated(c) => Some(c.clone()),
+                _ => None,
+            })
+            .expect("code allocated");
     assert!(code.as_str().starts_with("42-"));
     s[1].set_code(code);
     s[1].send(b"reply".to_vec());
-    let [a, b] = run(&mut s);
+    let [a, b] = run(&mut s, &mut server);
     assert_eq!(a.1, None);
     assert_eq!(b.1, None);
     assert_eq!(messages(&b.0), vec![b"first".to_vec(), b"second".to_vec()]);
@@ -123,10 +147,15 @@ fn same_code_verifies_and_delivers_in_order() {
 #[test]
 fn wrong_code_fails_on_both_sides_and_leaks_no_payload() {
     let mut s = [session("aaaaaaaaaa", 1), session("bbbbbbbbbb", 2)];
+    let mut server = FakeServer {
+        log: Vec::new(),
+        opened: [false; 2],
+        history: Vec::new(),
+    };
     s[0].set_code(Code::parse("7-purple-sausages").unwrap());
     s[1].set_code(Code::parse("7-purple-sausage").unwrap());
     s[0].send(b"secret".to_vec());
-    let [a, b] = run(&mut s);
+    let [a, b] = run(&mut s, &mut server);
     assert_eq!(a.1, Some(SessionError::WrongCode));
     assert_eq!(b.1, Some(SessionError::WrongCode));
     assert!(messages(&b.0).is_empty());
@@ -135,12 +164,17 @@ fn wrong_code_fails_on_both_sides_and_leaks_no_payload() {
 #[test]
 fn echo_of_own_messages_is_ignored_and_close_reports_closed() {
     let mut s = [session("aaaaaaaaaa", 1), session("bbbbbbbbbb", 2)];
+    let mut server = FakeServer {
+        log: Vec::new(),
+        opened: [false; 2],
+        history: Vec::new(),
+    };
     let code = Code::parse("5-a-b").unwrap();
     s[0].set_code(code.clone());
     s[1].set_code(code);
-    run(&mut s);
+    run(&mut s, &mut server);
     s[0].close(Mood::Happy);
-    let [a, _] = run(&mut s);
+    let [a, _] = run(&mut s, &mut server);
     assert!(a.0.contains(&Event::Closed));
 }
 
@@ -148,20 +182,29 @@ fn echo_of_own_messages_is_ignored_and_close_reports_closed() {
 fn garbage_pake_is_a_peer_error_not_a_panic() {
     let mut s = session("aaaaaaaaaa", 1);
     s.set_code(Code::parse("5-a-b").unwrap());
-    s.handle(ServerMessage::Claimed { mailbox: "m".into() }).unwrap();
+    s.handle(ServerMessage::Claimed {
+        mailbox: "m".into(),
+    })
+    .unwrap();
     let bad = ServerMessage::Message {
         side: "cccccccccc".into(),
         phase: "pake".into(),
         body: "zz".into(),
         id: None,
     };
-    assert!(matches!(s.handle(bad), Err(SessionError::BadPeerMessage(_))));
+    assert!(matches!(
+        s.handle(bad),
+        Err(SessionError::BadPeerMessage(_))
+    ));
 }
 
 #[test]
 fn unwelcome_server_is_an_error() {
     let mut s = session("aaaaaaaaaa", 1);
-    let w = Welcome { motd: None, error: Some("go away".into()) };
+    let w = Welcome {
+        motd: None,
+        error: Some("go away".into()),
+    };
     assert_eq!(
         s.handle(ServerMessage::Welcome { welcome: w }),
         Err(SessionError::Unwelcome("go away".into()))

@@ -1,0 +1,126 @@
+//! The terminal user interface: code display, progress bar, the accept prompt.
+//! Every string from the peer or the server is escaped before it is shown.
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::time::Duration;
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use ferry::{RendezvousObserver, Ui};
+use ferry_proto::code::Code;
+use ferry_proto::transfer::path::escape_for_terminal;
+use ferry_proto::transfer::v1::Offer;
+
+/// Talks to the person at the terminal, on stderr.
+pub struct Terminal {
+    pub show_progress: bool,
+    pub assume_yes: bool,
+    /// Set for the sender: how to tell the other person to receive.
+    pub announce_code: bool,
+    bar: Option<ProgressBar>,
+}
+
+impl Terminal {
+    pub fn new(hide_progress: bool, assume_yes: bool, announce_code: bool) -> Self {
+        let show_progress = !hide_progress && std::io::stderr().is_terminal();
+        Terminal {
+            show_progress,
+            assume_yes,
+            announce_code,
+            bar: None,
+        }
+    }
+
+    pub fn finish_progress(&mut self) {
+        if let Some(bar) = self.bar.take() {
+            bar.finish();
+        }
+    }
+
+    fn bar(&mut self, total: u64) -> &ProgressBar {
+        self.bar.get_or_insert_with(|| {
+            let style = ProgressStyle::with_template(
+                "{bar:30.cyan/blue} {bytes}/{total_bytes} {binary_bytes_per_sec} ETA {eta}",
+            )
+            .unwrap_or_else(|_| ProgressStyle::default_bar());
+            let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
+            bar.set_style(style);
+            bar.enable_steady_tick(Duration::from_millis(250));
+            bar
+        })
+    }
+}
+
+impl RendezvousObserver for Terminal {
+    fn motd(&mut self, motd: &str) {
+        eprintln!("Server says: {}", escape_for_terminal(motd));
+    }
+
+    fn code(&mut self, code: &Code) {
+        if self.announce_code {
+            eprintln!("Wormhole code is: {}", code.as_str());
+            eprintln!(
+                "On the other computer, run:\n\n    ferry receive {}\n",
+                code.as_str()
+            );
+            eprintln!(
+                "(any wormhole client works too: wormhole receive {})",
+                code.as_str()
+            );
+        }
+    }
+}
+
+impl Ui for Terminal {
+    fn transit(&mut self, description: &str) {
+        eprintln!("Connected ({}).", escape_for_terminal(description));
+    }
+
+    fn progress(&mut self, done: u64, total: u64) {
+        if self.show_progress {
+            self.bar(total).set_position(done);
+        }
+    }
+
+    fn warn(&mut self, message: &str) {
+        eprintln!("warning: {message}");
+    }
+
+    fn accept(&mut self, offer: &Offer) -> bool {
+        eprintln!("{}", describe(offer));
+        if self.assume_yes {
+            return true;
+        }
+        eprint!("Accept? [y/N] ");
+        let _ = std::io::stderr().flush();
+        let mut answer = String::new();
+        let read = std::io::stdin().lock().read_line(&mut answer);
+        matches!(read, Ok(n) if n > 0) && matches!(answer.trim(), "y" | "Y" | "yes" | "Yes")
+    }
+}
+
+/// A one-line description of an offer for the person deciding.
+pub fn describe(offer: &Offer) -> String {
+    match offer {
+        Offer::Message(_) => "a text message".into(),
+        Offer::File { filename, filesize } => {
+            format!(
+                "Receiving file {} ({})",
+                escape_for_terminal(filename),
+                human(*filesize)
+            )
+        }
+        Offer::Directory(d) => format!(
+            "Receiving directory {} ({} files, {}; {} to transfer)",
+            escape_for_terminal(&d.dirname),
+            d.numfiles,
+            human(d.numbytes),
+            human(d.zipsize)
+        ),
+    }
+}
+
+/// Sizes as people read them.
+pub fn human(bytes: u64) -> String {
+    indicatif::HumanBytes(bytes).to_string()
+}

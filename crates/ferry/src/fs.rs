@@ -1,0 +1,149 @@
+//! The file-system edge of receiving: free space, partial files under names that
+//! cannot be mistaken for the real thing, and renames that never clobber.
+
+use std::fs::{File, OpenOptions};
+use std::io;
+use std::path::{Path, PathBuf};
+
+use rand::RngCore;
+use rustix::fs::{renameat_with, statvfs, RenameFlags, CWD};
+
+/// Bytes available to us on the file system holding `dir`.
+pub(crate) fn free_space(dir: &Path) -> io::Result<u64> {
+    let st = statvfs(dir)?;
+    Ok(st.f_bavail.saturating_mul(st.f_frsize))
+}
+
+/// A fresh name beside the target: `.NAME.ferry-partial-XXXXXXXX`. The leading dot
+/// hides it and the random tail means a stale one is never reused or clobbered.
+pub(crate) fn partial_name(dir: &Path, name: &str, kind: &str) -> PathBuf {
+    let tag = rand::thread_rng().next_u32();
+    dir.join(format!(".{name}.ferry-{kind}-{tag:08x}"))
+}
+
+/// Renames `from` to `to` atomically, failing if `to` exists (even as a dangling
+/// symlink or an empty directory, which plain rename would replace).
+pub(crate) fn rename_noreplace(from: &Path, to: &Path) -> io::Result<()> {
+    match renameat_with(CWD, from, CWD, to, RenameFlags::NOREPLACE) {
+        Ok(()) => Ok(()),
+        Err(e) if e == rustix::io::Errno::INVAL || e == rustix::io::Errno::NOSYS => {
+            // File systems without RENAME_NOREPLACE: check, then rename (small race).
+            if to.symlink_metadata().is_ok() {
+                return Err(io::Error::from(io::ErrorKind::AlreadyExists));
+            }
+            std::fs::rename(from, to)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// A file being received; removed on drop unless [`PartialFile::persist`] ran.
+pub(crate) struct PartialFile {
+    path: PathBuf,
+    done: bool,
+}
+
+impl PartialFile {
+    /// Creates the partial file with `create_new`, so an existing file or symlink
+    /// at that name is never opened or followed.
+    pub(crate) fn create(dir: &Path, name: &str) -> io::Result<(Self, File)> {
+        let path = partial_name(dir, name, "partial");
+        let file = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&path)?;
+        Ok((PartialFile { path, done: false }, file))
+    }
+
+    pub(crate) fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Moves the verified data to its real name.
+    pub(crate) fn persist(mut self, to: &Path) -> io::Result<()> {
+        rename_noreplace(&self.path, to)?;
+        self.done = true;
+        Ok(())
+    }
+}
+
+impl Drop for PartialFile {
+    fn drop(&mut self) {
+        if !self.done {
+            let _ = std::fs::remove_file(&self.path);
+        }
+    }
+}
+
+/// A directory being extracted; removed with its contents on drop unless persisted.
+pub(crate) struct PartialDir {
+    path: PathBuf,
+    done: bool,
+}
+
+impl PartialDir {
+    pub(crate) fn create(dir: &Path, name: &str) -> io::Result<Self> {
+        let path = partial_name(dir, name, "partial");
+        std::fs::create_dir(&path)?;
+        Ok(PartialDir { path, done: false })
+    }
+
+    pub(crate) fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub(crate) fn persist(mut self, to: &Path) -> io::Result<()> {
+        rename_noreplace(&self.path, to)?;
+        self.done = true;
+        Ok(())
+    }
+}
+
+impl Drop for PartialDir {
+    fn drop(&mut self) {
+        if !self.done {
+            let _ = std::fs::remove_dir_all(&self.path);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn persist_never_clobbers() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("a.txt");
+        std::fs::write(&target, b"mine").unwrap();
+        let (partial, _f) = PartialFile::create(dir.path(), "a.txt").unwrap();
+        let ppath = partial.path().to_owned();
+        assert!(partial.persist(&target).is_err());
+        assert_eq!(std::fs::read(&target).unwrap(), b"mine");
+        assert!(!ppath.exists(), "partial removed after failure");
+    }
+
+    #[test]
+    fn persist_refuses_dangling_symlink_and_empty_dir() {
+        let dir = tempfile::tempdir().unwrap();
+        let link = dir.path().join("l");
+        std::os::unix::fs::symlink("/nonexistent/elsewhere", &link).unwrap();
+        let (p, _f) = PartialFile::create(dir.path(), "l").unwrap();
+        assert!(p.persist(&link).is_err());
+        let empty = dir.path().join("d");
+        std::fs::create_dir(&empty).unwrap();
+        let pd = PartialDir::create(dir.path(), "d").unwrap();
+        assert!(pd.persist(&empty).is_err());
+    }
+
+    #[test]
+    fn persist_moves_into_place() {
+        let dir = tempfile::tempdir().unwrap();
+        let (p, mut f) = PartialFile::create(dir.path(), "b").unwrap();
+        io::Write::write_all(&mut f, b"data").unwrap();
+        p.persist(&dir.path().join("b")).unwrap();
+        assert_eq!(std::fs::read(dir.path().join("b")).unwrap(), b"data");
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+        assert!(free_space(dir.path()).unwrap() > 0);
+    }
+}

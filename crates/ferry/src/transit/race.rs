@@ -1,0 +1,205 @@
+//! Racing transit candidates: direct connections both ways and relays, each running
+//! the handshake; the sender takes the first that completes and says `go`.
+
+use std::time::Duration;
+
+use rand::RngCore;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::mpsc;
+use tokio::task::JoinSet;
+
+use ferry_proto::crypto::kdf::TransitKey;
+use ferry_proto::transit::handshake::{relay_line, Handshake, GO, RELAY_OK};
+use ferry_proto::transit::hints::DirectHint;
+use ferry_proto::transit::Role;
+
+use crate::error::{Error, Result};
+
+/// Relays start this long after direct attempts, when direct ones exist, so a
+/// working direct path wins without loading the relay (as the Python client does).
+const RELAY_DELAY: Duration = Duration::from_secs(2);
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(30);
+const OVERALL_TIMEOUT: Duration = Duration::from_secs(90);
+
+type Won = (TcpStream, String);
+
+pub(super) struct Plan<'a> {
+    pub(super) role: Role,
+    pub(super) key: &'a TransitKey,
+    pub(super) listener: Option<TcpListener>,
+    pub(super) direct: Vec<DirectHint>,
+    pub(super) relays: Vec<DirectHint>,
+}
+
+impl Plan<'_> {
+    pub(super) async fn run(self) -> Result<Won> {
+        let (tx, mut rx) = mpsc::channel::<std::result::Result<Won, String>>(16);
+        let mut tasks = JoinSet::new();
+        let hs = Handshake::new(self.key, self.role);
+        let mut side = [0u8; 8];
+        rand::thread_rng().fill_bytes(&mut side);
+        let line = relay_line(self.key, &hex::encode(side));
+        let has_direct = self.listener.is_some() || !self.direct.is_empty();
+        let mut dialed = 0;
+        for hint in self.direct {
+            let c = Candidate {
+                role: self.role,
+                hs: hs.clone(),
+                relay_line: None,
+                delay: Duration::ZERO,
+            };
+            tasks.spawn(c.dial(hint, tx.clone()));
+            dialed += 1;
+        }
+        let delay = if has_direct {
+            RELAY_DELAY
+        } else {
+            Duration::ZERO
+        };
+        for hint in self.relays {
+            let c = Candidate {
+                role: self.role,
+                hs: hs.clone(),
+                relay_line: Some(line.clone()),
+                delay,
+            };
+            tasks.spawn(c.dial(hint, tx.clone()));
+            dialed += 1;
+        }
+        let listening = self.listener.is_some();
+        if let Some(listener) = self.listener {
+            tasks.spawn(accept_loop(listener, self.role, hs.clone(), tx.clone()));
+        }
+        drop(tx);
+        let outcome =
+            tokio::time::timeout(OVERALL_TIMEOUT, first_winner(&mut rx, dialed, listening)).await;
+        tasks.abort_all();
+        let (mut stream, description) =
+            outcome.map_err(|_| Error::Timeout("connecting to the other side"))??;
+        if self.role == Role::Sender {
+            stream
+                .write_all(GO)
+                .await
+                .map_err(|e| Error::Transit(e.to_string()))?;
+        }
+        Ok((stream, description))
+    }
+}
+
+async fn first_winner(
+    rx: &mut mpsc::Receiver<std::result::Result<Won, String>>,
+    dialed: usize,
+    listening: bool,
+) -> Result<Won> {
+    let mut failures = Vec::new();
+    while let Some(result) = rx.recv().await {
+        match result {
+            Ok(won) => return Ok(won),
+            Err(why) => failures.push(why),
+        }
+        if !listening && failures.len() >= dialed {
+            break;
+        }
+    }
+    let tried = if failures.is_empty() {
+        "no usable hints".into()
+    } else {
+        failures.join("; ")
+    };
+    Err(Error::Transit(tried))
+}
+
+#[derive(Clone)]
+struct Candidate {
+    role: Role,
+    hs: Handshake,
+    relay_line: Option<Vec<u8>>,
+    delay: Duration,
+}
+
+impl Candidate {
+    async fn dial(self, hint: DirectHint, tx: mpsc::Sender<std::result::Result<Won, String>>) {
+        tokio::time::sleep(self.delay).await;
+        let kind = if self.relay_line.is_some() {
+            "relay"
+        } else {
+            "direct"
+        };
+        let description = format!("{kind} {}:{}", hint.hostname, hint.port);
+        let result = self.try_dial(&hint).await.map(|s| (s, description.clone()));
+        let _ = tx
+            .send(result.map_err(|e| format!("{description}: {e}")))
+            .await;
+    }
+
+    async fn try_dial(&self, hint: &DirectHint) -> std::io::Result<TcpStream> {
+        let addr = (hint.hostname.as_str(), hint.port);
+        let stream = tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(addr))
+            .await
+            .map_err(|_| timed_out("connect"))??;
+        self.handshake(stream).await
+    }
+
+    async fn handshake(&self, mut stream: TcpStream) -> std::io::Result<TcpStream> {
+        let _ = stream.set_nodelay(true);
+        let steps = async {
+            if let Some(line) = &self.relay_line {
+                stream.write_all(line).await?;
+                expect(&mut stream, RELAY_OK).await?;
+            }
+            stream.write_all(self.hs.ours()).await?;
+            expect(&mut stream, self.hs.expected()).await?;
+            if self.role == Role::Receiver {
+                expect(&mut stream, GO).await?;
+            }
+            Ok::<_, std::io::Error>(())
+        };
+        tokio::time::timeout(HANDSHAKE_TIMEOUT, steps)
+            .await
+            .map_err(|_| timed_out("handshake"))??;
+        Ok(stream)
+    }
+}
+
+async fn accept_loop(
+    listener: TcpListener,
+    role: Role,
+    hs: Handshake,
+    tx: mpsc::Sender<std::result::Result<Won, String>>,
+) {
+    let mut handshakes = JoinSet::new();
+    let candidate = Candidate {
+        role,
+        hs,
+        relay_line: None,
+        delay: Duration::ZERO,
+    };
+    while let Ok((stream, peer)) = listener.accept().await {
+        let (c, tx) = (candidate.clone(), tx.clone());
+        handshakes.spawn(async move {
+            // Failed inbound attempts are not counted: anyone may knock.
+            if let Ok(s) = c.handshake(stream).await {
+                let _ = tx.send(Ok((s, format!("direct from {peer}")))).await;
+            }
+        });
+    }
+}
+
+/// Reads exactly `want.len()` bytes and checks them.
+async fn expect(stream: &mut TcpStream, want: &[u8]) -> std::io::Result<()> {
+    let mut got = vec![0u8; want.len()];
+    stream.read_exact(&mut got).await?;
+    if got != want {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            "unexpected handshake bytes",
+        ));
+    }
+    Ok(())
+}
+
+fn timed_out(what: &str) -> std::io::Error {
+    std::io::Error::new(std::io::ErrorKind::TimedOut, format!("{what} timed out"))
+}

@@ -1,0 +1,23 @@
+//! What a transfer tells its user, and the one question it asks. The library never
+//! prints; the CLI (or a test) implements this.
+
+use ferry_proto::transfer::v1::Offer;
+
+use crate::wormhole::RendezvousObserver;
+
+/// Callbacks from a running send or receive. Every string from the peer or the
+/// server is untrusted: escape it before showing it.
+pub trait Ui: RendezvousObserver + Send {
+    /// The key is confirmed: the other side typed the right code.
+    fn connected(&mut self, _verifier: &[u8; 32]) {}
+    /// The bulk connection is up (`direct …` or `relay …`).
+    fn transit(&mut self, _description: &str) {}
+    /// `done` of `total` bytes moved.
+    fn progress(&mut self, _done: u64, _total: u64) {}
+    /// Something the user should know that does not stop the transfer.
+    fn warn(&mut self, _message: &str) {}
+    /// Receiver only: may we accept this (already checked for safety and space)?
+    fn accept(&mut self, _offer: &Offer) -> bool {
+        false
+    }
+}

@@ -1,0 +1,224 @@
+//! A confirmed, encrypted rendezvous with the other side: drives the sans-IO
+//! [`Session`] over a [`MailboxConnection`].
+
+use std::collections::VecDeque;
+use std::time::Duration;
+
+use rand::rngs::StdRng;
+use rand::{RngCore, SeedableRng};
+use serde_json::Value;
+
+use ferry_proto::code::Code;
+use ferry_proto::crypto::kdf::SharedKey;
+use ferry_proto::mailbox::Mood;
+use ferry_proto::session::{Event, Session, SessionConfig};
+
+use crate::error::{Error, Result};
+use crate::mailbox::MailboxConnection;
+
+/// Where and as what application we meet the other side.
+#[derive(Debug, Clone)]
+pub struct MailboxConfig {
+    /// WebSocket URL of the rendezvous server, e.g. `ws://relay.magic-wormhole.io:4000/v1`.
+    pub url: String,
+    pub appid: String,
+    /// Our `app_versions`, seen by the peer after key confirmation.
+    pub app_versions: Value,
+}
+
+/// How the code comes to be.
+#[derive(Debug, Clone)]
+pub enum CodeChoice {
+    /// Ask the server for a nameplate and add this many random words.
+    Allocate { words: usize },
+    /// A code the user typed or chose.
+    Given(Code),
+}
+
+/// What the caller hears about while the rendezvous is set up.
+pub trait RendezvousObserver {
+    /// The server's message of the day (untrusted text).
+    fn motd(&mut self, _motd: &str) {}
+    /// The code is known: show it to the user before we wait for the peer.
+    fn code(&mut self, _code: &Code) {}
+}
+
+/// The public magic-wormhole rendezvous server, shared with every other client.
+pub const DEFAULT_MAILBOX_URL: &str = "ws://relay.magic-wormhole.io:4000/v1";
+
+/// A key-confirmed channel to the other side through the mailbox.
+pub struct Wormhole {
+    conn: MailboxConnection,
+    session: Session<StdRng>,
+    inbox: VecDeque<Vec<u8>>,
+    code: Code,
+    verifier: [u8; 32],
+    peer_app_versions: Value,
+    closed: bool,
+}
+
+impl Wormhole {
+    /// Connects, settles the code and waits for the peer's confirmed key.
+    pub async fn connect(
+        config: &MailboxConfig,
+        choice: CodeChoice,
+        observer: &mut dyn RendezvousObserver,
+    ) -> Result<Wormhole> {
+        let conn = MailboxConnection::connect(&config.url).await?;
+        let mut rng = StdRng::from_entropy();
+        let side = hex::encode(rng.next_u64().to_be_bytes())[..10].to_owned();
+        let session_config = SessionConfig {
+            appid: config.appid.clone(),
+            side,
+            app_versions: config.app_versions.clone(),
+            client_version: ("ferry".into(), env!("CARGO_PKG_VERSION").into()),
+        };
+        let mut session = Session::new(session_config, rng);
+        match choice {
+            CodeChoice::Allocate { words } => session.allocate_code(words),
+            CodeChoice::Given(code) => {
+                observer.code(&code);
+                session.set_code(code);
+            }
+        }
+        let mut pending = Pending {
+            conn,
+            session,
+            inbox: VecDeque::new(),
+        };
+        let (verifier, versions) = pending.until_verified(observer).await?;
+        let code = pending.session.code().cloned().ok_or(Error::ServerLost)?;
+        Ok(Wormhole {
+            conn: pending.conn,
+            session: pending.session,
+            inbox: pending.inbox,
+            code,
+            verifier,
+            peer_app_versions: versions,
+            closed: false,
+        })
+    }
+
+    /// The code both sides used.
+    pub fn code(&self) -> &Code {
+        &self.code
+    }
+
+    /// The verifier both sides can compare out of band.
+    pub fn verifier(&self) -> [u8; 32] {
+        self.verifier
+    }
+
+    /// The peer's `app_versions` (used to recognise another ferry).
+    pub fn peer_app_versions(&self) -> &Value {
+        &self.peer_app_versions
+    }
+
+    /// The shared key, for deriving the transit key.
+    pub fn key(&self) -> Option<&SharedKey> {
+        self.session.key()
+    }
+
+    /// Sends one application payload.
+    pub async fn send(&mut self, payload: Vec<u8>) -> Result<()> {
+        self.session.send(payload);
+        flush(&mut self.conn, &mut self.session).await
+    }
+
+    /// Receives the next application payload.
+    pub async fn receive(&mut self) -> Result<Vec<u8>> {
+        loop {
+            if let Some(m) = self.inbox.pop_front() {
+                return Ok(m);
+            }
+            let msg = self.conn.recv().await?;
+            self.session.handle(msg)?;
+            flush(&mut self.conn, &mut self.session).await?;
+            self.drain_events();
+        }
+    }
+
+    /// Closes the mailbox with `mood` and waits (briefly) for the server's `closed`.
+    pub async fn close(mut self, mood: Mood) -> Result<()> {
+        self.session.close(mood);
+        flush(&mut self.conn, &mut self.session).await?;
+        let waiting = async {
+            while !self.closed {
+                let msg = self.conn.recv().await?;
+                self.session.handle(msg)?;
+                self.drain_events();
+            }
+            Ok::<_, Error>(())
+        };
+        let result = tokio::time::timeout(Duration::from_secs(10), waiting).await;
+        self.conn.shutdown().await;
+        result.map_err(|_| Error::Timeout("waiting for the mailbox server to close"))?
+    }
+
+    fn drain_events(&mut self) {
+        while let Some(event) = self.session.poll_event() {
+            match event {
+                Event::Message(m) => self.inbox.push_back(m),
+                Event::Closed => self.closed = true,
+                _ => {}
+            }
+        }
+    }
+}
+
+/// The rendezvous before key confirmation.
+struct Pending {
+    conn: MailboxConnection,
+    session: Session<StdRng>,
+    inbox: VecDeque<Vec<u8>>,
+}
+
+impl Pending {
+    async fn until_verified(
+        &mut self,
+        observer: &mut dyn RendezvousObserver,
+    ) -> Result<([u8; 32], Value)> {
+        loop {
+            flush(&mut self.conn, &mut self.session).await?;
+            while let Some(event) = self.session.poll_event() {
+                match event {
+                    Event::Welcome { motd: Some(m) } => observer.motd(&m),
+                    Event::CodeAllocated(code) => observer.code(&code),
+                    Event::Verified {
+                        verifier,
+                        peer_app_versions,
+                    } => return Ok((verifier, peer_app_versions)),
+                    Event::Message(m) => self.inbox.push_back(m),
+                    _ => {}
+                }
+            }
+            let msg = self.conn.recv().await?;
+            if let Err(e) = self.session.handle(msg) {
+                self.fail(&e).await;
+                return Err(e.into());
+            }
+        }
+    }
+
+    /// Tells the server how it ended (scary for a wrong code) before giving up.
+    async fn fail(&mut self, e: &ferry_proto::session::SessionError) {
+        use ferry_proto::session::SessionError as S;
+        let mood = match e {
+            S::WrongCode | S::BadPeerMessage(_) => Mood::Scary,
+            _ => Mood::Errory,
+        };
+        self.session.close(mood);
+        let _ = tokio::time::timeout(
+            Duration::from_secs(2),
+            flush(&mut self.conn, &mut self.session),
+        )
+        .await;
+    }
+}
+
+async fn flush(conn: &mut MailboxConnection, session: &mut Session<StdRng>) -> Result<()> {
+    while let Some(m) = session.poll_transmit() {
+        conn.send(m).await?;
+    }
+    Ok(())
+}
