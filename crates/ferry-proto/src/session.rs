@@ -39,13 +39,18 @@ pub struct SessionConfig {
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub enum Event {
-    Welcome { motd: Option<String> },
+    Welcome {
+        motd: Option<String>,
+    },
     /// The server allocated a nameplate and we built the code around it.
     CodeAllocated(Code),
     /// The nameplates in use, answering [`Session::list_nameplates`].
     Nameplates(Vec<String>),
     /// Key confirmed: the peer used the same code.
-    Verified { verifier: [u8; 32], peer_app_versions: Value },
+    Verified {
+        verifier: [u8; 32],
+        peer_app_versions: Value,
+    },
     /// One application payload, decrypted, in phase order.
     Message(Vec<u8>),
     Closed,
@@ -121,7 +126,11 @@ impl<R: RngCore + CryptoRng> Session<R> {
     /// Uses a code the user typed or chose: claims its nameplate and starts the PAKE.
     pub fn set_code(&mut self, code: Code) {
         let nameplate = code.nameplate().as_str().to_owned();
-        self.pake = Some(Pake::start(code.as_str(), &self.config.appid, &mut self.rng));
+        self.pake = Some(Pake::start(
+            code.as_str(),
+            &self.config.appid,
+            &mut self.rng,
+        ));
         self.code = Some(code);
         self.nameplate = Some(nameplate.clone());
         self.outbox.push_back(ClientMessage::Claim { nameplate });
@@ -192,9 +201,9 @@ impl<R: RngCore + CryptoRng> Session<R> {
                 let ids = nameplates.into_iter().map(|n| n.id).collect();
                 self.events.push_back(Event::Nameplates(ids));
             }
-            ServerMessage::Message { side, phase, body, .. } => {
-                self.on_message(side, phase, body)?
-            }
+            ServerMessage::Message {
+                side, phase, body, ..
+            } => self.on_message(side, phase, body)?,
             ServerMessage::Closed => self.events.push_back(Event::Closed),
             ServerMessage::Error { error, .. } => return Err(SessionError::Server(error)),
             ServerMessage::Ack { .. }
@@ -206,9 +215,9 @@ impl<R: RngCore + CryptoRng> Session<R> {
     }
 
     fn on_allocated(&mut self, nameplate: &str) -> Result<(), SessionError> {
-        let nameplate: Nameplate = nameplate
-            .parse()
-            .map_err(|_| SessionError::Server(format!("allocated a bad nameplate {nameplate:?}")))?;
+        let nameplate: Nameplate = nameplate.parse().map_err(|_| {
+            SessionError::Server(format!("allocated a bad nameplate {nameplate:?}"))
+        })?;
         let code = Code::generate(nameplate, self.words, &mut self.rng);
         self.events.push_back(Event::CodeAllocated(code.clone()));
         self.set_code(code);
@@ -223,7 +232,12 @@ impl<R: RngCore + CryptoRng> Session<R> {
         }
     }
 
-    fn on_message(&mut self, side: String, phase: String, body: String) -> Result<(), SessionError> {
+    fn on_message(
+        &mut self,
+        side: String,
+        phase: String,
+        body: String,
+    ) -> Result<(), SessionError> {
         if side == self.config.side {
             return Ok(()); // the server echoes our own messages back
         }
@@ -257,7 +271,12 @@ impl<R: RngCore + CryptoRng> Session<R> {
         Ok(())
     }
 
-    fn on_encrypted(&mut self, side: &str, phase: &str, body_hex: &str) -> Result<(), SessionError> {
+    fn on_encrypted(
+        &mut self,
+        side: &str,
+        phase: &str,
+        body_hex: &str,
+    ) -> Result<(), SessionError> {
         if phase == "version" {
             return self.on_version(side, body_hex);
         }
@@ -267,9 +286,9 @@ impl<R: RngCore + CryptoRng> Session<R> {
         if n < self.next_in_phase || self.inbox.contains_key(&n) {
             return Ok(()); // a duplicate (the Python client re-sends after reconnecting)
         }
-        let plaintext = self.decrypt(side, phase, body_hex).map_err(|_| {
-            bad_peer(format!("message in phase {n} does not decrypt"))
-        })?;
+        let plaintext = self
+            .decrypt(side, phase, body_hex)
+            .map_err(|_| bad_peer(format!("message in phase {n} does not decrypt")))?;
         self.inbox.insert(n, plaintext);
         self.deliver_in_order();
         Ok(())
@@ -285,9 +304,16 @@ impl<R: RngCore + CryptoRng> Session<R> {
         let versions: Value = serde_json::from_slice(&plaintext)
             .map_err(|e| bad_peer(format!("version message: {e}")))?;
         self.verified = true;
-        let verifier = self.key.as_ref().map(SharedKey::verifier).unwrap_or_default();
+        let verifier = self
+            .key
+            .as_ref()
+            .map(SharedKey::verifier)
+            .unwrap_or_default();
         let peer_app_versions = versions.get("app_versions").cloned().unwrap_or(Value::Null);
-        self.events.push_back(Event::Verified { verifier, peer_app_versions });
+        self.events.push_back(Event::Verified {
+            verifier,
+            peer_app_versions,
+        });
         for plaintext in std::mem::take(&mut self.held_out) {
             self.send_phase(plaintext);
         }
@@ -317,12 +343,17 @@ impl<R: RngCore + CryptoRng> Session<R> {
         let Some(key) = &self.key else { return };
         let mut nonce = [0u8; 24];
         self.rng.fill_bytes(&mut nonce);
-        let body = key.phase_key(&self.config.side, phase).seal(&nonce, plaintext);
+        let body = key
+            .phase_key(&self.config.side, phase)
+            .seal(&nonce, plaintext);
         self.add(phase, hex::encode(body));
     }
 
     fn add(&mut self, phase: &str, body: String) {
-        self.outbox.push_back(ClientMessage::Add { phase: phase.to_owned(), body });
+        self.outbox.push_back(ClientMessage::Add {
+            phase: phase.to_owned(),
+            body,
+        });
     }
 
     fn release_nameplate(&mut self) {

@@ -73,7 +73,10 @@ impl PeerMessage {
 impl TransitAck {
     /// The ack for data whose SHA-256 is `digest`.
     pub fn ok(digest: &[u8; 32]) -> Self {
-        TransitAck { ack: "ok".into(), sha256: Some(hex::encode(digest)) }
+        TransitAck {
+            ack: "ok".into(),
+            sha256: Some(hex::encode(digest)),
+        }
     }
 
     /// Whether the receiver confirms exactly `digest` (case-insensitive hex, as Go
@@ -98,22 +101,33 @@ mod tests {
 
     #[test]
     fn wire_shapes_match_the_peers() {
-        let offer = PeerMessage::Offer(Offer::File { filename: "a.txt".into(), filesize: 5 });
+        let offer = PeerMessage::Offer(Offer::File {
+            filename: "a.txt".into(),
+            filesize: 5,
+        });
         assert_eq!(
             serde_json::to_value(&offer).unwrap(),
             json!({"offer": {"file": {"filename": "a.txt", "filesize": 5}}})
         );
         let ans = PeerMessage::Answer(Answer::FileAck("ok".into()));
-        assert_eq!(serde_json::to_value(&ans).unwrap(), json!({"answer": {"file_ack": "ok"}}));
+        assert_eq!(
+            serde_json::to_value(&ans).unwrap(),
+            json!({"answer": {"file_ack": "ok"}})
+        );
         let text = PeerMessage::Offer(Offer::Message("hé".into()));
-        assert_eq!(serde_json::to_value(&text).unwrap(), json!({"offer": {"message": "hé"}}));
+        assert_eq!(
+            serde_json::to_value(&text).unwrap(),
+            json!({"offer": {"message": "hé"}})
+        );
     }
 
     #[test]
     fn decodes_python_directory_offer() {
         let v = json!({"offer": {"directory": {"mode": "zipfile/deflated", "dirname": "d",
             "zipsize": 239, "numbytes": 5, "numfiles": 2}}});
-        let PeerMessage::Offer(Offer::Directory(d)) = decode(v).unwrap() else { panic!() };
+        let PeerMessage::Offer(Offer::Directory(d)) = decode(v).unwrap() else {
+            panic!()
+        };
         assert_eq!((d.zipsize, d.numbytes, d.numfiles), (239, 5, 2));
     }
 
@@ -123,15 +137,24 @@ mod tests {
         assert!(decode(json!({"bogus": 1})).is_err());
         assert!(decode(json!({"error": "x", "offer": {"message": "y"}})).is_err());
         assert!(PeerMessage::decode(b"\xff\x00").is_err());
-        assert_eq!(decode(json!({"error": "transfer rejected"})).unwrap(), PeerMessage::Error(TRANSFER_REJECTED.into()));
+        assert_eq!(
+            decode(json!({"error": "transfer rejected"})).unwrap(),
+            PeerMessage::Error(TRANSFER_REJECTED.into())
+        );
     }
 
     #[test]
     fn ack_checks_the_digest() {
         let d = [7u8; 32];
-        let ack: TransitAck = serde_json::from_value(json!({"ack": "ok", "sha256": hex::encode(d).to_uppercase()})).unwrap();
+        let ack: TransitAck =
+            serde_json::from_value(json!({"ack": "ok", "sha256": hex::encode(d).to_uppercase()}))
+                .unwrap();
         assert!(ack.confirms(&d));
         assert!(!ack.confirms(&[8u8; 32]));
-        assert!(!TransitAck { ack: "no".into(), sha256: None }.confirms(&d));
+        assert!(!TransitAck {
+            ack: "no".into(),
+            sha256: None
+        }
+        .confirms(&d));
     }
 }

@@ -29,8 +29,14 @@ impl Handshake {
         let sender = handshake_string(key, "sender");
         let receiver = handshake_string(key, "receiver");
         match role {
-            Role::Sender => Handshake { ours: sender, theirs: receiver },
-            Role::Receiver => Handshake { ours: receiver, theirs: sender },
+            Role::Sender => Handshake {
+                ours: sender,
+                theirs: receiver,
+            },
+            Role::Receiver => Handshake {
+                ours: receiver,
+                theirs: sender,
+            },
         }
     }
 
@@ -63,7 +69,8 @@ mod tests {
     use super::*;
 
     fn key() -> TransitKey {
-        let bytes = hex::decode("d24e11c8f32da7f78c63415c8c9baf5174615dba93eadd5e69c7df1eb4c1b130").unwrap();
+        let bytes = hex::decode("d24e11c8f32da7f78c63415c8c9baf5174615dba93eadd5e69c7df1eb4c1b130")
+            .unwrap();
         TransitKey::from_bytes(bytes.try_into().unwrap())
     }
 

@@ -45,7 +45,10 @@ impl TransitMessage {
         if relay {
             abilities.push(json!({"type": "relay-v1"}));
         }
-        TransitMessage { abilities, hints: hints.iter().map(Hint::to_json).collect() }
+        TransitMessage {
+            abilities,
+            hints: hints.iter().map(Hint::to_json).collect(),
+        }
     }
 
     /// The peer's hints that we can use, in the order given; malformed entries dropped.
@@ -74,9 +77,14 @@ impl Hint {
         match v.get("type")?.as_str()? {
             "direct-tcp-v1" => parse_direct(v).map(Hint::Direct),
             "relay-v1" => {
-                let inner: Vec<DirectHint> = v.get("hints")?.as_array()?.iter().filter_map(|h| {
-                    (h.get("type")?.as_str()? == "direct-tcp-v1").then(|| parse_direct(h))?
-                }).collect();
+                let inner: Vec<DirectHint> = v
+                    .get("hints")?
+                    .as_array()?
+                    .iter()
+                    .filter_map(|h| {
+                        (h.get("type")?.as_str()? == "direct-tcp-v1").then(|| parse_direct(h))?
+                    })
+                    .collect();
                 (!inner.is_empty()).then_some(Hint::Relay(inner))
             }
             _ => None,
@@ -100,12 +108,30 @@ mod tests {
 
     #[test]
     fn round_trip_and_lenient_parsing() {
-        let direct = DirectHint { hostname: "198.18.0.1".into(), port: 4242, priority: 0.0 };
-        let relay = DirectHint { hostname: "127.0.0.1".into(), port: 4001, priority: 0.0 };
-        let msg = TransitMessage::build(true, true, &[Hint::Direct(direct.clone()), Hint::Relay(vec![relay.clone()])]);
+        let direct = DirectHint {
+            hostname: "198.18.0.1".into(),
+            port: 4242,
+            priority: 0.0,
+        };
+        let relay = DirectHint {
+            hostname: "127.0.0.1".into(),
+            port: 4001,
+            priority: 0.0,
+        };
+        let msg = TransitMessage::build(
+            true,
+            true,
+            &[
+                Hint::Direct(direct.clone()),
+                Hint::Relay(vec![relay.clone()]),
+            ],
+        );
         let text = serde_json::to_string(&msg).unwrap();
         let back: TransitMessage = serde_json::from_str(&text).unwrap();
-        assert_eq!(back.usable_hints(), vec![Hint::Direct(direct), Hint::Relay(vec![relay])]);
+        assert_eq!(
+            back.usable_hints(),
+            vec![Hint::Direct(direct), Hint::Relay(vec![relay])]
+        );
         assert!(back.peer_can_relay());
     }
 
@@ -119,7 +145,11 @@ mod tests {
               {"type":"tor-tcp-v1","hostname":"a.onion","port":80},
               "garbage"]}"#;
         let msg: TransitMessage = serde_json::from_str(text).unwrap();
-        let relay = DirectHint { hostname: "127.0.0.1".into(), port: 4001, priority: 0.0 };
+        let relay = DirectHint {
+            hostname: "127.0.0.1".into(),
+            port: 4001,
+            priority: 0.0,
+        };
         assert_eq!(msg.usable_hints(), vec![Hint::Relay(vec![relay])]);
     }
 }

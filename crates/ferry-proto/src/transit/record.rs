@@ -50,7 +50,10 @@ pub struct Sealer {
 impl Sealer {
     /// `role` is ours: the sender seals with the sender key.
     pub fn new(key: &TransitKey, role: Role) -> Self {
-        Sealer { key: record_key(key, role), counter: 0 }
+        Sealer {
+            key: record_key(key, role),
+            counter: 0,
+        }
     }
 
     /// Appends one whole frame (length prefix included) for `plaintext` to `out`.
@@ -88,7 +91,10 @@ impl Opener {
             Role::Sender => Role::Receiver,
             Role::Receiver => Role::Sender,
         };
-        Opener { key: record_key(key, author), counter: 0 }
+        Opener {
+            key: record_key(key, author),
+            counter: 0,
+        }
     }
 
     /// Checks a length prefix before the body is read.
@@ -108,12 +114,15 @@ impl Opener {
         }
         let expected = nonce(self.counter);
         if body[..NONCE_LEN] != expected {
-            return Err(RecordError::BadNonce { expected: self.counter });
+            return Err(RecordError::BadNonce {
+                expected: self.counter,
+            });
         }
         let (head, data) = body.split_at_mut(OVERHEAD);
         let mut tag = [0u8; TAG_LEN];
         tag.copy_from_slice(&head[NONCE_LEN..]);
-        secretbox::open_detached(&self.key, &expected, &tag, data).map_err(|_| RecordError::Forged)?;
+        secretbox::open_detached(&self.key, &expected, &tag, data)
+            .map_err(|_| RecordError::Forged)?;
         self.counter += 1;
         Ok(())
     }
@@ -124,7 +133,8 @@ mod tests {
     use super::*;
 
     fn key() -> TransitKey {
-        let bytes = hex::decode("d24e11c8f32da7f78c63415c8c9baf5174615dba93eadd5e69c7df1eb4c1b130").unwrap();
+        let bytes = hex::decode("d24e11c8f32da7f78c63415c8c9baf5174615dba93eadd5e69c7df1eb4c1b130")
+            .unwrap();
         TransitKey::from_bytes(bytes.try_into().unwrap())
     }
 
@@ -167,9 +177,15 @@ mod tests {
     fn replay_reorder_and_tamper_are_refused() {
         let f = frames(2);
         let mut o = Opener::new(&key(), Role::Receiver);
-        assert_eq!(o.open_in_place(&mut f[1].clone()), Err(RecordError::BadNonce { expected: 0 }));
+        assert_eq!(
+            o.open_in_place(&mut f[1].clone()),
+            Err(RecordError::BadNonce { expected: 0 })
+        );
         o.open_in_place(&mut f[0].clone()).unwrap();
-        assert_eq!(o.open_in_place(&mut f[0].clone()), Err(RecordError::BadNonce { expected: 1 }));
+        assert_eq!(
+            o.open_in_place(&mut f[0].clone()),
+            Err(RecordError::BadNonce { expected: 1 })
+        );
         let mut bad = f[1].clone();
         *bad.last_mut().unwrap() ^= 1;
         assert_eq!(o.open_in_place(&mut bad), Err(RecordError::Forged));
@@ -178,7 +194,10 @@ mod tests {
     #[test]
     fn own_key_cannot_open_own_records() {
         let mut o = Opener::new(&key(), Role::Sender);
-        assert_eq!(o.open_in_place(&mut frames(1)[0].clone()), Err(RecordError::Forged));
+        assert_eq!(
+            o.open_in_place(&mut frames(1)[0].clone()),
+            Err(RecordError::Forged)
+        );
     }
 
     #[test]
