@@ -1,6 +1,8 @@
 //! The `ferry` command: arguments -> settings -> one command, and exit codes that
 //! say what went wrong. The only place that prints or reads the terminal.
 
+#![allow(unreachable_pub)] // a binary: nothing is reachable from outside
+
 mod args;
 mod prompt;
 mod settings;

@@ -83,7 +83,7 @@ impl Ui for Terminal {
     }
 
     fn warn(&mut self, message: &str) {
-        eprintln!("warning: {message}");
+        eprintln!("warning: {}", escape_for_terminal(message));
     }
 
     fn accept(&mut self, offer: &Offer) -> bool {

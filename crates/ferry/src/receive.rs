@@ -229,10 +229,7 @@ async fn receive_directory(
     send_ack(stream, &digest).await?;
     let out = PartialDir::create(dir, &name)
         .map_err(|e| Error::io("creating the partial directory", e))?;
-    let limits = ExtractLimits {
-        max_files: offer.numfiles,
-        max_bytes: offer.numbytes,
-    };
+    let limits = ExtractLimits::new(offer.numfiles, offer.numbytes);
     let (zip_path, out_path) = (zip.path().to_owned(), out.path().to_owned());
     let report = tokio::task::spawn_blocking(move || extract_zip(&zip_path, &out_path, &limits))
         .await

@@ -83,10 +83,7 @@ fn prepare(payload: Payload, ui: &mut dyn Ui) -> Result<Prepared> {
         let plan = DirPlan::scan(&path)
             .map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
         for skipped in plan.skipped() {
-            ui.warn(&format!(
-                "skipping {} (symlinks and special files are not sent)",
-                skipped.display()
-            ));
+            ui.warn(&format!("not sending {}: {}", skipped.path.display(), skipped.reason));
         }
         return Ok(Prepared::Directory { plan });
     }

@@ -18,7 +18,7 @@ use crate::error::{Error, Result};
 
 /// Plaintext bytes per record we send. The peers send 16 KiB and read whatever
 /// length is announced; larger records cut per-record overhead.
-pub const RECORD_SIZE: usize = 256 * 1024;
+pub(crate) const RECORD_SIZE: usize = 256 * 1024;
 /// Records in flight between the file thread and the socket.
 const DEPTH: usize = 8;
 
