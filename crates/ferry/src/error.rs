@@ -12,7 +12,7 @@ use ferry_proto::transfer::path::escape_for_terminal;
 #[non_exhaustive]
 pub enum Error {
     /// Wrong code: key confirmation failed. Nothing was sent or written.
-    #[error("wrong code: the other side typed a different code (key confirmation failed); nothing was transferred")]
+    #[error("wrong code: the two sides used different codes (key confirmation failed); nothing was transferred. Check the code and try again")]
     WrongCode,
     #[error("cannot reach the mailbox server at {url}: {reason}")]
     ServerUnreachable { url: String, reason: String },
