@@ -1,0 +1,321 @@
+//! Resolved server settings, and the optional TOML file that can set them.
+//!
+//! Precedence (applied by the CLI): flags and `FERRY_SERVE_*` env > config file >
+//! [`Config::default`].
+
+use std::net::{Ipv6Addr, SocketAddr};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::Deserialize;
+
+/// Where mailbox state lives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Database {
+    /// An SQLite file (created if missing); survives restarts.
+    Sqlite(PathBuf),
+    /// SQLite in memory: the same code path as a file, nothing survives a restart.
+    SqliteMemory,
+    /// A plain in-memory store (tests, throw-away servers).
+    Memory,
+}
+
+impl Database {
+    /// `:memory:` means SQLite in memory; anything else is a file path.
+    pub fn from_arg(arg: &str) -> Self {
+        if arg == ":memory:" {
+            Database::SqliteMemory
+        } else {
+            Database::Sqlite(PathBuf::from(arg))
+        }
+    }
+}
+
+/// Abuse limits. Each refusal is logged and counted in `/metrics`.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Limits {
+    /// Largest `add` body in bytes (the hex text carries twice as many chars).
+    pub max_body_bytes: usize,
+    /// Messages one mailbox may hold.
+    pub max_messages_per_mailbox: usize,
+    /// Concurrent connections from one IP address, per service (mailbox, relay).
+    pub max_connections_per_ip: usize,
+    /// Nameplates that connections from one IP address may hold at once.
+    pub max_nameplates_per_ip: usize,
+    /// Relayed pairs at once.
+    pub max_relay_pairs: usize,
+    /// Bytes (both directions) one relayed pair may carry; `None` is unlimited.
+    pub max_relay_bytes_per_pair: Option<u64>,
+    /// Frames queued for one WebSocket client before it is dropped as too slow.
+    pub send_queue_frames: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_body_bytes: 1024 * 1024,
+            max_messages_per_mailbox: 1024,
+            max_connections_per_ip: 256,
+            max_nameplates_per_ip: 64,
+            max_relay_pairs: 10_000,
+            max_relay_bytes_per_pair: None,
+            send_queue_frames: 64,
+        }
+    }
+}
+
+/// Timers. The protocol defaults follow the reference server; tests shrink them.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Timing {
+    /// A mailbox idle this long (no open/add, no connected subscriber) is deleted.
+    pub mailbox_expiry: Duration,
+    /// How often expiry runs.
+    pub expiry_check: Duration,
+    /// WebSocket ping period (mailbox and relay).
+    pub ping_interval: Duration,
+    /// A WebSocket client silent this long (not even a pong) is dropped.
+    pub ws_idle_timeout: Duration,
+    /// Time allowed for the HTTP request head (and the WebSocket upgrade).
+    pub http_timeout: Duration,
+    /// A write that cannot complete in this time drops the client.
+    pub write_timeout: Duration,
+    /// Time allowed for the relay's `please relay` line.
+    pub relay_handshake_timeout: Duration,
+    /// Time a relay connection may wait for its partner.
+    pub relay_wait_timeout: Duration,
+    /// On shutdown, time given to connections to close cleanly.
+    pub shutdown_grace: Duration,
+}
+
+impl Default for Timing {
+    fn default() -> Self {
+        Timing {
+            mailbox_expiry: Duration::from_secs(11 * 60),
+            expiry_check: Duration::from_secs(5 * 60),
+            ping_interval: Duration::from_secs(60),
+            ws_idle_timeout: Duration::from_secs(300),
+            http_timeout: Duration::from_secs(10),
+            write_timeout: Duration::from_secs(30),
+            relay_handshake_timeout: Duration::from_secs(30),
+            relay_wait_timeout: Duration::from_secs(3600),
+            shutdown_grace: Duration::from_secs(3),
+        }
+    }
+}
+
+/// Everything [`crate::Server::spawn`] needs.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Config {
+    /// Mailbox WebSocket (`/v1`) plus `/`, `/health`, `/metrics`; `None` disables it.
+    pub mailbox_listen: Option<SocketAddr>,
+    /// Transit relay over plain TCP; `None` disables it.
+    pub relay_tcp_listen: Option<SocketAddr>,
+    /// Transit relay over WebSocket (binary frames); `None` disables it.
+    pub relay_ws_listen: Option<SocketAddr>,
+    /// A separate listener for `/metrics` and `/health` only.
+    pub metrics_listen: Option<SocketAddr>,
+    pub database: Database,
+    /// Message of the day shown by clients.
+    pub motd: Option<String>,
+    /// When set, every client is told this error and gives up (maintenance).
+    pub signal_error: Option<String>,
+    /// Answer `list` with the nameplates in use (reference default); false hides them.
+    pub allow_list: bool,
+    /// Round usage timestamps down to this many seconds and stop logging addresses.
+    pub blur_usage: Option<Duration>,
+    /// Take the client address from `X-Real-IP` for the per-IP limits (behind a proxy).
+    pub trust_x_real_ip: bool,
+    pub limits: Limits,
+    pub timing: Timing,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        let any = |port| Some(SocketAddr::from((Ipv6Addr::UNSPECIFIED, port)));
+        Config {
+            mailbox_listen: any(4000),
+            relay_tcp_listen: any(4001),
+            relay_ws_listen: None,
+            metrics_listen: None,
+            database: Database::Sqlite(PathBuf::from("ferry-serve.sqlite")),
+            motd: None,
+            signal_error: None,
+            allow_list: true,
+            blur_usage: None,
+            trust_x_real_ip: false,
+            limits: Limits::default(),
+            timing: Timing::default(),
+        }
+    }
+}
+
+impl Config {
+    /// Loopback listeners on port 0 and an in-memory store: for tests.
+    pub fn ephemeral() -> Self {
+        let lo = Some(SocketAddr::from(([127, 0, 0, 1], 0)));
+        Config {
+            mailbox_listen: lo,
+            relay_tcp_listen: lo,
+            relay_ws_listen: lo,
+            database: Database::Memory,
+            ..Config::default()
+        }
+    }
+}
+
+/// The TOML configuration file: every key optional, durations in seconds.
+///
+/// ```toml
+/// mailbox_listen = "[::]:4000"
+/// relay_tcp_listen = "[::]:4001"
+/// database = "/var/lib/ferry/serve.sqlite"
+/// motd = "welcome"
+/// [limits]
+/// max_connections_per_ip = 64
+/// [timing]
+/// mailbox_expiry_secs = 660
+/// ```
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConfigFile {
+    pub mailbox_listen: Option<SocketAddr>,
+    pub relay_tcp_listen: Option<SocketAddr>,
+    pub relay_ws_listen: Option<SocketAddr>,
+    pub metrics_listen: Option<SocketAddr>,
+    pub database: Option<String>,
+    pub motd: Option<String>,
+    pub signal_error: Option<String>,
+    pub disallow_list: Option<bool>,
+    pub blur_usage_secs: Option<u64>,
+    pub trust_x_real_ip: Option<bool>,
+    #[serde(default)]
+    pub limits: LimitsFile,
+    #[serde(default)]
+    pub timing: TimingFile,
+}
+
+/// `[limits]` of the config file.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LimitsFile {
+    pub max_body_bytes: Option<usize>,
+    pub max_messages_per_mailbox: Option<usize>,
+    pub max_connections_per_ip: Option<usize>,
+    pub max_nameplates_per_ip: Option<usize>,
+    pub max_relay_pairs: Option<usize>,
+    pub max_relay_bytes_per_pair: Option<u64>,
+    pub send_queue_frames: Option<usize>,
+}
+
+/// `[timing]` of the config file, in seconds.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TimingFile {
+    pub mailbox_expiry_secs: Option<f64>,
+    pub expiry_check_secs: Option<f64>,
+    pub ping_interval_secs: Option<f64>,
+    pub ws_idle_timeout_secs: Option<f64>,
+    pub relay_handshake_timeout_secs: Option<f64>,
+    pub relay_wait_timeout_secs: Option<f64>,
+}
+
+impl ConfigFile {
+    /// Parses the TOML text of a config file.
+    pub fn parse(text: &str) -> Result<Self, toml::de::Error> {
+        toml::from_str(text)
+    }
+
+    /// Overwrites the settings this file sets.
+    pub fn apply_to(self, c: &mut Config) {
+        set(&mut c.mailbox_listen, self.mailbox_listen.map(Some));
+        set(&mut c.relay_tcp_listen, self.relay_tcp_listen.map(Some));
+        set(&mut c.relay_ws_listen, self.relay_ws_listen.map(Some));
+        set(&mut c.metrics_listen, self.metrics_listen.map(Some));
+        set(
+            &mut c.database,
+            self.database.as_deref().map(Database::from_arg),
+        );
+        set(&mut c.motd, self.motd.map(Some));
+        set(&mut c.signal_error, self.signal_error.map(Some));
+        set(&mut c.allow_list, self.disallow_list.map(|d| !d));
+        set(
+            &mut c.blur_usage,
+            self.blur_usage_secs.map(|s| Some(Duration::from_secs(s))),
+        );
+        set(&mut c.trust_x_real_ip, self.trust_x_real_ip);
+        self.limits.apply_to(&mut c.limits);
+        self.timing.apply_to(&mut c.timing);
+    }
+}
+
+impl LimitsFile {
+    fn apply_to(self, l: &mut Limits) {
+        set(&mut l.max_body_bytes, self.max_body_bytes);
+        set(
+            &mut l.max_messages_per_mailbox,
+            self.max_messages_per_mailbox,
+        );
+        set(&mut l.max_connections_per_ip, self.max_connections_per_ip);
+        set(&mut l.max_nameplates_per_ip, self.max_nameplates_per_ip);
+        set(&mut l.max_relay_pairs, self.max_relay_pairs);
+        set(
+            &mut l.max_relay_bytes_per_pair,
+            self.max_relay_bytes_per_pair.map(Some),
+        );
+        set(&mut l.send_queue_frames, self.send_queue_frames);
+    }
+}
+
+impl TimingFile {
+    fn apply_to(self, t: &mut Timing) {
+        let secs = |s: Option<f64>| s.and_then(|s| Duration::try_from_secs_f64(s).ok());
+        set(&mut t.mailbox_expiry, secs(self.mailbox_expiry_secs));
+        set(&mut t.expiry_check, secs(self.expiry_check_secs));
+        set(&mut t.ping_interval, secs(self.ping_interval_secs));
+        set(&mut t.ws_idle_timeout, secs(self.ws_idle_timeout_secs));
+        set(
+            &mut t.relay_handshake_timeout,
+            secs(self.relay_handshake_timeout_secs),
+        );
+        set(
+            &mut t.relay_wait_timeout,
+            secs(self.relay_wait_timeout_secs),
+        );
+    }
+}
+
+fn set<T>(slot: &mut T, value: Option<T>) {
+    if let Some(v) = value {
+        *slot = v;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_overrides_defaults() {
+        let f = ConfigFile::parse(
+            "database = \":memory:\"\nmotd = \"hi\"\ndisallow_list = true\n[limits]\nmax_connections_per_ip = 3\n[timing]\nmailbox_expiry_secs = 1.5\n",
+        )
+        .unwrap();
+        let mut c = Config::default();
+        f.apply_to(&mut c);
+        assert_eq!(c.database, Database::SqliteMemory);
+        assert_eq!(c.motd.as_deref(), Some("hi"));
+        assert!(!c.allow_list);
+        assert_eq!(c.limits.max_connections_per_ip, 3);
+        assert_eq!(c.timing.mailbox_expiry, Duration::from_millis(1500));
+        assert_eq!(c.relay_tcp_listen, Config::default().relay_tcp_listen);
+    }
+
+    #[test]
+    fn unknown_keys_are_refused() {
+        assert!(ConfigFile::parse("no_such_key = 1\n").is_err());
+    }
+}

@@ -1,0 +1,26 @@
+//! Errors of starting and running the server (not the per-client refusals, which
+//! are protocol messages, see `mailbox::refusal`).
+
+use std::net::SocketAddr;
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A listener could not be bound (address in use, permission, ...).
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        #[source]
+        source: std::io::Error,
+    },
+    /// The database could not be opened or initialised.
+    #[error("database: {0}")]
+    Store(#[from] crate::store::StoreError),
+    /// The configuration is inconsistent.
+    #[error("configuration: {0}")]
+    Config(String),
+    /// The state thread could not be started.
+    #[error("cannot start the state thread: {0}")]
+    Thread(#[source] std::io::Error),
+}

@@ -1,0 +1,37 @@
+//! `ferry serve` as a library: a Magic Wormhole rendezvous ("mailbox") server and a
+//! transit relay in one process, wire-compatible with the Python
+//! `magic-wormhole-mailbox-server` 0.8 and `magic-wormhole-transit-relay` 0.5.
+//!
+//! [`Server::spawn`] binds the configured listeners and returns a [`ServerHandle`]
+//! with the bound addresses (port 0 works) and a graceful [`ServerHandle::shutdown`].
+//! Every task dies with the handle.
+//!
+//! Layers:
+//! - `mailbox`: per-connection rules ([`mailbox`] session, sans-IO), the shared
+//!   state (nameplates, mailboxes, subscribers, expiry) run by one "hub" thread that
+//!   owns the store, and the WebSocket connection task;
+//! - `relay`: the handshake-line parser and pairing by token (both pure), and the
+//!   splice of two paired streams (TCP or WebSocket) with limits;
+//! - `store`: [`Store`] trait with an embedded SQLite backend (default) and an
+//!   in-memory one; every mutation is committed before the client hears about it;
+//! - `http`: the few bytes of HTTP/1.1 we need (upgrade to `/v1`, `/`, `/health`,
+//!   `/metrics`), and `metrics`: Prometheus text counters.
+//!
+//! Message bodies are ciphertext; they are stored until the mailbox closes or
+//! expires and are never logged.
+
+mod config;
+mod error;
+mod http;
+mod limits;
+mod mailbox;
+mod metrics;
+mod relay;
+mod server;
+mod store;
+mod time;
+
+pub use config::{Config, ConfigFile, Database, Limits, Timing};
+pub use error::Error;
+pub use server::{Server, ServerHandle};
+pub use store::{MemoryStore, SqliteStore, Store, StoreError};

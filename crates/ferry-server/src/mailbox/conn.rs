@@ -1,0 +1,320 @@
+//! One mailbox WebSocket client: one task, one [`Session`], and, while it listens
+//! to a mailbox, one bounded queue that the state thread fills with live messages.
+//!
+//! The task writes `welcome` first, then for every command its `ack` before
+//! anything else the command causes (the Rust and Go clients depend on that order).
+//! It pings the client and drops it when it stays silent too long, when a write
+//! cannot complete in time, or when its queue overflows.
+
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{Map, Value};
+use tokio::net::TcpStream;
+use tokio::sync::{mpsc, watch};
+use tokio::time::Instant;
+use tokio_tungstenite_030::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite_030::tungstenite::protocol::CloseFrame;
+use tokio_tungstenite_030::tungstenite::{Error as WsError, Message, Utf8Bytes};
+use tokio_tungstenite_030::WebSocketStream;
+
+use super::frames;
+use super::hub::Hub;
+use super::refusal::Refusal;
+use super::session::{Session, Step};
+use super::state::{Answer, CallCtx, CallKind};
+use crate::metrics::Metrics;
+use crate::time;
+
+/// What every mailbox connection shares.
+pub(crate) struct MailboxCtx {
+    pub(crate) hub: Hub,
+    pub(crate) metrics: Arc<Metrics>,
+    pub(crate) motd: Option<String>,
+    pub(crate) signal_error: Option<String>,
+    pub(crate) max_body: usize,
+    pub(crate) queue_frames: usize,
+    pub(crate) ping_interval: Duration,
+    pub(crate) idle_timeout: Duration,
+    pub(crate) write_timeout: Duration,
+}
+
+/// Why a connection ended, for the log.
+#[derive(Debug)]
+enum End {
+    ClientClosed,
+    Shutdown,
+    Idle,
+    Slow,
+    WriteTimeout,
+    Oversize,
+    Ws(WsError),
+}
+
+struct Conn {
+    ws: WebSocketStream<TcpStream>,
+    ctx: Arc<MailboxCtx>,
+    session: Session,
+    id: u64,
+    ip: IpAddr,
+    /// Live messages of the mailbox we listen to.
+    queue: Option<mpsc::Receiver<Utf8Bytes>>,
+    last_heard: Instant,
+}
+
+/// Serves one upgraded WebSocket until it ends.
+pub(crate) async fn serve(
+    ws: WebSocketStream<TcpStream>,
+    ctx: Arc<MailboxCtx>,
+    id: u64,
+    ip: IpAddr,
+    you: SocketAddr,
+    shutdown: watch::Receiver<bool>,
+) {
+    let metrics = Arc::clone(&ctx.metrics);
+    metrics.ws_connections.inc();
+    metrics.ws_connections_total.inc();
+    let mut conn = Conn {
+        ws,
+        ctx,
+        session: Session::default(),
+        id,
+        ip,
+        queue: None,
+        last_heard: Instant::now(),
+    };
+    let end = conn.run(you, shutdown).await;
+    conn.finish(end).await;
+    metrics.ws_connections.dec();
+}
+
+/// Waits for the next live message; pending forever when not listening.
+async fn next_live(queue: &mut Option<mpsc::Receiver<Utf8Bytes>>) -> Option<Utf8Bytes> {
+    match queue {
+        Some(q) => q.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
+impl Conn {
+    async fn run(&mut self, you: SocketAddr, mut shutdown: watch::Receiver<bool>) -> End {
+        let welcome = frames::welcome(
+            self.ctx.motd.as_deref(),
+            self.ctx.signal_error.as_deref(),
+            you,
+        );
+        if let Err(e) = self.send(welcome).await {
+            return e;
+        }
+        let period = self.ctx.ping_interval;
+        let mut ping = tokio::time::interval_at(Instant::now() + period, period);
+        loop {
+            let step = tokio::select! {
+                _ = shutdown.changed() => Err(End::Shutdown),
+                _ = ping.tick() => self.ping().await,
+                live = next_live(&mut self.queue) => match live {
+                    Some(frame) => self.send_frame(frame).await,
+                    None => Err(End::Slow),
+                },
+                incoming = self.ws.next() => self.on_incoming(incoming).await,
+            };
+            if let Err(end) = step {
+                return end;
+            }
+        }
+    }
+
+    async fn ping(&mut self) -> Result<(), End> {
+        if self.last_heard.elapsed() > self.ctx.idle_timeout {
+            return Err(End::Idle);
+        }
+        self.write(Message::Ping(Default::default())).await
+    }
+
+    async fn on_incoming(&mut self, incoming: Option<Result<Message, WsError>>) -> Result<(), End> {
+        let msg = match incoming {
+            None | Some(Err(WsError::ConnectionClosed)) => return Err(End::ClientClosed),
+            Some(Err(WsError::Capacity(_))) => return Err(End::Oversize),
+            Some(Err(e)) => return Err(End::Ws(e)),
+            Some(Ok(m)) => m,
+        };
+        self.last_heard = Instant::now();
+        match msg {
+            Message::Text(t) => self.on_command(t.as_bytes()).await,
+            Message::Binary(b) => self.on_command(&b).await,
+            Message::Close(_) => Err(End::ClientClosed),
+            Message::Ping(_) | Message::Pong(_) | Message::Frame(_) => Ok(()),
+        }
+    }
+
+    /// One client command: `ack`, then whatever it causes.
+    async fn on_command(&mut self, bytes: &[u8]) -> Result<(), End> {
+        let now = time::now();
+        let msg = match frames::parse_request(bytes) {
+            Ok(m) => m,
+            Err(r) => {
+                let orig = Value::String(
+                    String::from_utf8_lossy(&bytes[..bytes.len().min(256)]).into_owned(),
+                );
+                return self.refuse(r, orig).await;
+            }
+        };
+        let Some(kind) = msg.get("type") else {
+            return self.refuse(Refusal::MissingType, Value::Object(msg)).await;
+        };
+        let kind = kind.as_str().unwrap_or("").to_owned();
+        self.send(frames::ack(msg.get("id"))).await?;
+        match self.session.handle(&kind, &msg, self.ctx.max_body) {
+            Step::Reply(frame) => self.send(frame).await,
+            Step::Refuse(r) => self.refuse(r, orig_of(msg, r)).await,
+            Step::Bound => {
+                tracing::debug!(kind = %kind, "bound");
+                Ok(())
+            }
+            Step::Call(call) => self.on_call(call, msg, now).await,
+        }
+    }
+
+    async fn on_call(
+        &mut self,
+        call: super::state::Call,
+        msg: Map<String, Value>,
+        now: f64,
+    ) -> Result<(), End> {
+        let kind = call.kind();
+        let (queue_tx, queue_rx) = match kind {
+            CallKind::Open => {
+                let (tx, rx) = mpsc::channel(self.ctx.queue_frames);
+                (Some(tx), Some(rx))
+            }
+            _ => (None, None),
+        };
+        let ctx = CallCtx {
+            conn: self.id,
+            ip: self.ip,
+            now,
+            queue: queue_tx,
+        };
+        let result = self.ctx.hub.call(call, ctx).await;
+        self.session.complete(kind, &result);
+        match result {
+            Ok(answer) => {
+                if kind == CallKind::Open {
+                    self.queue = queue_rx;
+                } else if kind == CallKind::Close {
+                    self.queue = None;
+                }
+                self.answer(answer).await
+            }
+            Err(r) => self.refuse(r, orig_of(msg, r)).await,
+        }
+    }
+
+    async fn answer(&mut self, answer: Answer) -> Result<(), End> {
+        let frame = match answer {
+            Answer::Nameplates(names) => frames::nameplates(&names),
+            Answer::Allocated(n) => frames::response("allocated", Some(("nameplate", n.into()))),
+            Answer::Claimed(m) => frames::response("claimed", Some(("mailbox", m.into()))),
+            Answer::Released => frames::response("released", None),
+            Answer::Closed => frames::response("closed", None),
+            Answer::Added => return Ok(()),
+            Answer::Opened(messages) => {
+                for m in &messages {
+                    self.feed(Message::Text(frames::message(m).into())).await?;
+                }
+                return self.flush().await;
+            }
+        };
+        self.send(frame).await
+    }
+
+    async fn refuse(&mut self, r: Refusal, orig: Value) -> Result<(), End> {
+        self.ctx.metrics.refused(r);
+        match r {
+            Refusal::TooLarge
+            | Refusal::MailboxFull
+            | Refusal::TooManyNameplates
+            | Refusal::Internal => {
+                tracing::warn!(error = r.as_str(), "refused")
+            }
+            _ => tracing::debug!(error = r.as_str(), "refused"),
+        }
+        self.send(frames::error(r, &orig)).await
+    }
+
+    async fn send(&mut self, text: String) -> Result<(), End> {
+        self.write(Message::Text(text.into())).await
+    }
+
+    async fn send_frame(&mut self, frame: Utf8Bytes) -> Result<(), End> {
+        self.write(Message::Text(frame)).await
+    }
+
+    async fn write(&mut self, m: Message) -> Result<(), End> {
+        self.feed(m).await?;
+        self.flush().await
+    }
+
+    async fn feed(&mut self, m: Message) -> Result<(), End> {
+        match tokio::time::timeout(self.ctx.write_timeout, self.ws.feed(m)).await {
+            Ok(r) => r.map_err(End::Ws),
+            Err(_) => Err(End::WriteTimeout),
+        }
+    }
+
+    async fn flush(&mut self) -> Result<(), End> {
+        match tokio::time::timeout(self.ctx.write_timeout, self.ws.flush()).await {
+            Ok(r) => r.map_err(End::Ws),
+            Err(_) => Err(End::WriteTimeout),
+        }
+    }
+
+    /// Logs why we ended, tells the client when that helps, and stops listening.
+    async fn finish(&mut self, end: End) {
+        if self.session.is_open() || self.queue.is_some() {
+            self.ctx.hub.detach(self.id);
+        }
+        let (code, reason) = match &end {
+            End::ClientClosed => return,
+            End::Ws(e) => {
+                tracing::debug!(error = %e, "connection failed");
+                return;
+            }
+            End::WriteTimeout => {
+                self.ctx.metrics.slow_clients_dropped.inc();
+                tracing::info!("dropping a client that does not read");
+                return;
+            }
+            End::Shutdown => (CloseCode::Away, "server shutting down"),
+            End::Idle => {
+                self.ctx.metrics.idle_clients_dropped.inc();
+                tracing::info!("dropping an idle client");
+                (CloseCode::Away, "idle")
+            }
+            End::Slow => (CloseCode::Policy, "too slow"),
+            End::Oversize => {
+                self.ctx.metrics.oversize_frames.inc();
+                self.ctx.metrics.refused(Refusal::TooLarge);
+                tracing::warn!("dropping a client that sent an oversize frame");
+                let frame = frames::error(Refusal::TooLarge, &Value::Object(Map::new()));
+                let _ = self.send(frame).await;
+                (CloseCode::Size, "message too large")
+            }
+        };
+        let close = CloseFrame {
+            code,
+            reason: reason.into(),
+        };
+        let _ = tokio::time::timeout(Duration::from_secs(1), self.ws.close(Some(close))).await;
+    }
+}
+
+/// The command for `orig`, without a body that was refused for its size.
+fn orig_of(mut msg: Map<String, Value>, r: Refusal) -> Value {
+    if r == Refusal::TooLarge {
+        msg.remove("body");
+    }
+    Value::Object(msg)
+}

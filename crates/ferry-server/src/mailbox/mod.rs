@@ -1,0 +1,179 @@
+//! The rendezvous ("mailbox") server: the WebSocket at `/v1` plus the small HTTP
+//! pages on the same port.
+
+mod conn;
+pub(crate) mod frames;
+pub(crate) mod hub;
+mod nameplates;
+pub(crate) mod refusal;
+mod session;
+pub(crate) mod state;
+mod summary;
+
+use std::net::{IpAddr, SocketAddr};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::TcpStream;
+use tokio::sync::watch;
+use tokio_tungstenite_030::tungstenite::protocol::{Role, WebSocketConfig};
+use tokio_tungstenite_030::WebSocketStream;
+
+pub(crate) use conn::MailboxCtx;
+
+use crate::http::{self, RequestHead};
+use crate::limits::{IpSlot, PerIp};
+use crate::metrics::Metrics;
+
+/// Connection ids, for logs and for the state thread's listener table.
+static NEXT_CONN: AtomicU64 = AtomicU64::new(1);
+
+pub(crate) fn next_conn_id() -> u64 {
+    NEXT_CONN.fetch_add(1, Ordering::Relaxed)
+}
+
+/// Small buffers keep an idle client cheap; frames up to the body limit still fit.
+pub(crate) fn ws_config(max_message: usize) -> WebSocketConfig {
+    WebSocketConfig::default()
+        .read_buffer_size(512)
+        .write_buffer_size(0)
+        .max_write_buffer_size(max_message.saturating_add(64 * 1024))
+        .max_message_size(Some(max_message))
+        .max_frame_size(Some(max_message))
+}
+
+/// What the mailbox port's connections share besides [`MailboxCtx`].
+pub(crate) struct PortCtx {
+    pub(crate) mailbox: Arc<MailboxCtx>,
+    pub(crate) per_ip: Arc<PerIp>,
+    pub(crate) trust_x_real_ip: bool,
+    pub(crate) http_timeout: Duration,
+    pub(crate) log_addresses: bool,
+}
+
+/// Serves one TCP connection of the mailbox port: a WebSocket upgrade at `/v1`,
+/// or a plain page.
+pub(crate) async fn serve_http(
+    mut stream: TcpStream,
+    peer: SocketAddr,
+    ctx: Arc<PortCtx>,
+    shutdown: watch::Receiver<bool>,
+) {
+    let _ = stream.set_nodelay(true);
+    // Without a trusted proxy the socket address is the client: cap it before
+    // spending anything on the request.
+    let mut slot = None;
+    if !ctx.trust_x_real_ip {
+        match ctx.per_ip.try_acquire(peer.ip()) {
+            Some(s) => slot = Some(s),
+            None => {
+                return too_many(
+                    stream,
+                    &ctx.mailbox.metrics,
+                    ctx.log_addresses.then_some(peer.ip()),
+                )
+                .await
+            }
+        }
+    }
+    let (head, leftover) = match http::read_head(&mut stream, ctx.http_timeout).await {
+        Ok(h) => h,
+        Err(e) => {
+            tracing::debug!(error = %e, "bad HTTP request");
+            return;
+        }
+    };
+    ctx.mailbox.metrics.http_requests_total.inc();
+    if head.path == "/v1" {
+        if let Some(key) = head.ws_key.clone() {
+            return upgrade(stream, peer, head, &key, leftover, ctx, slot, shutdown).await;
+        }
+        let _ = http::respond(
+            &mut stream,
+            "400 Bad Request",
+            "text/plain",
+            "WebSocket only\n",
+        )
+        .await;
+        return;
+    }
+    let (status, ctype, body) = http::page(&head.path, || ctx.mailbox.metrics.render());
+    let _ = http::respond(&mut stream, status, ctype, &body).await;
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn upgrade(
+    mut stream: TcpStream,
+    peer: SocketAddr,
+    head: RequestHead,
+    key: &str,
+    leftover: Vec<u8>,
+    ctx: Arc<PortCtx>,
+    mut slot: Option<IpSlot>,
+    shutdown: watch::Receiver<bool>,
+) {
+    let ip = match head.real_ip.filter(|_| ctx.trust_x_real_ip) {
+        Some(real) => real,
+        None => peer.ip(),
+    };
+    if slot.is_none() {
+        match ctx.per_ip.try_acquire(ip) {
+            Some(s) => slot = Some(s),
+            None => {
+                return too_many(
+                    stream,
+                    &ctx.mailbox.metrics,
+                    ctx.log_addresses.then_some(ip),
+                )
+                .await
+            }
+        }
+    }
+    // The reference reports X-Real-IP/-Port back to the client whether or not it
+    // trusts them: it only helps the client's own hole punching.
+    let you = SocketAddr::new(
+        head.real_ip.unwrap_or(peer.ip()),
+        head.real_port.unwrap_or(peer.port()),
+    );
+    if http::accept_upgrade(&mut stream, key).await.is_err() {
+        return;
+    }
+    let cfg = ws_config(
+        ctx.mailbox
+            .max_body
+            .saturating_mul(2)
+            .saturating_add(64 * 1024),
+    );
+    let ws = WebSocketStream::from_partially_read(stream, leftover, Role::Server, Some(cfg)).await;
+    let id = next_conn_id();
+    let span = match ctx.log_addresses {
+        true => tracing::info_span!("mailbox", conn = id, peer = %peer),
+        false => tracing::info_span!("mailbox", conn = id),
+    };
+    let fut = conn::serve(
+        ws,
+        Arc::clone(&ctx.mailbox),
+        id,
+        crate::limits::canonical(ip),
+        you,
+        shutdown,
+    );
+    tracing::Instrument::instrument(fut, span).await;
+    drop(slot);
+}
+
+async fn too_many(mut stream: TcpStream, metrics: &Metrics, ip: Option<IpAddr>) {
+    metrics.refused_per_ip_mailbox.inc();
+    match ip {
+        Some(ip) => tracing::warn!(%ip, "refusing a connection: too many from this address"),
+        None => tracing::warn!("refusing a connection: too many from one address"),
+    }
+    let _ = http::respond(
+        &mut stream,
+        "429 Too Many Requests",
+        "text/plain",
+        "too many connections from your address\n",
+    )
+    .await;
+}

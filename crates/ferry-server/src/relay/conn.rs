@@ -1,0 +1,300 @@
+//! One relay connection: read the handshake line, wait for the partner with the
+//! same token, then splice. The connection that waited runs the splice; the one
+//! that arrived second hands its stream over and ends.
+//!
+//! Answers, byte for byte as the reference relay: `bad handshake\n` for a line
+//! that does not parse, `impatient\n` for data sent before pairing, `ok\n` to
+//! both on pairing. ferry's own refusals are lines starting with `error: `.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::sync::{oneshot, watch};
+use tokio::time::Instant;
+
+use super::line::{self, LineScan, RelayRequest, MAX_LINE};
+use super::pairing::{Arrival, Pairing};
+use super::splice::{splice, SpliceEnd};
+use super::stream::RelayStream;
+use crate::mailbox::hub::Hub;
+use crate::metrics::Metrics;
+use crate::store::{UsageKind, UsageRecord};
+
+pub(crate) const BAD: &[u8] = b"bad handshake\n";
+pub(crate) const IMPATIENT: &[u8] = b"impatient\n";
+pub(crate) const OK: &[u8] = b"ok\n";
+pub(crate) const BUSY: &[u8] = b"error: the relay is busy, try later\n";
+pub(crate) const TOO_MANY: &[u8] = b"error: too many connections from your address\n";
+
+/// Everything relay connections share.
+pub(crate) struct RelayCtx {
+    pub(crate) pairing: Mutex<Pairing<Waiter>>,
+    pub(crate) active_pairs: AtomicUsize,
+    pub(crate) metrics: Arc<Metrics>,
+    pub(crate) hub: Hub,
+    pub(crate) max_pairs: usize,
+    pub(crate) max_bytes: Option<u64>,
+    pub(crate) handshake_timeout: Duration,
+    pub(crate) wait_timeout: Duration,
+    pub(crate) write_timeout: Duration,
+    pub(crate) blur: Option<f64>,
+}
+
+/// How to reach a waiting connection: send it the partner's stream.
+pub(crate) struct Waiter(oneshot::Sender<Partner>);
+
+/// The second connection of a pair, handed to the first.
+pub(crate) struct Partner {
+    stream: RelayStream,
+    arrived: Instant,
+}
+
+/// What reading the TCP handshake line gave.
+pub(crate) enum Handshake {
+    Ok(RelayRequest),
+    Bad,
+    Impatient,
+}
+
+/// Reads the handshake line of a TCP connection.
+pub(crate) async fn read_line(stream: &mut TcpStream) -> std::io::Result<Option<Handshake>> {
+    let mut buf = [0u8; MAX_LINE + 1];
+    let mut filled = 0;
+    loop {
+        let n = stream.read(&mut buf[filled..]).await?;
+        if n == 0 {
+            return Ok(None);
+        }
+        filled += n;
+        match line::scan(&buf[..filled]) {
+            LineScan::Incomplete => continue,
+            LineScan::TooLong => return Ok(Some(Handshake::Bad)),
+            LineScan::Line { len, extra } => {
+                return Ok(Some(match line::parse_line(&buf[..len]) {
+                    None => Handshake::Bad,
+                    Some(_) if extra => Handshake::Impatient,
+                    Some(req) => Handshake::Ok(req),
+                }));
+            }
+        }
+    }
+}
+
+/// Outcome of waiting for a partner.
+enum Wait {
+    Partner(Partner),
+    Redundant,
+    Impatient,
+    Gone,
+    Timeout,
+    Shutdown,
+}
+
+impl RelayCtx {
+    /// Writes one line with the write timeout (errors are the client's problem).
+    pub(crate) async fn say(&self, stream: &mut RelayStream, line: &[u8]) {
+        let write = async {
+            stream.write_all(line).await?;
+            stream.flush().await
+        };
+        let _ = tokio::time::timeout(self.write_timeout, write).await;
+    }
+
+    /// Records how a connection ended, with no token, side or address.
+    pub(crate) fn record(
+        &self,
+        result: &'static str,
+        started: Instant,
+        waiting: Option<Duration>,
+        bytes: u64,
+    ) {
+        self.metrics.relay_result(result);
+        let wall = crate::time::now();
+        let age = started.elapsed().as_secs_f64();
+        let bytes = if self.blur.is_some() {
+            crate::time::blur_bytes(bytes)
+        } else {
+            bytes
+        };
+        self.hub.usage(UsageRecord {
+            kind: UsageKind::Relay,
+            app_id: String::new(),
+            for_nameplate: false,
+            started: crate::time::blur(wall - age, self.blur),
+            waiting_time: waiting.map(|d| d.as_secs_f64()),
+            total_time: age,
+            total_bytes: bytes,
+            result,
+        });
+    }
+
+    fn pairing(&self) -> std::sync::MutexGuard<'_, Pairing<Waiter>> {
+        self.pairing.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn publish_waiting(&self, pairing: &Pairing<Waiter>) {
+        self.metrics.relay_waiting.set(pairing.waiting() as i64);
+    }
+}
+
+/// Pairs `stream` by its request, then splices (if it waited) or hands over.
+pub(crate) async fn rendezvous(
+    ctx: Arc<RelayCtx>,
+    mut stream: RelayStream,
+    req: RelayRequest,
+    id: u64,
+    started: Instant,
+    shutdown: watch::Receiver<bool>,
+) {
+    // A partner that vanished between being found and being handed our stream
+    // gives the stream back; try again a bounded number of times.
+    for _ in 0..3 {
+        let (tx, rx) = oneshot::channel();
+        let arrival = {
+            let mut p = ctx.pairing();
+            let a = p.arrive(id, &req.token, req.side.as_deref(), Waiter(tx));
+            ctx.publish_waiting(&p);
+            a
+        };
+        match arrival {
+            Arrival::Paired { partner, redundant } => {
+                if !redundant.is_empty() {
+                    tracing::debug!(count = redundant.len(), "dropping redundant connections");
+                }
+                drop(redundant);
+                match partner.0.send(Partner {
+                    stream,
+                    arrived: Instant::now(),
+                }) {
+                    Ok(()) => return,
+                    Err(back) => stream = back.stream,
+                }
+            }
+            Arrival::Waiting => {
+                return wait(ctx, stream, &req.token, id, started, rx, shutdown).await
+            }
+        }
+    }
+    ctx.record("lonely", started, None, 0);
+}
+
+async fn wait(
+    ctx: Arc<RelayCtx>,
+    mut stream: RelayStream,
+    token: &str,
+    id: u64,
+    started: Instant,
+    rx: oneshot::Receiver<Partner>,
+    shutdown: watch::Receiver<bool>,
+) {
+    let outcome = wait_for_partner(&mut stream, rx, ctx.wait_timeout, shutdown).await;
+    if !matches!(outcome, Wait::Partner(_) | Wait::Redundant) {
+        let mut p = ctx.pairing();
+        p.leave(id, token);
+        ctx.publish_waiting(&p);
+    }
+    match outcome {
+        Wait::Partner(partner) => run_pair(&ctx, stream, partner, started).await,
+        Wait::Redundant => ctx.record("redundant", started, None, 0),
+        Wait::Impatient => {
+            tracing::info!("relay client sent data before pairing");
+            ctx.say(&mut stream, IMPATIENT).await;
+            ctx.record("impatient", started, None, 0);
+        }
+        Wait::Timeout => {
+            tracing::info!("relay client waited too long for its partner");
+            ctx.record("lonely", started, None, 0);
+        }
+        Wait::Gone | Wait::Shutdown => ctx.record("lonely", started, None, 0),
+    }
+}
+
+async fn wait_for_partner(
+    stream: &mut RelayStream,
+    mut rx: oneshot::Receiver<Partner>,
+    limit: Duration,
+    mut shutdown: watch::Receiver<bool>,
+) -> Wait {
+    let mut probe = [0u8; 1];
+    tokio::select! {
+        biased;
+        partner = &mut rx => match partner {
+            Ok(p) => Wait::Partner(p),
+            Err(_) => Wait::Redundant,
+        },
+        _ = shutdown.changed() => Wait::Shutdown,
+        _ = tokio::time::sleep(limit) => Wait::Timeout,
+        read = stream.read(&mut probe) => match read {
+            Ok(0) | Err(_) => Wait::Gone,
+            Ok(_) => Wait::Impatient,
+        },
+    }
+}
+
+/// Says `ok` to both and splices them, within the pair cap.
+async fn run_pair(ctx: &RelayCtx, mut first: RelayStream, partner: Partner, started: Instant) {
+    let mut second = partner.stream;
+    let waiting = partner.arrived.saturating_duration_since(started);
+    if ctx.active_pairs.fetch_add(1, Ordering::AcqRel) >= ctx.max_pairs {
+        ctx.active_pairs.fetch_sub(1, Ordering::AcqRel);
+        tracing::warn!(
+            max = ctx.max_pairs,
+            "refusing a pair: too many relayed pairs"
+        );
+        ctx.say(&mut first, BUSY).await;
+        ctx.say(&mut second, BUSY).await;
+        return ctx.record("busy", started, Some(waiting), 0);
+    }
+    ctx.metrics.relay_active_pairs.inc();
+    ctx.say(&mut first, OK).await;
+    ctx.say(&mut second, OK).await;
+    tracing::debug!("relaying");
+    let (end, bytes) = splice(first, second, ctx.max_bytes, &ctx.metrics).await;
+    ctx.metrics.relay_active_pairs.dec();
+    ctx.active_pairs.fetch_sub(1, Ordering::AcqRel);
+    let result = match end {
+        SpliceEnd::Closed => "happy",
+        SpliceEnd::OverLimit => {
+            tracing::warn!(bytes, "closing a relayed pair over its byte limit");
+            "over_limit"
+        }
+    };
+    tracing::debug!(bytes, result, "relay pair ended");
+    ctx.record(result, started, Some(waiting), bytes);
+}
+
+/// Serves one TCP relay connection from handshake to the end.
+pub(crate) async fn serve_tcp(
+    ctx: Arc<RelayCtx>,
+    mut stream: TcpStream,
+    id: u64,
+    shutdown: watch::Receiver<bool>,
+) {
+    let _ = stream.set_nodelay(true);
+    let started = Instant::now();
+    let line = tokio::time::timeout(ctx.handshake_timeout, read_line(&mut stream)).await;
+    let relay = RelayStream::Tcp;
+    match line {
+        Err(_) => {
+            tracing::info!("relay client sent no handshake in time");
+            ctx.record("errory", started, None, 0);
+        }
+        Ok(Err(_)) | Ok(Ok(None)) => ctx.record("errory", started, None, 0),
+        Ok(Ok(Some(Handshake::Bad))) => {
+            tracing::info!("relay handshake failure");
+            ctx.say(&mut relay(stream), BAD).await;
+            ctx.record("errory", started, None, 0);
+        }
+        Ok(Ok(Some(Handshake::Impatient))) => {
+            tracing::info!("relay client sent data before pairing");
+            ctx.say(&mut relay(stream), IMPATIENT).await;
+            ctx.record("impatient", started, None, 0);
+        }
+        Ok(Ok(Some(Handshake::Ok(req)))) => {
+            rendezvous(ctx, relay(stream), req, id, started, shutdown).await
+        }
+    }
+}

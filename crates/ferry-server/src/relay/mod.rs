@@ -1,0 +1,169 @@
+//! The transit relay: pairs two connections that present the same token and
+//! copies bytes between them. Listens on TCP and, optionally, on WebSocket; a TCP
+//! client pairs with a WebSocket one.
+
+mod conn;
+mod line;
+mod pairing;
+mod splice;
+mod stream;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use tokio::io::AsyncWriteExt;
+use tokio::net::TcpStream;
+use tokio::sync::watch;
+use tokio::time::Instant;
+use tokio_tungstenite_030::tungstenite::protocol::Role;
+use tokio_tungstenite_030::tungstenite::Message;
+use tokio_tungstenite_030::WebSocketStream;
+
+pub(crate) use conn::RelayCtx;
+use conn::{BAD, TOO_MANY};
+pub(crate) use pairing::Pairing;
+use stream::{RelayStream, WsBytes};
+
+use crate::http;
+use crate::limits::PerIp;
+use crate::metrics::Metrics;
+
+/// What both relay listeners share.
+pub(crate) struct RelayPort {
+    pub(crate) relay: Arc<RelayCtx>,
+    pub(crate) per_ip: Arc<PerIp>,
+    pub(crate) http_timeout: Duration,
+    pub(crate) log_addresses: bool,
+}
+
+/// Counts an open relay connection while alive.
+struct Open<'a>(&'a Metrics);
+
+impl<'a> Open<'a> {
+    fn new(m: &'a Metrics) -> Self {
+        m.relay_connections.inc();
+        m.relay_connections_total.inc();
+        Open(m)
+    }
+}
+
+impl Drop for Open<'_> {
+    fn drop(&mut self) {
+        self.0.relay_connections.dec();
+    }
+}
+
+fn span(id: u64, peer: SocketAddr, log_addresses: bool) -> tracing::Span {
+    match log_addresses {
+        true => tracing::info_span!("relay", conn = id, peer = %peer),
+        false => tracing::info_span!("relay", conn = id),
+    }
+}
+
+fn refused(port: &RelayPort, peer: SocketAddr) {
+    port.relay.metrics.refused_per_ip_relay.inc();
+    match port.log_addresses {
+        true => {
+            tracing::warn!(ip = %peer.ip(), "refusing a relay connection: too many from this address")
+        }
+        false => tracing::warn!("refusing a relay connection: too many from one address"),
+    }
+}
+
+/// Serves one TCP relay connection.
+pub(crate) async fn serve_tcp(
+    mut stream: TcpStream,
+    peer: SocketAddr,
+    port: Arc<RelayPort>,
+    shutdown: watch::Receiver<bool>,
+) {
+    let Some(_slot) = port.per_ip.try_acquire(peer.ip()) else {
+        refused(&port, peer);
+        let _ = tokio::time::timeout(Duration::from_secs(1), stream.write_all(TOO_MANY)).await;
+        return;
+    };
+    let _open = Open::new(&port.relay.metrics);
+    let id = crate::mailbox::next_conn_id();
+    let fut = conn::serve_tcp(Arc::clone(&port.relay), stream, id, shutdown);
+    tracing::Instrument::instrument(fut, span(id, peer, port.log_addresses)).await;
+}
+
+/// Serves one connection of the WebSocket relay listener.
+pub(crate) async fn serve_ws(
+    mut stream: TcpStream,
+    peer: SocketAddr,
+    port: Arc<RelayPort>,
+    shutdown: watch::Receiver<bool>,
+) {
+    let _ = stream.set_nodelay(true);
+    let Some(_slot) = port.per_ip.try_acquire(peer.ip()) else {
+        refused(&port, peer);
+        let _ = http::respond(
+            &mut stream,
+            "429 Too Many Requests",
+            "text/plain",
+            "too many connections from your address\n",
+        )
+        .await;
+        return;
+    };
+    let Ok((head, leftover)) = http::read_head(&mut stream, port.http_timeout).await else {
+        return;
+    };
+    let Some(key) = head.ws_key.as_deref() else {
+        let (status, ctype, body) = http::page(&head.path, || port.relay.metrics.render());
+        let _ = http::respond(&mut stream, status, ctype, &body).await;
+        return;
+    };
+    if http::accept_upgrade(&mut stream, key).await.is_err() {
+        return;
+    }
+    let _open = Open::new(&port.relay.metrics);
+    let cfg = crate::mailbox::ws_config(16 * 1024 * 1024);
+    let ws = WebSocketStream::from_partially_read(stream, leftover, Role::Server, Some(cfg)).await;
+    let id = crate::mailbox::next_conn_id();
+    let fut = ws_handshake(Arc::clone(&port.relay), ws, id, shutdown);
+    tracing::Instrument::instrument(fut, span(id, peer, port.log_addresses)).await;
+}
+
+/// The first binary frame holds the whole `please relay` line.
+async fn ws_handshake(
+    ctx: Arc<RelayCtx>,
+    mut ws: WebSocketStream<TcpStream>,
+    id: u64,
+    shutdown: watch::Receiver<bool>,
+) {
+    let started = Instant::now();
+    let first = tokio::time::timeout(ctx.handshake_timeout, first_data_frame(&mut ws)).await;
+    let req = match first {
+        Err(_) => {
+            tracing::info!("relay client sent no handshake in time");
+            return ctx.record("errory", started, None, 0);
+        }
+        Ok(None) => return ctx.record("errory", started, None, 0),
+        Ok(Some(frame)) => line::parse_frame(&frame),
+    };
+    let mut stream = RelayStream::Ws(Box::new(WsBytes::new(ws)));
+    match req {
+        Some(req) => conn::rendezvous(ctx, stream, req, id, started, shutdown).await,
+        None => {
+            tracing::info!("relay handshake failure");
+            ctx.say(&mut stream, BAD).await;
+            ctx.record("errory", started, None, 0);
+        }
+    }
+}
+
+/// The first binary frame; `None` on close, error or a text frame (which the
+/// reference treats as a protocol error).
+async fn first_data_frame(ws: &mut WebSocketStream<TcpStream>) -> Option<Vec<u8>> {
+    loop {
+        match ws.next().await? {
+            Ok(Message::Binary(b)) => return Some(b.to_vec()),
+            Ok(Message::Ping(_) | Message::Pong(_) | Message::Frame(_)) => continue,
+            Ok(Message::Text(_) | Message::Close(_)) | Err(_) => return None,
+        }
+    }
+}

@@ -1,0 +1,330 @@
+//! Starting and stopping the whole server.
+//!
+//! [`Server::spawn`] binds every configured listener first (so the caller learns
+//! the real ports, and a bind error is reported before anything runs), starts the
+//! state thread, then one accept task per listener and an expiry timer. The
+//! [`ServerHandle`] stops everything on [`ServerHandle::shutdown`] or when dropped.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::atomic::AtomicUsize;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::watch;
+use tokio::task::{JoinHandle, JoinSet};
+
+use crate::config::{Config, Database};
+use crate::limits::PerIp;
+use crate::mailbox::hub::Hub;
+use crate::mailbox::state::StateConfig;
+use crate::mailbox::{MailboxCtx, PortCtx};
+use crate::metrics::Metrics;
+use crate::relay::{Pairing, RelayCtx, RelayPort};
+use crate::store::{MemoryStore, SqliteStore};
+use crate::Error;
+
+/// The server; see [`Server::spawn`].
+#[derive(Debug)]
+pub struct Server;
+
+/// A running server. Dropping it stops the listeners and connections at once;
+/// [`ServerHandle::shutdown`] does it gracefully.
+pub struct ServerHandle {
+    mailbox_addr: Option<SocketAddr>,
+    relay_tcp_addr: Option<SocketAddr>,
+    relay_ws_addr: Option<SocketAddr>,
+    metrics_addr: Option<SocketAddr>,
+    metrics: Arc<Metrics>,
+    shutdown: watch::Sender<bool>,
+    tasks: Vec<JoinHandle<()>>,
+    state_thread: Option<std::thread::JoinHandle<()>>,
+    hub: Option<Hub>,
+}
+
+impl std::fmt::Debug for ServerHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServerHandle")
+            .field("mailbox_addr", &self.mailbox_addr)
+            .field("relay_tcp_addr", &self.relay_tcp_addr)
+            .field("relay_ws_addr", &self.relay_ws_addr)
+            .finish_non_exhaustive()
+    }
+}
+
+async fn bind(addr: Option<SocketAddr>) -> Result<Option<TcpListener>, Error> {
+    let Some(addr) = addr else { return Ok(None) };
+    let l = TcpListener::bind(addr)
+        .await
+        .map_err(|source| Error::Bind { addr, source })?;
+    Ok(Some(l))
+}
+
+fn local(l: &Option<TcpListener>) -> Option<SocketAddr> {
+    l.as_ref().and_then(|l| l.local_addr().ok())
+}
+
+fn start_hub(
+    config: &Config,
+    metrics: &Arc<Metrics>,
+) -> Result<(Hub, std::thread::JoinHandle<()>), Error> {
+    let cfg = StateConfig {
+        allow_list: config.allow_list,
+        max_messages: config.limits.max_messages_per_mailbox,
+        max_nameplates_per_ip: config.limits.max_nameplates_per_ip,
+        blur: config.blur_usage.map(|d| d.as_secs_f64()),
+    };
+    let m = Arc::clone(metrics);
+    match &config.database {
+        Database::Sqlite(path) => Hub::start(SqliteStore::open(path)?, cfg, m),
+        Database::SqliteMemory => Hub::start(SqliteStore::open_in_memory()?, cfg, m),
+        Database::Memory => Hub::start(MemoryStore::new(), cfg, m),
+    }
+}
+
+impl Server {
+    /// Binds the listeners, opens the store and starts serving.
+    pub async fn spawn(config: Config) -> Result<ServerHandle, Error> {
+        let mailbox = bind(config.mailbox_listen).await?;
+        let relay_tcp = bind(config.relay_tcp_listen).await?;
+        let relay_ws = bind(config.relay_ws_listen).await?;
+        let metrics_l = bind(config.metrics_listen).await?;
+        let metrics = Arc::new(Metrics::default());
+        let (hub, thread) = start_hub(&config, &metrics)?;
+        let (shutdown, _) = watch::channel(false);
+        let mut handle = ServerHandle {
+            mailbox_addr: local(&mailbox),
+            relay_tcp_addr: local(&relay_tcp),
+            relay_ws_addr: local(&relay_ws),
+            metrics_addr: local(&metrics_l),
+            metrics: Arc::clone(&metrics),
+            shutdown,
+            tasks: Vec::new(),
+            state_thread: Some(thread),
+            hub: Some(hub.clone()),
+        };
+        let grace = config.timing.shutdown_grace;
+        let log_addresses = config.blur_usage.is_none();
+        if let Some(l) = mailbox {
+            let port = Arc::new(mailbox_port(&config, &hub, &metrics, log_addresses));
+            handle.listen(l, grace, move |s, peer, sd| {
+                crate::mailbox::serve_http(s, peer, Arc::clone(&port), sd)
+            });
+        }
+        if relay_tcp.is_some() || relay_ws.is_some() {
+            let port = Arc::new(relay_port(&config, &hub, &metrics, log_addresses));
+            if let Some(l) = relay_tcp {
+                let p = Arc::clone(&port);
+                handle.listen(l, grace, move |s, peer, sd| {
+                    crate::relay::serve_tcp(s, peer, Arc::clone(&p), sd)
+                });
+            }
+            if let Some(l) = relay_ws {
+                handle.listen(l, grace, move |s, peer, sd| {
+                    crate::relay::serve_ws(s, peer, Arc::clone(&port), sd)
+                });
+            }
+        }
+        if let Some(l) = metrics_l {
+            let m = Arc::clone(&metrics);
+            let t = config.timing.http_timeout;
+            handle.listen(l, grace, move |s, _, _| serve_metrics(s, Arc::clone(&m), t));
+        }
+        handle.start_expiry(hub, &config);
+        log_start(&handle, &config);
+        Ok(handle)
+    }
+}
+
+fn mailbox_port(
+    config: &Config,
+    hub: &Hub,
+    metrics: &Arc<Metrics>,
+    log_addresses: bool,
+) -> PortCtx {
+    let t = &config.timing;
+    let mailbox = Arc::new(MailboxCtx {
+        hub: hub.clone(),
+        metrics: Arc::clone(metrics),
+        motd: config.motd.clone(),
+        signal_error: config.signal_error.clone(),
+        max_body: config.limits.max_body_bytes,
+        queue_frames: config.limits.send_queue_frames.max(1),
+        ping_interval: t.ping_interval,
+        idle_timeout: t.ws_idle_timeout,
+        write_timeout: t.write_timeout,
+    });
+    PortCtx {
+        mailbox,
+        per_ip: PerIp::new(config.limits.max_connections_per_ip),
+        trust_x_real_ip: config.trust_x_real_ip,
+        http_timeout: t.http_timeout,
+        log_addresses,
+    }
+}
+
+fn relay_port(
+    config: &Config,
+    hub: &Hub,
+    metrics: &Arc<Metrics>,
+    log_addresses: bool,
+) -> RelayPort {
+    let t = &config.timing;
+    let relay = Arc::new(RelayCtx {
+        pairing: Mutex::new(Pairing::default()),
+        active_pairs: AtomicUsize::new(0),
+        metrics: Arc::clone(metrics),
+        hub: hub.clone(),
+        max_pairs: config.limits.max_relay_pairs,
+        max_bytes: config.limits.max_relay_bytes_per_pair,
+        handshake_timeout: t.relay_handshake_timeout,
+        wait_timeout: t.relay_wait_timeout,
+        write_timeout: t.write_timeout,
+        blur: config.blur_usage.map(|d| d.as_secs_f64()),
+    });
+    RelayPort {
+        relay,
+        per_ip: PerIp::new(config.limits.max_connections_per_ip),
+        http_timeout: t.http_timeout,
+        log_addresses,
+    }
+}
+
+async fn serve_metrics(mut stream: TcpStream, metrics: Arc<Metrics>, limit: Duration) {
+    let Ok((head, _)) = crate::http::read_head(&mut stream, limit).await else {
+        return;
+    };
+    let (status, ctype, body) = match head.path.as_str() {
+        "/metrics" | "/health" => crate::http::page(&head.path, || metrics.render()),
+        _ => crate::http::page("/404", String::new),
+    };
+    let _ = crate::http::respond(&mut stream, status, ctype, &body).await;
+}
+
+fn log_start(h: &ServerHandle, config: &Config) {
+    tracing::info!(
+        mailbox = ?h.mailbox_addr,
+        relay_tcp = ?h.relay_tcp_addr,
+        relay_ws = ?h.relay_ws_addr,
+        metrics = ?h.metrics_addr,
+        database = ?config.database,
+        "ferry serve running"
+    );
+}
+
+impl ServerHandle {
+    /// Runs an accept loop for `listener`; each connection gets `serve` in its own task.
+    fn listen<F, Fut>(&mut self, listener: TcpListener, grace: Duration, serve: F)
+    where
+        F: Fn(TcpStream, SocketAddr, watch::Receiver<bool>) -> Fut + Send + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        let shutdown = self.shutdown.subscribe();
+        self.tasks
+            .push(tokio::spawn(accept_loop(listener, serve, shutdown, grace)));
+    }
+
+    fn start_expiry(&mut self, hub: Hub, config: &Config) {
+        let period = config.timing.expiry_check;
+        let expiry = config.timing.mailbox_expiry.as_secs_f64();
+        let mut shutdown = self.shutdown.subscribe();
+        self.tasks.push(tokio::spawn(async move {
+            let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
+            loop {
+                tokio::select! {
+                    _ = shutdown.changed() => return,
+                    _ = tick.tick() => {
+                        let now = crate::time::now();
+                        hub.prune(now, now - expiry).await;
+                    }
+                }
+            }
+        }));
+    }
+
+    /// The mailbox WebSocket listener (`ws://ADDR/v1`).
+    pub fn mailbox_addr(&self) -> Option<SocketAddr> {
+        self.mailbox_addr
+    }
+
+    /// The TCP transit relay listener.
+    pub fn relay_tcp_addr(&self) -> Option<SocketAddr> {
+        self.relay_tcp_addr
+    }
+
+    /// The WebSocket transit relay listener.
+    pub fn relay_ws_addr(&self) -> Option<SocketAddr> {
+        self.relay_ws_addr
+    }
+
+    /// The separate metrics listener, if configured.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics_addr
+    }
+
+    /// The current `/metrics` text.
+    pub fn metrics_text(&self) -> String {
+        self.metrics.render()
+    }
+
+    /// Stops accepting, asks every connection to close (WebSocket clients get a
+    /// close frame), waits up to the grace period, then stops the state thread
+    /// after its last commit.
+    pub async fn shutdown(mut self) {
+        let _ = self.shutdown.send(true);
+        for t in self.tasks.drain(..) {
+            let _ = t.await;
+        }
+        self.hub = None;
+        if let Some(thread) = self.state_thread.take() {
+            let _ = tokio::task::spawn_blocking(move || thread.join()).await;
+        }
+        tracing::info!("ferry serve stopped");
+    }
+}
+
+impl Drop for ServerHandle {
+    fn drop(&mut self) {
+        let _ = self.shutdown.send(true);
+        for t in &self.tasks {
+            t.abort();
+        }
+    }
+}
+
+async fn accept_loop<F, Fut>(
+    listener: TcpListener,
+    serve: F,
+    mut shutdown: watch::Receiver<bool>,
+    grace: Duration,
+) where
+    F: Fn(TcpStream, SocketAddr, watch::Receiver<bool>) -> Fut + Send + 'static,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    let mut conns = JoinSet::new();
+    let mut backoff = Duration::from_millis(5);
+    loop {
+        tokio::select! {
+            _ = shutdown.changed() => break,
+            accepted = listener.accept() => match accepted {
+                Ok((stream, peer)) => {
+                    backoff = Duration::from_millis(5);
+                    conns.spawn(serve(stream, peer, shutdown.clone()));
+                }
+                Err(e) => {
+                    // Out of file descriptors and the like: wait instead of spinning.
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(Duration::from_secs(1));
+                }
+            },
+            Some(_) = conns.join_next(), if !conns.is_empty() => {}
+        }
+    }
+    drop(listener);
+    let drain = async { while conns.join_next().await.is_some() {} };
+    if tokio::time::timeout(grace, drain).await.is_err() {
+        conns.abort_all();
+    }
+}

@@ -1,0 +1,145 @@
+//! Persistent mailbox state behind one small trait.
+//!
+//! The trait works on whole records (a nameplate with its sides, a mailbox with its
+//! sides) so that all protocol rules live once, in `mailbox::state`, and a backend
+//! is only storage. Writes are grouped until [`Store::commit`]; the state thread
+//! commits before any client hears about a change, so a `kill -9` never loses
+//! anything a client was told.
+
+mod memory;
+mod sqlite;
+
+pub use memory::MemoryStore;
+pub use sqlite::SqliteStore;
+
+/// A storage failure (disk full, corrupt file, ...): the server's fault.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct StoreError(String);
+
+impl StoreError {
+    pub(crate) fn new(msg: impl Into<String>) -> Self {
+        StoreError(msg.into())
+    }
+}
+
+/// One side's claim on a nameplate.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NameplateSide {
+    pub side: String,
+    /// False once the side released it (it may then never claim it again).
+    pub claimed: bool,
+    pub added: f64,
+}
+
+/// A nameplate: the short number in a code, pointing at a mailbox.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Nameplate {
+    pub mailbox: String,
+    pub sides: Vec<NameplateSide>,
+}
+
+/// One side's use of a mailbox.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MailboxSide {
+    pub side: String,
+    /// False once the side closed it.
+    pub opened: bool,
+    pub added: f64,
+    pub mood: Option<String>,
+}
+
+/// A mailbox (without its messages).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Mailbox {
+    /// Created by claiming a nameplate (rather than by opening an id directly).
+    pub for_nameplate: bool,
+    /// Last activity; expiry deletes mailboxes idle for too long.
+    pub updated: f64,
+    pub sides: Vec<MailboxSide>,
+}
+
+/// A stored message; the body is the client's hex text, normally ciphertext.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredMessage {
+    pub side: String,
+    pub phase: String,
+    pub body: String,
+    pub server_rx: f64,
+    pub msg_id: Option<String>,
+}
+
+/// What a usage record describes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UsageKind {
+    Nameplate,
+    Mailbox,
+    Relay,
+}
+
+impl UsageKind {
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            UsageKind::Nameplate => "nameplate",
+            UsageKind::Mailbox => "mailbox",
+            UsageKind::Relay => "relay",
+        }
+    }
+}
+
+/// A summary written when a nameplate, mailbox or relayed pair goes away. Holds
+/// no codes, sides, addresses or bodies.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UsageRecord {
+    pub kind: UsageKind,
+    /// Empty for the relay.
+    pub app_id: String,
+    pub for_nameplate: bool,
+    /// Blurred start time.
+    pub started: f64,
+    pub waiting_time: Option<f64>,
+    pub total_time: f64,
+    /// Relayed bytes (blurred when blurring is on); 0 otherwise.
+    pub total_bytes: u64,
+    /// happy, lonely, scary, errory, pruney, crowded (mailbox side);
+    /// happy, lonely, errory, impatient, redundant (relay).
+    pub result: &'static str,
+}
+
+/// Storage for mailbox state. Implementations need not be thread-safe: one thread
+/// owns the store.
+pub trait Store: Send + 'static {
+    fn nameplate(&mut self, app: &str, name: &str) -> Result<Option<Nameplate>, StoreError>;
+    fn put_nameplate(&mut self, app: &str, name: &str, np: &Nameplate) -> Result<(), StoreError>;
+    fn delete_nameplate(&mut self, app: &str, name: &str) -> Result<(), StoreError>;
+    /// Every `(app, name)` stored: the state thread indexes them at start.
+    fn all_nameplates(&mut self) -> Result<Vec<(String, String)>, StoreError>;
+
+    fn mailbox(&mut self, app: &str, id: &str) -> Result<Option<Mailbox>, StoreError>;
+    fn put_mailbox(&mut self, app: &str, id: &str, mb: &Mailbox) -> Result<(), StoreError>;
+    fn touch_mailbox(&mut self, app: &str, id: &str, now: f64) -> Result<(), StoreError>;
+    /// Deletes the mailbox with its messages, and returns the names of the
+    /// nameplates that pointed at it (also deleted).
+    fn delete_mailbox(
+        &mut self,
+        app: &str,
+        id: &str,
+    ) -> Result<Vec<(String, Nameplate)>, StoreError>;
+    /// `(app, id)` of every mailbox not updated since `cutoff`.
+    fn stale_mailboxes(&mut self, cutoff: f64) -> Result<Vec<(String, String)>, StoreError>;
+    fn count_mailboxes(&mut self) -> Result<u64, StoreError>;
+
+    /// Messages in arrival order.
+    fn messages(&mut self, app: &str, id: &str) -> Result<Vec<StoredMessage>, StoreError>;
+    fn count_messages(&mut self, app: &str, id: &str) -> Result<usize, StoreError>;
+    fn add_message(&mut self, app: &str, id: &str, msg: &StoredMessage) -> Result<(), StoreError>;
+
+    fn record_usage(&mut self, rec: &UsageRecord) -> Result<(), StoreError>;
+    /// Makes every write so far durable (a transaction commit).
+    fn commit(&mut self) -> Result<(), StoreError>;
+    /// Forgets uncommitted writes after a failure.
+    fn rollback(&mut self);
+}
+
+#[cfg(test)]
+mod tests;
