@@ -1,0 +1,227 @@
+//! Helpers shared by the integration tests: in-process servers on 127.0.0.1 port 0,
+//! a raw mailbox WebSocket client and relay clients.
+#![allow(dead_code, unreachable_pub)]
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use ferry_server::{Config, Server, ServerHandle};
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{json, Value};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio_tungstenite_030::tungstenite::Message;
+use tokio_tungstenite_030::{MaybeTlsStream, WebSocketStream};
+
+pub const APPID: &str = "lothar.com/wormhole/text-or-file-xfer";
+pub const WAIT: Duration = Duration::from_secs(5);
+
+pub fn init_logs() {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_test_writer()
+        .try_init();
+}
+
+pub async fn spawn(config: Config) -> ServerHandle {
+    init_logs();
+    Server::spawn(config).await.expect("server starts")
+}
+
+pub async fn spawn_default() -> ServerHandle {
+    spawn(Config::ephemeral()).await
+}
+
+/// A raw mailbox client that sees every frame.
+pub struct Client {
+    pub ws: WebSocketStream<MaybeTlsStream<TcpStream>>,
+    pub welcome: Value,
+}
+
+impl Client {
+    pub async fn connect(addr: SocketAddr) -> Client {
+        let (ws, _) = tokio_tungstenite_030::connect_async(format!("ws://{addr}/v1"))
+            .await
+            .expect("websocket connects");
+        let mut c = Client {
+            ws,
+            welcome: Value::Null,
+        };
+        c.welcome = c.recv().await;
+        assert_eq!(c.welcome["type"], "welcome", "first frame is the welcome");
+        c
+    }
+
+    /// Connects over an already connected socket (e.g. from another local address).
+    pub async fn connect_via(stream: TcpStream, addr: SocketAddr) -> Client {
+        let (ws, _) = tokio_tungstenite_030::client_async(
+            format!("ws://{addr}/v1"),
+            MaybeTlsStream::Plain(stream),
+        )
+        .await
+        .expect("websocket connects");
+        let mut c = Client {
+            ws,
+            welcome: Value::Null,
+        };
+        c.welcome = c.expect("welcome").await;
+        c
+    }
+
+    /// Connects and binds with `side`.
+    pub async fn bound(addr: SocketAddr, side: &str) -> Client {
+        let mut c = Client::connect(addr).await;
+        c.send(json!({"type": "bind", "appid": APPID, "side": side, "id": "b1d0"}))
+            .await;
+        c.expect_ack("b1d0").await;
+        c
+    }
+
+    pub async fn send(&mut self, v: Value) {
+        self.ws
+            .send(Message::Text(v.to_string().into()))
+            .await
+            .expect("send");
+    }
+
+    /// The next text frame as JSON (fails on anything else or after 5 s).
+    pub async fn recv(&mut self) -> Value {
+        loop {
+            let msg = tokio::time::timeout(WAIT, self.ws.next())
+                .await
+                .expect("a frame within 5 s")
+                .expect("connection open")
+                .expect("no websocket error");
+            match msg {
+                Message::Text(t) => {
+                    let v: Value = serde_json::from_str(&t).expect("valid JSON");
+                    assert!(v["server_tx"].is_f64(), "server_tx on every frame: {v}");
+                    return v;
+                }
+                Message::Ping(_) | Message::Pong(_) => continue,
+                other => panic!("expected a text frame, got {other:?}"),
+            }
+        }
+    }
+
+    /// No text frame arrives for `d` (reading meanwhile, so pings get answered).
+    pub async fn silent_for(&mut self, d: Duration) {
+        let deadline = tokio::time::Instant::now() + d;
+        while let Ok(next) = tokio::time::timeout_at(deadline, self.ws.next()).await {
+            match next {
+                Some(Ok(Message::Text(t))) => panic!("unexpected frame {t}"),
+                Some(Ok(_)) => continue,
+                other => panic!("connection ended: {other:?}"),
+            }
+        }
+    }
+
+    pub async fn expect(&mut self, kind: &str) -> Value {
+        let v = self.recv().await;
+        assert_eq!(v["type"], kind, "expected {kind}, got {v}");
+        v
+    }
+
+    pub async fn expect_ack(&mut self, id: &str) {
+        let v = self.expect("ack").await;
+        assert_eq!(v["id"], id);
+    }
+
+    /// Sends a command with an id and checks the ack comes first.
+    pub async fn cmd(&mut self, mut v: Value, id: &str) {
+        v["id"] = json!(id);
+        self.send(v).await;
+        self.expect_ack(id).await;
+    }
+
+    /// Expects an `error` with this exact text; returns its `orig`.
+    pub async fn expect_error(&mut self, text: &str) -> Value {
+        let v = self.expect("error").await;
+        assert_eq!(v["error"], text, "{v}");
+        assert!(v.get("orig").is_some(), "error carries orig: {v}");
+        v["orig"].clone()
+    }
+
+    pub async fn claim(&mut self, nameplate: &str) -> String {
+        self.cmd(json!({"type": "claim", "nameplate": nameplate}), "c1a1")
+            .await;
+        let v = self.expect("claimed").await;
+        v["mailbox"].as_str().expect("mailbox id").to_owned()
+    }
+
+    pub async fn open(&mut self, mailbox: &str) {
+        self.cmd(json!({"type": "open", "mailbox": mailbox}), "0be0")
+            .await;
+    }
+
+    pub async fn add(&mut self, phase: &str, body: &str) {
+        self.cmd(json!({"type": "add", "phase": phase, "body": body}), "add0")
+            .await;
+    }
+
+    /// The next `message` frame.
+    pub async fn message(&mut self) -> Value {
+        self.expect("message").await
+    }
+
+    /// True once the server has closed the connection (within 5 s).
+    pub async fn closed_by_server(&mut self) -> bool {
+        let deadline = tokio::time::Instant::now() + WAIT;
+        loop {
+            match tokio::time::timeout_at(deadline, self.ws.next()).await {
+                Err(_) => return false,
+                Ok(None) | Ok(Some(Err(_))) | Ok(Some(Ok(Message::Close(_)))) => return true,
+                Ok(Some(Ok(_))) => continue,
+            }
+        }
+    }
+}
+
+pub fn token(n: u8) -> String {
+    format!("{n:02x}").repeat(32)
+}
+
+pub fn relay_line(token: &str, side: Option<&str>) -> String {
+    match side {
+        Some(s) => format!("please relay {token} for side {s}\n"),
+        None => format!("please relay {token}\n"),
+    }
+}
+
+/// A TCP relay client that has sent its line.
+pub async fn relay_tcp(addr: SocketAddr, line: &str) -> TcpStream {
+    let mut s = TcpStream::connect(addr).await.expect("relay connects");
+    s.write_all(line.as_bytes()).await.expect("write line");
+    s
+}
+
+/// Reads exactly `n` bytes (5 s).
+pub async fn read_n(s: &mut TcpStream, n: usize) -> Vec<u8> {
+    let mut buf = vec![0u8; n];
+    tokio::time::timeout(WAIT, s.read_exact(&mut buf))
+        .await
+        .expect("in time")
+        .expect("read");
+    buf
+}
+
+/// Reads until EOF (5 s) and returns everything.
+pub async fn read_to_end(s: &mut TcpStream) -> Vec<u8> {
+    let mut buf = Vec::new();
+    let _ = tokio::time::timeout(WAIT, s.read_to_end(&mut buf))
+        .await
+        .expect("closed in time");
+    buf
+}
+
+/// Polls the metrics text until `pred` holds (2 s).
+pub async fn wait_metrics(h: &ServerHandle, pred: impl Fn(&str) -> bool) -> String {
+    for _ in 0..200 {
+        let m = h.metrics_text();
+        if pred(&m) {
+            return m;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    h.metrics_text()
+}

@@ -1,0 +1,71 @@
+//! State survives a crash: everything a client was told is committed first.
+
+mod common;
+
+use common::{spawn, Client};
+use ferry_server::{Config, Database};
+use serde_json::json;
+
+fn on_file(path: &std::path::Path) -> Config {
+    let mut cfg = Config::ephemeral();
+    cfg.database = Database::Sqlite(path.to_owned());
+    cfg
+}
+
+#[tokio::test]
+async fn rendezvous_completes_across_a_server_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("serve.sqlite");
+
+    let h = spawn(on_file(&db)).await;
+    let mut a = Client::bound(h.mailbox_addr().unwrap(), "aaaaaaaaaa").await;
+    let mailbox = a.claim("17").await;
+    a.open(&mailbox).await;
+    a.add("pake", "a0a0").await;
+    a.message().await; // the echo means it was committed
+                       // "kill -9": no graceful shutdown, connections cut
+    drop(h);
+    drop(a);
+
+    let h = spawn(on_file(&db)).await;
+    let addr = h.mailbox_addr().unwrap();
+    let mut b = Client::bound(addr, "bbbbbbbbbb").await;
+    assert_eq!(b.claim("17").await, mailbox);
+    b.open(&mailbox).await;
+    let m = b.message().await;
+    assert_eq!(
+        (m["side"].as_str(), m["phase"].as_str(), m["body"].as_str()),
+        (Some("aaaaaaaaaa"), Some("pake"), Some("a0a0"))
+    );
+    b.add("pake", "b0b0").await;
+    b.message().await;
+
+    // A reconnects like the Python client: same side, re-claims, re-opens, re-adds
+    let mut a = Client::bound(addr, "aaaaaaaaaa").await;
+    assert_eq!(a.claim("17").await, mailbox, "same side is not crowded");
+    a.open(&mailbox).await;
+    let phases: Vec<String> = [a.message().await, a.message().await]
+        .iter()
+        .map(|m| {
+            format!(
+                "{}:{}",
+                m["side"].as_str().unwrap(),
+                m["phase"].as_str().unwrap()
+            )
+        })
+        .collect();
+    assert_eq!(phases, ["aaaaaaaaaa:pake", "bbbbbbbbbb:pake"]);
+    a.add("version", "a1a1").await;
+    assert_eq!(a.message().await["phase"], "version");
+    assert_eq!(b.message().await["phase"], "version");
+    for c in [&mut a, &mut b] {
+        c.cmd(json!({"type": "close", "mood": "happy"}), "c105")
+            .await;
+        c.expect("closed").await;
+    }
+    let m = common::wait_metrics(&h, |m| m.contains("ferry_mailboxes 0")).await;
+    assert!(
+        m.contains("ferry_mailbox_results_total{result=\"happy\"} 1"),
+        "{m}"
+    );
+}
