@@ -16,6 +16,10 @@ command -v wormhole-william >/dev/null || need_apt+=(wormhole-william)
 command -v ip >/dev/null || need_apt+=(iproute2)
 command -v unshare >/dev/null || need_apt+=(util-linux)
 [ -x /usr/bin/time ] || need_apt+=(time)
+# The harness unpacks wormhole-rs's tar files with GNU tar; Debian's python3 needs the venv
+# module from a separate package.
+command -v tar >/dev/null || need_apt+=(tar)
+python3 -c 'import venv, ensurepip' 2>/dev/null || need_apt+=(python3-venv)
 if [ ${#need_apt[@]} -gt 0 ]; then
   log "apt-get install ${need_apt[*]}"
   export DEBIAN_FRONTEND=noninteractive
@@ -32,11 +36,18 @@ if [ ! -e "$stamp" ]; then
   touch "$stamp"
 fi
 
-if [ ! -x "$PEERS/cargo/bin/wormhole-rs" ]; then
+# Reinstall when the cached binary is missing or another version (the pin changed).
+if ! "$PEERS/cargo/bin/wormhole-rs" --version 2>/dev/null | grep -qx "wormhole-rs $RS_CLI_VERSION"; then
   log "cargo install magic-wormhole-cli $RS_CLI_VERSION (several minutes, once)"
   CARGO_TARGET_DIR="$PEERS/cargo-target" cargo install -q --locked \
     --root "$PEERS/cargo" magic-wormhole-cli --version "$RS_CLI_VERSION" >&2
   rm -rf "$PEERS/cargo-target"
 fi
+
+# Fail here, not in the middle of the test suite, if a peer cannot even start.
+"$PEERS/venv/bin/wormhole" --version >&2
+"$PEERS/venv/bin/twistd" --version >/dev/null
+"$PEERS/cargo/bin/wormhole-rs" --version >&2
+wormhole-william --version >&2
 
 echo "$PEERS"

@@ -7,6 +7,7 @@
 
 use std::path::{Path, PathBuf};
 use std::thread;
+use std::time::Duration;
 
 use tempfile::TempDir;
 
@@ -83,6 +84,28 @@ fn sized(size: u64) -> MakeFile {
 /// An empty file arrives as an empty file (no transit records at all on the wire).
 pub fn empty_file(sender: Peer, receiver: Peer) {
     file_transfer(|p| Transfer::new(sender, receiver, p), sized(0));
+}
+
+/// How long [`empty_file_to_william_hangs`] waits before calling it a hang.
+const HANG_DEADLINE: Duration = Duration::from_secs(15);
+
+/// Pinned peer bug: `wormhole-william` cannot receive an empty file from any sender. Its
+/// reader (`IncomingMessage.readCrypt`) waits for a first transit record before it compares
+/// the byte count with the file size, and senders send no record for an empty file, so both
+/// sides wait for each other until killed. If this test fails because the transfer
+/// succeeded, william (or ferry, by sending one empty record) changed: switch the test to
+/// [`empty_file`].
+pub fn empty_file_to_william_hangs(sender: Peer) {
+    let src = source_dir();
+    let path = data::random_file(&src.path().join(FILE_NAME), 0).expect("empty file");
+    let run = Transfer::new(sender, Peer::William, Payload::Path(path))
+        .timeout(HANG_DEADLINE)
+        .run();
+    let written = run.out_path().join(FILE_NAME).exists();
+    run.check(
+        !run.receiver.succeeded() && !written,
+        "expected wormhole-william to hang on an empty file (known bug); did it get fixed?",
+    );
 }
 
 /// A file of a few MiB.

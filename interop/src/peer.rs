@@ -42,7 +42,7 @@ pub struct Options {
 }
 
 /// Variables that would point a peer at other servers, or change its output.
-const SCRUBBED_ENV: [&str; 8] = [
+const SCRUBBED_ENV: [&str; 9] = [
     "WORMHOLE_RELAY_URL",
     "WORMHOLE_TRANSIT_HELPER",
     "WORMHOLE_MAILBOX_URL",
@@ -51,6 +51,7 @@ const SCRUBBED_ENV: [&str; 8] = [
     "FERRY_SERVER",
     "FERRY_RELAY",
     "FERRY_APP_ID",
+    "FERRY_APPID",
 ];
 
 impl Peer {

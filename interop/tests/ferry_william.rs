@@ -15,9 +15,10 @@ fn text_william_to_ferry() {
     cases::text(William, Ferry);
 }
 
+/// Pinned: wormhole-william hangs on an empty file from any sender (see the case's docs).
 #[test]
-fn empty_file_ferry_to_william() {
-    cases::empty_file(Ferry, William);
+fn empty_file_ferry_to_william_known_hang() {
+    cases::empty_file_to_william_hangs(Ferry);
 }
 
 #[test]

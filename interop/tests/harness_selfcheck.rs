@@ -15,6 +15,12 @@ fn file_python_to_william() {
     cases::file(Python, William);
 }
 
+/// The william empty-file hang is william's, not ferry's: Python's sender meets it too.
+#[test]
+fn empty_file_python_to_william_known_hang() {
+    cases::empty_file_to_william_hangs(Python);
+}
+
 #[test]
 fn empty_file_william_to_python() {
     cases::empty_file(William, Python);
