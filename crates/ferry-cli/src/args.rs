@@ -33,6 +33,8 @@ pub enum Command {
     /// Receive what the other side sends.
     #[command(visible_aliases = ["rx", "recv"])]
     Receive(ReceiveArgs),
+    /// Run a rendezvous (mailbox) server and transit relay for any wormhole client.
+    Serve(crate::serve::ServeArgs),
 }
 
 /// Options shared by every command.

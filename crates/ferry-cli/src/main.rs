@@ -5,6 +5,7 @@
 
 mod args;
 mod prompt;
+mod serve;
 mod settings;
 mod term;
 
@@ -85,6 +86,7 @@ async fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Send(args) => run_send(&cli.common, args).await,
         Command::Receive(args) => run_receive(&cli.common, args).await,
+        Command::Serve(args) => serve::run(args).await,
     }
 }
 

@@ -1,0 +1,335 @@
+//! `ferry serve`: run a rendezvous (mailbox) server and a transit relay, a drop-in
+//! for the Python `magic-wormhole-mailbox-server` and `magic-wormhole-transit-relay`.
+//!
+//! Settings resolve as: flags and `FERRY_SERVE_*` environment variables, then the
+//! `--config` TOML file, then the defaults. The server itself is the
+//! `ferry-server` library; this file only reads settings and waits for a signal.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use clap::Args;
+use ferry_server::{Config, ConfigFile, Database, Server, ServerHandle};
+
+const AFTER_HELP: &str = "\
+Listeners:
+  mailbox  (--mailbox-listen, default [::]:4000)  WebSocket at ws://HOST:4000/v1 where the two
+           sides meet, plus GET / (\"Wormhole Relay\"), /health and /metrics (Prometheus).
+  relay    (--relay-listen, default [::]:4001)  TCP transit relay for file data when the
+           two sides cannot connect directly.
+  relay-ws (--relay-ws-listen, off by default)  the same relay over WebSocket (binary
+           frames), for browser clients; pairs with TCP clients.
+
+Pointing clients at this server (HOST is this machine):
+  ferry            ferry --server ws://HOST:4000/v1 --relay tcp:HOST:4001 send FILE
+  wormhole         wormhole --relay-url ws://HOST:4000/v1 --transit-helper tcp:HOST:4001 send FILE
+  wormhole-rs      wormhole-rs --rendezvous-server ws://HOST:4000/v1 --relay-server tcp://HOST:4001 send FILE
+  wormhole-william wormhole-william --relay-url ws://HOST:4000/v1 send FILE
+                   (william has no relay flag: it always uses transit.magic-wormhole.io:4001)
+
+State lives in an SQLite file (--database, ':memory:' for none) and is committed before
+any client is answered, so a restart loses no rendezvous. Message bodies are end-to-end
+encrypted by the clients; the server stores them only until the mailbox closes or
+expires, and never logs them. Use -v for logs (FERRY_LOG=debug for more).
+
+Examples:
+  ferry serve                                   # mailbox :4000, relay :4001
+  ferry serve --relay-ws-listen [::]:4002 --motd 'maintenance at 18:00'
+  ferry serve --config /etc/ferry/serve.toml    # keys as the long flags, e.g. motd = \"hi\"";
+
+/// Run a rendezvous (mailbox) server and a transit relay.
+#[derive(Debug, Args)]
+#[command(after_long_help = AFTER_HELP, after_help = "See --help for how clients point at this server.")]
+pub struct ServeArgs {
+    /// TOML config file; flags and FERRY_SERVE_* variables override it.
+    #[arg(long, env = "FERRY_SERVE_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Mailbox WebSocket listener (clients use ws://HOST:PORT/v1).
+    #[arg(long, env = "FERRY_SERVE_MAILBOX_LISTEN", value_name = "ADDR")]
+    pub mailbox_listen: Option<SocketAddr>,
+    /// TCP transit relay listener (clients use tcp:HOST:PORT).
+    #[arg(long, env = "FERRY_SERVE_RELAY_LISTEN", value_name = "ADDR")]
+    pub relay_listen: Option<SocketAddr>,
+    /// WebSocket transit relay listener (off unless given).
+    #[arg(long, env = "FERRY_SERVE_RELAY_WS_LISTEN", value_name = "ADDR")]
+    pub relay_ws_listen: Option<SocketAddr>,
+    /// Separate listener for /metrics and /health only.
+    #[arg(long, env = "FERRY_SERVE_METRICS_LISTEN", value_name = "ADDR")]
+    pub metrics_listen: Option<SocketAddr>,
+    /// Run no mailbox server (relay only).
+    #[arg(long, env = "FERRY_SERVE_NO_MAILBOX")]
+    pub no_mailbox: bool,
+    /// Run no TCP relay (mailbox only, unless --relay-ws-listen).
+    #[arg(long, env = "FERRY_SERVE_NO_RELAY")]
+    pub no_relay: bool,
+    /// SQLite database file, or ':memory:' [default: ferry/serve.sqlite in the user's data dir]
+    #[arg(long, env = "FERRY_SERVE_DATABASE", value_name = "PATH")]
+    pub database: Option<String>,
+    /// Message of the day, shown by every client.
+    #[arg(long, env = "FERRY_SERVE_MOTD", value_name = "TEXT")]
+    pub motd: Option<String>,
+    /// Turn every client away with this error (maintenance).
+    #[arg(long, env = "FERRY_SERVE_SIGNAL_ERROR", value_name = "TEXT")]
+    pub signal_error: Option<String>,
+    /// Answer `list` with an empty list (hides the nameplates in use).
+    #[arg(long, env = "FERRY_SERVE_DISALLOW_LIST")]
+    pub disallow_list: bool,
+    /// Round usage-record times down to this many seconds, and log no client addresses.
+    #[arg(long, env = "FERRY_SERVE_BLUR_USAGE", value_name = "SECS")]
+    pub blur_usage: Option<u64>,
+    /// Behind a reverse proxy: take the client address from X-Real-IP for the limits.
+    #[arg(long, env = "FERRY_SERVE_TRUST_X_REAL_IP")]
+    pub trust_x_real_ip: bool,
+    #[command(flatten)]
+    pub limits: LimitArgs,
+}
+
+/// Abuse limits and timers.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Limits")]
+pub struct LimitArgs {
+    /// Largest message body in bytes [default: 1048576].
+    #[arg(long, env = "FERRY_SERVE_MAX_BODY_BYTES", value_name = "N")]
+    pub max_body_bytes: Option<usize>,
+    /// Messages one mailbox may hold [default: 1024].
+    #[arg(long, env = "FERRY_SERVE_MAX_MESSAGES_PER_MAILBOX", value_name = "N")]
+    pub max_messages_per_mailbox: Option<usize>,
+    /// Connections from one IP address to each service [default: 256].
+    #[arg(long, env = "FERRY_SERVE_MAX_CONNECTIONS_PER_IP", value_name = "N")]
+    pub max_connections_per_ip: Option<usize>,
+    /// Nameplates one IP address may hold at once [default: 64].
+    #[arg(long, env = "FERRY_SERVE_MAX_NAMEPLATES_PER_IP", value_name = "N")]
+    pub max_nameplates_per_ip: Option<usize>,
+    /// Relayed pairs at once [default: 10000].
+    #[arg(long, env = "FERRY_SERVE_MAX_RELAY_PAIRS", value_name = "N")]
+    pub max_relay_pairs: Option<usize>,
+    /// Bytes one relayed pair may carry [default: unlimited].
+    #[arg(long, env = "FERRY_SERVE_MAX_RELAY_BYTES_PER_PAIR", value_name = "N")]
+    pub max_relay_bytes_per_pair: Option<u64>,
+    /// Frames queued for a slow WebSocket client before it is dropped [default: 64].
+    #[arg(long, env = "FERRY_SERVE_SEND_QUEUE_FRAMES", value_name = "N")]
+    pub send_queue_frames: Option<usize>,
+    /// Delete mailboxes idle for this long [default: 660].
+    #[arg(long, env = "FERRY_SERVE_MAILBOX_EXPIRY", value_name = "SECS")]
+    pub mailbox_expiry: Option<f64>,
+    /// How often expiry runs [default: 300].
+    #[arg(long, env = "FERRY_SERVE_EXPIRY_CHECK", value_name = "SECS")]
+    pub expiry_check: Option<f64>,
+    /// WebSocket ping period [default: 60].
+    #[arg(long, env = "FERRY_SERVE_PING_INTERVAL", value_name = "SECS")]
+    pub ping_interval: Option<f64>,
+    /// Drop WebSocket clients silent (no pong either) for this long [default: 300].
+    #[arg(long, env = "FERRY_SERVE_WS_IDLE_TIMEOUT", value_name = "SECS")]
+    pub ws_idle_timeout: Option<f64>,
+    /// Time for a relay client to send its handshake line [default: 30].
+    #[arg(long, env = "FERRY_SERVE_RELAY_HANDSHAKE_TIMEOUT", value_name = "SECS")]
+    pub relay_handshake_timeout: Option<f64>,
+    /// Time a relay client may wait for its partner [default: 3600].
+    #[arg(long, env = "FERRY_SERVE_RELAY_WAIT_TIMEOUT", value_name = "SECS")]
+    pub relay_wait_timeout: Option<f64>,
+}
+
+/// Runs the server until Ctrl-C or SIGTERM, then shuts down gracefully.
+pub async fn run(args: ServeArgs) -> Result<()> {
+    let config = settings(args)?;
+    let handle = Server::spawn(config)
+        .await
+        .context("cannot start the server")?;
+    announce(&handle);
+    wait_for_signal().await;
+    eprintln!("ferry serve: shutting down");
+    handle.shutdown().await;
+    Ok(())
+}
+
+/// Defaults, then the config file, then flags and environment.
+fn settings(args: ServeArgs) -> Result<Config> {
+    let mut c = Config::default();
+    c.database = Database::Sqlite(default_database());
+    if let Some(path) = &args.config {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        let file = ConfigFile::parse(&text)
+            .with_context(|| format!("invalid config file {}", path.display()))?;
+        file.apply_to(&mut c);
+    }
+    apply_flags(&mut c, args);
+    if let Database::Sqlite(path) = &c.database {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)
+                .with_context(|| format!("cannot create {}", dir.display()))?;
+        }
+    }
+    Ok(c)
+}
+
+fn apply_flags(c: &mut Config, a: ServeArgs) {
+    set(&mut c.mailbox_listen, a.mailbox_listen.map(Some));
+    set(&mut c.relay_tcp_listen, a.relay_listen.map(Some));
+    set(&mut c.relay_ws_listen, a.relay_ws_listen.map(Some));
+    set(&mut c.metrics_listen, a.metrics_listen.map(Some));
+    if a.no_mailbox {
+        c.mailbox_listen = None;
+    }
+    if a.no_relay {
+        c.relay_tcp_listen = None;
+    }
+    set(
+        &mut c.database,
+        a.database.as_deref().map(Database::from_arg),
+    );
+    set(&mut c.motd, a.motd.map(Some));
+    set(&mut c.signal_error, a.signal_error.map(Some));
+    if a.disallow_list {
+        c.allow_list = false;
+    }
+    set(
+        &mut c.blur_usage,
+        a.blur_usage.map(|s| Some(Duration::from_secs(s))),
+    );
+    c.trust_x_real_ip |= a.trust_x_real_ip;
+    apply_limits(c, a.limits);
+}
+
+fn apply_limits(c: &mut Config, a: LimitArgs) {
+    let l = &mut c.limits;
+    set(&mut l.max_body_bytes, a.max_body_bytes);
+    set(&mut l.max_messages_per_mailbox, a.max_messages_per_mailbox);
+    set(&mut l.max_connections_per_ip, a.max_connections_per_ip);
+    set(&mut l.max_nameplates_per_ip, a.max_nameplates_per_ip);
+    set(&mut l.max_relay_pairs, a.max_relay_pairs);
+    set(
+        &mut l.max_relay_bytes_per_pair,
+        a.max_relay_bytes_per_pair.map(Some),
+    );
+    set(&mut l.send_queue_frames, a.send_queue_frames);
+    let secs = |s: Option<f64>| s.and_then(|s| Duration::try_from_secs_f64(s).ok());
+    let t = &mut c.timing;
+    set(&mut t.mailbox_expiry, secs(a.mailbox_expiry));
+    set(&mut t.expiry_check, secs(a.expiry_check));
+    set(&mut t.ping_interval, secs(a.ping_interval));
+    set(&mut t.ws_idle_timeout, secs(a.ws_idle_timeout));
+    set(
+        &mut t.relay_handshake_timeout,
+        secs(a.relay_handshake_timeout),
+    );
+    set(&mut t.relay_wait_timeout, secs(a.relay_wait_timeout));
+}
+
+fn set<T>(slot: &mut T, value: Option<T>) {
+    if let Some(v) = value {
+        *slot = v;
+    }
+}
+
+/// `$XDG_DATA_HOME/ferry/serve.sqlite`, `~/.local/share/ferry/serve.sqlite`, or
+/// `./ferry-serve.sqlite` when neither is known.
+fn default_database() -> PathBuf {
+    let data = std::env::var_os("XDG_DATA_HOME")
+        .map(PathBuf::from)
+        .filter(|p| p.is_absolute())
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/share")));
+    match data {
+        Some(d) => d.join("ferry").join("serve.sqlite"),
+        None => PathBuf::from("ferry-serve.sqlite"),
+    }
+}
+
+fn announce(h: &ServerHandle) {
+    if let Some(a) = h.mailbox_addr() {
+        eprintln!(
+            "ferry serve: mailbox   ws://{a}/v1   (clients: --server ws://HOST:{}/v1)",
+            a.port()
+        );
+    }
+    if let Some(a) = h.relay_tcp_addr() {
+        eprintln!(
+            "ferry serve: relay     tcp:{a}   (clients: --relay tcp:HOST:{})",
+            a.port()
+        );
+    }
+    if let Some(a) = h.relay_ws_addr() {
+        eprintln!("ferry serve: relay-ws  ws://{a}/");
+    }
+    if let Some(a) = h.metrics_addr() {
+        eprintln!("ferry serve: metrics   http://{a}/metrics");
+    }
+}
+
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Debug, Parser)]
+    struct T {
+        #[command(flatten)]
+        serve: ServeArgs,
+    }
+
+    #[test]
+    fn flags_override_the_config_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("serve.toml");
+        std::fs::write(
+            &file,
+            "motd = \"from file\"\ndatabase = \":memory:\"\n[limits]\nmax_relay_pairs = 5\n",
+        )
+        .unwrap();
+        let t = T::parse_from([
+            "x",
+            "--config",
+            file.to_str().unwrap(),
+            "--motd",
+            "from flag",
+            "--max-connections-per-ip",
+            "9",
+            "--no-relay",
+        ]);
+        let c = settings(t.serve).unwrap();
+        assert_eq!(c.motd.as_deref(), Some("from flag"));
+        assert_eq!(c.database, Database::SqliteMemory);
+        assert_eq!(c.limits.max_relay_pairs, 5);
+        assert_eq!(c.limits.max_connections_per_ip, 9);
+        assert_eq!(c.relay_tcp_listen, None);
+        assert!(c.mailbox_listen.is_some());
+    }
+
+    #[test]
+    fn parses_within_the_whole_cli() {
+        let cli = crate::args::Cli::try_parse_from([
+            "ferry",
+            "serve",
+            "--mailbox-listen",
+            "127.0.0.1:0",
+            "--relay-ws-listen",
+            "[::1]:4002",
+            "--database",
+            ":memory:",
+        ])
+        .unwrap();
+        let crate::args::Command::Serve(args) = cli.command else {
+            panic!("not serve")
+        };
+        let c = settings(args).unwrap();
+        assert_eq!(c.mailbox_listen, Some("127.0.0.1:0".parse().unwrap()));
+        assert_eq!(c.relay_ws_listen, Some("[::1]:4002".parse().unwrap()));
+    }
+}
