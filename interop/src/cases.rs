@@ -157,6 +157,25 @@ pub fn wrong_code(sender: Peer, receiver: Peer) {
     }
 }
 
+/// ferry never overwrites: with a file of the offered name already in its output
+/// directory, the ferry receiver refuses (non-zero exit) and leaves it untouched, and the
+/// sender, told so, fails too instead of waiting.
+pub fn existing_file_is_kept(sender: Peer) {
+    const PRECIOUS: &[u8] = b"already here, keep me\n";
+    let src = source_dir();
+    let path = data::random_file(&src.path().join(FILE_NAME), 1000).expect("source file");
+    let out_dir = tempfile::tempdir().expect("output directory");
+    std::fs::write(out_dir.path().join(FILE_NAME), PRECIOUS).expect("existing file");
+    let run = Transfer::new(sender, Peer::Ferry, Payload::Path(path)).run_into(out_dir);
+    run.check(
+        run.receiver.failed_cleanly() && run.sender.failed_cleanly(),
+        "expected both sides to exit by themselves with a non-zero status",
+    );
+    run.assert_output_names(&[FILE_NAME]);
+    let now = std::fs::read(run.out_path().join(FILE_NAME)).expect("reading the existing file");
+    run.check(now == PRECIOUS, "the existing file was modified");
+}
+
 /// How a directory sent by `sender` lands at `receiver`.
 #[derive(Debug)]
 pub enum Arrival {

@@ -73,8 +73,18 @@ impl Transfer {
         self
     }
 
-    /// Runs the transfer in the test network described by `TestEnv::get()`.
+    /// Runs the transfer in the test network described by `TestEnv::get()`, into a fresh
+    /// output directory.
     pub fn run(self) -> TransferRun {
+        let out_dir = tempfile::Builder::new()
+            .prefix("ferry-interop-out.")
+            .tempdir()
+            .expect("creating the receiver's output directory");
+        self.run_into(out_dir)
+    }
+
+    /// Runs the transfer into `out_dir`, which may already hold files.
+    pub fn run_into(self, out_dir: TempDir) -> TransferRun {
         let env = TestEnv::get();
         let code = Code::reserve(&env.state_dir);
         let receiver_code = if self.wrong_code {
@@ -83,10 +93,6 @@ impl Transfer {
             code.clone()
         };
         let (code, receiver_code) = (code.to_string(), receiver_code.to_string());
-        let out_dir = tempfile::Builder::new()
-            .prefix("ferry-interop-out.")
-            .tempdir()
-            .expect("creating the receiver's output directory");
         let send = self.sender.sender(env, &code, &self.payload, self.options);
         let recv = self
             .receiver
@@ -112,14 +118,19 @@ impl Transfer {
                 },
             },
         };
-        TransferRun {
+        let run = TransferRun {
             transfer: self,
             code,
             receiver_code,
             sender,
             receiver,
             out_dir,
+        };
+        // Passing tests print nothing; this shows what the peers said anyway.
+        if std::env::var_os("FERRY_INTEROP_VERBOSE").is_some() {
+            eprintln!("{run}");
         }
+        run
     }
 }
 

@@ -37,3 +37,8 @@ fn relay_ferry_to_ferry() {
 fn wrong_code_ferry_to_ferry() {
     cases::wrong_code(Ferry, Ferry);
 }
+
+#[test]
+fn existing_file_ferry_to_ferry_is_kept() {
+    cases::existing_file_is_kept(Ferry);
+}

@@ -74,3 +74,8 @@ fn wrong_code_ferry_to_python() {
 fn wrong_code_python_to_ferry() {
     cases::wrong_code(Python, Ferry);
 }
+
+#[test]
+fn existing_file_python_to_ferry_is_kept() {
+    cases::existing_file_is_kept(Python);
+}

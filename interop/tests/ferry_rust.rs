@@ -73,3 +73,8 @@ fn wrong_code_ferry_to_rust() {
 fn wrong_code_rust_to_ferry() {
     cases::wrong_code(Rust, Ferry);
 }
+
+#[test]
+fn existing_file_rust_to_ferry_is_kept() {
+    cases::existing_file_is_kept(Rust);
+}

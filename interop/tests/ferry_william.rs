@@ -79,3 +79,8 @@ fn wrong_code_ferry_to_william() {
 fn wrong_code_william_to_ferry() {
     cases::wrong_code(William, Ferry);
 }
+
+#[test]
+fn existing_file_william_to_ferry_is_kept() {
+    cases::existing_file_is_kept(William);
+}
