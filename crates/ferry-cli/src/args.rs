@@ -72,11 +72,13 @@ pub struct SendArgs {
     #[arg(long, value_name = "TEXT", conflicts_with = "paths")]
     pub text: Option<String>,
     /// Files or directories to send ("-" sends standard input as a file).
+    /// Several paths travel as one directory (see --name).
     #[arg(value_name = "PATH", required_unless_present = "text")]
     pub paths: Vec<PathBuf>,
-    /// Name for data sent from standard input.
-    #[arg(long, value_name = "NAME", default_value = "stdin")]
-    pub name: String,
+    /// Name for what is read from standard input [default: stdin], or for the
+    /// directory that holds several paths [default: ferry-files].
+    #[arg(long, value_name = "NAME")]
+    pub name: Option<String>,
     /// Use this code instead of asking the server for one (e.g. 7-purple-sausages).
     #[arg(long, value_name = "CODE")]
     pub code: Option<String>,

@@ -122,11 +122,27 @@ fn payload(args: &SendArgs) -> Result<(Payload, Option<tempfile::TempDir>)> {
     }
     match args.paths.as_slice() {
         [one] if one.as_os_str() == "-" => {
-            let (dir, path) = spool_stdin(&args.name)?;
+            let name = args.name.as_deref().unwrap_or("stdin");
+            let (dir, path) = spool_stdin(name)?;
             Ok((Payload::Path(path), Some(dir)))
         }
         [one] => Ok((Payload::Path(one.clone()), None)),
-        _ => bail!("the wormhole protocol sends one file or directory at a time: put the files in a directory and send that"),
+        many if many.iter().any(|p| p.as_os_str() == "-") => {
+            bail!("\"-\" (standard input) cannot be sent together with other paths")
+        }
+        many => {
+            let name = args
+                .name
+                .clone()
+                .unwrap_or_else(|| "ferry-files".to_owned());
+            Ok((
+                Payload::Paths {
+                    name,
+                    paths: many.to_vec(),
+                },
+                None,
+            ))
+        }
     }
 }
 

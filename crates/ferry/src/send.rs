@@ -24,6 +24,11 @@ pub enum Payload {
     Text(String),
     /// A regular file or a directory (decided by what the path is).
     Path(PathBuf),
+    /// Several files and directories, sent as one directory named `name`.
+    Paths {
+        name: String,
+        paths: Vec<PathBuf>,
+    },
 }
 
 /// Everything a send needs to know.
@@ -75,6 +80,11 @@ fn prepare(payload: Payload, ui: &mut dyn Ui) -> Result<Prepared> {
     let path = match payload {
         Payload::Text(text) => return Ok(Prepared::Text(text)),
         Payload::Path(path) => path,
+        Payload::Paths { name, paths } => {
+            let plan = DirPlan::scan_many(&name, &paths)
+                .map_err(|e| Error::io("reading the files to send", e))?;
+            return Ok(directory(plan, ui));
+        }
     };
     let meta = std::fs::metadata(&path)
         .map_err(|e| Error::io(format!("cannot send {}", path.display()), e))?;
@@ -82,10 +92,7 @@ fn prepare(payload: Payload, ui: &mut dyn Ui) -> Result<Prepared> {
     if meta.is_dir() {
         let plan = DirPlan::scan(&path)
             .map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
-        for skipped in plan.skipped() {
-            ui.warn(&format!("not sending {}: {}", skipped.path.display(), skipped.reason));
-        }
-        return Ok(Prepared::Directory { plan });
+        return Ok(directory(plan, ui));
     }
     if !meta.is_file() {
         return Err(Error::io(
@@ -98,6 +105,18 @@ fn prepare(payload: Payload, ui: &mut dyn Ui) -> Result<Prepared> {
         name,
         size: meta.len(),
     })
+}
+
+/// A directory to send, after warning about what will be left out.
+fn directory(plan: DirPlan, ui: &mut dyn Ui) -> Prepared {
+    for skipped in plan.skipped() {
+        ui.warn(&format!(
+            "not sending {}: {}",
+            skipped.path.display(),
+            skipped.reason
+        ));
+    }
+    Prepared::Directory { plan }
 }
 
 fn base_name(path: &Path) -> Result<String> {

@@ -18,6 +18,8 @@ pub(super) struct Entry {
     /// `/` for directories.
     pub(super) name: String,
     pub(super) kind: EntryKind,
+    /// Where the content is read from when the zip is written.
+    pub(super) source: PathBuf,
     /// Permission bits only (`0o777` at most).
     pub(super) mode: u32,
     pub(super) mtime: Mtime,
@@ -75,7 +77,6 @@ pub enum SkipReason {
 /// entry as a file and counts them against `numfiles`.
 #[derive(Debug, Clone)]
 pub struct DirPlan {
-    root: PathBuf,
     dirname: String,
     entries: Vec<Entry>,
     skipped: Vec<Skipped>,
@@ -98,7 +99,33 @@ impl DirPlan {
         walk.dir(root, "")?;
         let zip_size = records::zip_size(&walk.entries);
         Ok(DirPlan {
-            root: root.to_path_buf(),
+            dirname,
+            entries: walk.entries,
+            skipped: walk.skipped,
+            zip_size,
+        })
+    }
+
+    /// Several files and directories sent as one directory named `dirname`:
+    /// each path becomes a top-level entry under its own name. Paths given
+    /// on the command line may be symbolic links; links below them are not
+    /// followed.
+    pub fn scan_many(dirname: &str, paths: &[PathBuf]) -> io::Result<DirPlan> {
+        let dirname = safe_file_name(dirname).map_err(|e| invalid(format!("{dirname:?}: {e}")))?;
+        let mut walk = Walk::default();
+        let mut names = std::collections::HashSet::new();
+        for path in paths {
+            let name = dir_name(path)?;
+            if !names.insert(name.clone()) {
+                return Err(invalid(format!(
+                    "two paths are both named {}",
+                    escape_for_terminal(&name)
+                )));
+            }
+            walk.top_level(path, name)?;
+        }
+        let zip_size = records::zip_size(&walk.entries);
+        Ok(DirPlan {
             dirname,
             entries: walk.entries,
             skipped: walk.skipped,
@@ -131,10 +158,6 @@ impl DirPlan {
         &self.skipped
     }
 
-    pub(super) fn root(&self) -> &Path {
-        &self.root
-    }
-
     pub(super) fn entries(&self) -> &[Entry] {
         &self.entries
     }
@@ -156,9 +179,13 @@ fn dir_name(root: &Path) -> io::Result<String> {
     };
     let name = resolved.file_name().and_then(|n| n.to_str()).unwrap_or("");
     safe_file_name(name).map_err(|e| {
-        let msg = format!("{}: unusable directory name: {e}", root.display());
+        let msg = format!("{}: unusable name: {e}", root.display());
         io::Error::new(io::ErrorKind::InvalidInput, msg)
     })
+}
+
+fn invalid(msg: String) -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidInput, msg)
 }
 
 /// An I/O error that names the path it happened on.
@@ -185,7 +212,7 @@ impl Walk {
         if self.entries.len() == before && !rel.is_empty() {
             let meta = fs::symlink_metadata(abs).map_err(|e| at(abs, e))?;
             self.entries
-                .push(entry(format!("{rel}/"), EntryKind::Dir, &meta));
+                .push(entry(format!("{rel}/"), EntryKind::Dir, &meta, abs));
         }
         Ok(())
     }
@@ -212,11 +239,29 @@ impl Walk {
         Ok(())
     }
 
+    /// One path named on the command line (it may be a link: the user chose it).
+    fn top_level(&mut self, abs: &Path, name: String) -> io::Result<()> {
+        let meta = fs::metadata(abs).map_err(|e| at(abs, e))?;
+        if meta.is_dir() {
+            return self.dir(abs, &name);
+        }
+        if !meta.is_file() {
+            return Err(invalid(format!(
+                "{}: not a regular file or directory",
+                abs.display()
+            )));
+        }
+        let kind = EntryKind::File { size: meta.len() };
+        fs::File::open(abs).map_err(|e| at(abs, e))?;
+        self.entries.push(entry(name, kind, &meta, abs));
+        Ok(())
+    }
+
     fn file(&mut self, abs: &Path, rel: String) -> io::Result<()> {
         let meta = fs::symlink_metadata(abs).map_err(|e| at(abs, e))?;
         fs::File::open(abs).map_err(|e| at(abs, e))?;
         let kind = EntryKind::File { size: meta.len() };
-        self.entries.push(entry(rel, kind, &meta));
+        self.entries.push(entry(rel, kind, &meta, abs));
         Ok(())
     }
 
@@ -251,10 +296,11 @@ fn child_name(child: &DirEntry, rel: &str) -> Result<String, SkipReason> {
     }
 }
 
-fn entry(name: String, kind: EntryKind, meta: &Metadata) -> Entry {
+fn entry(name: String, kind: EntryKind, meta: &Metadata, source: &Path) -> Entry {
     Entry {
         name,
         kind,
+        source: source.to_path_buf(),
         mode: permission_bits(meta),
         mtime: Mtime::from_system(meta.modified().ok()),
     }

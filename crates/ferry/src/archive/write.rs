@@ -55,8 +55,7 @@ impl DirPlan {
         let EntryKind::File { size } = e.kind else {
             return Ok(0);
         };
-        let path = self.root().join(&e.name);
-        let crc = copy_exact(&path, size, sink, buf)?;
+        let crc = copy_exact(&e.source, size, sink, buf)?;
         sink.put(&records::data_descriptor(e, crc))?;
         Ok(crc)
     }

@@ -16,6 +16,7 @@ fn file_entry(name: &str, size: u64) -> Entry {
     Entry {
         name: name.to_owned(),
         kind: EntryKind::File { size },
+        source: std::path::PathBuf::new(),
         mode: 0o644,
         mtime: Mtime::from_unix(1_700_000_000),
     }

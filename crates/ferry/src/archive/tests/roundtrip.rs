@@ -373,3 +373,30 @@ open(out, "wb").write(data)
     want.insert("link".into(), (false, b"hello\n".to_vec()));
     assert_eq!(snapshot(&dest), want);
 }
+
+/// Several paths become top-level entries of one directory; names that clash refuse.
+#[test]
+fn scan_many_round_trip() {
+    let tmp = TempDir::new().unwrap();
+    let one = put(tmp.path(), "a/one.txt", b"first", 0o644);
+    let dir = tmp.path().join("b/tree");
+    put(&dir, "inner/x.bin", b"inner data", 0o644);
+    fs::create_dir_all(dir.join("hollow")).unwrap();
+    let plan = DirPlan::scan_many("bundle", &[one.clone(), dir.clone()]).unwrap();
+    assert_eq!(plan.dirname(), "bundle");
+    assert_eq!((plan.num_files(), plan.num_bytes()), (2, 15));
+    let mut bytes = Vec::new();
+    plan.write_zip(&mut bytes, &mut |_| {}).unwrap();
+    assert_eq!(bytes.len() as u64, plan.zip_size());
+    let (report, _tmp, dest) = extract_bytes(&bytes, roomy());
+    report.unwrap();
+    assert_eq!(fs::read(dest.join("one.txt")).unwrap(), b"first");
+    assert_eq!(
+        fs::read(dest.join("tree/inner/x.bin")).unwrap(),
+        b"inner data"
+    );
+    assert!(is_empty_dir(&dest.join("tree/hollow")));
+    let clash = put(tmp.path(), "c/one.txt", b"other", 0o644);
+    assert!(DirPlan::scan_many("bundle", &[one, clash]).is_err());
+    assert!(DirPlan::scan_many("../up", &[dir]).is_err());
+}
