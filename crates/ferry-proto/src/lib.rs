@@ -10,11 +10,13 @@
 //! - [`mailbox`]: the client <-> rendezvous-server JSON messages;
 //! - [`session`]: the client side of the rendezvous (PAKE, version, phases);
 //! - [`transit`]: hints, handshakes, relay line and encrypted record framing;
-//! - [`transfer`]: file-transfer v1 offer/answer messages and safe paths.
+//! - [`transfer`]: file-transfer v1 offer/answer messages and safe paths;
+//! - [`native`]: ferry-to-ferry transfers with manifests, BLAKE3 trees and resume.
 
 pub mod code;
 pub mod crypto;
 pub mod mailbox;
+pub mod native;
 pub mod session;
 pub mod transfer;
 pub mod transit;

@@ -1,0 +1,152 @@
+//! Choosing the native protocol: both sides list it in the `app_versions` of their
+//! encrypted `version` message, and each decides the same way from the two lists.
+//!
+//! Our entry is `{"ferry": {"transfer": ["native-v1"]}}`. The other clients ignore
+//! keys they do not know in `app_versions` (Python passes the object to the
+//! application, which ignores it; wormhole-william decodes it into an empty struct;
+//! wormhole-rs reads only its own `abilities` key), so advertising it is harmless.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+
+use crate::crypto::kdf::{SharedKey, TransitKey};
+use crate::transit::hints::TransitMessage;
+
+/// The capability string of this protocol version.
+pub const NATIVE_V1: &str = "native-v1";
+/// HKDF purpose of the native transit key; distinct from every v1 purpose, so a v1
+/// peer can never complete a native handshake (or the other way round).
+const TRANSIT_PURPOSE: &[u8] = b"ferry.native-v1.transit-key";
+
+/// Which file-transfer protocol two sides speak.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Protocol {
+    /// Magic Wormhole file-transfer v1: any peer.
+    V1,
+    /// ferry's own protocol (`docs/protocol.md`): both sides are ferry.
+    NativeV1,
+}
+
+/// Our `app_versions` with the native capability.
+pub fn app_versions() -> Value {
+    json!({"ferry": {"transfer": [NATIVE_V1]}})
+}
+
+/// `app_versions` with our capability removed (for `--v1`); other keys are kept.
+pub fn without_native(app_versions: &Value) -> Value {
+    let mut out = app_versions.clone();
+    if let Some(list) = out
+        .get_mut("ferry")
+        .and_then(|f| f.get_mut("transfer"))
+        .and_then(Value::as_array_mut)
+    {
+        list.retain(|v| v != NATIVE_V1);
+    }
+    out
+}
+
+/// Whether an `app_versions` object lists the native capability.
+pub fn advertises(app_versions: &Value) -> bool {
+    app_versions
+        .get("ferry")
+        .and_then(|f| f.get("transfer"))
+        .and_then(Value::as_array)
+        .is_some_and(|list| list.iter().any(|v| v == NATIVE_V1))
+}
+
+/// The protocol both sides pick, given what each advertised.
+pub fn negotiate(ours: &Value, theirs: &Value) -> Protocol {
+    match advertises(ours) && advertises(theirs) {
+        true => Protocol::NativeV1,
+        false => Protocol::V1,
+    }
+}
+
+/// The transit key of a native transfer: the handshake strings, the relay token and
+/// the record keys all derive from it exactly as in v1, from a different root.
+pub fn transit_key(key: &SharedKey) -> TransitKey {
+    let mut bytes = [0u8; 32];
+    bytes.copy_from_slice(&key.derive(TRANSIT_PURPOSE, 32));
+    TransitKey::from_bytes(bytes)
+}
+
+/// The only mailbox messages of a native transfer, one each way before transit.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum MailboxMessage {
+    /// Our transit hints (the v1 `transit` body under another key, so that a
+    /// mis-negotiated v1 peer fails at once instead of waiting for an offer).
+    NativeTransit(TransitMessage),
+    Error(String),
+}
+
+impl MailboxMessage {
+    pub fn encode(&self) -> Vec<u8> {
+        serde_json::to_vec(self).unwrap_or_default()
+    }
+
+    pub fn decode(bytes: &[u8]) -> Result<Self, serde_json::Error> {
+        serde_json::from_slice(bytes)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn both_must_advertise() {
+        let ferry = app_versions();
+        assert_eq!(negotiate(&ferry, &ferry), Protocol::NativeV1);
+        // What the other clients send (WORMHOLE-PROTOCOL.md §2.5).
+        let python = json!({});
+        let rust = json!({"abilities": ["transfer-v1"]});
+        let odd = json!({"ferry": {"transfer": "native-v1"}});
+        for peer in [
+            python,
+            rust,
+            Value::Null,
+            odd,
+            json!({"ferry": {"transfer": ["native-v2"]}}),
+        ] {
+            assert_eq!(negotiate(&ferry, &peer), Protocol::V1, "{peer}");
+            assert_eq!(negotiate(&peer, &ferry), Protocol::V1, "{peer}");
+        }
+    }
+
+    #[test]
+    fn v1_flag_removes_only_our_capability() {
+        let ours = json!({"ferry": {"transfer": ["native-v1", "native-v2"]}, "x": 1});
+        let stripped = without_native(&ours);
+        assert!(!advertises(&stripped));
+        assert_eq!(
+            stripped,
+            json!({"ferry": {"transfer": ["native-v2"]}, "x": 1})
+        );
+        assert_eq!(negotiate(&stripped, &app_versions()), Protocol::V1);
+        assert_eq!(without_native(&json!({})), json!({}));
+    }
+
+    #[test]
+    fn native_key_differs_from_the_v1_transit_key() {
+        let k = SharedKey::from_bytes([3; 32]);
+        let v1 = k.transit_key("lothar.com/wormhole/text-or-file-xfer");
+        assert_ne!(transit_key(&k).as_bytes(), v1.as_bytes());
+        assert_eq!(transit_key(&k).as_bytes(), transit_key(&k).as_bytes());
+    }
+
+    #[test]
+    fn mailbox_messages() {
+        let m = MailboxMessage::NativeTransit(TransitMessage {
+            abilities: vec![],
+            hints: vec![],
+        });
+        let text = String::from_utf8(m.encode()).unwrap();
+        assert_eq!(
+            text,
+            r#"{"native-transit":{"abilities-v1":[],"hints-v1":[]}}"#
+        );
+        assert_eq!(MailboxMessage::decode(text.as_bytes()).unwrap(), m);
+        assert!(MailboxMessage::decode(br#"{"transit":{}}"#).is_err());
+    }
+}
