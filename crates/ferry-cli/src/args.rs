@@ -21,8 +21,9 @@ use clap::{Args, Parser, Subcommand};
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
-    #[command(flatten)]
-    pub common: Common,
+    /// More log output (repeat for more).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
 }
 
 #[derive(Debug, Subcommand)]
@@ -41,33 +42,32 @@ pub enum Command {
 #[derive(Debug, Args)]
 pub struct Common {
     /// Rendezvous (mailbox) server URL.
-    #[arg(long, global = true, env = "FERRY_SERVER", value_name = "URL")]
+    #[arg(long, env = "FERRY_SERVER", value_name = "URL")]
     pub server: Option<String>,
     /// Transit relay used when no direct connection works (tcp:HOST:PORT).
-    #[arg(long, global = true, env = "FERRY_RELAY", value_name = "ADDR")]
+    #[arg(long, env = "FERRY_RELAY", value_name = "ADDR")]
     pub relay: Option<String>,
     /// Application id; both sides must use the same one.
-    #[arg(long, global = true, env = "FERRY_APPID", value_name = "ID")]
+    #[arg(long, env = "FERRY_APPID", value_name = "ID")]
     pub app_id: Option<String>,
     /// Only use the relay: no direct connections, and no local addresses sent.
-    #[arg(long, global = true)]
+    #[arg(long)]
     pub force_relay: bool,
     /// Listen for direct connections only on this address, and advertise only it.
-    #[arg(long, global = true, value_name = "IP", conflicts_with = "no_listen")]
+    #[arg(long, value_name = "IP", conflicts_with = "no_listen")]
     pub listen: Option<IpAddr>,
     /// Do not listen for direct connections (we may still connect out).
-    #[arg(long, global = true)]
+    #[arg(long)]
     pub no_listen: bool,
     /// No progress bar.
-    #[arg(long, global = true)]
+    #[arg(long)]
     pub hide_progress: bool,
-    /// More log output (repeat for more).
-    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
-    pub verbose: u8,
 }
 
 #[derive(Debug, Args)]
 pub struct SendArgs {
+    #[command(flatten)]
+    pub common: Common,
     /// Text message to send instead of files ("-" reads it from standard input).
     #[arg(long, value_name = "TEXT", conflicts_with = "paths")]
     pub text: Option<String>,
@@ -89,6 +89,8 @@ pub struct SendArgs {
 
 #[derive(Debug, Args)]
 pub struct ReceiveArgs {
+    #[command(flatten)]
+    pub common: Common,
     /// The code from the sender; asked for (with tab completion) when omitted.
     #[arg(value_name = "CODE")]
     pub code: Option<String>,

@@ -16,7 +16,7 @@ use std::process::ExitCode;
 use anyhow::{bail, Context, Result};
 use clap::Parser;
 
-use args::{Cli, Command, Common, ReceiveArgs, SendArgs};
+use args::{Cli, Command, ReceiveArgs, SendArgs};
 use ferry::{CodeChoice, Payload, ReceiveOptions, Received, SendOptions};
 use ferry_proto::code::Code;
 use ferry_proto::transfer::path::escape_for_terminal;
@@ -33,7 +33,7 @@ mod exit {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logging(cli.common.verbose);
+    init_logging(cli.verbose);
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
         Err(e) => {
@@ -84,13 +84,14 @@ fn exit_code(e: &anyhow::Error) -> u8 {
 
 async fn run(cli: Cli) -> Result<()> {
     match cli.command {
-        Command::Send(args) => run_send(&cli.common, args).await,
-        Command::Receive(args) => run_receive(&cli.common, args).await,
+        Command::Send(args) => run_send(args).await,
+        Command::Receive(args) => run_receive(args).await,
         Command::Serve(args) => serve::run(args).await,
     }
 }
 
-async fn run_send(common: &Common, args: SendArgs) -> Result<()> {
+async fn run_send(args: SendArgs) -> Result<()> {
+    let common = &args.common;
     let code = match &args.code {
         Some(c) => CodeChoice::Given(Code::parse(c).context("bad --code")?),
         None => CodeChoice::Allocate {
@@ -163,7 +164,8 @@ fn spool_stdin(name: &str) -> Result<(tempfile::TempDir, PathBuf)> {
     Ok((dir, path))
 }
 
-async fn run_receive(common: &Common, args: ReceiveArgs) -> Result<()> {
+async fn run_receive(args: ReceiveArgs) -> Result<()> {
+    let common = &args.common;
     let typed = match args.code {
         Some(c) => c,
         None => prompt::ask_code()?,
