@@ -23,10 +23,7 @@ use crate::tree::{assert_same_tree, file_node, Tree};
 const FILE_NAME: &str = "données.bin";
 
 fn source_dir() -> TempDir {
-    tempfile::Builder::new()
-        .prefix("ferry-interop-src.")
-        .tempdir()
-        .expect("creating a source directory")
+    TestEnv::get().scratch_dir("src.")
 }
 
 /// A text message with non-ASCII arrives on the receiver's stdout, exactly, plus one `\n`.
@@ -164,7 +161,7 @@ pub fn existing_file_is_kept(sender: Peer) {
     const PRECIOUS: &[u8] = b"already here, keep me\n";
     let src = source_dir();
     let path = data::random_file(&src.path().join(FILE_NAME), 1000).expect("source file");
-    let out_dir = tempfile::tempdir().expect("output directory");
+    let out_dir = TestEnv::get().scratch_dir("out.");
     std::fs::write(out_dir.path().join(FILE_NAME), PRECIOUS).expect("existing file");
     let run = Transfer::new(sender, Peer::Ferry, Payload::Path(path)).run_into(out_dir);
     run.check(

@@ -6,6 +6,8 @@
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
+use tempfile::TempDir;
+
 /// Address both ferry and the peers bind and advertise for direct connections.
 ///
 /// Loopback is reachable by every peer inside the test namespace; ferry gets it through
@@ -76,6 +78,15 @@ impl TestEnv {
     /// `wormhole-rs` from crates.io `magic-wormhole-cli`.
     pub fn rust_wormhole(&self) -> PathBuf {
         self.peers.join("cargo/bin/wormhole-rs")
+    }
+
+    /// A fresh directory for test data inside the run's state directory, so that
+    /// `run-in-netns.sh` removes whatever a killed test leaves behind (huge files included).
+    pub fn scratch_dir(&self, prefix: &str) -> TempDir {
+        tempfile::Builder::new()
+            .prefix(prefix)
+            .tempdir_in(&self.state_dir)
+            .unwrap_or_else(|e| panic!("creating a directory in {}: {e}", self.state_dir.display()))
     }
 
     /// The relay as `tcp://HOST:PORT`, the form `wormhole-rs` wants.

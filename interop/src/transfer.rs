@@ -76,10 +76,7 @@ impl Transfer {
     /// Runs the transfer in the test network described by `TestEnv::get()`, into a fresh
     /// output directory.
     pub fn run(self) -> TransferRun {
-        let out_dir = tempfile::Builder::new()
-            .prefix("ferry-interop-out.")
-            .tempdir()
-            .expect("creating the receiver's output directory");
+        let out_dir = TestEnv::get().scratch_dir("out.");
         self.run_into(out_dir)
     }
 

@@ -90,7 +90,7 @@ fn relay_check_rejects_a_direct_transfer() {
     let mark = usage.mark();
     // A size that no relay test uses (there is no william → william test).
     let size = relay_payload_size(William, William);
-    let src = tempfile::tempdir().expect("tempdir");
+    let src = TestEnv::get().scratch_dir("src.");
     let path = data::random_file(&src.path().join("direct.bin"), size).expect("file");
     let run = Transfer::new(Python, Python, Payload::Path(path)).run();
     run.assert_success();
