@@ -274,15 +274,19 @@ pub const WORDS: [(&str, &str); 256] = [
 /// the two-syllable "even" column, as Python's `PGPWordList.choose_words` does
 /// (Go and Rust agree).
 pub fn column(position: usize) -> impl Iterator<Item = &'static str> {
-    WORDS
-        .iter()
-        .map(move |&(even, odd)| if position % 2 == 0 { odd } else { even })
+    WORDS.iter().map(move |&(even, odd)| {
+        if position.is_multiple_of(2) {
+            odd
+        } else {
+            even
+        }
+    })
 }
 
 /// The word that encodes `byte` at `position` in the password part of a code.
 pub fn word(position: usize, byte: u8) -> &'static str {
     let (even, odd) = WORDS[usize::from(byte)];
-    if position % 2 == 0 {
+    if position.is_multiple_of(2) {
         odd
     } else {
         even
