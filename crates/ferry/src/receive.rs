@@ -32,6 +32,8 @@ pub struct ReceiveOptions {
     pub code: Code,
     /// Where files and directories land (created if missing).
     pub output_dir: PathBuf,
+    /// Force plain file-transfer v1 even when the peer is ferry (no native protocol).
+    pub v1: bool,
 }
 
 /// What arrived.
@@ -48,13 +50,20 @@ pub enum Received {
         files: u64,
         bytes: u64,
     },
+    /// Files and directories from another ferry over the native protocol.
+    Native(crate::native::Report),
 }
 
 /// Receives whatever the sender offers.
 pub async fn receive(options: &ReceiveOptions, ui: &mut dyn Ui) -> Result<Received> {
     let choice = CodeChoice::Given(options.code.clone());
-    let mut wormhole = Wormhole::connect(&options.mailbox, choice, ui).await?;
+    let mailbox = crate::native::mailbox_config(&options.mailbox, options.v1);
+    let mut wormhole = Wormhole::connect(&mailbox, choice, ui).await?;
     ui.connected(&wormhole.verifier());
+    if crate::native::negotiated(&mailbox, &wormhole) {
+        let result = crate::native::receive(&mut wormhole, options, ui).await;
+        return finish_with(wormhole, result).await;
+    }
     let mut session = Receiving {
         options,
         transit: None,
@@ -69,12 +78,31 @@ pub async fn receive(options: &ReceiveOptions, ui: &mut dyn Ui) -> Result<Receiv
     session.received.ok_or(Error::PeerVanished)
 }
 
-/// What we tell the sender when we stop.
-fn refusal(e: &Error) -> String {
-    match e {
-        Error::Declined => TRANSFER_REJECTED.to_owned(),
-        other => format!("receiver: {other}"),
+/// Closes the mailbox after a receive, telling the sender why if it failed.
+async fn finish_with(mut wormhole: Wormhole, result: Result<Received>) -> Result<Received> {
+    let mut received = None;
+    let result = result.map(|r| received = Some(r));
+    if let Err(e) = &result {
+        let _ = wormhole.send(PeerMessage::Error(refusal(e)).encode()).await;
     }
+    finish(wormhole, result).await?;
+    received.ok_or(Error::PeerVanished)
+}
+
+/// What we tell the sender when we stop.
+/// What we tell the sender when we stop: the reason, never our local paths.
+fn refusal(e: &Error) -> String {
+    let why = match e {
+        Error::Declined => return TRANSFER_REJECTED.to_owned(),
+        Error::Exists(_) => "a file or directory with that name already exists",
+        Error::NoSpace { .. } => "not enough free disk space",
+        Error::UnsafeName(_) => "unsafe file name",
+        Error::WrongCode => "wrong code",
+        Error::PeerProtocol(_) | Error::Integrity(_) => "invalid data from the sender",
+        Error::Io { .. } => "local I/O error",
+        _ => "transfer failed",
+    };
+    format!("receiver refused: {why}")
 }
 
 struct Receiving<'a> {
@@ -289,5 +317,22 @@ impl std::io::Write for SyncOnFlush {
     fn flush(&mut self) -> std::io::Result<()> {
         self.0.flush()?;
         self.0.get_ref().sync_data()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refusals_never_reveal_local_paths() {
+        let exists = Error::Exists(PathBuf::from("/home/alice/secret/report.pdf"));
+        assert_eq!(
+            refusal(&exists),
+            "receiver refused: a file or directory with that name already exists"
+        );
+        let io = Error::io("writing /home/alice/x", std::io::ErrorKind::Other.into());
+        assert!(!refusal(&io).contains("alice"));
+        assert_eq!(refusal(&Error::Declined), TRANSFER_REJECTED);
     }
 }
