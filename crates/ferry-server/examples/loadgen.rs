@@ -29,10 +29,22 @@ const APPID: &str = "lothar.com/wormhole/text-or-file-xfer";
 #[tokio::main]
 async fn main() -> Result<(), BoxError> {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let arg = |i: usize| args.get(i).cloned().ok_or("missing argument, see the file docs");
+    let arg = |i: usize| {
+        args.get(i)
+            .cloned()
+            .ok_or("missing argument, see the file docs")
+    };
     match arg(0)?.as_str() {
         "idle" => idle(&arg(1)?, arg(2)?.parse()?, arg(3)?.parse()?).await,
-        "rendezvous" => rendezvous(&arg(1)?, arg(2)?.parse()?, arg(3)?.parse()?, arg(4)?.parse()?).await,
+        "rendezvous" => {
+            rendezvous(
+                &arg(1)?,
+                arg(2)?.parse()?,
+                arg(3)?.parse()?,
+                arg(4)?.parse()?,
+            )
+            .await
+        }
         "relay" => relay(&arg(1)?, arg(2)?.parse()?, arg(3)?.parse()?).await,
         other => Err(format!("unknown mode {other}").into()),
     }
@@ -40,7 +52,9 @@ async fn main() -> Result<(), BoxError> {
 
 async fn connect(url: &str) -> Result<Ws, BoxError> {
     // Small client buffers so that the load generator itself stays light.
-    let cfg = WebSocketConfig::default().read_buffer_size(4096).write_buffer_size(0);
+    let cfg = WebSocketConfig::default()
+        .read_buffer_size(4096)
+        .write_buffer_size(0);
     let (ws, _) = tokio_tungstenite_030::connect_async_with_config(url, Some(cfg), true).await?;
     Ok(ws)
 }
@@ -75,7 +89,11 @@ fn is(kind: &'static str) -> impl Fn(&Value) -> bool {
 
 async fn bound(url: &str, side: &str) -> Result<Ws, BoxError> {
     let mut ws = connect(url).await?;
-    send(&mut ws, json!({"type": "bind", "appid": APPID, "side": side, "id": "0001"})).await?;
+    send(
+        &mut ws,
+        json!({"type": "bind", "appid": APPID, "side": side, "id": "0001"}),
+    )
+    .await?;
     Ok(ws)
 }
 
@@ -86,7 +104,11 @@ async fn idle(url: &str, n: usize, hold: u64) -> Result<(), BoxError> {
     let mut clients = Vec::with_capacity(n);
     for i in 0..n {
         let mut ws = bound(url, &format!("idle{i:06}")).await?;
-        send(&mut ws, json!({"type": "open", "mailbox": format!("idlebox{i:07}"), "id": "0002"})).await?;
+        send(
+            &mut ws,
+            json!({"type": "open", "mailbox": format!("idlebox{i:07}"), "id": "0002"}),
+        )
+        .await?;
         clients.push(ws);
         if clients.len() % 500 == 0 {
             // make sure the server keeps up before opening more
@@ -110,17 +132,39 @@ async fn idle(url: &str, n: usize, hold: u64) -> Result<(), BoxError> {
 
 async fn side(url: &str, me: &str, nameplate: &str) -> Result<(), BoxError> {
     let mut ws = bound(url, me).await?;
-    send(&mut ws, json!({"type": "claim", "nameplate": nameplate, "id": "0002"})).await?;
+    send(
+        &mut ws,
+        json!({"type": "claim", "nameplate": nameplate, "id": "0002"}),
+    )
+    .await?;
     let mailbox = wait_for(&mut ws, is("claimed")).await?["mailbox"].clone();
-    send(&mut ws, json!({"type": "open", "mailbox": mailbox, "id": "0003"})).await?;
+    send(
+        &mut ws,
+        json!({"type": "open", "mailbox": mailbox, "id": "0003"}),
+    )
+    .await?;
     let body = "7b2270616b655f7631223a20".repeat(6);
-    send(&mut ws, json!({"type": "add", "phase": "pake", "body": body, "id": "0004"})).await?;
-    let theirs = |phase: &'static str| move |v: &Value| v["type"] == "message" && v["side"] != me && v["phase"] == phase;
+    send(
+        &mut ws,
+        json!({"type": "add", "phase": "pake", "body": body, "id": "0004"}),
+    )
+    .await?;
+    let theirs = |phase: &'static str| {
+        move |v: &Value| v["type"] == "message" && v["side"] != me && v["phase"] == phase
+    };
     wait_for(&mut ws, theirs("pake")).await?;
     send(&mut ws, json!({"type": "release", "id": "0005"})).await?;
-    send(&mut ws, json!({"type": "add", "phase": "version", "body": "ab".repeat(120), "id": "0006"})).await?;
+    send(
+        &mut ws,
+        json!({"type": "add", "phase": "version", "body": "ab".repeat(120), "id": "0006"}),
+    )
+    .await?;
     wait_for(&mut ws, theirs("version")).await?;
-    send(&mut ws, json!({"type": "close", "mood": "happy", "id": "0007"})).await?;
+    send(
+        &mut ws,
+        json!({"type": "close", "mood": "happy", "id": "0007"}),
+    )
+    .await?;
     wait_for(&mut ws, is("closed")).await?;
     let _ = ws.close(None).await;
     Ok(())
@@ -130,7 +174,10 @@ async fn one_pair(url: Arc<String>, i: u64) -> Result<Duration, BoxError> {
     let t0 = Instant::now();
     let nameplate = (1_000_000 + i).to_string();
     let (side_a, side_b) = (format!("a{i:09}"), format!("b{i:09}"));
-    let (a, b) = tokio::join!(side(&url, &side_a, &nameplate), side(&url, &side_b, &nameplate));
+    let (a, b) = tokio::join!(
+        side(&url, &side_a, &nameplate),
+        side(&url, &side_b, &nameplate)
+    );
     a?;
     b?;
     Ok(t0.elapsed())
@@ -167,7 +214,10 @@ async fn rendezvous(url: &str, pairs: u64, conc: u64, max_secs: u64) -> Result<(
     }
     let secs = t0.elapsed().as_secs_f64();
     lat.sort();
-    let pct = |p: f64| lat.get(((lat.len() as f64 * p) as usize).min(lat.len().saturating_sub(1))).map_or(0.0, |d| d.as_secs_f64() * 1000.0);
+    let pct = |p: f64| {
+        lat.get(((lat.len() as f64 * p) as usize).min(lat.len().saturating_sub(1)))
+            .map_or(0.0, |d| d.as_secs_f64() * 1000.0)
+    };
     println!(
         "RENDEZVOUS completed={} errors={errors} secs={secs:.2} rate={:.1} p50_ms={:.2} p99_ms={:.2}",
         lat.len(),
@@ -183,7 +233,8 @@ async fn rendezvous(url: &str, pairs: u64, conc: u64, max_secs: u64) -> Result<(
 async fn relay_end(addr: &str, token: &str, side: &str) -> Result<TcpStream, BoxError> {
     let mut s = TcpStream::connect(addr).await?;
     s.set_nodelay(true)?;
-    s.write_all(format!("please relay {token} for side {side}\n").as_bytes()).await?;
+    s.write_all(format!("please relay {token} for side {side}\n").as_bytes())
+        .await?;
     Ok(s)
 }
 
@@ -232,7 +283,9 @@ async fn relay_pair(addr: String, i: usize, bytes: u64) -> Result<(), BoxError> 
 
 async fn relay(addr: &str, pairs: usize, bytes: u64) -> Result<(), BoxError> {
     let t0 = Instant::now();
-    let tasks: Vec<_> = (0..pairs).map(|i| tokio::spawn(relay_pair(addr.to_owned(), i, bytes))).collect();
+    let tasks: Vec<_> = (0..pairs)
+        .map(|i| tokio::spawn(relay_pair(addr.to_owned(), i, bytes)))
+        .collect();
     for t in tasks {
         t.await??;
     }

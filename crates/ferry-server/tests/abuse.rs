@@ -1,5 +1,6 @@
 //! Limits: each refusal is a clear error for the client, and the server keeps
 //! serving everyone else.
+#![allow(clippy::unwrap_used)] // helpers outside #[test] fns, in a test crate
 
 mod common;
 

@@ -1,5 +1,6 @@
 //! Mailbox protocol conformance with a raw WebSocket client: every command, every
 //! error string of the reference server, and the frame ordering clients rely on.
+#![allow(clippy::unwrap_used)] // helpers outside #[test] fns, in a test crate
 
 mod common;
 

@@ -1,5 +1,6 @@
 //! Transit relay behaviour: pairing rules, the exact answer lines, splicing both
 //! ways (TCP and WebSocket), close propagation and timeouts.
+#![allow(clippy::unwrap_used)] // helpers outside #[test] fns, in a test crate
 
 mod common;
 

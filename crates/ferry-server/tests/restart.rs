@@ -1,4 +1,5 @@
 //! State survives a crash: everything a client was told is committed first.
+#![allow(clippy::unwrap_used)] // helpers outside #[test] fns, in a test crate
 
 mod common;
 

@@ -1,6 +1,6 @@
 //! Helpers shared by the integration tests: in-process servers on 127.0.0.1 port 0,
 //! a raw mailbox WebSocket client and relay clients.
-#![allow(dead_code, unreachable_pub)]
+#![allow(dead_code, unreachable_pub, clippy::unwrap_used)]
 
 use std::net::SocketAddr;
 use std::time::Duration;
