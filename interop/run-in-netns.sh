@@ -51,7 +51,27 @@ EOF
   mount --bind "$WORK/hosts" /etc/hosts
 }
 
+# FERRY_TEST_SERVERS=ferry runs `ferry serve` (FERRY_BIN) as both servers instead of the
+# Python reference ones; its SQLite database keeps relay usage rows the relay proof reads.
 start_servers() {
+  if [ "${FERRY_TEST_SERVERS:-python}" = ferry ]; then
+    start_ferry_serve
+  else
+    start_python_servers
+  fi
+}
+
+start_ferry_serve() {
+  local ferry="${FERRY_BIN:-target/release/ferry}"
+  [ -x "$ferry" ] || { log "missing $ferry: build it first (cargo build --release -p ferry-cli)"; return 1; }
+  "$ferry" serve --mailbox-listen "127.0.0.1:$MAILBOX_PORT" --relay-listen "127.0.0.1:$RELAY_PORT" \
+    --database "$WORK/relay.sqlite" >"$WORK/mailbox.log" 2>&1 &
+  MAILBOX_PID=$!
+  RELAY_PID=$MAILBOX_PID
+  cp /dev/null "$WORK/relay.log"
+}
+
+start_python_servers() {
   (cd "$WORK" && exec "$TWISTD" -n --pidfile= wormhole-mailbox \
     --port "tcp:$MAILBOX_PORT:interface=127.0.0.1" \
     --channel-db="$WORK/mailbox.sqlite") >"$WORK/mailbox.log" 2>&1 &
@@ -99,7 +119,7 @@ setup_hosts
 start_servers
 wait_for_port "$MAILBOX_PORT" "$MAILBOX_PID" mailbox
 wait_for_port "$RELAY_PORT" "$RELAY_PID" relay
-log "mailbox ws://127.0.0.1:$MAILBOX_PORT/v1 (pid $MAILBOX_PID), relay tcp:127.0.0.1:$RELAY_PORT (pid $RELAY_PID)"
+log "${FERRY_TEST_SERVERS:-python} servers: mailbox ws://127.0.0.1:$MAILBOX_PORT/v1 (pid $MAILBOX_PID), relay tcp:127.0.0.1:$RELAY_PORT (pid $RELAY_PID)"
 
 export FERRY_TEST_MAILBOX="ws://127.0.0.1:$MAILBOX_PORT/v1"
 export FERRY_TEST_RELAY="tcp:127.0.0.1:$RELAY_PORT"

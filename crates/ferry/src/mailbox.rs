@@ -61,7 +61,7 @@ impl MailboxConnection {
         }
     }
 
-    pub(crate) async fn shutdown(mut self) {
+    pub(crate) async fn shutdown(&mut self) {
         let _ = self.ws.close(None).await;
     }
 }

@@ -10,7 +10,7 @@ use serde_json::Value;
 
 use ferry_proto::code::Code;
 use ferry_proto::crypto::kdf::SharedKey;
-use ferry_proto::mailbox::Mood;
+use ferry_proto::mailbox::{Mood, ServerMessage};
 use ferry_proto::session::{Event, Session, SessionConfig};
 
 use crate::error::{Error, Result};
@@ -208,11 +208,19 @@ impl Pending {
             _ => Mood::Errory,
         };
         self.session.close(mood);
-        let _ = tokio::time::timeout(
-            Duration::from_secs(2),
-            flush(&mut self.conn, &mut self.session),
-        )
-        .await;
+        // Wait for `closed` so the server has read everything we sent before the
+        // socket goes: a socket dropped with unread data is reset, and a reset can
+        // discard frames the server had not read yet (our `version`, say).
+        let closing = async {
+            flush(&mut self.conn, &mut self.session).await?;
+            loop {
+                if let ServerMessage::Closed = self.conn.recv().await? {
+                    return Ok::<_, Error>(());
+                }
+            }
+        };
+        let _ = tokio::time::timeout(Duration::from_secs(2), closing).await;
+        let _ = tokio::time::timeout(Duration::from_secs(1), self.conn.shutdown()).await;
     }
 }
 
