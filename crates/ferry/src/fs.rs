@@ -37,61 +37,49 @@ pub(crate) fn rename_noreplace(from: &Path, to: &Path) -> io::Result<()> {
     }
 }
 
-/// A file being received; removed on drop unless [`PartialFile::persist`] ran.
-pub(crate) struct PartialFile {
+/// Data being received under a partial name: a file, or a directory being
+/// extracted. Removed (with its contents) on drop unless [`Partial::persist`] ran.
+pub(crate) struct Partial {
     path: PathBuf,
+    is_dir: bool,
     done: bool,
 }
 
-impl PartialFile {
-    /// Creates the partial file with `create_new`, so an existing file or symlink
-    /// at that name is never opened or followed.
-    pub(crate) fn create(dir: &Path, name: &str) -> io::Result<(Self, File)> {
+impl Partial {
+    /// Creates a partial file with `create_new`, so an existing file or symlink at
+    /// that name is never opened or followed.
+    pub(crate) fn file(dir: &Path, name: &str) -> io::Result<(Self, File)> {
         let path = partial_name(dir, name, "partial");
         let file = OpenOptions::new()
             .write(true)
             .create_new(true)
             .open(&path)?;
-        Ok((PartialFile { path, done: false }, file))
+        Ok((
+            Partial {
+                path,
+                is_dir: false,
+                done: false,
+            },
+            file,
+        ))
     }
 
-    pub(crate) fn path(&self) -> &Path {
-        &self.path
-    }
-
-    /// Moves the verified data to its real name.
-    pub(crate) fn persist(mut self, to: &Path) -> io::Result<()> {
-        rename_noreplace(&self.path, to)?;
-        self.done = true;
-        Ok(())
-    }
-}
-
-impl Drop for PartialFile {
-    fn drop(&mut self) {
-        if !self.done {
-            let _ = std::fs::remove_file(&self.path);
-        }
-    }
-}
-
-/// A directory being extracted; removed with its contents on drop unless persisted.
-pub(crate) struct PartialDir {
-    path: PathBuf,
-    done: bool,
-}
-
-impl PartialDir {
-    pub(crate) fn create(dir: &Path, name: &str) -> io::Result<Self> {
+    /// Creates a fresh, empty partial directory.
+    pub(crate) fn dir(dir: &Path, name: &str) -> io::Result<Self> {
         let path = partial_name(dir, name, "partial");
         std::fs::create_dir(&path)?;
-        Ok(PartialDir { path, done: false })
+        Ok(Partial {
+            path,
+            is_dir: true,
+            done: false,
+        })
     }
 
     pub(crate) fn path(&self) -> &Path {
         &self.path
     }
 
+    /// Moves the verified data to its real name, never over anything.
     pub(crate) fn persist(mut self, to: &Path) -> io::Result<()> {
         rename_noreplace(&self.path, to)?;
         self.done = true;
@@ -99,11 +87,16 @@ impl PartialDir {
     }
 }
 
-impl Drop for PartialDir {
+impl Drop for Partial {
     fn drop(&mut self) {
-        if !self.done {
-            let _ = std::fs::remove_dir_all(&self.path);
+        if self.done {
+            return;
         }
+        let _ = if self.is_dir {
+            std::fs::remove_dir_all(&self.path)
+        } else {
+            std::fs::remove_file(&self.path)
+        };
     }
 }
 
@@ -116,7 +109,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let target = dir.path().join("a.txt");
         std::fs::write(&target, b"mine").unwrap();
-        let (partial, _f) = PartialFile::create(dir.path(), "a.txt").unwrap();
+        let (partial, _f) = Partial::file(dir.path(), "a.txt").unwrap();
         let ppath = partial.path().to_owned();
         assert!(partial.persist(&target).is_err());
         assert_eq!(std::fs::read(&target).unwrap(), b"mine");
@@ -128,18 +121,18 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let link = dir.path().join("l");
         std::os::unix::fs::symlink("/nonexistent/elsewhere", &link).unwrap();
-        let (p, _f) = PartialFile::create(dir.path(), "l").unwrap();
+        let (p, _f) = Partial::file(dir.path(), "l").unwrap();
         assert!(p.persist(&link).is_err());
         let empty = dir.path().join("d");
         std::fs::create_dir(&empty).unwrap();
-        let pd = PartialDir::create(dir.path(), "d").unwrap();
+        let pd = Partial::dir(dir.path(), "d").unwrap();
         assert!(pd.persist(&empty).is_err());
     }
 
     #[test]
     fn persist_moves_into_place() {
         let dir = tempfile::tempdir().unwrap();
-        let (p, mut f) = PartialFile::create(dir.path(), "b").unwrap();
+        let (p, mut f) = Partial::file(dir.path(), "b").unwrap();
         io::Write::write_all(&mut f, b"data").unwrap();
         p.persist(&dir.path().join("b")).unwrap();
         assert_eq!(std::fs::read(dir.path().join("b")).unwrap(), b"data");

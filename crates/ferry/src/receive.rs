@@ -18,7 +18,7 @@ use ferry_proto::transit::Role;
 
 use crate::archive::{extract_zip, ExtractLimits};
 use crate::error::{Error, Result};
-use crate::fs::{free_space, PartialDir, PartialFile};
+use crate::fs::{free_space, Partial};
 use crate::send::{finish, next_message, peer_error};
 use crate::transit::{TransitConfig, TransitPrep, TransitStream};
 use crate::ui::Ui;
@@ -231,7 +231,7 @@ async fn receive_file(
     let dir = target.parent().unwrap_or(Path::new("."));
     let name = file_name(target);
     let (partial, file) =
-        PartialFile::create(dir, &name).map_err(|e| Error::io("creating the partial file", e))?;
+        Partial::file(dir, &name).map_err(|e| Error::io("creating the partial file", e))?;
     let digest = receive_bytes(stream, file, size, ui).await?;
     send_ack(stream, &digest).await?;
     partial
@@ -251,12 +251,12 @@ async fn receive_directory(
 ) -> Result<Received> {
     let dir = target.parent().unwrap_or(Path::new("."));
     let name = file_name(target);
-    let (zip, file) = PartialFile::create(dir, &format!("{name}.zip"))
+    let (zip, file) = Partial::file(dir, &format!("{name}.zip"))
         .map_err(|e| Error::io("creating the partial zip", e))?;
     let digest = receive_bytes(stream, file, offer.zipsize, ui).await?;
     send_ack(stream, &digest).await?;
-    let out = PartialDir::create(dir, &name)
-        .map_err(|e| Error::io("creating the partial directory", e))?;
+    let out =
+        Partial::dir(dir, &name).map_err(|e| Error::io("creating the partial directory", e))?;
     let limits = ExtractLimits::new(offer.numfiles, offer.numbytes);
     let (zip_path, out_path) = (zip.path().to_owned(), out.path().to_owned());
     let report = tokio::task::spawn_blocking(move || extract_zip(&zip_path, &out_path, &limits))
