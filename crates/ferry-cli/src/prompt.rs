@@ -33,8 +33,13 @@ impl Helper for CodeHelper {}
 
 /// Reads a code from the terminal; Tab completes the current word.
 pub fn ask_code() -> Result<String> {
+    // List mode completes the common prefix and shows the choices, like a shell.
+    let config = rustyline::Config::builder()
+        .completion_type(rustyline::CompletionType::List)
+        .auto_add_history(false)
+        .build();
     let mut editor: Editor<CodeHelper, rustyline::history::DefaultHistory> =
-        Editor::new().context("cannot open the terminal to ask for the code")?;
+        Editor::with_config(config).context("cannot open the terminal to ask for the code")?;
     editor.set_helper(Some(CodeHelper));
     let line = editor
         .readline("Enter receive wormhole code: ")
