@@ -1,0 +1,135 @@
+//! Hostile file names in offers: every one is refused before anything is
+//! written, with a message that names the problem and prints safely.
+
+mod support;
+
+use serde_json::json;
+use support::scenario::offer_to_ferry;
+use support::{Sandbox, TestServer};
+
+/// Offers a file called `name` and checks ferry refuses it, changing nothing.
+async fn refuses_file_name(name: &str, why: &[&str]) {
+    let server = TestServer::start().await;
+    let sandbox = Sandbox::new();
+    let before = sandbox.snapshot();
+    let offer = json!({"file": {"filename": name, "filesize": 5}});
+    let (said, ferry) = offer_to_ferry(&server, &sandbox, offer)
+        .await
+        .refused()
+        .await;
+    let done = ferry.finish().await;
+    done.assert_failed_with(why);
+    assert_eq!(done.code(), Some(5), "refused locally: {}", done.stderr);
+    assert!(said.contains("unsafe"), "told the sender: {said}");
+    assert_eq!(before.changes(&sandbox.snapshot()), Vec::<String>::new());
+    assert!(!std::path::Path::new("/abs/path").exists());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn parent_dir_escape() {
+    refuses_file_name("../x", &["unsafe name", "separator"]).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn absolute_path() {
+    refuses_file_name("/abs/path", &["unsafe name", "separator"]).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn nested_parent_escape() {
+    refuses_file_name("a/../../b", &["unsafe name"]).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn windows_drive_path() {
+    refuses_file_name("C:\\x", &["unsafe name", "separator"]).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn windows_drive_relative() {
+    refuses_file_name("C:x", &["unsafe name", "drive letter"]).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn unc_path() {
+    refuses_file_name("\\\\server\\x", &["unsafe name", "separator"]).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn nul_byte() {
+    refuses_file_name("a\0b", &["unsafe name", "control character", "\\x00"]).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn newline() {
+    refuses_file_name("a\nb.txt", &["unsafe name", "control character"]).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn ansi_escape_sequences() {
+    let name = "\x1b]0;owned\x07\x1b[2J\x1b[31mred.txt";
+    refuses_file_name(name, &["unsafe name", "\\x1b"]).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn c1_control_and_bidi_override() {
+    refuses_file_name("a\u{9b}31mb", &["unsafe name", "control character"]).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn ten_thousand_chars() {
+    let name = "n".repeat(10_000);
+    refuses_file_name(&name, &["unsafe name", "too long"]).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn dot() {
+    refuses_file_name(".", &["unsafe name", "not a file name"]).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn dot_dot() {
+    refuses_file_name("..", &["unsafe name", "not a file name"]).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn empty() {
+    refuses_file_name("", &["unsafe name", "empty"]).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn directory_offer_with_escaping_name() {
+    let server = TestServer::start().await;
+    let sandbox = Sandbox::new();
+    let before = sandbox.snapshot();
+    let offer = json!({"directory": {"mode": "zipfile/deflated", "dirname": "../up",
+        "zipsize": 100, "numbytes": 5, "numfiles": 1}});
+    let (_, ferry) = offer_to_ferry(&server, &sandbox, offer)
+        .await
+        .refused()
+        .await;
+    ferry.finish().await.assert_failed_with(&["unsafe name"]);
+    assert_eq!(before.changes(&sandbox.snapshot()), Vec::<String>::new());
+}
+
+/// A bidi override is not a control character: the name is legal, but it must
+/// reach the terminal escaped, and the file lands under exactly that name.
+#[tokio::test(flavor = "multi_thread")]
+async fn bidi_override_is_shown_escaped() {
+    let server = TestServer::start().await;
+    let sandbox = Sandbox::new();
+    let name = "evil\u{202e}txt.exe";
+    let offer = json!({"file": {"filename": name, "filesize": 5}});
+    let (_peer, ferry, mut stream) = offer_to_ferry(&server, &sandbox, offer)
+        .await
+        .accepted()
+        .await;
+    stream.send_data(b"hello", 5).await;
+    let ack = stream.read_record().await.expect("ack");
+    assert!(String::from_utf8_lossy(&ack).contains("\"ok\""));
+    let done = ferry.finish().await;
+    done.assert_success();
+    done.assert_clean_stderr();
+    assert!(done.stderr.contains("\\u{202e}"), "{}", done.stderr);
+    assert_eq!(std::fs::read(sandbox.out.join(name)).unwrap(), b"hello");
+}

@@ -1,0 +1,220 @@
+//! The real `ferry` binary as a child process, on loopback only, bounded in time.
+
+use std::path::Path;
+use std::process::{ExitStatus, Stdio};
+
+use tokio::process::{Child, Command};
+
+use super::{TestServer, RUN};
+
+/// A `ferry` command line being built.
+pub struct Ferry {
+    cmd: Command,
+}
+
+impl Ferry {
+    /// `ferry SUBCOMMAND` against `server` (mailbox and relay).
+    pub fn new(server: &TestServer, subcommand: &str) -> Ferry {
+        Ferry::with_urls(subcommand, &server.url(), &server.relay())
+    }
+
+    /// `ferry SUBCOMMAND` against any mailbox URL and relay.
+    pub fn with_urls(subcommand: &str, url: &str, relay: &str) -> Ferry {
+        let cmd = Command::new(env!("CARGO_BIN_EXE_ferry"));
+        Ferry::from_command(cmd, subcommand, url, relay)
+    }
+
+    fn from_command(mut cmd: Command, subcommand: &str, url: &str, relay: &str) -> Ferry {
+        cmd.arg(subcommand)
+            .args(["--server", url, "--relay", relay, "--hide-progress"])
+            .env_remove("FERRY_SERVER")
+            .env_remove("FERRY_RELAY")
+            .env_remove("FERRY_APPID")
+            .env_remove("FERRY_LOG")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true);
+        Ferry { cmd }
+    }
+
+    /// `ferry receive` as [`Ferry::receive`] does, inside a private mount
+    /// namespace where `out` is a fresh tmpfs of `size` (e.g. `4m`) holding
+    /// `earlier.txt`. Its stdout ends with `@@listing` and the names then in
+    /// `out`, and `@@earlier` with that file's content. When the environment has
+    /// `FERRY_TEST_FILL_FLAG`, the disk is filled as soon as the partial file
+    /// holds 512 KiB, and the flag file is created.
+    pub fn receive_on_tmpfs(
+        server: &TestServer,
+        code: &str,
+        out: &Path,
+        cwd: &Path,
+        size: &str,
+    ) -> Ferry {
+        let mut cmd = Command::new("unshare");
+        cmd.args(["--mount", "sh", "-c", TMPFS_SCRIPT, "sh"])
+            .arg(out)
+            .arg(size)
+            .arg(env!("CARGO_BIN_EXE_ferry"));
+        let mut f = Ferry::from_command(cmd, "receive", &server.url(), &server.relay());
+        f.args(["--listen", "127.0.0.1", "--yes", "-o"])
+            .arg(out)
+            .arg(code)
+            .cwd(cwd);
+        f
+    }
+
+    /// `ferry … receive --yes -o OUT CODE`, run from `cwd`.
+    pub fn receive(server: &TestServer, code: &str, out: &Path, cwd: &Path) -> Ferry {
+        let mut f = Ferry::new(server, "receive");
+        f.args(["--listen", "127.0.0.1", "--yes", "-o"])
+            .arg(out)
+            .arg(code)
+            .cwd(cwd);
+        f
+    }
+
+    pub fn arg(&mut self, a: impl AsRef<std::ffi::OsStr>) -> &mut Ferry {
+        self.cmd.arg(a);
+        self
+    }
+
+    pub fn args<I, S>(&mut self, args: I) -> &mut Ferry
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<std::ffi::OsStr>,
+    {
+        self.cmd.args(args);
+        self
+    }
+
+    pub fn cwd(&mut self, dir: &Path) -> &mut Ferry {
+        self.cmd.current_dir(dir);
+        self
+    }
+
+    pub fn env(&mut self, k: &str, v: &str) -> &mut Ferry {
+        self.cmd.env(k, v);
+        self
+    }
+
+    /// Runs the same command under a pseudo-terminal (`script`), so ferry sees
+    /// a terminal on stdout and stderr; both arrive in [`Finished::stdout`].
+    pub fn under_pty(&self) -> Ferry {
+        let std = self.cmd.as_std();
+        let words: Vec<String> = std::iter::once(std.get_program())
+            .chain(std.get_args())
+            .map(|w| shell_quote(&w.to_string_lossy()))
+            .collect();
+        let mut cmd = Command::new("script");
+        cmd.args(["-qec", &words.join(" "), "/dev/null"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true);
+        if let Some(dir) = std.get_current_dir() {
+            cmd.current_dir(dir);
+        }
+        Ferry { cmd }
+    }
+
+    pub fn spawn(&mut self) -> Running {
+        let child = self.cmd.spawn().expect("ferry binary starts");
+        Running { child }
+    }
+}
+
+/// Whether this machine lets us mount a tmpfs in a private mount namespace.
+pub fn can_mount_tmpfs() -> bool {
+    let probe = "d=$(mktemp -d) && mount -t tmpfs -o size=64k t \"$d\" && umount \"$d\"; r=$?; rmdir \"$d\"; exit $r";
+    std::process::Command::new("unshare")
+        .args(["--mount", "sh", "-c", probe])
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+const TMPFS_SCRIPT: &str = r#"
+out=$1; size=$2; shift 2
+mount -t tmpfs -o "size=$size" ferry-test "$out" || exit 99
+printf precious > "$out/earlier.txt"
+"$@" &
+pid=$!
+if [ -n "${FERRY_TEST_FILL_FLAG:-}" ]; then
+  i=0
+  while [ $i -lt 300 ]; do
+    [ -n "$(find "$out" -name '.*ferry-partial*' -size +512k)" ] && break
+    sleep 0.1; i=$((i + 1))
+  done
+  dd if=/dev/zero of="$out/filler" bs=64k 2>/dev/null
+  touch "$FERRY_TEST_FILL_FLAG"
+fi
+wait $pid; rc=$?
+echo "@@listing"; ls -A "$out"
+echo "@@earlier $(cat "$out/earlier.txt")"
+exit $rc
+"#;
+
+/// A running `ferry`.
+pub struct Running {
+    pub child: Child,
+}
+
+impl Running {
+    /// Waits for the exit (killing it after [`RUN`]) and collects its output.
+    pub async fn finish(self) -> Finished {
+        let out = tokio::time::timeout(RUN, self.child.wait_with_output())
+            .await
+            .expect("ferry finished in time (it was killed)")
+            .expect("ferry output");
+        Finished {
+            status: out.status,
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+            raw_stderr: out.stderr,
+        }
+    }
+}
+
+/// What a finished `ferry` did.
+#[derive(Debug)]
+pub struct Finished {
+    pub status: ExitStatus,
+    pub stdout: String,
+    pub stderr: String,
+    pub raw_stderr: Vec<u8>,
+}
+
+impl Finished {
+    /// Asserts a failure whose message mentions every one of `words`
+    /// (case-insensitive), and that the message is safe to print.
+    pub fn assert_failed_with(&self, words: &[&str]) {
+        assert!(!self.status.success(), "ferry succeeded:\n{}", self.stderr);
+        let lower = self.stderr.to_lowercase();
+        for w in words {
+            assert!(
+                lower.contains(&w.to_lowercase()),
+                "error does not mention {w:?}:\n{}",
+                self.stderr
+            );
+        }
+        self.assert_clean_stderr();
+    }
+
+    pub fn assert_success(&self) {
+        assert!(self.status.success(), "ferry failed:\n{}", self.stderr);
+    }
+
+    /// No raw control or bidi characters in what ferry printed on stderr.
+    pub fn assert_clean_stderr(&self) {
+        let bad = super::raw_controls(&self.raw_stderr);
+        assert!(bad.is_empty(), "raw controls {bad:?} in:\n{}", self.stderr);
+    }
+
+    pub fn code(&self) -> Option<i32> {
+        self.status.code()
+    }
+}
+
+fn shell_quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "'\\''"))
+}
