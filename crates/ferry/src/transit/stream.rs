@@ -1,14 +1,23 @@
-//! Encrypted records on the winning transit connection, with the bulk paths
-//! pipelined: file I/O and hashing run on a blocking thread while the socket side
-//! stays async, connected by a small bounded channel (so memory stays flat).
+//! Encrypted records on the winning transit connection.
+//!
+//! Single records (the ack) go through [`TransitStream::write_record`] and
+//! [`TransitStream::read_record`]. Bulk data is pipelined so that reading the
+//! file, hashing, sealing or opening, and the socket all overlap and use every
+//! core: see `send_pipe` and `recv_pipe`. Records are independent because their
+//! nonce is their number, so several threads seal or open them at once and the
+//! order is restored before the socket (sending) or the file (receiving).
+
+mod plumbing;
+mod recv_pipe;
+mod send_pipe;
+#[cfg(test)]
+mod tests;
 
 use std::io::{Read, Write};
 
-use sha2::{Digest, Sha256};
 use tokio::io::{AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::TcpStream;
-use tokio::sync::mpsc;
 
 use ferry_proto::crypto::kdf::TransitKey;
 use ferry_proto::transit::record::{Opener, Sealer, OVERHEAD};
@@ -19,8 +28,14 @@ use crate::error::{Error, Result};
 /// Plaintext bytes per record we send. The peers send 16 KiB and read whatever
 /// length is announced; larger records cut per-record overhead.
 pub(crate) const RECORD_SIZE: usize = 256 * 1024;
-/// Records in flight between the file thread and the socket.
-const DEPTH: usize = 8;
+/// Records in flight in either pipeline (each slot holds one plaintext and one
+/// ciphertext of up to `RECORD_SIZE`): enough to keep every stage busy, small
+/// enough that memory stays flat (16 × 2 × 256 KiB = 8 MiB).
+const SLOTS: usize = 16;
+/// The socket read buffer. Smaller than a record on purpose: a large record's
+/// body then bypasses it and lands straight in its own buffer (one copy less),
+/// while the peers' 16 KiB records still come several per system call.
+const READ_BUFFER: usize = 64 * 1024;
 
 /// A connected, handshaken transit connection.
 pub struct TransitStream {
@@ -40,7 +55,7 @@ impl TransitStream {
     ) -> Self {
         let (r, w) = stream.into_split();
         TransitStream {
-            reader: BufReader::with_capacity(RECORD_SIZE + 64, r),
+            reader: BufReader::with_capacity(READ_BUFFER, r),
             writer: w,
             sealer: Some(Sealer::new(key, role)),
             opener: Opener::new(key, role),
@@ -55,10 +70,7 @@ impl TransitStream {
 
     /// Sends one record.
     pub async fn write_record(&mut self, plaintext: &[u8]) -> Result<()> {
-        let sealer = self
-            .sealer
-            .as_mut()
-            .ok_or_else(|| Error::Transit("sealer lost".into()))?;
+        let sealer = self.sealer.as_mut().ok_or_else(sealer_lost)?;
         let mut frame = Vec::with_capacity(plaintext.len() + 4 + OVERHEAD);
         sealer.seal_frame(plaintext, &mut frame);
         self.writer.write_all(&frame).await.map_err(lost)?;
@@ -85,25 +97,9 @@ impl TransitStream {
         size: u64,
         progress: &mut (dyn FnMut(u64) + Send),
     ) -> Result<[u8; 32]> {
-        let sealer = self
-            .sealer
-            .take()
-            .ok_or_else(|| Error::Transit("sealer lost".into()))?;
-        let (full_tx, mut full_rx) = mpsc::channel::<Vec<u8>>(DEPTH);
-        let (free_tx, free_rx) = std::sync::mpsc::channel::<Vec<u8>>();
-        let producer =
-            tokio::task::spawn_blocking(move || seal_file(source, size, sealer, full_tx, free_rx));
-        let mut sent = 0u64;
-        while let Some(frame) = full_rx.recv().await {
-            self.writer.write_all(&frame).await.map_err(lost)?;
-            sent += (frame.len() - 4 - OVERHEAD) as u64;
-            progress(sent);
-            let _ = free_tx.send(frame);
-        }
-        self.writer.flush().await.map_err(lost)?;
-        let (sealer, digest) = producer
-            .await
-            .map_err(|e| Error::Transit(e.to_string()))??;
+        let sealer = self.sealer.take().ok_or_else(sealer_lost)?;
+        let (sealer, digest) =
+            send_pipe::send(&mut self.writer, source, size, sealer, progress).await?;
         self.sealer = Some(sealer);
         Ok(digest)
     }
@@ -116,96 +112,14 @@ impl TransitStream {
         size: u64,
         progress: &mut (dyn FnMut(u64) + Send),
     ) -> Result<[u8; 32]> {
-        let (full_tx, full_rx) = mpsc::channel::<Vec<u8>>(DEPTH);
-        let (free_tx, mut free_rx) = mpsc::unbounded_channel::<Vec<u8>>();
-        let writer = tokio::task::spawn_blocking(move || write_sink(sink, full_rx, free_tx));
-        let received = self
-            .pump_records(size, &full_tx, &mut free_rx, progress)
-            .await;
-        drop(full_tx);
-        // A writer failure (disk full) explains a stopped pump better than the pump's own error.
-        let digest = writer.await.map_err(|e| Error::Transit(e.to_string()))??;
-        received?;
-        Ok(digest)
+        recv_pipe::receive(&mut self.reader, &mut self.opener, sink, size, progress).await
     }
+}
 
-    async fn pump_records(
-        &mut self,
-        size: u64,
-        full_tx: &mpsc::Sender<Vec<u8>>,
-        free_rx: &mut mpsc::UnboundedReceiver<Vec<u8>>,
-        progress: &mut (dyn FnMut(u64) + Send),
-    ) -> Result<()> {
-        let mut got = 0u64;
-        while got < size {
-            let mut buf = free_rx.try_recv().unwrap_or_default();
-            self.read_record(&mut buf).await.map_err(|e| match e {
-                Error::Transit(_) => Error::PeerVanished,
-                other => other,
-            })?;
-            got += (buf.len() - OVERHEAD) as u64;
-            if got > size {
-                return Err(Error::PeerProtocol(format!(
-                    "sent more than the {size} bytes offered"
-                )));
-            }
-            progress(got);
-            // Waits only while DEPTH records are queued for the writer.
-            full_tx
-                .send(buf)
-                .await
-                .map_err(|_| Error::Transit("writer stopped".into()))?;
-        }
-        Ok(())
-    }
+fn sealer_lost() -> Error {
+    Error::Transit("sealer lost".into())
 }
 
 fn lost(e: std::io::Error) -> Error {
     Error::Transit(format!("connection lost: {e}"))
-}
-
-/// The blocking half of `send_from`: read, hash, seal.
-fn seal_file(
-    mut source: Box<dyn Read + Send>,
-    size: u64,
-    mut sealer: Sealer,
-    full_tx: mpsc::Sender<Vec<u8>>,
-    free_rx: std::sync::mpsc::Receiver<Vec<u8>>,
-) -> Result<(Sealer, [u8; 32])> {
-    let mut hasher = Sha256::new();
-    let mut left = size;
-    while left > 0 {
-        let n = left.min(RECORD_SIZE as u64) as usize;
-        let mut frame = free_rx.try_recv().unwrap_or_default();
-        frame.resize(4 + OVERHEAD + n, 0);
-        source
-            .read_exact(&mut frame[4 + OVERHEAD..])
-            .map_err(|e| Error::io("reading the file being sent (did it shrink?)", e))?;
-        hasher.update(&frame[4 + OVERHEAD..]);
-        sealer.seal_in_place(&mut frame);
-        if full_tx.blocking_send(frame).is_err() {
-            return Err(Error::Transit("connection closed while sending".into()));
-        }
-        left -= n as u64;
-    }
-    Ok((sealer, hasher.finalize().into()))
-}
-
-/// The blocking half of `receive_into`: hash and write.
-fn write_sink(
-    mut sink: Box<dyn Write + Send>,
-    mut full_rx: mpsc::Receiver<Vec<u8>>,
-    free_tx: mpsc::UnboundedSender<Vec<u8>>,
-) -> Result<[u8; 32]> {
-    let mut hasher = Sha256::new();
-    while let Some(buf) = full_rx.blocking_recv() {
-        let data = &buf[OVERHEAD..];
-        hasher.update(data);
-        sink.write_all(data)
-            .map_err(|e| Error::io("writing received data", e))?;
-        let _ = free_tx.send(buf);
-    }
-    sink.flush()
-        .map_err(|e| Error::io("writing received data", e))?;
-    Ok(hasher.finalize().into())
 }
