@@ -62,6 +62,10 @@ pub struct Common {
     /// No progress bar.
     #[arg(long)]
     pub hide_progress: bool,
+    /// Use plain Magic Wormhole file transfer even with another ferry (no resume,
+    /// no per-chunk verification); for testing and comparisons.
+    #[arg(long)]
+    pub v1: bool,
 }
 
 #[derive(Debug, Args)]

@@ -102,6 +102,7 @@ async fn run_send(args: SendArgs) -> Result<()> {
         mailbox: settings::mailbox(common),
         transit: settings::transit(common)?,
         code,
+        v1: common.v1,
     };
     let (payload, _spool) = payload(&args)?;
     let mut ui = Terminal::new(common.hide_progress, false, true);
@@ -176,6 +177,7 @@ async fn run_receive(args: ReceiveArgs) -> Result<()> {
         transit: settings::transit(common)?,
         code,
         output_dir: args.output_dir,
+        v1: common.v1,
     };
     let mut ui = Terminal::new(common.hide_progress, args.yes, false);
     let received = ferry::receive(&options, &mut ui).await?;
@@ -198,9 +200,31 @@ fn report(received: Received) -> Result<()> {
             escape_for_terminal(&path.display().to_string()),
             human(bytes)
         ),
+        Received::Native(report) => eprintln!("{}", native_summary(&report)),
         _ => {}
     }
     Ok(())
+}
+
+/// What a ferry-to-ferry transfer brought, and how much of it had to move.
+fn native_summary(r: &ferry::native::Report) -> String {
+    let what = match (r.roots.as_slice(), r.single_file) {
+        ([one], true) => format!("file {}", shown_path(one)),
+        ([one], false) => format!("directory {} ({} files)", shown_path(one), r.files),
+        (many, _) => format!("{} items ({} files)", many.len(), r.files),
+    };
+    let mut moved = format!("{} transferred", human(r.transferred));
+    if r.resumed > 0 {
+        moved += &format!(", {} resumed", human(r.resumed));
+    }
+    if r.already_present > 0 {
+        moved += &format!(", {} already there", human(r.already_present));
+    }
+    format!("Received {what}, {}: {moved}.", human(r.bytes))
+}
+
+fn shown_path(p: &std::path::Path) -> String {
+    escape_for_terminal(&p.display().to_string())
 }
 
 /// Text goes to stdout exactly when piped, escaped when a person reads it.

@@ -1,7 +1,6 @@
 //! From what the user typed to resolved settings: flags > environment > defaults.
 
 use anyhow::{anyhow, Context, Result};
-use serde_json::json;
 
 use ferry::transit::{parse_relay, Listen, TransitConfig, DEFAULT_RELAY};
 use ferry::{MailboxConfig, DEFAULT_MAILBOX_URL};
@@ -20,7 +19,7 @@ pub fn mailbox(common: &Common) -> MailboxConfig {
             .app_id
             .clone()
             .unwrap_or_else(|| DEFAULT_APPID.to_owned()),
-        app_versions: json!({}),
+        app_versions: ferry::native::app_versions(),
     }
 }
 

@@ -7,6 +7,7 @@ pub mod archive;
 mod error;
 mod fs;
 mod mailbox;
+pub mod native;
 mod receive;
 mod send;
 pub mod transit;

@@ -37,6 +37,8 @@ pub struct SendOptions {
     pub mailbox: MailboxConfig,
     pub transit: TransitConfig,
     pub code: CodeChoice,
+    /// Force plain file-transfer v1 even when the peer is ferry (no native protocol).
+    pub v1: bool,
 }
 
 /// The payload, checked and measured before anyone connects.
@@ -54,11 +56,16 @@ enum Prepared {
 
 /// Sends `payload` and returns once the receiver confirmed it.
 pub async fn send(options: &SendOptions, payload: Payload, ui: &mut dyn Ui) -> Result<()> {
+    let roots = crate::native::roots(&payload);
     let prepared = prepare(payload, ui)?;
-    let mut wormhole = Wormhole::connect(&options.mailbox, options.code.clone(), ui).await?;
+    let mailbox = crate::native::mailbox_config(&options.mailbox, options.v1);
+    let mut wormhole = Wormhole::connect(&mailbox, options.code.clone(), ui).await?;
     ui.connected(&wormhole.verifier());
     let result = match &prepared {
         Prepared::Text(text) => send_text(&mut wormhole, text).await,
+        _ if crate::native::negotiated(&mailbox, &wormhole) => {
+            crate::native::send(&mut wormhole, options, &roots, ui).await
+        }
         _ => send_bulk(&mut wormhole, options, &prepared, ui).await,
     };
     finish(wormhole, result).await

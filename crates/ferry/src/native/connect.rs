@@ -1,0 +1,56 @@
+//! From a confirmed wormhole to a native transit connection: exchange hints
+//! through the mailbox (sender first), then race candidates with the native key.
+
+use ferry_proto::native::negotiate::{self, MailboxMessage};
+use ferry_proto::transit::hints::TransitMessage;
+use ferry_proto::transit::Role;
+
+use crate::error::{Error, Result};
+use crate::send::peer_error;
+use crate::transit::{TransitConfig, TransitPrep};
+use crate::ui::Ui;
+use crate::wormhole::Wormhole;
+
+use super::link::Link;
+
+/// Sends our hints and waits for the peer's; the sender speaks first, so the
+/// receiver can still recognise a text offer, which always travels as v1.
+pub(super) async fn send_hints(
+    wormhole: &mut Wormhole,
+    config: &TransitConfig,
+) -> Result<TransitPrep> {
+    let prep = TransitPrep::new(config).await?;
+    let hints = MailboxMessage::NativeTransit(prep.message().clone());
+    wormhole.send(hints.encode()).await?;
+    Ok(prep)
+}
+
+/// The peer's next mailbox message, which must be its hints.
+pub(super) async fn peer_hints(wormhole: &mut Wormhole) -> Result<TransitMessage> {
+    let bytes = wormhole.receive().await?;
+    decode(&bytes)
+}
+
+pub(super) fn decode(bytes: &[u8]) -> Result<TransitMessage> {
+    match MailboxMessage::decode(bytes) {
+        Ok(MailboxMessage::NativeTransit(t)) => Ok(t),
+        Ok(MailboxMessage::Error(e)) => Err(peer_error(e)),
+        Err(e) => Err(Error::PeerProtocol(format!(
+            "expected native transit hints: {e}"
+        ))),
+    }
+}
+
+/// Races the candidates and returns the native link.
+pub(super) async fn connect(
+    wormhole: &Wormhole,
+    prep: TransitPrep,
+    role: Role,
+    peer: &TransitMessage,
+    ui: &mut dyn Ui,
+) -> Result<Link> {
+    let key = negotiate::transit_key(wormhole.key().ok_or(Error::ServerLost)?);
+    let stream = prep.connect(role, &key, peer).await?;
+    ui.transit(stream.description());
+    Ok(Link::new(stream))
+}

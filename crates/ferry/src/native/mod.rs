@@ -1,0 +1,133 @@
+//! ferry-to-ferry transfers (`docs/protocol.md`): negotiated in the encrypted
+//! `version` exchange, then run over a transit connection keyed for it. A manifest
+//! of many files and directories streamed file by file, every group of every file
+//! verified against its BLAKE3 tree before it is written, resume of interrupted
+//! transfers, and files the receiver already has left alone.
+//!
+//! The sans-IO rules live in `ferry_proto::native`; this module drives them:
+//! - `connect`: hints through the mailbox, the transit race with the native key;
+//! - `link`: frames over transit records;
+//! - `scan` and `hash`: what the sender offers, hashed;
+//! - `send`: the sender; `receive`, `local` and `store`: the receiver, its checks
+//!   and its partial files with resume state.
+
+mod connect;
+mod hash;
+mod link;
+mod local;
+mod receive;
+mod scan;
+mod send;
+mod store;
+
+use std::path::PathBuf;
+
+use serde_json::Value;
+
+use ferry_proto::native::manifest::{EntryKind, Manifest};
+use ferry_proto::native::negotiate::{self, Protocol};
+
+use crate::send::Payload;
+use crate::wormhole::{MailboxConfig, Wormhole};
+
+pub(crate) use receive::receive;
+pub(crate) use send::send;
+
+/// The `app_versions` that tells another ferry we speak the native protocol.
+/// Put it in [`MailboxConfig::app_versions`] to use native transfers with ferry peers.
+pub fn app_versions() -> Value {
+    negotiate::app_versions()
+}
+
+/// The mailbox settings to connect with: `v1` withdraws the native capability.
+pub(crate) fn mailbox_config(config: &MailboxConfig, v1: bool) -> MailboxConfig {
+    let mut config = config.clone();
+    if v1 {
+        config.app_versions = negotiate::without_native(&config.app_versions);
+    }
+    config
+}
+
+/// Whether this wormhole runs the native protocol (both sides advertised it).
+pub(crate) fn negotiated(ours: &MailboxConfig, wormhole: &Wormhole) -> bool {
+    negotiate::negotiate(&ours.app_versions, wormhole.peer_app_versions()) == Protocol::NativeV1
+}
+
+/// The paths a payload sends (none for text, which always goes as v1).
+pub(crate) fn roots(payload: &Payload) -> Roots {
+    match payload {
+        Payload::Path(path) => Roots {
+            under: None,
+            paths: vec![path.clone()],
+        },
+        Payload::Paths { name, paths } => Roots {
+            under: Some(name.clone()),
+            paths: paths.clone(),
+        },
+        Payload::Text(_) => Roots {
+            under: None,
+            paths: Vec::new(),
+        },
+    }
+}
+
+/// What to send: each path under its own name, all inside directory `under` if set
+/// (as v1 sends several paths: one directory holding them).
+#[derive(Debug, Clone)]
+pub(crate) struct Roots {
+    pub(crate) under: Option<String>,
+    pub(crate) paths: Vec<PathBuf>,
+}
+
+/// What a native receive did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Report {
+    /// What landed in the output directory: one path per top-level name.
+    pub roots: Vec<PathBuf>,
+    /// Whether the only root is a file.
+    pub single_file: bool,
+    pub files: u64,
+    pub dirs: u64,
+    /// Sum of the file sizes.
+    pub bytes: u64,
+    /// File bytes that crossed the network in this run.
+    pub transferred: u64,
+    /// Bytes kept from an interrupted earlier run (verified again before use).
+    pub resumed: u64,
+    /// Bytes of files that were already there with identical content.
+    pub already_present: u64,
+}
+
+impl Report {
+    fn new(manifest: &Manifest, targets: &local::Targets) -> Self {
+        let roots: Vec<PathBuf> = manifest
+            .entries()
+            .iter()
+            .zip(&targets.paths)
+            .filter(|(e, _)| e.path.components().count() == 1)
+            .map(|(_, p)| p.clone())
+            .collect();
+        let dirs = manifest
+            .entries()
+            .iter()
+            .filter(|e| e.kind == EntryKind::Dir)
+            .count() as u64;
+        let single_file = roots.len() == 1 && dirs == 0;
+        Report {
+            roots,
+            single_file,
+            files: u64::from(manifest.file_count()),
+            dirs,
+            bytes: manifest.bytes(),
+            transferred: 0,
+            resumed: 0,
+            already_present: 0,
+        }
+    }
+
+    /// Bytes in place so far.
+    fn present(&self) -> u64 {
+        self.transferred + self.resumed + self.already_present
+    }
+}

@@ -1,0 +1,220 @@
+//! The native sender: manifest, then batch by batch: hash, `TREE`s, the receiver's
+//! `WANTS`, and exactly the wanted groups, with checkpoints so that a receiver's
+//! error reaches us while we are still writing.
+
+use std::fs::File;
+use std::ops::Range;
+use std::path::PathBuf;
+
+use tokio::sync::mpsc;
+
+use ferry_proto::native::manifest::Manifest;
+use ferry_proto::native::ranges::GroupSet;
+use ferry_proto::native::sender::{batches, check_wants, tree_frames, Window};
+use ferry_proto::native::tree::Tree;
+use ferry_proto::native::wire::{
+    encode_data_header, Frame, DATA_HEADER_LEN, MAX_ENTRIES_PER_FRAME,
+};
+use ferry_proto::transfer::v1::TRANSFER_REJECTED;
+use ferry_proto::transit::Role;
+
+use crate::error::{Error, Result};
+use crate::send::SendOptions;
+use crate::ui::Ui;
+use crate::wormhole::Wormhole;
+
+use super::connect::{connect, peer_hints, send_hints};
+use super::hash::{hash_file, read_at};
+use super::link::{unexpected, Link};
+use super::scan::{scan, Source};
+use super::Roots;
+
+/// `DATA` frames read ahead of the socket.
+const READ_AHEAD: usize = 8;
+
+/// Sends `roots` to a ferry receiver.
+pub(crate) async fn send(
+    wormhole: &mut Wormhole,
+    options: &SendOptions,
+    roots: &Roots,
+    ui: &mut dyn Ui,
+) -> Result<()> {
+    let prep = send_hints(wormhole, &options.transit).await?;
+    let roots = roots.clone();
+    let scanning = tokio::task::spawn_blocking(move || scan(&roots));
+    let peer = peer_hints(wormhole).await?;
+    let mut link = connect(wormhole, prep, Role::Sender, &peer, ui).await?;
+    let result = match scanning.await.map_err(join_error) {
+        Ok(Ok(source)) => run(&mut link, &source, ui).await,
+        Ok(Err(e)) | Err(e) => Err(e),
+    };
+    if let Err(e) = &result {
+        link.fail(e).await;
+    }
+    result
+}
+
+async fn run(link: &mut Link, source: &Source, ui: &mut dyn Ui) -> Result<()> {
+    send_manifest(link, &source.manifest).await?;
+    match link.recv().await? {
+        Frame::Accept => {}
+        Frame::Reject(why) if why == TRANSFER_REJECTED => return Err(Error::Declined),
+        Frame::Reject(why) => return Err(Error::PeerError(why)),
+        other => return Err(unexpected(&other, "waiting for ACCEPT")),
+    }
+    let mut progress = Progress {
+        done: 0,
+        total: source.manifest.bytes(),
+    };
+    for batch in batches(&source.manifest) {
+        send_batch(link, source, batch, &mut progress, ui).await?;
+    }
+    match link.recv().await? {
+        Frame::Done(totals) if totals == source.manifest.totals() => Ok(()),
+        Frame::Done(_) => Err(Error::PeerProtocol("DONE with other totals".into())),
+        other => Err(unexpected(&other, "waiting for DONE")),
+    }
+}
+
+async fn send_manifest(link: &mut Link, manifest: &Manifest) -> Result<()> {
+    for entries in manifest.entries().chunks(MAX_ENTRIES_PER_FRAME) {
+        link.send(&Frame::Entries(entries.to_vec())).await?;
+    }
+    link.send(&Frame::ManifestEnd(manifest.totals())).await
+}
+
+struct Progress {
+    done: u64,
+    total: u64,
+}
+
+async fn send_batch(
+    link: &mut Link,
+    source: &Source,
+    batch: Range<u32>,
+    progress: &mut Progress,
+    ui: &mut dyn Ui,
+) -> Result<()> {
+    let trees = hash_batch(source, batch.clone()).await?;
+    let count = batch.len() as u32;
+    link.send(&Frame::Batch {
+        first: batch.start,
+        count,
+    })
+    .await?;
+    for (n, tree) in batch.clone().zip(&trees) {
+        for frame in tree_frames(n, tree) {
+            link.send(&frame).await?;
+        }
+    }
+    let wants = match link.recv().await? {
+        Frame::Wants(wants) => wants,
+        other => return Err(unexpected(&other, "waiting for WANTS")),
+    };
+    let wanted =
+        check_wants(batch, &trees, wants).map_err(|e| Error::PeerProtocol(e.to_string()))?;
+    let wanted_bytes: u64 = wanted
+        .iter()
+        .zip(&trees)
+        .map(|((_, set), t)| set_bytes(t, set))
+        .sum();
+    let batch_bytes: u64 = trees.iter().map(|t| t.layout().size()).sum();
+    progress.done += batch_bytes - wanted_bytes;
+    ui.progress(progress.done, progress.total);
+    stream_groups(link, source, trees, wanted, progress, ui).await
+}
+
+fn set_bytes(tree: &Tree, set: &GroupSet) -> u64 {
+    set.iter()
+        .map(|g| tree.layout().group_span(g.into()).1)
+        .sum()
+}
+
+async fn hash_batch(source: &Source, batch: Range<u32>) -> Result<Vec<Tree>> {
+    let jobs: Vec<(PathBuf, u64)> = batch
+        .map(|n| {
+            let size = source.manifest.file(n).and_then(|e| e.size()).unwrap_or(0);
+            (source.paths[n as usize].clone(), size)
+        })
+        .collect();
+    tokio::task::spawn_blocking(move || jobs.iter().map(|(p, size)| hash_file(p, *size)).collect())
+        .await
+        .map_err(join_error)?
+}
+
+/// Streams the wanted groups: a blocking thread reads them into `DATA` frames.
+async fn stream_groups(
+    link: &mut Link,
+    source: &Source,
+    trees: Vec<Tree>,
+    wanted: Vec<(u32, GroupSet)>,
+    progress: &mut Progress,
+    ui: &mut dyn Ui,
+) -> Result<()> {
+    let (tx, mut rx) = mpsc::channel::<Vec<u8>>(READ_AHEAD);
+    let paths: Vec<PathBuf> = wanted
+        .iter()
+        .map(|(n, _)| source.paths[*n as usize].clone())
+        .collect();
+    let reader = tokio::task::spawn_blocking(move || read_groups(&paths, &trees, &wanted, &tx));
+    let mut window = Window::new();
+    while let Some(frame) = rx.recv().await {
+        link.send_encoded(&frame).await?;
+        let len = (frame.len() - DATA_HEADER_LEN) as u64;
+        progress.done += len;
+        ui.progress(progress.done, progress.total);
+        if let Some(seq) = window.on_data(len) {
+            link.send(&Frame::Checkpoint(seq)).await?;
+        }
+        while window.must_wait() {
+            await_ack(link, &mut window).await?;
+        }
+    }
+    reader.await.map_err(join_error)??;
+    link.send(&Frame::BatchEnd).await?;
+    while !window.all_acked() {
+        await_ack(link, &mut window).await?;
+    }
+    Ok(())
+}
+
+async fn await_ack(link: &mut Link, window: &mut Window) -> Result<()> {
+    match link.recv().await? {
+        Frame::Ack(seq) => window
+            .on_ack(seq)
+            .map_err(|e| Error::PeerProtocol(e.to_string())),
+        other => Err(unexpected(&other, "waiting for ACK")),
+    }
+}
+
+/// The blocking half: reads each wanted group into a `DATA` frame, in order.
+fn read_groups(
+    paths: &[PathBuf],
+    trees: &[Tree],
+    wanted: &[(u32, GroupSet)],
+    tx: &mpsc::Sender<Vec<u8>>,
+) -> Result<()> {
+    for ((path, tree), (n, set)) in paths.iter().zip(trees).zip(wanted) {
+        if set.is_empty() {
+            continue;
+        }
+        let file =
+            File::open(path).map_err(|e| Error::io(format!("opening {}", path.display()), e))?;
+        for g in set.iter() {
+            let (start, len) = tree.layout().group_span(g.into());
+            let mut frame = Vec::with_capacity(DATA_HEADER_LEN + len as usize);
+            encode_data_header(*n, g, &mut frame);
+            frame.resize(DATA_HEADER_LEN + len as usize, 0);
+            read_at(&file, start, &mut frame[DATA_HEADER_LEN..])
+                .map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
+            if tx.blocking_send(frame).is_err() {
+                return Ok(()); // the socket side stopped and reports why
+            }
+        }
+    }
+    Ok(())
+}
+
+pub(super) fn join_error(e: tokio::task::JoinError) -> Error {
+    Error::Transit(format!("internal task failed: {e}"))
+}
