@@ -14,11 +14,12 @@ pub enum Error {
     /// Wrong code: key confirmation failed. Nothing was sent or written.
     #[error("wrong code: the two sides used different codes (key confirmation failed); nothing was transferred. Check the code and try again")]
     WrongCode,
-    #[error("cannot reach the mailbox server at {url}: {reason}")]
+    #[error("cannot reach the mailbox server at {url}: {}", escape_for_terminal(.reason))]
     ServerUnreachable { url: String, reason: String },
     #[error("lost the connection to the mailbox server before the transfer finished")]
     ServerLost,
-    #[error("mailbox server: {0}")]
+    // Server text (errors, refusals, echoes of its bad frames) is untrusted.
+    #[error("mailbox server: {}", escape_for_terminal(.0))]
     Server(String),
     #[error("the other side sent something invalid: {}", escape_for_terminal(.0))]
     PeerProtocol(String),
@@ -30,7 +31,8 @@ pub enum Error {
     PeerVanished,
     #[error("the transfer was declined")]
     Declined,
-    #[error("could not connect to the other side: {0}")]
+    // Names the peer's hint host names, which are untrusted.
+    #[error("could not connect to the other side: {}", escape_for_terminal(.0))]
     Transit(String),
     #[error("received data failed verification: {0}")]
     Integrity(String),

@@ -1,5 +1,7 @@
 //! The WebSocket edge to the rendezvous server: JSON text frames in and out.
 
+use std::time::Duration;
+
 use futures_util::{SinkExt, StreamExt};
 use rand::RngCore;
 use tokio::net::TcpStream;
@@ -9,6 +11,11 @@ use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 use ferry_proto::mailbox::{ClientEnvelope, ClientMessage, ServerMessage};
 
 use crate::error::{Error, Result};
+
+/// Silence from the server after which we ping it; twice this without a
+/// word means it is gone.
+const KEEPALIVE: Duration = Duration::from_secs(30);
+const SILENT_SERVER: &str = "waiting for the mailbox server: it stopped answering (no reply to pings for 60 s)";
 
 /// One connection to a mailbox server.
 pub(crate) struct MailboxConnection {
@@ -45,9 +52,25 @@ impl MailboxConnection {
     }
 
     /// The next server message; `None` when the server closed the connection.
+    ///
+    /// Waiting for the peer may take hours, but a server that has gone away
+    /// without closing the TCP connection must not keep us forever: after
+    /// [`KEEPALIVE`] of silence we ping it, and a second silent period (no
+    /// pong, no frame at all) means the connection is dead, as the Python
+    /// client decides.
     pub(crate) async fn recv(&mut self) -> Result<ServerMessage> {
+        let mut pinged = false;
         loop {
-            let frame = self.ws.next().await.ok_or(Error::ServerLost)?;
+            let frame = match tokio::time::timeout(KEEPALIVE, self.ws.next()).await {
+                Ok(frame) => frame.ok_or(Error::ServerLost)?,
+                Err(_) if pinged => return Err(Error::Timeout(SILENT_SERVER)),
+                Err(_) => {
+                    self.ping().await?;
+                    pinged = true;
+                    continue;
+                }
+            };
+            pinged = false;
             match frame.map_err(|_| Error::ServerLost)? {
                 Message::Text(text) => {
                     tracing::trace!(frame = %text.as_str(), "mailbox recv");
@@ -59,6 +82,13 @@ impl MailboxConnection {
                 _ => continue, // pings are answered by tungstenite; binary is not ours
             }
         }
+    }
+
+    async fn ping(&mut self) -> Result<()> {
+        self.ws
+            .send(Message::Ping(b"ferry".to_vec()))
+            .await
+            .map_err(|_| Error::ServerLost)
     }
 
     pub(crate) async fn shutdown(&mut self) {

@@ -139,10 +139,14 @@ impl Wormhole {
     }
 
     /// Closes the mailbox with `mood` and waits (briefly) for the server's `closed`.
+    ///
+    /// Best effort, never an error: by now the transfer has succeeded or failed
+    /// on its own merits, and a server that vanishes while we say goodbye must
+    /// not turn a completed transfer into a reported failure.
     pub async fn close(mut self, mood: Mood) -> Result<()> {
         self.session.close(mood);
-        flush(&mut self.conn, &mut self.session).await?;
-        let waiting = async {
+        let goodbye = async {
+            flush(&mut self.conn, &mut self.session).await?;
             while !self.closed {
                 let msg = self.conn.recv().await?;
                 self.session.handle(msg)?;
@@ -150,9 +154,14 @@ impl Wormhole {
             }
             Ok::<_, Error>(())
         };
-        let result = tokio::time::timeout(Duration::from_secs(10), waiting).await;
+        let result = tokio::time::timeout(Duration::from_secs(10), goodbye).await;
         self.conn.shutdown().await;
-        result.map_err(|_| Error::Timeout("waiting for the mailbox server to close"))?
+        match result {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::debug!(error = %e, "mailbox not closed cleanly"),
+            Err(_) => tracing::debug!("mailbox server did not confirm the close"),
+        }
+        Ok(())
     }
 
     fn drain_events(&mut self) {
