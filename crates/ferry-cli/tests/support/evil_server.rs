@@ -29,6 +29,9 @@ pub enum Fault {
     ReplayMessages,
     /// Send this text instead of frame number `at` (0-based).
     ReplaceAt(usize, String),
+    /// Forward everything until ferry says `close`, then hang up at once
+    /// (the server vanishes while ferry says goodbye).
+    DropWhenClientCloses,
     /// Forward everything as it is.
     None,
 }
@@ -87,6 +90,10 @@ async fn relay(tcp: TcpStream, upstream: &str, fault: Fault, log: Log) -> Result
                 let Some(Ok(m)) = from_ferry else { return Ok(()) };
                 if let Message::Text(t) = &m {
                     log.lock().expect("log").push(t.to_string());
+                    let closing = t.contains(r#""type":"close""#);
+                    if closing && matches!(faulty.fault, Fault::DropWhenClientCloses) {
+                        return Ok(());
+                    }
                 }
                 server.send(m).await.map_err(|e| e.to_string())?;
             }

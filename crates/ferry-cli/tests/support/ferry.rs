@@ -162,7 +162,12 @@ pub struct Running {
 impl Running {
     /// Waits for the exit (killing it after [`RUN`]) and collects its output.
     pub async fn finish(self) -> Finished {
-        let out = tokio::time::timeout(RUN, self.child.wait_with_output())
+        self.finish_within(RUN).await
+    }
+
+    /// [`Running::finish`] with a longer (or shorter) bound.
+    pub async fn finish_within(self, limit: std::time::Duration) -> Finished {
+        let out = tokio::time::timeout(limit, self.child.wait_with_output())
             .await
             .expect("ferry finished in time (it was killed)")
             .expect("ferry output");
