@@ -15,7 +15,8 @@ use crate::error::{Error, Result};
 /// Silence from the server after which we ping it; twice this without a
 /// word means it is gone.
 const KEEPALIVE: Duration = Duration::from_secs(30);
-const SILENT_SERVER: &str = "waiting for the mailbox server: it stopped answering (no reply to pings for 60 s)";
+const SILENT_SERVER: &str =
+    "waiting for the mailbox server: it stopped answering (no reply to pings for 60 s)";
 
 /// One connection to a mailbox server.
 pub(crate) struct MailboxConnection {
