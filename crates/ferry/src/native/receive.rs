@@ -8,7 +8,7 @@ use ferry_proto::native::ranges::GroupSet;
 use ferry_proto::native::receiver::{wants, BatchReceiver, Incoming};
 use ferry_proto::native::tree::Tree;
 use ferry_proto::native::wire::Frame;
-use ferry_proto::transfer::v1::{Answer, DirectoryOffer, Offer, PeerMessage, TRANSFER_REJECTED};
+use ferry_proto::transfer::v1::{Answer, DirectoryOffer, Offer, PeerMessage};
 use ferry_proto::transit::Role;
 
 use crate::error::{Error, Result};
@@ -17,7 +17,7 @@ use crate::ui::Ui;
 use crate::wormhole::Wormhole;
 
 use super::connect::{connect, decode, send_hints};
-use super::link::{unexpected, Link};
+use super::link::{peer_text, unexpected, Link};
 use super::local::{self, CreatedDirs, Targets};
 use super::send::join_error;
 use super::store::{plan_file, wanted, FileJob, FilePlan, Job, Writer};
@@ -50,11 +50,7 @@ async fn run(link: &mut Link, options: &ReceiveOptions, ui: &mut dyn Ui) -> Resu
     let (targets, dirs) = match prepare(&manifest, options, ui).await {
         Ok(ready) => ready,
         Err(e) => {
-            let why = match &e {
-                Error::Declined => TRANSFER_REJECTED.to_owned(),
-                other => format!("receiver: {other}"),
-            };
-            let _ = link.send(&Frame::Reject(why)).await;
+            let _ = link.send(&Frame::Reject(peer_text(&e))).await;
             return Err(e);
         }
     };
@@ -282,8 +278,12 @@ impl BatchState<'_> {
                 self.report.resumed += resumed;
                 let entry = self.manifest.file(n);
                 let (mode, mtime) = entry.map(|e| (e.mode, e.mtime)).unwrap_or_default();
+                let name = entry
+                    .map(|e| e.path.as_str().to_owned())
+                    .unwrap_or_default();
                 Some(FileJob {
                     target,
+                    name,
                     tree,
                     state,
                     mode,

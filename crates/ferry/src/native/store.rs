@@ -20,7 +20,7 @@ use ferry_proto::native::manifest::Mtime;
 use ferry_proto::native::ranges::GroupSet;
 use ferry_proto::native::resume::ResumeState;
 use ferry_proto::native::tree::Tree;
-use ferry_proto::transfer::path::MAX_COMPONENT_LEN;
+use ferry_proto::transfer::path::{escape_for_terminal, MAX_COMPONENT_LEN};
 
 use crate::error::{Error, Result};
 use crate::fs::rename_noreplace;
@@ -151,6 +151,8 @@ fn open_nofollow(path: &Path, write: bool) -> std::io::Result<File> {
 /// One file the writer is about to receive.
 pub(super) struct FileJob {
     pub(super) target: PathBuf,
+    /// The name as the sender gave it (what error messages show).
+    pub(super) name: String,
     pub(super) tree: Tree,
     pub(super) state: ResumeState,
     pub(super) mode: u32,
@@ -330,7 +332,7 @@ impl Partial {
             .tree
             .verify_group(group.into(), bytes)
             .map_err(|e| {
-                let name = self.job.target.display();
+                let name = escape_for_terminal(&self.job.name);
                 Error::Integrity(format!(
                     "{name}: {e}; nothing of it was kept (did the file change while it was sent?)"
                 ))
