@@ -3,7 +3,9 @@
 use std::path::Path;
 use std::process::{ExitStatus, Stdio};
 
+use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio::process::{Child, Command};
+use tokio::task::JoinHandle;
 
 use super::{TestServer, RUN};
 
@@ -119,8 +121,15 @@ impl Ferry {
     }
 
     pub fn spawn(&mut self) -> Running {
-        let child = self.cmd.spawn().expect("ferry binary starts");
-        Running { child }
+        let mut child = self.cmd.spawn().expect("ferry binary starts");
+        // Drained from the start: a chatty ferry (-vvv) must never block on a full pipe.
+        let stdout = drain(child.stdout.take());
+        let stderr = drain(child.stderr.take());
+        Running {
+            child,
+            stdout,
+            stderr,
+        }
     }
 }
 
@@ -157,6 +166,18 @@ exit $rc
 /// A running `ferry`.
 pub struct Running {
     pub child: Child,
+    stdout: JoinHandle<Vec<u8>>,
+    stderr: JoinHandle<Vec<u8>>,
+}
+
+fn drain(pipe: Option<impl AsyncRead + Unpin + Send + 'static>) -> JoinHandle<Vec<u8>> {
+    tokio::spawn(async move {
+        let mut buf = Vec::new();
+        if let Some(mut p) = pipe {
+            let _ = p.read_to_end(&mut buf).await;
+        }
+        buf
+    })
 }
 
 impl Running {
@@ -166,16 +187,25 @@ impl Running {
     }
 
     /// [`Running::finish`] with a longer (or shorter) bound.
-    pub async fn finish_within(self, limit: std::time::Duration) -> Finished {
-        let out = tokio::time::timeout(limit, self.child.wait_with_output())
-            .await
-            .expect("ferry finished in time (it was killed)")
-            .expect("ferry output");
+    pub async fn finish_within(mut self, limit: std::time::Duration) -> Finished {
+        let status = match tokio::time::timeout(limit, self.child.wait()).await {
+            Ok(status) => status.expect("ferry exit status"),
+            Err(_) => {
+                let _ = self.child.kill().await;
+                let stderr = self.stderr.await.unwrap_or_default();
+                panic!(
+                    "ferry did not finish in {limit:?} (killed); it said:\n{}",
+                    String::from_utf8_lossy(&stderr)
+                );
+            }
+        };
+        let stdout = self.stdout.await.unwrap_or_default();
+        let stderr = self.stderr.await.unwrap_or_default();
         Finished {
-            status: out.status,
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-            raw_stderr: out.stderr,
+            status,
+            stdout: String::from_utf8_lossy(&stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&stderr).into_owned(),
+            raw_stderr: stderr,
         }
     }
 }

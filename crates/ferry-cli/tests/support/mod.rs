@@ -5,7 +5,7 @@
 //!
 //! Every wait here is bounded: [`WAIT`] for one protocol step, [`RUN`] for a
 //! whole `ferry` process (killed when it overstays).
-#![allow(dead_code, unreachable_pub)]
+#![allow(dead_code, unreachable_pub, unused_imports)]
 
 pub mod evil_server;
 pub mod ferry;
@@ -18,12 +18,10 @@ pub mod zipraw;
 
 use std::time::Duration;
 
-#[allow(unused_imports)]
 pub use ferry::{Ferry, Finished, Running};
 pub use peer::EvilPeer;
 pub use server::TestServer;
-pub use transit::{EvilStream, EvilTransit};
-#[allow(unused_imports)]
+pub use transit::{via_relay, EvilStream, EvilTransit};
 pub use tree::{Sandbox, Tree};
 
 /// Longest wait for one protocol step (a message, a connection).

@@ -2,7 +2,7 @@
 //! the hints, the real handshake, then records written however a test likes.
 
 use ferry_proto::crypto::kdf::TransitKey;
-use ferry_proto::transit::handshake::{Handshake, GO};
+use ferry_proto::transit::handshake::{relay_line, Handshake, GO, RELAY_OK};
 use ferry_proto::transit::record::{Opener, Sealer, OVERHEAD};
 use ferry_proto::transit::Role;
 use serde_json::{json, Value};
@@ -32,6 +32,13 @@ impl EvilTransit {
         }})
     }
 
+    /// Whether anyone connected within `wait` (the connection is dropped).
+    pub async fn was_dialed(&self, wait: std::time::Duration) -> bool {
+        tokio::time::timeout(wait, self.listener.accept())
+            .await
+            .is_ok()
+    }
+
     /// Accepts ferry's connection and runs the handshake as `role`.
     pub async fn accept(self, key: &TransitKey, role: Role) -> EvilStream {
         let hs = Handshake::new(key, role);
@@ -55,6 +62,31 @@ impl EvilTransit {
         })
         .await
     }
+}
+
+/// Connects to a transit relay at `addr` and runs the handshake as `role`
+/// (the relay pairs us with ferry by the token both derive from the key).
+pub async fn via_relay(addr: &str, key: &TransitKey, role: Role) -> EvilStream {
+    let hs = Handshake::new(key, role);
+    let side = format!("{:016x}", rand::random::<u64>());
+    within("a relayed transit connection", async {
+        let mut s = TcpStream::connect(addr).await.expect("relay reachable");
+        s.write_all(&relay_line(key, &side))
+            .await
+            .expect("relay line");
+        let mut ok = [0u8; 3];
+        s.read_exact(&mut ok).await.expect("relay answers");
+        assert_eq!(&ok, RELAY_OK);
+        s.write_all(hs.ours()).await.expect("write handshake");
+        let mut theirs = vec![0u8; hs.expected().len()];
+        s.read_exact(&mut theirs).await.expect("read handshake");
+        assert_eq!(theirs, hs.expected());
+        if role == Role::Sender {
+            s.write_all(GO).await.expect("go");
+        }
+        EvilStream::new(s, key, role)
+    })
+    .await
 }
 
 /// A handshaken connection; records are sealed honestly unless the test says.
