@@ -10,9 +10,14 @@
 //! number, so replays and reordering still fail. The sink restores the order,
 //! writes, and feeds the hasher. Only authenticated plaintext leaves an opener.
 //!
-//! Memory: a record holds permits for its size (one per `RECORD_SIZE`, at most
-//! all `SLOTS`) from the moment it is read until it is written and hashed, so a
-//! peer's large records slow the pipeline down instead of growing it.
+//! The peers send 16 KiB records; handing each to another thread would cost more
+//! in wake-ups than opening it. So small records travel in batches of up to one
+//! `RECORD_SIZE` (a batch is sent on as soon as the socket has nothing more
+//! buffered, so batching never waits for data).
+//!
+//! Memory: a batch holds permits for its size (one per ferry-sized record, at
+//! most all `SLOTS`) from the moment it is read until it is written and hashed,
+//! so a peer's large records slow the pipeline down instead of growing it.
 
 use std::io::Write;
 use std::sync::mpsc as sync_mpsc;
@@ -29,12 +34,25 @@ use super::plumbing::{crypto_threads, join, spawn_stage, spawn_workers, FreeList
 use super::{RECORD_SIZE, SLOTS};
 use crate::error::{Error, Result};
 
-/// `(position in the stream, record number, body)`.
-type OpenJob = (u64, u64, Lease);
-/// The ciphertext's lease rides along, so its permits free only once written.
-type Opened = (u64, Result<Vec<u8>, RecordError>, Lease);
-/// Plaintext shared by the sink (writing) and the hasher.
-type Plain = Arc<(Vec<u8>, Lease)>;
+/// Bytes of one ferry-sized record body: the unit of batches and of permits.
+const UNIT: usize = RECORD_SIZE + OVERHEAD;
+
+/// Consecutive record bodies read into one buffer.
+struct Batch {
+    /// Position in the stream (batches are numbered 0, 1, 2, …).
+    index: u64,
+    /// The record number of the first body.
+    first: u64,
+    bodies: Lease,
+    /// Where each body ends in `bodies`.
+    ends: Vec<usize>,
+}
+
+/// The batch's plaintexts, or why one of them did not open. The ciphertext's
+/// lease rides along, so its permits free only once everything is written.
+type Opened = (u64, Result<Vec<Vec<u8>>, RecordError>, Lease);
+/// Plaintexts shared by the sink (writing) and the hasher.
+type Plain = Arc<(Vec<Vec<u8>>, Lease)>;
 
 /// Receives exactly `size` bytes into `sink`; returns their SHA-256.
 pub(super) async fn receive(
@@ -45,7 +63,7 @@ pub(super) async fn receive(
     progress: &mut (dyn FnMut(u64) + Send),
 ) -> Result<[u8; 32]> {
     let key = opener.record_key();
-    let (job_tx, job_rx) = sync_mpsc::channel::<OpenJob>();
+    let (job_tx, job_rx) = sync_mpsc::channel::<Batch>();
     let (opened_tx, opened_rx) = sync_mpsc::channel::<Opened>();
     let (hash_tx, hash_rx) = sync_mpsc::channel::<Plain>();
     let hasher = spawn_stage("ferry-hash", move || hash_all(hash_rx))?;
@@ -53,7 +71,7 @@ pub(super) async fn receive(
         write_in_order(sink, opened_rx, hash_tx)
     })?;
     spawn_workers("ferry-open", crypto_threads(), job_rx, move |job| {
-        open_one(&key, job, &opened_tx)
+        open_batch(&key, job, &opened_tx)
     })?;
     let pumped = pump(reader, opener, size, job_tx, progress).await;
     // A writer failure (disk full, a forged record) explains a stopped pump
@@ -63,17 +81,16 @@ pub(super) async fn receive(
     join(hasher, "hasher").await
 }
 
-/// Reads records off the socket and hands them to the openers, numbered.
+/// Reads records off the socket and hands them to the openers in numbered batches.
 async fn pump(
     reader: &mut BufReader<OwnedReadHalf>,
     opener: &mut Opener,
     size: u64,
-    jobs: sync_mpsc::Sender<OpenJob>,
+    jobs: sync_mpsc::Sender<Batch>,
     progress: &mut (dyn FnMut(u64) + Send),
 ) -> Result<()> {
-    let budget = Arc::new(Semaphore::new(SLOTS));
-    let mut free = FreeList::new(0);
-    let (mut got, mut index) = (0u64, 0u64);
+    let mut batcher = Batcher::new();
+    let mut got = 0u64;
     while got < size {
         let len = read_len(reader).await?;
         got += (len - OVERHEAD) as u64;
@@ -82,23 +99,80 @@ async fn pump(
                 "sent more than the {size} bytes offered"
             )));
         }
-        let permits = len.div_ceil(RECORD_SIZE).min(SLOTS) as u32;
-        let permit = Arc::clone(&budget)
-            .acquire_many_owned(permits)
-            .await
-            .map_err(|_| writer_stopped())?;
-        let mut body = free.take_with(permit);
-        body.resize(len, 0);
+        let batch = batcher.room_for(len, opener.reserve(), &jobs).await?;
+        let start = batch.bodies.len();
+        batch.bodies.resize(start + len, 0);
         reader
-            .read_exact(&mut body)
+            .read_exact(&mut batch.bodies[start..])
             .await
             .map_err(|_| Error::PeerVanished)?;
-        jobs.send((index, opener.reserve(), body))
-            .map_err(|_| writer_stopped())?;
-        index += 1;
+        batch.ends.push(start + len);
         progress(got);
+        // Never sit on records while waiting for the socket.
+        if got == size || reader.buffer().is_empty() {
+            batcher.send(&jobs)?;
+        }
     }
     Ok(())
+}
+
+/// Groups consecutive records into batches and numbers the batches.
+struct Batcher {
+    budget: Arc<Semaphore>,
+    free: FreeList,
+    open: Option<Batch>,
+    next_index: u64,
+}
+
+impl Batcher {
+    fn new() -> Self {
+        Batcher {
+            budget: Arc::new(Semaphore::new(SLOTS)),
+            free: FreeList::new(0),
+            open: None,
+            next_index: 0,
+        }
+    }
+
+    /// The batch that record `number`, a body of `len` bytes, goes into: the open
+    /// one if it fits, else a new one (after sending the open one), admitted by
+    /// permits for its size. Numbers come in order, so a batch's are consecutive.
+    async fn room_for(
+        &mut self,
+        len: usize,
+        number: u64,
+        jobs: &sync_mpsc::Sender<Batch>,
+    ) -> Result<&mut Batch> {
+        if let Some(open) = &self.open {
+            if open.bodies.len() + len > UNIT {
+                self.send(jobs)?;
+            }
+        }
+        if self.open.is_none() {
+            let permits = len.div_ceil(UNIT).min(SLOTS) as u32;
+            let permit = Arc::clone(&self.budget)
+                .acquire_many_owned(permits)
+                .await
+                .map_err(|_| writer_stopped())?;
+            let mut bodies = self.free.take_with(permit);
+            bodies.clear();
+            self.open = Some(Batch {
+                index: self.next_index,
+                first: number,
+                bodies,
+                ends: Vec::new(),
+            });
+            self.next_index += 1;
+        }
+        self.open.as_mut().ok_or_else(writer_stopped)
+    }
+
+    fn send(&mut self, jobs: &sync_mpsc::Sender<Batch>) -> Result<()> {
+        match self.open.take() {
+            Some(batch) => jobs.send(batch).map_err(|_| writer_stopped()),
+            None => Ok(()),
+        }
+    }
 }
 
 /// The next record's body length, bounded before anything is allocated.
@@ -115,14 +189,23 @@ fn writer_stopped() -> Error {
     Error::Transit("writer stopped".into())
 }
 
-/// Opens one record; false once the sink is gone.
-fn open_one(
-    key: &RecordKey,
-    (index, number, body): OpenJob,
-    out: &sync_mpsc::Sender<Opened>,
-) -> bool {
-    let opened = key.open(number, &body);
-    out.send((index, opened, body)).is_ok()
+/// Opens one batch; false once the sink is gone.
+fn open_batch(key: &RecordKey, batch: Batch, out: &sync_mpsc::Sender<Opened>) -> bool {
+    let mut start = 0;
+    let mut plain = Vec::with_capacity(batch.ends.len());
+    let mut result = Ok(());
+    for (number, &end) in (batch.first..).zip(&batch.ends) {
+        match key.open(number, &batch.bodies[start..end]) {
+            Ok(p) => plain.push(p),
+            Err(e) => {
+                result = Err(e);
+                break;
+            }
+        }
+        start = end;
+    }
+    let opened = result.map(|()| plain);
+    out.send((batch.index, opened, batch.bodies)).is_ok()
 }
 
 /// Writes opened records in order and passes them to the hasher. Stops at the
@@ -139,8 +222,10 @@ fn write_in_order(
             let plain = Arc::new((plain.map_err(|e| Error::Integrity(e.to_string()))?, lease));
             // The hasher reads while we write. It only closes when we are failing anyway.
             let _ = hash.send(Arc::clone(&plain));
-            sink.write_all(&plain.0)
-                .map_err(|e| Error::io("writing received data", e))?;
+            for p in &plain.0 {
+                sink.write_all(p)
+                    .map_err(|e| Error::io("writing received data", e))?;
+            }
         }
     }
     sink.flush()
@@ -149,8 +234,10 @@ fn write_in_order(
 
 fn hash_all(plain: sync_mpsc::Receiver<Plain>) -> [u8; 32] {
     let mut hasher = Sha256::new();
-    for p in plain {
-        hasher.update(&p.0);
+    for batch in plain {
+        for p in &batch.0 {
+            hasher.update(p);
+        }
     }
     hasher.finalize().into()
 }

@@ -131,6 +131,36 @@ async fn small_records_from_peers_are_accepted() {
 }
 
 #[tokio::test]
+async fn records_of_mixed_sizes_batch_and_split_correctly() {
+    let sizes = [
+        1,
+        16 * 1024,
+        300_000,
+        5 << 20,
+        7,
+        16 * 1024,
+        2 * RECORD_SIZE,
+        3,
+    ];
+    let payload = data(sizes.iter().sum());
+    let mut sealer = Sealer::new(&key(), Role::Sender);
+    let mut rest = &payload[..];
+    let frames = sizes
+        .iter()
+        .map(|&n| {
+            let (chunk, tail) = rest.split_at(n);
+            rest = tail;
+            let mut frame = Vec::new();
+            sealer.seal_frame(chunk, &mut frame);
+            frame
+        })
+        .collect();
+    let (got, written) = receive_frames(frames, payload.len() as u64).await;
+    assert_eq!(got.unwrap(), <[u8; 32]>::from(Sha256::digest(&payload)));
+    assert!(written == payload);
+}
+
+#[tokio::test]
 async fn a_forged_record_stops_everything_after_it() {
     let payload = data(64 * 16 * 1024);
     let mut frames = peer_frames(&payload);
