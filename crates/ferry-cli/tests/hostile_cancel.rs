@@ -1,6 +1,7 @@
 //! The waits that have no timeout on purpose — a sender waiting hours for the
 //! receiver, a transfer stalled by the peer — end when the user presses
 //! Ctrl-C, and never leave data under the real name.
+#![allow(clippy::unwrap_used)] // helpers outside #[test] fns, in a test crate
 
 mod support;
 

@@ -1,5 +1,6 @@
 //! What is already in the output directory is never overwritten, followed or
 //! clobbered; a full disk fails cleanly.
+#![allow(clippy::unwrap_used)] // helpers outside #[test] fns, in a test crate
 
 mod support;
 

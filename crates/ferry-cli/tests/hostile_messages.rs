@@ -1,6 +1,7 @@
 //! Hostile mailbox messages from a peer that knows the code: malformed,
 //! unknown, incomplete, huge, undecryptable, replayed and reordered. Each is
 //! a clear error or handled safely; none writes anything.
+#![allow(clippy::unwrap_used)] // helpers outside #[test] fns, in a test crate
 
 mod support;
 

@@ -1,5 +1,6 @@
 //! Hostile file names in offers: every one is refused before anything is
 //! written, with a message that names the problem and prints safely.
+#![allow(clippy::unwrap_used)] // helpers outside #[test] fns, in a test crate
 
 mod support;
 

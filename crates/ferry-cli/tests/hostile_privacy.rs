@@ -2,6 +2,7 @@
 //! address) is sent and no direct connection is made; the mailbox server never
 //! sees the code words, keys, file names or contents; `-vvv` logs never hold
 //! the code words or any key.
+#![allow(clippy::unwrap_used)] // helpers outside #[test] fns, in a test crate
 
 mod support;
 

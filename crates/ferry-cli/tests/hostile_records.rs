@@ -1,6 +1,7 @@
 //! An evil sender that speaks the transit record layer wrongly: every
 //! deviation ends the transfer with a clear error, the partial file is
 //! removed, and nothing appears under the real name.
+#![allow(clippy::unwrap_used)] // helpers outside #[test] fns, in a test crate
 
 mod support;
 

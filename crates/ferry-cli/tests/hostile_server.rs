@@ -2,6 +2,7 @@
 //! duplicated, reordered, replayed, malformed or oversized, and servers that
 //! go silent. ferry ends every time, with a clear error or a completed
 //! transfer, and prints nothing raw from the server.
+#![allow(clippy::unwrap_used)] // helpers outside #[test] fns, in a test crate
 
 mod support;
 

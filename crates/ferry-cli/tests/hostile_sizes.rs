@@ -1,5 +1,6 @@
 //! Sizes that do not match what was offered, offers no disk can hold, and an
 //! evil receiver that lies in its final ack.
+#![allow(clippy::unwrap_used)] // helpers outside #[test] fns, in a test crate
 
 mod support;
 

@@ -2,6 +2,7 @@
 //! pseudo-terminal), the server's message of the day, the peer's error
 //! strings and host names. No raw control or bidi character reaches the
 //! terminal; piped output stays exact.
+#![allow(clippy::unwrap_used)] // helpers outside #[test] fns, in a test crate
 
 mod support;
 

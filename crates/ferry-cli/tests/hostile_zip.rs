@@ -1,6 +1,7 @@
 //! Hostile directory offers: the zip is received in full, then refused as a
 //! whole before (or while) anything is extracted; the partial zip and the
 //! partial directory are removed and no directory appears under the real name.
+#![allow(clippy::unwrap_used)] // helpers outside #[test] fns, in a test crate
 
 mod support;
 
