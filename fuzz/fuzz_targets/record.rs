@@ -3,6 +3,7 @@
 #![no_main]
 
 use ferry_proto::crypto::kdf::TransitKey;
+use ferry_proto::transit::record::HEAD_LEN;
 use ferry_proto::transit::record::{Opener, Sealer, MAX_RECORD_BODY, OVERHEAD};
 use ferry_proto::transit::Role;
 use libfuzzer_sys::fuzz_target;
@@ -17,9 +18,11 @@ fuzz_target!(|data: &[u8]| {
     let Some((&mode, rest)) = data.split_first() else {
         return;
     };
-    match mode % 2 {
+    match mode % 4 {
         0 => raw_stream(rest),
-        _ => shuffled(rest),
+        1 => shuffled(rest),
+        2 => differential(rest),
+        _ => cross_seal(rest),
     }
 });
 
@@ -76,5 +79,58 @@ fn shuffled(data: &[u8]) {
             assert!(opened.is_err(), "record {index} accepted as #{expected}");
             return;
         }
+    }
+}
+
+/// The bulk path (`Opener::reserve` + libsodium `RecordKey::open`) must
+/// accept and refuse exactly what the one-record path (pure Rust) does.
+fn differential(mut data: &[u8]) {
+    let key = TransitKey::from_bytes(KEY);
+    let mut one = Opener::new(&key, Role::Receiver);
+    let mut bulk = Opener::new(&key, Role::Receiver);
+    let record_key = bulk.record_key();
+    while let Some((prefix, rest)) = data.split_first_chunk::<4>() {
+        let Ok(len) = Opener::body_len(*prefix) else {
+            return;
+        };
+        let Some(body) = rest.get(..len) else {
+            return;
+        };
+        data = &rest[len..];
+        let mut in_place = body.to_vec();
+        let a = one.open_in_place(&mut in_place);
+        let b = record_key.open(bulk.reserve(), body);
+        match (a, b) {
+            (Ok(()), Ok(plain)) => assert_eq!(plain, in_place[OVERHEAD..]),
+            (Err(x), Err(y)) => {
+                assert_eq!(x, y);
+                return;
+            }
+            (a, b) => panic!("the two open paths disagree: {a:?} vs {b:?}"),
+        }
+    }
+}
+
+/// Records sealed by libsodium (`RecordKey::seal`) open with the pure-Rust
+/// `Opener`, byte for byte the same as `Sealer` would have made them.
+fn cross_seal(data: &[u8]) {
+    let key = TransitKey::from_bytes(KEY);
+    let mut sealer = Sealer::new(&key, Role::Sender);
+    let record_key = sealer.record_key();
+    let mut reference = Sealer::new(&key, Role::Sender);
+    let mut opener = Opener::new(&key, Role::Receiver);
+    for chunk in data.chunks(97).take(8) {
+        let sealed = record_key.seal(sealer.reserve(), chunk);
+        let mut frame = sealed.head.to_vec();
+        frame.extend_from_slice(&sealed.body);
+        assert_eq!(frame.len(), sealed.wire_len());
+        assert_eq!(sealed.plaintext_len(), chunk.len());
+        let mut expected = Vec::new();
+        reference.seal_frame(chunk, &mut expected);
+        assert_eq!(frame, expected, "libsodium and pure-Rust records differ");
+        let mut body = frame[4..].to_vec();
+        opener.open_in_place(&mut body).expect("opens");
+        assert_eq!(&body[OVERHEAD..], chunk);
+        assert_eq!(HEAD_LEN, 4 + 24);
     }
 }

@@ -29,6 +29,7 @@ fn main() -> std::io::Result<()> {
     write("code", codes(&kat))?;
     write("path", paths())?;
     write("extract_zip", zips()?)?;
+    write("native_wire", native_wire())?;
     Ok(())
 }
 
@@ -258,4 +259,55 @@ fn ferry_zip() -> std::io::Result<Vec<u8>> {
     let mut out = Vec::new();
     plan.write_zip(&mut out, &mut |_| {})?;
     Ok(out)
+}
+
+/// Native frames as `wire.rs` lays them out, each behind a `u16` length
+/// (mode 0), the native mailbox message (mode 1), a resume state (mode 2).
+fn native_wire() -> Seeds {
+    fn framed(frames: &[Vec<u8>]) -> Vec<u8> {
+        let mut out = vec![0u8];
+        for f in frames {
+            out.extend_from_slice(&(f.len() as u16).to_be_bytes());
+            out.extend_from_slice(f);
+        }
+        out
+    }
+    let string = |tag: u8, text: &str| {
+        let mut f = vec![tag];
+        f.extend_from_slice(&(text.len() as u16).to_be_bytes());
+        f.extend_from_slice(text.as_bytes());
+        f
+    };
+    let mut data = vec![0x20, 0, 0, 0, 1, 0, 0, 0, 2];
+    data.extend_from_slice(b"payload bytes");
+    let mut batch = vec![0x10];
+    batch.extend_from_slice(&[0, 0, 0, 0, 0, 0, 0, 3]);
+    let mut checkpoint = vec![0x21];
+    checkpoint.extend_from_slice(&42u64.to_be_bytes());
+    let mut error = vec![0x7f, 1];
+    error.extend_from_slice(&string(0, "broken")[1..]);
+    let totals = |tag: u8| {
+        let mut f = vec![tag];
+        for v in [1u64, 1, 5] {
+            f.extend_from_slice(&v.to_be_bytes());
+        }
+        f
+    };
+    named(
+        "native",
+        [
+            framed(&[
+                vec![0x03],
+                batch,
+                data,
+                checkpoint,
+                vec![0x23],
+                totals(0x30),
+            ]),
+            framed(&[string(0x04, "no thanks"), error, totals(0x02)]),
+            b"\x01{\"native-transit\": {\"abilities-v1\": [], \"hints-v1\": []}}".to_vec(),
+            b"\x01{\"error\": \"nope\"}".to_vec(),
+            vec![2u8; 90],
+        ],
+    )
 }
