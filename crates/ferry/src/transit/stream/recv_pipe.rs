@@ -30,7 +30,9 @@ use tokio::sync::Semaphore;
 
 use ferry_proto::transit::record::{Opener, RecordError, RecordKey, OVERHEAD};
 
-use super::plumbing::{crypto_threads, join, spawn_stage, spawn_workers, FreeList, Lease, Reorder};
+use super::plumbing::{
+    crypto_threads, join, settle_allocator, spawn_stage, spawn_workers, FreeList, Lease, Reorder,
+};
 use super::{RECORD_SIZE, SLOTS};
 use crate::error::{Error, Result};
 
@@ -43,9 +45,18 @@ struct Batch {
     index: u64,
     /// The record number of the first body.
     first: u64,
+    /// A reused buffer: only `bodies[..used()]` belongs to this batch (not
+    /// shrinking it saves zero-filling it again for every batch).
     bodies: Lease,
     /// Where each body ends in `bodies`.
     ends: Vec<usize>,
+}
+
+impl Batch {
+    /// Bytes of `bodies` in use.
+    fn used(&self) -> usize {
+        self.ends.last().copied().unwrap_or(0)
+    }
 }
 
 /// The batch's plaintexts, or why one of them did not open. The ciphertext's
@@ -62,6 +73,7 @@ pub(super) async fn receive(
     size: u64,
     progress: &mut (dyn FnMut(u64) + Send),
 ) -> Result<[u8; 32]> {
+    settle_allocator();
     let key = opener.record_key();
     let (job_tx, job_rx) = sync_mpsc::channel::<Batch>();
     let (opened_tx, opened_rx) = sync_mpsc::channel::<Opened>();
@@ -100,10 +112,12 @@ async fn pump(
             )));
         }
         let batch = batcher.room_for(len, opener.reserve(), &jobs).await?;
-        let start = batch.bodies.len();
-        batch.bodies.resize(start + len, 0);
+        let start = batch.used();
+        if batch.bodies.len() < start + len {
+            batch.bodies.resize(start + len, 0);
+        }
         reader
-            .read_exact(&mut batch.bodies[start..])
+            .read_exact(&mut batch.bodies[start..start + len])
             .await
             .map_err(|_| Error::PeerVanished)?;
         batch.ends.push(start + len);
@@ -144,7 +158,7 @@ impl Batcher {
         jobs: &sync_mpsc::Sender<Batch>,
     ) -> Result<&mut Batch> {
         if let Some(open) = &self.open {
-            if open.bodies.len() + len > UNIT {
+            if open.used() + len > UNIT {
                 self.send(jobs)?;
             }
         }
@@ -154,8 +168,7 @@ impl Batcher {
                 .acquire_many_owned(permits)
                 .await
                 .map_err(|_| writer_stopped())?;
-            let mut bodies = self.free.take_with(permit);
-            bodies.clear();
+            let bodies = self.free.take_with(permit);
             self.open = Some(Batch {
                 index: self.next_index,
                 first: number,

@@ -21,7 +21,9 @@ use tokio::sync::mpsc;
 
 use ferry_proto::transit::record::{RecordKey, SealedRecord, Sealer};
 
-use super::plumbing::{crypto_threads, join, spawn_stage, spawn_workers, FreeList, Lease, Reorder};
+use super::plumbing::{
+    crypto_threads, join, settle_allocator, spawn_stage, spawn_workers, FreeList, Lease, Reorder,
+};
 use super::{lost, RECORD_SIZE, SLOTS};
 use crate::error::{Error, Result};
 
@@ -41,6 +43,7 @@ pub(super) async fn send(
     sealer: Sealer,
     progress: &mut (dyn FnMut(u64) + Send),
 ) -> Result<(Sealer, [u8; 32])> {
+    settle_allocator();
     let key = sealer.record_key();
     let (job_tx, job_rx) = sync_mpsc::channel::<SealJob>();
     let (hash_tx, hash_rx) = sync_mpsc::channel::<Plain>();
