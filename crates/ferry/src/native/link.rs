@@ -30,6 +30,14 @@ impl Link {
         self.stream.write_record(frame).await.map_err(gone)
     }
 
+    /// Hands over the last record's buffer, whose final `len` bytes are the
+    /// payload of the `DATA` frame just received: the group travels on uncopied.
+    pub(super) fn take_payload(&mut self, len: usize) -> (Vec<u8>, usize) {
+        let buf = std::mem::take(&mut self.buf);
+        let start = buf.len().saturating_sub(len);
+        (buf, start)
+    }
+
     /// The next frame; the peer's `ERROR` comes back as an error.
     pub(super) async fn recv(&mut self) -> Result<Frame<'_>> {
         let start = self.stream.read_record(&mut self.buf).await.map_err(gone)?;

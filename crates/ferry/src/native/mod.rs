@@ -16,6 +16,7 @@ mod hash;
 mod link;
 mod local;
 mod receive;
+mod saver;
 mod scan;
 mod send;
 mod store;

@@ -192,13 +192,18 @@ impl BatchState<'_> {
         let mut incoming = Incoming::new(&list);
         loop {
             match Event::next(link).await? {
-                Event::Data { file, group, bytes } => {
+                Event::Data {
+                    file,
+                    group,
+                    buf,
+                    start,
+                } => {
                     let placed = incoming
                         .on_data(file, group)
                         .map_err(|e| Error::PeerProtocol(e.to_string()))?;
                     begin_up_to(&mut files, file, writer).await?;
-                    self.report.transferred += bytes.len() as u64;
-                    writer.send(Job::Group { group, bytes }).await?;
+                    self.report.transferred += (buf.len() - start) as u64;
+                    writer.send(Job::Group { group, buf, start }).await?;
                     if placed.last_of_file {
                         writer.send(Job::End).await?;
                     }
@@ -321,7 +326,8 @@ enum Event {
     Data {
         file: u32,
         group: u32,
-        bytes: Vec<u8>,
+        buf: Vec<u8>,
+        start: usize,
     },
     Checkpoint(u64),
     BatchEnd,
@@ -329,15 +335,18 @@ enum Event {
 
 impl Event {
     async fn next(link: &mut Link) -> Result<Event> {
-        match link.recv().await? {
-            Frame::Data { file, group, bytes } => Ok(Event::Data {
-                file,
-                group,
-                bytes: bytes.to_vec(),
-            }),
-            Frame::Checkpoint(seq) => Ok(Event::Checkpoint(seq)),
-            Frame::BatchEnd => Ok(Event::BatchEnd),
-            other => Err(unexpected(&other, "receiving data")),
-        }
+        let (file, group, len) = match link.recv().await? {
+            Frame::Data { file, group, bytes } => (file, group, bytes.len()),
+            Frame::Checkpoint(seq) => return Ok(Event::Checkpoint(seq)),
+            Frame::BatchEnd => return Ok(Event::BatchEnd),
+            other => return Err(unexpected(&other, "receiving data")),
+        };
+        let (buf, start) = link.take_payload(len);
+        Ok(Event::Data {
+            file,
+            group,
+            buf,
+            start,
+        })
     }
 }

@@ -95,7 +95,9 @@ async fn send_batch(
     progress: &mut Progress,
     ui: &mut dyn Ui,
 ) -> Result<()> {
+    let started = std::time::Instant::now();
     let trees = hash_batch(source, batch.clone()).await?;
+    tracing::debug!(files = batch.len(), elapsed = ?started.elapsed(), "batch hashed");
     let count = batch.len() as u32;
     link.send(&Frame::Batch {
         first: batch.start,

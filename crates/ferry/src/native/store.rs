@@ -27,14 +27,15 @@ use crate::fs::rename_noreplace;
 
 use super::hash::{hash_open, read_span};
 use super::local::{file_mode, system_time, Existing};
+use super::saver::{save_now, Saver};
 use super::send::join_error;
 
-/// The state file is rewritten after this many new bytes…
-const SAVE_BYTES: u64 = 16 << 20;
+/// The state file is rewritten (in the background) after this many new bytes…
+const SAVE_BYTES: u64 = 32 << 20;
 /// …or this much time, whichever comes first.
 const SAVE_INTERVAL: Duration = Duration::from_secs(1);
-/// Jobs queued for the writer thread.
-const QUEUE: usize = 8;
+/// Jobs queued for the writer thread (up to 8 MiB of groups).
+const QUEUE: usize = 32;
 
 /// The resume files of one target.
 pub(super) struct ResumePaths {
@@ -79,13 +80,16 @@ pub(super) enum FilePlan {
 
 /// Decides, from what is on disk, what to ask for (blocking: it hashes).
 pub(super) fn plan_file(target: &Path, existing: Existing, tree: &Tree) -> Result<FilePlan> {
+    let paths = resume_paths(target);
     if existing == Existing::SameSize {
         return match identical(target, tree)? {
-            true => Ok(FilePlan::AlreadyThere),
+            true => {
+                discard(&paths); // leftovers of an earlier run are of no use now
+                Ok(FilePlan::AlreadyThere)
+            }
             false => Err(Error::Exists(target.to_owned())),
         };
     }
-    let paths = resume_paths(target);
     let saved = fs::read(&paths.state)
         .ok()
         .and_then(|b| ResumeState::decode(&b));
@@ -163,7 +167,12 @@ pub(super) struct FileJob {
 /// `Flush` to move every completed file into place.
 pub(super) enum Job {
     Begin(Box<FileJob>),
-    Group { group: u32, bytes: Vec<u8> },
+    /// A group's bytes: `buf[start..]` (the record buffer, handed over uncopied).
+    Group {
+        group: u32,
+        buf: Vec<u8>,
+        start: usize,
+    },
     End,
     Flush,
 }
@@ -215,10 +224,10 @@ fn run(mut rx: mpsc::Receiver<Job>) -> Result<()> {
         while let Some(job) = rx.blocking_recv() {
             match job {
                 Job::Begin(job) => current = Some(Partial::open(*job)?),
-                Job::Group { group, bytes } => current
+                Job::Group { group, buf, start } => current
                     .as_mut()
                     .ok_or_else(out_of_order)?
-                    .write(group, &bytes)?,
+                    .write(group, buf.get(start..).unwrap_or_default())?,
                 Job::End => ready.push(current.take().ok_or_else(out_of_order)?.complete()?)?,
                 Job::Flush => ready.flush()?,
             }
@@ -245,6 +254,9 @@ struct Ready {
 /// Sync and rename once this many bytes or files are waiting.
 const READY_BYTES: u64 = 64 << 20;
 const READY_FILES: usize = 1024;
+/// Up to this many files are synced one by one; more take one `syncfs`, which
+/// also flushes whatever else is dirty on that file system.
+const SYNC_EACH_UP_TO: usize = 16;
 
 impl Ready {
     fn push(&mut self, file: Complete) -> Result<()> {
@@ -259,10 +271,14 @@ impl Ready {
     fn flush(&mut self) -> Result<()> {
         let files = std::mem::take(&mut self.files);
         self.bytes = 0;
-        let mut synced = HashSet::new();
-        for file in &files {
-            if synced.insert(file.dev) {
-                sync_filesystem(&file.data)?;
+        if files.len() <= SYNC_EACH_UP_TO {
+            files.iter().try_for_each(Complete::sync)?;
+        } else {
+            let mut synced = HashSet::new();
+            for file in &files {
+                if synced.insert(file.dev) {
+                    sync_filesystem(&file.data)?;
+                }
             }
         }
         files.iter().try_for_each(Complete::place)
@@ -286,6 +302,11 @@ struct Complete {
 }
 
 impl Complete {
+    fn sync(&self) -> Result<()> {
+        let file = File::open(&self.data).and_then(|f| f.sync_all());
+        file.map_err(|e| Error::io(format!("syncing {}", self.data.display()), e))
+    }
+
     fn place(&self) -> Result<()> {
         let target = &self.target;
         rename_noreplace(&self.data, target).map_err(|e| match e.kind() {
@@ -311,6 +332,7 @@ struct Partial {
     paths: ResumePaths,
     unsaved: u64,
     saved_at: Instant,
+    saver: Saver,
 }
 
 impl Partial {
@@ -324,6 +346,7 @@ impl Partial {
             paths,
             unsaved: 0,
             saved_at: Instant::now(),
+            saver: Saver::default(),
         })
     }
 
@@ -344,34 +367,45 @@ impl Partial {
         self.job.state.set(group, true);
         self.unsaved += len;
         if self.unsaved >= SAVE_BYTES || self.saved_at.elapsed() >= SAVE_INTERVAL {
-            self.save()?;
+            self.save_in_background()?;
         }
         Ok(())
     }
 
-    /// Syncs the data, then records it: the state never claims unsynced bytes.
-    fn save(&mut self) -> Result<()> {
-        self.file.sync_data().map_err(|e| self.io("syncing", e))?;
-        let _ = fs::remove_file(&self.paths.state_tmp);
-        let mut tmp = OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(&self.paths.state_tmp)
+    fn save_in_background(&mut self) -> Result<()> {
+        let (state, paths) = (self.job.state.encode(), &self.paths);
+        let started = self
+            .saver
+            .start(&self.file, state, &paths.state, &paths.state_tmp)
             .map_err(|e| self.io("saving the resume state of", e))?;
-        std::io::Write::write_all(&mut tmp, &self.job.state.encode())
-            .map_err(|e| self.io("saving the resume state of", e))?;
-        tmp.sync_data()
-            .map_err(|e| self.io("saving the resume state of", e))?;
-        fs::rename(&self.paths.state_tmp, &self.paths.state)
-            .map_err(|e| self.io("saving the resume state of", e))?;
-        self.unsaved = 0;
-        self.saved_at = Instant::now();
+        if started {
+            self.unsaved = 0;
+            self.saved_at = Instant::now();
+        }
         Ok(())
     }
 
+    /// Saves the state now (after any save still running), e.g. when interrupted.
+    fn save(&mut self) -> Result<()> {
+        let running = self.saver.wait();
+        let paths = &self.paths;
+        let now = save_now(
+            &self.file,
+            &self.job.state.encode(),
+            &paths.state,
+            &paths.state_tmp,
+        );
+        running
+            .and(now)
+            .map_err(|e| self.io("saving the resume state of", e))
+    }
+
     /// Everything verified: set mode and time; the rename waits for a sync.
-    fn complete(self) -> Result<Complete> {
+    fn complete(mut self) -> Result<Complete> {
+        // A save still running would otherwise write a state file after the rename.
+        self.saver
+            .wait()
+            .map_err(|e| self.io("saving the resume state of", e))?;
         let groups = self.job.tree.layout().groups();
         if u64::from(self.job.state.verified().count()) != groups {
             return Err(Error::Transit("a file ended with groups missing".into()));
