@@ -53,6 +53,7 @@ EOF
 
 # FERRY_TEST_SERVERS=ferry runs `ferry serve` (FERRY_BIN) as both servers instead of the
 # Python reference ones; its SQLite database keeps relay usage rows the relay proof reads.
+# FERRY_SERVE_LOG sets the server's log filter (e.g. ferry_server=trace logs every frame).
 start_servers() {
   if [ "${FERRY_TEST_SERVERS:-python}" = ferry ]; then
     start_ferry_serve
@@ -64,7 +65,7 @@ start_servers() {
 start_ferry_serve() {
   local ferry="${FERRY_BIN:-target/release/ferry}"
   [ -x "$ferry" ] || { log "missing $ferry: build it first (cargo build --release -p ferry-cli)"; return 1; }
-  "$ferry" serve --mailbox-listen "127.0.0.1:$MAILBOX_PORT" --relay-listen "127.0.0.1:$RELAY_PORT" \
+  env ${FERRY_SERVE_LOG:+FERRY_LOG="$FERRY_SERVE_LOG"} "$ferry" serve --mailbox-listen "127.0.0.1:$MAILBOX_PORT" --relay-listen "127.0.0.1:$RELAY_PORT" \
     --database "$WORK/relay.sqlite" >"$WORK/mailbox.log" 2>&1 &
   MAILBOX_PID=$!
   RELAY_PID=$MAILBOX_PID

@@ -141,6 +141,9 @@ impl Conn {
             Some(Ok(m)) => m,
         };
         self.last_heard = Instant::now();
+        if let Message::Text(t) = &msg {
+            tracing::trace!(frame = %frames::redacted(t), "recv");
+        }
         match msg {
             Message::Text(t) => self.on_command(t.as_bytes()).await,
             Message::Binary(b) => self.on_command(&b).await,
@@ -258,6 +261,9 @@ impl Conn {
     }
 
     async fn feed(&mut self, m: Message) -> Result<(), End> {
+        if let Message::Text(t) = &m {
+            tracing::trace!(frame = %frames::redacted(t), "send");
+        }
         match tokio::time::timeout(self.ctx.write_timeout, self.ws.feed(m)).await {
             Ok(r) => r.map_err(End::Ws),
             Err(_) => Err(End::WriteTimeout),
@@ -273,6 +279,7 @@ impl Conn {
 
     /// Logs why we ended, tells the client when that helps, and stops listening.
     async fn finish(&mut self, end: End) {
+        tracing::debug!(?end, "connection ended");
         if self.session.is_open() || self.queue.is_some() {
             self.ctx.hub.detach(self.id);
         }
