@@ -3,8 +3,16 @@
 //!
 //! The task writes `welcome` first, then for every command its `ack` before
 //! anything else the command causes (the Rust and Go clients depend on that order).
-//! It pings the client and drops it when it stays silent too long, when a write
-//! cannot complete in time, or when its queue overflows.
+//! Live messages already queued go out before the next command is read, as the
+//! reference server writes a broadcast at once. It pings the client and drops it
+//! when it stays silent too long, when a write cannot complete in time, or when its
+//! queue overflows.
+//!
+//! A client may write its last commands (`add`, `close`) and vanish at once; its
+//! TCP connection is then often reset, and every write to it fails. Like the
+//! reference server, we still apply every command we can read: a failed write
+//! stops the writing only, and the task reads on until the client's data ends
+//! (see [`WriteFuse`]).
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
@@ -21,6 +29,7 @@ use tokio_tungstenite_030::tungstenite::{Error as WsError, Message, Utf8Bytes};
 use tokio_tungstenite_030::WebSocketStream;
 
 use super::frames;
+use super::fuse::WriteFuse;
 use super::hub::Hub;
 use super::refusal::Refusal;
 use super::session::{Session, Step};
@@ -41,6 +50,13 @@ pub(crate) struct MailboxCtx {
     pub(crate) write_timeout: Duration,
 }
 
+/// After a failed write, how long we keep reading what the client sent before it
+/// went away. A reset connection gives up its data at once; this only bounds a
+/// half-open one.
+const DRAIN_LIMIT: Duration = Duration::from_secs(10);
+
+type Ws = WebSocketStream<WriteFuse<TcpStream>>;
+
 /// Why a connection ended, for the log.
 #[derive(Debug)]
 enum End {
@@ -49,12 +65,14 @@ enum End {
     Idle,
     Slow,
     WriteTimeout,
+    /// Writes failed and the client's data did not end in time.
+    DrainTimeout,
     Oversize,
     Ws(WsError),
 }
 
 struct Conn {
-    ws: WebSocketStream<TcpStream>,
+    ws: Ws,
     ctx: Arc<MailboxCtx>,
     session: Session,
     id: u64,
@@ -62,11 +80,14 @@ struct Conn {
     /// Live messages of the mailbox we listen to.
     queue: Option<mpsc::Receiver<Utf8Bytes>>,
     last_heard: Instant,
+    /// Set by the first failed write: nothing is written after it, but commands
+    /// already sent are still read and applied until this deadline.
+    draining: Option<Instant>,
 }
 
 /// Serves one upgraded WebSocket until it ends.
 pub(crate) async fn serve(
-    ws: WebSocketStream<TcpStream>,
+    ws: Ws,
     ctx: Arc<MailboxCtx>,
     id: u64,
     ip: IpAddr,
@@ -84,10 +105,19 @@ pub(crate) async fn serve(
         ip,
         queue: None,
         last_heard: Instant::now(),
+        draining: None,
     };
     let end = conn.run(you, shutdown).await;
     conn.finish(end).await;
     metrics.ws_connections.dec();
+}
+
+/// Sleeps until `t`; pending forever without one.
+async fn sleep_until(t: Option<Instant>) {
+    match t {
+        Some(t) => tokio::time::sleep_until(t).await,
+        None => std::future::pending().await,
+    }
 }
 
 /// Waits for the next live message; pending forever when not listening.
@@ -111,14 +141,17 @@ impl Conn {
         let period = self.ctx.ping_interval;
         let mut ping = tokio::time::interval_at(Instant::now() + period, period);
         loop {
+            let drain_until = self.draining;
             let step = tokio::select! {
+                biased;
                 _ = shutdown.changed() => Err(End::Shutdown),
-                _ = ping.tick() => self.ping().await,
                 live = next_live(&mut self.queue) => match live {
                     Some(frame) => self.send_frame(frame).await,
                     None => Err(End::Slow),
                 },
                 incoming = self.ws.next() => self.on_incoming(incoming).await,
+                _ = ping.tick(), if drain_until.is_none() => self.ping().await,
+                _ = sleep_until(drain_until), if drain_until.is_some() => Err(End::DrainTimeout),
             };
             if let Err(end) = step {
                 return end;
@@ -207,7 +240,14 @@ impl Conn {
                 if kind == CallKind::Open {
                     self.queue = queue_rx;
                 } else if kind == CallKind::Close {
-                    self.queue = None;
+                    // The state thread queues a batch's messages before it answers,
+                    // so these were all broadcast before our close was applied: the
+                    // reference server would have written them already.
+                    if let Some(mut queue) = self.queue.take() {
+                        while let Ok(frame) = queue.try_recv() {
+                            self.feed(Message::Text(frame)).await?;
+                        }
+                    }
                 }
                 self.answer(answer).await
             }
@@ -260,20 +300,47 @@ impl Conn {
         self.flush().await
     }
 
+    /// Queues a frame. A write that fails does not end the connection: see
+    /// [`Conn::write_failed`]. Only a client that does not read in time is dropped.
     async fn feed(&mut self, m: Message) -> Result<(), End> {
+        if self.draining.is_some() {
+            return Ok(());
+        }
         if let Message::Text(t) = &m {
             tracing::trace!(frame = %frames::redacted(t), "send");
         }
         match tokio::time::timeout(self.ctx.write_timeout, self.ws.feed(m)).await {
-            Ok(r) => r.map_err(End::Ws),
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(e)) => {
+                self.write_failed(e);
+                Ok(())
+            }
             Err(_) => Err(End::WriteTimeout),
         }
     }
 
     async fn flush(&mut self) -> Result<(), End> {
+        if self.draining.is_some() {
+            return Ok(());
+        }
         match tokio::time::timeout(self.ctx.write_timeout, self.ws.flush()).await {
-            Ok(r) => r.map_err(End::Ws),
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(e)) => {
+                self.write_failed(e);
+                Ok(())
+            }
             Err(_) => Err(End::WriteTimeout),
+        }
+    }
+
+    /// The client is gone (typically reset after writing its last commands).
+    /// Stop writing and stop listening, but keep reading: what it wrote before it
+    /// left is applied like everything else.
+    fn write_failed(&mut self, e: WsError) {
+        tracing::debug!(error = %e, "write failed; applying what the client sent before it left");
+        self.draining = Some(Instant::now() + DRAIN_LIMIT);
+        if self.queue.take().is_some() {
+            self.ctx.hub.detach(self.id);
         }
     }
 
@@ -284,7 +351,15 @@ impl Conn {
             self.ctx.hub.detach(self.id);
         }
         let (code, reason) = match &end {
-            End::ClientClosed => return,
+            End::ClientClosed => {
+                // Sends tungstenite's reply to the client's close frame, if any.
+                let _ = tokio::time::timeout(Duration::from_secs(1), self.ws.flush()).await;
+                return;
+            }
+            End::DrainTimeout => {
+                tracing::info!("dropping a client that stopped reading and writing");
+                return;
+            }
             End::Ws(e) => {
                 tracing::debug!(error = %e, "connection failed");
                 return;

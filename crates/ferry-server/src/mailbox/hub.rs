@@ -2,8 +2,8 @@
 //! the connection tasks, and answers them.
 //!
 //! Commands that arrive together are applied as one batch and committed once; only
-//! then are replies sent and live messages pushed to listeners, so no client hears
-//! of anything that a crash could lose. A listener whose queue is full is dropped
+//! then are live messages pushed to listeners and replies sent (in that order), so
+//! no client hears of anything that a crash could lose. A listener whose queue is full is dropped
 //! (it cannot keep up) instead of ever blocking this thread.
 
 use std::sync::Arc;
@@ -127,12 +127,14 @@ fn apply_batch<S: Store>(state: &mut State<S>, batch: &mut Vec<HubOp>, metrics: 
         }
         return;
     }
+    // Live messages first: a connection that gets its answer then finds in its
+    // queue everything this batch broadcast before (and with) its command.
+    for d in out {
+        deliver(state, d, metrics);
+    }
     for (reply, answer) in replies {
         // The connection may have gone meanwhile; nothing to do then.
         let _ = reply.send(answer);
-    }
-    for d in out {
-        deliver(state, d, metrics);
     }
 }
 

@@ -3,6 +3,7 @@
 
 mod conn;
 pub(crate) mod frames;
+mod fuse;
 pub(crate) mod hub;
 mod nameplates;
 pub(crate) mod refusal;
@@ -145,6 +146,7 @@ async fn upgrade(
             .saturating_mul(2)
             .saturating_add(64 * 1024),
     );
+    let stream = fuse::WriteFuse::new(stream);
     let ws = WebSocketStream::from_partially_read(stream, leftover, Role::Server, Some(cfg)).await;
     let id = next_conn_id();
     let span = match ctx.log_addresses {
