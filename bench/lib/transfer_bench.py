@@ -73,9 +73,11 @@ def cases(has_native, has_serve):
 
 
 class Runner:
-    def __init__(self, args, setup, has_v1_flag):
+    def __init__(self, args, setup, has_v1_flag, relay_pids):
         self.args, self.setup = args, setup
         self.has_v1_flag = has_v1_flag
+        # path -> PID of the relay process, to charge its CPU to relayed cases
+        self.relay_pids = relay_pids
         self.nameplate = 100
 
     def sides(self, case, code, source, out_dir):
@@ -96,10 +98,15 @@ class Runner:
         os.makedirs(out_dir)
         logs = os.path.join(self.args.work, tag)
         send, recv = self.sides(case, code, source, out_dir)
+        relay_pid = self.relay_pids.get(case.path)
+        before = cpu_seconds(relay_pid)
         try:
-            return self.time_pair(send, recv, code, logs, out_dir, source, size)
+            result = self.time_pair(send, recv, code, logs, out_dir, source, size)
         finally:
             subprocess.run(["rm", "-rf", out_dir])
+        after = cpu_seconds(relay_pid)
+        result["relay_cpu"] = after - before if before is not None and after is not None else None
+        return result
 
     def time_pair(self, send, recv, code, logs, out_dir, source, size):
         sp = peers.spawn_timed(send, logs + ".send.time", logs + ".send.log")
@@ -117,11 +124,42 @@ class Runner:
                     p.kill()
                     p.wait()
         ok = sp.returncode == 0 and rp.returncode == 0 and same_file(source, out_dir, size)
+        if not ok:
+            report_failure(logs, sp.returncode, rp.returncode)
         return {
             "wall": wall, "ok": ok,
             "send": peers.read_time(logs + ".send.time"),
             "recv": peers.read_time(logs + ".recv.time"),
         }
+
+
+def cpu_seconds(pid):
+    """user+sys CPU seconds a process has used so far (None if unknown)."""
+    if pid is None:
+        return None
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def listener_pid(port):
+    """The PID listening on 127.0.0.1:PORT (the Python relay run-in-netns.sh started)."""
+    out = subprocess.run(["ss", "-Hltnp", f"sport = :{port}"], capture_output=True, text=True)
+    m = re.search(r"pid=(\d+)", out.stdout)
+    return int(m.group(1)) if m else None
+
+
+def report_failure(logs, send_rc, recv_rc):
+    """The tail of both sides' output: the logs live in the tmpfs, gone after the run."""
+    print(f"  failed run (sender exit {send_rc}, receiver exit {recv_rc}):", file=sys.stderr)
+    for side in ("send", "recv"):
+        with open(f"{logs}.{side}.log", "rb") as f:
+            tail = f.read().decode("utf-8", "replace").strip().splitlines()[-4:]
+        for line in tail:
+            print(f"    {side}: {line[:200]}", file=sys.stderr)
 
 
 def wait_for_text(path, text, proc):
@@ -159,6 +197,7 @@ def summarize(runs):
         "recv_cpu": mid["recv"][1] + mid["recv"][2], "recv_rss": mid["recv"][3] / 1024,
         "send_rss_max": max(r["send"][3] for r in good) / 1024,
         "recv_rss_max": max(r["recv"][3] for r in good) / 1024,
+        "relay_cpu": mid.get("relay_cpu"),
     }
 
 
@@ -242,9 +281,11 @@ def marginal(results, name, big, small):
 
 
 def print_table(results, selected, sizes):
-    print("\n## Transfers (median of runs; CPU = user+sys s; RSS = peak MiB)\n")
+    print("\n## Transfers (median of runs; CPU = user+sys s; RSS = peak MiB; relay CPU = the relay\n"
+          "## process's user+sys during the run; data MB/s = (1 GiB - 16 MiB) / (t_1GiB - t_16MiB),\n"
+          "## i.e. without start-up and rendezvous)\n")
     head = (f"| {'case':34} | {'size':>7} | {'wall s':>7} | {'MB/s':>7} | {'data MB/s':>9} "
-            f"| {'snd CPU':>7} | {'snd RSS':>7} | {'rcv CPU':>7} | {'rcv RSS':>7} | ok |")
+            f"| {'snd CPU':>7} | {'snd RSS':>7} | {'rcv CPU':>7} | {'rcv RSS':>7} | {'relay CPU':>9} | ok |")
     print(head)
     print("|" + "|".join("-" * (len(c)) for c in head.split("|")[1:-1]) + "|")
     big, small = max(sizes), min(sizes)
@@ -259,7 +300,11 @@ def print_table(results, selected, sizes):
             print(f"| {case.name:34} | {human(size):>7} | {s['wall']:7.2f} | "
                   f"{size / s['wall'] / MB:7.0f} | {ms} | {s['send_cpu']:7.2f} | "
                   f"{s['send_rss_max']:7.1f} | {s['recv_cpu']:7.2f} | {s['recv_rss_max']:7.1f} | "
-                  f"{s['ok']}/{s['runs']} |")
+                  f"{relay_cpu(s)} | {s['ok']}/{s['runs']} |")
+
+
+def relay_cpu(s):
+    return f"{s['relay_cpu']:9.2f}" if s.get("relay_cpu") is not None else " " * 9
 
 
 def rate_of(results, name, size):
@@ -343,10 +388,14 @@ def main():
         ref_rows += refs.files(max(sources)[1], args.recv_dir, args.disk_dir)
 
     serve = start_ferry_serve(args.ferry, args.work) if has_serve else None
+    relay_pids = {"relay": listener_pid(4001)}
+    if serve:
+        relay_pids["serve"] = serve.pid
     selected = [c for c in cases(has_v1_flag, has_serve)
                 if not args.only or re.search(args.only, c.name)]
     try:
-        results = run_matrix(args, Runner(args, setup, has_v1_flag), sources, selected)
+        results = run_matrix(args, Runner(args, setup, has_v1_flag, relay_pids), sources,
+                             selected)
     finally:
         if serve:
             serve.kill()
