@@ -136,6 +136,7 @@ fn apply_batch<S: Store>(state: &mut State<S>, batch: &mut Vec<HubOp>, metrics: 
         // The connection may have gone meanwhile; nothing to do then.
         let _ = reply.send(answer);
     }
+    state.maintain();
 }
 
 fn deliver<S: Store>(state: &mut State<S>, d: Delivery, metrics: &Metrics) {

@@ -588,6 +588,11 @@ impl<S: Store> State<S> {
         }
     }
 
+    /// Store housekeeping, once the batch's replies are out.
+    pub(crate) fn maintain(&mut self) {
+        self.store.maintain();
+    }
+
     /// Commits the batch; on any failure in it, rolls back and reloads instead.
     pub(crate) fn commit(&mut self) -> Result<(), StoreError> {
         let result = if self.failed {

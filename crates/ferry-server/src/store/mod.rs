@@ -139,6 +139,9 @@ pub trait Store: Send + 'static {
     fn commit(&mut self) -> Result<(), StoreError>;
     /// Forgets uncommitted writes after a failure.
     fn rollback(&mut self);
+    /// Housekeeping, run by the state thread after a batch's replies have gone
+    /// out (e.g. a checkpoint), so that it delays no one who is waiting.
+    fn maintain(&mut self) {}
 }
 
 #[cfg(test)]

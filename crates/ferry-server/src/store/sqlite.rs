@@ -5,8 +5,22 @@
 //! power cut may lose the last commits, which for a rendezvous is harmless).
 //! Writes open a transaction lazily; [`Store::commit`] ends it, which lets the
 //! state thread group the commands that arrive together into one commit.
+//!
+//! Checkpoints (copying the WAL into the database file, with two `fsync`s) do
+//! not run inside a commit, where SQLite's automatic checkpoint would stall the
+//! state thread and every client waiting on it. A file database has a
+//! checkpointer thread with its own connection that runs passive checkpoints
+//! while the state thread goes on committing. Under sustained load those never
+//! catch up completely, so the WAL could not restart from its beginning; once it
+//! has grown past [`WAL_RESET_FRAMES`] the state thread runs one checkpoint
+//! itself in [`Store::maintain`], after the batch's replies have gone out.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{self, RecvTimeoutError, SyncSender};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
 
 use rusqlite::{params, Connection, OptionalExtension};
 
@@ -42,10 +56,99 @@ CREATE TABLE IF NOT EXISTS usage (
 PRAGMA user_version = 1;
 ";
 
+/// WAL frames (pages) past which the state thread checkpoints itself, so that
+/// the WAL restarts: about 64 MiB with 4 KiB pages.
+const WAL_RESET_FRAMES: i64 = 16 * 1024;
+/// The checkpointer waits this long after a commit so that one checkpoint
+/// covers many commits.
+const CHECKPOINT_DELAY: Duration = Duration::from_millis(200);
+/// The WAL file is truncated to this size when it restarts.
+const WAL_KEEP_BYTES: i64 = 4 * 1024 * 1024;
+
 /// SQLite-backed store; see the module docs for durability.
 pub struct SqliteStore {
     conn: Connection,
     in_tx: bool,
+    checkpointer: Option<Checkpointer>,
+}
+
+/// The background checkpoint thread of a file database.
+struct Checkpointer {
+    /// A commit happened; dropping it stops the thread.
+    wake: Option<SyncSender<()>>,
+    /// Set by the thread when the WAL is too long to restart on its own.
+    wal_long: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Checkpointer {
+    fn start(path: &Path, delay: Duration) -> Result<Self, StoreError> {
+        let conn = Connection::open(path).map_err(err)?;
+        conn.execute_batch("PRAGMA busy_timeout = 5000;")
+            .map_err(err)?;
+        let (wake, woken) = mpsc::sync_channel(1);
+        let wal_long = Arc::new(AtomicBool::new(false));
+        let flag = Arc::clone(&wal_long);
+        let path: PathBuf = path.to_owned();
+        let thread = std::thread::Builder::new()
+            .name("ferry-checkpoint".into())
+            .spawn(move || checkpoint_loop(&conn, &woken, &flag, &path, delay))
+            .map_err(|e| StoreError::new(e.to_string()))?;
+        Ok(Checkpointer {
+            wake: Some(wake),
+            wal_long,
+            thread: Some(thread),
+        })
+    }
+
+    fn committed(&self) {
+        if let Some(w) = &self.wake {
+            // Full: a wake-up is pending already.
+            let _ = w.try_send(());
+        }
+    }
+}
+
+impl Drop for Checkpointer {
+    fn drop(&mut self) {
+        self.wake = None;
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// Runs a passive checkpoint shortly after commits, until the store is dropped.
+fn checkpoint_loop(
+    conn: &Connection,
+    woken: &mpsc::Receiver<()>,
+    wal_long: &AtomicBool,
+    path: &Path,
+    delay: Duration,
+) {
+    while woken.recv().is_ok() {
+        // Let more commits pile up; stop at once if the store goes away.
+        let until = Instant::now() + delay;
+        loop {
+            match woken.recv_timeout(until.saturating_duration_since(Instant::now())) {
+                Ok(()) => continue,
+                Err(RecvTimeoutError::Timeout) => break,
+                Err(RecvTimeoutError::Disconnected) => return,
+            }
+        }
+        match passive_checkpoint(conn) {
+            Ok((_, log, _)) if log > WAL_RESET_FRAMES => wal_long.store(true, Ordering::Relaxed),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, db = %path.display(), "checkpoint failed"),
+        }
+    }
+}
+
+/// `PRAGMA wal_checkpoint(PASSIVE)`: (busy, frames in the WAL, frames copied).
+fn passive_checkpoint(conn: &Connection) -> rusqlite::Result<(i64, i64, i64)> {
+    conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| {
+        Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+    })
 }
 
 fn err(e: rusqlite::Error) -> StoreError {
@@ -55,7 +158,19 @@ fn err(e: rusqlite::Error) -> StoreError {
 impl SqliteStore {
     /// Opens (creating if needed) the database file.
     pub fn open(path: &Path) -> Result<Self, StoreError> {
-        Self::init(Connection::open(path).map_err(err)?)
+        Self::open_with_delay(path, CHECKPOINT_DELAY)
+    }
+
+    fn open_with_delay(path: &Path, delay: Duration) -> Result<Self, StoreError> {
+        let mut store = Self::init(Connection::open(path).map_err(err)?)?;
+        store
+            .conn
+            .execute_batch(&format!(
+                "PRAGMA wal_autocheckpoint = 0; PRAGMA journal_size_limit = {WAL_KEEP_BYTES};"
+            ))
+            .map_err(err)?;
+        store.checkpointer = Some(Checkpointer::start(path, delay)?);
+        Ok(store)
     }
 
     /// A private in-memory database.
@@ -72,7 +187,11 @@ impl SqliteStore {
             .map_err(err)?;
         conn.execute_batch(SCHEMA).map_err(err)?;
         conn.set_prepared_statement_cache_capacity(64);
-        Ok(SqliteStore { conn, in_tx: false })
+        Ok(SqliteStore {
+            conn,
+            in_tx: false,
+            checkpointer: None,
+        })
     }
 
     /// Opens a transaction before the first write after a commit.
@@ -335,8 +454,30 @@ impl Store for SqliteStore {
         if self.in_tx {
             self.in_tx = false;
             self.conn.execute_batch("COMMIT").map_err(err)?;
+            if let Some(c) = &self.checkpointer {
+                c.committed();
+            }
         }
         Ok(())
+    }
+
+    fn maintain(&mut self) {
+        let Some(c) = &self.checkpointer else {
+            return;
+        };
+        if !c.wal_long.swap(false, Ordering::Relaxed) {
+            return;
+        }
+        // Nothing is written meanwhile, so this one completes (unless the
+        // checkpointer is running one: then after the next batch), and the next
+        // commit starts the WAL over.
+        match passive_checkpoint(&self.conn) {
+            Ok((0, log, done)) if log == done => {
+                tracing::debug!(frames = log, "checkpointed a long WAL")
+            }
+            Ok(_) => c.wal_long.store(true, Ordering::Relaxed),
+            Err(e) => tracing::warn!(error = %e, "checkpoint failed"),
+        }
     }
 
     fn rollback(&mut self) {
@@ -345,5 +486,81 @@ impl Store for SqliteStore {
             // Nothing more can be done if even the rollback fails; the next BEGIN will tell.
             let _ = self.conn.execute_batch("ROLLBACK");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rusqlite::OpenFlags;
+
+    /// The nameplate names stored in the database file itself, WAL ignored.
+    fn names_in_main_file(path: &Path) -> Vec<String> {
+        let uri = format!("file:{}?immutable=1", path.display());
+        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_URI;
+        let c = Connection::open_with_flags(uri, flags).unwrap();
+        // Before the first checkpoint even the schema is only in the WAL.
+        let Ok(mut st) = c.prepare("SELECT name FROM nameplates ORDER BY name") else {
+            return Vec::new();
+        };
+        let rows = st.query_map([], |r| r.get(0)).unwrap();
+        rows.collect::<Result<_, _>>().unwrap()
+    }
+
+    fn put(s: &mut SqliteStore, name: &str) {
+        let np = Nameplate {
+            mailbox: "mb".into(),
+            sides: Vec::new(),
+        };
+        s.put_nameplate("app", name, &np).unwrap();
+        s.commit().unwrap();
+    }
+
+    #[test]
+    fn a_background_thread_checkpoints_not_the_commit() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("db.sqlite");
+        let mut s = SqliteStore::open(&path).unwrap();
+        let auto: i64 = s
+            .conn
+            .query_row("PRAGMA wal_autocheckpoint", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(auto, 0, "commits never checkpoint");
+        put(&mut s, "1");
+        // The checkpointer copies the commit into the file while the store stays open.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while names_in_main_file(&path).is_empty() {
+            assert!(Instant::now() < deadline, "no background checkpoint");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        drop(s); // joins the checkpointer
+        let mut s = SqliteStore::open(&path).unwrap();
+        assert_eq!(s.all_nameplates().unwrap(), [("app".into(), "1".into())]);
+    }
+
+    #[test]
+    fn a_long_wal_is_checkpointed_by_maintain() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("db.sqlite");
+        // A checkpointer that never gets round to it during the test.
+        let mut s = SqliteStore::open_with_delay(&path, Duration::from_secs(3600)).unwrap();
+        put(&mut s, "1");
+        s.maintain();
+        assert!(names_in_main_file(&path).is_empty(), "a short WAL stays");
+        let wal_long = Arc::clone(&s.checkpointer.as_ref().unwrap().wal_long);
+        wal_long.store(true, Ordering::Relaxed);
+        put(&mut s, "2");
+        s.maintain();
+        assert!(!wal_long.load(Ordering::Relaxed));
+        assert_eq!(names_in_main_file(&path), ["1", "2"]);
+        drop(s); // the checkpointer stops at once
+    }
+
+    #[test]
+    fn memory_databases_have_no_checkpointer() {
+        let mut s = SqliteStore::open_in_memory().unwrap();
+        assert!(s.checkpointer.is_none());
+        put(&mut s, "1");
+        s.maintain();
     }
 }
