@@ -97,9 +97,18 @@ async fn relay(tcp: TcpStream, upstream: &str, fault: Fault, log: Log) -> Result
                 }
                 server.send(m).await.map_err(|e| e.to_string())?;
             }
+            // A swapped frame waits for its partner only briefly: reordered, not withheld.
+            _ = tokio::time::sleep(std::time::Duration::from_millis(300)), if faulty.held.is_some() => {
+                if let Some(first) = faulty.held.take() {
+                    client.send(Message::text(first)).await.map_err(|e| e.to_string())?;
+                }
+            }
             from_server = server.next() => {
                 let Some(Ok(m)) = from_server else { return Ok(()) };
-                let Message::Text(t) = m else { continue };
+                let Message::Text(t) = m else {
+                    client.send(m).await.map_err(|e| e.to_string())?; // pings and pongs
+                    continue;
+                };
                 match faulty.apply(t.to_string()) {
                     Some(frames) => for f in frames {
                         client.send(Message::text(f)).await.map_err(|e| e.to_string())?;

@@ -25,7 +25,7 @@ pub use transit::{via_relay, EvilStream, EvilTransit};
 pub use tree::{Sandbox, Tree};
 
 /// Longest wait for one protocol step (a message, a connection).
-pub const WAIT: Duration = Duration::from_secs(20);
+pub const WAIT: Duration = Duration::from_secs(30);
 /// Longest a `ferry` process may run before the test kills it and fails.
 pub const RUN: Duration = Duration::from_secs(60);
 
