@@ -35,7 +35,7 @@ pub enum Command {
     #[command(visible_aliases = ["rx", "recv"])]
     Receive(ReceiveArgs),
     /// Run a rendezvous (mailbox) server and transit relay for any wormhole client.
-    Serve(crate::serve::ServeArgs),
+    Serve(Box<crate::serve::ServeArgs>),
 }
 
 /// Options shared by every command.

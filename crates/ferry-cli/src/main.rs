@@ -86,7 +86,7 @@ async fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Send(args) => run_send(args).await,
         Command::Receive(args) => run_receive(args).await,
-        Command::Serve(args) => serve::run(args).await,
+        Command::Serve(args) => serve::run(*args).await,
     }
 }
 

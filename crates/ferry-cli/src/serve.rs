@@ -328,7 +328,7 @@ mod tests {
         let crate::args::Command::Serve(args) = cli.command else {
             panic!("not serve")
         };
-        let c = settings(args).unwrap();
+        let c = settings(*args).unwrap();
         assert_eq!(c.mailbox_listen, Some("127.0.0.1:0".parse().unwrap()));
         assert_eq!(c.relay_ws_listen, Some("[::1]:4002".parse().unwrap()));
     }
