@@ -35,7 +35,13 @@ pub struct EvilPeer {
 impl EvilPeer {
     /// Connects and asks the server for a code (so `ferry` can be given it).
     pub async fn allocate(url: &str) -> EvilPeer {
-        let mut peer = EvilPeer::connect(url).await;
+        EvilPeer::allocate_with(url, json!({})).await
+    }
+
+    /// [`EvilPeer::allocate`], advertising `app_versions` (e.g. ferry's native
+    /// protocol) in the encrypted `version` message.
+    pub async fn allocate_with(url: &str, app_versions: Value) -> EvilPeer {
+        let mut peer = EvilPeer::connect(url, app_versions).await;
         peer.session.allocate_code(2);
         within("a code from the server", async {
             while peer.code.is_empty() {
@@ -48,7 +54,7 @@ impl EvilPeer {
 
     /// Connects and uses `code` (to meet a `ferry send` that printed it).
     pub async fn with_code(url: &str, code: &str) -> EvilPeer {
-        let mut peer = EvilPeer::connect(url).await;
+        let mut peer = EvilPeer::connect(url, json!({})).await;
         peer.code = code.to_owned();
         peer.session
             .set_code(Code::parse(code).expect("valid code"));
@@ -56,7 +62,7 @@ impl EvilPeer {
         peer
     }
 
-    async fn connect(url: &str) -> EvilPeer {
+    async fn connect(url: &str, app_versions: Value) -> EvilPeer {
         let (ws, _) = within(
             "the mailbox websocket",
             tokio_tungstenite::connect_async(url),
@@ -67,7 +73,7 @@ impl EvilPeer {
         let config = SessionConfig {
             appid: DEFAULT_APPID.into(),
             side: side.clone(),
-            app_versions: json!({}),
+            app_versions,
             client_version: ("evil".into(), "0".into()),
         };
         let mut peer = EvilPeer {
