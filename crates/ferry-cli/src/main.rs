@@ -29,6 +29,8 @@ mod exit {
     pub const DECLINED: u8 = 4;
     pub const REFUSED_LOCALLY: u8 = 5;
     pub const NETWORK: u8 = 6;
+    /// 128 + SIGINT, as shells report it.
+    pub const INTERRUPTED: u8 = 130;
 }
 
 fn main() -> ExitCode {
@@ -41,12 +43,29 @@ fn main() -> ExitCode {
             return ExitCode::from(exit::FAILURE);
         }
     };
-    match runtime.block_on(run(cli)) {
+    match runtime.block_on(interruptible(run(cli))) {
         Ok(()) => ExitCode::SUCCESS,
+        Err(e) if e.is::<Interrupted>() => {
+            eprintln!("ferry: interrupted");
+            ExitCode::from(exit::INTERRUPTED)
+        }
         Err(e) => {
             eprintln!("ferry: error: {e:#}");
             ExitCode::from(exit_code(&e))
         }
+    }
+}
+
+/// Ctrl-C, as an error: the command's future is dropped, and with it every partial
+/// file and directory, which remove themselves.
+#[derive(Debug, thiserror::Error)]
+#[error("interrupted")]
+struct Interrupted;
+
+async fn interruptible(command: impl std::future::Future<Output = Result<()>>) -> Result<()> {
+    tokio::select! {
+        result = command => result,
+        _ = tokio::signal::ctrl_c() => Err(Interrupted.into()),
     }
 }
 

@@ -59,7 +59,6 @@ async fn ctrl_c_mid_transfer_stops_at_once_and_writes_nothing_final() {
 /// `.big.bin.ferry-partial-*` stays behind (see docs/threat-model.md, "Known
 /// gaps").
 #[tokio::test(flavor = "multi_thread")]
-#[ignore = "known gap: no SIGINT handler in ferry-cli, the partial file stays"]
 async fn ctrl_c_mid_transfer_removes_the_partial_file() {
     let (_server, sandbox, ferry, _stream) = stalled().await;
     interrupt(&ferry);
