@@ -231,16 +231,28 @@ fn looks_like_drive(c: &str) -> bool {
 
 /// An offending name, escaped and shortened for an error message.
 fn shown(s: &str) -> String {
-    match s.char_indices().nth(SHOWN_CHARS) {
-        Some((cut, _)) => format!("{}…", escape_for_terminal(&s[..cut])),
-        None => escape_for_terminal(s),
-    }
+    let (head, more) = match s.char_indices().nth(SHOWN_CHARS) {
+        Some((cut, _)) => (&s[..cut], "…"),
+        None => (s, ""),
+    };
+    // A name is one line: unlike message text, its newlines and tabs are escaped too.
+    let one_line = escape_for_terminal(head)
+        .replace('\n', "\\n")
+        .replace('\t', "\\t");
+    format!("{one_line}{more}")
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn names_in_errors_stay_on_one_line() {
+        let err = safe_file_name("a\nb\tc/d").unwrap_err().to_string();
+        assert!(!err.contains('\n') && !err.contains('\t'), "{err}");
+        assert!(err.contains("a\\nb\\tc"), "{err}");
+    }
 
     fn ok(s: &str) -> String {
         match SafeRelativePath::parse(s) {
