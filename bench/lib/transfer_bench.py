@@ -19,6 +19,7 @@ import subprocess
 import sys
 import time
 
+sys.dont_write_bytecode = True  # leave no __pycache__ in the clone
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import transfer_peers as peers  # noqa: E402
 import transfer_refs as refs  # noqa: E402
