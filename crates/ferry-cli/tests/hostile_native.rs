@@ -1,22 +1,25 @@
 //! An evil sender that speaks ferry's native protocol (it advertises
-//! `native-v1`, so a ferry receiver picks it): hostile manifests and frames
-//! are refused before anything is written.
+//! `native-v2`, so a ferry receiver picks it): hostile manifests and frames
+//! are refused before anything is written. It prefers ChaCha20-Poly1305, so the
+//! transfer uses it whatever this machine's CPU.
 #![allow(clippy::unwrap_used)] // helpers outside #[test] fns, in a test crate
 
 mod support;
 
 use ferry_proto::native::negotiate::{app_versions, transit_key};
+use ferry_proto::native::record::{Aead, Opener, Sealer, PREFIX_LEN};
 use ferry_proto::transit::Role;
 use serde_json::json;
 use support::scenario::verified;
 use support::{EvilPeer, EvilTransit, Ferry, Finished, Sandbox, TestServer};
+use tokio::io::AsyncReadExt;
 
 /// Meets `ferry receive` natively, sends `frames` (one per record), and
 /// returns how ferry ended; checks nothing changed in the sandbox.
 async fn native_frames(sandbox: &Sandbox, frames: Vec<Vec<u8>>) -> Finished {
     let server = TestServer::start().await;
     let before = sandbox.snapshot();
-    let mut peer = EvilPeer::allocate_with(&server.url(), app_versions()).await;
+    let mut peer = EvilPeer::allocate_with(&server.url(), app_versions(CIPHER)).await;
     let ferry = Ferry::receive(&server, &peer.code, &sandbox.out, &sandbox.cwd).spawn();
     let ferry = verified(&mut peer, ferry).await;
     let transit = EvilTransit::new().await;
@@ -24,15 +27,35 @@ async fn native_frames(sandbox: &Sandbox, frames: Vec<Vec<u8>>) -> Finished {
     peer.send_json(json!({ "native-transit": hints })).await;
     let key = transit_key(peer.key());
     let mut stream = transit.accept(&key, Role::Sender).await;
+    let mut sealer = Sealer::new(&key, CIPHER, Role::Sender);
     for f in frames {
-        let record = stream.frame(&f);
+        let mut record = Vec::new();
+        sealer.seal_frame(&f, &mut record);
         stream.write_raw(&record).await;
     }
-    let _ = stream.read_record().await;
+    let mut opener = Opener::new(&key, CIPHER, Role::Sender);
+    let reply = read_native(&mut stream.stream, &mut opener).await;
+    assert!(
+        reply.is_some(),
+        "ferry answered with a record that did not open"
+    );
     let done = ferry.finish().await;
     assert_eq!(before.changes(&sandbox.snapshot()), Vec::<String>::new());
     sandbox.assert_no_partials(&[]);
     done
+}
+
+const CIPHER: Aead = Aead::ChaCha20Poly1305;
+
+/// Reads and opens ferry's next native record (its REJECT or ERROR).
+async fn read_native(stream: &mut tokio::net::TcpStream, opener: &mut Opener) -> Option<Vec<u8>> {
+    let mut prefix = [0u8; PREFIX_LEN];
+    stream.read_exact(&mut prefix).await.ok()?;
+    let mut body = vec![0u8; Opener::body_len(prefix).ok()?];
+    stream.read_exact(&mut body).await.ok()?;
+    let n = opener.open_in_place(prefix, &mut body).ok()?;
+    body.truncate(n);
+    Some(body)
 }
 
 /// An `ENTRIES` frame with one file entry, laid out byte by byte (the

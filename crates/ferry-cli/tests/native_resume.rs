@@ -14,7 +14,7 @@ use native_support::*;
 
 const SIZE: usize = 40 << 20;
 /// Slow enough that the test can act mid-transfer, fast enough to stay short.
-const RATE: u64 = 24 << 20;
+const RATE: u64 = 8 << 20;
 
 struct Case {
     _dir: tempfile::TempDir,

@@ -60,8 +60,8 @@ pub async fn receive(options: &ReceiveOptions, ui: &mut dyn Ui) -> Result<Receiv
     let mailbox = crate::native::mailbox_config(&options.mailbox, options.v1);
     let mut wormhole = Wormhole::connect(&mailbox, choice, ui).await?;
     ui.connected(&wormhole.verifier());
-    if crate::native::negotiated(&mailbox, &wormhole) {
-        let result = crate::native::receive(&mut wormhole, options, ui).await;
+    if let Some(aead) = crate::native::negotiated(&mailbox, &wormhole) {
+        let result = crate::native::receive(&mut wormhole, options, aead, ui).await;
         return finish_with(wormhole, result).await;
     }
     let mut session = Receiving {

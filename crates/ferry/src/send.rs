@@ -61,12 +61,10 @@ pub async fn send(options: &SendOptions, payload: Payload, ui: &mut dyn Ui) -> R
     let mailbox = crate::native::mailbox_config(&options.mailbox, options.v1);
     let mut wormhole = Wormhole::connect(&mailbox, options.code.clone(), ui).await?;
     ui.connected(&wormhole.verifier());
-    let result = match &prepared {
-        Prepared::Text(text) => send_text(&mut wormhole, text).await,
-        _ if crate::native::negotiated(&mailbox, &wormhole) => {
-            crate::native::send(&mut wormhole, options, &roots, ui).await
-        }
-        _ => send_bulk(&mut wormhole, options, &prepared, ui).await,
+    let result = match (&prepared, crate::native::negotiated(&mailbox, &wormhole)) {
+        (Prepared::Text(text), _) => send_text(&mut wormhole, text).await,
+        (_, Some(aead)) => crate::native::send(&mut wormhole, options, &roots, aead, ui).await,
+        (_, None) => send_bulk(&mut wormhole, options, &prepared, ui).await,
     };
     finish(wormhole, result).await
 }

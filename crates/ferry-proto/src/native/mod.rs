@@ -19,6 +19,7 @@ pub mod manifest;
 pub mod negotiate;
 pub mod ranges;
 pub mod receiver;
+pub mod record;
 pub mod resume;
 pub mod sender;
 pub mod tree;

@@ -1,10 +1,14 @@
 //! Choosing the native protocol: both sides list it in the `app_versions` of their
 //! encrypted `version` message, and each decides the same way from the two lists.
 //!
-//! Our entry is `{"ferry": {"transfer": ["native-v1"]}}`. The other clients ignore
-//! keys they do not know in `app_versions` (Python passes the object to the
-//! application, which ignores it; wormhole-william decodes it into an empty struct;
-//! wormhole-rs reads only its own `abilities` key), so advertising it is harmless.
+//! Our entry is `{"ferry": {"transfer": ["native-v2"], "aead": [...]}}`, the ciphers
+//! in our order of preference. The other clients ignore keys they do not know in
+//! `app_versions` (Python passes the object to the application, which ignores it;
+//! wormhole-william decodes it into an empty struct; wormhole-rs reads only its own
+//! `abilities` key), so advertising it is harmless.
+//!
+//! `native-v1` (secretbox records) was spoken only by pre-release builds; such a
+//! peer and a current one agree on no native version and fall back to v1.
 
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -12,24 +16,31 @@ use serde_json::{json, Value};
 use crate::crypto::kdf::{SharedKey, TransitKey};
 use crate::transit::hints::TransitMessage;
 
+use super::record::Aead;
+
 /// The capability string of this protocol version.
-pub const NATIVE_V1: &str = "native-v1";
+pub const NATIVE_V2: &str = "native-v2";
 /// HKDF purpose of the native transit key; distinct from every v1 purpose, so a v1
 /// peer can never complete a native handshake (or the other way round).
-const TRANSIT_PURPOSE: &[u8] = b"ferry.native-v1.transit-key";
+const TRANSIT_PURPOSE: &[u8] = b"ferry.native-v2.transit-key";
 
 /// Which file-transfer protocol two sides speak.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Protocol {
     /// Magic Wormhole file-transfer v1: any peer.
     V1,
-    /// ferry's own protocol (`docs/protocol.md`): both sides are ferry.
-    NativeV1,
+    /// ferry's own protocol (`docs/protocol.md`) with records sealed by this cipher.
+    Native(Aead),
 }
 
-/// Our `app_versions` with the native capability.
-pub fn app_versions() -> Value {
-    json!({"ferry": {"transfer": [NATIVE_V1]}})
+/// Our `app_versions` with the native capability; `prefer` is the cipher this
+/// machine runs fastest (AES-256-GCM with AES instructions, else ChaCha20-Poly1305).
+pub fn app_versions(prefer: Aead) -> Value {
+    let ciphers: Vec<&str> = match prefer {
+        Aead::Aes256Gcm => vec![Aead::Aes256Gcm.name(), Aead::ChaCha20Poly1305.name()],
+        Aead::ChaCha20Poly1305 => vec![Aead::ChaCha20Poly1305.name(), Aead::Aes256Gcm.name()],
+    };
+    json!({"ferry": {"transfer": [NATIVE_V2], "aead": ciphers}})
 }
 
 /// `app_versions` with our capability removed (for `--v1`); other keys are kept.
@@ -40,7 +51,7 @@ pub fn without_native(app_versions: &Value) -> Value {
         .and_then(|f| f.get_mut("transfer"))
         .and_then(Value::as_array_mut)
     {
-        list.retain(|v| v != NATIVE_V1);
+        list.retain(|v| v != NATIVE_V2);
     }
     out
 }
@@ -51,19 +62,35 @@ pub fn advertises(app_versions: &Value) -> bool {
         .get("ferry")
         .and_then(|f| f.get("transfer"))
         .and_then(Value::as_array)
-        .is_some_and(|list| list.iter().any(|v| v == NATIVE_V1))
+        .is_some_and(|list| list.iter().any(|v| v == NATIVE_V2))
 }
 
-/// The protocol both sides pick, given what each advertised.
+/// The cipher a side lists first, if it names one we know.
+fn preferred(app_versions: &Value) -> Option<Aead> {
+    let first = app_versions
+        .get("ferry")?
+        .get("aead")?
+        .as_array()?
+        .first()?;
+    Aead::from_name(first.as_str()?)
+}
+
+/// The protocol both sides pick, given what each advertised. Every `native-v2`
+/// side has both ciphers; AES-256-GCM is used only when both prefer it, since on
+/// a CPU without AES instructions ChaCha20-Poly1305 is several times faster.
 pub fn negotiate(ours: &Value, theirs: &Value) -> Protocol {
-    match advertises(ours) && advertises(theirs) {
-        true => Protocol::NativeV1,
-        false => Protocol::V1,
+    if !(advertises(ours) && advertises(theirs)) {
+        return Protocol::V1;
+    }
+    let aes = Some(Aead::Aes256Gcm);
+    match preferred(ours) == aes && preferred(theirs) == aes {
+        true => Protocol::Native(Aead::Aes256Gcm),
+        false => Protocol::Native(Aead::ChaCha20Poly1305),
     }
 }
 
-/// The transit key of a native transfer: the handshake strings, the relay token and
-/// the record keys all derive from it exactly as in v1, from a different root.
+/// The transit key of a native transfer: the handshake strings and the relay token
+/// derive from it exactly as in v1, and the record keys as `record` says.
 pub fn transit_key(key: &SharedKey) -> TransitKey {
     let mut bytes = [0u8; 32];
     bytes.copy_from_slice(&key.derive(TRANSIT_PURPOSE, 32));
@@ -94,20 +121,25 @@ impl MailboxMessage {
 mod tests {
     use super::*;
 
+    const AES: Aead = Aead::Aes256Gcm;
+    const CHACHA: Aead = Aead::ChaCha20Poly1305;
+
     #[test]
     fn both_must_advertise() {
-        let ferry = app_versions();
-        assert_eq!(negotiate(&ferry, &ferry), Protocol::NativeV1);
-        // What the other clients send (WORMHOLE-PROTOCOL.md §2.5).
+        let ferry = app_versions(AES);
+        assert_eq!(negotiate(&ferry, &ferry), Protocol::Native(AES));
+        // What the other clients send (WORMHOLE-PROTOCOL.md §2.5), and ferry builds
+        // that spoke only the pre-release native-v1.
         let python = json!({});
         let rust = json!({"abilities": ["transfer-v1"]});
-        let odd = json!({"ferry": {"transfer": "native-v1"}});
+        let odd = json!({"ferry": {"transfer": "native-v2"}});
         for peer in [
             python,
             rust,
             Value::Null,
             odd,
-            json!({"ferry": {"transfer": ["native-v2"]}}),
+            json!({"ferry": {"transfer": ["native-v1"]}}),
+            json!({"ferry": {"transfer": ["native-v3"]}, "aead": ["aes-256-gcm"]}),
         ] {
             assert_eq!(negotiate(&ferry, &peer), Protocol::V1, "{peer}");
             assert_eq!(negotiate(&peer, &ferry), Protocol::V1, "{peer}");
@@ -115,15 +147,32 @@ mod tests {
     }
 
     #[test]
+    fn aes_only_when_both_prefer_it() {
+        let (aes, chacha) = (app_versions(AES), app_versions(CHACHA));
+        assert_eq!(negotiate(&aes, &chacha), Protocol::Native(CHACHA));
+        assert_eq!(negotiate(&chacha, &aes), Protocol::Native(CHACHA));
+        assert_eq!(negotiate(&chacha, &chacha), Protocol::Native(CHACHA));
+        for odd in [
+            json!({"ferry": {"transfer": ["native-v2"]}}),
+            json!({"ferry": {"transfer": ["native-v2"], "aead": "aes-256-gcm"}}),
+            json!({"ferry": {"transfer": ["native-v2"], "aead": ["rot13", "aes-256-gcm"]}}),
+            json!({"ferry": {"transfer": ["native-v2"], "aead": [7]}}),
+        ] {
+            assert_eq!(negotiate(&aes, &odd), Protocol::Native(CHACHA), "{odd}");
+            assert_eq!(negotiate(&odd, &aes), Protocol::Native(CHACHA), "{odd}");
+        }
+    }
+
+    #[test]
     fn v1_flag_removes_only_our_capability() {
-        let ours = json!({"ferry": {"transfer": ["native-v1", "native-v2"]}, "x": 1});
+        let ours = json!({"ferry": {"transfer": ["native-v2", "native-v9"]}, "x": 1});
         let stripped = without_native(&ours);
         assert!(!advertises(&stripped));
         assert_eq!(
             stripped,
-            json!({"ferry": {"transfer": ["native-v2"]}, "x": 1})
+            json!({"ferry": {"transfer": ["native-v9"]}, "x": 1})
         );
-        assert_eq!(negotiate(&stripped, &app_versions()), Protocol::V1);
+        assert_eq!(negotiate(&stripped, &app_versions(AES)), Protocol::V1);
         assert_eq!(without_native(&json!({})), json!({}));
     }
 

@@ -181,24 +181,11 @@ impl Tree {
 
     /// Checks one whole group of data.
     pub fn verify_group(&self, g: u64, data: &[u8]) -> Result<(), TreeError> {
-        let groups = self.layout.groups();
-        if g >= groups {
-            return Err(TreeError::NoSuchGroup { group: g, groups });
-        }
-        let expected = self.layout.group_span(g).1;
-        if data.len() as u64 != expected {
-            let got = data.len() as u64;
-            return Err(TreeError::GroupLength {
-                group: g,
-                expected,
-                got,
-            });
-        }
-        let want = match groups {
+        let want = match self.layout.groups() {
             1 => &self.root,
-            _ => &self.cvs[g as usize],
+            _ => self.cvs.get(g as usize).unwrap_or(&self.root),
         };
-        match hash_group(&self.layout, g, data) == *want {
+        match group_hash(&self.layout, g, data)? == *want {
             true => Ok(()),
             false => Err(TreeError::GroupMismatch { group: g }),
         }
@@ -229,36 +216,50 @@ impl TreeBuilder {
     /// Feeds the next group, which must be whole.
     pub fn add_group(&mut self, data: &[u8]) -> Result<(), TreeError> {
         let g = self.hashes.len() as u64;
-        let Some((_, len)) = self.next_span() else {
-            let groups = self.layout.groups();
-            return Err(TreeError::NoSuchGroup { group: g, groups });
-        };
-        if data.len() as u64 != len {
-            let got = data.len() as u64;
-            return Err(TreeError::GroupLength {
-                group: g,
-                expected: len,
-                got,
-            });
-        }
-        self.hashes.push(hash_group(&self.layout, g, data));
+        self.hashes.push(group_hash(&self.layout, g, data)?);
         Ok(())
     }
 
     /// The finished tree; fails if groups are missing.
     pub fn finish(self) -> Result<Tree, TreeError> {
-        let layout = self.layout;
-        let got = self.hashes.len() as u64;
+        Tree::from_group_hashes(self.layout, self.hashes)
+    }
+}
+
+/// The hash of whole group `g` (its CV, or the root for a file of one group), on
+/// its own: groups may be hashed on several threads and put together with
+/// [`Tree::from_group_hashes`].
+pub fn group_hash(layout: &Layout, g: u64, data: &[u8]) -> Result<Hash32, TreeError> {
+    let groups = layout.groups();
+    if g >= groups {
+        return Err(TreeError::NoSuchGroup { group: g, groups });
+    }
+    let expected = layout.group_span(g).1;
+    if data.len() as u64 != expected {
+        let got = data.len() as u64;
+        return Err(TreeError::GroupLength {
+            group: g,
+            expected,
+            got,
+        });
+    }
+    Ok(hash_group(layout, g, data))
+}
+
+impl Tree {
+    /// The tree of a file whose groups hashed (in order) to `hashes`.
+    pub fn from_group_hashes(layout: Layout, hashes: Vec<Hash32>) -> Result<Tree, TreeError> {
+        let got = hashes.len() as u64;
         if got != layout.groups() {
             return Err(TreeError::WrongCount {
                 expected: layout.groups(),
                 got,
             });
         }
-        let (root, cvs) = match self.hashes.len() {
+        let (root, cvs) = match hashes.len() {
             0 => (*blake3::hash(b"").as_bytes(), Vec::new()),
-            1 => (self.hashes[0], Vec::new()),
-            _ => (merge(&self.hashes, true), self.hashes),
+            1 => (hashes[0], Vec::new()),
+            _ => (merge(&hashes, true), hashes),
         };
         Ok(Tree { layout, root, cvs })
     }

@@ -184,7 +184,7 @@ impl Frame<'_> {
             }
             Frame::Wants(wants) => encode_wants(wants, &mut w),
             Frame::Data { file, group, bytes } => {
-                encode_data_header(*file, *group, &mut w);
+                w.extend_from_slice(&data_header(*file, *group));
                 w.extend_from_slice(bytes);
             }
             Frame::Checkpoint(n) => seq(tag::CHECKPOINT, *n, &mut w),
@@ -201,11 +201,12 @@ impl Frame<'_> {
     }
 }
 
-/// Appends a `DATA` header; the caller appends the group's bytes.
-pub fn encode_data_header(file: u32, group: u32, out: &mut Vec<u8>) {
-    out.push(tag::DATA);
-    out.extend_from_slice(&file.to_be_bytes());
-    out.extend_from_slice(&group.to_be_bytes());
+/// A `DATA` header; the group's bytes follow it.
+pub fn data_header(file: u32, group: u32) -> [u8; DATA_HEADER_LEN] {
+    let mut h = [tag::DATA; DATA_HEADER_LEN];
+    h[1..5].copy_from_slice(&file.to_be_bytes());
+    h[5..].copy_from_slice(&group.to_be_bytes());
+    h
 }
 
 fn totals(t: u8, totals: &Totals, w: &mut Vec<u8>) {

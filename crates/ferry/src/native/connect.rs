@@ -2,6 +2,7 @@
 //! through the mailbox (sender first), then race candidates with the native key.
 
 use ferry_proto::native::negotiate::{self, MailboxMessage};
+use ferry_proto::native::record::Aead;
 use ferry_proto::transit::hints::TransitMessage;
 use ferry_proto::transit::Role;
 
@@ -41,16 +42,16 @@ pub(super) fn decode(bytes: &[u8]) -> Result<TransitMessage> {
     }
 }
 
-/// Races the candidates and returns the native link.
+/// Races the candidates and returns the native link, its records sealed by `aead`.
 pub(super) async fn connect(
     wormhole: &Wormhole,
     prep: TransitPrep,
-    role: Role,
+    (role, aead): (Role, Aead),
     peer: &TransitMessage,
     ui: &mut dyn Ui,
 ) -> Result<Link> {
     let key = negotiate::transit_key(wormhole.key().ok_or(Error::ServerLost)?);
     let stream = prep.connect(role, &key, peer).await?;
     ui.transit(stream.description());
-    Ok(Link::new(stream))
+    Ok(Link::new(stream, &key, aead, role))
 }

@@ -1,33 +1,62 @@
-//! Native frames over a transit connection: one frame per record, and the peer's
-//! `ERROR` frame turned into our error.
+//! Native frames over a transit connection: one frame per record, sealed with the
+//! negotiated AEAD (`ferry_proto::native::record`), and the peer's `ERROR` frame
+//! turned into our error.
 
+use std::sync::mpsc::{Receiver, Sender};
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+
+use ferry_proto::crypto::kdf::TransitKey;
+use ferry_proto::native::record::{Aead, Opener, Sealer, PREFIX_LEN};
 use ferry_proto::native::wire::{self, ErrorCode, Frame};
 use ferry_proto::transfer::v1::TRANSFER_REJECTED;
+use ferry_proto::transit::Role;
 
 use crate::error::{Error, Result};
 use crate::transit::TransitStream;
 
 /// A transit connection speaking native frames.
 pub(super) struct Link {
-    stream: TransitStream,
+    reader: BufReader<OwnedReadHalf>,
+    writer: OwnedWriteHalf,
+    sealer: Sealer,
+    opener: Opener,
+    /// The plaintext of the last record read.
     buf: Vec<u8>,
+    /// Reused for sealing small frames.
+    out: Vec<u8>,
+    /// Record buffers handed out by `take_payload` come back here for reuse.
+    spare: (Sender<Vec<u8>>, Receiver<Vec<u8>>),
 }
 
 impl Link {
-    pub(super) fn new(stream: TransitStream) -> Self {
+    /// Takes over a handshaken connection; records from here on use `aead`.
+    pub(super) fn new(stream: TransitStream, key: &TransitKey, aead: Aead, role: Role) -> Self {
+        let (reader, writer) = stream.into_parts();
         Link {
-            stream,
+            reader,
+            writer,
+            sealer: Sealer::new(key, aead, role),
+            opener: Opener::new(key, aead, role),
             buf: Vec::new(),
+            out: Vec::new(),
+            spare: std::sync::mpsc::channel(),
         }
     }
 
     pub(super) async fn send(&mut self, frame: &Frame<'_>) -> Result<()> {
-        self.send_encoded(&frame.encode()).await
+        self.out.clear();
+        self.sealer.seal_frame(&frame.encode(), &mut self.out);
+        self.writer.write_all(&self.out).await.map_err(write_failed)
     }
 
-    /// Sends an already encoded frame (a `DATA` frame built in place).
-    pub(super) async fn send_encoded(&mut self, frame: &[u8]) -> Result<()> {
-        self.stream.write_record(frame).await.map_err(gone)
+    /// Seals and sends a frame built in place: `frame` is laid out as
+    /// `[PREFIX_LEN][frame bytes][TAG_LEN]` (a `DATA` frame read straight from
+    /// the file), so the group is encrypted where it lies.
+    pub(super) async fn send_in_place(&mut self, frame: &mut [u8]) -> Result<()> {
+        self.sealer.seal_in_place(frame);
+        self.writer.write_all(frame).await.map_err(write_failed)
     }
 
     /// Hands over the last record's buffer, whose final `len` bytes are the
@@ -38,15 +67,39 @@ impl Link {
         (buf, start)
     }
 
+    /// Where to send buffers from `take_payload` once done with them.
+    pub(super) fn recycler(&self) -> Sender<Vec<u8>> {
+        self.spare.0.clone()
+    }
+
     /// The next frame; the peer's `ERROR` comes back as an error.
     pub(super) async fn recv(&mut self) -> Result<Frame<'_>> {
-        let start = self.stream.read_record(&mut self.buf).await.map_err(gone)?;
-        let frame = wire::decode(&self.buf[start..])
+        self.read_record().await.map_err(gone)?;
+        let frame = wire::decode(&self.buf)
             .map_err(|e| Error::PeerProtocol(format!("undecodable frame: {e}")))?;
         match frame {
             Frame::Error { code, message } => Err(from_peer(code, message)),
             frame => Ok(frame),
         }
+    }
+
+    /// Reads and opens one record into `buf`.
+    async fn read_record(&mut self) -> Result<()> {
+        let mut prefix = [0u8; PREFIX_LEN];
+        self.reader.read_exact(&mut prefix).await.map_err(lost)?;
+        let len = Opener::body_len(prefix).map_err(|e| Error::PeerProtocol(e.to_string()))?;
+        if self.buf.capacity() == 0 {
+            self.buf = self.spare.1.try_recv().unwrap_or_default();
+        }
+        // A reused buffer of the usual size needs no zeroing.
+        self.buf.resize(len, 0);
+        self.reader.read_exact(&mut self.buf).await.map_err(lost)?;
+        let n = self
+            .opener
+            .open_in_place(prefix, &mut self.buf)
+            .map_err(|e| Error::Integrity(e.to_string()))?;
+        self.buf.truncate(n);
+        Ok(())
     }
 
     /// Tells the peer why we stop; best effort, as the connection may be gone.
@@ -66,11 +119,11 @@ impl Link {
         let _ = tokio::time::timeout(LINGER, self.send(&frame)).await;
         let drain = async {
             loop {
-                let next = tokio::time::timeout(LINGER, self.stream.read_record(&mut self.buf));
+                let next = tokio::time::timeout(LINGER, self.read_record());
                 match next.await {
                     Err(_) => break, // the peer stopped sending: it has our word
                     Ok(Err(Error::Transit(_) | Error::PeerProtocol(_))) => break,
-                    Ok(_) => continue, // records that fail to open were still read whole
+                    Ok(_) => continue, // a record that fails to open was still read whole
                 }
             }
         };
@@ -90,6 +143,15 @@ fn gone(e: Error) -> Error {
         Error::Transit(_) => Error::PeerVanished,
         other => other,
     }
+}
+
+fn lost(e: std::io::Error) -> Error {
+    Error::Transit(format!("connection lost: {e}"))
+}
+
+/// A write that failed: the peer is gone.
+fn write_failed(e: std::io::Error) -> Error {
+    gone(lost(e))
 }
 
 /// A frame of an unexpected type in phase `phase`.

@@ -8,8 +8,9 @@
 //! - `connect`: hints through the mailbox, the transit race with the native key;
 //! - `link`: frames over transit records;
 //! - `scan` and `hash`: what the sender offers, hashed;
-//! - `send`: the sender; `receive`, `local` and `store`: the receiver, its checks
-//!   and its partial files with resume state.
+//! - `send`: the sender; `receive`, `local`, `store` and `writer`: the receiver,
+//!   its checks, its partial files with resume state, and the threads that verify
+//!   and write what arrives.
 
 mod connect;
 mod hash;
@@ -20,6 +21,7 @@ mod saver;
 mod scan;
 mod send;
 mod store;
+mod writer;
 
 use std::path::PathBuf;
 
@@ -27,6 +29,7 @@ use serde_json::Value;
 
 use ferry_proto::native::manifest::{EntryKind, Manifest};
 use ferry_proto::native::negotiate::{self, Protocol};
+use ferry_proto::native::record::Aead;
 
 use crate::send::Payload;
 use crate::wormhole::{MailboxConfig, Wormhole};
@@ -37,7 +40,24 @@ pub(crate) use send::send;
 /// The `app_versions` that tells another ferry we speak the native protocol.
 /// Put it in [`MailboxConfig::app_versions`] to use native transfers with ferry peers.
 pub fn app_versions() -> Value {
-    negotiate::app_versions()
+    negotiate::app_versions(fastest_aead())
+}
+
+/// AES-256-GCM where the CPU has AES and carry-less multiply instructions (ring
+/// then runs it at several GB/s per core), ChaCha20-Poly1305 everywhere else.
+fn fastest_aead() -> Aead {
+    #[cfg(target_arch = "x86_64")]
+    let hardware_aes = std::arch::is_x86_feature_detected!("aes")
+        && std::arch::is_x86_feature_detected!("pclmulqdq");
+    #[cfg(target_arch = "aarch64")]
+    let hardware_aes = std::arch::is_aarch64_feature_detected!("aes")
+        && std::arch::is_aarch64_feature_detected!("pmull");
+    #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
+    let hardware_aes = false;
+    match hardware_aes {
+        true => Aead::Aes256Gcm,
+        false => Aead::ChaCha20Poly1305,
+    }
 }
 
 /// The mailbox settings to connect with: `v1` withdraws the native capability.
@@ -49,9 +69,13 @@ pub(crate) fn mailbox_config(config: &MailboxConfig, v1: bool) -> MailboxConfig 
     config
 }
 
-/// Whether this wormhole runs the native protocol (both sides advertised it).
-pub(crate) fn negotiated(ours: &MailboxConfig, wormhole: &Wormhole) -> bool {
-    negotiate::negotiate(&ours.app_versions, wormhole.peer_app_versions()) == Protocol::NativeV1
+/// The cipher of the native protocol, if this wormhole runs it (both sides
+/// advertised it).
+pub(crate) fn negotiated(ours: &MailboxConfig, wormhole: &Wormhole) -> Option<Aead> {
+    match negotiate::negotiate(&ours.app_versions, wormhole.peer_app_versions()) {
+        Protocol::Native(aead) => Some(aead),
+        Protocol::V1 => None,
+    }
 }
 
 /// The paths a payload sends (none for text, which always goes as v1).

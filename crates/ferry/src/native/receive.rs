@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use ferry_proto::native::manifest::{EntryKind, Manifest, ManifestBuilder};
 use ferry_proto::native::ranges::GroupSet;
 use ferry_proto::native::receiver::{wants, BatchReceiver, Incoming};
+use ferry_proto::native::record::Aead;
 use ferry_proto::native::tree::Tree;
 use ferry_proto::native::wire::Frame;
 use ferry_proto::transfer::v1::{Answer, DirectoryOffer, Offer, PeerMessage};
@@ -20,13 +21,15 @@ use super::connect::{connect, decode, send_hints};
 use super::link::{peer_text, unexpected, Link};
 use super::local::{self, CreatedDirs, Targets};
 use super::send::join_error;
-use super::store::{plan_file, wanted, FileJob, FilePlan, Job, Writer};
+use super::store::{plan_file, wanted, FilePlan};
+use super::writer::{FileJob, Job, Writer};
 use super::Report;
 
 /// Receives from a ferry sender. A text message still comes as a v1 offer.
 pub(crate) async fn receive(
     wormhole: &mut Wormhole,
     options: &ReceiveOptions,
+    aead: Aead,
     ui: &mut dyn Ui,
 ) -> Result<Received> {
     let first = wormhole.receive().await?;
@@ -37,7 +40,7 @@ pub(crate) async fn receive(
     }
     let peer = decode(&first)?;
     let prep = send_hints(wormhole, &options.transit).await?;
-    let mut link = connect(wormhole, prep, Role::Receiver, &peer, ui).await?;
+    let mut link = connect(wormhole, prep, (Role::Receiver, aead), &peer, ui).await?;
     let result = run(&mut link, options, ui).await;
     if let Err(e) = &result {
         link.fail(e).await;
@@ -55,7 +58,7 @@ async fn run(link: &mut Link, options: &ReceiveOptions, ui: &mut dyn Ui) -> Resu
         }
     };
     link.send(&Frame::Accept).await?;
-    let mut writer = Writer::spawn();
+    let mut writer = Writer::spawn(link.recycler());
     let mut batch = BatchState {
         manifest: &manifest,
         targets: &targets,

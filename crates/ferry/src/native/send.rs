@@ -10,11 +10,10 @@ use tokio::sync::mpsc;
 
 use ferry_proto::native::manifest::Manifest;
 use ferry_proto::native::ranges::GroupSet;
+use ferry_proto::native::record::{Aead, PREFIX_LEN, TAG_LEN};
 use ferry_proto::native::sender::{batches, check_wants, tree_frames, Window};
 use ferry_proto::native::tree::Tree;
-use ferry_proto::native::wire::{
-    encode_data_header, Frame, DATA_HEADER_LEN, MAX_ENTRIES_PER_FRAME,
-};
+use ferry_proto::native::wire::{data_header, Frame, DATA_HEADER_LEN, MAX_ENTRIES_PER_FRAME};
 use ferry_proto::transfer::v1::TRANSFER_REJECTED;
 use ferry_proto::transit::Role;
 
@@ -31,19 +30,23 @@ use super::Roots;
 
 /// `DATA` frames read ahead of the socket.
 const READ_AHEAD: usize = 8;
+/// Bytes around a group in its record buffer: length prefix and `DATA` header in
+/// front, the tag behind.
+const FRAMING: usize = PREFIX_LEN + DATA_HEADER_LEN + TAG_LEN;
 
 /// Sends `roots` to a ferry receiver.
 pub(crate) async fn send(
     wormhole: &mut Wormhole,
     options: &SendOptions,
     roots: &Roots,
+    aead: Aead,
     ui: &mut dyn Ui,
 ) -> Result<()> {
     let prep = send_hints(wormhole, &options.transit).await?;
     let roots = roots.clone();
     let scanning = tokio::task::spawn_blocking(move || scan(&roots));
     let peer = peer_hints(wormhole).await?;
-    let mut link = connect(wormhole, prep, Role::Sender, &peer, ui).await?;
+    let mut link = connect(wormhole, prep, (Role::Sender, aead), &peer, ui).await?;
     let result = match scanning.await.map_err(join_error) {
         Ok(Ok(source)) => run(&mut link, &source, ui).await,
         Ok(Err(e)) | Err(e) => Err(e),
@@ -144,7 +147,8 @@ async fn hash_batch(source: &Source, batch: Range<u32>) -> Result<Vec<Tree>> {
         .map_err(join_error)?
 }
 
-/// Streams the wanted groups: a blocking thread reads them into `DATA` frames.
+/// Streams the wanted groups: a blocking thread reads them into record buffers,
+/// which come back for reuse once sent.
 async fn stream_groups(
     link: &mut Link,
     source: &Source,
@@ -154,15 +158,18 @@ async fn stream_groups(
     ui: &mut dyn Ui,
 ) -> Result<()> {
     let (tx, mut rx) = mpsc::channel::<Vec<u8>>(READ_AHEAD);
+    let (back, spare) = std::sync::mpsc::channel::<Vec<u8>>();
     let paths: Vec<PathBuf> = wanted
         .iter()
         .map(|(n, _)| source.paths[*n as usize].clone())
         .collect();
-    let reader = tokio::task::spawn_blocking(move || read_groups(&paths, &trees, &wanted, &tx));
+    let reader =
+        tokio::task::spawn_blocking(move || read_groups(&paths, &trees, &wanted, &tx, &spare));
     let mut window = Window::new();
-    while let Some(frame) = rx.recv().await {
-        link.send_encoded(&frame).await?;
-        let len = (frame.len() - DATA_HEADER_LEN) as u64;
+    while let Some(mut frame) = rx.recv().await {
+        let len = (frame.len() - FRAMING) as u64;
+        link.send_in_place(&mut frame).await?;
+        let _ = back.send(frame);
         progress.done += len;
         ui.progress(progress.done, progress.total);
         if let Some(seq) = window.on_data(len) {
@@ -189,12 +196,14 @@ async fn await_ack(link: &mut Link, window: &mut Window) -> Result<()> {
     }
 }
 
-/// The blocking half: reads each wanted group into a `DATA` frame, in order.
+/// The blocking half: reads each wanted group, in order, into a buffer laid out
+/// for sealing in place (see [`FRAMING`]).
 fn read_groups(
     paths: &[PathBuf],
     trees: &[Tree],
     wanted: &[(u32, GroupSet)],
     tx: &mpsc::Sender<Vec<u8>>,
+    spare: &std::sync::mpsc::Receiver<Vec<u8>>,
 ) -> Result<()> {
     for ((path, tree), (n, set)) in paths.iter().zip(trees).zip(wanted) {
         if set.is_empty() {
@@ -204,10 +213,13 @@ fn read_groups(
             File::open(path).map_err(|e| Error::io(format!("opening {}", path.display()), e))?;
         for g in set.iter() {
             let (start, len) = tree.layout().group_span(g.into());
-            let mut frame = Vec::with_capacity(DATA_HEADER_LEN + len as usize);
-            encode_data_header(*n, g, &mut frame);
-            frame.resize(DATA_HEADER_LEN + len as usize, 0);
-            read_at(&file, start, &mut frame[DATA_HEADER_LEN..])
+            let mut frame = spare.try_recv().unwrap_or_default();
+            // Same-sized buffers are reused as they are: no zeroing per record.
+            frame.resize(FRAMING + len as usize, 0);
+            let data_at = PREFIX_LEN + DATA_HEADER_LEN;
+            frame[PREFIX_LEN..data_at].copy_from_slice(&data_header(*n, g));
+            let data_end = frame.len() - TAG_LEN;
+            read_at(&file, start, &mut frame[data_at..data_end])
                 .map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
             if tx.blocking_send(frame).is_err() {
                 return Ok(()); // the socket side stopped and reports why

@@ -68,6 +68,12 @@ impl TransitStream {
         &self.description
     }
 
+    /// The bare connection, for a protocol that seals records its own way (the
+    /// native protocol); no record has been sent or read on it yet.
+    pub(crate) fn into_parts(self) -> (BufReader<OwnedReadHalf>, OwnedWriteHalf) {
+        (self.reader, self.writer)
+    }
+
     /// Sends one record.
     pub async fn write_record(&mut self, plaintext: &[u8]) -> Result<()> {
         let sealer = self.sealer.as_mut().ok_or_else(sealer_lost)?;
