@@ -5,7 +5,6 @@
 //! to a hidden partial name and is renamed into place, never over anything, only
 //! after every byte arrived authenticated and in order.
 
-use std::io::BufWriter;
 use std::path::{Path, PathBuf};
 
 use ferry_proto::code::Code;
@@ -278,7 +277,7 @@ async fn receive_bytes(
     size: u64,
     ui: &mut dyn Ui,
 ) -> Result<[u8; 32]> {
-    let sink = Box::new(SyncOnFlush(BufWriter::with_capacity(1 << 20, file)));
+    let sink = Box::new(SyncOnFlush(file));
     let mut progress = |done| ui.progress(done, size);
     stream.receive_into(sink, size, &mut progress).await
 }
@@ -306,17 +305,22 @@ fn persist_error(e: std::io::Error, target: &Path) -> Error {
     }
 }
 
-/// Flushing also syncs to disk, so data is durable before the rename.
-struct SyncOnFlush(BufWriter<std::fs::File>);
+/// Flushing syncs to disk, so data is durable before the rename. There is no
+/// buffer: the pipeline hands over whole batches of records, written with one
+/// `writev` each.
+struct SyncOnFlush(std::fs::File);
 
 impl std::io::Write for SyncOnFlush {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
         self.0.write(buf)
     }
 
+    fn write_vectored(&mut self, bufs: &[std::io::IoSlice<'_>]) -> std::io::Result<usize> {
+        self.0.write_vectored(bufs)
+    }
+
     fn flush(&mut self) -> std::io::Result<()> {
-        self.0.flush()?;
-        self.0.get_ref().sync_data()
+        self.0.sync_data()
     }
 }
 
