@@ -330,21 +330,34 @@ def print_ratios(results, ref_rows, size, has_native, has_serve):
     ff = r("ferry->ferry direct")
     ratio_line(f"ferry->ferry v1 ÷ best peer pair ({best_peer[1]}->{best_peer[1]})", ff,
                best_peer[0], 1.0)
-    seals = [v for n, v, _ in ref_rows if v and "seal" in n]
+    seals = [v for n, v, _ in ref_rows
+             if v and ("secretbox seal" in n or "record_seal/" in n)]
     ratio_line("ferry->ferry v1 ÷ fastest single-core secretbox seal", ff,
                max(seals) if seals else None, 0.60)
     tcp = [v for n, v, _ in ref_rows if v and "loopback TCP" in n]
     ratio_line("ferry->ferry v1 ÷ loopback TCP", ff, max(tcp) if tcp else None)
     if has_native:
-        ratio_line("ferry->ferry native ÷ v1", r("ferry->ferry [native] direct"), ff)
+        nat = r("ferry->ferry [native] direct")
+        ratio_line("ferry->ferry native ÷ v1", nat, ff)
+        ratio_line(f"ferry->ferry native ÷ best peer pair ({best_peer[1]}->{best_peer[1]})",
+                   nat, best_peer[0], 3.0)
+        limit = [v for n, v, _ in ref_rows if v and "aes-256-gcm, loopback (limit)" in n]
+        ratio_line("ferry->ferry native ÷ AES-256-GCM record stream (limit)", nat,
+                   limit[0] if limit else None, 0.60)
+        ratio_line("ferry->ferry native relayed (Python relay) ÷ direct",
+                   r("ferry->ferry [native] relay"), nat, 0.90)
+        if has_serve:
+            ratio_line("ferry->ferry native relayed (ferry serve) ÷ direct",
+                       r("ferry->ferry [native] serve"), nat, 0.90)
     for path in ("direct", "relay"):
         for p in ("python", "william", "rust"):
             own = r(f"{p}->{p} {path}")
             ratio_line(f"ferry->{p} ÷ {p}->{p} ({path})", r(f"ferry->{p} {path}"), own, 1.0)
             ratio_line(f"{p}->ferry ÷ {p}->{p} ({path})", r(f"{p}->ferry {path}"), own, 1.0)
-    ratio_line("ferry->ferry relayed (Python relay) ÷ direct", r("ferry->ferry relay"), ff, 0.90)
+    ratio_line("ferry->ferry v1 relayed (Python relay) ÷ direct", r("ferry->ferry relay"), ff, 0.90)
     if has_serve:
-        ratio_line("ferry->ferry relayed (ferry serve) ÷ direct", r("ferry->ferry serve"), ff, 0.90)
+        ratio_line("ferry->ferry v1 relayed (ferry serve) ÷ direct", r("ferry->ferry serve"), ff,
+                   0.90)
 
 
 def main():
@@ -384,6 +397,7 @@ def main():
     ref_rows = []
     if not args.skip_refs:
         ref_rows += refs.criterion(args.root)
+        ref_rows += refs.transit_limit(args.root)
         ref_rows += refs.pynacl(os.path.join(args.peers, "venv/bin/python"))
         ref_rows += refs.iperf3() + refs.tcp_copy()
         ref_rows += refs.files(max(sources)[1], args.recv_dir, args.disk_dir)

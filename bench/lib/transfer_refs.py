@@ -37,10 +37,29 @@ def criterion(root):
         if not m:
             continue
         name, ns = m.group(1), float(m.group(2).replace(",", ""))
-        size = 256 * 1024 if "record" not in name else int(name.rsplit("/", 1)[1])
+        last = name.rsplit("/", 1)[1]
+        size = int(last) if last.isdigit() else 256 * 1024
         rows.append((f"criterion {name}", size / ns * 1e9 / MB, "1 core, ferry-proto bench"))
     if not rows:
         rows.append(("criterion ferry-proto crypto", None, out.stderr.strip()[-300:]))
+    return rows
+
+
+def transit_limit(root):
+    """The native protocol's ceiling on this machine: one loopback TCP stream of
+    native records, sealed on one thread and opened on another, no file I/O."""
+    exe = os.path.join(root, "target/release/examples/transit_limit")
+    rows = []
+    for aead in ("aes-256-gcm", "chacha20-poly1305"):
+        name = f"native record stream, {aead}, loopback (limit)"
+        try:
+            out = subprocess.run([exe, "4", aead], capture_output=True, text=True, timeout=300,
+                                 check=True).stdout
+        except (OSError, subprocess.SubprocessError) as e:
+            rows.append((name, None, f"not measured: {e}"))
+            continue
+        m = re.match(r"\S+ ([\d.]+) MB/s", out)
+        rows.append((name, float(m.group(1)) if m else None, "4 GiB, 1 stream, 2 threads"))
     return rows
 
 

@@ -7,11 +7,12 @@
 //! The sans-IO rules live in `ferry_proto::native`; this module drives them:
 //! - `connect`: hints through the mailbox, the transit race with the native key;
 //! - `link`: frames over transit records;
-//! - `scan` and `hash`: what the sender offers, hashed;
+//! - `scan`, `hash` and `ahead`: what the sender offers, hashed ahead of need;
 //! - `send`: the sender; `receive`, `local`, `store` and `writer`: the receiver,
 //!   its checks, its partial files with resume state, and the threads that verify
 //!   and write what arrives.
 
+mod ahead;
 mod connect;
 mod hash;
 mod link;

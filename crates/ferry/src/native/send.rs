@@ -5,6 +5,7 @@
 use std::fs::File;
 use std::ops::Range;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use tokio::sync::mpsc;
 
@@ -22,8 +23,9 @@ use crate::send::SendOptions;
 use crate::ui::Ui;
 use crate::wormhole::Wormhole;
 
+use super::ahead::Hashes;
 use super::connect::{connect, peer_hints, send_hints};
-use super::hash::{hash_file, read_at};
+use super::hash::read_at;
 use super::link::{unexpected, Link};
 use super::scan::{scan, Source};
 use super::Roots;
@@ -44,11 +46,16 @@ pub(crate) async fn send(
 ) -> Result<()> {
     let prep = send_hints(wormhole, &options.transit).await?;
     let roots = roots.clone();
-    let scanning = tokio::task::spawn_blocking(move || scan(&roots));
+    // Scanning, then hashing, go on while the connection is made.
+    let scanning = tokio::task::spawn_blocking(move || {
+        let source = Arc::new(scan(&roots)?);
+        let hashes = Hashes::start(Arc::clone(&source))?;
+        Ok::<_, Error>((source, hashes))
+    });
     let peer = peer_hints(wormhole).await?;
     let mut link = connect(wormhole, prep, (Role::Sender, aead), &peer, ui).await?;
     let result = match scanning.await.map_err(join_error) {
-        Ok(Ok(source)) => run(&mut link, &source, ui).await,
+        Ok(Ok((source, mut hashes))) => run(&mut link, &source, &mut hashes, ui).await,
         Ok(Err(e)) | Err(e) => Err(e),
     };
     if let Err(e) = &result {
@@ -57,7 +64,7 @@ pub(crate) async fn send(
     result
 }
 
-async fn run(link: &mut Link, source: &Source, ui: &mut dyn Ui) -> Result<()> {
+async fn run(link: &mut Link, source: &Source, hashes: &mut Hashes, ui: &mut dyn Ui) -> Result<()> {
     send_manifest(link, &source.manifest).await?;
     match link.recv().await? {
         Frame::Accept => {}
@@ -69,8 +76,9 @@ async fn run(link: &mut Link, source: &Source, ui: &mut dyn Ui) -> Result<()> {
         done: 0,
         total: source.manifest.bytes(),
     };
-    for batch in batches(&source.manifest) {
-        send_batch(link, source, batch, &mut progress, ui).await?;
+    for _ in 0..batches(&source.manifest).len() {
+        let (batch, trees) = hashes.next().await?;
+        send_batch(link, source, (batch, trees), &mut progress, ui).await?;
     }
     match link.recv().await? {
         Frame::Done(totals) if totals == source.manifest.totals() => Ok(()),
@@ -94,13 +102,10 @@ struct Progress {
 async fn send_batch(
     link: &mut Link,
     source: &Source,
-    batch: Range<u32>,
+    (batch, trees): (Range<u32>, Vec<Tree>),
     progress: &mut Progress,
     ui: &mut dyn Ui,
 ) -> Result<()> {
-    let started = std::time::Instant::now();
-    let trees = hash_batch(source, batch.clone()).await?;
-    tracing::debug!(files = batch.len(), elapsed = ?started.elapsed(), "batch hashed");
     let count = batch.len() as u32;
     link.send(&Frame::Batch {
         first: batch.start,
@@ -133,18 +138,6 @@ fn set_bytes(tree: &Tree, set: &GroupSet) -> u64 {
     set.iter()
         .map(|g| tree.layout().group_span(g.into()).1)
         .sum()
-}
-
-async fn hash_batch(source: &Source, batch: Range<u32>) -> Result<Vec<Tree>> {
-    let jobs: Vec<(PathBuf, u64)> = batch
-        .map(|n| {
-            let size = source.manifest.file(n).and_then(|e| e.size()).unwrap_or(0);
-            (source.paths[n as usize].clone(), size)
-        })
-        .collect();
-    tokio::task::spawn_blocking(move || jobs.iter().map(|(p, size)| hash_file(p, *size)).collect())
-        .await
-        .map_err(join_error)?
 }
 
 /// Streams the wanted groups: a blocking thread reads them into record buffers,

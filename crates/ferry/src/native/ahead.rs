@@ -1,0 +1,64 @@
+//! The sender's hashing, run ahead of the connection: batch after batch on a thread
+//! of its own, started as soon as the scan is done. The first batch is thus hashed
+//! while the transit connection is made and the receiver decides, and each later
+//! one while the batch before it streams.
+
+use std::ops::Range;
+use std::sync::Arc;
+
+use tokio::sync::mpsc;
+
+use ferry_proto::native::sender::batches;
+use ferry_proto::native::tree::Tree;
+
+use crate::error::{Error, Result};
+
+use super::hash::hash_file;
+use super::scan::Source;
+
+/// The trees of each batch, in batch order.
+pub(super) struct Hashes {
+    rx: mpsc::Receiver<(Range<u32>, Result<Vec<Tree>>)>,
+}
+
+impl Hashes {
+    /// Starts hashing `source`'s batches; at most one finished batch waits.
+    pub(super) fn start(source: Arc<Source>) -> Result<Hashes> {
+        let (tx, rx) = mpsc::channel(1);
+        std::thread::Builder::new()
+            .name("ferry-hash".into())
+            .spawn(move || {
+                for batch in batches(&source.manifest) {
+                    let trees = hash_batch(&source, batch.clone());
+                    let failed = trees.is_err();
+                    // A closed channel: the transfer ended, nobody wants more.
+                    if tx.blocking_send((batch, trees)).is_err() || failed {
+                        break;
+                    }
+                }
+            })
+            .map_err(|e| Error::io("starting the hashing thread", e))?;
+        Ok(Hashes { rx })
+    }
+
+    /// The next batch and its trees.
+    pub(super) async fn next(&mut self) -> Result<(Range<u32>, Vec<Tree>)> {
+        match self.rx.recv().await {
+            Some((batch, trees)) => Ok((batch, trees?)),
+            None => Err(Error::Transit("the hashing thread stopped".into())),
+        }
+    }
+}
+
+fn hash_batch(source: &Source, batch: Range<u32>) -> Result<Vec<Tree>> {
+    let started = std::time::Instant::now();
+    let trees = batch
+        .clone()
+        .map(|n| {
+            let size = source.manifest.file(n).and_then(|e| e.size()).unwrap_or(0);
+            hash_file(&source.paths[n as usize], size)
+        })
+        .collect::<Result<Vec<Tree>>>();
+    tracing::debug!(files = batch.len(), elapsed = ?started.elapsed(), "batch hashed");
+    trees
+}
