@@ -86,6 +86,14 @@ impl Ui for Terminal {
         eprintln!("warning: {}", escape_for_terminal(message));
     }
 
+    fn resuming(&mut self, held: u64, total: u64) {
+        eprintln!(
+            "Resuming: {} of {} already here from an interrupted transfer (checked again before use).",
+            human(held),
+            human(total)
+        );
+    }
+
     fn accept(&mut self, offer: &Offer) -> bool {
         eprintln!("{}", describe(offer));
         if self.assume_yes {

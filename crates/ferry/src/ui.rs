@@ -16,6 +16,10 @@ pub trait Ui: RendezvousObserver + Send {
     fn progress(&mut self, _done: u64, _total: u64) {}
     /// Something the user should know that does not stop the transfer.
     fn warn(&mut self, _message: &str) {}
+    /// Receiver only, before `accept`: an earlier, interrupted transfer left `held`
+    /// of these `total` bytes here; only the rest will move (what is held is
+    /// verified again first, so it may turn out less).
+    fn resuming(&mut self, _held: u64, _total: u64) {}
     /// Receiver only: may we accept this (already checked for safety and space)?
     fn accept(&mut self, _offer: &Offer) -> bool {
         false

@@ -36,6 +36,8 @@ pub(super) struct Targets {
     pub(super) existing: Vec<Existing>,
     /// Entry index of each file number.
     pub(super) file_entries: Vec<usize>,
+    /// Bytes that resume states of earlier transfers claim (checked again later).
+    pub(super) resumable: u64,
 }
 
 impl Targets {
@@ -54,6 +56,7 @@ pub(super) fn check(manifest: &Manifest, out_dir: &Path) -> Result<Targets> {
         paths: Vec::new(),
         existing: Vec::new(),
         file_entries: Vec::new(),
+        resumable: 0,
     };
     let mut need = 0u64;
     for (i, entry) in manifest.entries().iter().enumerate() {
@@ -62,7 +65,9 @@ pub(super) fn check(manifest: &Manifest, out_dir: &Path) -> Result<Targets> {
         if let EntryKind::File { size } = entry.kind {
             targets.file_entries.push(i);
             if existing == Existing::Nothing {
-                need += size.saturating_sub(resumable_bytes(&path, size));
+                let held = resumable_bytes(&path, size);
+                targets.resumable += held;
+                need += size.saturating_sub(held);
             }
         }
         targets.paths.push(path);

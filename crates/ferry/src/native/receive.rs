@@ -114,6 +114,9 @@ async fn prepare(
     let targets = tokio::task::spawn_blocking(move || local::check(&m, &out))
         .await
         .map_err(join_error)??;
+    if targets.resumable > 0 {
+        ui.resuming(targets.resumable, manifest.bytes());
+    }
     if !ui.accept(&offer_view(manifest)) {
         return Err(Error::Declined);
     }
