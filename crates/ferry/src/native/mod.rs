@@ -79,6 +79,18 @@ pub(crate) fn negotiated(ours: &MailboxConfig, wormhole: &Wormhole) -> Option<Ae
     }
 }
 
+/// Groups queued between two pipeline stages: 2 MiB worth, at least 2 and at
+/// most 8, so that memory stays flat even when huge files bring 4 MiB groups.
+fn queue_depth(manifest: &Manifest) -> usize {
+    let largest = manifest.entries().iter().filter_map(|e| e.size()).max();
+    depth_for(largest.unwrap_or(0))
+}
+
+fn depth_for(largest_file: u64) -> usize {
+    let group = ferry_proto::native::tree::Layout::for_size(largest_file).group_len();
+    ((2 << 20) / group.max(1)).clamp(2, 8) as usize
+}
+
 /// The paths a payload sends (none for text, which always goes as v1).
 pub(crate) fn roots(payload: &Payload) -> Roots {
     match payload {
@@ -155,5 +167,16 @@ impl Report {
     /// Bytes in place so far.
     fn present(&self) -> u64 {
         self.transferred + self.resumed + self.already_present
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn queues_hold_about_two_mib_of_groups() {
+        assert_eq!(super::depth_for(0), 8); // 256 KiB groups
+        assert_eq!(super::depth_for(1 << 30), 8);
+        assert_eq!(super::depth_for(20 << 30), 4); // 512 KiB groups
+        assert_eq!(super::depth_for(200 << 30), 2); // 4 MiB groups
     }
 }

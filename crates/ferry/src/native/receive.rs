@@ -23,7 +23,7 @@ use super::local::{self, CreatedDirs, Targets};
 use super::send::join_error;
 use super::store::{plan_file, wanted, FilePlan};
 use super::writer::{FileJob, Job, Writer};
-use super::Report;
+use super::{queue_depth, Report};
 
 /// Receives from a ferry sender. A text message still comes as a v1 offer.
 pub(crate) async fn receive(
@@ -58,7 +58,7 @@ async fn run(link: &mut Link, options: &ReceiveOptions, ui: &mut dyn Ui) -> Resu
         }
     };
     link.send(&Frame::Accept).await?;
-    let mut writer = Writer::spawn(link.recycler());
+    let mut writer = Writer::spawn(queue_depth(&manifest), link.recycler());
     let mut batch = BatchState {
         manifest: &manifest,
         targets: &targets,

@@ -28,10 +28,8 @@ use super::connect::{connect, peer_hints, send_hints};
 use super::hash::read_at;
 use super::link::{unexpected, Link};
 use super::scan::{scan, Source};
-use super::Roots;
+use super::{queue_depth, Roots};
 
-/// `DATA` frames read ahead of the socket.
-const READ_AHEAD: usize = 8;
 /// Bytes around a group in its record buffer: length prefix and `DATA` header in
 /// front, the tag behind.
 const FRAMING: usize = PREFIX_LEN + DATA_HEADER_LEN + TAG_LEN;
@@ -150,7 +148,7 @@ async fn stream_groups(
     progress: &mut Progress,
     ui: &mut dyn Ui,
 ) -> Result<()> {
-    let (tx, mut rx) = mpsc::channel::<Vec<u8>>(READ_AHEAD);
+    let (tx, mut rx) = mpsc::channel::<Vec<u8>>(queue_depth(&source.manifest));
     let (back, spare) = std::sync::mpsc::channel::<Vec<u8>>();
     let paths: Vec<PathBuf> = wanted
         .iter()

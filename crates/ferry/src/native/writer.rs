@@ -30,8 +30,6 @@ use super::store::{open_nofollow, resume_paths, ResumePaths};
 const SAVE_BYTES: u64 = 32 << 20;
 /// …or this much time, whichever comes first.
 const SAVE_INTERVAL: Duration = Duration::from_secs(1);
-/// Jobs queued before each thread: a few groups each (memory stays flat).
-const QUEUE: usize = 8;
 
 /// One file the writer is about to receive.
 pub(super) struct FileJob {
@@ -69,9 +67,10 @@ pub(super) struct Writer {
 }
 
 impl Writer {
-    pub(super) fn spawn(recycle: std::sync::mpsc::Sender<Vec<u8>>) -> Self {
-        let (tx, rx) = mpsc::channel(QUEUE);
-        let (verified_tx, verified_rx) = mpsc::channel(QUEUE);
+    /// `depth` jobs may wait before each thread.
+    pub(super) fn spawn(depth: usize, recycle: std::sync::mpsc::Sender<Vec<u8>>) -> Self {
+        let (tx, rx) = mpsc::channel(depth);
+        let (verified_tx, verified_rx) = mpsc::channel(depth);
         let verifier = tokio::task::spawn_blocking(move || verify(rx, verified_tx));
         let writer = tokio::task::spawn_blocking(move || run(verified_rx, recycle));
         Writer {
