@@ -17,8 +17,10 @@ use tokio::net::TcpStream;
 
 use super::splice::{Meter, SpliceEnd, BUF};
 
-/// Pipe capacity asked for: fewer calls per byte than the default 64 KiB.
-const PIPE_SIZE: usize = 1024 * 1024;
+/// Pipe capacity asked for: less CPU per byte than the default 64 KiB, and
+/// measured as cheap as 1 MiB while using a quarter of the per-user pipe pages
+/// (`/proc/sys/fs/pipe-user-pages-soft`, 16384 by default: 128 pairs).
+const PIPE_SIZE: usize = 256 * 1024;
 
 const FLAGS: SpliceFlags = SpliceFlags::MOVE.union(SpliceFlags::NONBLOCK);
 
@@ -80,7 +82,8 @@ impl Path {
 
     fn pipe() -> io::Result<Self> {
         let (r, w) = pipe_with(PipeFlags::CLOEXEC | PipeFlags::NONBLOCK)?;
-        // Refused past the per-user pipe limits; the default size still works.
+        // Refused past the per-user pipe limits: the pipe keeps the size it
+        // was made with (small then, but forwarding stays correct).
         let size = fcntl_setpipe_size(&w, PIPE_SIZE).or_else(|_| fcntl_getpipe_size(&w))?;
         Ok(Path::Kernel { r, w, size })
     }
