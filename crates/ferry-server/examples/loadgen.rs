@@ -8,6 +8,8 @@
 //!                                        pairs that claim, exchange pake+version, close;
 //!                                        prints rate and latency p50/p99
 //! loadgen relay HOST:PORT PAIRS BYTES   PAIRS concurrent relayed transfers of BYTES each
+//! loadgen relay-ws HOST:PORT WS_URL PAIRS BYTES
+//!                                        the same from a TCP sender to a WebSocket receiver
 //! ```
 
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -45,7 +47,16 @@ async fn main() -> Result<(), BoxError> {
             )
             .await
         }
-        "relay" => relay(&arg(1)?, arg(2)?.parse()?, arg(3)?.parse()?).await,
+        "relay" => {
+            let addr = arg(1)?;
+            let pair = |i, n| relay_pair(addr.clone(), i, n);
+            relay(pair, arg(2)?.parse()?, arg(3)?.parse()?).await
+        }
+        "relay-ws" => {
+            let (addr, url) = (arg(1)?, arg(2)?);
+            let pair = |i, n| relay_ws_pair(addr.clone(), url.clone(), i, n);
+            relay(pair, arg(3)?.parse()?, arg(4)?.parse()?).await
+        }
         other => Err(format!("unknown mode {other}").into()),
     }
 }
@@ -247,45 +258,74 @@ async fn expect_ok(s: &mut TcpStream) -> Result<(), BoxError> {
     Ok(())
 }
 
+fn relay_token(i: usize) -> String {
+    format!("{:064x}", i + 1)
+}
+
+/// Writes `bytes` bytes to `a`.
+async fn send_bytes(a: &mut TcpStream, bytes: u64) -> Result<(), BoxError> {
+    let chunk = vec![0x5au8; 256 * 1024];
+    let mut left = bytes;
+    while left > 0 {
+        let n = left.min(chunk.len() as u64) as usize;
+        a.write_all(&chunk[..n]).await?;
+        left -= n as u64;
+    }
+    Ok(())
+}
+
 async fn relay_pair(addr: String, i: usize, bytes: u64) -> Result<(), BoxError> {
-    let token = format!("{:064x}", i + 1);
+    let token = relay_token(i);
     let mut a = relay_end(&addr, &token, "aaaaaaaaaaaaaaaa").await?;
     let mut b = relay_end(&addr, &token, "bbbbbbbbbbbbbbbb").await?;
     expect_ok(&mut a).await?;
     expect_ok(&mut b).await?;
-    let send = async {
-        let chunk = vec![0x5au8; 256 * 1024];
-        let mut left = bytes;
-        while left > 0 {
-            let n = left.min(chunk.len() as u64) as usize;
-            a.write_all(&chunk[..n]).await?;
-            left -= n as u64;
-        }
-        Ok::<_, std::io::Error>(())
-    };
     let recv = async {
         let mut buf = vec![0u8; 256 * 1024];
         let mut got = 0u64;
         while got < bytes {
             let n = b.read(&mut buf).await?;
             if n == 0 {
-                return Err(std::io::Error::other("relay closed early"));
+                return Err("relay closed early".into());
             }
             got += n as u64;
         }
         Ok(())
     };
-    let (s, r) = tokio::join!(send, recv);
-    s?;
-    r?;
-    Ok(())
+    let (s, r) = tokio::join!(send_bytes(&mut a, bytes), recv);
+    s.and(r)
 }
 
-async fn relay(addr: &str, pairs: usize, bytes: u64) -> Result<(), BoxError> {
+/// A TCP sender relayed to a WebSocket receiver (one binary frame per relay write).
+async fn relay_ws_pair(addr: String, url: String, i: usize, bytes: u64) -> Result<(), BoxError> {
+    let token = relay_token(i);
+    let (mut ws, _) = tokio_tungstenite_030::connect_async(&url).await?;
+    let line = format!("please relay {token} for side bbbbbbbbbbbbbbbb");
+    ws.send(Message::Binary(line.into_bytes().into())).await?;
+    let mut a = relay_end(&addr, &token, "aaaaaaaaaaaaaaaa").await?;
+    expect_ok(&mut a).await?;
+    let recv = async {
+        let mut got = 0u64;
+        while got < bytes + 3 {
+            match ws.next().await.ok_or("relay closed early")?? {
+                Message::Binary(b) => got += b.len() as u64,
+                Message::Close(_) => return Err("relay closed early".into()),
+                _ => {}
+            }
+        }
+        Ok(())
+    };
+    let (s, r) = tokio::join!(send_bytes(&mut a, bytes), recv);
+    s.and(r)
+}
+
+async fn relay<F, Fut>(pair: F, pairs: usize, bytes: u64) -> Result<(), BoxError>
+where
+    F: Fn(usize, u64) -> Fut,
+    Fut: std::future::Future<Output = Result<(), BoxError>> + Send + 'static,
+{
     let t0 = Instant::now();
-    let tasks: Vec<_> = (0..pairs)
-        .map(|i| tokio::spawn(relay_pair(addr.to_owned(), i, bytes)))
-        .collect();
+    let tasks: Vec<_> = (0..pairs).map(|i| tokio::spawn(pair(i, bytes))).collect();
     for t in tasks {
         t.await??;
     }

@@ -11,7 +11,9 @@
 //!   state (nameplates, mailboxes, subscribers, expiry) run by one "hub" thread that
 //!   owns the store, and the WebSocket connection task;
 //! - `relay`: the handshake-line parser and pairing by token (both pure), and the
-//!   splice of two paired streams (TCP or WebSocket) with limits;
+//!   splice of two paired streams (TCP or WebSocket) with limits: in the kernel
+//!   (`splice(2)` through a pipe) for two TCP streams on Linux, otherwise
+//!   copied through a buffer;
 //! - `store`: [`Store`] trait with an embedded SQLite backend (default) and an
 //!   in-memory one; every mutation is committed before the client hears about it;
 //! - `http`: the few bytes of HTTP/1.1 we need (upgrade to `/v1`, `/`, `/health`,

@@ -6,8 +6,8 @@ mod common;
 
 use std::time::Duration;
 
-use common::{read_n, read_to_end, relay_line, relay_tcp, spawn, spawn_default, token};
-use ferry_server::Config;
+use common::{read_n, read_to_end, relay_line, relay_tcp, spawn, spawn_default, token, WAIT};
+use ferry_server::{Config, ServerHandle};
 use futures_util::{SinkExt, StreamExt};
 use sha2::{Digest, Sha256};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -69,28 +69,35 @@ async fn transfer(
     hash
 }
 
+/// Sends `one` from a to b and `two` back at once over a fresh pair; both must
+/// arrive intact and be counted while the pair is still open.
+async fn relay_both_ways(h: &ServerHandle, t: &str, one: &[u8], two: &[u8]) {
+    let (a, b) = pair(h.relay_tcp_addr().unwrap(), t).await;
+    let (mut ar, mut aw) = a.into_split();
+    let (mut br, mut bw) = b.into_split();
+    let (h1, h2) = tokio::join!(
+        transfer(&mut aw, &mut br, one),
+        transfer(&mut bw, &mut ar, two)
+    );
+    assert_eq!(h1, Sha256::digest(one).to_vec());
+    assert_eq!(h2, Sha256::digest(two).to_vec());
+    let bytes = format!("ferry_relay_bytes_total {}", one.len() + two.len());
+    metrics_show(h, &[&bytes, "ferry_relay_active_pairs 1"]).await;
+}
+
+/// Waits until the metrics hold every one of `lines`.
+async fn metrics_show(h: &ServerHandle, lines: &[&str]) {
+    let all = |m: &str| lines.iter().all(|l| m.contains(l));
+    let m = common::wait_metrics(h, all).await;
+    assert!(all(&m), "{m}");
+}
+
 #[tokio::test]
 async fn tcp_pair_relays_megabytes_both_ways() {
     let h = spawn_default().await;
-    let (a, b) = pair(h.relay_tcp_addr().unwrap(), &token(1)).await;
-    let (mut ar, mut aw) = a.into_split();
-    let (mut br, mut bw) = b.into_split();
     let one = pattern(3 * 1024 * 1024 + 17, 1);
     let two = pattern(2 * 1024 * 1024 + 5, 2);
-    let (h1, h2) = tokio::join!(
-        transfer(&mut aw, &mut br, &one),
-        transfer(&mut bw, &mut ar, &two)
-    );
-    assert_eq!(h1, Sha256::digest(&one).to_vec());
-    assert_eq!(h2, Sha256::digest(&two).to_vec());
-    let m = common::wait_metrics(&h, |m| m.contains("ferry_relay_active_pairs 1")).await;
-    assert!(
-        m.contains(&format!(
-            "ferry_relay_bytes_total {}",
-            one.len() + two.len()
-        )),
-        "{m}"
-    );
+    relay_both_ways(&h, &token(1), &one, &two).await;
 }
 
 #[tokio::test]
@@ -101,11 +108,13 @@ async fn buddy_close_propagates_without_half_close() {
     drop(a);
     // b's half-closed peer closes b entirely: b reads EOF
     assert_eq!(read_to_end(&mut b).await, b"");
-    let m = common::wait_metrics(&h, |m| {
-        m.contains("ferry_relay_results_total{result=\"happy\"} 1")
-    })
-    .await;
-    assert!(m.contains("ferry_relay_active_pairs 0"), "{m}");
+    pair_ended(&h, "happy").await;
+}
+
+/// Waits until the one pair has ended with `result` and none is active.
+async fn pair_ended(h: &ServerHandle, result: &str) {
+    let ended = format!("ferry_relay_results_total{{result=\"{result}\"}} 1");
+    metrics_show(h, &[&ended, "ferry_relay_active_pairs 0"]).await;
 }
 
 #[tokio::test]
@@ -286,4 +295,75 @@ async fn websocket_relay_bad_line() {
         panic!("no answer")
     };
     assert_eq!(&b[..], b"bad handshake\n");
+}
+
+/// Random bytes from the OS: fast even in a debug build.
+fn random(len: usize) -> Vec<u8> {
+    use rand::RngCore;
+    let mut v = vec![0u8; len];
+    rand::rngs::OsRng.fill_bytes(&mut v);
+    v
+}
+
+#[tokio::test]
+async fn tcp_pair_relays_64_mib_of_random_bytes_both_ways() {
+    let h = spawn_default().await;
+    let (one, two) = (random(64 << 20), random((64 << 20) + 4097));
+    relay_both_ways(&h, &token(11), &one, &two).await;
+}
+
+#[tokio::test]
+async fn a_pair_over_its_byte_budget_is_closed() {
+    let mut cfg = Config::ephemeral();
+    cfg.limits.max_relay_bytes_per_pair = Some(1 << 20);
+    let h = spawn(cfg).await;
+    let (a, mut b) = pair(h.relay_tcp_addr().unwrap(), &token(12)).await;
+    let (mut ar, mut aw) = a.into_split();
+    let sender = tokio::spawn(async move { aw.write_all(&random(8 << 20)).await.is_err() });
+    let got = read_to_end(&mut b).await;
+    assert!(
+        got.len() <= 1 << 20,
+        "{} bytes passed a 1 MiB budget",
+        got.len()
+    );
+    read_to_end(&mut ar).await;
+    assert!(tokio::time::timeout(WAIT, sender).await.unwrap().unwrap());
+    pair_ended(&h, "over_limit").await;
+}
+
+/// While `a` streams to `b`, closing either one closes the other too.
+async fn close_mid_transfer(close_sender: bool) {
+    let h = spawn_default().await;
+    let (a, mut b) = pair(h.relay_tcp_addr().unwrap(), &token(13)).await;
+    let (mut ar, mut aw) = a.into_split();
+    // at most 1 GiB, never reached: the write fails once the pair is closed
+    let sender = tokio::spawn(async move {
+        let chunk = vec![7u8; 1 << 20];
+        for _ in 0..1024 {
+            if aw.write_all(&chunk).await.is_err() {
+                return;
+            }
+        }
+    });
+    read_n(&mut b, 4 << 20).await;
+    if close_sender {
+        sender.abort();
+        drop(ar);
+        read_to_end(&mut b).await;
+    } else {
+        drop(b);
+        read_to_end(&mut ar).await;
+        tokio::time::timeout(WAIT, sender).await.unwrap().unwrap();
+    }
+    pair_ended(&h, "happy").await;
+}
+
+#[tokio::test]
+async fn closing_the_sender_mid_transfer_closes_the_receiver() {
+    close_mid_transfer(true).await;
+}
+
+#[tokio::test]
+async fn closing_the_receiver_mid_transfer_closes_the_sender() {
+    close_mid_transfer(false).await;
 }

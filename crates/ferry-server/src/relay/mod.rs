@@ -7,6 +7,8 @@ mod line;
 mod pairing;
 mod splice;
 mod stream;
+#[cfg(target_os = "linux")]
+mod zero_copy;
 
 use std::net::SocketAddr;
 use std::sync::Arc;

@@ -8,7 +8,7 @@ use std::time::Duration;
 use ferry_server::{Config, Server, ServerHandle};
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{json, Value};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio_tungstenite_030::tungstenite::Message;
 use tokio_tungstenite_030::{MaybeTlsStream, WebSocketStream};
@@ -206,7 +206,7 @@ pub async fn read_n(s: &mut TcpStream, n: usize) -> Vec<u8> {
 }
 
 /// Reads until EOF (5 s) and returns everything.
-pub async fn read_to_end(s: &mut TcpStream) -> Vec<u8> {
+pub async fn read_to_end(s: &mut (impl AsyncRead + Unpin)) -> Vec<u8> {
     let mut buf = Vec::new();
     let _ = tokio::time::timeout(WAIT, s.read_to_end(&mut buf))
         .await
