@@ -3,6 +3,8 @@
 
 use serde_json::Value;
 
+use crate::crypto::kdf::TransitKey;
+
 /// `test-vectors/wormhole-kat.json`, produced by the Python implementation.
 pub(crate) fn kat() -> Value {
     serde_json::from_str(include_str!("../../../test-vectors/wormhole-kat.json"))
@@ -17,4 +19,12 @@ pub(crate) fn unhex(v: &Value) -> Vec<u8> {
 /// A hex string field of exactly `N` bytes.
 pub(crate) fn array<const N: usize>(v: &Value) -> [u8; N] {
     unhex(v).try_into().expect("right length")
+}
+
+/// The transit key of WORMHOLE-PROTOCOL.md §3.3, whose handshakes and records
+/// the protocol document lists.
+pub(crate) fn transit_key() -> TransitKey {
+    let bytes = hex::decode("d24e11c8f32da7f78c63415c8c9baf5174615dba93eadd5e69c7df1eb4c1b130")
+        .expect("valid hex");
+    TransitKey::from_bytes(bytes.try_into().expect("32 bytes"))
 }
