@@ -7,7 +7,7 @@
 
 mod native_support;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use ferry_proto::native::tree::Layout;
 use native_support::*;
@@ -122,15 +122,6 @@ async fn resumed(case: &Case, code: &str) {
 
 fn last_line(s: &str) -> &str {
     s.lines().last().unwrap_or("")
-}
-
-fn names(dir: &Path) -> Vec<String> {
-    let mut v: Vec<String> = std::fs::read_dir(dir)
-        .expect("read_dir")
-        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
-        .collect();
-    v.sort();
-    v
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
