@@ -7,7 +7,7 @@ mod support;
 
 use ferry_proto::mailbox::ClientMessage;
 use serde_json::json;
-use support::scenario::{reply, verified};
+use support::scenario::{reply, sending_to_evil, verified};
 use support::{EvilPeer, Ferry, Finished, Sandbox, TestServer};
 
 /// Meets `ferry receive`, lets `act` misbehave, returns how ferry ended.
@@ -240,13 +240,7 @@ async fn against_sender(reply_with: serde_json::Value) -> Finished {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("f.txt");
     std::fs::write(&file, b"payload").unwrap();
-    let code = format!("{}-evil-answer", 100 + rand::random::<u16>() % 9000);
-    let ferry = Ferry::new(&server, "send")
-        .args(["--listen", "127.0.0.1", "--code", &code])
-        .arg(&file)
-        .spawn();
-    let mut peer = EvilPeer::with_code(&server.url(), &code).await;
-    let ferry = verified(&mut peer, ferry).await;
+    let (mut peer, ferry) = sending_to_evil(&server, &file, "evil-answer").await;
     let _ = peer.recv_until("offer").await;
     peer.send_json(reply_with).await;
     let done = ferry.finish().await;

@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use ferry_proto::transit::Role;
 use serde_json::json;
-use support::scenario::{offer_to_ferry, verified};
-use support::{EvilPeer, EvilTransit, Ferry, Sandbox, TestServer};
+use support::scenario::{offer_to_ferry, sending_to_evil};
+use support::{EvilPeer, EvilTransit, Sandbox, TestServer};
 
 async fn offer_file(size: u64) -> (TestServer, Sandbox, support::scenario::Offered) {
     let server = TestServer::start().await;
@@ -82,13 +82,7 @@ async fn send_to_evil(len: usize) -> (TestServer, tempfile::TempDir, EvilPeer, s
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("payload.bin");
     std::fs::write(&file, vec![0x42; len]).unwrap();
-    let code = format!("{}-evil-receiver", 100 + rand::random::<u16>() % 9000);
-    let ferry = Ferry::new(&server, "send")
-        .args(["--listen", "127.0.0.1", "--code", &code])
-        .arg(&file)
-        .spawn();
-    let mut peer = EvilPeer::with_code(&server.url(), &code).await;
-    let ferry = verified(&mut peer, ferry).await;
+    let (peer, ferry) = sending_to_evil(&server, &file, "evil-receiver").await;
     (server, dir, peer, ferry)
 }
 

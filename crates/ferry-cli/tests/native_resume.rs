@@ -7,7 +7,7 @@
 
 mod native_support;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use ferry_proto::native::tree::Layout;
 use native_support::*;
@@ -50,15 +50,21 @@ enum Interrupt {
     Cut,
 }
 
-/// Runs a throttled transfer through the proxy and interrupts it once the
-/// receiver's saved state claims `at` bytes.
-async fn interrupted(case: &Case, code: &str, how: Interrupt, at: u64) {
-    let h = server().await;
-    let mut proxy = Proxy::start(ProxyPlan {
+/// A relay stand-in slow enough that the test can act mid-transfer.
+async fn throttled() -> Proxy {
+    Proxy::start(ProxyPlan {
         rate: Some(RATE),
         ..ProxyPlan::default()
     })
-    .await;
+    .await
+}
+
+/// Runs a throttled transfer through the proxy and interrupts it once the
+/// receiver's saved state claims `more` bytes beyond what it claimed before.
+async fn interrupted(case: &Case, code: &str, how: Interrupt, more: u64) {
+    let at = resume_state(&case.target()).map_or(0, |s| s.verified_bytes()) + more;
+    let h = server().await;
+    let mut proxy = throttled().await;
     let route = Route::Relay(proxy.addr);
     let mut sender = spawn_sender(&h, &route, code, &case.src);
     let mut receiver = spawn_receiver(&h, &route, code, &case.out);
@@ -69,20 +75,10 @@ async fn interrupted(case: &Case, code: &str, how: Interrupt, at: u64) {
         Interrupt::Cut => proxy.cut(),
     }
     let (s, r) = tokio::join!(finish(sender), finish(receiver));
-    assert!(
-        !s.success && !r.success,
-        "both sides fail\nsender: {}\nreceiver: {}",
-        s.stderr,
-        r.stderr
-    );
+    both_failed(&format!("interrupted at {at}+ bytes"), &s, &r);
     assert!(
         !case.target().exists(),
         "nothing in place after an interruption"
-    );
-    eprintln!(
-        "interrupted at {at}+ bytes:\n  sender: {}\n  receiver: {}",
-        last_line(&s.stderr),
-        last_line(&r.stderr)
     );
 }
 
@@ -92,6 +88,27 @@ async fn resumed(case: &Case, code: &str) {
         .expect("a resume state was kept")
         .verified_bytes();
     assert!(claimed > 0 && claimed < SIZE as u64, "claimed {claimed}");
+    let log = sent_directly(case, code).await;
+    eprintln!("resumed with {claimed} bytes kept: {}", last_line(&log));
+    assert_eq!(logged(&log, "resumed"), claimed, "{log}");
+    assert_eq!(logged(&log, "transferred"), SIZE as u64 - claimed, "{log}");
+    assert!(
+        std::fs::read(case.target()).expect("received") == case.data,
+        "byte-identical"
+    );
+    assert_eq!(names(&case.out), ["big.bin"], "resume files cleaned up");
+}
+
+/// A fresh case interrupted once, then resumed with a new code.
+async fn interrupt_then_resume(seed: u64, how: Interrupt, at: u64, codes: [&str; 2]) {
+    let case = Case::new(seed);
+    interrupted(&case, codes[0], how, at).await;
+    resumed(&case, codes[1]).await;
+}
+
+/// Sends `case.src` straight to `case.out`; both sides must succeed. Returns
+/// the receiver's log.
+async fn sent_directly(case: &Case, code: &str) -> String {
     let h = server().await;
     let sender = spawn_sender(&h, &Route::Direct, code, &case.src);
     let receiver = spawn_receiver(&h, &Route::Direct, code, &case.out);
@@ -102,49 +119,38 @@ async fn resumed(case: &Case, code: &str) {
         s.stderr,
         r.stderr
     );
-    eprintln!(
-        "resumed with {claimed} bytes kept: {}",
-        last_line(&r.stderr)
-    );
-    assert_eq!(logged(&r.stderr, "resumed"), claimed, "{}", r.stderr);
-    assert_eq!(
-        logged(&r.stderr, "transferred"),
-        SIZE as u64 - claimed,
-        "{}",
+    r.stderr
+}
+
+/// Both sides must have failed; shows how, under `what`.
+fn both_failed(what: &str, s: &Outcome, r: &Outcome) {
+    assert!(
+        !s.success && !r.success,
+        "both fail\nsender: {}\nreceiver: {}",
+        s.stderr,
         r.stderr
     );
-    assert!(
-        std::fs::read(case.target()).expect("received") == case.data,
-        "byte-identical"
+    eprintln!(
+        "{what}:\n  sender: {}\n  receiver: {}",
+        last_line(&s.stderr),
+        last_line(&r.stderr)
     );
-    assert_eq!(names(&case.out), ["big.bin"], "resume files cleaned up");
 }
 
 fn last_line(s: &str) -> &str {
     s.lines().last().unwrap_or("")
 }
 
-fn names(dir: &Path) -> Vec<String> {
-    let mut v: Vec<String> = std::fs::read_dir(dir)
-        .expect("read_dir")
-        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
-        .collect();
-    v.sort();
-    v
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sender_killed_early_then_resumed() {
-    let case = Case::new(1);
-    interrupted(&case, "31-kill-sender", Interrupt::KillSender, 1).await;
-    resumed(&case, "32-resume-sender").await;
+    let codes = ["31-kill-sender", "32-resume-sender"];
+    interrupt_then_resume(1, Interrupt::KillSender, 1, codes).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sender_killed_midway_then_resumed() {
-    let case = Case::new(2);
-    interrupted(&case, "33-kill-sender", Interrupt::KillSender, 20 << 20).await;
-    resumed(&case, "34-resume-sender").await;
+    let codes = ["33-kill-sender", "34-resume-sender"];
+    interrupt_then_resume(2, Interrupt::KillSender, 20 << 20, codes).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -152,24 +158,14 @@ async fn receiver_killed_at_two_points_then_resumed() {
     let case = Case::new(3);
     interrupted(&case, "35-kill-receiver", Interrupt::KillReceiver, 8 << 20).await;
     // Interrupted again, later, on top of the first resume state.
-    let first = resume_state(&case.target())
-        .expect("state")
-        .verified_bytes();
-    interrupted(
-        &case,
-        "36-kill-receiver",
-        Interrupt::KillReceiver,
-        first + (16 << 20),
-    )
-    .await;
+    interrupted(&case, "36-kill-receiver", Interrupt::KillReceiver, 16 << 20).await;
     resumed(&case, "37-resume-receiver").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn connection_cut_then_resumed() {
-    let case = Case::new(4);
-    interrupted(&case, "38-cut", Interrupt::Cut, 12 << 20).await;
-    resumed(&case, "39-resume-cut").await;
+    let codes = ["38-cut", "39-resume-cut"];
+    interrupt_then_resume(4, Interrupt::Cut, 12 << 20, codes).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -178,18 +174,9 @@ async fn changed_source_is_sent_whole() {
     interrupted(&case, "41-kill", Interrupt::KillSender, 8 << 20).await;
     let changed = bytes(SIZE, 55);
     std::fs::write(&case.src, &changed).expect("change the source");
-    let h = server().await;
-    let sender = spawn_sender(&h, &Route::Direct, "42-changed", &case.src);
-    let receiver = spawn_receiver(&h, &Route::Direct, "42-changed", &case.out);
-    let (s, r) = tokio::join!(finish(sender), finish(receiver));
-    assert!(
-        s.success && r.success,
-        "sender: {}\nreceiver: {}",
-        s.stderr,
-        r.stderr
-    );
-    assert_eq!(logged(&r.stderr, "resumed"), 0);
-    assert_eq!(logged(&r.stderr, "transferred"), SIZE as u64);
+    let log = sent_directly(&case, "42-changed").await;
+    assert_eq!(logged(&log, "resumed"), 0);
+    assert_eq!(logged(&log, "transferred"), SIZE as u64);
     assert!(std::fs::read(case.target()).expect("received") == changed);
 }
 
@@ -207,21 +194,11 @@ async fn corrupted_stream_is_refused_and_nothing_unverified_is_kept() {
     let sender = spawn_sender(&h, &route, "43-tamper", &case.src);
     let receiver = spawn_receiver(&h, &route, "43-tamper", &case.out);
     let (s, r) = tokio::join!(finish(sender), finish(receiver));
-    assert!(
-        !s.success && !r.success,
-        "both fail\nsender: {}\nreceiver: {}",
-        s.stderr,
-        r.stderr
-    );
+    both_failed("tampered", &s, &r);
     assert!(
         r.stderr.contains("failed verification"),
         "a clear error: {}",
         r.stderr
-    );
-    eprintln!(
-        "tampered:\n  sender: {}\n  receiver: {}",
-        last_line(&s.stderr),
-        last_line(&r.stderr)
     );
     assert!(!case.target().exists());
     // Every byte kept in the partial file is verified source data (or a hole).
@@ -255,11 +232,7 @@ async fn source_changing_during_the_transfer_is_caught_by_the_hashes() {
     use std::os::unix::fs::FileExt;
     let case = Case::new(7);
     let h = server().await;
-    let proxy = Proxy::start(ProxyPlan {
-        rate: Some(RATE),
-        ..ProxyPlan::default()
-    })
-    .await;
+    let proxy = throttled().await;
     let route = Route::Relay(proxy.addr);
     let sender = spawn_sender(&h, &route, "45-changing", &case.src);
     let receiver = spawn_receiver(&h, &route, "45-changing", &case.out);
@@ -272,29 +245,10 @@ async fn source_changing_during_the_transfer_is_caught_by_the_hashes() {
         .expect("open");
     file.write_all_at(&changed, 0).expect("rewrite");
     let (s, r) = tokio::join!(finish(sender), finish(receiver));
-    assert!(
-        !s.success && !r.success,
-        "both fail\nsender: {}\nreceiver: {}",
-        s.stderr,
-        r.stderr
-    );
+    both_failed("changed while sent", &s, &r);
     assert!(r.stderr.contains("does not match its hash"), "{}", r.stderr);
-    eprintln!(
-        "changed while sent:\n  sender: {}\n  receiver: {}",
-        last_line(&s.stderr),
-        last_line(&r.stderr)
-    );
     // What was kept is the old content's verified groups; the new content is sent whole.
-    let h = server().await;
-    let sender = spawn_sender(&h, &Route::Direct, "46-changed", &case.src);
-    let receiver = spawn_receiver(&h, &Route::Direct, "46-changed", &case.out);
-    let (s, r) = tokio::join!(finish(sender), finish(receiver));
-    assert!(
-        s.success && r.success,
-        "sender: {}\nreceiver: {}",
-        s.stderr,
-        r.stderr
-    );
-    assert_eq!(logged(&r.stderr, "transferred"), SIZE as u64);
+    let log = sent_directly(&case, "46-changed").await;
+    assert_eq!(logged(&log, "transferred"), SIZE as u64);
     assert!(std::fs::read(case.target()).expect("received") == changed);
 }

@@ -237,13 +237,8 @@ pub fn complete_with_length(partial: &str, words: usize) -> Vec<String> {
 mod tests {
     use super::*;
     use crate::crypto::pake::tests::ReplayRng;
+    use crate::test_vectors::kat;
     use proptest::prelude::*;
-    use serde_json::Value;
-
-    fn kat() -> Value {
-        serde_json::from_str(include_str!("../../../test-vectors/wormhole-kat.json"))
-            .expect("vector file is JSON")
-    }
 
     fn np(s: &str) -> Nameplate {
         s.parse().expect("valid nameplate")

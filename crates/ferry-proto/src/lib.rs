@@ -18,6 +18,8 @@ pub mod crypto;
 pub mod mailbox;
 pub mod native;
 pub mod session;
+#[cfg(test)]
+mod test_vectors;
 pub mod transfer;
 pub mod transit;
 pub mod wordlist;

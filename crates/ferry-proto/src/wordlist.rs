@@ -326,9 +326,7 @@ mod tests {
     /// The generator script copies Python's `_wordlist.raw_words` into the vectors.
     #[test]
     fn matches_python_wordlist() {
-        let kat: serde_json::Value =
-            serde_json::from_str(include_str!("../../../test-vectors/wormhole-kat.json"))
-                .expect("vector file is JSON");
+        let kat = crate::test_vectors::kat();
         let python = kat["wordlist"].as_array().expect("wordlist array");
         assert_eq!(python.len(), 256);
         for (i, pair) in python.iter().enumerate() {

@@ -3,6 +3,8 @@
 //! throttle, cut or corrupt the stream, and a reader for the receiver's resume state.
 #![allow(dead_code, unreachable_pub)]
 
+#[path = "../../../ferry/tests/native_support/common.rs"]
+mod common;
 mod proxy;
 
 use std::path::{Path, PathBuf};
@@ -10,18 +12,13 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use ferry_proto::native::resume::ResumeState;
-use ferry_server::{Config, Server, ServerHandle};
+use ferry_server::ServerHandle;
 use tokio::process::{Child, Command};
 
+pub use common::{bytes, names, server};
 pub use proxy::{Proxy, ProxyPlan};
 
 pub const WAIT: Duration = Duration::from_secs(90);
-
-pub async fn server() -> ServerHandle {
-    Server::spawn(Config::ephemeral())
-        .await
-        .expect("server starts")
-}
 
 /// Where each side's transit goes.
 #[derive(Clone)]
@@ -163,19 +160,4 @@ pub async fn until_claimed(target: &Path, bytes: u64) {
         );
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
-}
-
-/// Deterministic pseudo-random bytes.
-pub fn bytes(len: usize, seed: u64) -> Vec<u8> {
-    let mut x = seed
-        .wrapping_mul(6364136223846793005)
-        .wrapping_add(1442695040888963407);
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            (x >> 24) as u8
-        })
-        .collect()
 }

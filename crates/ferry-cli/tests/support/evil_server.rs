@@ -3,6 +3,7 @@
 //! duplicates, swaps, replays, injects); [`Scripted`] is a WebSocket server
 //! that does whatever a test's script says. Both record what ferry sent.
 
+use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
@@ -45,18 +46,13 @@ pub struct Proxy {
 
 impl Proxy {
     pub async fn start(upstream: String, fault: Fault) -> Proxy {
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-        let addr = listener.local_addr().expect("addr");
-        let log = Log::default();
-        let task_log = Arc::clone(&log);
-        let task = tokio::spawn(async move {
-            while let Ok((tcp, _)) = listener.accept().await {
-                let (up, fault, log) = (upstream.clone(), fault.clone(), Arc::clone(&task_log));
-                tokio::spawn(async move {
-                    let _ = relay(tcp, &up, fault, log).await;
-                });
+        let (addr, log, task) = serve(move |tcp, log| {
+            let (up, fault) = (upstream.clone(), fault.clone());
+            async move {
+                let _ = relay(tcp, &up, fault, log).await;
             }
-        });
+        })
+        .await;
         Proxy { addr, log, task }
     }
 
@@ -157,6 +153,25 @@ impl Faulty {
     }
 }
 
+/// Listens on loopback and runs `handle` on its own task for each connection,
+/// with the log they share; returns the address, the log and the accept task.
+async fn serve<F, Fut>(handle: F) -> (SocketAddr, Log, JoinHandle<()>)
+where
+    F: Fn(TcpStream, Log) -> Fut + Send + 'static,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let log = Log::default();
+    let task_log = Arc::clone(&log);
+    let task = tokio::spawn(async move {
+        while let Ok((tcp, _)) = listener.accept().await {
+            tokio::spawn(handle(tcp, Arc::clone(&task_log)));
+        }
+    });
+    (addr, log, task)
+}
+
 /// A connection to a scripted server, after the WebSocket handshake.
 pub type Ws = WebSocketStream<TcpStream>;
 /// What a scripted server does with each connection.
@@ -171,20 +186,15 @@ pub struct Scripted {
 
 impl Scripted {
     pub async fn start(script: Script) -> Scripted {
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-        let addr = listener.local_addr().expect("addr");
-        let log = Log::default();
-        let task_log = Arc::clone(&log);
-        let task = tokio::spawn(async move {
-            while let Ok((tcp, _)) = listener.accept().await {
-                let (script, log) = (Arc::clone(&script), Arc::clone(&task_log));
-                tokio::spawn(async move {
-                    if let Ok(ws) = tokio_tungstenite::accept_async(tcp).await {
-                        script(ws, log).await;
-                    }
-                });
+        let (addr, log, task) = serve(move |tcp, log| {
+            let script = Arc::clone(&script);
+            async move {
+                if let Ok(ws) = tokio_tungstenite::accept_async(tcp).await {
+                    script(ws, log).await;
+                }
             }
-        });
+        })
+        .await;
         Scripted { addr, log, task }
     }
 

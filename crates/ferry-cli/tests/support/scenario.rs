@@ -1,6 +1,8 @@
 //! The usual opening moves: an evil peer meets a real `ferry` and the two agree
 //! on a key; then the test takes over.
 
+use std::path::Path;
+
 use ferry_proto::transit::Role;
 use serde_json::{json, Value};
 
@@ -61,6 +63,19 @@ impl Offered {
             .expect_err("ferry refuses the offer");
         (why, self.ferry)
     }
+}
+
+/// Starts `ferry send --code` with `file` under a fresh code ending in `words`,
+/// and confirms the key as the evil receiver.
+pub async fn sending_to_evil(server: &TestServer, file: &Path, words: &str) -> (EvilPeer, Running) {
+    let code = format!("{}-{words}", 100 + rand::random::<u16>() % 9000);
+    let ferry = Ferry::new(server, "send")
+        .args(["--listen", "127.0.0.1", "--code", &code])
+        .arg(file)
+        .spawn();
+    let mut peer = EvilPeer::with_code(&server.url(), &code).await;
+    let ferry = verified(&mut peer, ferry).await;
+    (peer, ferry)
 }
 
 /// Confirms the key with the `ferry` in `running`; if that fails, shows why.

@@ -148,20 +148,8 @@ impl TransitKey {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_vectors::{array, kat, unhex};
     use serde_json::Value;
-
-    fn unhex(v: &Value) -> Vec<u8> {
-        hex::decode(v.as_str().expect("hex string")).expect("valid hex")
-    }
-
-    fn array<const N: usize>(v: &Value) -> [u8; N] {
-        unhex(v).try_into().expect("right length")
-    }
-
-    fn kat() -> Value {
-        serde_json::from_str(include_str!("../../../../test-vectors/wormhole-kat.json"))
-            .expect("vector file is JSON")
-    }
 
     fn h32(s: &str) -> [u8; 32] {
         hex::decode(s).expect("hex").try_into().expect("32 bytes")

@@ -242,9 +242,7 @@ pub(crate) mod tests {
     /// bytes big-endian, the Rust crate little-endian, so we replay them reversed.
     #[test]
     fn python_vectors() {
-        let kat: Value =
-            serde_json::from_str(include_str!("../../../../test-vectors/wormhole-kat.json"))
-                .expect("vector file is JSON");
+        let kat = crate::test_vectors::kat();
         let cases = kat["cases"].as_array().expect("cases");
         assert!(cases.len() >= 5);
         for case in cases {

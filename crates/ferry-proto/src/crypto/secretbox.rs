@@ -102,23 +102,13 @@ fn split_body(body: &[u8]) -> Result<BodyParts<'_>, DecryptError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_vectors::{array, kat, unhex};
     use proptest::prelude::*;
-    use serde_json::Value;
-
-    fn unhex(v: &Value) -> Vec<u8> {
-        hex::decode(v.as_str().expect("hex string")).expect("valid hex")
-    }
-
-    fn array<const N: usize>(v: &Value) -> [u8; N] {
-        unhex(v).try_into().expect("right length")
-    }
 
     /// PyNaCl `SecretBox.encrypt` outputs, from test-vectors/generate.py.
     #[test]
     fn python_vectors() {
-        let kat: Value =
-            serde_json::from_str(include_str!("../../../../test-vectors/wormhole-kat.json"))
-                .expect("vector file is JSON");
+        let kat = kat();
         let cases = kat["secretbox"].as_array().expect("secretbox cases");
         assert!(cases.len() >= 5);
         for case in cases {

@@ -22,6 +22,8 @@ pub mod receiver;
 pub mod record;
 pub mod resume;
 pub mod sender;
+#[cfg(test)]
+mod test_support;
 pub mod tree;
 pub mod wire;
 

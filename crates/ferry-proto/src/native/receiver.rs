@@ -165,27 +165,10 @@ impl Incoming {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::native::manifest::{Entry, EntryKind, ManifestBuilder, Mtime};
+    use crate::native::test_support::manifest;
     use crate::native::tree::TreeBuilder;
-    use crate::transfer::path::SafeRelativePath;
 
     const BIG: u64 = 3 * 256 * 1024;
-
-    fn manifest(sizes: &[u64]) -> Manifest {
-        let mut b = ManifestBuilder::new();
-        for (i, &size) in sizes.iter().enumerate() {
-            let path = SafeRelativePath::parse(&format!("f{i}")).unwrap();
-            let e = Entry {
-                path,
-                kind: EntryKind::File { size },
-                mode: 0o600,
-                mtime: Mtime::default(),
-            };
-            b.push(e).unwrap();
-        }
-        let t = b.totals();
-        b.finish(t).unwrap()
-    }
 
     fn tree(size: u64) -> Tree {
         let mut b = TreeBuilder::new(Layout::for_size(size));

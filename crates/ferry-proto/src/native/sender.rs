@@ -140,25 +140,8 @@ impl Window {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::native::manifest::{Entry, EntryKind, ManifestBuilder, Mtime};
+    use crate::native::test_support::manifest;
     use crate::native::tree::{Layout, TreeBuilder};
-    use crate::transfer::path::SafeRelativePath;
-
-    fn manifest(sizes: &[u64]) -> Manifest {
-        let mut b = ManifestBuilder::new();
-        for (i, &size) in sizes.iter().enumerate() {
-            let path = SafeRelativePath::parse(&format!("f{i}")).unwrap();
-            let e = Entry {
-                path,
-                kind: EntryKind::File { size },
-                mode: 0o644,
-                mtime: Mtime::default(),
-            };
-            b.push(e).unwrap();
-        }
-        let t = b.totals();
-        b.finish(t).unwrap()
-    }
 
     fn tree(size: u64) -> Tree {
         let layout = Layout::with_group_log(size, 0);

@@ -67,16 +67,11 @@ pub fn relay_line(key: &TransitKey, side: &str) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn key() -> TransitKey {
-        let bytes = hex::decode("d24e11c8f32da7f78c63415c8c9baf5174615dba93eadd5e69c7df1eb4c1b130")
-            .unwrap();
-        TransitKey::from_bytes(bytes.try_into().unwrap())
-    }
+    use crate::test_vectors::transit_key;
 
     #[test]
     fn known_answer_strings() {
-        let hs = Handshake::new(&key(), Role::Sender);
+        let hs = Handshake::new(&transit_key(), Role::Sender);
         assert_eq!(
             hs.ours(),
             b"transit sender 855c996295df3d8865b73d8ad5eef3ee007dd5292cdc0ac76f9ca4f9254fd8ac ready\n\n"
@@ -85,10 +80,10 @@ mod tests {
             hs.expected(),
             b"transit receiver e05d123ef62b98e71b33a27c1523c1c1dfea2c924fd90662745410f7bde75860 ready\n\n"
         );
-        let rx = Handshake::new(&key(), Role::Receiver);
+        let rx = Handshake::new(&transit_key(), Role::Receiver);
         assert_eq!(rx.ours(), hs.expected());
         assert_eq!(
-            relay_line(&key(), "abcdef0123456789"),
+            relay_line(&transit_key(), "abcdef0123456789"),
             b"please relay 03bce0633f7cbdc0a3a1594a0936360833e2230fb8c12791c5048b466fdd657d for side abcdef0123456789\n"
         );
     }

@@ -236,16 +236,11 @@ impl RecordKey {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn key() -> TransitKey {
-        let bytes = hex::decode("d24e11c8f32da7f78c63415c8c9baf5174615dba93eadd5e69c7df1eb4c1b130")
-            .unwrap();
-        TransitKey::from_bytes(bytes.try_into().unwrap())
-    }
+    use crate::test_vectors::transit_key;
 
     #[test]
     fn known_answer_records() {
-        let mut s = Sealer::new(&key(), Role::Sender);
+        let mut s = Sealer::new(&transit_key(), Role::Sender);
         let mut out = Vec::new();
         s.seal_frame(b"hello", &mut out);
         let want0 = "0000002d000000000000000000000000000000000000000000000000\
@@ -259,7 +254,7 @@ mod tests {
     }
 
     fn frames(n: usize) -> Vec<Vec<u8>> {
-        let mut s = Sealer::new(&key(), Role::Sender);
+        let mut s = Sealer::new(&transit_key(), Role::Sender);
         (0..n)
             .map(|i| {
                 let mut out = Vec::new();
@@ -271,7 +266,7 @@ mod tests {
 
     #[test]
     fn round_trip_in_order() {
-        let mut o = Opener::new(&key(), Role::Receiver);
+        let mut o = Opener::new(&transit_key(), Role::Receiver);
         for (i, mut body) in frames(3).into_iter().enumerate() {
             o.open_in_place(&mut body).unwrap();
             assert_eq!(&body[OVERHEAD..], format!("record {i}").as_bytes());
@@ -281,7 +276,7 @@ mod tests {
     #[test]
     fn replay_reorder_and_tamper_are_refused() {
         let f = frames(2);
-        let mut o = Opener::new(&key(), Role::Receiver);
+        let mut o = Opener::new(&transit_key(), Role::Receiver);
         assert_eq!(
             o.open_in_place(&mut f[1].clone()),
             Err(RecordError::BadNonce { expected: 0 })
@@ -298,7 +293,7 @@ mod tests {
 
     #[test]
     fn own_key_cannot_open_own_records() {
-        let mut o = Opener::new(&key(), Role::Sender);
+        let mut o = Opener::new(&transit_key(), Role::Sender);
         assert_eq!(
             o.open_in_place(&mut frames(1)[0].clone()),
             Err(RecordError::Forged)
@@ -308,7 +303,7 @@ mod tests {
     /// The libsodium path must put exactly the pure-Rust bytes on the wire.
     #[test]
     fn record_key_matches_known_answers() {
-        let mut s = Sealer::new(&key(), Role::Sender);
+        let mut s = Sealer::new(&transit_key(), Role::Sender);
         let rk = s.record_key();
         for want in [
             "0000002d0000000000000000000000000000000000000000000000009738fec84ba1dc61cf2b16b587f00a987dad94cbf5",
@@ -323,8 +318,8 @@ mod tests {
 
     #[test]
     fn record_key_and_opener_interoperate() {
-        let mut s = Sealer::new(&key(), Role::Sender);
-        let mut o = Opener::new(&key(), Role::Receiver);
+        let mut s = Sealer::new(&transit_key(), Role::Sender);
+        let mut o = Opener::new(&transit_key(), Role::Receiver);
         let (sk, ok) = (s.record_key(), o.record_key());
         let big = vec![0xa5; 300_000];
         // Sealed by libsodium, opened in place by the pure-Rust path...
@@ -347,10 +342,10 @@ mod tests {
 
     #[test]
     fn record_key_refuses_wrong_number_tamper_and_short() {
-        let mut s = Sealer::new(&key(), Role::Sender);
+        let mut s = Sealer::new(&transit_key(), Role::Sender);
         let r = s.record_key().seal(s.reserve(), b"data");
         let body = [&r.head[4..], &r.body].concat();
-        let ok = Opener::new(&key(), Role::Receiver).record_key();
+        let ok = Opener::new(&transit_key(), Role::Receiver).record_key();
         assert_eq!(
             ok.open(1, &body),
             Err(RecordError::BadNonce { expected: 1 })
@@ -360,16 +355,18 @@ mod tests {
         assert_eq!(ok.open(0, &bad), Err(RecordError::Forged));
         assert_eq!(ok.open(0, &body[..39]), Err(RecordError::BadLength(39)));
         assert_eq!(ok.open(0, &body), Ok(b"data".to_vec()));
-        let own = Opener::new(&key(), Role::Sender).record_key();
+        let own = Opener::new(&transit_key(), Role::Sender).record_key();
         assert_eq!(own.open(0, &body), Err(RecordError::Forged));
     }
 
     #[test]
     fn empty_plaintext_seals_to_overhead() {
-        let r = Sealer::new(&key(), Role::Sender).record_key().seal(0, b"");
+        let r = Sealer::new(&transit_key(), Role::Sender)
+            .record_key()
+            .seal(0, b"");
         assert_eq!(r.head[..4], [0, 0, 0, 40]);
         let body = [&r.head[4..], &r.body].concat();
-        let ok = Opener::new(&key(), Role::Receiver).record_key();
+        let ok = Opener::new(&transit_key(), Role::Receiver).record_key();
         assert_eq!(ok.open(0, &body), Ok(vec![]));
     }
 

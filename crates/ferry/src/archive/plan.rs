@@ -97,13 +97,7 @@ impl DirPlan {
         let dirname = dir_name(root)?;
         let mut walk = Walk::default();
         walk.dir(root, "")?;
-        let zip_size = records::zip_size(&walk.entries);
-        Ok(DirPlan {
-            dirname,
-            entries: walk.entries,
-            skipped: walk.skipped,
-            zip_size,
-        })
+        Ok(DirPlan::from_walk(dirname, walk))
     }
 
     /// Several files and directories sent as one directory named `dirname`:
@@ -124,13 +118,17 @@ impl DirPlan {
             }
             walk.top_level(path, name)?;
         }
-        let zip_size = records::zip_size(&walk.entries);
-        Ok(DirPlan {
+        Ok(DirPlan::from_walk(dirname, walk))
+    }
+
+    /// The finished walk, with the zip size its entries will take.
+    fn from_walk(dirname: String, walk: Walk) -> DirPlan {
+        DirPlan {
             dirname,
+            zip_size: records::zip_size(&walk.entries),
             entries: walk.entries,
             skipped: walk.skipped,
-            zip_size,
-        })
+        }
     }
 
     /// The `dirname` to offer: the directory's own name.

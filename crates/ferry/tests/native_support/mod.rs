@@ -2,6 +2,8 @@
 //! on 127.0.0.1 port 0, both sides of a transfer in one process, tree snapshots.
 #![allow(dead_code, unreachable_pub)]
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -15,15 +17,11 @@ use ferry::{
 use ferry_proto::code::Code;
 use ferry_proto::transfer::v1::Offer;
 use ferry_proto::transit::hints::DirectHint;
-use ferry_server::{Config, Server, ServerHandle};
+use ferry_server::ServerHandle;
+
+pub use common::{bytes, names, server};
 
 pub const LIMIT: Duration = Duration::from_secs(120);
-
-pub async fn server() -> ServerHandle {
-    Server::spawn(Config::ephemeral())
-        .await
-        .expect("server starts")
-}
 
 /// Accepts everything and remembers warnings.
 #[derive(Default)]
@@ -133,21 +131,6 @@ pub fn scratch_dir() -> tempfile::TempDir {
     }
 }
 
-/// Deterministic pseudo-random bytes.
-pub fn bytes(len: usize, seed: u64) -> Vec<u8> {
-    let mut x = seed
-        .wrapping_mul(6364136223846793005)
-        .wrapping_add(1442695040888963407);
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            (x >> 24) as u8
-        })
-        .collect()
-}
-
 /// What a tree holds: relative path → (kind, content, permission bits).
 #[derive(Debug, PartialEq, Eq)]
 pub enum Node {
@@ -189,14 +172,4 @@ pub fn as_received(sent: BTreeMap<PathBuf, Node>) -> BTreeMap<PathBuf, Node> {
             Node::File(c, m) => Some((p, Node::File(c, (m & 0o755) | 0o400))),
         })
         .collect()
-}
-
-/// Names in a directory (hidden resume files included).
-pub fn names(dir: &Path) -> Vec<String> {
-    let mut v: Vec<String> = std::fs::read_dir(dir)
-        .expect("read_dir")
-        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
-        .collect();
-    v.sort();
-    v
 }
