@@ -92,6 +92,7 @@ async fn resumed(case: &Case, code: &str) {
     eprintln!("resumed with {claimed} bytes kept: {}", last_line(&log));
     assert_eq!(logged(&log, "resumed"), claimed, "{log}");
     assert_eq!(logged(&log, "transferred"), SIZE as u64 - claimed, "{log}");
+    assert!(log.contains("Resuming: "), "the user is told: {log}");
     assert!(
         std::fs::read(case.target()).expect("received") == case.data,
         "byte-identical"
