@@ -5,6 +5,7 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use ferry_proto::mailbox::Mood;
+use ferry_proto::native::negotiate;
 use ferry_proto::transfer::path::safe_file_name;
 use ferry_proto::transfer::v1::{
     Answer, DirectoryOffer, Offer, PeerMessage, TransitAck, TRANSFER_REJECTED,
@@ -14,7 +15,7 @@ use ferry_proto::transit::Role;
 
 use crate::archive::DirPlan;
 use crate::error::{Error, Result};
-use crate::transit::{TransitConfig, TransitPrep};
+use crate::transit::{TransitConfig, TransitPrep, PEER_RECORD_SIZE, RECORD_SIZE};
 use crate::ui::Ui;
 use crate::wormhole::{CodeChoice, MailboxConfig, Wormhole};
 
@@ -177,7 +178,13 @@ async fn send_bulk(
     ui.transit(stream.description());
     let (source, size) = open_source(prepared)?;
     let mut progress = |done| ui.progress(done, size);
-    let digest = stream.send_from(source, size, &mut progress).await?;
+    let record = match negotiate::is_ferry(wormhole.peer_app_versions()) {
+        true => RECORD_SIZE,
+        false => PEER_RECORD_SIZE,
+    };
+    let digest = stream
+        .send_from(source, (size, record), &mut progress)
+        .await?;
     let mut buf = Vec::new();
     let start = stream
         .read_record(&mut buf)

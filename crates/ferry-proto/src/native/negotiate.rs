@@ -65,6 +65,12 @@ pub fn advertises(app_versions: &Value) -> bool {
         .is_some_and(|list| list.iter().any(|v| v == NATIVE_V2))
 }
 
+/// Whether the peer is ferry (of any version, native protocol or not): it has our
+/// key in its `app_versions`.
+pub fn is_ferry(app_versions: &Value) -> bool {
+    app_versions.get("ferry").is_some_and(Value::is_object)
+}
+
 /// The cipher a side lists first, if it names one we know.
 fn preferred(app_versions: &Value) -> Option<Aead> {
     let first = app_versions
@@ -161,6 +167,15 @@ mod tests {
             assert_eq!(negotiate(&aes, &odd), Protocol::Native(CHACHA), "{odd}");
             assert_eq!(negotiate(&odd, &aes), Protocol::Native(CHACHA), "{odd}");
         }
+    }
+
+    #[test]
+    fn a_ferry_with_v1_is_still_ferry() {
+        let v1 = without_native(&app_versions(AES));
+        assert!(is_ferry(&v1) && !advertises(&v1));
+        assert!(!is_ferry(&json!({"abilities": ["transfer-v1"]})));
+        assert!(!is_ferry(&json!({"ferry": "x"})));
+        assert!(!is_ferry(&Value::Null));
     }
 
     #[test]

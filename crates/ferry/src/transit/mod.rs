@@ -14,7 +14,7 @@ use ferry_proto::transit::Role;
 
 use crate::error::{Error, Result};
 
-pub use stream::TransitStream;
+pub use stream::{TransitStream, PEER_RECORD_SIZE, RECORD_SIZE};
 
 /// The public transit relay that the other clients use by default.
 pub const DEFAULT_RELAY: &str = "tcp:transit.magic-wormhole.io:4001";

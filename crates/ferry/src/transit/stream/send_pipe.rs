@@ -24,7 +24,7 @@ use ferry_proto::transit::record::{RecordKey, SealedRecord, Sealer};
 use super::plumbing::{
     crypto_threads, join, settle_allocator, spawn_stage, spawn_workers, FreeList, Lease, Reorder,
 };
-use super::{lost, RECORD_SIZE, SLOTS};
+use super::{lost, SLOTS};
 use crate::error::{Error, Result};
 
 /// A record's plaintext, shared by the hasher and the sealer that handles it.
@@ -39,7 +39,7 @@ type Sealed = (u64, SealedRecord, Plain);
 pub(super) async fn send(
     writer: &mut OwnedWriteHalf,
     source: Box<dyn Read + Send>,
-    size: u64,
+    (size, record): (u64, usize),
     sealer: Sealer,
     progress: &mut (dyn FnMut(u64) + Send),
 ) -> Result<(Sealer, [u8; 32])> {
@@ -53,9 +53,9 @@ pub(super) async fn send(
         seal_one(&key, job, &sealed_tx)
     })?;
     let reader = spawn_stage("ferry-read", move || {
-        read_all(source, size, sealer, &job_tx, &hash_tx)
+        read_all(source, (size, record), sealer, &job_tx, &hash_tx)
     })?;
-    let written = write_in_order(writer, sealed_rx, records_in(size), progress).await;
+    let written = write_in_order(writer, sealed_rx, records_in(size, record), progress).await;
     let sealer = first_cause(written, join(reader, "file reader").await?)?;
     let digest = join(hasher, "hasher").await?;
     Ok((sealer, digest))
@@ -71,23 +71,23 @@ fn first_cause(written: Result<()>, read: Result<Sealer>) -> Result<Sealer> {
     }
 }
 
-fn records_in(size: u64) -> u64 {
-    size.div_ceil(RECORD_SIZE as u64)
+fn records_in(size: u64, record: usize) -> u64 {
+    size.div_ceil(record as u64)
 }
 
 /// Reads the file record by record, numbering each and handing it to the hasher
 /// and the sealers.
 fn read_all(
     mut source: Box<dyn Read + Send>,
-    size: u64,
+    (size, record): (u64, usize),
     mut sealer: Sealer,
     jobs: &sync_mpsc::Sender<SealJob>,
     hash: &sync_mpsc::Sender<Plain>,
 ) -> Result<Sealer> {
     let mut free = FreeList::new(SLOTS);
     let mut left = size;
-    for index in 0..records_in(size) {
-        let n = left.min(RECORD_SIZE as u64) as usize;
+    for index in 0..records_in(size, record) {
+        let n = left.min(record as u64) as usize;
         let mut buf = free.blocking_take().ok_or_else(stopped)?;
         buf.resize(n, 0);
         source

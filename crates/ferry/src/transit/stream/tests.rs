@@ -12,7 +12,7 @@ use ferry_proto::crypto::kdf::TransitKey;
 use ferry_proto::transit::record::Sealer;
 use ferry_proto::transit::Role;
 
-use super::{TransitStream, RECORD_SIZE};
+use super::{TransitStream, PEER_RECORD_SIZE, RECORD_SIZE};
 use crate::error::Error;
 
 fn key() -> TransitKey {
@@ -58,21 +58,25 @@ fn data(len: usize) -> Vec<u8> {
 
 #[tokio::test]
 async fn files_of_every_awkward_size_arrive_intact() {
-    for len in [
+    let sizes = [
         0,
         1,
         RECORD_SIZE - 1,
         RECORD_SIZE,
         3 * RECORD_SIZE + 7,
         40 * RECORD_SIZE,
-    ] {
+    ];
+    for (len, record) in sizes
+        .into_iter()
+        .flat_map(|len| [(len, RECORD_SIZE), (len, PEER_RECORD_SIZE)])
+    {
         let (mut tx, mut rx) = stream_pair().await;
         let sent = data(len);
         let sink = Shared::default();
         let source = Box::new(std::io::Cursor::new(sent.clone()));
         let (mut p1, mut p2) = (quiet(), quiet());
         let (sent_digest, got_digest) = tokio::join!(
-            tx.send_from(source, len as u64, &mut p1),
+            tx.send_from(source, (len as u64, record), &mut p1),
             rx.receive_into(Box::new(sink.clone()), len as u64, &mut p2),
         );
         let want: [u8; 32] = Sha256::digest(&sent).into();
@@ -209,7 +213,7 @@ async fn a_file_that_shrinks_is_a_local_error() {
     let receiving = rx.receive_into(Box::new(sink), size, &mut p1);
     let (sent, _) = tokio::join!(
         async {
-            let r = tx.send_from(source, size, &mut p2).await;
+            let r = tx.send_from(source, (size, RECORD_SIZE), &mut p2).await;
             drop(tx);
             r
         },
