@@ -4,6 +4,7 @@
 //! one while the batch before it streams.
 
 use std::ops::Range;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use tokio::sync::mpsc;
@@ -16,20 +17,30 @@ use crate::error::{Error, Result};
 use super::hash::hash_file;
 use super::scan::Source;
 
-/// The trees of each batch, in batch order.
+/// The trees of each batch, in batch order. Dropping it stops the thread soon
+/// (between two groups), so a declined or failed transfer does not go on reading.
 pub(super) struct Hashes {
     rx: mpsc::Receiver<(Range<u32>, Result<Vec<Tree>>)>,
+    stop: Arc<AtomicBool>,
+}
+
+impl Drop for Hashes {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
 }
 
 impl Hashes {
     /// Starts hashing `source`'s batches; at most one finished batch waits.
     pub(super) fn start(source: Arc<Source>) -> Result<Hashes> {
         let (tx, rx) = mpsc::channel(1);
+        let stop = Arc::new(AtomicBool::new(false));
+        let stopped = Arc::clone(&stop);
         std::thread::Builder::new()
             .name("ferry-hash".into())
             .spawn(move || {
                 for batch in batches(&source.manifest) {
-                    let trees = hash_batch(&source, batch.clone());
+                    let trees = hash_batch(&source, batch.clone(), &stopped);
                     let failed = trees.is_err();
                     // A closed channel: the transfer ended, nobody wants more.
                     if tx.blocking_send((batch, trees)).is_err() || failed {
@@ -38,7 +49,7 @@ impl Hashes {
                 }
             })
             .map_err(|e| Error::io("starting the hashing thread", e))?;
-        Ok(Hashes { rx })
+        Ok(Hashes { rx, stop })
     }
 
     /// The next batch and its trees.
@@ -50,13 +61,13 @@ impl Hashes {
     }
 }
 
-fn hash_batch(source: &Source, batch: Range<u32>) -> Result<Vec<Tree>> {
+fn hash_batch(source: &Source, batch: Range<u32>, stop: &AtomicBool) -> Result<Vec<Tree>> {
     let started = std::time::Instant::now();
     let trees = batch
         .clone()
         .map(|n| {
             let size = source.manifest.file(n).and_then(|e| e.size()).unwrap_or(0);
-            hash_file(&source.paths[n as usize], size)
+            hash_file(&source.paths[n as usize], size, stop)
         })
         .collect::<Result<Vec<Tree>>>();
     tracing::debug!(files = batch.len(), elapsed = ?started.elapsed(), "batch hashed");

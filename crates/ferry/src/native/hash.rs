@@ -8,6 +8,7 @@
 use std::fs::File;
 use std::os::unix::fs::FileExt;
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use ferry_proto::native::tree::{group_hash, Hash32, Layout, Tree};
 
@@ -16,22 +17,28 @@ use crate::error::{Error, Result};
 /// Fewest groups worth a thread of their own (4 MiB at the smallest group size).
 const MIN_STRIPE_GROUPS: u64 = 16;
 
-/// Hashes the file at `path`, which must still be `size` bytes long.
-pub(super) fn hash_file(path: &Path, size: u64) -> Result<Tree> {
+/// Hashes the file at `path`, which must still be `size` bytes long; gives up
+/// soon after `stop` is set.
+pub(super) fn hash_file(path: &Path, size: u64, stop: &AtomicBool) -> Result<Tree> {
     let file = File::open(path).map_err(|e| Error::io(format!("opening {}", path.display()), e))?;
-    hash_open(&file, size).map_err(|e| Error::io(format!("reading {}", path.display()), e))
+    hash_open_until(&file, size, stop)
+        .map_err(|e| Error::io(format!("reading {}", path.display()), e))
 }
 
 /// Hashes an open file of `size` bytes. A file shorter than `size` is an error.
 pub(super) fn hash_open(file: &File, size: u64) -> std::io::Result<Tree> {
+    hash_open_until(file, size, &AtomicBool::new(false))
+}
+
+fn hash_open_until(file: &File, size: u64, stop: &AtomicBool) -> std::io::Result<Tree> {
     let layout = Layout::for_size(size);
     let stripes = stripes(layout.groups());
     let hashes = match stripes.len() {
-        0 | 1 => hash_groups(file, &layout, 0..layout.groups())?,
+        0 | 1 => hash_groups(file, &layout, 0..layout.groups(), stop)?,
         _ => std::thread::scope(|s| {
             let workers: Vec<_> = stripes
                 .into_iter()
-                .map(|r| s.spawn(|| hash_groups(file, &layout, r)))
+                .map(|r| s.spawn(|| hash_groups(file, &layout, r, stop)))
                 .collect();
             let mut all = Vec::with_capacity(layout.groups() as usize);
             for worker in workers {
@@ -62,10 +69,14 @@ fn hash_groups(
     file: &File,
     layout: &Layout,
     groups: std::ops::Range<u64>,
+    stop: &AtomicBool,
 ) -> std::io::Result<Vec<Hash32>> {
     let mut buf = Vec::new();
     groups
         .map(|g| {
+            if stop.load(Ordering::Relaxed) {
+                return Err(std::io::Error::other("hashing stopped: the transfer ended"));
+            }
             let (start, len) = layout.group_span(g);
             read_span(file, start, len, &mut buf)?;
             group_hash(layout, g, &buf).map_err(std::io::Error::other)
@@ -126,6 +137,14 @@ mod tests {
             let all: Vec<u64> = stripes(groups).into_iter().flatten().collect();
             assert_eq!(all, (0..groups).collect::<Vec<_>>());
         }
+    }
+
+    #[test]
+    fn hashing_stops_when_asked() {
+        let mut file = tempfile::tempfile().unwrap();
+        file.write_all(&vec![1; 40 * 256 * 1024]).unwrap();
+        let stop = AtomicBool::new(true);
+        assert!(hash_open_until(&file, 40 * 256 * 1024, &stop).is_err());
     }
 
     #[test]
