@@ -10,6 +10,7 @@ import sys
 # First match wins: (category, thread regex or None, symbol regex).
 RULES = [
     ("cipher (XSalsa20 + Poly1305)", None, r"salsa|poly1305|stream_avx|crypto_|hsalsa"),
+    ("cipher (AES-256-GCM / ChaCha20-Poly1305, ring)", None, r"ring_core|aes_gcm|gcm_|chacha"),
     ("SHA-256", None, r"sha2::|sha256"),
     ("BLAKE3", None, r"blake3"),
     ("allocation: memset + page faults + unmap", None,
@@ -20,6 +21,7 @@ RULES = [
      r"folio|copy_page_to_iter|vfs_read|ksys_read"),
     ("file write (buffer -> tmpfs)", r"ferry-write", r"copy_folio_from_iter|shmem|filemap|"
      r"folio|generic_perform_write|memmove|memcpy"),
+    ("file write (buffer -> tmpfs)", None, r"copy_folio_from_iter|shmem_|generic_perform_write"),
     ("socket copy + TCP", None, r"copy_to_iter|copy_from_iter|tcp_|skb|sock|ip_|__dev_queue|"
      r"net_rx|loopback|softirq|__netif|memmove|memcpy"),
     ("scheduling + futex + syscalls", None, r"futex|schedule|switch|syscall|entry_SYSCALL|"
