@@ -19,8 +19,14 @@ use tokio_tungstenite::tungstenite::Message;
 /// No relay is used by text transfers; this port refuses connections.
 const NO_RELAY: &str = "tcp:127.0.0.1:9";
 
+/// A code whose nameplate no earlier call in this process used: a test that
+/// makes dozens of attempts on one server leaves nameplates claimed, and a
+/// repeat would be "crowded".
 fn code() -> String {
-    format!("{}-hostile-server", 100 + rand::random::<u16>() % 9000)
+    static NEXT: std::sync::OnceLock<std::sync::atomic::AtomicU32> = std::sync::OnceLock::new();
+    let next = NEXT.get_or_init(|| u32::from(rand::random::<u16>()).into());
+    let n = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    format!("{}-hostile-server", 100 + n % 9000)
 }
 
 /// An honest receiver of one text message, straight on the real server.
