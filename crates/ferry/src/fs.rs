@@ -9,9 +9,24 @@ use rand::RngCore;
 use rustix::fs::{renameat_with, statvfs, RenameFlags, CWD};
 
 /// Bytes available to us on the file system holding `dir`.
-pub(crate) fn free_space(dir: &Path) -> io::Result<u64> {
+fn free_space(dir: &Path) -> io::Result<u64> {
     let st = statvfs(dir)?;
     Ok(st.f_bavail.saturating_mul(st.f_frsize))
+}
+
+/// Fails with `NoSpace` unless the file system holding `dir` has `need` bytes free.
+pub(crate) fn ensure_space(dir: &Path, need: u64) -> crate::error::Result<()> {
+    let available = free_space(dir).map_err(|e| {
+        crate::error::Error::io(format!("checking free space in {}", dir.display()), e)
+    })?;
+    match need > available {
+        true => Err(crate::error::Error::NoSpace {
+            dir: dir.to_owned(),
+            need,
+            available,
+        }),
+        false => Ok(()),
+    }
 }
 
 /// A fresh name beside the target: `.NAME.ferry-partial-XXXXXXXX`. The leading dot

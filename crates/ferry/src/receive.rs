@@ -17,7 +17,7 @@ use ferry_proto::transit::Role;
 
 use crate::archive::{extract_zip, ExtractLimits};
 use crate::error::{Error, Result};
-use crate::fs::{free_space, Partial};
+use crate::fs::{ensure_space, Partial};
 use crate::send::{finish, next_message, peer_error};
 use crate::transit::{TransitConfig, TransitPrep, TransitStream};
 use crate::ui::Ui;
@@ -191,15 +191,7 @@ impl Receiving<'_> {
         if target.symlink_metadata().is_ok() {
             return Err(Error::Exists(target));
         }
-        let available = free_space(dir)
-            .map_err(|e| Error::io(format!("checking free space in {}", dir.display()), e))?;
-        if need > available {
-            return Err(Error::NoSpace {
-                dir: dir.clone(),
-                need,
-                available,
-            });
-        }
+        ensure_space(dir, need)?;
         Ok(target)
     }
 

@@ -16,7 +16,7 @@ use ferry_proto::native::manifest::{EntryKind, Manifest, Mtime};
 use ferry_proto::native::resume::ResumeState;
 
 use crate::error::{Error, Result};
-use crate::fs::free_space;
+use crate::fs::ensure_space;
 
 use super::store::resume_paths;
 
@@ -73,15 +73,7 @@ pub(super) fn check(manifest: &Manifest, out_dir: &Path) -> Result<Targets> {
         targets.paths.push(path);
         targets.existing.push(existing);
     }
-    let available = free_space(out_dir)
-        .map_err(|e| Error::io(format!("checking free space in {}", out_dir.display()), e))?;
-    if need > available {
-        return Err(Error::NoSpace {
-            dir: out_dir.to_owned(),
-            need,
-            available,
-        });
-    }
+    ensure_space(out_dir, need)?;
     Ok(targets)
 }
 
