@@ -82,7 +82,7 @@ impl Direction {
     }
 
     /// The key and nonce of the next record; moves the counter on.
-    fn next(&mut self) -> (&LessSafeKey, Nonce, u64) {
+    fn next(&mut self) -> (&LessSafeKey, Nonce) {
         let number = self.counter;
         self.counter += 1;
         let epoch = number / EPOCH_RECORDS;
@@ -92,7 +92,7 @@ impl Direction {
         }
         let mut nonce = [0u8; aead::NONCE_LEN];
         nonce[4..].copy_from_slice(&number.to_be_bytes());
-        (&self.key, Nonce::assume_unique_for_key(nonce), number)
+        (&self.key, Nonce::assume_unique_for_key(nonce))
     }
 
     /// Starts counting at `number` (tests reach far records without sealing all).
@@ -135,7 +135,7 @@ impl Sealer {
         let (head, rest) = frame.split_at_mut(PREFIX_LEN);
         head.copy_from_slice(&prefix);
         let (data, tag_out) = rest.split_at_mut(body_len - TAG_LEN);
-        let (key, nonce, _) = self.0.next();
+        let (key, nonce) = self.0.next();
         match key.seal_in_place_separate_tag(nonce, Aad::from(prefix), data) {
             Ok(tag) => tag_out.copy_from_slice(tag.as_ref()),
             Err(_) => unreachable!("records are far below the AEAD's length limit"),
@@ -188,7 +188,7 @@ impl Opener {
         let n = body.len() - TAG_LEN;
         let (data, tag) = body.split_at_mut(n);
         let tag = aead::Tag::try_from(&*tag).map_err(|_| RecordError::Forged)?;
-        let (key, nonce, _) = self.0.next();
+        let (key, nonce) = self.0.next();
         key.open_in_place_separate_tag(nonce, Aad::from(prefix), tag, data, 0..)
             .map_err(|_| RecordError::Forged)?;
         Ok(n)
