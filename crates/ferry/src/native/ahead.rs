@@ -21,6 +21,8 @@ use super::scan::Source;
 /// (between two groups), so a declined or failed transfer does not go on reading.
 pub(super) struct Hashes {
     rx: mpsc::Receiver<(Range<u32>, Result<Vec<Tree>>)>,
+    /// Batches not yet handed out.
+    left: usize,
     stop: Arc<AtomicBool>,
 }
 
@@ -36,10 +38,12 @@ impl Hashes {
         let (tx, rx) = mpsc::channel(1);
         let stop = Arc::new(AtomicBool::new(false));
         let stopped = Arc::clone(&stop);
+        let all = batches(&source.manifest);
+        let left = all.len();
         std::thread::Builder::new()
             .name("ferry-hash".into())
             .spawn(move || {
-                for batch in batches(&source.manifest) {
+                for batch in all {
                     let trees = hash_batch(&source, batch.clone(), &stopped);
                     let failed = trees.is_err();
                     // A closed channel: the transfer ended, nobody wants more.
@@ -49,13 +53,17 @@ impl Hashes {
                 }
             })
             .map_err(|e| Error::io("starting the hashing thread", e))?;
-        Ok(Hashes { rx, stop })
+        Ok(Hashes { rx, left, stop })
     }
 
-    /// The next batch and its trees.
-    pub(super) async fn next(&mut self) -> Result<(Range<u32>, Vec<Tree>)> {
+    /// The next batch and its trees; `None` once every batch was handed out.
+    pub(super) async fn next(&mut self) -> Result<Option<(Range<u32>, Vec<Tree>)>> {
+        if self.left == 0 {
+            return Ok(None);
+        }
+        self.left -= 1;
         match self.rx.recv().await {
-            Some((batch, trees)) => Ok((batch, trees?)),
+            Some((batch, trees)) => Ok(Some((batch, trees?))),
             None => Err(Error::Transit("the hashing thread stopped".into())),
         }
     }

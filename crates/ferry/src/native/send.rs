@@ -12,7 +12,7 @@ use tokio::sync::mpsc;
 use ferry_proto::native::manifest::Manifest;
 use ferry_proto::native::ranges::GroupSet;
 use ferry_proto::native::record::{Aead, PREFIX_LEN, TAG_LEN};
-use ferry_proto::native::sender::{batches, check_wants, tree_frames, Window};
+use ferry_proto::native::sender::{check_wants, tree_frames, Window};
 use ferry_proto::native::tree::Tree;
 use ferry_proto::native::wire::{data_header, Frame, DATA_HEADER_LEN, MAX_ENTRIES_PER_FRAME};
 use ferry_proto::transfer::v1::TRANSFER_REJECTED;
@@ -74,8 +74,7 @@ async fn run(link: &mut Link, source: &Source, hashes: &mut Hashes, ui: &mut dyn
         done: 0,
         total: source.manifest.bytes(),
     };
-    for _ in 0..batches(&source.manifest).len() {
-        let (batch, trees) = hashes.next().await?;
+    while let Some((batch, trees)) = hashes.next().await? {
         send_batch(link, source, (batch, trees), &mut progress, ui).await?;
     }
     match link.recv().await? {
