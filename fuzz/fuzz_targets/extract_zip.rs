@@ -5,7 +5,7 @@
 
 use std::path::Path;
 
-use ferry::archive::{extract_zip, ExtractLimits};
+use ferry::v1::archive::{extract_zip, ExtractLimits};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -7,7 +7,7 @@
 use std::io::Write;
 use std::path::Path;
 
-use ferry::archive::DirPlan;
+use ferry::v1::archive::DirPlan;
 use ferry_proto::crypto::kdf::TransitKey;
 use ferry_proto::transit::record::Sealer;
 use ferry_proto::transit::Role;

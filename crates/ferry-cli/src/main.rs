@@ -51,6 +51,9 @@ fn main() -> ExitCode {
         }
         Err(e) => {
             eprintln!("ferry: error: {e:#}");
+            if let Some(hint) = hint(&e) {
+                eprintln!("ferry: hint: {hint}");
+            }
             ExitCode::from(exit_code(&e))
         }
     }
@@ -84,20 +87,29 @@ fn init_logging(verbose: u8) {
         .init();
 }
 
+/// The one mapping from what went wrong to the exit code (see the README).
 fn exit_code(e: &anyhow::Error) -> u8 {
-    use ferry::Error as E;
+    use ferry::{Error as E, LocalError as L, NetworkError as N, PeerError as P, ServerError as S};
     match e.downcast_ref::<E>() {
         Some(E::WrongCode) => exit::WRONG_CODE,
         Some(E::Declined) => exit::DECLINED,
-        Some(E::Exists(_) | E::NoSpace { .. } | E::UnsafeName(_)) => exit::REFUSED_LOCALLY,
-        Some(
-            E::ServerUnreachable { .. }
-            | E::ServerLost
-            | E::Transit(_)
-            | E::PeerVanished
-            | E::Timeout(_),
-        ) => exit::NETWORK,
+        Some(E::Local(L::Exists(_) | L::NoSpace { .. } | L::UnsafeName(_))) => {
+            exit::REFUSED_LOCALLY
+        }
+        Some(E::Network(N::NoConnection(_) | N::Lost(_) | N::TimedOut(_))) => exit::NETWORK,
+        Some(E::Server(S::Unreachable { .. } | S::Lost | S::TimedOut(_))) => exit::NETWORK,
+        Some(E::Peer(P::Vanished)) => exit::NETWORK,
         _ => exit::FAILURE,
+    }
+}
+
+/// A hint that names this command's flags, for errors the user can act on.
+fn hint(e: &anyhow::Error) -> Option<&'static str> {
+    match e.downcast_ref::<ferry::Error>() {
+        Some(ferry::Error::Local(ferry::LocalError::Exists(_))) => {
+            Some("remove it or choose another --output-dir")
+        }
+        _ => None,
     }
 }
 
@@ -219,14 +231,14 @@ fn report(received: Received) -> Result<()> {
             escape_for_terminal(&path.display().to_string()),
             human(bytes)
         ),
-        Received::Native(report) => eprintln!("{}", native_summary(&report)),
+        Received::Files(report) => eprintln!("{}", files_summary(&report)),
         _ => {}
     }
     Ok(())
 }
 
-/// What a ferry-to-ferry transfer brought, and how much of it had to move.
-fn native_summary(r: &ferry::native::Report) -> String {
+/// What a file-by-file transfer brought, and how much of it had to move.
+fn files_summary(r: &ferry::Report) -> String {
     let what = match (r.roots.as_slice(), r.single_file) {
         ([one], true) => format!("file {}", shown_path(one)),
         ([one], false) => format!("directory {} ({} files)", shown_path(one), r.files),

@@ -6,10 +6,10 @@ use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use ferry::{RendezvousObserver, Ui};
+use ferry::transfer::Offered;
+use ferry::{OfferSummary, RendezvousObserver, Ui};
 use ferry_proto::code::Code;
 use ferry_proto::transfer::path::escape_for_terminal;
-use ferry_proto::transfer::v1::Offer;
 
 /// Talks to the person at the terminal, on stderr.
 pub struct Terminal {
@@ -94,7 +94,7 @@ impl Ui for Terminal {
         );
     }
 
-    fn accept(&mut self, offer: &Offer) -> bool {
+    fn accept(&mut self, offer: &OfferSummary) -> bool {
         eprintln!("{}", describe(offer));
         if self.assume_yes {
             return true;
@@ -108,23 +108,25 @@ impl Ui for Terminal {
 }
 
 /// A one-line description of an offer for the person deciding.
-pub fn describe(offer: &Offer) -> String {
-    match offer {
-        Offer::Message(_) => "a text message".into(),
-        Offer::File { filename, filesize } => {
-            format!(
-                "Receiving file {} ({})",
-                escape_for_terminal(filename),
-                human(*filesize)
-            )
+pub fn describe(offer: &OfferSummary) -> String {
+    let size = human(offer.bytes);
+    match &offer.what {
+        Offered::File { name } => {
+            format!("Receiving file {} ({size})", escape_for_terminal(name))
         }
-        Offer::Directory(d) => format!(
-            "Receiving directory {} ({} files, {}; {} to transfer)",
-            escape_for_terminal(&d.dirname),
-            d.numfiles,
-            human(d.numbytes),
-            human(d.zipsize)
+        Offered::Directory { name } => format!(
+            "Receiving directory {} ({} files, {size}; {} to transfer)",
+            escape_for_terminal(name),
+            offer.files,
+            human(offer.to_transfer)
         ),
+        Offered::Several { first, count } => format!(
+            "Receiving {} and {} more ({} files, {size})",
+            escape_for_terminal(first),
+            count.saturating_sub(1),
+            offer.files,
+        ),
+        _ => format!("Receiving {} files ({size})", offer.files),
     }
 }
 

@@ -1,42 +1,89 @@
-//! Errors of the client library, grouped by whose fault they are so the CLI can
-//! pick an exit code and a helpful message.
+//! Errors of the client library, by whose fault they are: the other side, the
+//! mailbox server, the network between, this machine (disk, permissions, what
+//! the user asked for), or ferry itself (a bug, and said so). The CLI maps them
+//! to exit codes in one place; nothing here names a command-line flag.
 
 use std::io;
 use std::path::PathBuf;
 
 use ferry_proto::session::SessionError;
 use ferry_proto::transfer::path::escape_for_terminal;
+use ferry_proto::transfer::v1::TRANSFER_REJECTED;
 
 /// Anything that can end a transfer.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
-    /// Wrong code: key confirmation failed. Nothing was sent or written.
+    /// Key confirmation failed: the two sides typed different codes. Nothing
+    /// was sent or written.
     #[error("wrong code: the two sides used different codes (key confirmation failed); nothing was transferred. Check the code and try again")]
     WrongCode,
-    #[error("cannot reach the mailbox server at {url}: {}", escape_for_terminal(.reason))]
-    ServerUnreachable { url: String, reason: String },
-    #[error("lost the connection to the mailbox server before the transfer finished")]
-    ServerLost,
-    // Server text (errors, refusals, echoes of its bad frames) is untrusted.
-    #[error("mailbox server: {}", escape_for_terminal(.0))]
-    Server(String),
+    /// One of the two people said no.
+    #[error("the transfer was declined")]
+    Declined,
+    #[error(transparent)]
+    Peer(#[from] PeerError),
+    #[error(transparent)]
+    Server(#[from] ServerError),
+    #[error(transparent)]
+    Network(#[from] NetworkError),
+    #[error(transparent)]
+    Local(#[from] LocalError),
+    /// A bug in ferry: something that cannot happen did.
+    #[error("internal error (a bug in ferry; please report it): {0}")]
+    Internal(String),
+}
+
+/// The other side broke the protocol, failed, or stopped.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum PeerError {
+    // Peer text is untrusted: escaped before it can reach a terminal.
     #[error("the other side sent something invalid: {}", escape_for_terminal(.0))]
-    PeerProtocol(String),
+    Protocol(String),
     #[error("the other side reported an error: {}", escape_for_terminal(.0))]
-    PeerError(String),
+    Reported(String),
     #[error("the other side does not support this: {0}")]
     Unsupported(String),
     #[error("the other side went away before the transfer finished")]
-    PeerVanished,
-    #[error("the transfer was declined")]
-    Declined,
-    // Names the peer's hint host names, which are untrusted.
-    #[error("could not connect to the other side: {}", escape_for_terminal(.0))]
-    Transit(String),
+    Vanished,
     #[error("received data failed verification: {0}")]
     Integrity(String),
-    #[error("{} already exists; not overwriting it (remove it or choose another --output-dir)", .0.display())]
+}
+
+/// The mailbox server could not be reached, went away, or refused.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ServerError {
+    #[error("cannot reach the mailbox server at {url}: {}", escape_for_terminal(.reason))]
+    Unreachable { url: String, reason: String },
+    #[error("lost the connection to the mailbox server before the transfer finished")]
+    Lost,
+    #[error("timed out {0}")]
+    TimedOut(&'static str),
+    // Server text (errors, refusals, echoes of its bad frames) is untrusted.
+    #[error("mailbox server: {}", escape_for_terminal(.0))]
+    Said(String),
+}
+
+/// No connection to the other side could be made, or it broke.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum NetworkError {
+    // Names the peer's hint host names, which are untrusted.
+    #[error("could not connect to the other side: {}", escape_for_terminal(.0))]
+    NoConnection(String),
+    #[error("the connection to the other side was lost: {0}")]
+    Lost(io::Error),
+    #[error("timed out {0}")]
+    TimedOut(&'static str),
+}
+
+/// This machine: what is already there, the disk, permissions, the user's input.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum LocalError {
+    #[error("{} already exists; not overwriting it", .0.display())]
     Exists(PathBuf),
     #[error("not enough free space in {}: need {need} bytes, {available} available", .dir.display())]
     NoSpace {
@@ -46,31 +93,125 @@ pub enum Error {
     },
     #[error("refusing an unsafe name from the other side: {0}")]
     UnsafeName(String),
-    #[error("timed out {0}")]
-    Timeout(&'static str),
     #[error("{context}: {source}")]
     Io { context: String, source: io::Error },
 }
 
 impl Error {
-    /// Wraps an I/O error with what we were doing.
+    /// A local I/O failure, with what we were doing.
     pub fn io(context: impl Into<String>, source: io::Error) -> Self {
-        Error::Io {
+        LocalError::Io {
             context: context.into(),
             source,
         }
+        .into()
     }
+
+    /// The peer broke the protocol.
+    pub(crate) fn protocol(what: String) -> Self {
+        PeerError::Protocol(what).into()
+    }
+
+    /// A bug of ours.
+    pub(crate) fn internal(what: impl Into<String>) -> Self {
+        Error::Internal(what.into())
+    }
+
+    pub(crate) fn exists(path: impl Into<PathBuf>) -> Self {
+        LocalError::Exists(path.into()).into()
+    }
+
+    pub(crate) fn unsafe_name(why: impl ToString) -> Self {
+        LocalError::UnsafeName(why.to_string()).into()
+    }
+
+    /// The transit connection broke.
+    pub(crate) fn lost(e: io::Error) -> Self {
+        NetworkError::Lost(e).into()
+    }
+
+    pub(crate) const VANISHED: Error = Error::Peer(PeerError::Vanished);
+    pub(crate) const SERVER_LOST: Error = Error::Server(ServerError::Lost);
+
+    /// The peer's own account of why it stopped: a refusal, or a failure in
+    /// its words (both protocols use the same rejection text).
+    pub(crate) fn from_peer(text: String) -> Self {
+        match text == TRANSFER_REJECTED {
+            true => Error::Declined,
+            false => PeerError::Reported(text).into(),
+        }
+    }
+
+    /// Why we stop, in words safe to tell the peer: never our local paths.
+    pub(crate) fn reason_for_peer(&self) -> &'static str {
+        match self {
+            Error::Local(LocalError::Exists(_)) => {
+                "a file or directory with that name already exists"
+            }
+            Error::Local(LocalError::NoSpace { .. }) => "not enough free disk space",
+            Error::Local(LocalError::UnsafeName(_)) => "unsafe file name",
+            Error::Local(LocalError::Io { .. }) => "local I/O error",
+            Error::WrongCode => "wrong code",
+            Error::Peer(PeerError::Protocol(_) | PeerError::Integrity(_)) => {
+                "invalid data from the sender"
+            }
+            _ => "transfer failed",
+        }
+    }
+}
+
+/// A helper task or thread died: only a bug (a panic) does that.
+pub(crate) fn join_error(e: tokio::task::JoinError) -> Error {
+    Error::internal(format!("a worker task failed: {e}"))
 }
 
 impl From<SessionError> for Error {
     fn from(e: SessionError) -> Self {
         match e {
             SessionError::WrongCode => Error::WrongCode,
-            SessionError::BadPeerMessage(m) => Error::PeerProtocol(m),
-            other => Error::Server(other.to_string()),
+            SessionError::BadPeerMessage(m) => Error::protocol(m),
+            other => ServerError::Said(other.to_string()).into(),
         }
     }
 }
 
 /// Library result.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn library_errors_name_no_command_line_flags() {
+        let all = [
+            Error::exists("/tmp/x"),
+            LocalError::NoSpace {
+                dir: "/tmp".into(),
+                need: 2,
+                available: 1,
+            }
+            .into(),
+            Error::unsafe_name("bad"),
+            Error::io("reading", io::ErrorKind::NotFound.into()),
+            Error::internal("x"),
+        ];
+        for e in all {
+            assert!(!e.to_string().contains("--"), "{e}");
+        }
+    }
+
+    #[test]
+    fn peer_and_server_text_is_escaped() {
+        let e = Error::protocol("\u{1b}]52;c;evil\u{7}".into());
+        assert!(!e.to_string().contains('\u{1b}'));
+        let e: Error = ServerError::Said("\u{1b}[2J".into()).into();
+        assert!(!e.to_string().contains('\u{1b}'));
+    }
+
+    #[test]
+    fn a_bug_says_it_is_one() {
+        let e = Error::internal("writer jobs out of order");
+        assert!(e.to_string().starts_with("internal error (a bug in ferry"));
+    }
+}

@@ -2,20 +2,27 @@
 //! WebSocket and TCP connections and the file system.
 //!
 //! Entry points: [`send()`] and [`receive()`], which report through a [`Ui`].
+//! The layers, top down: `send`/`receive` pick a protocol once the key is
+//! confirmed; [`v1`] and [`native`] are the protocols, siblings that never
+//! import each other; below them the shared floors: [`transfer`] (what is sent,
+//! what the receiver is asked, where data lands), `rendezvous` (the mailbox and
+//! the PAKE), [`transit`] (connections to the peer), and `error`.
 
-pub mod archive;
 mod error;
-mod fs;
-mod mailbox;
 pub mod native;
 mod receive;
+mod rendezvous;
 mod send;
+pub mod transfer;
 pub mod transit;
 mod ui;
-mod wormhole;
+pub mod v1;
 
-pub use error::{Error, Result};
-pub use receive::{receive, ReceiveOptions, Received};
-pub use send::{send, Payload, SendOptions};
+pub use error::{Error, LocalError, NetworkError, PeerError, Result, ServerError};
+pub use receive::{receive, ReceiveOptions};
+pub use rendezvous::{
+    CodeChoice, MailboxConfig, RendezvousObserver, Wormhole, DEFAULT_MAILBOX_URL,
+};
+pub use send::{send, SendOptions};
+pub use transfer::{OfferSummary, Payload, Received, Report};
 pub use ui::Ui;
-pub use wormhole::{CodeChoice, MailboxConfig, RendezvousObserver, Wormhole, DEFAULT_MAILBOX_URL};

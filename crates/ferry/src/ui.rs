@@ -1,9 +1,8 @@
 //! What a transfer tells its user, and the one question it asks. The library never
 //! prints; the CLI (or a test) implements this.
 
-use ferry_proto::transfer::v1::Offer;
-
-use crate::wormhole::RendezvousObserver;
+use crate::rendezvous::RendezvousObserver;
+use crate::transfer::OfferSummary;
 
 /// Callbacks from a running send or receive. Every string from the peer or the
 /// server is untrusted: escape it before showing it.
@@ -21,7 +20,7 @@ pub trait Ui: RendezvousObserver + Send {
     /// verified again first, so it may turn out less).
     fn resuming(&mut self, _held: u64, _total: u64) {}
     /// Receiver only: may we accept this (already checked for safety and space)?
-    fn accept(&mut self, _offer: &Offer) -> bool {
+    fn accept(&mut self, _offer: &OfferSummary) -> bool {
         false
     }
 }

@@ -8,7 +8,7 @@ mod native_support;
 use std::os::unix::fs::{symlink, PermissionsExt};
 use std::time::{Duration, SystemTime};
 
-use ferry::{Error, Payload, Received};
+use ferry::{Error, LocalError, Payload, Received};
 use native_support::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -186,7 +186,7 @@ async fn identical_files_are_left_alone_and_conflicts_refused() {
     )
     .await;
     assert!(
-        matches!(got, Err(Error::Exists(ref p)) if p.ends_with("photos/b.jpg")),
+        matches!(got, Err(Error::Local(LocalError::Exists(ref p))) if p.ends_with("photos/b.jpg")),
         "{got:?}"
     );
     assert!(sent.is_err());
@@ -204,7 +204,10 @@ async fn identical_files_are_left_alone_and_conflicts_refused() {
         Sides::default(),
     )
     .await;
-    assert!(matches!(got, Err(Error::Exists(_))), "{got:?}");
+    assert!(
+        matches!(got, Err(Error::Local(LocalError::Exists(_)))),
+        "{got:?}"
+    );
     assert_eq!(names(&out.join("photos")), ["a.jpg", "b.jpg", "c.jpg"]);
 }
 

@@ -7,10 +7,9 @@ use ferry_proto::transit::hints::TransitMessage;
 use ferry_proto::transit::Role;
 
 use crate::error::{Error, Result};
-use crate::send::peer_error;
+use crate::rendezvous::Wormhole;
 use crate::transit::{TransitConfig, TransitPrep};
 use crate::ui::Ui;
-use crate::wormhole::Wormhole;
 
 use super::link::Link;
 
@@ -35,8 +34,8 @@ pub(super) async fn peer_hints(wormhole: &mut Wormhole) -> Result<TransitMessage
 pub(super) fn decode(bytes: &[u8]) -> Result<TransitMessage> {
     match MailboxMessage::decode(bytes) {
         Ok(MailboxMessage::NativeTransit(t)) => Ok(t),
-        Ok(MailboxMessage::Error(e)) => Err(peer_error(e)),
-        Err(e) => Err(Error::PeerProtocol(format!(
+        Ok(MailboxMessage::Error(e)) => Err(Error::from_peer(e)),
+        Err(e) => Err(Error::protocol(format!(
             "expected native transit hints: {e}"
         ))),
     }
@@ -50,7 +49,7 @@ pub(super) async fn connect(
     peer: &TransitMessage,
     ui: &mut dyn Ui,
 ) -> Result<Link> {
-    let key = negotiate::transit_key(wormhole.key().ok_or(Error::ServerLost)?);
+    let key = negotiate::transit_key(wormhole.key().ok_or(Error::SERVER_LOST)?);
     let stream = prep.connect(role, &key, peer).await?;
     ui.transit(stream.description());
     Ok(Link::new(stream, &key, aead, role))

@@ -13,7 +13,7 @@ use ferry_proto::native::wire::{self, ErrorCode, Frame};
 use ferry_proto::transfer::v1::TRANSFER_REJECTED;
 use ferry_proto::transit::Role;
 
-use crate::error::{Error, Result};
+use crate::error::{Error, LocalError, PeerError, Result};
 use crate::transit::TransitStream;
 
 /// A transit connection speaking native frames.
@@ -76,7 +76,7 @@ impl Link {
     pub(super) async fn recv(&mut self) -> Result<Frame<'_>> {
         self.read_record().await.map_err(gone)?;
         let frame = wire::decode(&self.buf)
-            .map_err(|e| Error::PeerProtocol(format!("undecodable frame: {e}")))?;
+            .map_err(|e| Error::protocol(format!("undecodable frame: {e}")))?;
         match frame {
             Frame::Error { code, message } => Err(from_peer(code, message)),
             frame => Ok(frame),
@@ -86,18 +86,24 @@ impl Link {
     /// Reads and opens one record into `buf`.
     async fn read_record(&mut self) -> Result<()> {
         let mut prefix = [0u8; PREFIX_LEN];
-        self.reader.read_exact(&mut prefix).await.map_err(lost)?;
-        let len = Opener::body_len(prefix).map_err(|e| Error::PeerProtocol(e.to_string()))?;
+        self.reader
+            .read_exact(&mut prefix)
+            .await
+            .map_err(Error::lost)?;
+        let len = Opener::body_len(prefix).map_err(|e| Error::protocol(e.to_string()))?;
         if self.buf.capacity() == 0 {
             self.buf = self.spare.1.try_recv().unwrap_or_default();
         }
         // A reused buffer of the usual size needs no zeroing.
         self.buf.resize(len, 0);
-        self.reader.read_exact(&mut self.buf).await.map_err(lost)?;
+        self.reader
+            .read_exact(&mut self.buf)
+            .await
+            .map_err(Error::lost)?;
         let n = self
             .opener
             .open_in_place(prefix, &mut self.buf)
-            .map_err(|e| Error::Integrity(e.to_string()))?;
+            .map_err(|e| PeerError::Integrity(e.to_string()))?;
         self.buf.truncate(n);
         Ok(())
     }
@@ -108,7 +114,7 @@ impl Link {
     pub(super) async fn fail(&mut self, e: &Error) {
         if matches!(
             e,
-            Error::PeerVanished | Error::PeerError(_) | Error::Transit(_)
+            Error::Peer(PeerError::Vanished | PeerError::Reported(_)) | Error::Network(_)
         ) {
             return; // nobody to tell, or the peer told us
         }
@@ -122,7 +128,7 @@ impl Link {
                 let next = tokio::time::timeout(LINGER, self.read_record());
                 match next.await {
                     Err(_) => break, // the peer stopped sending: it has our word
-                    Ok(Err(Error::Transit(_) | Error::PeerProtocol(_))) => break,
+                    Ok(Err(Error::Network(_) | Error::Peer(PeerError::Protocol(_)))) => break,
                     Ok(_) => continue, // a record that fails to open was still read whole
                 }
             }
@@ -137,53 +143,47 @@ const LINGER: std::time::Duration = std::time::Duration::from_secs(2);
 /// acknowledgements, then reads the `ERROR`.
 const MAX_DRAIN: std::time::Duration = std::time::Duration::from_secs(30);
 
-/// A broken connection in the middle of a transfer.
+/// A broken connection in the middle of a transfer: the peer went away.
 fn gone(e: Error) -> Error {
     match e {
-        Error::Transit(_) => Error::PeerVanished,
+        Error::Network(_) => Error::VANISHED,
         other => other,
     }
 }
 
-fn lost(e: std::io::Error) -> Error {
-    Error::Transit(format!("connection lost: {e}"))
-}
-
 /// A write that failed: the peer is gone.
 fn write_failed(e: std::io::Error) -> Error {
-    gone(lost(e))
+    gone(Error::lost(e))
 }
 
 /// A frame of an unexpected type in phase `phase`.
 pub(super) fn unexpected(frame: &Frame<'_>, phase: &str) -> Error {
-    Error::PeerProtocol(format!("{} while {phase}", frame.name()))
+    Error::protocol(format!("{} while {phase}", frame.name()))
 }
 
 /// The peer's `ERROR`: its code is for the record; its text says what happened.
 fn from_peer(_code: ErrorCode, message: String) -> Error {
-    Error::PeerError(message)
+    PeerError::Reported(message).into()
 }
 
 /// What we tell the peer about our failure: the reason, never our local paths.
 pub(super) fn peer_text(e: &Error) -> String {
     match e {
         Error::Declined => TRANSFER_REJECTED.to_owned(),
-        // Built from the peer's own names and our checks, without local paths.
-        Error::Integrity(why) => format!("received data failed verification: {why}"),
-        Error::PeerProtocol(why) => format!("invalid data from the other side: {why}"),
-        Error::Exists(_) => "a file or directory with that name already exists".into(),
-        Error::NoSpace { .. } => "not enough free disk space".into(),
-        Error::UnsafeName(_) => "unsafe file name".into(),
-        Error::Io { .. } => "local I/O error".into(),
-        _ => "transfer failed".into(),
+        // Built from the peer's own data and our checks, without local paths.
+        Error::Peer(PeerError::Integrity(why)) => {
+            format!("received data failed verification: {why}")
+        }
+        Error::Peer(PeerError::Protocol(why)) => format!("invalid data from the other side: {why}"),
+        other => other.reason_for_peer().into(),
     }
 }
 
 fn code_for(e: &Error) -> ErrorCode {
     match e {
-        Error::Integrity(_) => ErrorCode::Integrity,
-        Error::PeerProtocol(_) => ErrorCode::Protocol,
-        Error::Io { .. } | Error::NoSpace { .. } => ErrorCode::Local,
+        Error::Peer(PeerError::Integrity(_)) => ErrorCode::Integrity,
+        Error::Peer(PeerError::Protocol(_)) => ErrorCode::Protocol,
+        Error::Local(LocalError::Io { .. } | LocalError::NoSpace { .. }) => ErrorCode::Local,
         _ => ErrorCode::Refused,
     }
 }

@@ -6,34 +6,28 @@
 //!
 //! The sans-IO rules live in `ferry_proto::native`; this module drives them:
 //! - `connect`: hints through the mailbox, the transit race with the native key;
-//! - `link`: frames over transit records;
-//! - `scan`, `hash` and `ahead`: what the sender offers, hashed ahead of need;
-//! - `send`: the sender; `receive`, `local`, `store` and `writer`: the receiver,
-//!   its checks, its partial files with resume state, and the threads that verify
-//!   and write what arrives.
+//! - `link`: frames over transit records; `hash`: BLAKE3 trees of files;
+//! - `send/`: the sender — `source` (the walked selection as a manifest),
+//!   `ahead` (batches hashed ahead of need), the frame loop;
+//! - `receive/`: the receiver — `plan` (what to ask for, given what is on disk),
+//!   `writer` and `saver` (the threads that verify, write and checkpoint).
+//!
+//! Where files land, and under which partial and resume names, is the shared
+//! `transfer::landing`.
 
-mod ahead;
 mod connect;
 mod hash;
 mod link;
-mod local;
 mod receive;
-mod saver;
-mod scan;
 mod send;
-mod store;
-mod writer;
-
-use std::path::PathBuf;
 
 use serde_json::Value;
 
-use ferry_proto::native::manifest::{EntryKind, Manifest};
+use ferry_proto::native::manifest::Manifest;
 use ferry_proto::native::negotiate::{self, Protocol};
 use ferry_proto::native::record::Aead;
 
-use crate::send::Payload;
-use crate::wormhole::{MailboxConfig, Wormhole};
+use crate::rendezvous::{MailboxConfig, Wormhole};
 
 pub(crate) use receive::receive;
 pub(crate) use send::send;
@@ -89,85 +83,6 @@ fn queue_depth(manifest: &Manifest) -> usize {
 fn depth_for(largest_file: u64) -> usize {
     let group = ferry_proto::native::tree::Layout::for_size(largest_file).group_len();
     ((2 << 20) / group.max(1)).clamp(2, 8) as usize
-}
-
-/// The paths a payload sends (none for text, which always goes as v1).
-pub(crate) fn roots(payload: &Payload) -> Roots {
-    match payload {
-        Payload::Path(path) => Roots {
-            under: None,
-            paths: vec![path.clone()],
-        },
-        Payload::Paths { name, paths } => Roots {
-            under: Some(name.clone()),
-            paths: paths.clone(),
-        },
-        Payload::Text(_) => Roots {
-            under: None,
-            paths: Vec::new(),
-        },
-    }
-}
-
-/// What to send: each path under its own name, all inside directory `under` if set
-/// (as v1 sends several paths: one directory holding them).
-#[derive(Debug, Clone)]
-pub(crate) struct Roots {
-    pub(crate) under: Option<String>,
-    pub(crate) paths: Vec<PathBuf>,
-}
-
-/// What a native receive did.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct Report {
-    /// What landed in the output directory: one path per top-level name.
-    pub roots: Vec<PathBuf>,
-    /// Whether the only root is a file.
-    pub single_file: bool,
-    pub files: u64,
-    pub dirs: u64,
-    /// Sum of the file sizes.
-    pub bytes: u64,
-    /// File bytes that crossed the network in this run.
-    pub transferred: u64,
-    /// Bytes kept from an interrupted earlier run (verified again before use).
-    pub resumed: u64,
-    /// Bytes of files that were already there with identical content.
-    pub already_present: u64,
-}
-
-impl Report {
-    fn new(manifest: &Manifest, targets: &local::Targets) -> Self {
-        let roots: Vec<PathBuf> = manifest
-            .entries()
-            .iter()
-            .zip(&targets.paths)
-            .filter(|(e, _)| e.path.components().count() == 1)
-            .map(|(_, p)| p.clone())
-            .collect();
-        let dirs = manifest
-            .entries()
-            .iter()
-            .filter(|e| e.kind == EntryKind::Dir)
-            .count() as u64;
-        let single_file = roots.len() == 1 && dirs == 0;
-        Report {
-            roots,
-            single_file,
-            files: u64::from(manifest.file_count()),
-            dirs,
-            bytes: manifest.bytes(),
-            transferred: 0,
-            resumed: 0,
-            already_present: 0,
-        }
-    }
-
-    /// Bytes in place so far.
-    fn present(&self) -> u64 {
-        self.transferred + self.resumed + self.already_present
-    }
 }
 
 #[cfg(test)]

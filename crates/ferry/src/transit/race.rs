@@ -14,7 +14,7 @@ use ferry_proto::transit::handshake::{relay_line, Handshake, GO, RELAY_OK};
 use ferry_proto::transit::hints::DirectHint;
 use ferry_proto::transit::Role;
 
-use crate::error::{Error, Result};
+use crate::error::{Error, NetworkError, Result};
 
 /// Relays start this long after direct attempts, when direct ones exist, so a
 /// working direct path wins without loading the relay (as the Python client does).
@@ -77,12 +77,9 @@ impl Plan<'_> {
             tokio::time::timeout(OVERALL_TIMEOUT, first_winner(&mut rx, dialed, listening)).await;
         tasks.abort_all();
         let (mut stream, description) =
-            outcome.map_err(|_| Error::Timeout("connecting to the other side"))??;
+            outcome.map_err(|_| NetworkError::TimedOut("connecting to the other side"))??;
         if self.role == Role::Sender {
-            stream
-                .write_all(GO)
-                .await
-                .map_err(|e| Error::Transit(e.to_string()))?;
+            stream.write_all(GO).await.map_err(Error::lost)?;
         }
         Ok((stream, description))
     }
@@ -108,7 +105,7 @@ async fn first_winner(
     } else {
         failures.join("; ")
     };
-    Err(Error::Transit(tried))
+    Err(NetworkError::NoConnection(tried).into())
 }
 
 #[derive(Clone)]

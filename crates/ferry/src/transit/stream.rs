@@ -23,7 +23,7 @@ use ferry_proto::crypto::kdf::TransitKey;
 use ferry_proto::transit::record::{Opener, Sealer, OVERHEAD};
 use ferry_proto::transit::Role;
 
-use crate::error::{Error, Result};
+use crate::error::{Error, PeerError, Result};
 
 /// Plaintext bytes per record we send to another ferry (`--v1`). The peers send
 /// 16 KiB and read whatever length is announced; larger records cut per-record
@@ -93,12 +93,12 @@ impl TransitStream {
     pub async fn read_record(&mut self, buf: &mut Vec<u8>) -> Result<usize> {
         let mut prefix = [0u8; 4];
         self.reader.read_exact(&mut prefix).await.map_err(lost)?;
-        let len = Opener::body_len(prefix).map_err(|e| Error::PeerProtocol(e.to_string()))?;
+        let len = Opener::body_len(prefix).map_err(|e| Error::protocol(e.to_string()))?;
         buf.resize(len, 0);
         self.reader.read_exact(buf).await.map_err(lost)?;
         self.opener
             .open_in_place(buf)
-            .map_err(|e| Error::Integrity(e.to_string()))?;
+            .map_err(|e| PeerError::Integrity(e.to_string()))?;
         Ok(OVERHEAD)
     }
 
@@ -131,9 +131,9 @@ impl TransitStream {
 }
 
 fn sealer_lost() -> Error {
-    Error::Transit("sealer lost".into())
+    Error::internal("the record sealer was lost")
 }
 
 fn lost(e: std::io::Error) -> Error {
-    Error::Transit(format!("connection lost: {e}"))
+    Error::lost(e)
 }

@@ -15,7 +15,6 @@ use ferry::{
     Ui,
 };
 use ferry_proto::code::Code;
-use ferry_proto::transfer::v1::Offer;
 use ferry_proto::transit::hints::DirectHint;
 use ferry_server::ServerHandle;
 
@@ -27,7 +26,7 @@ pub const LIMIT: Duration = Duration::from_secs(120);
 #[derive(Default)]
 pub struct TestUi {
     pub warnings: Vec<String>,
-    pub offers: Vec<Offer>,
+    pub offers: Vec<ferry::OfferSummary>,
 }
 
 impl RendezvousObserver for TestUi {}
@@ -37,7 +36,7 @@ impl Ui for TestUi {
         self.warnings.push(message.to_owned());
     }
 
-    fn accept(&mut self, offer: &Offer) -> bool {
+    fn accept(&mut self, offer: &ferry::OfferSummary) -> bool {
         self.offers.push(offer.clone());
         true
     }
@@ -114,9 +113,9 @@ pub async fn transfer(
 }
 
 /// The native report, or a panic saying what came instead.
-pub fn native(received: ferry::Result<Received>) -> ferry::native::Report {
+pub fn native(received: ferry::Result<Received>) -> ferry::Report {
     match received {
-        Ok(Received::Native(report)) => report,
+        Ok(Received::Files(report)) => report,
         other => panic!("expected a native receive, got {other:?}"),
     }
 }

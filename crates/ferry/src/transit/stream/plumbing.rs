@@ -142,7 +142,7 @@ where
 pub(super) async fn join<T>(stage: oneshot::Receiver<T>, name: &str) -> Result<T> {
     stage
         .await
-        .map_err(|_| Error::Transit(format!("the {name} thread stopped unexpectedly")))
+        .map_err(|_| Error::internal(format!("the {name} thread stopped unexpectedly")))
 }
 
 /// Keeps the allocator from handing memory back to the kernel between records.

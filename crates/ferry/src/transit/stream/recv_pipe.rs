@@ -34,7 +34,7 @@ use super::plumbing::{
     crypto_threads, join, settle_allocator, spawn_stage, spawn_workers, FreeList, Lease, Reorder,
 };
 use super::{RECORD_SIZE, SLOTS};
-use crate::error::{Error, Result};
+use crate::error::{Error, PeerError, Result};
 
 /// Bytes of one ferry-sized record body: the unit of batches and of permits.
 const UNIT: usize = RECORD_SIZE + OVERHEAD;
@@ -107,7 +107,7 @@ async fn pump(
         let len = read_len(reader).await?;
         got += (len - OVERHEAD) as u64;
         if got > size {
-            return Err(Error::PeerProtocol(format!(
+            return Err(Error::protocol(format!(
                 "sent more than the {size} bytes offered"
             )));
         }
@@ -119,7 +119,7 @@ async fn pump(
         reader
             .read_exact(&mut batch.bodies[start..start + len])
             .await
-            .map_err(|_| Error::PeerVanished)?;
+            .map_err(|_| Error::VANISHED)?;
         batch.ends.push(start + len);
         progress(got);
         // Never sit on records while waiting for the socket.
@@ -194,12 +194,12 @@ async fn read_len(reader: &mut BufReader<OwnedReadHalf>) -> Result<usize> {
     reader
         .read_exact(&mut prefix)
         .await
-        .map_err(|_| Error::PeerVanished)?;
-    Opener::body_len(prefix).map_err(|e| Error::PeerProtocol(e.to_string()))
+        .map_err(|_| Error::VANISHED)?;
+    Opener::body_len(prefix).map_err(|e| Error::protocol(e.to_string()))
 }
 
 fn writer_stopped() -> Error {
-    Error::Transit("writer stopped".into())
+    Error::internal("the file writer stopped without saying why")
 }
 
 /// Opens one batch; false once the sink is gone.
@@ -232,7 +232,10 @@ fn write_in_order(
     for (index, plain, lease) in opened {
         order.push(index, (plain, lease));
         while let Some((plain, lease)) = order.pop() {
-            let plain = Arc::new((plain.map_err(|e| Error::Integrity(e.to_string()))?, lease));
+            let plain = Arc::new((
+                plain.map_err(|e| PeerError::Integrity(e.to_string()))?,
+                lease,
+            ));
             // The hasher reads while we write. It only closes when we are failing anyway.
             let _ = hash.send(Arc::clone(&plain));
             let mut slices: Vec<IoSlice<'_>> = plain.0.iter().map(|p| IoSlice::new(p)).collect();

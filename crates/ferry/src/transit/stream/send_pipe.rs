@@ -65,7 +65,7 @@ pub(super) async fn send(
 /// stopped writer, and a lost connection explains a stopped reader.
 fn first_cause(written: Result<()>, read: Result<Sealer>) -> Result<Sealer> {
     match (written, read) {
-        (_, Err(e @ Error::Io { .. })) => Err(e),
+        (_, Err(e @ Error::Local(_))) => Err(e),
         (Err(e), _) => Err(e),
         (Ok(()), read) => read,
     }
@@ -103,7 +103,7 @@ fn read_all(
 }
 
 fn stopped() -> Error {
-    Error::Transit("connection closed while sending".into())
+    Error::internal("the socket writer stopped without saying why")
 }
 
 fn hash_all(plain: sync_mpsc::Receiver<Plain>) -> [u8; 32] {

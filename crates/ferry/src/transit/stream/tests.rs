@@ -13,7 +13,7 @@ use ferry_proto::transit::record::Sealer;
 use ferry_proto::transit::Role;
 
 use super::{TransitStream, PEER_RECORD_SIZE, RECORD_SIZE};
-use crate::error::Error;
+use crate::error::{Error, LocalError, PeerError};
 
 fn key() -> TransitKey {
     TransitKey::from_bytes([9; 32])
@@ -170,7 +170,10 @@ async fn a_forged_record_stops_everything_after_it() {
     let mut frames = peer_frames(&payload);
     *frames[10].last_mut().unwrap() ^= 1;
     let (got, written) = receive_frames(frames, payload.len() as u64).await;
-    assert!(matches!(got, Err(Error::Integrity(_))), "{got:?}");
+    assert!(
+        matches!(got, Err(Error::Peer(PeerError::Integrity(_)))),
+        "{got:?}"
+    );
     assert!(written.len() <= 10 * 16 * 1024);
     assert!(payload.starts_with(&written));
 }
@@ -181,11 +184,17 @@ async fn replayed_and_reordered_records_are_refused() {
     let mut replayed = peer_frames(&payload);
     replayed[3] = replayed[2].clone();
     let (got, _) = receive_frames(replayed, payload.len() as u64).await;
-    assert!(matches!(got, Err(Error::Integrity(_))), "{got:?}");
+    assert!(
+        matches!(got, Err(Error::Peer(PeerError::Integrity(_)))),
+        "{got:?}"
+    );
     let mut swapped = peer_frames(&payload);
     swapped.swap(4, 5);
     let (got, written) = receive_frames(swapped, payload.len() as u64).await;
-    assert!(matches!(got, Err(Error::Integrity(_))), "{got:?}");
+    assert!(
+        matches!(got, Err(Error::Peer(PeerError::Integrity(_)))),
+        "{got:?}"
+    );
     assert!(written.len() <= 4 * 16 * 1024);
 }
 
@@ -193,14 +202,20 @@ async fn replayed_and_reordered_records_are_refused() {
 async fn more_than_offered_is_a_protocol_error() {
     let payload = data(3 * 16 * 1024);
     let (got, _) = receive_frames(peer_frames(&payload), 2 * 16 * 1024 + 1).await;
-    assert!(matches!(got, Err(Error::PeerProtocol(_))), "{got:?}");
+    assert!(
+        matches!(got, Err(Error::Peer(PeerError::Protocol(_)))),
+        "{got:?}"
+    );
 }
 
 #[tokio::test]
 async fn a_peer_that_hangs_up_early_is_reported() {
     let payload = data(3 * 16 * 1024);
     let (got, _) = receive_frames(peer_frames(&payload), 4 * 16 * 1024).await;
-    assert!(matches!(got, Err(Error::PeerVanished)), "{got:?}");
+    assert!(
+        matches!(got, Err(Error::Peer(PeerError::Vanished))),
+        "{got:?}"
+    );
 }
 
 #[tokio::test]
@@ -219,5 +234,8 @@ async fn a_file_that_shrinks_is_a_local_error() {
         },
         receiving
     );
-    assert!(matches!(sent, Err(Error::Io { .. })), "{sent:?}");
+    assert!(
+        matches!(sent, Err(Error::Local(LocalError::Io { .. }))),
+        "{sent:?}"
+    );
 }

@@ -4,7 +4,7 @@
 //! "zipsize", "numbytes", "numfiles"}}` and then streams exactly `zipsize`
 //! bytes over transit; the receiver spools them to a file and unpacks it.
 //!
-//! - [`DirPlan::scan`] walks the directory once, decides what goes in, and
+//! - [`DirPlan::new`] takes a walked directory, decides what goes in, and
 //!   computes the exact zip size the offer must announce.
 //! - [`DirPlan::write_zip`] streams that zip without seeking: STORED entries
 //!   with data descriptors, as Python 0.24 (zipstream-ng) sends, readable by
@@ -19,7 +19,9 @@
 
 mod check;
 mod dostime;
+mod entry;
 mod extract;
+mod limits;
 mod plan;
 mod records;
 mod write;
@@ -27,5 +29,6 @@ mod write;
 #[cfg(test)]
 mod tests;
 
-pub use extract::{extract_zip, ExtractError, ExtractLimits, ExtractReport};
-pub use plan::{DirPlan, SkipReason, Skipped};
+pub use extract::extract_zip;
+pub use limits::{ExtractError, ExtractLimits, ExtractReport};
+pub use plan::DirPlan;

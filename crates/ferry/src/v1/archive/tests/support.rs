@@ -8,7 +8,7 @@ use std::process::Command;
 
 use tempfile::TempDir;
 
-use crate::archive::{extract_zip, DirPlan, ExtractError, ExtractLimits, ExtractReport};
+use crate::v1::archive::{extract_zip, DirPlan, ExtractError, ExtractLimits, ExtractReport};
 
 /// Writes `data` to `root/rel`, creating parents, with permission `mode`.
 pub(super) fn put(root: &Path, rel: &str, data: &[u8], mode: u32) -> PathBuf {

@@ -4,7 +4,8 @@ use std::fs::File;
 use std::io::{self, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 
-use super::plan::{at, DirPlan, Entry, EntryKind};
+use super::entry::{Entry, EntryKind};
+use super::plan::DirPlan;
 use super::records;
 
 /// Read and write in pieces of this size.
@@ -136,4 +137,9 @@ impl Sink<'_> {
         (self.progress)(self.written);
         Ok(())
     }
+}
+
+/// An I/O error that names the path it happened on.
+fn at(path: &Path, e: io::Error) -> io::Error {
+    io::Error::new(e.kind(), format!("{}: {e}", path.display()))
 }

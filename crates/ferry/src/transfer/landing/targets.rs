@@ -16,13 +16,13 @@ use ferry_proto::native::manifest::{EntryKind, Manifest, Mtime};
 use ferry_proto::native::resume::ResumeState;
 
 use crate::error::{Error, Result};
-use crate::fs::ensure_space;
 
-use super::store::resume_paths;
+use super::resume::resume_paths;
+use super::space::ensure_space;
 
 /// What is at an entry's target before the transfer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Existing {
+pub(crate) enum Existing {
     Nothing,
     /// A real directory (for a directory entry).
     Dir,
@@ -31,25 +31,25 @@ pub(super) enum Existing {
 }
 
 /// Every entry's target, in manifest order.
-pub(super) struct Targets {
-    pub(super) paths: Vec<PathBuf>,
-    pub(super) existing: Vec<Existing>,
+pub(crate) struct Targets {
+    pub(crate) paths: Vec<PathBuf>,
+    pub(crate) existing: Vec<Existing>,
     /// Entry index of each file number.
-    pub(super) file_entries: Vec<usize>,
+    pub(crate) file_entries: Vec<usize>,
     /// Bytes that resume states of earlier transfers claim (checked again later).
-    pub(super) resumable: u64,
+    pub(crate) resumable: u64,
 }
 
 impl Targets {
     /// Target and prior state of file number `n`.
-    pub(super) fn file(&self, n: u32) -> (&Path, Existing) {
+    pub(crate) fn file(&self, n: u32) -> (&Path, Existing) {
         let i = self.file_entries[n as usize];
         (&self.paths[i], self.existing[i])
     }
 }
 
 /// Checks every target under `out_dir` and the free space.
-pub(super) fn check(manifest: &Manifest, out_dir: &Path) -> Result<Targets> {
+pub(crate) fn check(manifest: &Manifest, out_dir: &Path) -> Result<Targets> {
     fs::create_dir_all(out_dir)
         .map_err(|e| Error::io(format!("creating {}", out_dir.display()), e))?;
     let mut targets = Targets {
@@ -86,7 +86,7 @@ fn existing(path: &Path, kind: EntryKind) -> Result<Existing> {
     match kind {
         EntryKind::Dir if meta.is_dir() => Ok(Existing::Dir),
         EntryKind::File { size } if meta.is_file() && meta.len() == size => Ok(Existing::SameSize),
-        _ => Err(Error::Exists(path.to_owned())),
+        _ => Err(Error::exists(path.to_owned())),
     }
 }
 
@@ -102,10 +102,10 @@ fn resumable_bytes(target: &Path, size: u64) -> u64 {
 }
 
 /// Directories this transfer created, with the mode and time they get at the end.
-pub(super) struct CreatedDirs(Vec<(PathBuf, u32, Mtime)>);
+pub(crate) struct CreatedDirs(Vec<(PathBuf, u32, Mtime)>);
 
 /// Creates the missing directories, owner-only until the end.
-pub(super) fn create_dirs(manifest: &Manifest, targets: &Targets) -> Result<CreatedDirs> {
+pub(crate) fn create_dirs(manifest: &Manifest, targets: &Targets) -> Result<CreatedDirs> {
     let mut created = Vec::new();
     for (i, entry) in manifest.entries().iter().enumerate() {
         if entry.kind != EntryKind::Dir || targets.existing[i] == Existing::Dir {
@@ -115,7 +115,7 @@ pub(super) fn create_dirs(manifest: &Manifest, targets: &Targets) -> Result<Crea
         match fs::create_dir(path) {
             Ok(()) => created.push((path.clone(), entry.mode, entry.mtime)),
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-                return Err(Error::Exists(path.clone()))
+                return Err(Error::exists(path))
             }
             Err(e) => return Err(Error::io(format!("creating {}", path.display()), e)),
         }
@@ -126,7 +126,7 @@ pub(super) fn create_dirs(manifest: &Manifest, targets: &Targets) -> Result<Crea
 
 impl CreatedDirs {
     /// Sets times and modes, deepest first, so a read-only directory is finished last.
-    pub(super) fn finish(self) -> Result<()> {
+    pub(crate) fn finish(self) -> Result<()> {
         for (path, mode, mtime) in self.0.into_iter().rev() {
             let dir = File::open(&path)
                 .map_err(|e| Error::io(format!("opening {}", path.display()), e))?;
@@ -140,7 +140,7 @@ impl CreatedDirs {
 
 /// A received file's permissions: the peer's bits without write for others or
 /// group, and always readable by its owner.
-pub(super) fn file_mode(mode: u32) -> u32 {
+pub(crate) fn file_mode(mode: u32) -> u32 {
     (mode & 0o755) | 0o400
 }
 
@@ -149,7 +149,7 @@ fn dir_mode(mode: u32) -> u32 {
     (mode & 0o755) | 0o700
 }
 
-pub(super) fn system_time(m: Mtime) -> SystemTime {
+pub(crate) fn system_time(m: Mtime) -> SystemTime {
     let nanos = Duration::from_nanos(u64::from(m.nanos));
     let secs = Duration::from_secs(m.secs.unsigned_abs());
     match m.secs >= 0 {

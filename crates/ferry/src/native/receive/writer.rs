@@ -18,13 +18,12 @@ use ferry_proto::native::resume::ResumeState;
 use ferry_proto::native::tree::Tree;
 use ferry_proto::transfer::path::escape_for_terminal;
 
-use crate::error::{Error, Result};
-use crate::fs::rename_noreplace;
+use crate::error::{join_error, Error, PeerError, Result};
+use crate::transfer::landing::{
+    file_mode, open_nofollow, rename_noreplace, resume_paths, system_time, ResumePaths,
+};
 
-use super::local::{file_mode, system_time};
 use super::saver::{save_now, Saver};
-use super::send::join_error;
-use super::store::{open_nofollow, resume_paths, ResumePaths};
 
 /// The state file is rewritten (in the background) after this many new bytes…
 const SAVE_BYTES: u64 = 32 << 20;
@@ -89,7 +88,7 @@ impl Writer {
         }
         match self.finish().await {
             Err(e) => Err(e),
-            Ok(()) => Err(Error::Transit("the writer stopped early".into())),
+            Ok(()) => Err(Error::internal("the writer stopped early")),
         }
     }
 
@@ -122,7 +121,7 @@ fn verify(mut rx: mpsc::Receiver<Job>, tx: mpsc::Sender<Job>) -> Result<()> {
                 let bytes = buf.get(*start..).unwrap_or_default();
                 tree.verify_group((*group).into(), bytes).map_err(|e| {
                     let name = escape_for_terminal(name);
-                    Error::Integrity(format!(
+                    PeerError::Integrity(format!(
                         "{name}: {e}; nothing of it was kept (did the file change while it was sent?)"
                     ))
                 })?;
@@ -231,7 +230,7 @@ impl Complete {
     fn place(&self) -> Result<()> {
         let target = &self.target;
         rename_noreplace(&self.data, target).map_err(|e| match e.kind() {
-            std::io::ErrorKind::AlreadyExists => Error::Exists(target.clone()),
+            std::io::ErrorKind::AlreadyExists => Error::exists(target.clone()),
             _ => Error::io(
                 format!("moving the received data to {}", target.display()),
                 e,
@@ -243,7 +242,7 @@ impl Complete {
 }
 
 fn out_of_order() -> Error {
-    Error::Transit("writer jobs out of order".into())
+    Error::internal("writer jobs out of order")
 }
 
 /// A file being received.
@@ -321,7 +320,7 @@ impl Partial {
             .map_err(|e| self.io("saving the resume state of", e))?;
         let groups = self.job.tree.layout().groups();
         if u64::from(self.job.state.verified().count()) != groups {
-            return Err(Error::Transit("a file ended with groups missing".into()));
+            return Err(Error::internal("a file ended with groups missing"));
         }
         let _ = self.file.set_modified(system_time(self.job.mtime));
         let perms = fs::Permissions::from_mode(file_mode(self.job.mode));

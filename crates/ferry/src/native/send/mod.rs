@@ -18,35 +18,39 @@ use ferry_proto::native::wire::{data_header, Frame, DATA_HEADER_LEN, MAX_ENTRIES
 use ferry_proto::transfer::v1::TRANSFER_REJECTED;
 use ferry_proto::transit::Role;
 
-use crate::error::{Error, Result};
-use crate::send::SendOptions;
+use crate::error::{join_error, Error, PeerError, Result};
+use crate::rendezvous::Wormhole;
+use crate::transfer::Selection;
+use crate::transit::TransitConfig;
 use crate::ui::Ui;
-use crate::wormhole::Wormhole;
 
-use super::ahead::Hashes;
 use super::connect::{connect, peer_hints, send_hints};
 use super::hash::read_at;
 use super::link::{unexpected, Link};
-use super::scan::{scan, Source};
-use super::{queue_depth, Roots};
+use super::queue_depth;
+
+use ahead::Hashes;
+use source::Source;
+
+mod ahead;
+mod source;
 
 /// Bytes around a group in its record buffer: length prefix and `DATA` header in
 /// front, the tag behind.
 const FRAMING: usize = PREFIX_LEN + DATA_HEADER_LEN + TAG_LEN;
 
-/// Sends `roots` to a ferry receiver.
+/// Sends a walked file or directory to a ferry receiver.
 pub(crate) async fn send(
     wormhole: &mut Wormhole,
-    options: &SendOptions,
-    roots: &Roots,
+    transit: &TransitConfig,
+    selection: Selection,
     aead: Aead,
     ui: &mut dyn Ui,
 ) -> Result<()> {
-    let prep = send_hints(wormhole, &options.transit).await?;
-    let roots = roots.clone();
-    // Scanning, then hashing, go on while the connection is made.
+    let prep = send_hints(wormhole, transit).await?;
+    // The manifest, then hashing, go on while the connection is made.
     let scanning = tokio::task::spawn_blocking(move || {
-        let source = Arc::new(scan(&roots)?);
+        let source = Arc::new(Source::new(selection)?);
         let hashes = Hashes::start(Arc::clone(&source))?;
         Ok::<_, Error>((source, hashes))
     });
@@ -67,7 +71,7 @@ async fn run(link: &mut Link, source: &Source, hashes: &mut Hashes, ui: &mut dyn
     match link.recv().await? {
         Frame::Accept => {}
         Frame::Reject(why) if why == TRANSFER_REJECTED => return Err(Error::Declined),
-        Frame::Reject(why) => return Err(Error::PeerError(why)),
+        Frame::Reject(why) => return Err(PeerError::Reported(why).into()),
         other => return Err(unexpected(&other, "waiting for ACCEPT")),
     }
     let mut progress = Progress {
@@ -79,7 +83,7 @@ async fn run(link: &mut Link, source: &Source, hashes: &mut Hashes, ui: &mut dyn
     }
     match link.recv().await? {
         Frame::Done(totals) if totals == source.manifest.totals() => Ok(()),
-        Frame::Done(_) => Err(Error::PeerProtocol("DONE with other totals".into())),
+        Frame::Done(_) => Err(Error::protocol("DONE with other totals".into())),
         other => Err(unexpected(&other, "waiting for DONE")),
     }
 }
@@ -118,8 +122,7 @@ async fn send_batch(
         Frame::Wants(wants) => wants,
         other => return Err(unexpected(&other, "waiting for WANTS")),
     };
-    let wanted =
-        check_wants(batch, &trees, wants).map_err(|e| Error::PeerProtocol(e.to_string()))?;
+    let wanted = check_wants(batch, &trees, wants).map_err(|e| Error::protocol(e.to_string()))?;
     let wanted_bytes: u64 = wanted
         .iter()
         .zip(&trees)
@@ -181,7 +184,7 @@ async fn await_ack(link: &mut Link, window: &mut Window) -> Result<()> {
     match link.recv().await? {
         Frame::Ack(seq) => window
             .on_ack(seq)
-            .map_err(|e| Error::PeerProtocol(e.to_string())),
+            .map_err(|e| Error::protocol(e.to_string())),
         other => Err(unexpected(&other, "waiting for ACK")),
     }
 }
@@ -217,8 +220,4 @@ fn read_groups(
         }
     }
     Ok(())
-}
-
-pub(super) fn join_error(e: tokio::task::JoinError) -> Error {
-    Error::Transit(format!("internal task failed: {e}"))
 }

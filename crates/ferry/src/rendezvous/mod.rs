@@ -14,7 +14,9 @@ use ferry_proto::mailbox::{Mood, ServerMessage};
 use ferry_proto::session::{Event, Session, SessionConfig};
 
 use crate::error::{Error, Result};
-use crate::mailbox::MailboxConnection;
+use websocket::MailboxConnection;
+
+mod websocket;
 
 /// Where and as what application we meet the other side.
 #[derive(Debug, Clone)]
@@ -54,6 +56,7 @@ pub struct Wormhole {
     code: Code,
     verifier: [u8; 32],
     peer_app_versions: Value,
+    appid: String,
     closed: bool,
 }
 
@@ -87,7 +90,7 @@ impl Wormhole {
             inbox: VecDeque::new(),
         };
         let (verifier, versions) = pending.until_verified(observer).await?;
-        let code = pending.session.code().cloned().ok_or(Error::ServerLost)?;
+        let code = pending.session.code().cloned().ok_or(Error::SERVER_LOST)?;
         Ok(Wormhole {
             conn: pending.conn,
             session: pending.session,
@@ -95,6 +98,7 @@ impl Wormhole {
             code,
             verifier,
             peer_app_versions: versions,
+            appid: config.appid.clone(),
             closed: false,
         })
     }
@@ -112,6 +116,11 @@ impl Wormhole {
     /// The peer's `app_versions` (used to recognise another ferry).
     pub fn peer_app_versions(&self) -> &Value {
         &self.peer_app_versions
+    }
+
+    /// The application id both sides use (it salts the v1 transit key).
+    pub fn appid(&self) -> &str {
+        &self.appid
     }
 
     /// The shared key, for deriving the transit key.
@@ -162,6 +171,17 @@ impl Wormhole {
             Err(_) => tracing::debug!("mailbox server did not confirm the close"),
         }
         Ok(())
+    }
+
+    /// Closes the mailbox with a mood that matches `result`, keeping the
+    /// transfer's own outcome.
+    pub async fn finish<T>(self, result: Result<T>) -> Result<T> {
+        let mood = match result.is_ok() {
+            true => Mood::Happy,
+            false => Mood::Errory,
+        };
+        self.close(mood).await?;
+        result
     }
 
     fn drain_events(&mut self) {

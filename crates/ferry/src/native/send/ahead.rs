@@ -14,8 +14,8 @@ use ferry_proto::native::tree::Tree;
 
 use crate::error::{Error, Result};
 
-use super::hash::hash_file;
-use super::scan::Source;
+use super::super::hash::hash_file;
+use super::source::Source;
 
 /// The trees of each batch, in batch order. Dropping it stops the thread soon
 /// (between two groups), so a declined or failed transfer does not go on reading.
@@ -64,7 +64,7 @@ impl Hashes {
         self.left -= 1;
         match self.rx.recv().await {
             Some((batch, trees)) => Ok(Some((batch, trees?))),
-            None => Err(Error::Transit("the hashing thread stopped".into())),
+            None => Err(Error::internal("the hashing thread stopped early")),
         }
     }
 }

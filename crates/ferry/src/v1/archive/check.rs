@@ -11,7 +11,7 @@ use ferry_proto::transfer::path::{escape_for_terminal, SafeRelativePath};
 use zip::read::ZipFile;
 use zip::{ExtraField, ZipArchive};
 
-use super::extract::{ExtractError, ExtractLimits};
+use super::limits::{ExtractError, ExtractLimits};
 
 /// Bound on directories (explicit entries and implied parents), which the
 /// offer does not announce; each costs an inode, not much else.

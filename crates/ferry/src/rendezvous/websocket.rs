@@ -10,7 +10,7 @@ use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 use ferry_proto::mailbox::{ClientEnvelope, ClientMessage, ServerMessage};
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, ServerError};
 
 /// Silence from the server after which we ping it; twice this without a
 /// word means it is gone.
@@ -25,7 +25,7 @@ pub(crate) struct MailboxConnection {
 
 impl MailboxConnection {
     pub(crate) async fn connect(url: &str) -> Result<Self> {
-        let unreachable = |reason: String| Error::ServerUnreachable {
+        let unreachable = |reason: String| ServerError::Unreachable {
             url: url.to_owned(),
             reason,
         };
@@ -49,7 +49,7 @@ impl MailboxConnection {
         self.ws
             .send(Message::text(frame))
             .await
-            .map_err(|_| Error::ServerLost)
+            .map_err(|_| Error::SERVER_LOST)
     }
 
     /// The next server message; `None` when the server closed the connection.
@@ -63,8 +63,8 @@ impl MailboxConnection {
         let mut pinged = false;
         loop {
             let frame = match tokio::time::timeout(KEEPALIVE, self.ws.next()).await {
-                Ok(frame) => frame.ok_or(Error::ServerLost)?,
-                Err(_) if pinged => return Err(Error::Timeout(SILENT_SERVER)),
+                Ok(frame) => frame.ok_or(Error::SERVER_LOST)?,
+                Err(_) if pinged => return Err(ServerError::TimedOut(SILENT_SERVER).into()),
                 Err(_) => {
                     self.ping().await?;
                     pinged = true;
@@ -72,14 +72,14 @@ impl MailboxConnection {
                 }
             };
             pinged = false;
-            match frame.map_err(|_| Error::ServerLost)? {
+            match frame.map_err(|_| Error::SERVER_LOST)? {
                 Message::Text(text) => {
                     tracing::trace!(frame = %text.as_str(), "mailbox recv");
                     return ServerMessage::decode(text.as_str()).map_err(|e| {
-                        Error::Server(format!("invalid message from the server: {e}"))
+                        ServerError::Said(format!("invalid message from the server: {e}")).into()
                     });
                 }
-                Message::Close(_) => return Err(Error::ServerLost),
+                Message::Close(_) => return Err(Error::SERVER_LOST),
                 _ => continue, // pings are answered by tungstenite; binary is not ours
             }
         }
@@ -89,7 +89,7 @@ impl MailboxConnection {
         self.ws
             .send(Message::Ping(b"ferry".to_vec()))
             .await
-            .map_err(|_| Error::ServerLost)
+            .map_err(|_| Error::SERVER_LOST)
     }
 
     pub(crate) async fn shutdown(&mut self) {

@@ -1,56 +1,57 @@
-//! The native receiver: manifest, the same safety checks as v1 (plus resume and
-//! skipping identical files), then batch by batch: trees, `WANTS`, verified data.
+//! The native receiver: manifest, the landing checks every protocol shares (plus
+//! resume and skipping identical files), then batch by batch: trees, `WANTS`,
+//! verified data.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
-use ferry_proto::native::manifest::{EntryKind, Manifest, ManifestBuilder};
+use ferry_proto::native::manifest::{Entry, EntryKind, Manifest, ManifestBuilder};
 use ferry_proto::native::ranges::GroupSet;
 use ferry_proto::native::receiver::{wants, BatchReceiver, Incoming};
 use ferry_proto::native::record::Aead;
 use ferry_proto::native::tree::Tree;
 use ferry_proto::native::wire::Frame;
-use ferry_proto::transfer::v1::{Answer, DirectoryOffer, Offer, PeerMessage};
 use ferry_proto::transit::Role;
 
-use crate::error::{Error, Result};
-use crate::receive::{ReceiveOptions, Received};
+use crate::error::{join_error, Error, Result};
+use crate::rendezvous::Wormhole;
+use crate::transfer::landing::{self, CreatedDirs, Targets};
+use crate::transfer::{OfferSummary, Report};
+use crate::transit::TransitConfig;
 use crate::ui::Ui;
-use crate::wormhole::Wormhole;
 
 use super::connect::{connect, decode, send_hints};
 use super::link::{peer_text, unexpected, Link};
-use super::local::{self, CreatedDirs, Targets};
-use super::send::join_error;
-use super::store::{plan_file, wanted, FilePlan};
-use super::writer::{FileJob, Job, Writer};
-use super::{queue_depth, Report};
+use super::queue_depth;
 
-/// Receives from a ferry sender. A text message still comes as a v1 offer.
+use plan::{plan_file, wanted, FilePlan};
+use writer::{FileJob, Job, Writer};
+
+mod plan;
+mod saver;
+mod writer;
+
+/// Receives from a ferry sender into `output_dir`; `first` is the sender's
+/// first mailbox message, its transit hints.
 pub(crate) async fn receive(
     wormhole: &mut Wormhole,
-    options: &ReceiveOptions,
+    first: &[u8],
+    (transit, output_dir): (&TransitConfig, &Path),
     aead: Aead,
     ui: &mut dyn Ui,
-) -> Result<Received> {
-    let first = wormhole.receive().await?;
-    if let Ok(PeerMessage::Offer(Offer::Message(text))) = PeerMessage::decode(&first) {
-        let ack = PeerMessage::Answer(Answer::MessageAck("ok".into()));
-        wormhole.send(ack.encode()).await?;
-        return Ok(Received::Text(text));
-    }
-    let peer = decode(&first)?;
-    let prep = send_hints(wormhole, &options.transit).await?;
+) -> Result<Report> {
+    let peer = decode(first)?;
+    let prep = send_hints(wormhole, transit).await?;
     let mut link = connect(wormhole, prep, (Role::Receiver, aead), &peer, ui).await?;
-    let result = run(&mut link, options, ui).await;
+    let result = run(&mut link, output_dir, ui).await;
     if let Err(e) = &result {
         link.fail(e).await;
     }
-    result.map(Received::Native)
+    result
 }
 
-async fn run(link: &mut Link, options: &ReceiveOptions, ui: &mut dyn Ui) -> Result<Report> {
+async fn run(link: &mut Link, output_dir: &Path, ui: &mut dyn Ui) -> Result<Report> {
     let manifest = read_manifest(link).await?;
-    let (targets, dirs) = match prepare(&manifest, options, ui).await {
+    let (targets, dirs) = match prepare(&manifest, output_dir, ui).await {
         Ok(ready) => ready,
         Err(e) => {
             let _ = link.send(&Frame::Reject(peer_text(&e))).await;
@@ -62,7 +63,7 @@ async fn run(link: &mut Link, options: &ReceiveOptions, ui: &mut dyn Ui) -> Resu
     let mut batch = BatchState {
         manifest: &manifest,
         targets: &targets,
-        report: Report::new(&manifest, &targets),
+        report: report(&manifest, &targets),
     };
     let received = batch.receive_all(link, &mut writer, ui).await;
     // Even after an error, let the writer save what is verified.
@@ -91,13 +92,13 @@ async fn read_manifest(link: &mut Link) -> Result<Manifest> {
                 for entry in entries {
                     builder
                         .push(entry)
-                        .map_err(|e| Error::PeerProtocol(format!("manifest: {e}")))?;
+                        .map_err(|e| Error::protocol(format!("manifest: {e}")))?;
                 }
             }
             Frame::ManifestEnd(totals) => {
                 return builder
                     .finish(totals)
-                    .map_err(|e| Error::PeerProtocol(format!("manifest: {e}")));
+                    .map_err(|e| Error::protocol(format!("manifest: {e}")));
             }
             other => return Err(unexpected(&other, "reading the manifest")),
         }
@@ -107,52 +108,55 @@ async fn read_manifest(link: &mut Link) -> Result<Manifest> {
 /// Checks the targets and free space, asks the user, creates the directories.
 async fn prepare(
     manifest: &Manifest,
-    options: &ReceiveOptions,
+    output_dir: &Path,
     ui: &mut dyn Ui,
 ) -> Result<(Targets, CreatedDirs)> {
-    let (m, out) = (manifest.clone(), options.output_dir.clone());
-    let targets = tokio::task::spawn_blocking(move || local::check(&m, &out))
+    let (m, out) = (manifest.clone(), output_dir.to_owned());
+    let targets = tokio::task::spawn_blocking(move || landing::check(&m, &out))
         .await
         .map_err(join_error)??;
     if targets.resumable > 0 {
         ui.resuming(targets.resumable, manifest.bytes());
     }
-    if !ui.accept(&offer_view(manifest)) {
+    if !ui.accept(&summary(manifest)) {
         return Err(Error::Declined);
     }
     let m = manifest.clone();
     tokio::task::spawn_blocking(move || {
-        let dirs = local::create_dirs(&m, &targets)?;
+        let dirs = landing::create_dirs(&m, &targets)?;
         Ok::<_, Error>((targets, dirs))
     })
     .await
     .map_err(join_error)?
 }
 
-/// The manifest as a v1 offer, for the accept prompt.
-fn offer_view(manifest: &Manifest) -> Offer {
-    let roots: Vec<_> = manifest.roots().collect();
-    let name = |e: &ferry_proto::native::manifest::Entry| e.path.as_str().to_owned();
+/// The manifest as the person receiving decides on it.
+fn summary(manifest: &Manifest) -> OfferSummary {
+    let roots: Vec<&Entry> = manifest.roots().collect();
+    let (files, bytes) = (u64::from(manifest.file_count()), manifest.bytes());
     match roots.as_slice() {
-        [one] if one.kind != EntryKind::Dir => Offer::File {
-            filename: name(one),
-            filesize: manifest.bytes(),
-        },
-        _ => Offer::Directory(DirectoryOffer {
-            mode: "ferry-native".into(),
-            dirname: match roots.as_slice() {
-                [one] => name(one),
-                many => format!(
-                    "{} and {} more",
-                    many.first().map(|e| name(e)).unwrap_or_default(),
-                    many.len().saturating_sub(1)
-                ),
-            },
-            zipsize: manifest.bytes(),
-            numbytes: manifest.bytes(),
-            numfiles: u64::from(manifest.file_count()),
-        }),
+        [one] if one.kind != EntryKind::Dir => OfferSummary::file(one.path.as_str(), bytes),
+        [one] => OfferSummary::directory(one.path.as_str(), files, bytes, bytes),
+        many => OfferSummary::several(many.iter().map(|e| e.path.as_str()), files, bytes),
     }
+}
+
+/// What the receive will report, before anything moved.
+fn report(manifest: &Manifest, targets: &Targets) -> Report {
+    let roots: Vec<PathBuf> = manifest
+        .entries()
+        .iter()
+        .zip(&targets.paths)
+        .filter(|(e, _)| e.path.components().count() == 1)
+        .map(|(_, p)| p.clone())
+        .collect();
+    let dirs = manifest
+        .entries()
+        .iter()
+        .filter(|e| e.kind == EntryKind::Dir)
+        .count() as u64;
+    let files = u64::from(manifest.file_count());
+    Report::new(roots, files, dirs, manifest.bytes())
 }
 
 struct BatchState<'a> {
@@ -206,7 +210,7 @@ impl BatchState<'_> {
                 } => {
                     let placed = incoming
                         .on_data(file, group)
-                        .map_err(|e| Error::PeerProtocol(e.to_string()))?;
+                        .map_err(|e| Error::protocol(e.to_string()))?;
                     begin_up_to(&mut files, file, writer).await?;
                     self.report.transferred += (buf.len() - start) as u64;
                     writer.send(Job::Group { group, buf, start }).await?;
@@ -221,14 +225,14 @@ impl BatchState<'_> {
         }
         incoming
             .finish()
-            .map_err(|e| Error::PeerProtocol(e.to_string()))?;
+            .map_err(|e| Error::protocol(e.to_string()))?;
         begin_up_to(&mut files, u32::MAX, writer).await?;
         writer.send(Job::Flush).await?;
         Ok(next + files.len() as u32)
     }
 
     async fn read_trees(&self, link: &mut Link, next: u32) -> Result<Vec<Tree>> {
-        let proto = |e: ferry_proto::native::ProtocolError| Error::PeerProtocol(e.to_string());
+        let proto = |e: ferry_proto::native::ProtocolError| Error::protocol(e.to_string());
         let mut batch = match link.recv().await? {
             Frame::Batch { first, count } => {
                 BatchReceiver::start(self.manifest, next, first, count).map_err(proto)?
@@ -254,7 +258,7 @@ impl BatchState<'_> {
 
     /// Decides per file what to ask for (hashing existing files and partials).
     async fn plan(&mut self, next: u32, trees: Vec<Tree>) -> Result<Vec<Planned>> {
-        let work: Vec<(u32, PathBuf, local::Existing, Tree)> = trees
+        let work: Vec<(u32, PathBuf, landing::Existing, Tree)> = trees
             .into_iter()
             .enumerate()
             .map(|(i, tree)| {

@@ -12,7 +12,7 @@
 //! (UTF-8). ZIP64 fields appear only where a value does not fit in 32 bits
 //! (or 16 bits for the entry count).
 
-use super::plan::{Entry, EntryKind};
+use super::entry::{Entry, EntryKind};
 
 const LOCAL_SIG: u32 = 0x0403_4b50;
 const DESCRIPTOR_SIG: u32 = 0x0807_4b50;

@@ -7,10 +7,10 @@ use std::time::Instant;
 use zip::ZipArchive;
 
 use super::support::*;
-use crate::archive::dostime::Mtime;
-use crate::archive::extract_zip;
-use crate::archive::plan::{Entry, EntryKind};
-use crate::archive::records;
+use crate::v1::archive::dostime::Mtime;
+use crate::v1::archive::entry::{Entry, EntryKind};
+use crate::v1::archive::extract_zip;
+use crate::v1::archive::records;
 
 fn file_entry(name: &str, size: u64) -> Entry {
     Entry {
@@ -83,7 +83,7 @@ fn file_over_4_gib_uses_zip64() {
         .unwrap();
     put(&root, "b-small.txt", b"after the big one", 0o644);
 
-    let plan = crate::archive::DirPlan::scan(&root).unwrap();
+    let plan = crate::v1::archive::DirPlan::scan(&root).unwrap();
     let zip_path = tmp.path().join("big.zip");
     let mut sink = SparseSink {
         file: File::create(&zip_path).unwrap(),

@@ -11,7 +11,8 @@ use tempfile::TempDir;
 use zip::{CompressionMethod, ZipArchive};
 
 use super::support::*;
-use crate::archive::{extract_zip, DirPlan, SkipReason};
+use crate::transfer::SkipReason;
+use crate::v1::archive::{extract_zip, DirPlan};
 
 /// A source tree with the cases the brief names, plus a symlink and a
 /// socket that must be skipped.

@@ -6,7 +6,7 @@ use std::path::Path;
 use tempfile::TempDir;
 
 use super::support::*;
-use crate::archive::{extract_zip, ExtractError, ExtractLimits};
+use crate::v1::archive::{extract_zip, ExtractError, ExtractLimits};
 
 /// Extracts and returns the error, checking that nothing was written.
 fn refused_before_writing(entries: &[Raw<'_>], limits: ExtractLimits) -> ExtractError {

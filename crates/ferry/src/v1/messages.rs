@@ -1,0 +1,55 @@
+//! v1 peer messages through the mailbox: decoding, the peer's errors, text.
+
+use ferry_proto::transfer::v1::{Answer, Offer, PeerMessage, TRANSFER_REJECTED};
+
+use crate::error::{Error, Result};
+use crate::rendezvous::Wormhole;
+
+/// The peer's next message.
+pub(super) async fn next_message(wormhole: &mut Wormhole) -> Result<PeerMessage> {
+    let bytes = wormhole.receive().await?;
+    PeerMessage::decode(&bytes).map_err(|e| Error::protocol(format!("undecodable message: {e}")))
+}
+
+/// The text of a v1 text offer, if `bytes` is one (a native sender sends text so).
+pub(crate) fn text_offer(bytes: &[u8]) -> Option<String> {
+    match PeerMessage::decode(bytes) {
+        Ok(PeerMessage::Offer(Offer::Message(text))) => Some(text),
+        _ => None,
+    }
+}
+
+/// Confirms a text message.
+pub(crate) async fn ack_text(wormhole: &mut Wormhole) -> Result<()> {
+    let ack = PeerMessage::Answer(Answer::MessageAck("ok".into()));
+    wormhole.send(ack.encode()).await
+}
+
+/// Tells the sender why we stop (best effort): the reason, never our local paths.
+pub(crate) async fn refuse(wormhole: &mut Wormhole, e: &Error) {
+    let _ = wormhole.send(PeerMessage::Error(refusal(e)).encode()).await;
+}
+
+fn refusal(e: &Error) -> String {
+    match e {
+        Error::Declined => TRANSFER_REJECTED.to_owned(),
+        other => format!("receiver refused: {}", other.reason_for_peer()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refusals_never_reveal_local_paths() {
+        let exists = Error::exists("/home/alice/secret/report.pdf");
+        assert_eq!(
+            refusal(&exists),
+            "receiver refused: a file or directory with that name already exists"
+        );
+        let io = Error::io("writing /home/alice/x", std::io::ErrorKind::Other.into());
+        assert!(!refusal(&io).contains("alice"));
+        assert_eq!(refusal(&Error::Declined), TRANSFER_REJECTED);
+    }
+}

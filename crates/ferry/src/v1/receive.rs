@@ -1,0 +1,260 @@
+//! The v1 receiver. Safety rules, in order: the offered name must be a plain
+//! name; nothing may already exist under it; the disk must have room; the user
+//! must agree. Data goes to a hidden partial name and is renamed into place,
+//! never over anything, only after every byte arrived authenticated and in order.
+
+use std::path::{Path, PathBuf};
+
+use ferry_proto::transfer::path::safe_file_name;
+use ferry_proto::transfer::v1::{Answer, DirectoryOffer, Offer, PeerMessage, TransitAck};
+use ferry_proto::transit::hints::TransitMessage;
+use ferry_proto::transit::Role;
+
+use crate::error::{join_error, Error, Result};
+use crate::rendezvous::Wormhole;
+use crate::transfer::landing::{ensure_space, Partial};
+use crate::transfer::{OfferSummary, Received};
+use crate::transit::{TransitConfig, TransitPrep, TransitStream};
+use crate::ui::Ui;
+
+use super::archive::{extract_zip, ExtractLimits};
+use super::messages::{ack_text, next_message};
+
+/// Receives whatever a v1 sender offers into `output_dir`.
+pub(crate) async fn receive(
+    wormhole: &mut Wormhole,
+    (transit, output_dir): (&TransitConfig, &Path),
+    ui: &mut dyn Ui,
+) -> Result<Received> {
+    let mut session = Receiving {
+        transit,
+        output_dir,
+        prep: None,
+        peer_transit: None,
+    };
+    session.run(wormhole, ui).await
+}
+
+struct Receiving<'a> {
+    transit: &'a TransitConfig,
+    output_dir: &'a Path,
+    prep: Option<TransitPrep>,
+    peer_transit: Option<TransitMessage>,
+}
+
+impl Receiving<'_> {
+    async fn run(&mut self, wormhole: &mut Wormhole, ui: &mut dyn Ui) -> Result<Received> {
+        loop {
+            match next_message(wormhole).await? {
+                PeerMessage::Transit(t) => self.on_transit(wormhole, t).await?,
+                PeerMessage::Offer(offer) => return self.on_offer(wormhole, offer, ui).await,
+                PeerMessage::Error(e) => return Err(Error::from_peer(e)),
+                PeerMessage::Answer(_) => {
+                    return Err(Error::protocol("an answer from the sender".into()))
+                }
+            }
+        }
+    }
+
+    /// Answers the sender's hints with ours, exactly once (the Go sender fails on two).
+    async fn on_transit(&mut self, wormhole: &mut Wormhole, peer: TransitMessage) -> Result<()> {
+        self.peer_transit = Some(peer);
+        self.ensure_transit(wormhole).await
+    }
+
+    async fn ensure_transit(&mut self, wormhole: &mut Wormhole) -> Result<()> {
+        if self.prep.is_none() {
+            let prep = TransitPrep::new(self.transit).await?;
+            wormhole
+                .send(PeerMessage::Transit(prep.message().clone()).encode())
+                .await?;
+            self.prep = Some(prep);
+        }
+        Ok(())
+    }
+
+    async fn on_offer(
+        &mut self,
+        wormhole: &mut Wormhole,
+        offer: Offer,
+        ui: &mut dyn Ui,
+    ) -> Result<Received> {
+        if let Offer::Message(text) = offer {
+            ack_text(wormhole).await?;
+            return Ok(Received::Text(text));
+        }
+        let target = self.check_offer(&offer)?;
+        if !ui.accept(&summary(&offer)) {
+            return Err(Error::Declined);
+        }
+        self.ensure_transit(wormhole).await?;
+        wormhole
+            .send(PeerMessage::Answer(Answer::FileAck("ok".into())).encode())
+            .await?;
+        let mut stream = self.connect(wormhole).await?;
+        ui.transit(stream.description());
+        match offer {
+            Offer::File { filesize, .. } => receive_file(&mut stream, &target, filesize, ui).await,
+            Offer::Directory(d) => receive_directory(&mut stream, &target, &d, ui).await,
+            Offer::Message(_) => Err(Error::internal("a text offer reached the file path")),
+        }
+    }
+
+    /// The final path of an offer, after the name, existence and space checks.
+    fn check_offer(&self, offer: &Offer) -> Result<PathBuf> {
+        let (name, need) = match offer {
+            Offer::File { filename, filesize } => (filename, *filesize),
+            Offer::Directory(d) => (&d.dirname, d.zipsize.saturating_add(d.numbytes)),
+            Offer::Message(_) => return Err(Error::internal("a text offer reached the file path")),
+        };
+        let name = safe_file_name(name).map_err(Error::unsafe_name)?;
+        let dir = self.output_dir;
+        std::fs::create_dir_all(dir)
+            .map_err(|e| Error::io(format!("creating {}", dir.display()), e))?;
+        let target = dir.join(&name);
+        if target.symlink_metadata().is_ok() {
+            return Err(Error::exists(target));
+        }
+        ensure_space(dir, need)?;
+        Ok(target)
+    }
+
+    async fn connect(&mut self, wormhole: &mut Wormhole) -> Result<TransitStream> {
+        let prep = self
+            .prep
+            .take()
+            .ok_or_else(|| Error::internal("no transit prepared"))?;
+        let empty = TransitMessage {
+            abilities: Vec::new(),
+            hints: Vec::new(),
+        };
+        let peer = self.peer_transit.take().unwrap_or(empty);
+        let key = wormhole
+            .key()
+            .ok_or(Error::SERVER_LOST)?
+            .transit_key(wormhole.appid());
+        prep.connect(Role::Receiver, &key, &peer).await
+    }
+}
+
+/// The offer as the person receiving decides on it.
+fn summary(offer: &Offer) -> OfferSummary {
+    match offer {
+        Offer::Directory(d) => {
+            OfferSummary::directory(&d.dirname, d.numfiles, d.numbytes, d.zipsize)
+        }
+        Offer::File { filename, filesize } => OfferSummary::file(filename, *filesize),
+        Offer::Message(text) => OfferSummary::file("", text.len() as u64),
+    }
+}
+
+async fn receive_file(
+    stream: &mut TransitStream,
+    target: &Path,
+    size: u64,
+    ui: &mut dyn Ui,
+) -> Result<Received> {
+    let dir = target.parent().unwrap_or(Path::new("."));
+    let name = file_name(target);
+    let (partial, file) =
+        Partial::file(dir, &name).map_err(|e| Error::io("creating the partial file", e))?;
+    let digest = receive_bytes(stream, file, size, ui).await?;
+    send_ack(stream, &digest).await?;
+    partial
+        .persist(target)
+        .map_err(|e| persist_error(e, target))?;
+    Ok(Received::File {
+        path: target.to_owned(),
+        bytes: size,
+    })
+}
+
+async fn receive_directory(
+    stream: &mut TransitStream,
+    target: &Path,
+    offer: &DirectoryOffer,
+    ui: &mut dyn Ui,
+) -> Result<Received> {
+    let dir = target.parent().unwrap_or(Path::new("."));
+    let name = file_name(target);
+    let (zip, file) = Partial::file(dir, &format!("{name}.zip"))
+        .map_err(|e| Error::io("creating the partial zip", e))?;
+    let digest = receive_bytes(stream, file, offer.zipsize, ui).await?;
+    send_ack(stream, &digest).await?;
+    let out =
+        Partial::dir(dir, &name).map_err(|e| Error::io("creating the partial directory", e))?;
+    let limits = ExtractLimits::new(offer.numfiles, offer.numbytes);
+    let (zip_path, out_path) = (zip.path().to_owned(), out.path().to_owned());
+    let report = tokio::task::spawn_blocking(move || extract_zip(&zip_path, &out_path, &limits))
+        .await
+        .map_err(join_error)?
+        .map_err(extract_error)?;
+    drop(zip);
+    out.persist(target).map_err(|e| persist_error(e, target))?;
+    Ok(Received::Directory {
+        path: target.to_owned(),
+        files: report.files,
+        bytes: report.bytes,
+    })
+}
+
+async fn receive_bytes(
+    stream: &mut TransitStream,
+    file: std::fs::File,
+    size: u64,
+    ui: &mut dyn Ui,
+) -> Result<[u8; 32]> {
+    let sink = Box::new(SyncOnFlush(file));
+    let mut progress = |done| ui.progress(done, size);
+    stream.receive_into(sink, size, &mut progress).await
+}
+
+async fn send_ack(stream: &mut TransitStream, digest: &[u8; 32]) -> Result<()> {
+    let ack = serde_json::to_vec(&TransitAck::ok(digest)).unwrap_or_default();
+    stream.write_record(&ack).await
+}
+
+fn file_name(target: &Path) -> String {
+    target
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
+/// A bad archive is the sender's fault; a failing disk is ours.
+fn extract_error(e: super::archive::ExtractError) -> Error {
+    match e.is_peer_fault() {
+        true => Error::protocol(format!("bad directory archive: {e}")),
+        false => Error::io("unpacking the received directory", std::io::Error::other(e)),
+    }
+}
+
+fn persist_error(e: std::io::Error, target: &Path) -> Error {
+    if e.kind() == std::io::ErrorKind::AlreadyExists {
+        Error::exists(target.to_owned())
+    } else {
+        Error::io(
+            format!("moving the received data to {}", target.display()),
+            e,
+        )
+    }
+}
+
+/// Flushing syncs to disk, so data is durable before the rename. There is no
+/// buffer: the pipeline hands over whole batches of records, written with one
+/// `writev` each.
+struct SyncOnFlush(std::fs::File);
+
+impl std::io::Write for SyncOnFlush {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.write(buf)
+    }
+
+    fn write_vectored(&mut self, bufs: &[std::io::IoSlice<'_>]) -> std::io::Result<usize> {
+        self.0.write_vectored(bufs)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.0.sync_data()
+    }
+}
