@@ -473,4 +473,119 @@ mod tests {
             }
         ));
     }
+
+    /// Each malformed command and the reference's error for it: a field of the
+    /// wrong JSON type counts as missing, except where the reference compares it
+    /// (release's nameplate, close's mailbox) or checks its form (claim).
+    #[test]
+    fn wrong_field_types_get_the_reference_errors() {
+        let mut s = Session::default();
+        for (cmd, err) in [
+            (json!({"type": 5}), Refusal::MustBindFirst),
+            (
+                json!({"type": "bind", "appid": 1, "side": "s"}),
+                Refusal::BindRequiresAppid,
+            ),
+            (
+                json!({"type": "bind", "appid": "a", "side": []}),
+                Refusal::BindRequiresSide,
+            ),
+        ] {
+            assert_eq!(step(&mut s, cmd.clone()), Step::Refuse(err), "{cmd}");
+        }
+        let mut s = bound();
+        let big = "x".repeat(129);
+        for (cmd, err) in [
+            (json!({"type": null}), Refusal::UnknownType),
+            (
+                json!({"type": "release", "nameplate": 5}),
+                Refusal::ReleaseMismatch,
+            ),
+            (
+                json!({"type": "open", "mailbox": 5}),
+                Refusal::OpenRequiresMailbox,
+            ),
+            (
+                json!({"type": "open", "mailbox": big}),
+                Refusal::FieldTooLong,
+            ),
+            (
+                json!({"type": "close", "mailbox": {}}),
+                Refusal::CloseMismatch,
+            ),
+            (
+                json!({"type": "claim", "nameplate": 5}),
+                Refusal::InvalidNameplate,
+            ),
+            (
+                json!({"type": "claim", "nameplate": "5"}),
+                Refusal::OneClaim,
+            ),
+        ] {
+            assert_eq!(step(&mut s, cmd.clone()), Step::Refuse(err), "{cmd}");
+        }
+        let mut s = bound();
+        let Step::Call(open) = step(&mut s, json!({"type": "open", "mailbox": "m"})) else {
+            panic!("open refused")
+        };
+        s.complete(open.kind(), &Ok(Answer::Opened(vec![])));
+        for (cmd, err) in [
+            (
+                json!({"type": "add", "phase": 1, "body": "00"}),
+                Refusal::MissingPhase,
+            ),
+            (
+                json!({"type": "add", "phase": "p", "body": false}),
+                Refusal::MissingBody,
+            ),
+        ] {
+            assert_eq!(step(&mut s, cmd.clone()), Step::Refuse(err), "{cmd}");
+        }
+        let long_side = json!({"type": "bind", "appid": "a", "side": "s".repeat(129)});
+        assert_eq!(
+            step(&mut Session::default(), long_side),
+            Step::Refuse(Refusal::FieldTooLong)
+        );
+    }
+
+    #[test]
+    fn lenient_fields_are_dropped_not_refused() {
+        let mut s = bound();
+        let Step::Call(open) = step(&mut s, json!({"type": "open", "mailbox": "m"})) else {
+            panic!("open refused")
+        };
+        s.complete(open.kind(), &Ok(Answer::Opened(vec![])));
+        // a non-string or overlong id is not stored; a non-string mood neither
+        for id in [json!(7), json!("i".repeat(129))] {
+            let add = json!({"type": "add", "phase": "p", "body": "00", "id": id});
+            assert!(matches!(
+                step(&mut s, add),
+                Step::Call(Call::Add { id: None, .. })
+            ));
+        }
+        let add = json!({"type": "add", "phase": "p", "body": "00", "id": "a1"});
+        assert!(
+            matches!(step(&mut s, add), Step::Call(Call::Add { id: Some(i), .. }) if i == "a1")
+        );
+        for mood in [json!(1), json!("m".repeat(33))] {
+            let mut s = bound();
+            let close = json!({"type": "close", "mailbox": "m", "mood": mood});
+            assert!(matches!(
+                step(&mut s, close),
+                Step::Call(Call::Close { mood: None, .. })
+            ));
+        }
+    }
+
+    #[test]
+    fn ping_echoes_any_json() {
+        let mut s = Session::default();
+        for ping in [json!(3), json!("x"), json!({"a": [null]})] {
+            let Step::Reply(pong) = step(&mut s, json!({"type": "ping", "ping": ping})) else {
+                panic!("no pong")
+            };
+            let v: Value = serde_json::from_str(&pong).unwrap();
+            assert_eq!((&v["type"], &v["pong"]), (&json!("pong"), &ping));
+        }
+    }
 }
