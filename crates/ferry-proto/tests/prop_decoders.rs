@@ -88,7 +88,7 @@ fn key() -> impl Strategy<Value = String> {
 
 /// JSON objects whose `type` is one the server really sends.
 fn server_like() -> impl Strategy<Value = Value> {
-    let kinds = vec![
+    typed_objects(vec![
         "welcome",
         "ack",
         "nameplates",
@@ -100,23 +100,18 @@ fn server_like() -> impl Strategy<Value = Value> {
         "pong",
         "error",
         "bogus",
-    ];
-    (
-        prop::sample::select(kinds),
-        prop::collection::btree_map(key(), any_json(), 0..6),
-    )
-        .prop_map(|(kind, fields)| {
-            let mut obj: serde_json::Map<String, Value> = fields.into_iter().collect();
-            obj.insert("type".into(), kind.into());
-            Value::Object(obj)
-        })
+    ])
 }
 
 /// JSON objects whose `type` is a command the server knows.
 fn client_like() -> impl Strategy<Value = Value> {
-    let kinds = vec![
+    typed_objects(vec![
         "bind", "list", "allocate", "claim", "release", "open", "add", "close", "ping", "bogus",
-    ];
+    ])
+}
+
+/// Arbitrary objects with one of these `type`s.
+fn typed_objects(kinds: Vec<&'static str>) -> impl Strategy<Value = Value> {
     (
         prop::sample::select(kinds),
         prop::collection::btree_map(key(), any_json(), 0..6),
