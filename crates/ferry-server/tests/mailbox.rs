@@ -7,7 +7,7 @@ mod common;
 use std::time::Duration;
 
 use common::{spawn, spawn_default, Client, APPID};
-use ferry_proto::mailbox::ServerMessage;
+use ferry_proto::wire::mailbox::ServerMessage;
 use ferry_server::Config;
 use futures_util::SinkExt;
 use serde_json::{json, Value};
