@@ -2,7 +2,7 @@
 //! (or someone in the middle of a `ws://` connection) sends.
 #![no_main]
 
-use ferry_proto::mailbox::ServerMessage;
+use ferry_proto::wire::mailbox::ServerMessage;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -21,6 +21,8 @@ fn main() -> std::io::Result<()> {
         "../test-vectors/wormhole-kat.json",
     )?)?;
     write("server_message", server_frames())?;
+    write("client_frame", client_frames())?;
+    write("relay_line", relay_lines())?;
     write("session", session_scripts())?;
     write("pake", pake_bodies(&kat))?;
     write("transit_hints", hints())?;
@@ -68,6 +70,46 @@ fn server_frames() -> Seeds {
             r#"{"type": "error", "error": "crowded", "orig": {"type": "claim", "nameplate": "7"}, "server_tx": 3.0}"#,
             r#"{"welcome": {"error": "go away"}, "type": "welcome"}"#,
             r#"{"type": "fancy-new-thing", "x": [1, 2, {"y": null}]}"#,
+        ],
+    )
+}
+
+/// Commands as the Python, Go and Rust clients send them, and malformed ones
+/// for each reference error.
+fn client_frames() -> Seeds {
+    named(
+        "cmd",
+        [
+            r#"{"type": "bind", "appid": "lothar.com/wormhole/text-or-file-xfer", "side": "b4ebce8eca", "client_version": ["python", "0.13.0"], "id": "e9a1"}"#,
+            r#"{"type":"allocate","id":"0002"}"#,
+            r#"{"type":"claim","nameplate":"7","id":"0003"}"#,
+            r#"{"type":"open","mailbox":"myqv3mpfqpzqs","id":"0004"}"#,
+            r#"{"type":"add","phase":"pake","body":"7b2270616b655f7631223a2022353300227d","id":"0005"}"#,
+            r#"{"type":"release","nameplate":"7"}"#,
+            r#"{"type":"close","mailbox":"myqv3mpfqpzqs","mood":"happy"}"#,
+            r#"{"type":"list"}"#,
+            r#"{"type":"ping","ping":7,"id":5}"#,
+            r#"{"type":"claim","nameplate":5}"#,
+            r#"{"type":"add","phase":null,"body":[1]}"#,
+            r#"{"type":7,"id":{"x":[]}}"#,
+            r#"{"id":"no-type"}"#,
+            r#"[1,2]"#,
+        ],
+    )
+}
+
+/// The relay's handshake lines, new and legacy, and near misses.
+fn relay_lines() -> Seeds {
+    let token = "03bce0633f7cbdc0a3a1594a0936360833e2230fb8c12791c5048b466fdd657d";
+    named(
+        "line",
+        [
+            format!("please relay {token} for side abcdef0123456789\n"),
+            format!("please relay {token}\n"),
+            format!("please relay {token} for side abcdef0123456789"),
+            format!("please relay {token} for side abcdef0123456789\nearly data"),
+            format!("please relay {token}\r\n"),
+            "GET / HTTP/1.1\r\n".to_owned(),
         ],
     )
 }

@@ -7,19 +7,24 @@
 //! Layers, bottom up:
 //! - [`code`] and [`wordlist`]: wormhole codes (`7-guitarist-revenge`);
 //! - [`crypto`]: SPAKE2, HKDF key derivation with keys typed by purpose, secretbox;
-//! - [`mailbox`]: the client <-> rendezvous-server JSON messages;
+//! - [`wire`]: what goes to and from the servers, both ends of each format: the
+//!   mailbox server's JSON frames ([`wire::mailbox`]) and the relay line;
 //! - [`session`]: the client side of the rendezvous (PAKE, version, phases);
-//! - [`transit`]: hints, handshakes, relay line and encrypted record framing;
+//! - [`transit`]: hints, handshakes and encrypted record framing;
 //! - [`transfer`]: file-transfer v1 offer/answer messages and safe paths;
 //! - [`native`]: ferry-to-ferry transfers with manifests, BLAKE3 trees and resume.
 
 pub mod code;
 pub mod crypto;
-pub mod mailbox;
 pub mod native;
 pub mod session;
 #[cfg(test)]
 mod test_vectors;
 pub mod transfer;
 pub mod transit;
+pub mod wire;
 pub mod wordlist;
+
+/// The old path of [`wire::mailbox`], kept so the client crates build unchanged
+/// while issue 10 lands; new code names `wire::mailbox`.
+pub use wire::mailbox;

@@ -21,7 +21,7 @@ use serde_json::{json, Value};
 use crate::code::{Code, Nameplate};
 use crate::crypto::kdf::SharedKey;
 use crate::crypto::pake::Pake;
-use crate::mailbox::{ClientMessage, Mood, ServerMessage};
+use crate::wire::mailbox::{ClientMessage, Mood, ServerMessage};
 
 /// Who we are to the server and to the peer.
 #[derive(Debug, Clone)]

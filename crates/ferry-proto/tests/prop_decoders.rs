@@ -3,14 +3,16 @@
 //! (The fuzz targets in `fuzz/` push the same decoders much further.)
 
 use ferry_proto::crypto::kdf::TransitKey;
-use ferry_proto::mailbox::{
-    ClientEnvelope, ClientMessage, Mood, NameplateEntry, ServerMessage, Welcome,
-};
 use ferry_proto::session::{Session, SessionConfig};
 use ferry_proto::transfer::v1::{Answer, DirectoryOffer, Offer, PeerMessage, TransitAck};
 use ferry_proto::transit::hints::{DirectHint, Hint, TransitMessage};
 use ferry_proto::transit::record::{Opener, Sealer, MAX_RECORD_BODY, OVERHEAD};
 use ferry_proto::transit::Role;
+use ferry_proto::wire::mailbox::{
+    ClientEnvelope, ClientFrame, ClientMessage, Command, FrameError, Mood, NameplateEntry,
+    ServerMessage, Welcome,
+};
+use ferry_proto::wire::relay::RelayRequest;
 use proptest::prelude::*;
 use rand::rngs::StdRng;
 use rand::SeedableRng;
@@ -86,7 +88,7 @@ fn key() -> impl Strategy<Value = String> {
 
 /// JSON objects whose `type` is one the server really sends.
 fn server_like() -> impl Strategy<Value = Value> {
-    let kinds = vec![
+    typed_objects(vec![
         "welcome",
         "ack",
         "nameplates",
@@ -98,7 +100,18 @@ fn server_like() -> impl Strategy<Value = Value> {
         "pong",
         "error",
         "bogus",
-    ];
+    ])
+}
+
+/// JSON objects whose `type` is a command the server knows.
+fn client_like() -> impl Strategy<Value = Value> {
+    typed_objects(vec![
+        "bind", "list", "allocate", "claim", "release", "open", "add", "close", "ping", "bogus",
+    ])
+}
+
+/// Arbitrary objects with one of these `type`s.
+fn typed_objects(kinds: Vec<&'static str>) -> impl Strategy<Value = Value> {
     (
         prop::sample::select(kinds),
         prop::collection::btree_map(key(), any_json(), 0..6),
@@ -261,6 +274,57 @@ proptest! {
         let env = ClientEnvelope { message, id };
         let back: ClientEnvelope = serde_json::from_str(&env.encode()).expect("decodes");
         prop_assert_eq!(back, env);
+    }
+
+    #[test]
+    fn client_frame_decode_never_panics(s in ".{0,200}", v in any_json()) {
+        let _ = ClientFrame::decode(s.as_bytes());
+        let _ = ClientFrame::decode(v.to_string().as_bytes());
+    }
+
+    #[test]
+    fn client_frames_keep_what_the_server_echoes(v in client_like()) {
+        // (compared with serde_json's own reading: it rounds some floats)
+        let text = v.to_string();
+        let frame = ClientFrame::decode(text.as_bytes()).expect("an object with a type");
+        let parsed: Value = serde_json::from_str(&text).expect("JSON");
+        prop_assert_eq!(frame.id.as_ref(), parsed.get("id"));
+        prop_assert_eq!(Value::Object(frame.orig), parsed);
+    }
+
+    #[test]
+    fn the_server_reads_what_the_client_writes(message in client_message(), id in prop::option::of("[0-9a-f]{4}")) {
+        let env = ClientEnvelope { message, id };
+        let frame = ClientFrame::decode(env.encode().as_bytes()).expect("decodes");
+        prop_assert_eq!(frame.string_id(), env.id.as_deref());
+        prop_assert!(frame.command != Command::Unknown);
+    }
+
+    #[test]
+    fn objects_without_type_are_refused_whole(v in any_json()) {
+        if let Value::Object(mut m) = v {
+            m.remove("type");
+            let text = Value::Object(m).to_string();
+            let Ok(Value::Object(parsed)) = serde_json::from_str(&text) else {
+                panic!("an object encodes to an object");
+            };
+            let refused = Err(FrameError::MissingType { orig: parsed });
+            prop_assert_eq!(ClientFrame::decode(text.as_bytes()), refused);
+        }
+    }
+
+    #[test]
+    fn relay_lines_round_trip(token in "[0-9a-f]{64}", side in prop::option::of("[0-9a-zA-Z_]{16}")) {
+        let req = RelayRequest { token, side };
+        let line = req.encode();
+        prop_assert_eq!(RelayRequest::decode_frame(&line), Some(req.clone()));
+        prop_assert_eq!(RelayRequest::decode_line(&line[..line.len() - 1]), Some(req));
+    }
+
+    #[test]
+    fn relay_decode_never_panics(bytes in prop::collection::vec(any::<u8>(), 0..200)) {
+        let _ = RelayRequest::decode_line(&bytes);
+        let _ = RelayRequest::decode_frame(&bytes);
     }
 
     #[test]

@@ -7,7 +7,7 @@ mod common;
 use std::time::Duration;
 
 use common::{spawn, spawn_default, Client, APPID};
-use ferry_proto::mailbox::ServerMessage;
+use ferry_proto::wire::mailbox::ServerMessage;
 use ferry_server::Config;
 use futures_util::SinkExt;
 use serde_json::{json, Value};
@@ -407,4 +407,22 @@ async fn graceful_shutdown_closes_clients() {
         .await
         .unwrap()
         .unwrap();
+}
+
+#[tokio::test]
+async fn frames_that_are_no_command_and_ids_of_any_type() {
+    let h = spawn_default().await;
+    let mut c = Client::connect(h.mailbox_addr().unwrap()).await;
+    // not a JSON object: an error echoing the text, no ack
+    c.ws.send(Message::Text("[1]".into())).await.unwrap();
+    let orig = c.expect_error("message must be a JSON object").await;
+    assert_eq!(orig, json!("[1]"));
+    // the ack echoes any id as it came; pong echoes any ping
+    c.send(json!({"type": "ping", "ping": "x", "id": 5})).await;
+    assert_eq!(c.expect("ack").await["id"], 5);
+    assert_eq!(c.expect("pong").await["pong"], "x");
+    // a type that is not a string is an unknown type, after the ack
+    c.send(json!({"type": 3, "id": "t"})).await;
+    c.expect_ack("t").await;
+    c.expect_error("must bind first").await;
 }

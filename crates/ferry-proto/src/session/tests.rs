@@ -4,7 +4,7 @@ use rand::rngs::StdRng;
 use rand::SeedableRng;
 
 use super::*;
-use crate::mailbox::Welcome;
+use crate::wire::mailbox::Welcome;
 
 type S = Session<StdRng>;
 

@@ -1,4 +1,5 @@
-//! The transit connection handshake and the relay's `please relay` line.
+//! The transit connection handshake, and the relay's `please relay` line for
+//! this transfer (its codec is [`crate::wire::relay`]).
 //!
 //! Both sides write their own handshake as soon as a connection exists (the Go
 //! receiver reads the sender's before writing its own, so waiting would deadlock),
@@ -6,6 +7,7 @@
 //! connection it picks and [`NEVERMIND`] (or nothing) on the others.
 
 use crate::crypto::kdf::TransitKey;
+use crate::wire::relay::RelayRequest;
 
 use super::Role;
 
@@ -14,7 +16,7 @@ pub const GO: &[u8] = b"go\n";
 /// The sender's word that another connection won.
 pub const NEVERMIND: &[u8] = b"nevermind\n";
 /// The relay's word that both halves are paired.
-pub const RELAY_OK: &[u8] = b"ok\n";
+pub use crate::wire::relay::OK as RELAY_OK;
 
 /// The two handshake strings of a transfer, from one side's point of view.
 #[derive(Clone)]
@@ -61,7 +63,8 @@ fn handshake_string(key: &TransitKey, who: &str) -> Vec<u8> {
 /// `side` (16 hex chars, fresh per transfer) stops a client pairing with itself.
 pub fn relay_line(key: &TransitKey, side: &str) -> Vec<u8> {
     let token = hex::encode(key.subkey(b"transit_relay_token"));
-    format!("please relay {token} for side {side}\n").into_bytes()
+    let side = Some(side.to_owned());
+    RelayRequest { token, side }.encode()
 }
 
 #[cfg(test)]

@@ -18,6 +18,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
+use ferry_proto::wire::mailbox::{ClientFrame, FrameError, ServerFrame};
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{Map, Value};
 use tokio::net::TcpStream;
@@ -188,28 +189,30 @@ impl Conn {
     /// One client command: `ack`, then whatever it causes.
     async fn on_command(&mut self, bytes: &[u8]) -> Result<(), End> {
         let now = time::now();
-        let msg = match frames::parse_request(bytes) {
-            Ok(m) => m,
-            Err(r) => {
+        let frame = match ClientFrame::decode(bytes) {
+            Ok(frame) => frame,
+            Err(FrameError::NotJsonObject) => {
                 let orig = Value::String(
                     String::from_utf8_lossy(&bytes[..bytes.len().min(256)]).into_owned(),
                 );
-                return self.refuse(r, orig).await;
+                return self.refuse(Refusal::NotJsonObject, orig).await;
+            }
+            Err(FrameError::MissingType { orig }) => {
+                return self.refuse(Refusal::MissingType, Value::Object(orig)).await;
             }
         };
-        let Some(kind) = msg.get("type") else {
-            return self.refuse(Refusal::MissingType, Value::Object(msg)).await;
+        let ack = ServerFrame::Ack {
+            id: frame.id.as_ref(),
         };
-        let kind = kind.as_str().unwrap_or("").to_owned();
-        self.send(frames::ack(msg.get("id"))).await?;
-        match self.session.handle(&kind, &msg, self.ctx.max_body) {
-            Step::Reply(frame) => self.send(frame).await,
-            Step::Refuse(r) => self.refuse(r, orig_of(msg, r)).await,
+        self.send(frames::encode(ack)).await?;
+        match self.session.handle(&frame, self.ctx.max_body) {
+            Step::Reply(reply) => self.send(reply).await,
+            Step::Refuse(r) => self.refuse(r, orig_of(frame.orig, r)).await,
             Step::Bound => {
-                tracing::debug!(kind = %kind, "bound");
+                tracing::debug!("bound");
                 Ok(())
             }
-            Step::Call(call) => self.on_call(call, msg, now).await,
+            Step::Call(call) => self.on_call(call, frame.orig, now).await,
         }
     }
 
@@ -257,11 +260,13 @@ impl Conn {
 
     async fn answer(&mut self, answer: Answer) -> Result<(), End> {
         let frame = match answer {
-            Answer::Nameplates(names) => frames::nameplates(&names),
-            Answer::Allocated(n) => frames::response("allocated", Some(("nameplate", n.into()))),
-            Answer::Claimed(m) => frames::response("claimed", Some(("mailbox", m.into()))),
-            Answer::Released => frames::response("released", None),
-            Answer::Closed => frames::response("closed", None),
+            Answer::Nameplates(names) => {
+                frames::encode(ServerFrame::Nameplates { nameplates: &names })
+            }
+            Answer::Allocated(n) => frames::encode(ServerFrame::Allocated { nameplate: &n }),
+            Answer::Claimed(m) => frames::encode(ServerFrame::Claimed { mailbox: &m }),
+            Answer::Released => frames::encode(ServerFrame::Released),
+            Answer::Closed => frames::encode(ServerFrame::Closed),
             Answer::Added => return Ok(()),
             Answer::Opened(messages) => {
                 for m in &messages {

@@ -9,7 +9,8 @@
 
 use std::sync::Arc;
 
-use serde_json::{Map, Value};
+use ferry_proto::wire::mailbox::{ClientFrame, Command, Field, ServerFrame};
+use serde_json::Value;
 
 use super::refusal::Refusal;
 use super::state::{Answer, Call, CallKind};
@@ -48,23 +49,31 @@ pub(crate) struct Session {
     did_close: bool,
 }
 
-fn string_field<'a>(msg: &'a Map<String, Value>, key: &str) -> Option<&'a str> {
-    msg.get(key).and_then(Value::as_str)
-}
-
 /// A required string field: missing or not a string gives `missing`, too long
 /// gives `FieldTooLong`.
-fn required<'a>(
-    msg: &'a Map<String, Value>,
-    key: &str,
-    max: usize,
-    missing: Refusal,
-) -> Result<&'a str, Refusal> {
-    let v = string_field(msg, key).ok_or(missing)?;
+fn required(field: &Field, max: usize, missing: Refusal) -> Result<&str, Refusal> {
+    let v = field.as_str().ok_or(missing)?;
     if v.len() > max {
         return Err(Refusal::FieldTooLong);
     }
     Ok(v)
+}
+
+/// An optional string field that must match what this connection used before
+/// (`release`'s nameplate, `close`'s mailbox): absent means "mine", which needs
+/// one (`none`); not a string or another one gives `mismatch`.
+fn same_as_mine(
+    field: &Field,
+    mine: Option<&str>,
+    mismatch: Refusal,
+    none: Refusal,
+) -> Result<String, Refusal> {
+    match field {
+        Field::Missing => mine.map(str::to_owned).ok_or(none),
+        Field::NotAString => Err(mismatch),
+        Field::Given(n) if mine.is_some_and(|mine| mine != n) => Err(mismatch),
+        Field::Given(n) => Ok(n.clone()),
+    }
 }
 
 /// Nameplates are up to 40 ASCII digits.
@@ -83,44 +92,49 @@ impl Session {
         self.opened
     }
 
-    /// Decides what to do with a command whose `type` is `kind`.
-    pub(crate) fn handle(&mut self, kind: &str, msg: &Map<String, Value>, max_body: usize) -> Step {
-        match self.dispatch(kind, msg, max_body) {
+    /// Decides what to do with one decoded command.
+    pub(crate) fn handle(&mut self, frame: &ClientFrame, max_body: usize) -> Step {
+        match self.dispatch(frame, max_body) {
             Ok(step) => step,
             Err(r) => Step::Refuse(r),
         }
     }
 
-    fn dispatch(
-        &mut self,
-        kind: &str,
-        msg: &Map<String, Value>,
-        max_body: usize,
-    ) -> Result<Step, Refusal> {
-        match kind {
-            "ping" => return ping(msg),
-            "bind" => return self.bind(msg),
+    fn dispatch(&mut self, frame: &ClientFrame, max_body: usize) -> Result<Step, Refusal> {
+        match &frame.command {
+            Command::Ping { ping } => return pong(ping.as_ref()),
+            Command::Bind { appid, side } => return self.bind(appid, side),
             _ => {}
         }
         let (app, side) = self.binding().ok_or(Refusal::MustBindFirst)?;
-        match kind {
-            "list" => Ok(Step::Call(Call::List { app })),
-            "allocate" => self.allocate(app, side),
-            "claim" => self.claim(app, side, msg),
-            "release" => self.release(app, side, msg),
-            "open" => self.open(app, side, msg),
-            "add" => self.add(app, side, msg, max_body),
-            "close" => self.close(app, side, msg),
-            _ => Err(Refusal::UnknownType),
+        match &frame.command {
+            Command::List => Ok(Step::Call(Call::List { app })),
+            Command::Allocate => self.allocate(app, side),
+            Command::Claim { nameplate } => self.claim(app, side, nameplate),
+            Command::Release { nameplate } => self.release(app, side, nameplate),
+            Command::Open { mailbox } => self.open(app, side, mailbox),
+            Command::Add { phase, body } => {
+                let add = Add {
+                    phase,
+                    body,
+                    id: frame.string_id(),
+                };
+                self.add(app, side, add, max_body)
+            }
+            Command::Close { mailbox, mood } => self.close(app, side, mailbox, mood),
+            // (ping and bind were answered above)
+            Command::Unknown | Command::Ping { .. } | Command::Bind { .. } => {
+                Err(Refusal::UnknownType)
+            }
         }
     }
 
-    fn bind(&mut self, msg: &Map<String, Value>) -> Result<Step, Refusal> {
+    fn bind(&mut self, appid: &Field, side: &Field) -> Result<Step, Refusal> {
         if self.app.is_some() || self.side.is_some() {
             return Err(Refusal::AlreadyBound);
         }
-        let app = required(msg, "appid", MAX_APPID, Refusal::BindRequiresAppid)?;
-        let side = required(msg, "side", MAX_TOKEN, Refusal::BindRequiresSide)?;
+        let app = required(appid, MAX_APPID, Refusal::BindRequiresAppid)?;
+        let side = required(side, MAX_TOKEN, Refusal::BindRequiresSide)?;
         self.app = Some(app.into());
         self.side = Some(side.into());
         Ok(Step::Bound)
@@ -133,15 +147,10 @@ impl Session {
         Ok(Step::Call(Call::Allocate { app, side }))
     }
 
-    fn claim(
-        &mut self,
-        app: Arc<str>,
-        side: Arc<str>,
-        msg: &Map<String, Value>,
-    ) -> Result<Step, Refusal> {
-        let name = msg
-            .get("nameplate")
-            .ok_or(Refusal::ClaimRequiresNameplate)?;
+    fn claim(&mut self, app: Arc<str>, side: Arc<str>, name: &Field) -> Result<Step, Refusal> {
+        if name.is_missing() {
+            return Err(Refusal::ClaimRequiresNameplate);
+        }
         if self.did_claim {
             return Err(Refusal::OneClaim);
         }
@@ -159,43 +168,29 @@ impl Session {
         }))
     }
 
-    fn release(
-        &mut self,
-        app: Arc<str>,
-        side: Arc<str>,
-        msg: &Map<String, Value>,
-    ) -> Result<Step, Refusal> {
+    fn release(&mut self, app: Arc<str>, side: Arc<str>, name: &Field) -> Result<Step, Refusal> {
         if self.did_release {
             return Err(Refusal::OneRelease);
         }
-        let name = match msg.get("nameplate") {
-            Some(v) => {
-                let n = v.as_str().ok_or(Refusal::ReleaseMismatch)?;
-                if self.nameplate.as_deref().is_some_and(|mine| mine != n) {
-                    return Err(Refusal::ReleaseMismatch);
-                }
-                n.to_owned()
-            }
-            None => self.nameplate.clone().ok_or(Refusal::ReleaseWithoutClaim)?,
-        };
+        let nameplate = same_as_mine(
+            name,
+            self.nameplate.as_deref(),
+            Refusal::ReleaseMismatch,
+            Refusal::ReleaseWithoutClaim,
+        )?;
         self.did_release = true;
         Ok(Step::Call(Call::Release {
             app,
             side,
-            nameplate: name,
+            nameplate,
         }))
     }
 
-    fn open(
-        &mut self,
-        app: Arc<str>,
-        side: Arc<str>,
-        msg: &Map<String, Value>,
-    ) -> Result<Step, Refusal> {
+    fn open(&mut self, app: Arc<str>, side: Arc<str>, mailbox: &Field) -> Result<Step, Refusal> {
         if self.opened {
             return Err(Refusal::OneOpen);
         }
-        let mailbox = required(msg, "mailbox", MAX_TOKEN, Refusal::OpenRequiresMailbox)?;
+        let mailbox = required(mailbox, MAX_TOKEN, Refusal::OpenRequiresMailbox)?;
         self.mailbox = Some(mailbox.to_owned());
         Ok(Step::Call(Call::Open {
             app,
@@ -208,7 +203,7 @@ impl Session {
         &mut self,
         app: Arc<str>,
         side: Arc<str>,
-        msg: &Map<String, Value>,
+        add: Add<'_>,
         max_body: usize,
     ) -> Result<Step, Refusal> {
         let mailbox = self
@@ -216,24 +211,17 @@ impl Session {
             .clone()
             .filter(|_| self.opened)
             .ok_or(Refusal::MustOpenFirst)?;
-        let phase = required(msg, "phase", MAX_TOKEN, Refusal::MissingPhase)?;
+        let phase = required(add.phase, MAX_TOKEN, Refusal::MissingPhase)?;
         // The body is hex: two characters per byte.
-        let body = required(
-            msg,
-            "body",
-            max_body.saturating_mul(2),
-            Refusal::MissingBody,
-        )
-        .map_err(|r| {
-            if r == Refusal::FieldTooLong {
-                Refusal::TooLarge
-            } else {
-                r
-            }
-        })?;
-        let id = string_field(msg, "id")
-            .filter(|i| i.len() <= MAX_TOKEN)
-            .map(str::to_owned);
+        let body =
+            required(add.body, max_body.saturating_mul(2), Refusal::MissingBody).map_err(|r| {
+                if r == Refusal::FieldTooLong {
+                    Refusal::TooLarge
+                } else {
+                    r
+                }
+            })?;
+        let id = add.id.filter(|i| i.len() <= MAX_TOKEN).map(str::to_owned);
         Ok(Step::Call(Call::Add {
             app,
             side,
@@ -248,22 +236,20 @@ impl Session {
         &mut self,
         app: Arc<str>,
         side: Arc<str>,
-        msg: &Map<String, Value>,
+        mailbox: &Field,
+        mood: &Field,
     ) -> Result<Step, Refusal> {
         if self.did_close {
             return Err(Refusal::OneClose);
         }
-        let mailbox = match msg.get("mailbox") {
-            Some(v) => {
-                let m = v.as_str().ok_or(Refusal::CloseMismatch)?;
-                if self.mailbox.as_deref().is_some_and(|mine| mine != m) {
-                    return Err(Refusal::CloseMismatch);
-                }
-                m.to_owned()
-            }
-            None => self.mailbox.clone().ok_or(Refusal::CloseWithoutOpen)?,
-        };
-        let mood = string_field(msg, "mood")
+        let mailbox = same_as_mine(
+            mailbox,
+            self.mailbox.as_deref(),
+            Refusal::CloseMismatch,
+            Refusal::CloseWithoutOpen,
+        )?;
+        let mood = mood
+            .as_str()
             .filter(|m| m.len() <= MAX_MOOD)
             .map(str::to_owned);
         Ok(Step::Call(Call::Close {
@@ -292,196 +278,21 @@ impl Session {
     }
 }
 
-fn ping(msg: &Map<String, Value>) -> Result<Step, Refusal> {
-    let v = msg.get("ping").ok_or(Refusal::PingRequiresPing)?;
-    Ok(Step::Reply(super::frames::response(
-        "pong",
-        Some(("pong", v.clone())),
-    )))
+/// The fields of an `add`.
+struct Add<'a> {
+    phase: &'a Field,
+    body: &'a Field,
+    /// The command's `id` when it is a string; stored with the message.
+    id: Option<&'a str>,
+}
+
+/// `pong` echoes `ping` as it came, whatever its JSON type.
+fn pong(ping: Option<&Value>) -> Result<Step, Refusal> {
+    let pong = ping.ok_or(Refusal::PingRequiresPing)?;
+    Ok(Step::Reply(super::frames::encode(ServerFrame::Pong {
+        pong,
+    })))
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
-
-    fn obj(v: Value) -> Map<String, Value> {
-        v.as_object().unwrap().clone()
-    }
-
-    fn step(s: &mut Session, v: Value) -> Step {
-        let m = obj(v);
-        let kind = m["type"].as_str().unwrap().to_owned();
-        s.handle(&kind, &m, 1024)
-    }
-
-    fn bound() -> Session {
-        let mut s = Session::default();
-        assert_eq!(
-            step(&mut s, json!({"type": "bind", "appid": "a", "side": "s"})),
-            Step::Bound
-        );
-        s
-    }
-
-    #[test]
-    fn bind_rules() {
-        let mut s = Session::default();
-        assert_eq!(
-            step(&mut s, json!({"type": "list"})),
-            Step::Refuse(Refusal::MustBindFirst)
-        );
-        assert_eq!(
-            step(&mut s, json!({"type": "bind", "side": "s"})),
-            Step::Refuse(Refusal::BindRequiresAppid)
-        );
-        assert_eq!(
-            step(&mut s, json!({"type": "bind", "appid": "a"})),
-            Step::Refuse(Refusal::BindRequiresSide)
-        );
-        assert!(matches!(
-            step(&mut s, json!({"type": "ping", "ping": 3})),
-            Step::Reply(_)
-        ));
-        assert_eq!(
-            step(&mut s, json!({"type": "ping"})),
-            Step::Refuse(Refusal::PingRequiresPing)
-        );
-        let mut s = bound();
-        assert_eq!(
-            step(&mut s, json!({"type": "bind", "appid": "a", "side": "s"})),
-            Step::Refuse(Refusal::AlreadyBound)
-        );
-        assert_eq!(
-            step(&mut s, json!({"type": "bogus"})),
-            Step::Refuse(Refusal::UnknownType)
-        );
-    }
-
-    #[test]
-    fn claim_rules_in_reference_order() {
-        let mut s = bound();
-        assert_eq!(
-            step(&mut s, json!({"type": "claim"})),
-            Step::Refuse(Refusal::ClaimRequiresNameplate)
-        );
-        assert!(matches!(
-            step(&mut s, json!({"type": "claim", "nameplate": "12"})),
-            Step::Call(_)
-        ));
-        assert_eq!(
-            step(&mut s, json!({"type": "claim"})),
-            Step::Refuse(Refusal::ClaimRequiresNameplate)
-        );
-        assert_eq!(
-            step(&mut s, json!({"type": "claim", "nameplate": "13"})),
-            Step::Refuse(Refusal::OneClaim)
-        );
-        let mut s = bound();
-        assert_eq!(
-            step(&mut s, json!({"type": "claim", "nameplate": "x1"})),
-            Step::Refuse(Refusal::InvalidNameplate)
-        );
-        assert_eq!(
-            step(&mut s, json!({"type": "claim", "nameplate": "1"})),
-            Step::Refuse(Refusal::OneClaim)
-        );
-    }
-
-    #[test]
-    fn release_rules() {
-        let mut s = bound();
-        assert_eq!(
-            step(&mut s, json!({"type": "release"})),
-            Step::Refuse(Refusal::ReleaseWithoutClaim)
-        );
-        step(&mut s, json!({"type": "claim", "nameplate": "5"}));
-        assert_eq!(
-            step(&mut s, json!({"type": "release", "nameplate": "6"})),
-            Step::Refuse(Refusal::ReleaseMismatch)
-        );
-        assert!(matches!(
-            step(&mut s, json!({"type": "release"})),
-            Step::Call(Call::Release { .. })
-        ));
-        assert_eq!(
-            step(&mut s, json!({"type": "release"})),
-            Step::Refuse(Refusal::OneRelease)
-        );
-        // releasing an arbitrary name without a claim is allowed
-        let mut s = bound();
-        assert!(matches!(
-            step(&mut s, json!({"type": "release", "nameplate": "9"})),
-            Step::Call(_)
-        ));
-    }
-
-    #[test]
-    fn open_add_close_rules() {
-        let mut s = bound();
-        assert_eq!(
-            step(&mut s, json!({"type": "add", "phase": "p", "body": ""})),
-            Step::Refuse(Refusal::MustOpenFirst)
-        );
-        assert_eq!(
-            step(&mut s, json!({"type": "close"})),
-            Step::Refuse(Refusal::CloseWithoutOpen)
-        );
-        assert_eq!(
-            step(&mut s, json!({"type": "open"})),
-            Step::Refuse(Refusal::OpenRequiresMailbox)
-        );
-        let Step::Call(open) = step(&mut s, json!({"type": "open", "mailbox": "m"})) else {
-            panic!()
-        };
-        s.complete(open.kind(), &Ok(Answer::Opened(vec![])));
-        assert_eq!(
-            step(&mut s, json!({"type": "open", "mailbox": "m"})),
-            Step::Refuse(Refusal::OneOpen)
-        );
-        assert_eq!(
-            step(&mut s, json!({"type": "add", "body": "00"})),
-            Step::Refuse(Refusal::MissingPhase)
-        );
-        assert_eq!(
-            step(&mut s, json!({"type": "add", "phase": "p"})),
-            Step::Refuse(Refusal::MissingBody)
-        );
-        let big = "00".repeat(1025);
-        assert_eq!(
-            step(&mut s, json!({"type": "add", "phase": "p", "body": big})),
-            Step::Refuse(Refusal::TooLarge)
-        );
-        assert_eq!(
-            step(&mut s, json!({"type": "close", "mailbox": "other"})),
-            Step::Refuse(Refusal::CloseMismatch)
-        );
-        let Step::Call(close) = step(&mut s, json!({"type": "close", "mood": "happy"})) else {
-            panic!()
-        };
-        assert!(
-            matches!(&close, Call::Close { open_first: false, mood: Some(m), .. } if m == "happy")
-        );
-        s.complete(close.kind(), &Ok(Answer::Closed));
-        assert_eq!(
-            step(&mut s, json!({"type": "close"})),
-            Step::Refuse(Refusal::OneClose)
-        );
-        assert!(!s.is_open());
-    }
-
-    #[test]
-    fn close_without_open_opens_first() {
-        let mut s = bound();
-        let Step::Call(c) = step(&mut s, json!({"type": "close", "mailbox": "m"})) else {
-            panic!()
-        };
-        assert!(matches!(
-            c,
-            Call::Close {
-                open_first: true,
-                ..
-            }
-        ));
-    }
-}
+mod tests;

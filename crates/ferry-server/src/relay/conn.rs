@@ -4,7 +4,10 @@
 //!
 //! Answers, byte for byte as the reference relay: `bad handshake\n` for a line
 //! that does not parse, `impatient\n` for data sent before pairing, `ok\n` to
-//! both on pairing. ferry's own refusals are lines starting with `error: `.
+//! both on pairing. ferry's own refusals are lines starting with `error: `. The
+//! line and the reference's answers are encoded and decoded by
+//! `ferry_proto::wire::relay`; this file keeps the relay's policy (line length,
+//! timeouts, limits).
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -15,17 +18,17 @@ use tokio::net::TcpStream;
 use tokio::sync::{oneshot, watch};
 use tokio::time::Instant;
 
-use super::line::{self, LineScan, RelayRequest, MAX_LINE};
+use ferry_proto::wire::relay::{scan, LineScan, RelayRequest, BAD_HANDSHAKE, IMPATIENT, OK};
+
+use super::meter::SpliceEnd;
 use super::pairing::{Arrival, Pairing};
-use super::splice::{splice, SpliceEnd};
+use super::splice::splice;
 use super::stream::RelayStream;
 use crate::mailbox::hub::Hub;
 use crate::metrics::Metrics;
 use crate::store::{UsageKind, UsageRecord};
 
-pub(crate) const BAD: &[u8] = b"bad handshake\n";
-pub(crate) const IMPATIENT: &[u8] = b"impatient\n";
-pub(crate) const OK: &[u8] = b"ok\n";
+/// ferry's own refusals (the reference relay has none).
 pub(crate) const BUSY: &[u8] = b"error: the relay is busy, try later\n";
 pub(crate) const TOO_MANY: &[u8] = b"error: too many connections from your address\n";
 
@@ -52,6 +55,9 @@ pub(crate) struct Partner {
     arrived: Instant,
 }
 
+/// The longest line the relay reads before giving up.
+const MAX_LINE: usize = 1024;
+
 /// What reading the TCP handshake line gave.
 pub(crate) enum Handshake {
     Ok(RelayRequest),
@@ -69,11 +75,11 @@ pub(crate) async fn read_line(stream: &mut TcpStream) -> std::io::Result<Option<
             return Ok(None);
         }
         filled += n;
-        match line::scan(&buf[..filled]) {
+        match scan(&buf[..filled], MAX_LINE) {
             LineScan::Incomplete => continue,
             LineScan::TooLong => return Ok(Some(Handshake::Bad)),
             LineScan::Line { len, extra } => {
-                return Ok(Some(match line::parse_line(&buf[..len]) {
+                return Ok(Some(match RelayRequest::decode_line(&buf[..len]) {
                     None => Handshake::Bad,
                     Some(_) if extra => Handshake::Impatient,
                     Some(req) => Handshake::Ok(req),
@@ -285,7 +291,7 @@ pub(crate) async fn serve_tcp(
         Ok(Err(_)) | Ok(Ok(None)) => ctx.record("errory", started, None, 0),
         Ok(Ok(Some(Handshake::Bad))) => {
             tracing::info!("relay handshake failure");
-            ctx.say(&mut relay(stream), BAD).await;
+            ctx.say(&mut relay(stream), BAD_HANDSHAKE).await;
             ctx.record("errory", started, None, 0);
         }
         Ok(Ok(Some(Handshake::Impatient))) => {

@@ -3,7 +3,7 @@
 //! client pairs with a WebSocket one.
 
 mod conn;
-mod line;
+mod meter;
 mod pairing;
 mod splice;
 mod stream;
@@ -23,8 +23,10 @@ use tokio_tungstenite_030::tungstenite::protocol::Role;
 use tokio_tungstenite_030::tungstenite::Message;
 use tokio_tungstenite_030::WebSocketStream;
 
+use ferry_proto::wire::relay::{RelayRequest, BAD_HANDSHAKE};
+
 pub(crate) use conn::RelayCtx;
-use conn::{BAD, TOO_MANY};
+use conn::TOO_MANY;
 pub(crate) use pairing::Pairing;
 use stream::{RelayStream, WsBytes};
 
@@ -145,14 +147,14 @@ async fn ws_handshake(
             return ctx.record("errory", started, None, 0);
         }
         Ok(None) => return ctx.record("errory", started, None, 0),
-        Ok(Some(frame)) => line::parse_frame(&frame),
+        Ok(Some(frame)) => RelayRequest::decode_frame(&frame),
     };
     let mut stream = RelayStream::Ws(Box::new(WsBytes::new(ws)));
     match req {
         Some(req) => conn::rendezvous(ctx, stream, req, id, started, shutdown).await,
         None => {
             tracing::info!("relay handshake failure");
-            ctx.say(&mut stream, BAD).await;
+            ctx.say(&mut stream, BAD_HANDSHAKE).await;
             ctx.record("errory", started, None, 0);
         }
     }

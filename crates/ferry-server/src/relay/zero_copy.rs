@@ -15,7 +15,7 @@ use rustix::pipe::{fcntl_getpipe_size, fcntl_setpipe_size, pipe_with, PipeFlags,
 use tokio::io::Interest;
 use tokio::net::TcpStream;
 
-use super::splice::{Meter, SpliceEnd, BUF};
+use super::meter::{Meter, SpliceEnd, BUF};
 
 /// Pipe capacity asked for: less CPU per byte than the default 64 KiB, and
 /// measured as cheap as 1 MiB while using a quarter of the per-user pipe pages
