@@ -12,7 +12,7 @@
 use ferry_proto::code::Code;
 use ferry_proto::crypto::kdf::SharedKey;
 use ferry_proto::crypto::pake::Pake;
-use ferry_proto::mailbox::{ClientMessage, ServerMessage};
+use ferry_proto::wire::mailbox::{ClientMessage, ServerMessage};
 use ferry_proto::session::{Event, Session, SessionConfig};
 use libfuzzer_sys::fuzz_target;
 use rand::rngs::StdRng;

@@ -5,7 +5,7 @@
 
 mod support;
 
-use ferry_proto::mailbox::ClientMessage;
+use ferry_proto::wire::mailbox::ClientMessage;
 use serde_json::json;
 use support::scenario::{reply, sending_to_evil, verified};
 use support::{EvilPeer, Ferry, Finished, Sandbox, TestServer};

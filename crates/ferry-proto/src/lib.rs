@@ -25,6 +25,3 @@ pub mod transit;
 pub mod wire;
 pub mod wordlist;
 
-/// The old path of [`wire::mailbox`], kept so the client crates build unchanged
-/// while issue 10 lands; new code names `wire::mailbox`.
-pub use wire::mailbox;

@@ -10,7 +10,7 @@ use serde_json::Value;
 
 use ferry_proto::code::Code;
 use ferry_proto::crypto::kdf::SharedKey;
-use ferry_proto::mailbox::{Mood, ServerMessage};
+use ferry_proto::wire::mailbox::{Mood, ServerMessage};
 use ferry_proto::session::{Event, Session, SessionConfig};
 
 use crate::error::{Error, Result};

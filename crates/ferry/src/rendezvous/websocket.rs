@@ -8,7 +8,7 @@ use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
-use ferry_proto::mailbox::{ClientEnvelope, ClientMessage, ServerMessage};
+use ferry_proto::wire::mailbox::{ClientEnvelope, ClientMessage, ServerMessage};
 
 use crate::error::{Error, Result, ServerError};
 
