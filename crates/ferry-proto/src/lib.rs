@@ -19,6 +19,8 @@ pub mod mailbox;
 pub mod native;
 pub mod session;
 #[cfg(test)]
+mod sim;
+#[cfg(test)]
 mod test_vectors;
 pub mod transfer;
 pub mod transit;

@@ -15,6 +15,7 @@
 //! - [`sender`] and [`receiver`]: batches, `TREE`/`WANTS` checking, data order and
 //!   the checkpoint window.
 
+pub mod machine;
 pub mod manifest;
 pub mod negotiate;
 pub mod ranges;
