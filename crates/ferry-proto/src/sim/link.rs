@@ -13,7 +13,6 @@ use super::side::Io;
 
 // One per simulated side: the size of the native ciphers' key schedules is no concern.
 #[allow(clippy::large_enum_variant)]
-#[allow(dead_code)] // the v1 simulation is still to come
 enum Layer {
     Native(native::Sealer, native::Opener),
     Transit(transit::Sealer, transit::Opener),
@@ -48,7 +47,6 @@ impl Link {
         }
     }
 
-    #[allow(dead_code)] // the v1 simulation is still to come
     pub(super) fn transit(role: Role) -> Self {
         let key = TransitKey::from_bytes(KEY);
         Link {

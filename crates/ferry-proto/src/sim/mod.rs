@@ -9,17 +9,22 @@
 //!   through the same [`Deframer`](crate::transit::deframe::Deframer) the client uses;
 //! - [`native`]: drivers for the native machines over in-memory files and an
 //!   in-memory resume store;
-//! - [`side`]: what both sides of any protocol share, and the loop that runs them.
+//! - [`side`]: what both sides of any protocol share, and the loop that runs them;
+//! - [`mailbox`] and [`v1`]: the v1 machines, their mailbox messages delayed,
+//!   interleaved and duplicated, the file over v1 transit records.
 //!
 //! Every failing run prints its seed; `SIM_SEED=<n> cargo test -p ferry-proto sim`
 //! replays one.
 
 mod link;
+mod mailbox;
 mod native;
 pub(crate) use native::tree_of;
 mod native_tests;
 mod pipe;
 mod side;
+mod v1;
+mod v1_tests;
 
 use rand::rngs::StdRng;
 use rand::SeedableRng;

@@ -46,7 +46,7 @@ fn error_frame(f: &Failure) -> Option<(ErrorCode, String)> {
         Failure::Wire(e) => Some((ErrorCode::Protocol, e.clone())),
         Failure::Record(e) => Some((ErrorCode::Integrity, e.to_string())),
         Failure::Integrity(e) => Some((ErrorCode::Integrity, e.clone())),
-        Failure::Machine(_) | Failure::Lost => None,
+        Failure::Machine(_) | Failure::V1(_) | Failure::Lost => None,
     }
 }
 

@@ -4,6 +4,7 @@
 use rand::rngs::StdRng;
 
 use crate::native::machine::NativeError;
+use crate::transfer::v1::V1Error;
 use crate::transit::record::RecordError;
 
 use super::pipe::Pipe;
@@ -13,6 +14,8 @@ use super::pipe::Pipe;
 pub(super) enum Failure {
     /// A native machine's verdict: the peer's fault, its word, or a refusal.
     Machine(NativeError),
+    /// A v1 machine's verdict.
+    V1(V1Error),
     /// A record that did not open.
     Record(RecordError),
     /// A record that opened but held no valid frame or message.
@@ -42,6 +45,12 @@ pub(super) trait Side {
 
     /// Sends the peer our word about `f`, where there is one to send.
     fn tell(&mut self, f: &Failure, io: &mut Io<'_>);
+
+    /// Whether something is still on its way to this side outside the pipes
+    /// (the mailbox), so a quiet turn is no stall.
+    fn expecting(&self) -> bool {
+        false
+    }
 
     /// One turn; a failure is told, the connection closed, the outcome kept.
     fn step(&mut self, io: &mut Io<'_>) -> bool {
@@ -89,7 +98,8 @@ pub(super) fn drive(
             ba.close(now, rng);
         }
         now += 1;
-        let quiet = !moved_a && !moved_b && ab.is_idle() && ba.is_idle();
+        let waiting = a.expecting() || b.expecting();
+        let quiet = !moved_a && !moved_b && !waiting && ab.is_idle() && ba.is_idle();
         still = if quiet { still + 1 } else { 0 };
         if still > 4 && !ab.flush(now, rng) && !ba.flush(now, rng) {
             panic!("the simulated transfer stalled at tick {now}");
