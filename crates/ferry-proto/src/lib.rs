@@ -10,8 +10,13 @@
 //! - [`mailbox`]: the client <-> rendezvous-server JSON messages;
 //! - [`session`]: the client side of the rendezvous (PAKE, version, phases);
 //! - [`transit`]: hints, handshakes, relay line and encrypted record framing;
-//! - [`transfer`]: file-transfer v1 offer/answer messages and safe paths;
-//! - [`native`]: ferry-to-ferry transfers with manifests, BLAKE3 trees and resume.
+//! - [`transfer`]: file-transfer v1 offer/answer messages, its sender and
+//!   receiver machines, and safe paths;
+//! - [`native`]: ferry-to-ferry transfers with manifests, BLAKE3 trees and resume,
+//!   and their sender and receiver machines.
+//!
+//! Under `cfg(test)`, `sim` runs those machines against each other over the real
+//! record layers through a faulty simulated connection, from seeded RNGs.
 
 pub mod code;
 pub mod crypto;

@@ -12,6 +12,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::transit::hints::TransitMessage;
 
+#[cfg(test)]
+mod machine_tests;
 mod receive;
 mod send;
 
