@@ -6,7 +6,7 @@
 
 use ferry_proto::crypto::kdf::TransitKey;
 use ferry_proto::native::record::{Aead, Opener, Sealer, MAX_BODY, PREFIX_LEN, TAG_LEN};
-use ferry_proto::transit::deframe::{Deframer, Framing};
+use ferry_proto::transit::deframe::Deframer;
 use ferry_proto::transit::record::RecordError;
 use ferry_proto::transit::Role;
 use libfuzzer_sys::fuzz_target;
@@ -32,7 +32,7 @@ fuzz_target!(|data: &[u8]| {
 /// or ends the stream.
 fn raw_stream(aead: Aead, data: &[u8]) {
     let mut opener = Opener::new(&TransitKey::from_bytes(KEY), aead, Role::Receiver);
-    let mut deframer = Deframer::new(Framing::Native);
+    let mut deframer = Deframer::new(Opener::body_len);
     deframer.push(data);
     // `Ok(None)`: cut mid-record, the reader would see EOF; `Err`: a length
     // no record may have, refused before anything was allocated for it.
@@ -58,7 +58,7 @@ fn cuts(data: &[u8]) {
 /// The record bodies (or the first error) when `stream` arrives in pieces of
 /// these sizes, repeated.
 fn records(mut stream: &[u8], pieces: &[usize]) -> Result<Vec<Vec<u8>>, RecordError> {
-    let mut deframer = Deframer::new(Framing::Native);
+    let mut deframer = Deframer::new(Opener::body_len);
     let mut out = Vec::new();
     for &n in pieces.iter().cycle() {
         let (piece, rest) = stream.split_at(n.min(stream.len()));

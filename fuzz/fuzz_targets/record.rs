@@ -4,7 +4,7 @@
 #![no_main]
 
 use ferry_proto::crypto::kdf::TransitKey;
-use ferry_proto::transit::deframe::{Deframer, Framing};
+use ferry_proto::transit::deframe::Deframer;
 use ferry_proto::transit::record::HEAD_LEN;
 use ferry_proto::transit::record::{Opener, Sealer, MAX_RECORD_BODY, OVERHEAD};
 use ferry_proto::transit::Role;
@@ -32,7 +32,7 @@ fuzz_target!(|data: &[u8]| {
 /// or ends the stream.
 fn raw_stream(data: &[u8]) {
     let mut opener = Opener::new(&TransitKey::from_bytes(KEY), Role::Receiver);
-    let mut deframer = Deframer::new(Framing::Transit);
+    let mut deframer = Deframer::new(Opener::body_len);
     deframer.push(data);
     // `Ok(None)`: cut mid-record (EOF); `Err`: a length no record may have.
     while let Ok(Some(record)) = deframer.next_record() {
@@ -87,7 +87,7 @@ fn differential(data: &[u8]) {
     let mut one = Opener::new(&key, Role::Receiver);
     let mut bulk = Opener::new(&key, Role::Receiver);
     let record_key = bulk.record_key();
-    let mut deframer = Deframer::new(Framing::Transit);
+    let mut deframer = Deframer::new(Opener::body_len);
     deframer.push(data);
     while let Ok(Some(record)) = deframer.next_record() {
         let body = record.body.to_vec();

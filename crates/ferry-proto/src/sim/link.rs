@@ -4,7 +4,7 @@
 
 use crate::crypto::kdf::TransitKey;
 use crate::native::record::{self as native, Aead};
-use crate::transit::deframe::{Deframer, Framing};
+use crate::transit::deframe::Deframer;
 use crate::transit::record::{self as transit, RecordError};
 use crate::transit::Role;
 
@@ -43,7 +43,7 @@ impl Link {
                 native::Sealer::new(&key, aead, role),
                 native::Opener::new(&key, aead, role),
             ),
-            deframer: Deframer::new(Framing::Native),
+            deframer: Deframer::new(native::Opener::body_len),
         }
     }
 
@@ -54,7 +54,7 @@ impl Link {
                 transit::Sealer::new(&key, role),
                 transit::Opener::new(&key, role),
             ),
-            deframer: Deframer::new(Framing::Transit),
+            deframer: Deframer::new(transit::Opener::body_len),
         }
     }
 

@@ -9,29 +9,15 @@
 //! ready for the opener. The fuzz targets and the two-peer simulation read
 //! streams through this, the same code the async client can use.
 
-use super::record::{Opener as TransitOpener, RecordError};
-use crate::native::record::Opener as NativeOpener;
+use super::record::RecordError;
 
 /// Bytes of a length prefix (both layers).
 pub const PREFIX_LEN: usize = 4;
 
-/// Which record layer's length rule applies.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Framing {
-    /// v1 transit records: a body of at least nonce + tag.
-    Transit,
-    /// Native records: a body of at least the tag, at most 16 MiB.
-    Native,
-}
-
-impl Framing {
-    fn body_len(self, prefix: [u8; PREFIX_LEN]) -> Result<usize, RecordError> {
-        match self {
-            Framing::Transit => TransitOpener::body_len(prefix),
-            Framing::Native => NativeOpener::body_len(prefix),
-        }
-    }
-}
+/// A record layer's rule for its length prefix: the body length it announces,
+/// or why no record may have it (`transit::record::Opener::body_len`,
+/// `native::record::Opener::body_len`).
+pub type BodyLen = fn([u8; PREFIX_LEN]) -> Result<usize, RecordError>;
 
 /// One whole record, borrowed from the deframer's buffer.
 #[derive(Debug, PartialEq, Eq)]
@@ -45,7 +31,7 @@ pub struct RawRecord<'a> {
 /// Collects stream bytes and hands out whole records.
 #[derive(Debug)]
 pub struct Deframer {
-    framing: Framing,
+    body_len: BodyLen,
     buf: Vec<u8>,
     /// Bytes of `buf` already handed out as records.
     read: usize,
@@ -54,9 +40,10 @@ pub struct Deframer {
 }
 
 impl Deframer {
-    pub fn new(framing: Framing) -> Self {
+    /// A deframer for the record layer whose length rule is `body_len`.
+    pub fn new(body_len: BodyLen) -> Self {
         Deframer {
-            framing,
+            body_len,
             buf: Vec::new(),
             read: 0,
             filled: 0,
@@ -99,7 +86,7 @@ impl Deframer {
         let Some(prefix) = self.prefix() else {
             return Ok(PREFIX_LEN - have);
         };
-        let whole = PREFIX_LEN + self.framing.body_len(prefix)?;
+        let whole = PREFIX_LEN + (self.body_len)(prefix)?;
         Ok(whole.saturating_sub(have))
     }
 
@@ -117,7 +104,7 @@ impl Deframer {
             return Ok(None);
         };
         let start = self.read + PREFIX_LEN;
-        let end = start + self.framing.body_len(prefix)?;
+        let end = start + (self.body_len)(prefix)?;
         self.read = end;
         Ok(Some(RawRecord {
             prefix,
@@ -135,6 +122,8 @@ impl Deframer {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::native::record::Opener as NativeOpener;
+    use crate::transit::record::Opener as TransitOpener;
 
     fn native(body: &[u8]) -> Vec<u8> {
         let mut r = (body.len() as u32).to_be_bytes().to_vec();
@@ -147,7 +136,7 @@ mod tests {
         let (a, b) = (native(&[1; 16]), native(&[2; 20]));
         let stream = [a.clone(), b.clone()].concat();
         for cut in 0..stream.len() {
-            let mut d = Deframer::new(Framing::Native);
+            let mut d = Deframer::new(NativeOpener::body_len);
             d.push(&stream[..cut]);
             let mut got = Vec::new();
             while let Some(r) = d.next_record().unwrap() {
@@ -164,15 +153,15 @@ mod tests {
 
     #[test]
     fn missing_counts_down_and_bad_prefixes_fail_before_allocating() {
-        let mut d = Deframer::new(Framing::Native);
+        let mut d = Deframer::new(NativeOpener::body_len);
         assert_eq!(d.missing(), Ok(4));
         d.push(&[0, 0, 0, 16, 9]);
         assert_eq!(d.missing(), Ok(15));
-        let mut bad = Deframer::new(Framing::Native);
+        let mut bad = Deframer::new(NativeOpener::body_len);
         bad.push(&u32::MAX.to_be_bytes());
         assert!(bad.next_record().is_err());
         assert!(bad.buf.len() < 16, "no room made for the claimed body");
-        let mut short = Deframer::new(Framing::Transit);
+        let mut short = Deframer::new(TransitOpener::body_len);
         short.push(&[0, 0, 0, 39]);
         assert_eq!(short.missing(), Err(RecordError::BadLength(39)));
     }

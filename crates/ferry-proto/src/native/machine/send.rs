@@ -70,6 +70,9 @@ enum State {
 /// driver loop.
 pub struct NativeSender {
     manifest: Manifest,
+    /// The first entry not yet sent; `None` once `MANIFEST_END` went out. Frames
+    /// are cut as they go, so a huge manifest is not held twice.
+    manifest_next: Option<usize>,
     batches: VecDeque<Range<u32>>,
     state: State,
     window: Window,
@@ -79,7 +82,7 @@ pub struct NativeSender {
 }
 
 impl NativeSender {
-    /// Starts the conversation: the manifest is queued at once.
+    /// Starts the conversation: the manifest goes out first.
     pub fn new(manifest: Manifest) -> Self {
         let batches = batches(&manifest);
         Self::with_plan(manifest, batches, Window::new())
@@ -94,18 +97,13 @@ impl NativeSender {
     }
 
     fn with_plan(manifest: Manifest, batches: Vec<Range<u32>>, window: Window) -> Self {
-        let mut out: VecDeque<Transmit> = manifest
-            .entries()
-            .chunks(MAX_ENTRIES_PER_FRAME)
-            .map(|chunk| Transmit::Frame(Frame::Entries(chunk.to_vec())))
-            .collect();
-        out.push_back(Transmit::Frame(Frame::ManifestEnd(manifest.totals())));
         NativeSender {
             batches: batches.into(),
             manifest,
+            manifest_next: Some(0),
             state: State::AwaitAccept,
             window,
-            out,
+            out: VecDeque::new(),
             events: VecDeque::new(),
             done_bytes: 0,
         }
@@ -119,6 +117,9 @@ impl NativeSender {
     pub fn poll_transmit(&mut self) -> Option<Transmit> {
         if let Some(t) = self.out.pop_front() {
             return Some(t);
+        }
+        if let Some(next) = self.manifest_next {
+            return Some(Transmit::Frame(self.manifest_frame(next)));
         }
         if self.window.must_wait() {
             return None;
@@ -134,6 +135,18 @@ impl NativeSender {
                 Some(Transmit::Frame(Frame::BatchEnd))
             }
         }
+    }
+
+    /// The `ENTRIES` frame from entry `next` on, or `MANIFEST_END` after the last.
+    fn manifest_frame(&mut self, next: usize) -> Frame<'static> {
+        let entries = self.manifest.entries();
+        let end = entries.len().min(next + MAX_ENTRIES_PER_FRAME);
+        if next < end {
+            self.manifest_next = Some(end);
+            return Frame::Entries(entries[next..end].to_vec());
+        }
+        self.manifest_next = None;
+        Frame::ManifestEnd(self.manifest.totals())
     }
 
     /// Counts a group as sent; a full window queues a `CHECKPOINT` behind it.
@@ -301,6 +314,7 @@ impl NativeSender {
     /// A local failure: queues `ERROR` for the peer and ends the transfer.
     pub fn fail(&mut self, code: ErrorCode, message: String) {
         self.out.clear();
+        self.manifest_next = None;
         self.out
             .push_back(Transmit::Frame(Frame::Error { code, message }));
         self.state = State::Failed;

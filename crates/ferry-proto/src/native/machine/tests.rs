@@ -49,6 +49,23 @@ fn sender_starts_with_the_manifest_and_waits_for_accept() {
 }
 
 #[test]
+fn sender_cuts_a_long_manifest_into_frames() {
+    let mut s = NativeSender::new(manifest(&[1; 5000]));
+    let sizes: Vec<usize> = drain(&mut s)
+        .iter()
+        .map(|t| match t {
+            Transmit::Frame(Frame::Entries(e)) => e.len(),
+            Transmit::Frame(Frame::ManifestEnd(t)) => {
+                assert_eq!(t.files, 5000);
+                0
+            }
+            other => panic!("{other:?} in the manifest"),
+        })
+        .collect();
+    assert_eq!(sizes, vec![4096, 904, 0]);
+}
+
+#[test]
 fn sender_reports_refusals_by_their_meaning() {
     let mut s = NativeSender::new(manifest(&[1]));
     let declined = s.handle(Frame::Reject(TRANSFER_REJECTED.into()));
