@@ -1,8 +1,10 @@
 //! Transit record framing: the length prefix, counter nonces and tags of
-//! `Opener`, fed raw streams, and sealed records replayed in any order.
+//! `Opener`, fed raw streams through the client's `transit::deframe::Deframer`,
+//! and sealed records replayed in any order.
 #![no_main]
 
 use ferry_proto::crypto::kdf::TransitKey;
+use ferry_proto::transit::deframe::Deframer;
 use ferry_proto::transit::record::HEAD_LEN;
 use ferry_proto::transit::record::{Opener, Sealer, MAX_RECORD_BODY, OVERHEAD};
 use ferry_proto::transit::Role;
@@ -26,22 +28,18 @@ fuzz_target!(|data: &[u8]| {
     }
 });
 
-/// Reads frames the way `TransitStream::read_record` does.
-fn raw_stream(mut data: &[u8]) {
+/// Reads records through the client's own `Deframer`; a record either opens
+/// or ends the stream.
+fn raw_stream(data: &[u8]) {
     let mut opener = Opener::new(&TransitKey::from_bytes(KEY), Role::Receiver);
-    while let Some((prefix, rest)) = data.split_first_chunk::<4>() {
-        let Ok(len) = Opener::body_len(*prefix) else {
-            return;
-        };
-        assert!((OVERHEAD..=MAX_RECORD_BODY).contains(&len));
-        let Some(body) = rest.get(..len) else {
-            return; // cut mid-record: the reader would see EOF
-        };
-        let mut body = body.to_vec();
-        if opener.open_in_place(&mut body).is_err() {
+    let mut deframer = Deframer::new(Opener::body_len);
+    deframer.push(data);
+    // `Ok(None)`: cut mid-record (EOF); `Err`: a length no record may have.
+    while let Ok(Some(record)) = deframer.next_record() {
+        assert!((OVERHEAD..=MAX_RECORD_BODY).contains(&record.body.len()));
+        if opener.open_in_place(record.body).is_err() {
             return;
         }
-        data = &rest[len..];
     }
 }
 
@@ -84,24 +82,19 @@ fn shuffled(data: &[u8]) {
 
 /// The bulk path (`Opener::reserve` + libsodium `RecordKey::open`) must
 /// accept and refuse exactly what the one-record path (pure Rust) does.
-fn differential(mut data: &[u8]) {
+fn differential(data: &[u8]) {
     let key = TransitKey::from_bytes(KEY);
     let mut one = Opener::new(&key, Role::Receiver);
     let mut bulk = Opener::new(&key, Role::Receiver);
     let record_key = bulk.record_key();
-    while let Some((prefix, rest)) = data.split_first_chunk::<4>() {
-        let Ok(len) = Opener::body_len(*prefix) else {
-            return;
-        };
-        let Some(body) = rest.get(..len) else {
-            return;
-        };
-        data = &rest[len..];
-        let mut in_place = body.to_vec();
-        let a = one.open_in_place(&mut in_place);
-        let b = record_key.open(bulk.reserve(), body);
+    let mut deframer = Deframer::new(Opener::body_len);
+    deframer.push(data);
+    while let Ok(Some(record)) = deframer.next_record() {
+        let body = record.body.to_vec();
+        let a = one.open_in_place(record.body);
+        let b = record_key.open(bulk.reserve(), &body);
         match (a, b) {
-            (Ok(()), Ok(plain)) => assert_eq!(plain, in_place[OVERHEAD..]),
+            (Ok(()), Ok(plain)) => assert_eq!(plain, record.body[OVERHEAD..]),
             (Err(x), Err(y)) => {
                 assert_eq!(x, y);
                 return;

@@ -11,13 +11,20 @@
 //!   mailbox server's JSON frames ([`wire::mailbox`]) and the relay line;
 //! - [`session`]: the client side of the rendezvous (PAKE, version, phases);
 //! - [`transit`]: hints, handshakes and encrypted record framing;
-//! - [`transfer`]: file-transfer v1 offer/answer messages and safe paths;
-//! - [`native`]: ferry-to-ferry transfers with manifests, BLAKE3 trees and resume.
+//! - [`transfer`]: file-transfer v1 offer/answer messages, its sender and
+//!   receiver machines, and safe paths;
+//! - [`native`]: ferry-to-ferry transfers with manifests, BLAKE3 trees and resume,
+//!   and their sender and receiver machines.
+//!
+//! Under `cfg(test)`, `sim` runs those machines against each other over the real
+//! record layers through a faulty simulated connection, from seeded RNGs.
 
 pub mod code;
 pub mod crypto;
 pub mod native;
 pub mod session;
+#[cfg(test)]
+mod sim;
 #[cfg(test)]
 mod test_vectors;
 pub mod transfer;

@@ -13,8 +13,11 @@
 //! - [`wire`]: the binary frames carried one per transit record;
 //! - [`manifest`]: entries and the rules a manifest must keep;
 //! - [`sender`] and [`receiver`]: batches, `TREE`/`WANTS` checking, data order and
-//!   the checkpoint window.
+//!   the checkpoint window;
+//! - [`machine`]: the whole conversation as two state machines built from those
+//!   pieces, which the async driver runs (its module docs show the loop).
 
+pub mod machine;
 pub mod manifest;
 pub mod negotiate;
 pub mod ranges;

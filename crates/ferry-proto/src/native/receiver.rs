@@ -10,20 +10,26 @@ use super::tree::{Hash32, Layout, Tree};
 use super::wire::Want;
 use super::ProtocolError;
 
-/// The `TREE` frames of one batch, as they arrive.
-pub struct BatchReceiver<'m> {
-    manifest: &'m Manifest,
+/// The name the async receiver knows [`BatchTrees`] by.
+pub type BatchReceiver = BatchTrees;
+
+/// The `TREE` frames of one batch, as they arrive; owns the layouts it checks
+/// against, so a machine that owns the manifest can keep it next to this.
+#[derive(Debug)]
+pub struct BatchTrees {
     files: Range<u32>,
+    /// The layout of each file of the batch, from the manifest's sizes.
+    layouts: Vec<Layout>,
     trees: Vec<Tree>,
     /// The file whose CV list is being collected: root, total, CVs so far.
     current: Option<(Hash32, u32, Vec<Hash32>)>,
 }
 
-impl<'m> BatchReceiver<'m> {
+impl BatchTrees {
     /// Starts a batch announced as `BATCH {first, count}`; `next` is the first file
     /// not yet covered by an earlier batch.
     pub fn start(
-        manifest: &'m Manifest,
+        manifest: &Manifest,
         next: u32,
         first: u32,
         count: u32,
@@ -32,9 +38,9 @@ impl<'m> BatchReceiver<'m> {
             .checked_add(count)
             .filter(|&e| e <= manifest.file_count());
         match end {
-            Some(end) if first == next && count > 0 => Ok(BatchReceiver {
-                manifest,
+            Some(end) if first == next && count > 0 => Ok(BatchTrees {
                 files: first..end,
+                layouts: (first..end).map(|n| layout(manifest, n)).collect(),
                 trees: Vec::with_capacity(count.min(4096) as usize),
                 current: None,
             }),
@@ -71,7 +77,7 @@ impl<'m> BatchReceiver<'m> {
                 "TREE frames of file {file} do not line up"
             )));
         }
-        let layout = self.layout(file);
+        let layout = self.layouts[self.trees.len()];
         if u64::from(total) != layout.cv_count() || got.len() + cvs.len() > total as usize {
             return Err(ProtocolError::new(format!(
                 "TREE of file {file} has the wrong number of hashes"
@@ -88,11 +94,6 @@ impl<'m> BatchReceiver<'m> {
         Ok(())
     }
 
-    fn layout(&self, file: u32) -> Layout {
-        let size = self.manifest.file(file).and_then(|e| e.size()).unwrap_or(0);
-        Layout::for_size(size)
-    }
-
     /// Whether every file of the batch has its tree.
     pub fn is_complete(&self) -> bool {
         self.trees.len() == self.files.len()
@@ -102,6 +103,12 @@ impl<'m> BatchReceiver<'m> {
     pub fn finish(self) -> Vec<Tree> {
         self.trees
     }
+}
+
+/// The layout of file `n`, from its size in the manifest.
+fn layout(manifest: &Manifest, n: u32) -> Layout {
+    let size = manifest.file(n).and_then(|e| e.size()).unwrap_or(0);
+    Layout::for_size(size)
 }
 
 /// The `WANTS` entries for a batch from the groups wanted of each file.

@@ -22,11 +22,21 @@ pub const MAX_OUTSTANDING: u64 = 4;
 
 /// File numbers of each batch, in order.
 pub fn batches(manifest: &Manifest) -> Vec<Range<u32>> {
+    batches_within(manifest, MAX_BATCH_FILES, BATCH_BYTES)
+}
+
+/// [`batches`] with other limits (the simulation uses small ones to get many
+/// batches out of little data).
+pub(crate) fn batches_within(
+    manifest: &Manifest,
+    max_files: u32,
+    max_bytes: u64,
+) -> Vec<Range<u32>> {
     let mut out = Vec::new();
     let (mut start, mut bytes) = (0u32, 0u64);
     for n in 0..manifest.file_count() {
         let size = manifest.file(n).and_then(|e| e.size()).unwrap_or(0);
-        let full = n - start >= MAX_BATCH_FILES || (n > start && bytes + size > BATCH_BYTES);
+        let full = n - start >= max_files || (n > start && bytes + size > max_bytes);
         if full {
             out.push(start..n);
             (start, bytes) = (n, 0);
@@ -91,23 +101,41 @@ pub fn check_wants(
 }
 
 /// Where checkpoints go and when the sender must wait for acknowledgements.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Window {
+    window_bytes: u64,
     since_checkpoint: u64,
     sent: u64,
     acked: u64,
 }
 
+impl Default for Window {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl Window {
     pub fn new() -> Self {
-        Self::default()
+        Self::with_bytes(WINDOW_BYTES)
+    }
+
+    /// A window of another size (the simulation's small transfers need small ones
+    /// to exercise checkpoints; the receiver cannot tell the difference).
+    pub(crate) fn with_bytes(window_bytes: u64) -> Self {
+        Window {
+            window_bytes,
+            since_checkpoint: 0,
+            sent: 0,
+            acked: 0,
+        }
     }
 
     /// Counts data bytes just sent; returns the sequence number of a checkpoint to
     /// send now, if a window is full.
     pub fn on_data(&mut self, bytes: u64) -> Option<u64> {
         self.since_checkpoint += bytes;
-        (self.since_checkpoint >= WINDOW_BYTES).then(|| self.checkpoint())
+        (self.since_checkpoint >= self.window_bytes).then(|| self.checkpoint())
     }
 
     /// A checkpoint to send regardless of the window (end of a batch).

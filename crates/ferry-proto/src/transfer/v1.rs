@@ -1,10 +1,24 @@
 //! File transfer v1 messages. Each mailbox payload is one JSON object with exactly
 //! one top-level key (the Rust peer fails on more), so they map onto externally
 //! tagged enums. The final ack travels as one transit record.
+//!
+//! [`V1Sender`] and [`V1Receiver`] hold the order of these messages as sans-IO
+//! machines, driven like the native ones (`crate::native::machine`): messages in,
+//! `poll_message`/`poll_record`/`poll_event` out. The bytes of the file never
+//! pass through them: [`V1Event::Connect`] tells the driver how many to move over
+//! transit, and it hands back their SHA-256.
 
 use serde::{Deserialize, Serialize};
 
 use crate::transit::hints::TransitMessage;
+
+#[cfg(test)]
+mod machine_tests;
+mod receive;
+mod send;
+
+pub use receive::V1Receiver;
+pub use send::V1Sender;
 
 /// A payload exchanged through the mailbox after key confirmation.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -53,6 +67,57 @@ pub struct TransitAck {
     pub ack: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sha256: Option<String>,
+}
+
+/// What a v1 machine asks of its driver, or tells it.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum V1Event {
+    /// (Receiver) Prepare our transit hints (listeners, relay) and answer with
+    /// [`V1Receiver::transit_ready`]. Asked for at most once.
+    PrepareTransit,
+    /// (Receiver) Decide on this offer (a safe name, nothing in the way, room on
+    /// disk, the user) and answer [`V1Receiver::accept`], `reject` or `decline`.
+    Offer(Offer),
+    /// (Receiver) A text message arrived; `message_ack` is queued.
+    Text(String),
+    /// Connect transit with the peer's hints, move `size` bytes (send them, or
+    /// receive exactly that many), then call `data_sent` / `data_received` with
+    /// their SHA-256.
+    Connect { peer: TransitMessage, size: u64 },
+    /// The transfer succeeded (the receiver's ack is queued, or the sender got it).
+    Done,
+}
+
+/// Why a v1 transfer ended early, as seen by a machine.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum V1Error {
+    /// The peer broke the protocol.
+    #[error("the other side broke the protocol: {0}")]
+    Protocol(String),
+    /// The peer sent `{"error": ...}`.
+    #[error("the other side stopped: {0}")]
+    Peer(String),
+    /// The receiver declined (`transfer rejected`).
+    #[error("the other side declined the transfer")]
+    Declined,
+    /// The receiver's SHA-256 is not that of what was sent.
+    #[error("{0}")]
+    Integrity(String),
+    /// The driver called the machine out of turn: a bug on our side.
+    #[error("internal error: {0}")]
+    Usage(&'static str),
+}
+
+impl V1Error {
+    /// The peer's `error` message: a refusal by its user, or another reason.
+    fn from_peer(e: String) -> Self {
+        match e == TRANSFER_REJECTED {
+            true => V1Error::Declined,
+            false => V1Error::Peer(e),
+        }
+    }
 }
 
 /// Error strings the real clients send and recognise.

@@ -5,6 +5,7 @@
 //! [`handshake`]; the sender picks one and says `go`. Then both directions carry
 //! length-prefixed secretbox [`record`]s with counter nonces.
 
+pub mod deframe;
 pub mod handshake;
 pub mod hints;
 pub mod record;
