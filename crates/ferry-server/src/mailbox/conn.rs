@@ -1,4 +1,4 @@
-//! One mailbox WebSocket client: one task, one [`Session`], and, while it listens
+//! One mailbox WebSocket client: one task, one [`Rules`], and, while it listens
 //! to a mailbox, one bounded queue that the state thread fills with live messages.
 //!
 //! The task writes `welcome` first, then for every command its `ack` before
@@ -33,7 +33,7 @@ use super::frames;
 use super::fuse::WriteFuse;
 use super::hub::Hub;
 use super::refusal::Refusal;
-use super::session::{Session, Step};
+use super::rules::{Rules, Step};
 use super::state::{Answer, CallCtx, CallKind};
 use crate::metrics::Metrics;
 use crate::time;
@@ -75,7 +75,7 @@ enum End {
 struct Conn {
     ws: Ws,
     ctx: Arc<MailboxCtx>,
-    session: Session,
+    rules: Rules,
     id: u64,
     ip: IpAddr,
     /// Live messages of the mailbox we listen to.
@@ -101,7 +101,7 @@ pub(crate) async fn serve(
     let mut conn = Conn {
         ws,
         ctx,
-        session: Session::default(),
+        rules: Rules::default(),
         id,
         ip,
         queue: None,
@@ -205,7 +205,7 @@ impl Conn {
             id: frame.id.as_ref(),
         };
         self.send(frames::encode(ack)).await?;
-        match self.session.handle(&frame, self.ctx.max_body) {
+        match self.rules.handle(&frame, self.ctx.max_body) {
             Step::Reply(reply) => self.send(reply).await,
             Step::Refuse(r) => self.refuse(r, orig_of(frame.orig, r)).await,
             Step::Bound => {
@@ -237,7 +237,7 @@ impl Conn {
             queue: queue_tx,
         };
         let result = self.ctx.hub.call(call, ctx).await;
-        self.session.complete(kind, &result);
+        self.rules.complete(kind, &result);
         match result {
             Ok(answer) => {
                 if kind == CallKind::Open {
@@ -352,7 +352,7 @@ impl Conn {
     /// Logs why we ended, tells the client when that helps, and stops listening.
     async fn finish(&mut self, end: End) {
         tracing::debug!(?end, "connection ended");
-        if self.session.is_open() || self.queue.is_some() {
+        if self.rules.is_open() || self.queue.is_some() {
             self.ctx.hub.detach(self.id);
         }
         let (code, reason) = match &end {

@@ -7,7 +7,7 @@ mod fuse;
 pub(crate) mod hub;
 mod nameplates;
 pub(crate) mod refusal;
-mod session;
+mod rules;
 pub(crate) mod state;
 mod summary;
 

@@ -137,12 +137,12 @@ fn verify(mut rx: mpsc::Receiver<Job>, tx: mpsc::Sender<Job>) -> Result<()> {
 
 /// The writing thread: it only ever sees verified groups.
 fn run(mut rx: mpsc::Receiver<Job>, recycle: std::sync::mpsc::Sender<Vec<u8>>) -> Result<()> {
-    let mut current: Option<Partial> = None;
+    let mut current: Option<ResumeFile> = None;
     let mut ready = Ready::default();
     let result = (|| {
         while let Some(job) = rx.blocking_recv() {
             match job {
-                Job::Begin(job) => current = Some(Partial::open(*job)?),
+                Job::Begin(job) => current = Some(ResumeFile::open(*job)?),
                 Job::Group { group, buf, start } => {
                     let partial = current.as_mut().ok_or_else(out_of_order)?;
                     partial.write(group, buf.get(start..).unwrap_or_default())?;
@@ -246,7 +246,7 @@ fn out_of_order() -> Error {
 }
 
 /// A file being received.
-struct Partial {
+struct ResumeFile {
     job: FileJob,
     file: File,
     paths: ResumePaths,
@@ -255,12 +255,12 @@ struct Partial {
     saver: Saver,
 }
 
-impl Partial {
+impl ResumeFile {
     fn open(job: FileJob) -> Result<Self> {
         let paths = resume_paths(&job.target);
         let file = open_nofollow(&paths.data, true)
             .map_err(|e| Error::io(format!("creating {}", paths.data.display()), e))?;
-        Ok(Partial {
+        Ok(ResumeFile {
             job,
             file,
             paths,

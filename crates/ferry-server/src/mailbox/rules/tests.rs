@@ -3,13 +3,13 @@
 use super::*;
 use serde_json::json;
 
-fn step(s: &mut Session, v: Value) -> Step {
+fn step(s: &mut Rules, v: Value) -> Step {
     let frame = ClientFrame::decode(v.to_string().as_bytes()).unwrap();
     s.handle(&frame, 1024)
 }
 
-fn bound() -> Session {
-    let mut s = Session::default();
+fn bound() -> Rules {
+    let mut s = Rules::default();
     assert_eq!(
         step(&mut s, json!({"type": "bind", "appid": "a", "side": "s"})),
         Step::Bound
@@ -19,7 +19,7 @@ fn bound() -> Session {
 
 #[test]
 fn bind_rules() {
-    let mut s = Session::default();
+    let mut s = Rules::default();
     assert_eq!(
         step(&mut s, json!({"type": "list"})),
         Step::Refuse(Refusal::MustBindFirst)
@@ -181,7 +181,7 @@ fn close_without_open_opens_first() {
 /// (release's nameplate, close's mailbox) or checks its form (claim).
 #[test]
 fn wrong_field_types_get_the_reference_errors() {
-    let mut s = Session::default();
+    let mut s = Rules::default();
     for (cmd, err) in [
         (json!({"type": 5}), Refusal::MustBindFirst),
         (
@@ -245,7 +245,7 @@ fn wrong_field_types_get_the_reference_errors() {
     }
     let long_side = json!({"type": "bind", "appid": "a", "side": "s".repeat(129)});
     assert_eq!(
-        step(&mut Session::default(), long_side),
+        step(&mut Rules::default(), long_side),
         Step::Refuse(Refusal::FieldTooLong)
     );
 }
@@ -279,7 +279,7 @@ fn lenient_fields_are_dropped_not_refused() {
 
 #[test]
 fn ping_echoes_any_json() {
-    let mut s = Session::default();
+    let mut s = Rules::default();
     for ping in [json!(3), json!("x"), json!({"a": [null]})] {
         let Step::Reply(pong) = step(&mut s, json!({"type": "ping", "ping": ping})) else {
             panic!("no pong")

@@ -1,8 +1,8 @@
 //! The per-connection rules of the mailbox protocol, sans-IO.
 //!
-//! [`Session::handle`] takes one decoded command and says what to do: answer at
+//! [`Rules::handle`] takes one decoded command and says what to do: answer at
 //! once, refuse with one of the reference server's error strings, or ask the state
-//! thread ([`Call`]). [`Session::complete`] then records the outcome. The order of
+//! thread ([`Call`]). [`Rules::complete`] then records the outcome. The order of
 //! the checks follows the reference server exactly, because the error a client
 //! sees depends on it (e.g. `claim` without `nameplate` on a second claim says
 //! "claim requires 'nameplate'", not "only one claim per connection").
@@ -36,7 +36,7 @@ pub(crate) enum Step {
 
 /// What one connection has done so far.
 #[derive(Debug, Default)]
-pub(crate) struct Session {
+pub(crate) struct Rules {
     app: Option<Arc<str>>,
     side: Option<Arc<str>>,
     did_allocate: bool,
@@ -81,7 +81,7 @@ pub(crate) fn valid_nameplate(n: &str) -> bool {
     !n.is_empty() && n.len() <= MAX_NAMEPLATE && n.bytes().all(|b| b.is_ascii_digit())
 }
 
-impl Session {
+impl Rules {
     /// The bound app id and side, once bound.
     pub(crate) fn binding(&self) -> Option<(Arc<str>, Arc<str>)> {
         Some((self.app.clone()?, self.side.clone()?))
@@ -261,7 +261,7 @@ impl Session {
         }))
     }
 
-    /// Records the state thread's answer to a call this session made.
+    /// Records the state thread's answer to a call this connection made.
     pub(crate) fn complete(&mut self, call: CallKind, result: &Result<Answer, Refusal>) {
         if result.is_err() {
             return;
