@@ -20,6 +20,7 @@ pub fn mailbox(common: &Common) -> MailboxConfig {
             .clone()
             .unwrap_or_else(|| DEFAULT_APPID.to_owned()),
         app_versions: ferry::native::app_versions(),
+        timing: ferry::Timing::default(),
     }
 }
 
@@ -38,5 +39,6 @@ pub fn transit(common: &Common) -> Result<TransitConfig> {
         relay: Some(relay),
         listen,
         force_relay: common.force_relay,
+        timing: ferry::Timing::default(),
     })
 }

@@ -3,17 +3,15 @@
 //! Ctrl-C, and never leave data under the real name.
 #![allow(clippy::unwrap_used)] // helpers outside #[test] fns, in a test crate
 
-mod support;
-
 use std::time::{Duration, Instant};
 
+use ferry_test_support::scenario::offer_to_ferry;
+use ferry_test_support::{Running, Sandbox, TestServer};
 use serde_json::json;
-use support::scenario::offer_to_ferry;
-use support::{Running, Sandbox, TestServer};
 
 /// A transfer of 1 MiB that the evil sender stalls after 300 KiB, once the
 /// partial file exists.
-async fn stalled() -> (TestServer, Sandbox, Running, support::EvilStream) {
+async fn stalled() -> (TestServer, Sandbox, Running, ferry_test_support::EvilStream) {
     let server = TestServer::start().await;
     let sandbox = Sandbox::new();
     let offer = json!({"file": {"filename": "big.bin", "filesize": 1 << 20}});

@@ -2,15 +2,13 @@
 //! clobbered; a full disk fails cleanly.
 #![allow(clippy::unwrap_used)] // helpers outside #[test] fns, in a test crate
 
-mod support;
-
 use std::os::unix::fs::symlink;
 use std::time::Duration;
 
+use ferry_test_support::ferry_bin::can_mount_tmpfs;
+use ferry_test_support::scenario::{offer_to_ferry, verified};
+use ferry_test_support::{EvilPeer, EvilTransit, Ferry, Sandbox, TestServer};
 use serde_json::json;
-use support::ferry::can_mount_tmpfs;
-use support::scenario::{offer_to_ferry, verified};
-use support::{EvilPeer, EvilTransit, Ferry, Sandbox, TestServer};
 
 fn file_offer(name: &str, size: usize) -> serde_json::Value {
     json!({"file": {"filename": name, "filesize": size}})
@@ -138,7 +136,9 @@ async fn offer_larger_than_free_space_on_a_small_disk() {
     peer.send_json(transit.message()).await;
     peer.send_json(json!({"offer": file_offer("big.bin", 2 << 20)}))
         .await;
-    let said = support::scenario::reply(&mut peer).await.unwrap_err();
+    let said = ferry_test_support::scenario::reply(&mut peer)
+        .await
+        .unwrap_err();
     assert!(said.contains("space"), "{said}");
     let done = ferry.finish().await;
     done.assert_failed_with(&["not enough free space"]);
@@ -166,7 +166,9 @@ async fn disk_fills_mid_transfer() {
     peer.send_json(transit.message()).await;
     peer.send_json(json!({"offer": file_offer("big.bin", size)}))
         .await;
-    let answer = support::scenario::reply(&mut peer).await.expect("accepted");
+    let answer = ferry_test_support::scenario::reply(&mut peer)
+        .await
+        .expect("accepted");
     assert_eq!(answer, json!({"file_ack": "ok"}));
     let mut stream = transit
         .accept(&peer.transit_key(), ferry_proto::transit::Role::Sender)

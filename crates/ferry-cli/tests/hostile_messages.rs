@@ -3,12 +3,10 @@
 //! a clear error or handled safely; none writes anything.
 #![allow(clippy::unwrap_used)] // helpers outside #[test] fns, in a test crate
 
-mod support;
-
 use ferry_proto::wire::mailbox::ClientMessage;
+use ferry_test_support::scenario::{reply, sending_to_evil, verified};
+use ferry_test_support::{EvilPeer, Ferry, Finished, Sandbox, TestServer};
 use serde_json::json;
-use support::scenario::{reply, sending_to_evil, verified};
-use support::{EvilPeer, Ferry, Finished, Sandbox, TestServer};
 
 /// Meets `ferry receive`, lets `act` misbehave, returns how ferry ended.
 async fn against_receiver<F>(act: F) -> (Sandbox, Finished)

@@ -2,11 +2,9 @@
 //! written, with a message that names the problem and prints safely.
 #![allow(clippy::unwrap_used)] // helpers outside #[test] fns, in a test crate
 
-mod support;
-
+use ferry_test_support::scenario::offer_to_ferry;
+use ferry_test_support::{Sandbox, TestServer};
 use serde_json::json;
-use support::scenario::offer_to_ferry;
-use support::{Sandbox, TestServer};
 
 /// Offers a file called `name` and checks ferry refuses it, changing nothing.
 async fn refuses_file_name(name: &str, why: &[&str]) {

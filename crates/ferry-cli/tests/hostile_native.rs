@@ -4,14 +4,12 @@
 //! transfer uses it whatever this machine's CPU.
 #![allow(clippy::unwrap_used)] // helpers outside #[test] fns, in a test crate
 
-mod support;
-
 use ferry_proto::native::negotiate::{app_versions, transit_key};
 use ferry_proto::native::record::{Aead, Opener, Sealer, PREFIX_LEN};
 use ferry_proto::transit::Role;
+use ferry_test_support::scenario::verified;
+use ferry_test_support::{EvilPeer, EvilTransit, Ferry, Finished, Sandbox, TestServer};
 use serde_json::json;
-use support::scenario::verified;
-use support::{EvilPeer, EvilTransit, Ferry, Finished, Sandbox, TestServer};
 use tokio::io::AsyncReadExt;
 
 /// Meets `ferry receive` natively, sends `frames` (one per record), and

@@ -4,16 +4,14 @@
 //! the code words or any key.
 #![allow(clippy::unwrap_used)] // helpers outside #[test] fns, in a test crate
 
-mod support;
-
 use std::time::Duration;
 
 use ferry_proto::crypto::kdf::SharedKey;
 use ferry_proto::transit::Role;
+use ferry_test_support::evil_server::{Fault, Proxy};
+use ferry_test_support::scenario::{reply, verified};
+use ferry_test_support::{via_relay, EvilPeer, EvilTransit, Ferry, Sandbox, TestServer};
 use serde_json::{json, Value};
-use support::evil_server::{Fault, Proxy};
-use support::scenario::{reply, verified};
-use support::{via_relay, EvilPeer, EvilTransit, Ferry, Sandbox, TestServer};
 
 /// Every key a log or the server must never show, as lowercase hex.
 fn secrets(key: &SharedKey, sides: &[String]) -> Vec<String> {

@@ -3,11 +3,9 @@
 //! removed, and nothing appears under the real name.
 #![allow(clippy::unwrap_used)] // helpers outside #[test] fns, in a test crate
 
-mod support;
-
+use ferry_test_support::scenario::offer_to_ferry;
+use ferry_test_support::{EvilPeer, EvilStream, Finished, Running, Sandbox, TestServer, Tree};
 use serde_json::json;
-use support::scenario::offer_to_ferry;
-use support::{EvilPeer, EvilStream, Finished, Running, Sandbox, TestServer, Tree};
 
 const NAME: &str = "data.bin";
 

@@ -2,16 +2,14 @@
 //! evil receiver that lies in its final ack.
 #![allow(clippy::unwrap_used)] // helpers outside #[test] fns, in a test crate
 
-mod support;
-
 use std::time::Duration;
 
 use ferry_proto::transit::Role;
+use ferry_test_support::scenario::{offer_to_ferry, sending_to_evil};
+use ferry_test_support::{EvilPeer, EvilTransit, Sandbox, TestServer};
 use serde_json::json;
-use support::scenario::{offer_to_ferry, sending_to_evil};
-use support::{EvilPeer, EvilTransit, Sandbox, TestServer};
 
-async fn offer_file(size: u64) -> (TestServer, Sandbox, support::scenario::Offered) {
+async fn offer_file(size: u64) -> (TestServer, Sandbox, ferry_test_support::scenario::Offered) {
     let server = TestServer::start().await;
     let sandbox = Sandbox::new();
     let offer = json!({"file": {"filename": "f.bin", "filesize": size}});
@@ -77,7 +75,14 @@ async fn directory_offer_of_u64_max_is_refused_up_front() {
 
 /// `ferry send --code` with a file of `len` bytes, and an evil receiver that
 /// confirmed the key and read the offer.
-async fn send_to_evil(len: usize) -> (TestServer, tempfile::TempDir, EvilPeer, support::Running) {
+async fn send_to_evil(
+    len: usize,
+) -> (
+    TestServer,
+    tempfile::TempDir,
+    EvilPeer,
+    ferry_test_support::Running,
+) {
     let server = TestServer::start().await;
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("payload.bin");

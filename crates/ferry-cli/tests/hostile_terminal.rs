@@ -4,17 +4,15 @@
 //! terminal; piped output stays exact.
 #![allow(clippy::unwrap_used)] // helpers outside #[test] fns, in a test crate
 
-mod support;
-
+use ferry_test_support::scenario::{reply, verified};
+use ferry_test_support::{raw_controls, EvilPeer, Ferry, Sandbox, TestServer};
 use serde_json::json;
-use support::scenario::{reply, verified};
-use support::{raw_controls, EvilPeer, Ferry, Sandbox, TestServer};
 
 const NASTY: &str =
     "\u{1b}]0;owned\u{7}\u{1b}[2J\u{1b}[31mred\u{9b}1m\u{202e}txt.exe\r\u{8}\u{0}end";
 
 /// The evil sender offers `text`; `pty` runs ferry under a pseudo-terminal.
-async fn receive_text(text: &str, pty: bool) -> support::Finished {
+async fn receive_text(text: &str, pty: bool) -> ferry_test_support::Finished {
     let server = TestServer::start().await;
     let sandbox = Sandbox::new();
     let mut peer = EvilPeer::allocate(&server.url()).await;

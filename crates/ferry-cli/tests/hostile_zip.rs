@@ -3,14 +3,12 @@
 //! partial directory are removed and no directory appears under the real name.
 #![allow(clippy::unwrap_used)] // helpers outside #[test] fns, in a test crate
 
-mod support;
-
 use std::io::Write;
 
+use ferry_test_support::scenario::offer_to_ferry;
+use ferry_test_support::zipraw::{build, crc32, Entry};
+use ferry_test_support::{Finished, Sandbox, TestServer};
 use serde_json::json;
-use support::scenario::offer_to_ferry;
-use support::zipraw::{build, crc32, Entry};
-use support::{Finished, Sandbox, TestServer};
 
 /// Offers `zip` as directory `d` claiming `numfiles`/`numbytes`, sends it
 /// honestly over transit, and returns how ferry ended.

@@ -5,12 +5,13 @@
 //! result is byte-identical. A relay that flips a bit makes the receiver refuse the
 //! data and keep nothing unverified. A changed source file is sent whole.
 
-mod native_support;
-
 use std::path::PathBuf;
 
 use ferry_proto::native::tree::Layout;
-use native_support::*;
+use ferry_test_support::files::{bytes, names};
+use ferry_test_support::native_cli::*;
+use ferry_test_support::relay_proxy::{Proxy, ProxyPlan};
+use ferry_test_support::server::spawn_default;
 
 const SIZE: usize = 40 << 20;
 /// Slow enough that the test can act mid-transfer, fast enough to stay short.
@@ -63,7 +64,7 @@ async fn throttled() -> Proxy {
 /// receiver's saved state claims `more` bytes beyond what it claimed before.
 async fn interrupted(case: &Case, code: &str, how: Interrupt, more: u64) {
     let at = resume_state(&case.target()).map_or(0, |s| s.verified_bytes()) + more;
-    let h = server().await;
+    let h = spawn_default().await;
     let mut proxy = throttled().await;
     let route = Route::Relay(proxy.addr);
     let mut sender = spawn_sender(&h, &route, code, &case.src);
@@ -110,7 +111,7 @@ async fn interrupt_then_resume(seed: u64, how: Interrupt, at: u64, codes: [&str;
 /// Sends `case.src` straight to `case.out`; both sides must succeed. Returns
 /// the receiver's log.
 async fn sent_directly(case: &Case, code: &str) -> String {
-    let h = server().await;
+    let h = spawn_default().await;
     let sender = spawn_sender(&h, &Route::Direct, code, &case.src);
     let receiver = spawn_receiver(&h, &Route::Direct, code, &case.out);
     let (s, r) = tokio::join!(finish(sender), finish(receiver));
@@ -184,7 +185,7 @@ async fn changed_source_is_sent_whole() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn corrupted_stream_is_refused_and_nothing_unverified_is_kept() {
     let case = Case::new(6);
-    let h = server().await;
+    let h = spawn_default().await;
     let flip_at = (9 << 20) + 12_345;
     let proxy = Proxy::start(ProxyPlan {
         flip_at: Some(flip_at),
@@ -232,7 +233,7 @@ async fn corrupted_stream_is_refused_and_nothing_unverified_is_kept() {
 async fn source_changing_during_the_transfer_is_caught_by_the_hashes() {
     use std::os::unix::fs::FileExt;
     let case = Case::new(7);
-    let h = server().await;
+    let h = spawn_default().await;
     let proxy = throttled().await;
     let route = Route::Relay(proxy.addr);
     let sender = spawn_sender(&h, &route, "45-changing", &case.src);

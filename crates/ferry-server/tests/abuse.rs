@@ -2,13 +2,13 @@
 //! serving everyone else.
 #![allow(clippy::unwrap_used)] // helpers outside #[test] fns, in a test crate
 
-mod common;
-
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use common::{read_to_end, spawn, Client, APPID};
 use ferry_server::Config;
+use ferry_test_support::raw_mailbox::{Client, APPID};
+use ferry_test_support::raw_relay::read_to_end;
+use ferry_test_support::server::{spawn, wait_metrics};
 use futures_util::SinkExt;
 use serde_json::json;
 use tokio::net::{TcpSocket, TcpStream};
@@ -172,7 +172,7 @@ async fn a_client_that_does_not_read_is_dropped() {
         talker.add(&i.to_string(), &body).await;
         talker.message().await;
     }
-    let m = common::wait_metrics(&h, |m| {
+    let m = wait_metrics(&h, |m| {
         m.contains("ferry_clients_dropped_total{reason=\"slow\"} 1")
     })
     .await;

@@ -3,14 +3,13 @@
 //! never see each other's messages.
 #![allow(clippy::unwrap_used)] // helpers outside #[test] fns, in a test crate
 
-mod common;
-
 use std::collections::HashSet;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use common::{spawn, Client, APPID};
 use ferry_server::{Config, Database};
+use ferry_test_support::raw_mailbox::{Client, APPID, WAIT};
+use ferry_test_support::server::{spawn, wait_metrics};
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{json, Value};
 use tokio::net::TcpStream;
@@ -42,7 +41,7 @@ impl RawClient {
 
     async fn recv(&mut self) -> Value {
         loop {
-            let m = tokio::time::timeout(common::WAIT, self.ws.next())
+            let m = tokio::time::timeout(WAIT, self.ws.next())
                 .await
                 .expect("a frame within 5 s")
                 .expect("open")
@@ -149,7 +148,7 @@ async fn adds_written_just_before_a_reset_reach_the_peer() {
         recv.expect("closed").await;
     }
     // Every mailbox was closed by both sides: the reset sender's close was applied too.
-    let m = common::wait_metrics(&h, |m| m.contains("ferry_mailboxes 0")).await;
+    let m = wait_metrics(&h, |m| m.contains("ferry_mailboxes 0")).await;
     assert!(
         m.contains("ferry_mailbox_results_total{result=\"scary\"} 10"),
         "{m}"
@@ -294,7 +293,7 @@ async fn a_client_close_frame_is_answered() {
         .await;
     assert_eq!(c.recv().await["type"], "closed");
     c.ws.close(None).await.unwrap();
-    let reply = tokio::time::timeout(common::WAIT, c.ws.next())
+    let reply = tokio::time::timeout(WAIT, c.ws.next())
         .await
         .expect("an answer within 5 s");
     assert!(

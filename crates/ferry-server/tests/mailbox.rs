@@ -2,13 +2,12 @@
 //! error string of the reference server, and the frame ordering clients rely on.
 #![allow(clippy::unwrap_used)] // helpers outside #[test] fns, in a test crate
 
-mod common;
-
 use std::time::Duration;
 
-use common::{spawn, spawn_default, Client, APPID};
 use ferry_proto::wire::mailbox::ServerMessage;
 use ferry_server::Config;
+use ferry_test_support::raw_mailbox::{Client, APPID};
+use ferry_test_support::server::{spawn, spawn_default, wait_metrics};
 use futures_util::SinkExt;
 use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -156,7 +155,7 @@ async fn rendezvous_with_echo_stored_messages_and_ordering() {
             .await;
         c.expect("closed").await;
     }
-    let m = common::wait_metrics(&h, |m| {
+    let m = wait_metrics(&h, |m| {
         m.contains("ferry_mailbox_results_total{result=\"happy\"} 1")
     })
     .await;
@@ -286,7 +285,7 @@ async fn close_after_reconnect_without_open() {
     )
     .await;
     a.expect("closed").await;
-    common::wait_metrics(&h, |m| m.contains("ferry_mailboxes 0")).await;
+    wait_metrics(&h, |m| m.contains("ferry_mailboxes 0")).await;
     assert!(h.metrics_text().contains("ferry_mailboxes 0"));
 }
 
@@ -348,7 +347,7 @@ async fn idle_mailboxes_expire() {
     // ...while a connected listener keeps its mailbox alive
     let mut b = Client::bound(addr, "bbbbbbbbbb").await;
     b.open("kept").await;
-    let m = common::wait_metrics(&h, |m| {
+    let m = wait_metrics(&h, |m| {
         m.contains("ferry_mailbox_results_total{result=\"pruney\"} 1")
     })
     .await;
@@ -382,7 +381,7 @@ async fn websocket_pings_and_idle_timeout() {
     let mut c = Client::bound(addr, "aaaaaaaaaa").await;
     c.silent_for(Duration::from_millis(600)).await;
     // the silent one has been dropped; the live one still works (reading answers pings)
-    let m = common::wait_metrics(&h, |m| {
+    let m = wait_metrics(&h, |m| {
         m.contains("ferry_clients_dropped_total{reason=\"idle\"} 1")
     })
     .await;

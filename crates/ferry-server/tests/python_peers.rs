@@ -4,13 +4,12 @@
 //! (`interop/install-peers.sh` installs them).
 #![allow(clippy::unwrap_used)] // helpers outside #[test] fns, in a test crate
 
-mod common;
-
 use std::path::PathBuf;
 use std::process::Stdio;
 use std::time::Duration;
 
 use ferry_server::ServerHandle;
+use ferry_test_support::server::{spawn_default, wait_metrics};
 use tokio::process::Command;
 
 fn python_wormhole() -> Option<PathBuf> {
@@ -64,7 +63,7 @@ async fn finish(child: tokio::process::Child, what: &str) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn python_text_send_and_receive() {
     let Some(bin) = python_wormhole() else { return };
-    let h = common::spawn_default().await;
+    let h = spawn_default().await;
     let send = wormhole(&bin, &h)
         .args([
             "send",
@@ -83,7 +82,7 @@ async fn python_text_send_and_receive() {
         .unwrap();
     let (sent, got) = tokio::join!(finish(send, "send"), finish(recv, "receive"));
     assert_eq!(got.trim_end(), "hi", "sender said: {sent}");
-    let m = common::wait_metrics(&h, |m| {
+    let m = wait_metrics(&h, |m| {
         m.contains("ferry_mailbox_results_total{result=\"happy\"} 1")
     })
     .await;
@@ -96,7 +95,7 @@ async fn python_text_send_and_receive() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn python_file_transfer_through_the_relay() {
     let Some(bin) = python_wormhole() else { return };
-    let h = common::spawn_default().await;
+    let h = spawn_default().await;
     let dir = tempfile::tempdir().unwrap();
     let src = dir.path().join("payload.bin");
     let data: Vec<u8> = (0..300_000u32).map(|i| (i * 7 % 251) as u8).collect();

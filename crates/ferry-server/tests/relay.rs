@@ -2,12 +2,12 @@
 //! ways (TCP and WebSocket), close propagation and timeouts.
 #![allow(clippy::unwrap_used)] // helpers outside #[test] fns, in a test crate
 
-mod common;
-
 use std::time::Duration;
 
-use common::{read_n, read_to_end, relay_line, relay_tcp, spawn, spawn_default, token, WAIT};
 use ferry_server::{Config, ServerHandle};
+use ferry_test_support::raw_mailbox::WAIT;
+use ferry_test_support::raw_relay::{read_n, read_to_end, relay_line, relay_tcp, token};
+use ferry_test_support::server::{spawn, spawn_default, wait_metrics};
 use futures_util::{SinkExt, StreamExt};
 use sha2::{Digest, Sha256};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -88,7 +88,7 @@ async fn relay_both_ways(h: &ServerHandle, t: &str, one: &[u8], two: &[u8]) {
 /// Waits until the metrics hold every one of `lines`.
 async fn metrics_show(h: &ServerHandle, lines: &[&str]) {
     let all = |m: &str| lines.iter().all(|l| m.contains(l));
-    let m = common::wait_metrics(h, all).await;
+    let m = wait_metrics(h, all).await;
     assert!(all(&m), "{m}");
 }
 
@@ -219,7 +219,7 @@ async fn silent_clients_are_dropped_after_the_handshake_timeout() {
     // a lonely client gives up after the wait timeout
     let mut lonely = relay_tcp(addr, &relay_line(&token(9), Some(SIDE_A))).await;
     assert_eq!(read_to_end(&mut lonely).await, b"");
-    let m = common::wait_metrics(&h, |m| {
+    let m = wait_metrics(&h, |m| {
         m.contains("ferry_relay_results_total{result=\"lonely\"} 1")
     })
     .await;

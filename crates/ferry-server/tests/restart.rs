@@ -1,10 +1,9 @@
 //! State survives a crash: everything a client was told is committed first.
 #![allow(clippy::unwrap_used)] // helpers outside #[test] fns, in a test crate
 
-mod common;
-
-use common::{spawn, Client};
 use ferry_server::{Config, Database};
+use ferry_test_support::raw_mailbox::Client;
+use ferry_test_support::server::{spawn, wait_metrics};
 use serde_json::json;
 
 fn on_file(path: &std::path::Path) -> Config {
@@ -64,7 +63,7 @@ async fn rendezvous_completes_across_a_server_restart() {
             .await;
         c.expect("closed").await;
     }
-    let m = common::wait_metrics(&h, |m| m.contains("ferry_mailboxes 0")).await;
+    let m = wait_metrics(&h, |m| m.contains("ferry_mailboxes 0")).await;
     assert!(
         m.contains("ferry_mailbox_results_total{result=\"happy\"} 1"),
         "{m}"

@@ -13,6 +13,7 @@ pub mod native;
 mod receive;
 mod rendezvous;
 mod send;
+mod timing;
 pub mod transfer;
 pub mod transit;
 mod ui;
@@ -24,5 +25,6 @@ pub use rendezvous::{
     CodeChoice, MailboxConfig, RendezvousObserver, Wormhole, DEFAULT_MAILBOX_URL,
 };
 pub use send::{send, SendOptions};
+pub use timing::Timing;
 pub use transfer::{OfferSummary, Payload, Received, Report};
 pub use ui::Ui;

@@ -3,17 +3,17 @@
 //! trees, empty files and folders, non-ASCII names, symbolic links (left out),
 //! identical files left alone, conflicts refused, and the fall-back to v1.
 
-mod native_support;
-
 use std::os::unix::fs::{symlink, PermissionsExt};
 use std::time::{Duration, SystemTime};
 
 use ferry::{Error, LocalError, Payload, Received};
-use native_support::*;
+use ferry_test_support::files::{as_received, bytes, names, scratch_dir, snapshot, Node};
+use ferry_test_support::in_process::{native, transfer, Sides};
+use ferry_test_support::server::spawn_default;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_file_with_mode_and_time() {
-    let h = server().await;
+    let h = spawn_default().await;
     let dir = tempfile::tempdir().unwrap();
     let src = dir.path().join("report.bin");
     let data = bytes(3 * 1024 * 1024 + 77, 1);
@@ -56,7 +56,7 @@ async fn one_file_with_mode_and_time() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ten_thousand_small_files() {
-    let h = server().await;
+    let h = spawn_default().await;
     let dir = scratch_dir();
     let root = dir.path().join("many");
     for d in 0..100 {
@@ -84,7 +84,7 @@ async fn ten_thousand_small_files() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn deep_tree_empty_things_unicode_and_links() {
-    let h = server().await;
+    let h = spawn_default().await;
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().join("trée");
     let mut deep = root.clone();
@@ -141,7 +141,7 @@ async fn deep_tree_empty_things_unicode_and_links() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn identical_files_are_left_alone_and_conflicts_refused() {
-    let h = server().await;
+    let h = spawn_default().await;
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().join("photos");
     std::fs::create_dir(&root).unwrap();
@@ -213,7 +213,7 @@ async fn identical_files_are_left_alone_and_conflicts_refused() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn several_paths_travel_in_one_directory() {
-    let h = server().await;
+    let h = spawn_default().await;
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("one.txt"), b"1").unwrap();
     std::fs::create_dir(dir.path().join("two")).unwrap();
@@ -235,7 +235,7 @@ async fn several_paths_travel_in_one_directory() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn text_and_v1_fall_back() {
-    let h = server().await;
+    let h = spawn_default().await;
     let dir = tempfile::tempdir().unwrap();
     let (sent, got) = transfer(
         &h,

@@ -50,7 +50,8 @@ pub(super) async fn connect(
     ui: &mut dyn Ui,
 ) -> Result<Link> {
     let key = negotiate::transit_key(wormhole.key().ok_or(Error::SERVER_LOST)?);
+    let timing = prep.timing().clone();
     let stream = prep.connect(role, &key, peer).await?;
     ui.transit(stream.description());
-    Ok(Link::new(stream, &key, aead, role))
+    Ok(Link::new(stream, &key, aead, role, &timing))
 }

@@ -3,6 +3,7 @@
 //! turned into our error.
 
 use std::sync::mpsc::{Receiver, Sender};
+use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
@@ -14,6 +15,7 @@ use ferry_proto::transfer::v1::TRANSFER_REJECTED;
 use ferry_proto::transit::Role;
 
 use crate::error::{Error, LocalError, PeerError, Result};
+use crate::timing::Timing;
 use crate::transit::TransitStream;
 
 /// A transit connection speaking native frames.
@@ -28,11 +30,22 @@ pub(super) struct Link {
     out: Vec<u8>,
     /// Record buffers handed out by `take_payload` come back here for reuse.
     spare: (Sender<Vec<u8>>, Receiver<Vec<u8>>),
+    /// How long a failing side waits to send its last word, and for the peer to pause.
+    linger: Duration,
+    /// The longest a failing side reads on: a sender stops after a few windows
+    /// without acknowledgements, then reads the `ERROR`.
+    drain: Duration,
 }
 
 impl Link {
     /// Takes over a handshaken connection; records from here on use `aead`.
-    pub(super) fn new(stream: TransitStream, key: &TransitKey, aead: Aead, role: Role) -> Self {
+    pub(super) fn new(
+        stream: TransitStream,
+        key: &TransitKey,
+        aead: Aead,
+        role: Role,
+        timing: &Timing,
+    ) -> Self {
         let (reader, writer) = stream.into_parts();
         Link {
             reader,
@@ -42,6 +55,8 @@ impl Link {
             buf: Vec::new(),
             out: Vec::new(),
             spare: std::sync::mpsc::channel(),
+            linger: timing.linger,
+            drain: timing.drain,
         }
     }
 
@@ -122,10 +137,11 @@ impl Link {
             code: code_for(e),
             message: peer_text(e),
         };
-        let _ = tokio::time::timeout(LINGER, self.send(&frame)).await;
+        let (linger, max_drain) = (self.linger, self.drain);
+        let _ = tokio::time::timeout(linger, self.send(&frame)).await;
         let drain = async {
             loop {
-                let next = tokio::time::timeout(LINGER, self.read_record());
+                let next = tokio::time::timeout(linger, self.read_record());
                 match next.await {
                     Err(_) => break, // the peer stopped sending: it has our word
                     Ok(Err(Error::Network(_) | Error::Peer(PeerError::Protocol(_)))) => break,
@@ -133,15 +149,9 @@ impl Link {
                 }
             }
         };
-        let _ = tokio::time::timeout(MAX_DRAIN, drain).await;
+        let _ = tokio::time::timeout(max_drain, drain).await;
     }
 }
-
-/// How long a failing side waits to send its last word, and for the peer to pause.
-const LINGER: std::time::Duration = std::time::Duration::from_secs(2);
-/// The longest a failing side reads on: a sender stops after a few windows without
-/// acknowledgements, then reads the `ERROR`.
-const MAX_DRAIN: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// A broken connection in the middle of a transfer: the peer went away.
 fn gone(e: Error) -> Error {

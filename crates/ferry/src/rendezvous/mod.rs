@@ -2,7 +2,6 @@
 //! [`Session`] over a [`MailboxConnection`].
 
 use std::collections::VecDeque;
-use std::time::Duration;
 
 use rand::rngs::StdRng;
 use rand::{RngCore, SeedableRng};
@@ -14,6 +13,7 @@ use ferry_proto::session::{Event, Session, SessionConfig};
 use ferry_proto::wire::mailbox::{Mood, ServerMessage};
 
 use crate::error::{Error, Result};
+use crate::timing::Timing;
 use websocket::MailboxConnection;
 
 mod websocket;
@@ -26,6 +26,8 @@ pub struct MailboxConfig {
     pub appid: String,
     /// Our `app_versions`, seen by the peer after key confirmation.
     pub app_versions: Value,
+    /// The mailbox timers are read from here (`mailbox_*`).
+    pub timing: Timing,
 }
 
 /// How the code comes to be.
@@ -51,6 +53,7 @@ pub const DEFAULT_MAILBOX_URL: &str = "ws://relay.magic-wormhole.io:4000/v1";
 /// A key-confirmed channel to the other side through the mailbox.
 pub struct Wormhole {
     conn: MailboxConnection,
+    timing: Timing,
     session: Session<StdRng>,
     inbox: VecDeque<Vec<u8>>,
     code: Code,
@@ -67,7 +70,7 @@ impl Wormhole {
         choice: CodeChoice,
         observer: &mut dyn RendezvousObserver,
     ) -> Result<Wormhole> {
-        let conn = MailboxConnection::connect(&config.url).await?;
+        let conn = MailboxConnection::connect(&config.url, &config.timing).await?;
         let mut rng = StdRng::from_entropy();
         let side = hex::encode(rng.next_u64().to_be_bytes())[..10].to_owned();
         let session_config = SessionConfig {
@@ -86,6 +89,7 @@ impl Wormhole {
         }
         let mut pending = Pending {
             conn,
+            timing: config.timing.clone(),
             session,
             inbox: VecDeque::new(),
         };
@@ -93,6 +97,7 @@ impl Wormhole {
         let code = pending.session.code().cloned().ok_or(Error::SERVER_LOST)?;
         Ok(Wormhole {
             conn: pending.conn,
+            timing: pending.timing,
             session: pending.session,
             inbox: pending.inbox,
             code,
@@ -154,6 +159,7 @@ impl Wormhole {
     /// not turn a completed transfer into a reported failure.
     pub async fn close(mut self, mood: Mood) -> Result<()> {
         self.session.close(mood);
+        let patience = self.timing.mailbox_close;
         let goodbye = async {
             flush(&mut self.conn, &mut self.session).await?;
             while !self.closed {
@@ -163,7 +169,7 @@ impl Wormhole {
             }
             Ok::<_, Error>(())
         };
-        let result = tokio::time::timeout(Duration::from_secs(10), goodbye).await;
+        let result = tokio::time::timeout(patience, goodbye).await;
         self.conn.shutdown().await;
         match result {
             Ok(Ok(())) => {}
@@ -198,6 +204,7 @@ impl Wormhole {
 /// The rendezvous before key confirmation.
 struct Pending {
     conn: MailboxConnection,
+    timing: Timing,
     session: Session<StdRng>,
     inbox: VecDeque<Vec<u8>>,
 }
@@ -248,8 +255,9 @@ impl Pending {
                 }
             }
         };
-        let _ = tokio::time::timeout(Duration::from_secs(2), closing).await;
-        let _ = tokio::time::timeout(Duration::from_secs(1), self.conn.shutdown()).await;
+        let _ = tokio::time::timeout(self.timing.mailbox_fail_close, closing).await;
+        let shutdown = self.conn.shutdown();
+        let _ = tokio::time::timeout(self.timing.mailbox_shutdown, shutdown).await;
     }
 }
 

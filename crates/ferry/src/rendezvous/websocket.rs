@@ -5,36 +5,40 @@ use std::time::Duration;
 use futures_util::{SinkExt, StreamExt};
 use rand::RngCore;
 use tokio::net::TcpStream;
-use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::{Bytes, Message};
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 use ferry_proto::wire::mailbox::{ClientEnvelope, ClientMessage, ServerMessage};
 
 use crate::error::{Error, Result, ServerError};
+use crate::timing::Timing;
 
-/// Silence from the server after which we ping it; twice this without a
-/// word means it is gone.
-const KEEPALIVE: Duration = Duration::from_secs(30);
 const SILENT_SERVER: &str =
-    "waiting for the mailbox server: it stopped answering (no reply to pings for 60 s)";
+    "waiting for the mailbox server: it stopped answering (no reply to pings)";
 
 /// One connection to a mailbox server.
 pub(crate) struct MailboxConnection {
     ws: WebSocketStream<MaybeTlsStream<TcpStream>>,
+    /// Silence from the server after which we ping it; twice this without a
+    /// word means it is gone.
+    keepalive: Duration,
 }
 
 impl MailboxConnection {
-    pub(crate) async fn connect(url: &str) -> Result<Self> {
+    pub(crate) async fn connect(url: &str, timing: &Timing) -> Result<Self> {
         let unreachable = |reason: String| ServerError::Unreachable {
             url: url.to_owned(),
             reason,
         };
         let connecting = tokio_tungstenite::connect_async(url);
-        let (ws, _) = tokio::time::timeout(std::time::Duration::from_secs(30), connecting)
+        let (ws, _) = tokio::time::timeout(timing.mailbox_connect, connecting)
             .await
             .map_err(|_| unreachable("timed out".into()))?
             .map_err(|e| unreachable(e.to_string()))?;
-        Ok(MailboxConnection { ws })
+        Ok(MailboxConnection {
+            ws,
+            keepalive: timing.mailbox_keepalive,
+        })
     }
 
     /// Sends one command with a fresh random `id` (the Go client matches acks by id).
@@ -56,13 +60,13 @@ impl MailboxConnection {
     ///
     /// Waiting for the peer may take hours, but a server that has gone away
     /// without closing the TCP connection must not keep us forever: after
-    /// [`KEEPALIVE`] of silence we ping it, and a second silent period (no
+    /// `keepalive` of silence we ping it, and a second silent period (no
     /// pong, no frame at all) means the connection is dead, as the Python
     /// client decides.
     pub(crate) async fn recv(&mut self) -> Result<ServerMessage> {
         let mut pinged = false;
         loop {
-            let frame = match tokio::time::timeout(KEEPALIVE, self.ws.next()).await {
+            let frame = match tokio::time::timeout(self.keepalive, self.ws.next()).await {
                 Ok(frame) => frame.ok_or(Error::SERVER_LOST)?,
                 Err(_) if pinged => return Err(ServerError::TimedOut(SILENT_SERVER).into()),
                 Err(_) => {
@@ -87,7 +91,7 @@ impl MailboxConnection {
 
     async fn ping(&mut self) -> Result<()> {
         self.ws
-            .send(Message::Ping(b"ferry".to_vec()))
+            .send(Message::Ping(Bytes::from_static(b"ferry")))
             .await
             .map_err(|_| Error::SERVER_LOST)
     }

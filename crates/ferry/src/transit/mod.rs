@@ -13,6 +13,7 @@ use ferry_proto::transit::hints::{DirectHint, Hint, TransitMessage};
 use ferry_proto::transit::Role;
 
 use crate::error::{Error, Result};
+use crate::timing::Timing;
 
 pub use stream::{TransitStream, PEER_RECORD_SIZE, RECORD_SIZE};
 
@@ -37,6 +38,9 @@ pub struct TransitConfig {
     pub listen: Listen,
     /// Never connect directly and send no direct hints (hides local addresses).
     pub force_relay: bool,
+    /// The transit timers are read from here (`relay_delay`, `transit_*`,
+    /// and the native protocol's `linger` and `drain`).
+    pub timing: Timing,
 }
 
 /// Parses a relay address: `tcp:HOST:PORT`, `tcp://HOST:PORT` or `HOST:PORT`.
@@ -68,6 +72,7 @@ pub struct TransitPrep {
     message: TransitMessage,
     relays: Vec<DirectHint>,
     force_relay: bool,
+    timing: Timing,
 }
 
 impl TransitPrep {
@@ -93,12 +98,18 @@ impl TransitPrep {
             message,
             relays,
             force_relay: config.force_relay,
+            timing: config.timing.clone(),
         })
     }
 
     /// The `transit` message to send to the peer.
     pub fn message(&self) -> &TransitMessage {
         &self.message
+    }
+
+    /// The timers this transit runs with (from its [`TransitConfig`]).
+    pub fn timing(&self) -> &Timing {
+        &self.timing
     }
 
     /// Races every candidate and returns the connection the sender picked.
@@ -124,6 +135,7 @@ impl TransitPrep {
             listener: self.listener,
             direct,
             relays,
+            timing: &self.timing,
         };
         let (stream, description) = plan.run().await?;
         tracing::info!(%description, "transit connected");

@@ -15,13 +15,7 @@ use ferry_proto::transit::hints::DirectHint;
 use ferry_proto::transit::Role;
 
 use crate::error::{Error, NetworkError, Result};
-
-/// Relays start this long after direct attempts, when direct ones exist, so a
-/// working direct path wins without loading the relay (as the Python client does).
-const RELAY_DELAY: Duration = Duration::from_secs(2);
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
-const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(30);
-const OVERALL_TIMEOUT: Duration = Duration::from_secs(90);
+use crate::timing::Timing;
 
 type Won = (TcpStream, String);
 
@@ -31,6 +25,8 @@ pub(super) struct Plan<'a> {
     pub(super) listener: Option<TcpListener>,
     pub(super) direct: Vec<DirectHint>,
     pub(super) relays: Vec<DirectHint>,
+    /// `relay_delay`, `transit_connect`, `transit_handshake`, `transit_overall`.
+    pub(super) timing: &'a Timing,
 }
 
 impl Plan<'_> {
@@ -43,38 +39,32 @@ impl Plan<'_> {
         let line = relay_line(self.key, &hex::encode(side));
         let has_direct = self.listener.is_some() || !self.direct.is_empty();
         let mut dialed = 0;
+        let timing = self.timing;
         for hint in self.direct {
-            let c = Candidate {
-                role: self.role,
-                hs: hs.clone(),
-                relay_line: None,
-                delay: Duration::ZERO,
-            };
+            let c = Candidate::new(self.role, hs.clone(), None, Duration::ZERO, timing);
             tasks.spawn(c.dial(hint, tx.clone()));
             dialed += 1;
         }
+        // Relays start later when direct candidates exist, so a working direct
+        // path wins without loading the relay (as the Python client does).
         let delay = if has_direct {
-            RELAY_DELAY
+            timing.relay_delay
         } else {
             Duration::ZERO
         };
         for hint in self.relays {
-            let c = Candidate {
-                role: self.role,
-                hs: hs.clone(),
-                relay_line: Some(line.clone()),
-                delay,
-            };
+            let c = Candidate::new(self.role, hs.clone(), Some(line.clone()), delay, timing);
             tasks.spawn(c.dial(hint, tx.clone()));
             dialed += 1;
         }
         let listening = self.listener.is_some();
         if let Some(listener) = self.listener {
-            tasks.spawn(accept_loop(listener, self.role, hs.clone(), tx.clone()));
+            let c = Candidate::new(self.role, hs.clone(), None, Duration::ZERO, timing);
+            tasks.spawn(accept_loop(listener, c, tx.clone()));
         }
         drop(tx);
-        let outcome =
-            tokio::time::timeout(OVERALL_TIMEOUT, first_winner(&mut rx, dialed, listening)).await;
+        let race = first_winner(&mut rx, dialed, listening);
+        let outcome = tokio::time::timeout(timing.transit_overall, race).await;
         tasks.abort_all();
         let (mut stream, description) =
             outcome.map_err(|_| NetworkError::TimedOut("connecting to the other side"))??;
@@ -114,9 +104,28 @@ struct Candidate {
     hs: Handshake,
     relay_line: Option<Vec<u8>>,
     delay: Duration,
+    connect_timeout: Duration,
+    handshake_timeout: Duration,
 }
 
 impl Candidate {
+    fn new(
+        role: Role,
+        hs: Handshake,
+        relay_line: Option<Vec<u8>>,
+        delay: Duration,
+        timing: &Timing,
+    ) -> Self {
+        Candidate {
+            role,
+            hs,
+            relay_line,
+            delay,
+            connect_timeout: timing.transit_connect,
+            handshake_timeout: timing.transit_handshake,
+        }
+    }
+
     async fn dial(self, hint: DirectHint, tx: mpsc::Sender<std::result::Result<Won, String>>) {
         tokio::time::sleep(self.delay).await;
         let kind = if self.relay_line.is_some() {
@@ -133,7 +142,7 @@ impl Candidate {
 
     async fn try_dial(&self, hint: &DirectHint) -> std::io::Result<TcpStream> {
         let addr = (hint.hostname.as_str(), hint.port);
-        let stream = tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(addr))
+        let stream = tokio::time::timeout(self.connect_timeout, TcpStream::connect(addr))
             .await
             .map_err(|_| timed_out("connect"))??;
         self.handshake(stream).await
@@ -153,7 +162,7 @@ impl Candidate {
             }
             Ok::<_, std::io::Error>(())
         };
-        tokio::time::timeout(HANDSHAKE_TIMEOUT, steps)
+        tokio::time::timeout(self.handshake_timeout, steps)
             .await
             .map_err(|_| timed_out("handshake"))??;
         Ok(stream)
@@ -162,17 +171,10 @@ impl Candidate {
 
 async fn accept_loop(
     listener: TcpListener,
-    role: Role,
-    hs: Handshake,
+    candidate: Candidate,
     tx: mpsc::Sender<std::result::Result<Won, String>>,
 ) {
     let mut handshakes = JoinSet::new();
-    let candidate = Candidate {
-        role,
-        hs,
-        relay_line: None,
-        delay: Duration::ZERO,
-    };
     while let Ok((stream, peer)) = listener.accept().await {
         let (c, tx) = (candidate.clone(), tx.clone());
         handshakes.spawn(async move {

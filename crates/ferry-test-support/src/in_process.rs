@@ -1,12 +1,7 @@
-//! Helpers for the native-protocol tests: an in-process mailbox server and relay
-//! on 127.0.0.1 port 0, both sides of a transfer in one process, tree snapshots.
-#![allow(dead_code, unreachable_pub)]
+//! Both sides of a transfer through the `ferry` library, in one process, meeting
+//! on an in-process server ([`crate::server`]).
 
-mod common;
-
-use std::collections::BTreeMap;
-use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 use ferry::transit::{Listen, TransitConfig};
@@ -17,8 +12,6 @@ use ferry::{
 use ferry_proto::code::Code;
 use ferry_proto::transit::hints::DirectHint;
 use ferry_server::ServerHandle;
-
-pub use common::{bytes, names, server};
 
 pub const LIMIT: Duration = Duration::from_secs(120);
 
@@ -52,6 +45,7 @@ pub fn mailbox(h: &ServerHandle, plain: bool) -> MailboxConfig {
         } else {
             ferry::native::app_versions()
         },
+        timing: ferry::Timing::default(),
     }
 }
 
@@ -65,6 +59,7 @@ pub fn transit(h: &ServerHandle) -> TransitConfig {
         }),
         listen: Listen::Only("127.0.0.1".parse().expect("ip")),
         force_relay: false,
+        timing: ferry::Timing::default(),
     }
 }
 
@@ -118,57 +113,4 @@ pub fn native(received: ferry::Result<Received>) -> ferry::Report {
         Ok(Received::Files(report)) => report,
         other => panic!("expected a native receive, got {other:?}"),
     }
-}
-
-/// A temporary directory for tens of thousands of files: on tmpfs when there is
-/// one, because creating and deleting that many on a busy shared disk takes minutes.
-pub fn scratch_dir() -> tempfile::TempDir {
-    let shm = Path::new("/dev/shm");
-    match shm.is_dir() {
-        true => tempfile::tempdir_in(shm).unwrap_or_else(|_| tempfile::tempdir().expect("tempdir")),
-        false => tempfile::tempdir().expect("tempdir"),
-    }
-}
-
-/// What a tree holds: relative path → (kind, content, permission bits).
-#[derive(Debug, PartialEq, Eq)]
-pub enum Node {
-    Dir(u32),
-    File(Vec<u8>, u32),
-    Link,
-}
-
-pub fn snapshot(root: &Path) -> BTreeMap<PathBuf, Node> {
-    let mut out = BTreeMap::new();
-    walk(root, root, &mut out);
-    out
-}
-
-fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<PathBuf, Node>) {
-    for entry in std::fs::read_dir(dir).expect("read_dir") {
-        let path = entry.expect("entry").path();
-        let meta = std::fs::symlink_metadata(&path).expect("metadata");
-        let rel = path.strip_prefix(root).expect("under root").to_owned();
-        let mode = meta.permissions().mode() & 0o7777;
-        if meta.file_type().is_symlink() {
-            out.insert(rel, Node::Link);
-        } else if meta.is_dir() {
-            out.insert(rel, Node::Dir(mode));
-            walk(root, &path, out);
-        } else {
-            out.insert(rel, Node::File(std::fs::read(&path).expect("read"), mode));
-        }
-    }
-}
-
-/// The tree a receiver should end up with for `sent`: no links, modes as received
-/// files and directories get them.
-pub fn as_received(sent: BTreeMap<PathBuf, Node>) -> BTreeMap<PathBuf, Node> {
-    sent.into_iter()
-        .filter_map(|(p, n)| match n {
-            Node::Link => None,
-            Node::Dir(m) => Some((p, Node::Dir((m & 0o755) | 0o700))),
-            Node::File(c, m) => Some((p, Node::File(c, (m & 0o755) | 0o400))),
-        })
-        .collect()
 }

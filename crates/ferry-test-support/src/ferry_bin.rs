@@ -1,6 +1,6 @@
 //! The real `ferry` binary as a child process, on loopback only, bounded in time.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{ExitStatus, Stdio};
 
 use tokio::io::{AsyncRead, AsyncReadExt};
@@ -8,6 +8,24 @@ use tokio::process::{Child, Command};
 use tokio::task::JoinHandle;
 
 use super::{TestServer, RUN};
+
+/// The `ferry` binary under test. Cargo builds it for ferry-cli's integration
+/// tests; recent Cargo names it in `CARGO_BIN_EXE_ferry` at run time too, and
+/// nextest in `NEXTEST_BIN_EXE_ferry`. Otherwise it sits next to the `deps/`
+/// directory holding the test executable. (`env!` cannot find it from here: it
+/// is only set when compiling ferry-cli's own tests.)
+pub fn path() -> PathBuf {
+    let named = ["CARGO_BIN_EXE_ferry", "NEXTEST_BIN_EXE_ferry"]
+        .into_iter()
+        .find_map(std::env::var_os);
+    named.map(PathBuf::from).unwrap_or_else(beside_deps)
+}
+
+fn beside_deps() -> PathBuf {
+    let test = std::env::current_exe().expect("test executable path");
+    let deps = test.parent().expect("test executable's directory");
+    deps.parent().unwrap_or(deps).join("ferry")
+}
 
 /// A `ferry` command line being built.
 pub struct Ferry {
@@ -22,7 +40,7 @@ impl Ferry {
 
     /// `ferry SUBCOMMAND` against any mailbox URL and relay.
     pub fn with_urls(subcommand: &str, url: &str, relay: &str) -> Ferry {
-        let cmd = Command::new(env!("CARGO_BIN_EXE_ferry"));
+        let cmd = Command::new(path());
         Ferry::from_command(cmd, subcommand, url, relay)
     }
 
@@ -57,7 +75,7 @@ impl Ferry {
         cmd.args(["--mount", "sh", "-c", TMPFS_SCRIPT, "sh"])
             .arg(out)
             .arg(size)
-            .arg(env!("CARGO_BIN_EXE_ferry"));
+            .arg(path());
         let mut f = Ferry::from_command(cmd, "receive", &server.url(), &server.relay());
         f.args(["--listen", "127.0.0.1", "--yes", "-o"])
             .arg(out)

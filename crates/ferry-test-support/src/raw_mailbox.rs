@@ -1,36 +1,18 @@
-//! Helpers shared by the integration tests: in-process servers on 127.0.0.1 port 0,
-//! a raw mailbox WebSocket client and relay clients.
-#![allow(dead_code, unreachable_pub, clippy::unwrap_used)]
+//! A raw mailbox client that sees every frame, for the server's conformance
+//! tests: it checks `server_tx` on each one and fails after [`WAIT`].
 
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use ferry_server::{Config, Server, ServerHandle};
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{json, Value};
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
-use tokio_tungstenite_030::tungstenite::Message;
-use tokio_tungstenite_030::{MaybeTlsStream, WebSocketStream};
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 pub const APPID: &str = "lothar.com/wormhole/text-or-file-xfer";
+/// Longest wait for one frame from the server under test.
 pub const WAIT: Duration = Duration::from_secs(5);
-
-pub fn init_logs() {
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
-        .with_test_writer()
-        .try_init();
-}
-
-pub async fn spawn(config: Config) -> ServerHandle {
-    init_logs();
-    Server::spawn(config).await.expect("server starts")
-}
-
-pub async fn spawn_default() -> ServerHandle {
-    spawn(Config::ephemeral()).await
-}
 
 /// A raw mailbox client that sees every frame.
 pub struct Client {
@@ -40,7 +22,7 @@ pub struct Client {
 
 impl Client {
     pub async fn connect(addr: SocketAddr) -> Client {
-        let (ws, _) = tokio_tungstenite_030::connect_async(format!("ws://{addr}/v1"))
+        let (ws, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/v1"))
             .await
             .expect("websocket connects");
         let mut c = Client {
@@ -54,7 +36,7 @@ impl Client {
 
     /// Connects over an already connected socket (e.g. from another local address).
     pub async fn connect_via(stream: TcpStream, addr: SocketAddr) -> Client {
-        let (ws, _) = tokio_tungstenite_030::client_async(
+        let (ws, _) = tokio_tungstenite::client_async(
             format!("ws://{addr}/v1"),
             MaybeTlsStream::Plain(stream),
         )
@@ -175,53 +157,4 @@ impl Client {
             }
         }
     }
-}
-
-pub fn token(n: u8) -> String {
-    format!("{n:02x}").repeat(32)
-}
-
-pub fn relay_line(token: &str, side: Option<&str>) -> String {
-    match side {
-        Some(s) => format!("please relay {token} for side {s}\n"),
-        None => format!("please relay {token}\n"),
-    }
-}
-
-/// A TCP relay client that has sent its line.
-pub async fn relay_tcp(addr: SocketAddr, line: &str) -> TcpStream {
-    let mut s = TcpStream::connect(addr).await.expect("relay connects");
-    s.write_all(line.as_bytes()).await.expect("write line");
-    s
-}
-
-/// Reads exactly `n` bytes (5 s).
-pub async fn read_n(s: &mut TcpStream, n: usize) -> Vec<u8> {
-    let mut buf = vec![0u8; n];
-    tokio::time::timeout(WAIT, s.read_exact(&mut buf))
-        .await
-        .expect("in time")
-        .expect("read");
-    buf
-}
-
-/// Reads until EOF (5 s) and returns everything.
-pub async fn read_to_end(s: &mut (impl AsyncRead + Unpin)) -> Vec<u8> {
-    let mut buf = Vec::new();
-    let _ = tokio::time::timeout(WAIT, s.read_to_end(&mut buf))
-        .await
-        .expect("closed in time");
-    buf
-}
-
-/// Polls the metrics text until `pred` holds (2 s).
-pub async fn wait_metrics(h: &ServerHandle, pred: impl Fn(&str) -> bool) -> String {
-    for _ in 0..200 {
-        let m = h.metrics_text();
-        if pred(&m) {
-            return m;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    h.metrics_text()
 }

@@ -1,11 +1,6 @@
-//! Helpers for the native-protocol tests against the real `ferry` binary: an
-//! in-process mailbox server, `ferry` child processes, a relay stand-in that can
-//! throttle, cut or corrupt the stream, and a reader for the receiver's resume state.
-#![allow(dead_code, unreachable_pub)]
-
-#[path = "../../../ferry/tests/native_support/common.rs"]
-mod common;
-mod proxy;
+//! Native-protocol transfers between two real `ferry` processes: the command
+//! lines (direct, or through a relay such as [`crate::relay_proxy`]), their
+//! outcome, and a reader for the receiver's resume state.
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -15,9 +10,7 @@ use ferry_proto::native::resume::ResumeState;
 use ferry_server::ServerHandle;
 use tokio::process::{Child, Command};
 
-pub use common::{bytes, names, server};
-pub use proxy::{Proxy, ProxyPlan};
-
+/// Longest a `ferry` process, or its progress, may take.
 pub const WAIT: Duration = Duration::from_secs(90);
 
 /// Where each side's transit goes.
@@ -30,7 +23,7 @@ pub enum Route {
 }
 
 fn ferry() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_ferry"));
+    let mut c = Command::new(crate::ferry_bin::path());
     c.stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

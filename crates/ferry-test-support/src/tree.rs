@@ -15,6 +15,12 @@ pub struct Sandbox {
     pub cwd: PathBuf,
 }
 
+impl Default for Sandbox {
+    fn default() -> Self {
+        Sandbox::new()
+    }
+}
+
 impl Sandbox {
     pub fn new() -> Sandbox {
         let tmp = tempfile::tempdir().expect("temp dir");

@@ -1,27 +1,44 @@
-//! Test support shared by the `hostile_*` tests: an in-process mailbox server and
-//! relay, an evil peer built on ferry's own protocol crate, an evil transit end,
-//! a scripted evil mailbox server, the real `ferry` binary, and file-tree
-//! snapshots that prove nothing changed where nothing should.
+//! The test kit of every ferry crate (a dev-dependency only, never published).
+//!
+//! What is here, by module:
+//! - [`server`]: ferry's own mailbox server and relay in process on 127.0.0.1 port 0.
+//! - [`raw_mailbox`], [`raw_relay`]: hand-driven clients of that server, seeing every
+//!   frame and byte (the server's conformance tests).
+//! - [`in_process`]: both sides of a transfer through the `ferry` library in one process.
+//! - [`ferry_bin`]: the real `ferry` binary as a child process; [`native_cli`] runs
+//!   it for native-protocol transfers and reads the receiver's resume state.
+//! - [`evil_peer`], [`evil_transit`], [`scenario`]: a peer that follows the protocol
+//!   only as far as a test wants, built on ferry's own sans-IO crate.
+//! - [`evil_server`]: mailbox servers that corrupt, reorder or withhold frames.
+//! - [`relay_proxy`]: a transit relay stand-in that throttles, cuts or corrupts.
+//! - [`tree`], [`files`], [`zipraw`]: sandboxes, file trees and their snapshots,
+//!   deterministic content, hand-made (hostile) zip archives.
 //!
 //! Every wait here is bounded: [`WAIT`] for one protocol step, [`RUN`] for a
 //! whole `ferry` process (killed when it overstays).
-#![allow(dead_code, unreachable_pub, unused_imports, clippy::unwrap_used)]
+#![allow(clippy::unwrap_used)] // a test kit: a failed unwrap is a failed test
 
+pub mod evil_peer;
 pub mod evil_server;
-pub mod ferry;
-pub mod peer;
+pub mod evil_transit;
+pub mod ferry_bin;
+pub mod files;
+pub mod in_process;
+pub mod native_cli;
+pub mod raw_mailbox;
+pub mod raw_relay;
+pub mod relay_proxy;
 pub mod scenario;
 pub mod server;
-pub mod transit;
 pub mod tree;
 pub mod zipraw;
 
 use std::time::Duration;
 
-pub use ferry::{Ferry, Finished, Running};
-pub use peer::EvilPeer;
+pub use evil_peer::EvilPeer;
+pub use evil_transit::{via_relay, EvilStream, EvilTransit};
+pub use ferry_bin::{Ferry, Finished, Running};
 pub use server::TestServer;
-pub use transit::{via_relay, EvilStream, EvilTransit};
 pub use tree::{Sandbox, Tree};
 
 /// Longest wait for one protocol step (a message, a connection).
