@@ -31,4 +31,3 @@ pub mod transfer;
 pub mod transit;
 pub mod wire;
 pub mod wordlist;
-

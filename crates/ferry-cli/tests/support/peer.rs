@@ -5,9 +5,9 @@ use std::collections::VecDeque;
 
 use ferry_proto::code::Code;
 use ferry_proto::crypto::kdf::{SharedKey, TransitKey};
-use ferry_proto::wire::mailbox::{ClientEnvelope, ClientMessage, ServerMessage};
 use ferry_proto::session::{Event, Session, SessionConfig};
 use ferry_proto::transfer::DEFAULT_APPID;
+use ferry_proto::wire::mailbox::{ClientEnvelope, ClientMessage, ServerMessage};
 use futures_util::{SinkExt, StreamExt};
 use rand::rngs::StdRng;
 use rand::SeedableRng;

@@ -10,8 +10,8 @@ use serde_json::Value;
 
 use ferry_proto::code::Code;
 use ferry_proto::crypto::kdf::SharedKey;
-use ferry_proto::wire::mailbox::{Mood, ServerMessage};
 use ferry_proto::session::{Event, Session, SessionConfig};
+use ferry_proto::wire::mailbox::{Mood, ServerMessage};
 
 use crate::error::{Error, Result};
 use websocket::MailboxConnection;
