@@ -233,6 +233,27 @@ async fn several_paths_travel_in_one_directory() {
     assert_eq!(std::fs::read(out.join("bundle/one.txt")).unwrap(), b"1");
 }
 
+/// More than two windows of data: the sender must send checkpoints between
+/// groups, wait for their acknowledgements and keep streaming the files after.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn files_larger_than_the_window_stream_through_checkpoints() {
+    let h = server().await;
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("big");
+    std::fs::create_dir(&src).unwrap();
+    let (a, b) = (bytes((20 << 20) + 1, 2), bytes((21 << 20) + 4097, 3));
+    std::fs::write(src.join("a.bin"), &a).unwrap();
+    std::fs::write(src.join("b.bin"), &b).unwrap();
+    let out = dir.path().join("out");
+    let payload = Payload::Path(src);
+    let (sent, got) = transfer(&h, payload, &out, "19-windows", Sides::default()).await;
+    sent.unwrap();
+    let report = native(got);
+    assert_eq!(report.transferred, (a.len() + b.len()) as u64);
+    assert!(std::fs::read(out.join("big/a.bin")).unwrap() == a);
+    assert!(std::fs::read(out.join("big/b.bin")).unwrap() == b);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn text_and_v1_fall_back() {
     let h = spawn_default().await;

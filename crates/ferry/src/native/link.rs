@@ -1,6 +1,6 @@
 //! Native frames over a transit connection: one frame per record, sealed with the
-//! negotiated AEAD (`ferry_proto::native::record`), and the peer's `ERROR` frame
-//! turned into our error.
+//! negotiated AEAD (`ferry_proto::native::record`), and a machine's verdict (the
+//! peer's `ERROR` among them) turned into our error.
 
 use std::sync::mpsc::{Receiver, Sender};
 use std::time::Duration;
@@ -9,6 +9,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 
 use ferry_proto::crypto::kdf::TransitKey;
+use ferry_proto::native::machine::NativeError;
 use ferry_proto::native::record::{Aead, Opener, Sealer, PREFIX_LEN};
 use ferry_proto::native::wire::{self, ErrorCode, Frame};
 use ferry_proto::transfer::v1::TRANSFER_REJECTED;
@@ -87,15 +88,11 @@ impl Link {
         self.spare.0.clone()
     }
 
-    /// The next frame; the peer's `ERROR` comes back as an error.
+    /// The next frame as it came, `ERROR` included: the machine judges every
+    /// frame itself.
     pub(super) async fn recv(&mut self) -> Result<Frame<'_>> {
         self.read_record().await.map_err(gone)?;
-        let frame = wire::decode(&self.buf)
-            .map_err(|e| Error::protocol(format!("undecodable frame: {e}")))?;
-        match frame {
-            Frame::Error { code, message } => Err(from_peer(code, message)),
-            frame => Ok(frame),
-        }
+        wire::decode(&self.buf).map_err(|e| Error::protocol(format!("undecodable frame: {e}")))
     }
 
     /// Reads and opens one record into `buf`.
@@ -166,9 +163,17 @@ fn write_failed(e: std::io::Error) -> Error {
     gone(Error::lost(e))
 }
 
-/// A frame of an unexpected type in phase `phase`.
-pub(super) fn unexpected(frame: &Frame<'_>, phase: &str) -> Error {
-    Error::protocol(format!("{} while {phase}", frame.name()))
+/// A machine's verdict as our error, by whose fault it is.
+pub(super) fn native_error(e: NativeError) -> Error {
+    match e {
+        NativeError::Protocol(why) => Error::protocol(why.to_string()),
+        NativeError::Peer { code, message } => from_peer(code, message),
+        NativeError::Declined => Error::Declined,
+        // Only the user's "no" counts as declined; any other refusal is reported.
+        NativeError::Rejected(why) => PeerError::Reported(why).into(),
+        NativeError::Usage(why) => Error::internal(why),
+        other => Error::internal(other.to_string()),
+    }
 }
 
 /// The peer's `ERROR`: its code is for the record; its text says what happened.

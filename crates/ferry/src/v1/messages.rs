@@ -1,14 +1,26 @@
 //! v1 peer messages through the mailbox: decoding, the peer's errors, text.
 
-use ferry_proto::transfer::v1::{Answer, Offer, PeerMessage, TRANSFER_REJECTED};
+use ferry_proto::transfer::v1::{Answer, Offer, PeerMessage, V1Error, TRANSFER_REJECTED};
 
-use crate::error::{Error, Result};
+use crate::error::{Error, PeerError, Result};
 use crate::rendezvous::Wormhole;
 
 /// The peer's next message.
 pub(super) async fn next_message(wormhole: &mut Wormhole) -> Result<PeerMessage> {
     let bytes = wormhole.receive().await?;
     PeerMessage::decode(&bytes).map_err(|e| Error::protocol(format!("undecodable message: {e}")))
+}
+
+/// A machine's verdict as our error, by whose fault it is.
+pub(super) fn v1_error(e: V1Error) -> Error {
+    match e {
+        V1Error::Protocol(why) => Error::protocol(why),
+        V1Error::Peer(text) => Error::from_peer(text),
+        V1Error::Declined => Error::Declined,
+        V1Error::Integrity(why) => PeerError::Integrity(why).into(),
+        V1Error::Usage(why) => Error::internal(why),
+        other => Error::internal(other.to_string()),
+    }
 }
 
 /// The text of a v1 text offer, if `bytes` is one (a native sender sends text so).

@@ -1,4 +1,6 @@
-//! The v1 receiver. Safety rules, in order: the offered name must be a plain
+//! The v1 receiver's driver: `V1Receiver` (ferry-proto) owns the message order
+//! (hints at most once, the answer, the ack record); this driver does the I/O and
+//! the checks. Safety rules, in order: the offered name must be a plain
 //! name; nothing may already exist under it; the disk must have room; the user
 //! must agree. Data goes to a hidden partial name and is renamed into place,
 //! never over anything, only after every byte arrived authenticated and in order.
@@ -6,7 +8,7 @@
 use std::path::{Path, PathBuf};
 
 use ferry_proto::transfer::path::safe_file_name;
-use ferry_proto::transfer::v1::{Answer, DirectoryOffer, Offer, PeerMessage, TransitAck};
+use ferry_proto::transfer::v1::{DirectoryOffer, Offer, V1Event, V1Receiver};
 use ferry_proto::transit::hints::TransitMessage;
 use ferry_proto::transit::Role;
 
@@ -18,7 +20,7 @@ use crate::transit::{TransitConfig, TransitPrep, TransitStream};
 use crate::ui::Ui;
 
 use super::archive::{extract_zip, ExtractLimits};
-use super::messages::{ack_text, next_message};
+use super::messages::{next_message, v1_error};
 
 /// Receives whatever a v1 sender offers into `output_dir`.
 pub(crate) async fn receive(
@@ -29,8 +31,9 @@ pub(crate) async fn receive(
     let mut session = Receiving {
         transit,
         output_dir,
+        machine: V1Receiver::new(),
         prep: None,
-        peer_transit: None,
+        offer: None,
     };
     session.run(wormhole, ui).await
 }
@@ -38,64 +41,74 @@ pub(crate) async fn receive(
 struct Receiving<'a> {
     transit: &'a TransitConfig,
     output_dir: &'a Path,
+    machine: V1Receiver,
     prep: Option<TransitPrep>,
-    peer_transit: Option<TransitMessage>,
+    /// The accepted offer and where it lands.
+    offer: Option<(Offer, PathBuf)>,
 }
 
 impl Receiving<'_> {
+    /// Answers the machine's requests. A refusal is not the machine's to send:
+    /// the caller tells the sender about every error (`refuse`).
     async fn run(&mut self, wormhole: &mut Wormhole, ui: &mut dyn Ui) -> Result<Received> {
         loop {
-            match next_message(wormhole).await? {
-                PeerMessage::Transit(t) => self.on_transit(wormhole, t).await?,
-                PeerMessage::Offer(offer) => return self.on_offer(wormhole, offer, ui).await,
-                PeerMessage::Error(e) => return Err(Error::from_peer(e)),
-                PeerMessage::Answer(_) => {
-                    return Err(Error::protocol("an answer from the sender".into()))
+            match self.next_event(wormhole).await? {
+                V1Event::PrepareTransit => {
+                    let prep = TransitPrep::new(self.transit).await?;
+                    let ours = prep.message().clone();
+                    self.prep = Some(prep);
+                    self.machine.transit_ready(ours).map_err(v1_error)?;
                 }
+                V1Event::Text(text) => return Ok(Received::Text(text)),
+                V1Event::Offer(offer) => {
+                    let target = self.check_offer(&offer)?;
+                    if !ui.accept(&summary(&offer)) {
+                        return Err(Error::Declined);
+                    }
+                    self.offer = Some((offer, target));
+                    self.machine.accept().map_err(v1_error)?;
+                }
+                V1Event::Connect { peer, .. } => return self.on_connect(wormhole, &peer, ui).await,
+                _ => return Err(Error::internal("the v1 receiver ended early")),
             }
         }
     }
 
-    /// Answers the sender's hints with ours, exactly once (the Go sender fails on two).
-    async fn on_transit(&mut self, wormhole: &mut Wormhole, peer: TransitMessage) -> Result<()> {
-        self.peer_transit = Some(peer);
-        self.ensure_transit(wormhole).await
-    }
-
-    async fn ensure_transit(&mut self, wormhole: &mut Wormhole) -> Result<()> {
-        if self.prep.is_none() {
-            let prep = TransitPrep::new(self.transit).await?;
-            wormhole
-                .send(PeerMessage::Transit(prep.message().clone()).encode())
-                .await?;
-            self.prep = Some(prep);
+    /// The driver loop (see `ferry_proto::transfer::v1`) up to the machine's next
+    /// request: sends its messages, reads the mailbox only when it wants one.
+    async fn next_event(&mut self, wormhole: &mut Wormhole) -> Result<V1Event> {
+        loop {
+            while let Some(message) = self.machine.poll_message() {
+                wormhole.send(message.encode()).await?;
+            }
+            if let Some(event) = self.machine.poll_event() {
+                return Ok(event);
+            }
+            if !self.machine.wants_message() {
+                return Err(Error::internal("the v1 receiver stalled"));
+            }
+            let message = next_message(wormhole).await?;
+            self.machine.handle_message(message).map_err(v1_error)?;
         }
-        Ok(())
     }
 
-    async fn on_offer(
+    /// `file_ack` is out: connect, receive the bytes, ack them, land them.
+    async fn on_connect(
         &mut self,
         wormhole: &mut Wormhole,
-        offer: Offer,
+        peer: &TransitMessage,
         ui: &mut dyn Ui,
     ) -> Result<Received> {
-        if let Offer::Message(text) = offer {
-            ack_text(wormhole).await?;
-            return Ok(Received::Text(text));
-        }
-        let target = self.check_offer(&offer)?;
-        if !ui.accept(&summary(&offer)) {
-            return Err(Error::Declined);
-        }
-        self.ensure_transit(wormhole).await?;
-        wormhole
-            .send(PeerMessage::Answer(Answer::FileAck("ok".into())).encode())
-            .await?;
-        let mut stream = self.connect(wormhole).await?;
+        let (offer, target) = self
+            .offer
+            .take()
+            .ok_or_else(|| Error::internal("a connection without an accepted offer"))?;
+        let mut stream = self.connect(wormhole, peer).await?;
         ui.transit(stream.description());
+        let mut link = (&mut stream, &mut self.machine);
         match offer {
-            Offer::File { filesize, .. } => receive_file(&mut stream, &target, filesize, ui).await,
-            Offer::Directory(d) => receive_directory(&mut stream, &target, &d, ui).await,
+            Offer::File { filesize, .. } => receive_file(&mut link, &target, filesize, ui).await,
+            Offer::Directory(d) => receive_directory(&mut link, &target, &d, ui).await,
             Offer::Message(_) => Err(Error::internal("a text offer reached the file path")),
         }
     }
@@ -119,21 +132,20 @@ impl Receiving<'_> {
         Ok(target)
     }
 
-    async fn connect(&mut self, wormhole: &mut Wormhole) -> Result<TransitStream> {
+    async fn connect(
+        &mut self,
+        wormhole: &mut Wormhole,
+        peer: &TransitMessage,
+    ) -> Result<TransitStream> {
         let prep = self
             .prep
             .take()
             .ok_or_else(|| Error::internal("no transit prepared"))?;
-        let empty = TransitMessage {
-            abilities: Vec::new(),
-            hints: Vec::new(),
-        };
-        let peer = self.peer_transit.take().unwrap_or(empty);
         let key = wormhole
             .key()
             .ok_or(Error::SERVER_LOST)?
             .transit_key(wormhole.appid());
-        prep.connect(Role::Receiver, &key, &peer).await
+        prep.connect(Role::Receiver, &key, peer).await
     }
 }
 
@@ -148,8 +160,11 @@ fn summary(offer: &Offer) -> OfferSummary {
     }
 }
 
+/// The transit connection and the machine that says what goes back on it.
+type Link<'a> = (&'a mut TransitStream, &'a mut V1Receiver);
+
 async fn receive_file(
-    stream: &mut TransitStream,
+    (stream, machine): &mut Link<'_>,
     target: &Path,
     size: u64,
     ui: &mut dyn Ui,
@@ -159,7 +174,7 @@ async fn receive_file(
     let (partial, file) =
         Partial::file(dir, &name).map_err(|e| Error::io("creating the partial file", e))?;
     let digest = receive_bytes(stream, file, size, ui).await?;
-    send_ack(stream, &digest).await?;
+    send_ack(stream, machine, digest).await?;
     partial
         .persist(target)
         .map_err(|e| persist_error(e, target))?;
@@ -170,7 +185,7 @@ async fn receive_file(
 }
 
 async fn receive_directory(
-    stream: &mut TransitStream,
+    (stream, machine): &mut Link<'_>,
     target: &Path,
     offer: &DirectoryOffer,
     ui: &mut dyn Ui,
@@ -180,7 +195,7 @@ async fn receive_directory(
     let (zip, file) = Partial::file(dir, &format!("{name}.zip"))
         .map_err(|e| Error::io("creating the partial zip", e))?;
     let digest = receive_bytes(stream, file, offer.zipsize, ui).await?;
-    send_ack(stream, &digest).await?;
+    send_ack(stream, machine, digest).await?;
     let out =
         Partial::dir(dir, &name).map_err(|e| Error::io("creating the partial directory", e))?;
     let limits = ExtractLimits::new(offer.numfiles, offer.numbytes);
@@ -209,9 +224,17 @@ async fn receive_bytes(
     stream.receive_into(sink, size, &mut progress).await
 }
 
-async fn send_ack(stream: &mut TransitStream, digest: &[u8; 32]) -> Result<()> {
-    let ack = serde_json::to_vec(&TransitAck::ok(digest)).unwrap_or_default();
-    stream.write_record(&ack).await
+/// Tells the machine what arrived and sends the ack record it makes of that.
+async fn send_ack(
+    stream: &mut TransitStream,
+    machine: &mut V1Receiver,
+    digest: [u8; 32],
+) -> Result<()> {
+    machine.data_received(digest).map_err(v1_error)?;
+    while let Some(record) = machine.poll_record() {
+        stream.write_record(&record).await?;
+    }
+    Ok(())
 }
 
 fn file_name(target: &Path) -> String {

@@ -1,22 +1,24 @@
-//! The v1 sender: hints and offer through the mailbox, then the file (or the
-//! directory's zip, made on the fly) over transit, and the receiver's ack.
+//! The v1 sender's driver: `V1Sender` (ferry-proto) owns the message order —
+//! hints and offer through the mailbox, the receiver's answer, its ack. This
+//! driver does the I/O: the mailbox, the transit connection, the file (or the
+//! directory's zip, made on the fly) and the user.
 
 use std::fs::File;
 use std::io::Read;
 
 use ferry_proto::native::negotiate;
-use ferry_proto::transfer::v1::{Answer, DirectoryOffer, Offer, PeerMessage, TransitAck};
+use ferry_proto::transfer::v1::{DirectoryOffer, Offer, V1Event, V1Sender};
 use ferry_proto::transit::hints::TransitMessage;
 use ferry_proto::transit::Role;
 
-use crate::error::{Error, PeerError, Result};
+use crate::error::{Error, Result};
 use crate::rendezvous::Wormhole;
 use crate::transfer::{Item, Selection};
 use crate::transit::{TransitConfig, TransitPrep, PEER_RECORD_SIZE, RECORD_SIZE};
 use crate::ui::Ui;
 
 use super::archive::DirPlan;
-use super::messages::next_message;
+use super::messages::{next_message, v1_error};
 
 /// What goes over transit.
 enum Bulk {
@@ -26,21 +28,11 @@ enum Bulk {
 
 /// Sends a text message and waits for its ack.
 pub(crate) async fn send_text(wormhole: &mut Wormhole, text: &str) -> Result<()> {
-    wormhole
-        .send(PeerMessage::Offer(Offer::Message(text.to_owned())).encode())
-        .await?;
-    loop {
-        match next_message(wormhole).await? {
-            PeerMessage::Answer(Answer::MessageAck(ack)) if ack == "ok" => return Ok(()),
-            PeerMessage::Answer(_) => {
-                return Err(Error::protocol("unexpected answer to a text offer".into()))
-            }
-            PeerMessage::Transit(_) => continue, // some receivers send hints unprompted
-            PeerMessage::Error(e) => return Err(Error::from_peer(e)),
-            PeerMessage::Offer(_) => {
-                return Err(Error::protocol("an offer from the receiver".into()))
-            }
-        }
+    // Text needs no transit: the machine sends no hints for it.
+    let mut machine = V1Sender::new(Offer::Message(text.to_owned()), no_hints());
+    match next_event(wormhole, &mut machine).await? {
+        V1Event::Done => Ok(()),
+        _ => Err(Error::internal("the v1 sender asked for transit for text")),
     }
 }
 
@@ -57,18 +49,15 @@ pub(crate) async fn send(
         Selection::Text(_) => return Err(Error::internal("text offered as a file")),
     };
     let prep = TransitPrep::new(transit).await?;
-    wormhole
-        .send(PeerMessage::Transit(prep.message().clone()).encode())
-        .await?;
-    wormhole
-        .send(PeerMessage::Offer(bulk.offer()).encode())
-        .await?;
-    let peer_transit = await_file_ack(wormhole).await?;
+    let mut machine = V1Sender::new(bulk.offer(), prep.message().clone());
+    let V1Event::Connect { peer, .. } = next_event(wormhole, &mut machine).await? else {
+        return Err(Error::internal("the v1 sender skipped the transit"));
+    };
     let key = wormhole
         .key()
         .ok_or(Error::SERVER_LOST)?
         .transit_key(wormhole.appid());
-    let mut stream = prep.connect(Role::Sender, &key, &peer_transit).await?;
+    let mut stream = prep.connect(Role::Sender, &key, &peer).await?;
     ui.transit(stream.description());
     let (source, size) = bulk.open()?;
     let mut progress = |done| ui.progress(done, size);
@@ -79,19 +68,38 @@ pub(crate) async fn send(
     let digest = stream
         .send_from(source, (size, record), &mut progress)
         .await?;
+    machine.data_sent(digest).map_err(v1_error)?;
     let mut buf = Vec::new();
     let start = stream
         .read_record(&mut buf)
         .await
         .map_err(|_| Error::VANISHED)?;
-    let ack: TransitAck =
-        serde_json::from_slice(&buf[start..]).map_err(|e| Error::protocol(format!("ack: {e}")))?;
-    match ack.confirms(&digest) {
-        true => Ok(()),
-        false => Err(PeerError::Integrity(
-            "the receiver's SHA-256 does not match what was sent".into(),
-        )
-        .into()),
+    machine.handle_record(&buf[start..]).map_err(v1_error)
+}
+
+/// The driver loop (see `ferry_proto::transfer::v1`) up to the machine's next
+/// request: sends its messages, reads the mailbox only when it wants a message.
+async fn next_event(wormhole: &mut Wormhole, machine: &mut V1Sender) -> Result<V1Event> {
+    loop {
+        while let Some(message) = machine.poll_message() {
+            wormhole.send(message.encode()).await?;
+        }
+        if let Some(event) = machine.poll_event() {
+            return Ok(event);
+        }
+        if !machine.wants_message() {
+            return Err(Error::internal("the v1 sender stalled"));
+        }
+        let message = next_message(wormhole).await?;
+        machine.handle_message(message).map_err(v1_error)?;
+    }
+}
+
+/// No transit hints: text needs none.
+fn no_hints() -> TransitMessage {
+    TransitMessage {
+        abilities: Vec::new(),
+        hints: Vec::new(),
     }
 }
 
@@ -130,30 +138,6 @@ impl Bulk {
             Bulk::Zip(plan) => {
                 let size = plan.zip_size();
                 Ok((zip_stream(plan)?, size))
-            }
-        }
-    }
-}
-
-/// Waits for `file_ack`, remembering the receiver's hints (sent before it).
-async fn await_file_ack(wormhole: &mut Wormhole) -> Result<TransitMessage> {
-    let mut peer_transit = None;
-    loop {
-        match next_message(wormhole).await? {
-            PeerMessage::Transit(t) => peer_transit = Some(t),
-            PeerMessage::Answer(Answer::FileAck(ack)) if ack == "ok" => {
-                let empty = TransitMessage {
-                    abilities: Vec::new(),
-                    hints: Vec::new(),
-                };
-                return Ok(peer_transit.unwrap_or(empty));
-            }
-            PeerMessage::Answer(_) => {
-                return Err(Error::protocol("unexpected answer to a file offer".into()))
-            }
-            PeerMessage::Error(e) => return Err(Error::from_peer(e)),
-            PeerMessage::Offer(_) => {
-                return Err(Error::protocol("an offer from the receiver".into()))
             }
         }
     }

@@ -1,15 +1,16 @@
-//! The native receiver: manifest, the landing checks every protocol shares (plus
-//! resume and skipping identical files), then batch by batch: trees, `WANTS`,
-//! verified data.
+//! The native receiver's driver: `NativeReceiver` (ferry-proto) owns the frame
+//! order — manifest, `ACCEPT`/`REJECT`, batch by batch trees, `WANTS`, data with
+//! an `ACK` per checkpoint, `DONE`. This driver does the I/O: the landing checks
+//! every protocol shares (plus resume and skipping identical files), the user,
+//! and the threads that verify and write.
 
 use std::path::{Path, PathBuf};
 
-use ferry_proto::native::manifest::{Entry, EntryKind, Manifest, ManifestBuilder};
+use ferry_proto::native::machine::{NativeReceiver, RecvEvent};
+use ferry_proto::native::manifest::{Entry, EntryKind, Manifest};
 use ferry_proto::native::ranges::GroupSet;
-use ferry_proto::native::receiver::{wants, BatchReceiver, Incoming};
 use ferry_proto::native::record::Aead;
 use ferry_proto::native::tree::Tree;
-use ferry_proto::native::wire::Frame;
 use ferry_proto::transit::Role;
 
 use crate::error::{join_error, Error, Result};
@@ -20,7 +21,7 @@ use crate::transit::TransitConfig;
 use crate::ui::Ui;
 
 use super::connect::{connect, decode, send_hints};
-use super::link::{peer_text, unexpected, Link};
+use super::link::{native_error, peer_text, Link};
 use super::queue_depth;
 
 use plan::{plan_file, wanted, FilePlan};
@@ -50,22 +51,34 @@ pub(crate) async fn receive(
 }
 
 async fn run(link: &mut Link, output_dir: &Path, ui: &mut dyn Ui) -> Result<Report> {
-    let manifest = read_manifest(link).await?;
+    let mut machine = NativeReceiver::new();
+    let RecvEvent::Offer = next_event(link, &mut machine).await? else {
+        return Err(Error::internal("the native receiver skipped the offer"));
+    };
+    let manifest = machine
+        .manifest()
+        .cloned()
+        .ok_or_else(|| Error::internal("an offer without a manifest"))?;
     let (targets, dirs) = match prepare(&manifest, output_dir, ui).await {
         Ok(ready) => ready,
         Err(e) => {
-            let _ = link.send(&Frame::Reject(peer_text(&e))).await;
+            machine.reject(peer_text(&e)).map_err(native_error)?;
+            let _ = flush(link, &mut machine).await;
             return Err(e);
         }
     };
-    link.send(&Frame::Accept).await?;
+    machine.accept().map_err(native_error)?;
+    flush(link, &mut machine).await?;
     let mut writer = Writer::spawn(queue_depth(&manifest), link.recycler());
     let mut batch = BatchState {
+        report: report(&manifest, &targets),
         manifest: &manifest,
         targets: &targets,
-        report: report(&manifest, &targets),
+        files: Vec::new(),
     };
-    let received = batch.receive_all(link, &mut writer, ui).await;
+    let received = batch
+        .receive_all((link, &mut machine), &mut writer, ui)
+        .await;
     // Even after an error, let the writer save what is verified.
     let written = writer.finish().await;
     received?;
@@ -73,7 +86,8 @@ async fn run(link: &mut Link, output_dir: &Path, ui: &mut dyn Ui) -> Result<Repo
     tokio::task::spawn_blocking(move || dirs.finish())
         .await
         .map_err(join_error)??;
-    link.send(&Frame::Done(manifest.totals())).await?;
+    machine.finished().map_err(native_error)?;
+    flush(link, &mut machine).await?;
     let r = &batch.report;
     tracing::info!(
         transferred = r.transferred,
@@ -84,25 +98,28 @@ async fn run(link: &mut Link, output_dir: &Path, ui: &mut dyn Ui) -> Result<Repo
     Ok(batch.report)
 }
 
-async fn read_manifest(link: &mut Link) -> Result<Manifest> {
-    let mut builder = ManifestBuilder::new();
+/// The driver loop (see `ferry_proto::native::machine`) up to the machine's next
+/// request: sends what it yields, reads only when it wants a frame.
+async fn next_event(link: &mut Link, machine: &mut NativeReceiver) -> Result<RecvEvent> {
     loop {
-        match link.recv().await? {
-            Frame::Entries(entries) => {
-                for entry in entries {
-                    builder
-                        .push(entry)
-                        .map_err(|e| Error::protocol(format!("manifest: {e}")))?;
-                }
-            }
-            Frame::ManifestEnd(totals) => {
-                return builder
-                    .finish(totals)
-                    .map_err(|e| Error::protocol(format!("manifest: {e}")));
-            }
-            other => return Err(unexpected(&other, "reading the manifest")),
+        flush(link, machine).await?;
+        if let Some(event) = machine.poll_event() {
+            return Ok(event);
         }
+        if !machine.wants_read() {
+            return Err(Error::internal("the native receiver stalled"));
+        }
+        let frame = link.recv().await?;
+        machine.handle(frame).map_err(native_error)?;
     }
+}
+
+/// Sends every frame the machine has queued.
+async fn flush(link: &mut Link, machine: &mut NativeReceiver) -> Result<()> {
+    while let Some(frame) = machine.poll_transmit() {
+        link.send(&frame).await?;
+    }
+    Ok(())
 }
 
 /// Checks the targets and free space, asks the user, creates the directories.
@@ -163,6 +180,8 @@ struct BatchState<'a> {
     manifest: &'a Manifest,
     targets: &'a Targets,
     report: Report,
+    /// The files of the batch being received.
+    files: Vec<Planned>,
 }
 
 /// One file of the batch being received.
@@ -174,86 +193,47 @@ struct Planned {
 }
 
 impl BatchState<'_> {
+    /// Answers the machine's requests until every batch is in.
     async fn receive_all(
         &mut self,
-        link: &mut Link,
+        (link, machine): (&mut Link, &mut NativeReceiver),
         writer: &mut Writer,
         ui: &mut dyn Ui,
     ) -> Result<()> {
-        let mut next = 0;
-        while next < self.manifest.file_count() {
-            next = self.receive_batch(link, next, writer, ui).await?;
-        }
-        Ok(())
-    }
-
-    async fn receive_batch(
-        &mut self,
-        link: &mut Link,
-        next: u32,
-        writer: &mut Writer,
-        ui: &mut dyn Ui,
-    ) -> Result<u32> {
-        let trees = self.read_trees(link, next).await?;
-        let mut files = self.plan(next, trees).await?;
-        let list: Vec<(u32, GroupSet)> = files.iter().map(|f| (f.n, f.wanted.clone())).collect();
-        link.send(&Frame::Wants(wants(&list))).await?;
-        ui.progress(self.report.present(), self.report.bytes);
-        let mut incoming = Incoming::new(&list);
         loop {
-            match Event::next(link).await? {
-                Event::Data {
+            match next_event(link, machine).await? {
+                RecvEvent::Plan { first, trees } => {
+                    self.files = self.plan(first, trees).await?;
+                    let wanted = self.files.iter().map(|f| f.wanted.clone()).collect();
+                    machine.planned(wanted).map_err(native_error)?;
+                    flush(link, machine).await?;
+                    ui.progress(self.report.present(), self.report.bytes);
+                }
+                RecvEvent::Write {
                     file,
                     group,
-                    buf,
-                    start,
+                    len,
+                    last_of_file,
+                    ..
                 } => {
-                    let placed = incoming
-                        .on_data(file, group)
-                        .map_err(|e| Error::protocol(e.to_string()))?;
-                    begin_up_to(&mut files, file, writer).await?;
-                    self.report.transferred += (buf.len() - start) as u64;
+                    // The machine checked the frame; its bytes still lie in the link.
+                    let (buf, start) = link.take_payload(len as usize);
+                    begin_up_to(&mut self.files, file, writer).await?;
+                    self.report.transferred += len;
                     writer.send(Job::Group { group, buf, start }).await?;
-                    if placed.last_of_file {
+                    if last_of_file {
                         writer.send(Job::End).await?;
                     }
                     ui.progress(self.report.present(), self.report.bytes);
                 }
-                Event::Checkpoint(seq) => link.send(&Frame::Ack(seq)).await?,
-                Event::BatchEnd => break,
+                RecvEvent::BatchEnd(_) => {
+                    begin_up_to(&mut self.files, u32::MAX, writer).await?;
+                    writer.send(Job::Flush).await?;
+                }
+                RecvEvent::Finish => return Ok(()),
+                _ => return Err(Error::internal("an offer in the middle of a transfer")),
             }
         }
-        incoming
-            .finish()
-            .map_err(|e| Error::protocol(e.to_string()))?;
-        begin_up_to(&mut files, u32::MAX, writer).await?;
-        writer.send(Job::Flush).await?;
-        Ok(next + files.len() as u32)
-    }
-
-    async fn read_trees(&self, link: &mut Link, next: u32) -> Result<Vec<Tree>> {
-        let proto = |e: ferry_proto::native::ProtocolError| Error::protocol(e.to_string());
-        let mut batch = match link.recv().await? {
-            Frame::Batch { first, count } => {
-                BatchReceiver::start(self.manifest, next, first, count).map_err(proto)?
-            }
-            other => return Err(unexpected(&other, "waiting for BATCH")),
-        };
-        while !batch.is_complete() {
-            match link.recv().await? {
-                Frame::Tree {
-                    file,
-                    root,
-                    total,
-                    start,
-                    cvs,
-                } => batch
-                    .on_tree(file, root, total, start, cvs)
-                    .map_err(proto)?,
-                other => return Err(unexpected(&other, "reading TREE frames")),
-            }
-        }
-        Ok(batch.finish())
     }
 
     /// Decides per file what to ask for (hashing existing files and partials).
@@ -329,34 +309,4 @@ async fn begin_up_to(files: &mut [Planned], file: u32, writer: &mut Writer) -> R
         }
     }
     Ok(())
-}
-
-/// A frame of the data phase, owned, so the link is free to answer.
-enum Event {
-    Data {
-        file: u32,
-        group: u32,
-        buf: Vec<u8>,
-        start: usize,
-    },
-    Checkpoint(u64),
-    BatchEnd,
-}
-
-impl Event {
-    async fn next(link: &mut Link) -> Result<Event> {
-        let (file, group, len) = match link.recv().await? {
-            Frame::Data { file, group, bytes } => (file, group, bytes.len()),
-            Frame::Checkpoint(seq) => return Ok(Event::Checkpoint(seq)),
-            Frame::BatchEnd => return Ok(Event::BatchEnd),
-            other => return Err(unexpected(&other, "receiving data")),
-        };
-        let (buf, start) = link.take_payload(len);
-        Ok(Event::Data {
-            file,
-            group,
-            buf,
-            start,
-        })
-    }
 }

@@ -21,8 +21,6 @@ use super::source::Source;
 /// (between two groups), so a declined or failed transfer does not go on reading.
 pub(super) struct Hashes {
     rx: mpsc::Receiver<(Range<u32>, Result<Vec<Tree>>)>,
-    /// Batches not yet handed out.
-    left: usize,
     stop: Arc<AtomicBool>,
 }
 
@@ -39,7 +37,6 @@ impl Hashes {
         let stop = Arc::new(AtomicBool::new(false));
         let stopped = Arc::clone(&stop);
         let all = batches(&source.manifest);
-        let left = all.len();
         std::thread::Builder::new()
             .name("ferry-hash".into())
             .spawn(move || {
@@ -53,17 +50,15 @@ impl Hashes {
                 }
             })
             .map_err(|e| Error::io("starting the hashing thread", e))?;
-        Ok(Hashes { rx, left, stop })
+        Ok(Hashes { rx, stop })
     }
 
-    /// The next batch and its trees; `None` once every batch was handed out.
-    pub(super) async fn next(&mut self) -> Result<Option<(Range<u32>, Vec<Tree>)>> {
-        if self.left == 0 {
-            return Ok(None);
-        }
-        self.left -= 1;
+    /// The trees of the next batch, which the machine asks for as `batch`: both
+    /// cut the manifest into batches the same way, so they come in its order.
+    pub(super) async fn next(&mut self, batch: Range<u32>) -> Result<Vec<Tree>> {
         match self.rx.recv().await {
-            Some((batch, trees)) => Ok(Some((batch, trees?))),
+            Some((hashed, trees)) if hashed == batch => trees,
+            Some(_) => Err(Error::internal("hashed another batch than asked for")),
             None => Err(Error::internal("the hashing thread stopped early")),
         }
     }
