@@ -237,7 +237,7 @@ async fn several_paths_travel_in_one_directory() {
 /// groups, wait for their acknowledgements and keep streaming the files after.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn files_larger_than_the_window_stream_through_checkpoints() {
-    let h = server().await;
+    let h = spawn_default().await;
     let dir = tempfile::tempdir().unwrap();
     let src = dir.path().join("big");
     std::fs::create_dir(&src).unwrap();
