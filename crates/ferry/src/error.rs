@@ -43,8 +43,6 @@ pub enum PeerError {
     Protocol(String),
     #[error("the other side reported an error: {}", escape_for_terminal(.0))]
     Reported(String),
-    #[error("the other side does not support this: {0}")]
-    Unsupported(String),
     #[error("the other side went away before the transfer finished")]
     Vanished,
     #[error("received data failed verification: {0}")]

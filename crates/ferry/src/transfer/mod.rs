@@ -16,4 +16,5 @@ mod walk;
 pub use offer::{OfferSummary, Offered};
 pub use payload::{Directory, Payload, Selection};
 pub use received::{Received, Report};
+pub(crate) use walk::at as io_at;
 pub use walk::{Item, ItemKind, SkipReason, Skipped};

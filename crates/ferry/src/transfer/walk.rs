@@ -200,7 +200,7 @@ pub(super) fn permission_bits(meta: &Metadata) -> u32 {
 }
 
 /// An I/O error that names the path it happened on.
-pub(super) fn at(path: &Path, e: io::Error) -> io::Error {
+pub(crate) fn at(path: &Path, e: io::Error) -> io::Error {
     io::Error::new(e.kind(), format!("{}: {e}", path.display()))
 }
 

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use super::entry::{Entry, EntryKind};
 use super::plan::DirPlan;
 use super::records;
+use crate::transfer::io_at as at;
 
 /// Read and write in pieces of this size.
 const CHUNK: usize = 256 * 1024;
@@ -137,9 +138,4 @@ impl Sink<'_> {
         (self.progress)(self.written);
         Ok(())
     }
-}
-
-/// An I/O error that names the path it happened on.
-fn at(path: &Path, e: io::Error) -> io::Error {
-    io::Error::new(e.kind(), format!("{}: {e}", path.display()))
 }
