@@ -44,13 +44,28 @@ impl Ferry {
         Ferry::from_command(cmd, subcommand, url, relay)
     }
 
-    fn from_command(mut cmd: Command, subcommand: &str, url: &str, relay: &str) -> Ferry {
-        cmd.arg(subcommand)
-            .args(["--server", url, "--relay", relay, "--hide-progress"])
-            .env_remove("FERRY_SERVER")
+    fn from_command(cmd: Command, subcommand: &str, url: &str, relay: &str) -> Ferry {
+        let mut f = Ferry::isolated(cmd);
+        f.arg(subcommand)
+            .args(["--server", url, "--relay", relay, "--hide-progress"]);
+        f
+    }
+
+    /// `ferry` with no arguments yet (for tests of the command line itself), in
+    /// the same clean environment.
+    pub fn bare() -> Ferry {
+        Ferry::isolated(Command::new(path()))
+    }
+
+    /// No settings from the environment or the user's config file leak in.
+    fn isolated(mut cmd: Command) -> Ferry {
+        cmd.env_remove("FERRY_SERVER")
             .env_remove("FERRY_RELAY")
             .env_remove("FERRY_APPID")
+            .env_remove("FERRY_CONFIG")
             .env_remove("FERRY_LOG")
+            .env_remove("NO_COLOR")
+            .env("XDG_CONFIG_HOME", "/nonexistent/ferry-test-config")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -135,6 +150,13 @@ impl Ferry {
         if let Some(dir) = std.get_current_dir() {
             cmd.current_dir(dir);
         }
+        // `script` hands its environment to ferry: carry this command's changes.
+        for (k, v) in std.get_envs() {
+            match v {
+                Some(v) => cmd.env(k, v),
+                None => cmd.env_remove(k),
+            };
+        }
         Ferry { cmd }
     }
 
@@ -149,6 +171,16 @@ impl Ferry {
             stderr,
         }
     }
+}
+
+/// Whether `script` can make a pseudo-terminal here (for [`Ferry::under_pty`]).
+pub fn pty_available() -> bool {
+    std::process::Command::new("script")
+        .args(["-qec", "true", "/dev/null"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
 }
 
 /// Whether this machine lets us mount a tmpfs in a private mount namespace.
