@@ -24,6 +24,10 @@ pub struct Cli {
     /// More log output (repeat for more).
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
+    /// The transfer options may also come before the subcommand, as wormhole
+    /// users type them (`ferry --server URL send FILE`); after it, they win.
+    #[command(flatten)]
+    pub before: Common,
 }
 
 #[derive(Debug, Subcommand)]
@@ -36,20 +40,38 @@ pub enum Command {
     Receive(ReceiveArgs),
     /// Run a rendezvous (mailbox) server and transit relay for any wormhole client.
     Serve(Box<crate::serve::ServeArgs>),
+    /// Print a shell completion script (e.g. `ferry completions bash > /etc/bash_completion.d/ferry`).
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff) on stdout: `ferry man | man -l -`.
+    #[command(hide = true)]
+    Man,
 }
 
-/// Options shared by every command.
-#[derive(Debug, Args)]
+/// Options shared by `send` and `receive`, accepted before or after the subcommand.
+/// The environment and the config file are read in settings.rs, not by clap, so
+/// that a flag before the subcommand still beats the environment.
+#[derive(Debug, Default, Args)]
+#[command(next_help_heading = "Transfer options")]
 pub struct Common {
-    /// Rendezvous (mailbox) server URL.
-    #[arg(long, env = "FERRY_SERVER", value_name = "URL")]
+    /// Rendezvous (mailbox) server URL [env: FERRY_SERVER].
+    #[arg(long, value_name = "URL")]
     pub server: Option<String>,
-    /// Transit relay used when no direct connection works (tcp:HOST:PORT).
-    #[arg(long, env = "FERRY_RELAY", value_name = "ADDR")]
+    /// Transit relay used when no direct connection works (tcp:HOST:PORT) [env: FERRY_RELAY].
+    #[arg(long, value_name = "ADDR")]
     pub relay: Option<String>,
-    /// Application id; both sides must use the same one.
-    #[arg(long, env = "FERRY_APPID", value_name = "ID")]
+    /// Application id; both sides must use the same one [env: FERRY_APPID].
+    #[arg(long, value_name = "ID")]
     pub app_id: Option<String>,
+    /// Client config file [env: FERRY_CONFIG] [default: ~/.config/ferry/config.toml].
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Only errors on stderr (plus the code to pass on, and the accept prompt
+    /// unless --yes); no progress bar.
+    #[arg(short, long)]
+    pub quiet: bool,
     /// Only use the relay: no direct connections, and no local addresses sent.
     #[arg(long)]
     pub force_relay: bool,
@@ -70,8 +92,6 @@ pub struct Common {
 
 #[derive(Debug, Args)]
 pub struct SendArgs {
-    #[command(flatten)]
-    pub common: Common,
     /// Text message to send instead of files ("-" reads it from standard input).
     #[arg(long, value_name = "TEXT", conflicts_with = "paths")]
     pub text: Option<String>,
@@ -89,19 +109,25 @@ pub struct SendArgs {
     /// Number of words in a generated code (2 words: 1 in 65536 guesses).
     #[arg(long, value_name = "N", default_value_t = 2, value_parser = clap::value_parser!(u8).range(1..=8))]
     pub code_length: u8,
+    /// Also show the code as a QR code (a wormhole-transfer: URI) for a phone to scan.
+    #[arg(long)]
+    pub qr: bool,
+    #[command(flatten)]
+    pub common: Common,
 }
 
 #[derive(Debug, Args)]
 pub struct ReceiveArgs {
-    #[command(flatten)]
-    pub common: Common,
     /// The code from the sender; asked for (with tab completion) when omitted.
     #[arg(value_name = "CODE")]
     pub code: Option<String>,
-    /// Where received files and directories go.
-    #[arg(short, long, value_name = "DIR", default_value = ".")]
-    pub output_dir: PathBuf,
+    /// Where received files and directories go [default: the config file's
+    /// output_dir, else the current directory].
+    #[arg(short, long, value_name = "DIR")]
+    pub output_dir: Option<PathBuf>,
     /// Accept files and directories without asking.
     #[arg(short, long)]
     pub yes: bool,
+    #[command(flatten)]
+    pub common: Common,
 }

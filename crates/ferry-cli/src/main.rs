@@ -3,18 +3,23 @@
 
 #![allow(unreachable_pub)] // a binary: nothing is reachable from outside
 
+mod announce;
 mod args;
+mod config;
+mod docs;
 mod outcome;
 mod prompt;
+mod qr;
 mod receive;
 mod send;
 mod serve;
 mod settings;
 mod term;
 
+use std::io::IsTerminal;
 use std::process::ExitCode;
 
-use anyhow::Result;
+use anyhow::{bail, Result};
 use clap::Parser;
 
 use args::{Cli, Command};
@@ -55,16 +60,39 @@ fn init_logging(verbose: u8) {
     };
     let filter = tracing_subscriber::EnvFilter::try_from_env("FERRY_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
+    // Colour only for a person at a terminal who has not asked for none.
+    let ansi = std::io::stderr().is_terminal() && settings::colour_allowed();
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(ansi)
         .init();
 }
 
 async fn run(cli: Cli) -> Result<()> {
+    let before = cli.before;
     match cli.command {
-        Command::Send(args) => send::run(args).await,
-        Command::Receive(args) => receive::run(args).await,
-        Command::Serve(args) => serve::run(*args).await,
+        Command::Send(mut args) => {
+            args.common = settings::resolve(before, args.common)?.common;
+            send::run(args).await
+        }
+        Command::Receive(mut args) => {
+            let resolved = settings::resolve(before, args.common)?;
+            args.common = resolved.common;
+            args.output_dir = args.output_dir.or(resolved.output_dir);
+            receive::run(args).await
+        }
+        Command::Serve(args) => {
+            if settings::any_given(&before) {
+                bail!(settings::Invalid(
+                    "the transfer options (--server, --relay, …) go with send and receive; \
+                     `ferry serve --help` lists serve's own"
+                        .into()
+                ));
+            }
+            serve::run(*args).await
+        }
+        Command::Completions { shell } => docs::completions(shell),
+        Command::Man => docs::man(),
     }
 }

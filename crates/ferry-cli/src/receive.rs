@@ -22,18 +22,20 @@ pub async fn run(args: ReceiveArgs) -> Result<()> {
         mailbox: settings::mailbox(common),
         transit: settings::transit(common)?,
         code,
-        output_dir: args.output_dir,
+        output_dir: args.output_dir.unwrap_or_else(|| ".".into()),
         v1: common.v1,
     };
-    let mut ui = Terminal::new(common.hide_progress, args.yes, false);
+    let mut ui = Terminal::new(common.hide_progress || common.quiet, args.yes, false);
+    ui.quiet = common.quiet;
     let received = ferry::receive(&options, &mut ui).await?;
     ui.finish_progress();
-    report(received)
+    report(received, common.quiet)
 }
 
-fn report(received: Received) -> Result<()> {
+fn report(received: Received, quiet: bool) -> Result<()> {
     match received {
         Received::Text(text) => print_text(&text)?,
+        _ if quiet => {}
         Received::File { path, bytes } => {
             eprintln!(
                 "Received file {} ({}).",

@@ -26,10 +26,14 @@ pub async fn run(args: SendArgs) -> Result<()> {
         v1: common.v1,
     };
     let (payload, _spool) = payload(&args)?;
-    let mut ui = Terminal::new(common.hide_progress, false, true);
+    let mut ui = Terminal::new(common.hide_progress || common.quiet, false, true);
+    ui.quiet = common.quiet;
+    ui.announce = crate::announce::Announce::new(common, args.qr);
     ferry::send(&options, payload, &mut ui).await?;
     ui.finish_progress();
-    eprintln!("Transfer complete.");
+    if !common.quiet {
+        eprintln!("Transfer complete.");
+    }
     Ok(())
 }
 

@@ -1,12 +1,135 @@
-//! From what the user typed to resolved settings: flags > environment > defaults.
+//! From what the user typed to resolved settings. Precedence, highest first: a flag
+//! after the subcommand, the same flag before it, the environment (`FERRY_SERVER`,
+//! `FERRY_RELAY`, `FERRY_APPID`), the config file (config.rs), the defaults.
 
-use anyhow::{anyhow, Context, Result};
+use std::path::PathBuf;
+
+use anyhow::Result;
 
 use ferry::transit::{parse_relay, Listen, TransitConfig, DEFAULT_RELAY};
 use ferry::{MailboxConfig, DEFAULT_MAILBOX_URL};
 use ferry_proto::transfer::DEFAULT_APPID;
 
 use crate::args::Common;
+use crate::config::{self, ConfigFile};
+
+/// The user's own mistake in a flag, a variable or the config file: exit 2, like
+/// any other bad command line.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct Invalid(pub String);
+
+/// The shared options with every layer applied, and the config file's
+/// `output_dir` (which only `receive` uses: its flag lives in ReceiveArgs).
+pub struct Resolved {
+    pub common: Common,
+    pub output_dir: Option<PathBuf>,
+}
+
+/// Merges the options typed before and after the subcommand, then fills what
+/// neither gave from the environment and the config file, and checks the values.
+pub fn resolve(before: Common, after: Common) -> Result<Resolved> {
+    let mut c = merge(before, after)?;
+    let file = config::load(c.config.as_deref())?;
+    let ConfigFile {
+        server,
+        relay,
+        app_id,
+        output_dir,
+    } = file;
+    c.server = c.server.or_else(|| env("FERRY_SERVER")).or(server);
+    c.relay = c.relay.or_else(|| env("FERRY_RELAY")).or(relay);
+    c.app_id = c.app_id.or_else(|| env("FERRY_APPID")).or(app_id);
+    check(&c)?;
+    Ok(Resolved {
+        common: c,
+        output_dir,
+    })
+}
+
+/// A flag after the subcommand beats the same flag before it; switches add up.
+fn merge(before: Common, after: Common) -> Result<Common> {
+    let c = Common {
+        server: after.server.or(before.server),
+        relay: after.relay.or(before.relay),
+        app_id: after.app_id.or(before.app_id),
+        config: after.config.or(before.config),
+        quiet: after.quiet || before.quiet,
+        force_relay: after.force_relay || before.force_relay,
+        listen: after.listen.or(before.listen),
+        no_listen: after.no_listen || before.no_listen,
+        hide_progress: after.hide_progress || before.hide_progress,
+        v1: after.v1 || before.v1,
+    };
+    // clap sees this conflict only when both flags sit on the same side.
+    if c.no_listen && c.listen.is_some() {
+        return Err(Invalid("--listen and --no-listen cannot be used together".into()).into());
+    }
+    Ok(c)
+}
+
+/// Whether any transfer option was typed before `serve`, which takes none.
+pub fn any_given(c: &Common) -> bool {
+    let Common {
+        server,
+        relay,
+        app_id,
+        config,
+        quiet,
+        force_relay,
+        listen,
+        no_listen,
+        hide_progress,
+        v1,
+    } = c;
+    server.is_some()
+        || relay.is_some()
+        || app_id.is_some()
+        || config.is_some()
+        || listen.is_some()
+        || *quiet
+        || *force_relay
+        || *no_listen
+        || *hide_progress
+        || *v1
+}
+
+/// An environment variable; set but empty counts as unset.
+pub fn env(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.is_empty())
+}
+
+/// Checks the values that came from flags or the environment (the config file's
+/// are checked as it is read, so their errors can name the file and key).
+fn check(c: &Common) -> Result<()> {
+    if let Some(url) = &c.server {
+        check_server(url).map_err(|e| Invalid(format!("bad --server: {e}")))?;
+    }
+    if let Some(relay) = &c.relay {
+        check_relay(relay).map_err(|e| Invalid(format!("bad --relay: {e}")))?;
+    }
+    if c.app_id.as_deref() == Some("") {
+        return Err(Invalid("bad --app-id: it is empty".into()).into());
+    }
+    Ok(())
+}
+
+/// A mailbox URL is a WebSocket URL (the path is usually /v1).
+pub fn check_server(url: &str) -> Result<(), String> {
+    let rest = url
+        .strip_prefix("ws://")
+        .or_else(|| url.strip_prefix("wss://"));
+    match rest {
+        Some(r) if !r.is_empty() && !r.starts_with('/') => Ok(()),
+        _ => Err(format!(
+            "{url:?} is not a WebSocket URL like ws://HOST:4000/v1"
+        )),
+    }
+}
+
+pub fn check_relay(relay: &str) -> Result<(), String> {
+    parse_relay(relay).map(|_| ()).map_err(|e| e.to_string())
+}
 
 /// The mailbox settings.
 pub fn mailbox(common: &Common) -> MailboxConfig {
@@ -27,9 +150,7 @@ pub fn mailbox(common: &Common) -> MailboxConfig {
 /// The transit settings.
 pub fn transit(common: &Common) -> Result<TransitConfig> {
     let relay_text = common.relay.as_deref().unwrap_or(DEFAULT_RELAY);
-    let relay = parse_relay(relay_text)
-        .map_err(|e| anyhow!(e))
-        .context("bad --relay")?;
+    let relay = parse_relay(relay_text).map_err(|e| Invalid(format!("bad --relay: {e}")))?;
     let listen = match (common.no_listen, common.listen) {
         (true, _) => Listen::Off,
         (false, Some(ip)) => Listen::Only(ip),
@@ -41,4 +162,54 @@ pub fn transit(common: &Common) -> Result<TransitConfig> {
         force_relay: common.force_relay,
         timing: ferry::Timing::default(),
     })
+}
+
+/// Whether colour may be used: never when NO_COLOR is set to anything non-empty
+/// (no-color.org); the caller still checks that the output is a terminal.
+pub fn colour_allowed() -> bool {
+    env("NO_COLOR").is_none()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn after_the_subcommand_beats_before() {
+        let before = Common {
+            server: Some("ws://before/v1".into()),
+            relay: Some("tcp:before:1".into()),
+            quiet: true,
+            ..Common::default()
+        };
+        let after = Common {
+            server: Some("ws://after/v1".into()),
+            ..Common::default()
+        };
+        let c = merge(before, after).unwrap();
+        assert_eq!(c.server.as_deref(), Some("ws://after/v1"));
+        assert_eq!(c.relay.as_deref(), Some("tcp:before:1"));
+        assert!(c.quiet);
+    }
+
+    #[test]
+    fn listen_before_and_no_listen_after_conflict() {
+        let before = Common {
+            listen: Some("127.0.0.1".parse().unwrap()),
+            ..Common::default()
+        };
+        let after = Common {
+            no_listen: true,
+            ..Common::default()
+        };
+        assert!(merge(before, after).unwrap_err().is::<Invalid>());
+    }
+
+    #[test]
+    fn server_urls_must_be_websockets() {
+        assert!(check_server("ws://h:4000/v1").is_ok());
+        assert!(check_server("wss://h/v1").is_ok());
+        assert!(check_server("http://h:4000/v1").is_err());
+        assert!(check_server("ws://").is_err());
+    }
 }

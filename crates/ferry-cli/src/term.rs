@@ -17,6 +17,10 @@ pub struct Terminal {
     pub assume_yes: bool,
     /// Set for the sender: how to tell the other person to receive.
     pub announce_code: bool,
+    /// What the sender's code announcement carries (settings, QR, -q).
+    pub announce: crate::announce::Announce,
+    /// -q: nothing but errors, warnings and what the user must act on.
+    pub quiet: bool,
     bar: Option<ProgressBar>,
 }
 
@@ -27,6 +31,8 @@ impl Terminal {
             show_progress,
             assume_yes,
             announce_code,
+            announce: Default::default(),
+            quiet: false,
             bar: None,
         }
     }
@@ -39,9 +45,14 @@ impl Terminal {
 
     fn bar(&mut self, total: u64) -> &ProgressBar {
         self.bar.get_or_insert_with(|| {
-            let style = ProgressStyle::with_template(
-                "{bar:30.cyan/blue} {bytes}/{total_bytes} {binary_bytes_per_sec} ETA {eta}",
-            )
+            let bar = if crate::settings::colour_allowed() {
+                "{bar:30.cyan/blue}"
+            } else {
+                "{bar:30}"
+            };
+            let style = ProgressStyle::with_template(&format!(
+                "{bar} {{bytes}}/{{total_bytes}} {{binary_bytes_per_sec}} ETA {{eta}}"
+            ))
             .unwrap_or_else(|_| ProgressStyle::default_bar());
             let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
             bar.set_style(style);
@@ -53,26 +64,24 @@ impl Terminal {
 
 impl RendezvousObserver for Terminal {
     fn motd(&mut self, motd: &str) {
+        if self.quiet {
+            return;
+        }
         eprintln!("Server says: {}", escape_for_terminal(motd));
     }
 
     fn code(&mut self, code: &Code) {
         if self.announce_code {
-            eprintln!("Wormhole code is: {}", code.as_str());
-            eprintln!(
-                "On the other computer, run:\n\n    ferry receive {}\n",
-                code.as_str()
-            );
-            eprintln!(
-                "(any wormhole client works too: wormhole receive {})",
-                code.as_str()
-            );
+            eprint!("{}", self.announce.text(code.as_str()));
         }
     }
 }
 
 impl Ui for Terminal {
     fn transit(&mut self, description: &str) {
+        if self.quiet {
+            return;
+        }
         eprintln!("Connected ({}).", escape_for_terminal(description));
     }
 
@@ -87,6 +96,9 @@ impl Ui for Terminal {
     }
 
     fn resuming(&mut self, held: u64, total: u64) {
+        if self.quiet {
+            return;
+        }
         eprintln!(
             "Resuming: {} of {} already here from an interrupted transfer (checked again before use).",
             human(held),
@@ -95,6 +107,9 @@ impl Ui for Terminal {
     }
 
     fn accept(&mut self, offer: &OfferSummary) -> bool {
+        if self.quiet && self.assume_yes {
+            return true;
+        }
         eprintln!("{}", describe(offer));
         if self.assume_yes {
             return true;

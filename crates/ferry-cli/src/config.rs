@@ -1,0 +1,131 @@
+//! The client config file, `~/.config/ferry/config.toml` (`$XDG_CONFIG_HOME` is
+//! honoured; `--config FILE` or `FERRY_CONFIG` name another). It is the lowest
+//! layer above the defaults (settings.rs). The default file may be missing; a file
+//! named explicitly must exist. Every error names the file, and the key when
+//! there is one, and exits 2 like a bad flag.
+//!
+//! ```toml
+//! server = "ws://mailbox.example:4000/v1"
+//! relay = "tcp:mailbox.example:4001"
+//! app_id = "example.com/ferry"
+//! output_dir = "~/Downloads"     # receive only
+//! ```
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Result;
+use serde::Deserialize;
+
+use crate::settings::{check_relay, check_server, env, Invalid};
+
+/// The keys a config file may hold; any other key is an error.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConfigFile {
+    pub server: Option<String>,
+    pub relay: Option<String>,
+    pub app_id: Option<String>,
+    pub output_dir: Option<PathBuf>,
+}
+
+/// Reads the config file named by `flag`, else `FERRY_CONFIG`, else the default
+/// one if it exists.
+pub fn load(flag: Option<&Path>) -> Result<ConfigFile> {
+    let explicit = flag
+        .map(Path::to_path_buf)
+        .or_else(|| env("FERRY_CONFIG").map(PathBuf::from));
+    let path = match explicit {
+        Some(p) => p,
+        None => match default_path() {
+            Some(p) if p.exists() => p,
+            _ => return Ok(ConfigFile::default()),
+        },
+    };
+    let text = std::fs::read_to_string(&path)
+        .map_err(|e| Invalid(format!("cannot read config file {}: {e}", path.display())))?;
+    let values =
+        parse(&text).map_err(|e| Invalid(format!("config file {}: {e}", path.display())))?;
+    Ok(values)
+}
+
+/// `$XDG_CONFIG_HOME/ferry/config.toml` (an absolute XDG path only, as the spec
+/// says), else `~/.config/ferry/config.toml`.
+pub fn default_path() -> Option<PathBuf> {
+    let base = std::env::var_os("XDG_CONFIG_HOME")
+        .map(PathBuf::from)
+        .filter(|p| p.is_absolute())
+        .or_else(|| home().map(|h| h.join(".config")))?;
+    Some(base.join("ferry").join("config.toml"))
+}
+
+fn home() -> Option<PathBuf> {
+    std::env::var_os("HOME")
+        .filter(|h| !h.is_empty())
+        .map(PathBuf::from)
+}
+
+/// Parses and checks the values; errors name the key.
+fn parse(text: &str) -> Result<ConfigFile, String> {
+    let mut f: ConfigFile = toml::from_str(text).map_err(|e| located(text, &e))?;
+    if let Some(url) = &f.server {
+        check_server(url).map_err(|e| format!("server: {e}"))?;
+    }
+    if let Some(relay) = &f.relay {
+        check_relay(relay).map_err(|e| format!("relay: {e}"))?;
+    }
+    if f.app_id.as_deref() == Some("") {
+        return Err("app_id: it is empty".into());
+    }
+    f.output_dir = f.output_dir.map(expand_home);
+    Ok(f)
+}
+
+/// toml's message on one line, with the line it is about (which names the key).
+fn located(text: &str, e: &toml::de::Error) -> String {
+    let Some(span) = e.span() else {
+        return e.message().to_owned();
+    };
+    let start = text[..span.start].rfind('\n').map_or(0, |i| i + 1);
+    let end = text[start..].find('\n').map_or(text.len(), |i| start + i);
+    let number = text[..start].matches('\n').count() + 1;
+    format!(
+        "line {number} `{}`: {}",
+        text[start..end].trim(),
+        e.message()
+    )
+}
+
+/// `~/Downloads` means the home directory's, as in a shell.
+fn expand_home(p: PathBuf) -> PathBuf {
+    match (p.strip_prefix("~"), home()) {
+        (Ok(rest), Some(h)) => h.join(rest),
+        _ => p,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_every_key() {
+        let f = parse(
+            "server = \"ws://h:4000/v1\"\nrelay = \"tcp:h:4001\"\napp_id = \"x\"\noutput_dir = \"/tmp\"\n",
+        )
+        .unwrap();
+        assert_eq!(f.server.as_deref(), Some("ws://h:4000/v1"));
+        assert_eq!(f.relay.as_deref(), Some("tcp:h:4001"));
+        assert_eq!(f.app_id.as_deref(), Some("x"));
+        assert_eq!(f.output_dir, Some(PathBuf::from("/tmp")));
+    }
+
+    #[test]
+    fn errors_name_the_key() {
+        let unknown = parse("sever = \"ws://h/v1\"\n").unwrap_err();
+        assert!(unknown.contains("sever"), "{unknown}");
+        let relay = parse("relay = \"nonsense\"\n").unwrap_err();
+        assert!(relay.starts_with("relay: "), "{relay}");
+        let typed = parse("server = 5\n").unwrap_err();
+        assert!(typed.starts_with("line 1 `server = 5`: "), "{typed}");
+    }
+}
