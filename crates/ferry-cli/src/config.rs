@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Result;
 use serde::Deserialize;
 
-use crate::settings::{check_relay, check_server, env, Invalid};
+use crate::settings::{check_app_id, check_each, check_relay, check_server, env, Invalid};
 
 /// The keys a config file may hold; any other key is an error.
 #[derive(Debug, Default, Deserialize)]
@@ -67,15 +67,11 @@ fn home() -> Option<PathBuf> {
 /// Parses and checks the values; errors name the key.
 fn parse(text: &str) -> Result<ConfigFile, String> {
     let mut f: ConfigFile = toml::from_str(text).map_err(|e| located(text, &e))?;
-    if let Some(url) = &f.server {
-        check_server(url).map_err(|e| format!("server: {e}"))?;
-    }
-    if let Some(relay) = &f.relay {
-        check_relay(relay).map_err(|e| format!("relay: {e}"))?;
-    }
-    if f.app_id.as_deref() == Some("") {
-        return Err("app_id: it is empty".into());
-    }
+    check_each([
+        ("server", &f.server, check_server),
+        ("relay", &f.relay, check_relay),
+        ("app_id", &f.app_id, check_app_id),
+    ])?;
     f.output_dir = f.output_dir.map(expand_home);
     Ok(f)
 }

@@ -30,6 +30,7 @@ pub struct Resolved {
 /// neither gave from the environment and the config file, and checks the values.
 pub fn resolve(before: Common, after: Common) -> Result<Resolved> {
     let mut c = merge(before, after)?;
+    check_flags(&c)?;
     let file = config::load(c.config.as_deref())?;
     let ConfigFile {
         server,
@@ -37,10 +38,9 @@ pub fn resolve(before: Common, after: Common) -> Result<Resolved> {
         app_id,
         output_dir,
     } = file;
-    c.server = c.server.or_else(|| env("FERRY_SERVER")).or(server);
-    c.relay = c.relay.or_else(|| env("FERRY_RELAY")).or(relay);
-    c.app_id = c.app_id.or_else(|| env("FERRY_APPID")).or(app_id);
-    check(&c)?;
+    c.server = layer(c.server, "FERRY_SERVER", check_server, server)?;
+    c.relay = layer(c.relay, "FERRY_RELAY", check_relay, relay)?;
+    c.app_id = layer(c.app_id, "FERRY_APPID", check_app_id, app_id)?;
     Ok(Resolved {
         common: c,
         output_dir,
@@ -99,17 +99,45 @@ pub fn env(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.is_empty())
 }
 
-/// Checks the values that came from flags or the environment (the config file's
-/// are checked as it is read, so their errors can name the file and key).
-fn check(c: &Common) -> Result<()> {
-    if let Some(url) = &c.server {
-        check_server(url).map_err(|e| Invalid(format!("bad --server: {e}")))?;
+/// The flag's value, else the environment variable's (checked, so a mistake
+/// names the variable), else the config file's (checked as the file was read).
+fn layer(
+    flag: Option<String>,
+    var: &str,
+    check: Check,
+    file: Option<String>,
+) -> Result<Option<String>> {
+    if flag.is_some() {
+        return Ok(flag);
     }
-    if let Some(relay) = &c.relay {
-        check_relay(relay).map_err(|e| Invalid(format!("bad --relay: {e}")))?;
+    match env(var) {
+        Some(v) => match check(&v) {
+            Ok(()) => Ok(Some(v)),
+            Err(e) => Err(Invalid(format!("bad {var}: {e}")).into()),
+        },
+        None => Ok(file),
     }
-    if c.app_id.as_deref() == Some("") {
-        return Err(Invalid("bad --app-id: it is empty".into()).into());
+}
+
+/// Checks the values typed on the command line.
+fn check_flags(c: &Common) -> Result<()> {
+    check_each([
+        ("bad --server", &c.server, check_server),
+        ("bad --relay", &c.relay, check_relay),
+        ("bad --app-id", &c.app_id, check_app_id),
+    ])
+    .map_err(|e| Invalid(e).into())
+}
+
+/// A check of one setting's value.
+pub type Check = fn(&str) -> Result<(), String>;
+
+/// Checks each value given; the error starts with the setting's `name`.
+pub fn check_each(named: [(&str, &Option<String>, Check); 3]) -> Result<(), String> {
+    for (name, value, check) in named {
+        if let Some(v) = value {
+            check(v).map_err(|e| format!("{name}: {e}"))?;
+        }
     }
     Ok(())
 }
@@ -129,6 +157,14 @@ pub fn check_server(url: &str) -> Result<(), String> {
 
 pub fn check_relay(relay: &str) -> Result<(), String> {
     parse_relay(relay).map(|_| ()).map_err(|e| e.to_string())
+}
+
+/// Any application id but an empty one (both sides must merely agree).
+pub fn check_app_id(id: &str) -> Result<(), String> {
+    if id.is_empty() {
+        return Err("it is empty".into());
+    }
+    Ok(())
 }
 
 /// The mailbox settings.

@@ -252,12 +252,17 @@ async fn a_config_file_named_but_missing_is_an_error() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn a_bad_relay_flag_is_bad_usage() {
+async fn a_bad_relay_flag_or_variable_is_bad_usage() {
     let done = refused(|f| {
         f.args(["--relay", "nonsense"]);
     })
     .await;
     assert_usage_error(&done, &["--relay"]);
+    let by_env = refused(|f| {
+        f.env("FERRY_RELAY", "nonsense");
+    })
+    .await;
+    assert_usage_error(&by_env, &["bad FERRY_RELAY"]);
 }
 
 // ---- -q ----
