@@ -19,7 +19,7 @@ mod term;
 use std::io::IsTerminal;
 use std::process::ExitCode;
 
-use anyhow::{bail, Result};
+use anyhow::Result;
 use clap::Parser;
 
 use args::{Cli, Command};
@@ -83,16 +83,16 @@ async fn run(cli: Cli) -> Result<()> {
             receive::run(args).await
         }
         Command::Serve(args) => {
-            if settings::any_given(&before) {
-                bail!(settings::Invalid(
-                    "the transfer options (--server, --relay, …) go with send and receive; \
-                     `ferry serve --help` lists serve's own"
-                        .into()
-                ));
-            }
+            settings::none_given(&before)?;
             serve::run(*args).await
         }
-        Command::Completions { shell } => docs::completions(shell),
-        Command::Man => docs::man(),
+        Command::Completions { shell } => {
+            settings::none_given(&before)?;
+            docs::completions(shell)
+        }
+        Command::Man => {
+            settings::none_given(&before)?;
+            docs::man()
+        }
     }
 }

@@ -68,8 +68,19 @@ fn merge(before: Common, after: Common) -> Result<Common> {
     Ok(c)
 }
 
-/// Whether any transfer option was typed before `serve`, which takes none.
-pub fn any_given(c: &Common) -> bool {
+/// Refuses transfer options typed before a subcommand other than send and
+/// receive (clap accepts them before any subcommand).
+pub fn none_given(before: &Common) -> Result<()> {
+    if any_given(before) {
+        return Err(Invalid(
+            "the transfer options (--server, --relay, …) go with send and receive only".into(),
+        )
+        .into());
+    }
+    Ok(())
+}
+
+fn any_given(c: &Common) -> bool {
     let Common {
         server,
         relay,

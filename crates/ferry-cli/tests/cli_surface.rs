@@ -183,26 +183,25 @@ async fn config_file_gives_server_relay_app_id_and_output_dir() {
     assert!(sent.stderr.contains(app), "{}", sent.stderr);
 }
 
-/// Flags beat the environment, which beats the file (named by FERRY_CONFIG here).
+/// FERRY_CONFIG names the file, and the environment beats it (a flag beats
+/// the environment: see above).
 #[tokio::test(flavor = "multi_thread")]
-async fn flags_beat_the_environment_which_beats_the_file() {
+async fn the_environment_beats_the_file() {
     let server = TestServer::start().await;
-    let sandbox = Sandbox::new();
-    let config = write_config(
-        &sandbox.root,
-        &format!(
-            "server = \"{DEAD_SERVER}\"\nrelay = \"{}\"\n",
-            server.relay()
-        ),
+    let dir = tempfile::tempdir().unwrap();
+    let (url, code) = (server.url(), code());
+    let live = write_config(&dir.path().join("live"), &format!("server = \"{url}\"\n"));
+    let dead = write_config(
+        &dir.path().join("dead"),
+        &format!("server = \"{DEAD_SERVER}\"\n"),
     );
-    let (config, url, code) = (config.to_str().unwrap(), server.url(), code());
     let (_, got) = succeed(
+        // Only the file names the server.
         Ferry::bare()
-            .env("FERRY_CONFIG", config)
-            .env("FERRY_SERVER", DEAD_SERVER)
-            .args(["send", "--server", &url, "--code", &code, "--text", "hi"]),
+            .env("FERRY_CONFIG", live.to_str().unwrap())
+            .args(["send", "--code", &code, "--text", "hi"]),
         Ferry::bare()
-            .env("FERRY_CONFIG", config)
+            .env("FERRY_CONFIG", dead.to_str().unwrap())
             .env("FERRY_SERVER", &url)
             .args(["receive", "--yes", &code]),
     )
