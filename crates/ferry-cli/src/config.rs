@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Result;
 use serde::Deserialize;
 
-use crate::settings::{check_app_id, check_each, check_relay, check_server, env, Invalid};
+use crate::checks::{check_app_id, check_each, check_relay, check_server, env, Invalid};
 
 /// The keys a config file may hold; any other key is an error.
 #[derive(Debug, Default, Deserialize)]

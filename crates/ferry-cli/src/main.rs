@@ -5,6 +5,7 @@
 
 mod announce;
 mod args;
+mod checks;
 mod config;
 mod docs;
 mod outcome;

@@ -31,7 +31,7 @@ pub async fn interruptible(command: impl std::future::Future<Output = Result<()>
 /// The one mapping from what went wrong to the exit code (see the README).
 pub fn exit_code(e: &anyhow::Error) -> u8 {
     use ferry::{Error as E, LocalError as L, NetworkError as N, PeerError as P, ServerError as S};
-    if e.is::<crate::settings::Invalid>() {
+    if e.is::<crate::checks::Invalid>() {
         return exit::USAGE;
     }
     match e.downcast_ref::<E>() {

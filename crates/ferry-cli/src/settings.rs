@@ -11,13 +11,8 @@ use ferry::{MailboxConfig, DEFAULT_MAILBOX_URL};
 use ferry_proto::transfer::DEFAULT_APPID;
 
 use crate::args::Common;
+use crate::checks::{check_app_id, check_each, check_relay, check_server, env, Check, Invalid};
 use crate::config::{self, ConfigFile};
-
-/// The user's own mistake in a flag, a variable or the config file: exit 2, like
-/// any other bad command line.
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct Invalid(pub String);
 
 /// The shared options with every layer applied, and the config file's
 /// `output_dir` (which only `receive` uses: its flag lives in ReceiveArgs).
@@ -105,11 +100,6 @@ fn any_given(c: &Common) -> bool {
         || *v1
 }
 
-/// An environment variable; set but empty counts as unset.
-pub fn env(name: &str) -> Option<String> {
-    std::env::var(name).ok().filter(|v| !v.is_empty())
-}
-
 /// The flag's value, else the environment variable's (checked, so a mistake
 /// names the variable), else the config file's (checked as the file was read).
 fn layer(
@@ -138,44 +128,6 @@ fn check_flags(c: &Common) -> Result<()> {
         ("bad --app-id", &c.app_id, check_app_id),
     ])
     .map_err(|e| Invalid(e).into())
-}
-
-/// A check of one setting's value.
-pub type Check = fn(&str) -> Result<(), String>;
-
-/// Checks each value given; the error starts with the setting's `name`.
-pub fn check_each(named: [(&str, &Option<String>, Check); 3]) -> Result<(), String> {
-    for (name, value, check) in named {
-        if let Some(v) = value {
-            check(v).map_err(|e| format!("{name}: {e}"))?;
-        }
-    }
-    Ok(())
-}
-
-/// A mailbox URL is a WebSocket URL (the path is usually /v1).
-pub fn check_server(url: &str) -> Result<(), String> {
-    let rest = url
-        .strip_prefix("ws://")
-        .or_else(|| url.strip_prefix("wss://"));
-    match rest {
-        Some(r) if !r.is_empty() && !r.starts_with('/') => Ok(()),
-        _ => Err(format!(
-            "{url:?} is not a WebSocket URL like ws://HOST:4000/v1"
-        )),
-    }
-}
-
-pub fn check_relay(relay: &str) -> Result<(), String> {
-    parse_relay(relay).map(|_| ()).map_err(|e| e.to_string())
-}
-
-/// Any application id but an empty one (both sides must merely agree).
-pub fn check_app_id(id: &str) -> Result<(), String> {
-    if id.is_empty() {
-        return Err("it is empty".into());
-    }
-    Ok(())
 }
 
 /// The mailbox settings.
