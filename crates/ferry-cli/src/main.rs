@@ -4,6 +4,8 @@
 #![allow(unreachable_pub)] // a binary: nothing is reachable from outside
 
 mod args;
+mod bar;
+mod json;
 mod outcome;
 mod prompt;
 mod receive;

@@ -6,6 +6,8 @@ use anyhow::Result;
 /// Exit codes, as the README documents them.
 pub mod exit {
     pub const FAILURE: u8 = 1;
+    /// Bad usage: what was asked cannot be done as given.
+    pub const USAGE: u8 = 2;
     pub const WRONG_CODE: u8 = 3;
     pub const DECLINED: u8 = 4;
     pub const REFUSED_LOCALLY: u8 = 5;
@@ -27,9 +29,20 @@ pub async fn interruptible(command: impl std::future::Future<Output = Result<()>
     }
 }
 
+/// Bad usage found after parsing (e.g. `--json` without `--yes`).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct Usage(pub &'static str);
+
 /// The one mapping from what went wrong to the exit code (see the README).
 pub fn exit_code(e: &anyhow::Error) -> u8 {
     use ferry::{Error as E, LocalError as L, NetworkError as N, PeerError as P, ServerError as S};
+    if e.is::<Usage>() {
+        return exit::USAGE;
+    }
+    if e.is::<Interrupted>() {
+        return exit::INTERRUPTED;
+    }
     match e.downcast_ref::<E>() {
         Some(E::WrongCode) => exit::WRONG_CODE,
         Some(E::Declined) => exit::DECLINED,

@@ -1,10 +1,12 @@
 //! `ferry receive`: the code, the transfer, and what arrived.
 
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 
 use anyhow::{Context, Result};
 
 use crate::args::ReceiveArgs;
+use crate::json::{self, Events};
+use crate::outcome::Usage;
 use crate::term::{human, Terminal};
 use crate::{prompt, settings};
 use ferry::{ReceiveOptions, Received};
@@ -12,7 +14,15 @@ use ferry_proto::code::Code;
 use ferry_proto::transfer::path::escape_for_terminal;
 
 pub async fn run(args: ReceiveArgs) -> Result<()> {
+    json::reported(args.common.json, receive(args)).await
+}
+
+async fn receive(args: ReceiveArgs) -> Result<()> {
     let common = &args.common;
+    if common.json && !args.yes {
+        // A JSON reader cannot answer the prompt on the terminal.
+        return Err(Usage("--json needs --yes: there is no prompt in JSON mode").into());
+    }
     let typed = match args.code {
         Some(c) => c,
         None => prompt::ask_code()?,
@@ -25,15 +35,20 @@ pub async fn run(args: ReceiveArgs) -> Result<()> {
         output_dir: args.output_dir,
         v1: common.v1,
     };
-    let mut ui = Terminal::new(common.hide_progress, args.yes, false);
+    let term = Terminal::new(common.hide_progress, args.yes, false);
+    let mut ui = Events::new(term, common.json);
     let received = ferry::receive(&options, &mut ui).await?;
-    ui.finish_progress();
-    report(received)
+    ui.term.finish_progress();
+    match common.json {
+        true => ui.emit(json::received(&received)),
+        false => report(received, args.raw)?,
+    }
+    Ok(())
 }
 
-fn report(received: Received) -> Result<()> {
+fn report(received: Received, raw: bool) -> Result<()> {
     match received {
-        Received::Text(text) => print_text(&text)?,
+        Received::Text(text) => print_text(&text, raw)?,
         Received::File { path, bytes } => {
             eprintln!(
                 "Received file {} ({}).",
@@ -73,14 +88,15 @@ fn shown_path(p: &std::path::Path) -> String {
     escape_for_terminal(&p.display().to_string())
 }
 
-/// Text goes to stdout exactly when piped, escaped when a person reads it.
-fn print_text(text: &str) -> Result<()> {
-    let mut out = std::io::stdout().lock();
-    let shown = if out.is_terminal() {
-        escape_for_terminal(text)
-    } else {
-        text.to_owned()
+/// Text goes to stdout escaped, whether a person reads it or a pipe (`tee`,
+/// `less -R`) hands it to a terminal later; newlines and tabs stay, so a
+/// multi-line message reads as written. `--raw` asks for the exact bytes.
+fn print_text(text: &str, raw: bool) -> Result<()> {
+    let shown = match raw {
+        true => text.to_owned(),
+        false => escape_for_terminal(text),
     };
+    let mut out = std::io::stdout().lock();
     writeln!(out, "{shown}").context("writing the message")?;
     Ok(())
 }

@@ -6,12 +6,17 @@ use std::path::PathBuf;
 use anyhow::{bail, Context, Result};
 
 use crate::args::SendArgs;
+use crate::json::{self, Events};
 use crate::settings;
 use crate::term::Terminal;
 use ferry::{CodeChoice, Payload, SendOptions};
 use ferry_proto::code::Code;
 
 pub async fn run(args: SendArgs) -> Result<()> {
+    json::reported(args.common.json, send(args)).await
+}
+
+async fn send(args: SendArgs) -> Result<()> {
     let common = &args.common;
     let code = match &args.code {
         Some(c) => CodeChoice::Given(Code::parse(c).context("bad --code")?),
@@ -26,10 +31,12 @@ pub async fn run(args: SendArgs) -> Result<()> {
         v1: common.v1,
     };
     let (payload, _spool) = payload(&args)?;
-    let mut ui = Terminal::new(common.hide_progress, false, true);
+    let term = Terminal::new(common.hide_progress, false, true);
+    let mut ui = Events::new(term, common.json);
     ferry::send(&options, payload, &mut ui).await?;
-    ui.finish_progress();
+    ui.term.finish_progress();
     eprintln!("Transfer complete.");
+    ui.emit(json::sent(ui.sent.as_ref()));
     Ok(())
 }
 

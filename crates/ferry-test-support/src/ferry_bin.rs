@@ -46,15 +46,8 @@ impl Ferry {
 
     fn from_command(mut cmd: Command, subcommand: &str, url: &str, relay: &str) -> Ferry {
         cmd.arg(subcommand)
-            .args(["--server", url, "--relay", relay, "--hide-progress"])
-            .env_remove("FERRY_SERVER")
-            .env_remove("FERRY_RELAY")
-            .env_remove("FERRY_APPID")
-            .env_remove("FERRY_LOG")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true);
+            .args(["--server", url, "--relay", relay, "--hide-progress"]);
+        hermetic(&mut cmd);
         Ferry { cmd }
     }
 
@@ -149,6 +142,19 @@ impl Ferry {
             stderr,
         }
     }
+}
+
+/// No settings from the test's environment; stdout and stderr piped; killed
+/// with its handle.
+pub(crate) fn hermetic(cmd: &mut Command) {
+    cmd.env_remove("FERRY_SERVER")
+        .env_remove("FERRY_RELAY")
+        .env_remove("FERRY_APPID")
+        .env_remove("FERRY_LOG")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true);
 }
 
 /// Whether this machine lets us mount a tmpfs in a private mount namespace.

@@ -49,6 +49,9 @@ pub enum SendEvent {
     /// Bytes the receiver now has (acknowledged, or already there) out of the
     /// total: data counts once the receiver acknowledged it, not when written.
     Progress { done: u64, total: u64 },
+    /// Like `Progress`, but the step is data the receiver already had (resumed
+    /// or identical): it moved nothing, so it is no measure of speed.
+    Present { done: u64, total: u64 },
     /// The receiver confirmed everything: the transfer succeeded.
     Done,
 }
@@ -327,7 +330,11 @@ impl NativeSender {
             .collect();
         let wanted_bytes: u64 = queue.iter().map(|d| d.len).sum();
         self.confirm_batch();
-        self.progress(batch_bytes - wanted_bytes);
+        self.done_bytes += batch_bytes - wanted_bytes;
+        self.events.push_back(SendEvent::Present {
+            done: self.done_bytes,
+            total: self.manifest.bytes(),
+        });
         self.events
             .push_back(SendEvent::Stream(queue.iter().copied().collect()));
         self.state = State::Streaming(queue);

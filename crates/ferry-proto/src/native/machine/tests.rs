@@ -165,7 +165,7 @@ fn sender_progress_follows_the_receivers_acks() {
     let progress = |s: &mut NativeSender| -> Vec<u64> {
         std::iter::from_fn(|| s.poll_event())
             .filter_map(|e| match e {
-                SendEvent::Progress { done, .. } => Some(done),
+                SendEvent::Progress { done, .. } | SendEvent::Present { done, .. } => Some(done),
                 _ => None,
             })
             .collect()
