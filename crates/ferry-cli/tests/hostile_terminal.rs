@@ -4,6 +4,7 @@
 //! terminal, piped or not; only `--raw` writes a message byte for byte.
 #![allow(clippy::unwrap_used)] // helpers outside #[test] fns, in a test crate
 
+use ferry_test_support::ferry_bin::script_available;
 use ferry_test_support::scenario::{reply, verified};
 use ferry_test_support::{raw_controls, EvilPeer, Ferry, Sandbox, TestServer};
 use serde_json::json;
@@ -139,13 +140,4 @@ async fn peer_host_names_in_errors_are_escaped() {
         .await;
     let done = ferry.finish().await;
     done.assert_failed_with(&["could not connect", "\\x1b[2Jevil"]);
-}
-
-fn script_available() -> bool {
-    std::process::Command::new("script")
-        .args(["-qec", "true", "/dev/null"])
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success())
 }

@@ -157,6 +157,16 @@ pub(crate) fn hermetic(cmd: &mut Command) {
         .kill_on_drop(true);
 }
 
+/// Whether util-linux `script` can give a command a pseudo-terminal here.
+pub fn script_available() -> bool {
+    std::process::Command::new("script")
+        .args(["-qec", "true", "/dev/null"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
 /// Whether this machine lets us mount a tmpfs in a private mount namespace.
 pub fn can_mount_tmpfs() -> bool {
     let probe = "d=$(mktemp -d) && mount -t tmpfs -o size=64k t \"$d\" && umount \"$d\"; r=$?; rmdir \"$d\"; exit $r";
