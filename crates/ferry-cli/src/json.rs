@@ -74,9 +74,23 @@ pub async fn reported(json: bool, command: impl Future<Output = Result<()>>) -> 
 
 /// Writes one event line; a closed stdout is the reader's choice, not an error.
 pub fn emit(event: &Value) {
-    let line = terminal_safe(&event.to_string());
+    let line = terminal_safe(&event_first(event));
     let mut out = std::io::stdout().lock();
     let _ = writeln!(out, "{line}").and_then(|()| out.flush());
+}
+
+/// The object with `"event"` as its first key, so a person scanning the lines
+/// (or `grep '^{"event":"progress"'`) finds the kind at once.
+fn event_first(event: &Value) -> String {
+    let Value::Object(map) = event else {
+        return event.to_string();
+    };
+    let mut line = format!("{{\"event\":{}", map.get("event").unwrap_or(&Value::Null));
+    for (key, value) in map.iter().filter(|(k, _)| *k != "event") {
+        line.push_str(&format!(",{}:{value}", Value::from(key.as_str())));
+    }
+    line.push('}');
+    line
 }
 
 /// Escapes what serde_json leaves raw (DEL, C1 controls, bidi and other
@@ -260,5 +274,13 @@ mod tests {
         assert_eq!(line, r#"{"text":"a\u001b[2J\u009b\u202e\u007f😀"}"#);
         let back: Value = serde_json::from_str(&line).unwrap();
         assert_eq!(back, event, "the text itself is exact");
+    }
+
+    #[test]
+    fn the_event_name_comes_first() {
+        let event = json!({"bytes": 5, "event": "done", "what": "text"});
+        let line = event_first(&event);
+        assert_eq!(line, r#"{"event":"done","bytes":5,"what":"text"}"#);
+        assert_eq!(serde_json::from_str::<Value>(&line).unwrap(), event);
     }
 }

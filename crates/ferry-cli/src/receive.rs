@@ -39,11 +39,13 @@ async fn receive(args: ReceiveArgs) -> Result<()> {
     let mut ui = Events::new(term, common.json);
     let received = ferry::receive(&options, &mut ui).await?;
     ui.term.finish_progress();
-    match common.json {
-        true => ui.emit(json::received(&received)),
-        false => report(received, args.raw)?,
+    if common.json {
+        ui.emit(json::received(&received));
+        if let Received::Text(_) = received {
+            return Ok(()); // in the `done` event, not on stdout
+        }
     }
-    Ok(())
+    report(received, args.raw)
 }
 
 fn report(received: Received, raw: bool) -> Result<()> {
