@@ -15,7 +15,7 @@ use anyhow::Result;
 use serde_json::{json, Value};
 
 use ferry::transfer::Offered;
-use ferry::{OfferSummary, Outgoing, Received, RendezvousObserver, Ui};
+use ferry::{Digest, OfferSummary, Outgoing, Received, RendezvousObserver, Ui};
 use ferry_proto::code::Code;
 use ferry_proto::transfer::is_invisible;
 
@@ -29,7 +29,9 @@ const PROGRESS_EVERY: Duration = Duration::from_millis(100);
 pub struct Events {
     pub term: Terminal,
     /// What the sender offered, for its `done` event.
-    pub sent: Option<Outgoing>,
+    sent: Option<Outgoing>,
+    /// Each file's hash as the protocol checked it, for `done`.
+    hashes: Vec<Value>,
     json: bool,
     last_progress: Option<Instant>,
 }
@@ -39,6 +41,7 @@ impl Events {
         Events {
             term,
             sent: None,
+            hashes: Vec::new(),
             json,
             last_progress: None,
         }
@@ -49,6 +52,30 @@ impl Events {
         if self.json {
             emit(&event);
         }
+    }
+
+    /// The sender's `done` event: what it sent.
+    pub fn sent(&mut self) {
+        let mut event = json!({"event": "done"});
+        if let Some(what) = &self.sent {
+            merge(&mut event, outgoing(what));
+        }
+        self.done(event);
+    }
+
+    /// The receiver's `done` event; a text message travels inside it.
+    pub fn received(&mut self, what: &Received) {
+        let mut event = json!({"event": "done"});
+        merge(&mut event, received(what));
+        self.done(event);
+    }
+
+    fn done(&mut self, mut event: Value) {
+        if !self.hashes.is_empty() {
+            let hashes = std::mem::take(&mut self.hashes);
+            merge(&mut event, json!({ "hashes": hashes }));
+        }
+        self.emit(event);
     }
 
     fn progress_line(&mut self, done: u64, total: u64) {
@@ -125,18 +152,9 @@ pub fn error(e: &anyhow::Error) -> Value {
     json!({"event": "error", "kind": kind, "message": format!("{e:#}")})
 }
 
-/// The sender's `done` event.
-pub fn sent(what: Option<&Outgoing>) -> Value {
-    let mut event = json!({"event": "done"});
-    if let Some(what) = what {
-        merge(&mut event, outgoing(what));
-    }
-    event
-}
-
-/// The receiver's `done` event; a text message travels inside it.
-pub fn received(what: &Received) -> Value {
-    let body = match what {
+/// What arrived, as the receiver's `done` event says it.
+fn received(what: &Received) -> Value {
+    match what {
         Received::Text(text) => json!({"what": "text", "text": text, "bytes": text.len()}),
         Received::File { path, bytes } => json!({"what": "file", "path": path, "bytes": bytes}),
         Received::Directory { path, files, bytes } => {
@@ -149,10 +167,7 @@ pub fn received(what: &Received) -> Value {
             "already_present": r.already_present,
         }),
         _ => json!({}),
-    };
-    let mut event = json!({"event": "done"});
-    merge(&mut event, body);
-    event
+    }
 }
 
 /// What is offered, as the `offer` event and the sender's `done` describe it.
@@ -239,6 +254,16 @@ impl Ui for Events {
     fn file(&mut self, index: u64, count: u64, path: &str) {
         self.term.file(index, count, path);
         self.emit(json!({"event": "file", "index": index, "count": count, "path": path}));
+    }
+
+    fn hashed(&mut self, path: &str, digest: &Digest) {
+        let (algorithm, bytes) = match digest {
+            Digest::Blake3(b) => ("blake3", b),
+            Digest::Sha256(b) => ("sha256", b),
+            _ => return,
+        };
+        self.hashes
+            .push(json!({"path": path, algorithm: hex::encode(bytes)}));
     }
 
     fn confirming(&mut self) {

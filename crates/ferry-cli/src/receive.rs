@@ -40,7 +40,7 @@ async fn receive(args: ReceiveArgs) -> Result<()> {
     let received = ferry::receive(&options, &mut ui).await?;
     ui.term.finish_progress();
     if common.json {
-        ui.emit(json::received(&received));
+        ui.received(&received);
         if let Received::Text(_) = received {
             return Ok(()); // in the `done` event, not on stdout
         }

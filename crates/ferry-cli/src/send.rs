@@ -36,7 +36,7 @@ async fn send(args: SendArgs) -> Result<()> {
     ferry::send(&options, payload, &mut ui).await?;
     ui.term.finish_progress();
     eprintln!("Transfer complete.");
-    ui.emit(json::sent(ui.sent.as_ref()));
+    ui.sent();
     Ok(())
 }
 

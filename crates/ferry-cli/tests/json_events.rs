@@ -5,6 +5,7 @@
 use ferry_test_support::live::{Ended, Live};
 use ferry_test_support::{Sandbox, TestServer};
 use serde_json::json;
+use sha2::{Digest, Sha256};
 
 /// Sends `what` from one `ferry --json` to another (into `sandbox.out`), the
 /// receiver starting once the sender printed its code.
@@ -59,7 +60,7 @@ async fn file_transfer(extra: &[&str]) -> (Ended, Ended, Sandbox) {
     (sent, received, sandbox)
 }
 
-fn check_file_events(sent: &Ended, received: &Ended) {
+fn check_file_events(sent: &Ended, received: &Ended, v1: bool) {
     assert!(sent.status.success(), "sender: {}", sent.stderr);
     assert!(received.status.success(), "receiver: {}", received.stderr);
     // The sender: what it offers, its code, that it waits, the connection,
@@ -93,6 +94,16 @@ fn check_file_events(sent: &Ended, received: &Ended) {
     let done = received.one("done");
     assert_eq!(done["what"], "file");
     assert_eq!(done["bytes"], 300_000);
+    // Both sides name the hash the protocol checked: BLAKE3 (native) or SHA-256 (v1).
+    let content = ferry_test_support::files::bytes(300_000, 7);
+    let expected = match v1 {
+        true => json!([{"path": "report.pdf", "sha256": hex::encode(Sha256::digest(&content))}]),
+        false => {
+            json!([{"path": "report.pdf", "blake3": blake3::hash(&content).to_hex().as_str()}])
+        }
+    };
+    assert_eq!(sent.one("done")["hashes"], expected);
+    assert_eq!(done["hashes"], expected);
     // People still get their messages, on stderr.
     assert!(
         sent.stderr.contains("Sending file report.pdf"),
@@ -104,14 +115,14 @@ fn check_file_events(sent: &Ended, received: &Ended) {
 #[tokio::test(flavor = "multi_thread")]
 async fn native_file_transfer_reports_every_event() {
     let (sent, received, sandbox) = file_transfer(&[]).await;
-    check_file_events(&sent, &received);
+    check_file_events(&sent, &received, false);
     assert!(sandbox.out.join("report.pdf").is_file());
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn v1_file_transfer_reports_every_event() {
     let (sent, received, sandbox) = file_transfer(&["--v1"]).await;
-    check_file_events(&sent, &received);
+    check_file_events(&sent, &received, true);
     assert_eq!(sent.all("confirming").len(), 1, "{:?}", sent.events);
     assert!(sandbox.out.join("report.pdf").is_file());
 }
@@ -146,6 +157,17 @@ async fn directory_transfer_names_each_file() {
         assert_eq!(files, [1, 2, 3].map(|n| (n, 3, format!("img_{n}.jpg"))));
     }
     assert_eq!(received.one("done")["what"], "directory");
+    let hashes = &received.one("done")["hashes"];
+    assert_eq!(hashes, &sent.one("done")["hashes"]);
+    let img_2 = blake3::hash(&ferry_test_support::files::bytes(2000, 7));
+    assert!(
+        hashes.as_array().is_some_and(|h| h.len() == 3
+            && h[1]["blake3"] == img_2.to_hex().as_str()
+            && h[1]["path"]
+                .as_str()
+                .is_some_and(|p| p.ends_with("img_2.jpg"))),
+        "{hashes}"
+    );
 }
 
 /// Text travels inside `done`, never raw on stdout, and hostile characters are

@@ -23,6 +23,11 @@ pub trait Ui: RendezvousObserver + Send {
     /// A directory transfer reached file `index` (1-based) of `count`; `path` is
     /// relative to the top name and, on the receiving side, from the peer.
     fn file(&mut self, _index: u64, _count: u64, _path: &str) {}
+    /// The content of file `path` (relative, as offered) has this hash: the
+    /// receiver verified it before the transfer succeeded. Said where the
+    /// protocol knows it: ferry to ferry every file's BLAKE3 root (what `b3sum`
+    /// prints), v1 the SHA-256 of a single file.
+    fn hashed(&mut self, _path: &str, _digest: &Digest) {}
     /// v1 sender: every byte is written; the receiver's final ack is awaited.
     fn confirming(&mut self) {}
     /// Something the user should know that does not stop the transfer.
@@ -35,6 +40,14 @@ pub trait Ui: RendezvousObserver + Send {
     fn accept(&mut self, _offer: &OfferSummary) -> bool {
         false
     }
+}
+
+/// A file's hash, as the protocol checks it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Digest {
+    Blake3([u8; 32]),
+    Sha256([u8; 32]),
 }
 
 /// What a sender is about to offer.

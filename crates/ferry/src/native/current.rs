@@ -1,9 +1,20 @@
-//! Which file of a directory transfer is moving now, for the user (`Ui::file`):
-//! told once per file, in the order the data goes, on both sides.
+//! What the user hears about single files, on both sides: which file of a
+//! directory is moving now (`Ui::file`, once per file, in the order the data
+//! goes), and each file's BLAKE3 root (`Ui::hashed`).
 
 use ferry_proto::native::manifest::Manifest;
+use ferry_proto::native::tree::Tree;
 
-use crate::ui::Ui;
+use crate::ui::{Digest, Ui};
+
+/// The BLAKE3 roots of a batch's files, numbered from `first`.
+pub(crate) fn hashed(manifest: &Manifest, first: u32, trees: &[Tree], ui: &mut dyn Ui) {
+    for (n, tree) in (first..).zip(trees) {
+        if let Some(entry) = manifest.file(n) {
+            ui.hashed(entry.path.as_str(), &Digest::Blake3(*tree.root()));
+        }
+    }
+}
 
 /// The last file announced.
 #[derive(Default)]

@@ -15,7 +15,7 @@ use crate::error::{Error, Result};
 use crate::rendezvous::Wormhole;
 use crate::transfer::{Item, Selection};
 use crate::transit::{TransitConfig, TransitPrep, PEER_RECORD_SIZE, RECORD_SIZE};
-use crate::ui::Ui;
+use crate::ui::{Digest, Ui};
 
 use super::archive::DirPlan;
 use super::messages::{next_message, v1_error};
@@ -70,6 +70,9 @@ pub(crate) async fn send(
         .send_from(source, (size, record), &mut progress)
         .await?;
     machine.data_sent(digest).map_err(v1_error)?;
+    if let Selection::File(item) = selection {
+        ui.hashed(&item.rel, &Digest::Sha256(digest));
+    }
     ui.confirming();
     let mut buf = Vec::new();
     let start = stream

@@ -21,7 +21,7 @@ use crate::transit::TransitConfig;
 use crate::ui::Ui;
 
 use super::connect::{connect, decode, send_hints};
-use super::current::CurrentFile;
+use super::current::{self, CurrentFile};
 use super::link::{native_error, peer_text, Link};
 use super::queue_depth;
 
@@ -206,6 +206,7 @@ impl BatchState<'_> {
         loop {
             match next_event(link, machine).await? {
                 RecvEvent::Plan { first, trees } => {
+                    current::hashed(self.manifest, first, &trees, ui);
                     self.files = self.plan(first, trees).await?;
                     let wanted = self.files.iter().map(|f| f.wanted.clone()).collect();
                     machine.planned(wanted).map_err(native_error)?;

@@ -18,7 +18,7 @@ use crate::transit::TransitConfig;
 use crate::ui::Ui;
 
 use super::connect::{connect, peer_hints, send_hints};
-use super::current::CurrentFile;
+use super::current::{self, CurrentFile};
 use super::link::{native_error, Link};
 use super::queue_depth;
 
@@ -110,7 +110,9 @@ impl Driver<'_> {
     ) -> Result<()> {
         match event {
             SendEvent::HashBatch(batch) => {
+                let first = batch.start;
                 let trees = hashes.next(batch).await?;
+                current::hashed(&self.source.manifest, first, &trees, ui);
                 self.machine.batch_hashed(trees).map_err(native_error)
             }
             SendEvent::Stream(groups) => {
