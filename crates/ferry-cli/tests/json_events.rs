@@ -127,7 +127,8 @@ async fn v1_file_transfer_reports_every_event() {
     assert!(sandbox.out.join("report.pdf").is_file());
 }
 
-/// A folder: `file` events name each file with its place, on both sides.
+/// A folder: `file` events name each file with its place, on both sides; a
+/// `warning` says what is left out (a symbolic link).
 #[tokio::test(flavor = "multi_thread")]
 async fn directory_transfer_names_each_file() {
     let sandbox = Sandbox::new();
@@ -136,8 +137,14 @@ async fn directory_transfer_names_each_file() {
     for n in 1..=3 {
         file_of(1000 * n, &dir, &format!("img_{n}.jpg"));
     }
+    std::os::unix::fs::symlink("img_1.jpg", dir.join("link.jpg")).expect("symlink");
     let path = dir.to_str().expect("utf-8 path").to_owned();
     let (sent, received) = transfer(&sandbox, &path, &[]).await;
+    let warning = sent.one("warning")["message"].as_str().expect("message");
+    assert!(
+        warning.contains("link.jpg") && warning.contains("symbolic link"),
+        "{warning}"
+    );
     assert!(sent.status.success(), "{}", sent.stderr);
     assert!(received.status.success(), "{}", received.stderr);
     let offer = sent.one("offer");

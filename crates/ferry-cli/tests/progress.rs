@@ -81,6 +81,23 @@ async fn sender_describes_a_directory() {
     );
 }
 
+#[tokio::test(flavor = "multi_thread")]
+async fn sender_describes_a_text() {
+    let server = TestServer::start().await;
+    let sandbox = Sandbox::new();
+    let mut sender = Live::spawn(&server, "send", &["--text", "hello world!"], &sandbox.root);
+    let code = sender.until("code").await["code"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let receiver = Live::spawn(&server, "receive", &["--yes", &code], &sandbox.cwd);
+    let (sent, _) = tokio::join!(sender.finish(), receiver.finish());
+    assert_in_order(
+        &sent.stderr,
+        &["Sending text (12 bytes)", "Wormhole code is"],
+    );
+}
+
 /// v1 has only a final ack: the sender says it waits for it.
 #[tokio::test(flavor = "multi_thread")]
 async fn v1_sender_waits_visibly_for_the_confirmation() {
