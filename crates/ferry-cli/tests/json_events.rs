@@ -261,3 +261,49 @@ async fn a_receiver_that_came_first_says_it_waits() {
     assert!(sent.all("waiting").is_empty(), "{:?}", sent.events);
     assert!(!sent.stderr.contains("Waiting"), "{}", sent.stderr);
 }
+
+/// A transfer that resumes says so (`resuming`), its progress starts at what
+/// was already there, and `done` counts it as resumed, not transferred.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_resumed_transfer_says_so_and_starts_there() {
+    use ferry_test_support::native_cli::Route;
+    use ferry_test_support::native_cli::{finish, spawn_receiver, spawn_sender, until_claimed};
+    use ferry_test_support::relay_proxy::{Proxy, ProxyPlan};
+    const SIZE: usize = 8 << 20;
+    let server = TestServer::start().await;
+    let sandbox = Sandbox::new();
+    file_of(SIZE, &sandbox.root, "big.bin");
+    let src = sandbox.root.join("big.bin");
+    // First a slow transfer through a throttled relay, the receiver killed
+    // once it saved at least 1 MiB.
+    let proxy = Proxy::start(ProxyPlan {
+        rate: Some(2 << 20),
+        ..ProxyPlan::default()
+    })
+    .await;
+    let route = Route::Relay(proxy.addr);
+    let code = format!("{}-guitarist-revenge", 100 + rand::random::<u16>() % 9000);
+    let sender = spawn_sender(server.handle(), &route, &code, &src);
+    let mut receiver = spawn_receiver(server.handle(), &route, &code, &sandbox.out);
+    until_claimed(&sandbox.out.join("big.bin"), 1 << 20).await;
+    receiver.start_kill().expect("kill the receiver");
+    let _ = tokio::join!(finish(sender), finish(receiver));
+    drop(proxy);
+    // Then again, with a new code, into the same folder.
+    let (sent, received) = transfer(&sandbox, src.to_str().expect("utf-8"), &[]).await;
+    assert!(sent.status.success(), "{}", sent.stderr);
+    assert!(received.status.success(), "{}", received.stderr);
+    let held = received.one("resuming")["held"].as_u64().expect("held");
+    assert!(held >= 1 << 20, "{held}");
+    let first = received.all("progress")[0]["done"].as_u64().expect("done");
+    let resumed = received.one("done")["resumed"].as_u64().expect("resumed");
+    assert!(
+        resumed > 0 && first >= resumed,
+        "first {first}, resumed {resumed}"
+    );
+    assert_eq!(
+        received.one("done")["transferred"].as_u64(),
+        Some(SIZE as u64 - resumed)
+    );
+    assert_progress_ends_at(&received, SIZE as u64);
+}
