@@ -124,6 +124,16 @@ async fn v1_file_transfer_reports_every_event() {
     let (sent, received, sandbox) = file_transfer(&["--v1"]).await;
     check_file_events(&sent, &received, true);
     assert_eq!(sent.all("confirming").len(), 1, "{:?}", sent.events);
+    // Written is not received: no 100 % before the receiver's final ack.
+    let names = names(&sent);
+    let confirming = names
+        .iter()
+        .position(|n| *n == "confirming")
+        .expect("confirming");
+    let early_full = sent.events[..confirming]
+        .iter()
+        .any(|e| e["event"] == "progress" && e["done"] == e["total"]);
+    assert!(!early_full, "{:?}", sent.events);
     assert!(sandbox.out.join("report.pdf").is_file());
 }
 
