@@ -84,6 +84,10 @@ pub struct Common {
     /// No progress bar.
     #[arg(long)]
     pub hide_progress: bool,
+    /// Print every event as one JSON object per line on stdout (see the README);
+    /// messages for people stay on stderr.
+    #[arg(long)]
+    pub json: bool,
     /// Use plain Magic Wormhole file transfer even with another ferry (no resume,
     /// no per-chunk verification); for testing and comparisons.
     #[arg(long)]
@@ -128,6 +132,10 @@ pub struct ReceiveArgs {
     /// Accept files and directories without asking.
     #[arg(short, long)]
     pub yes: bool,
+    /// Write a received text message to stdout byte for byte, control and bidi
+    /// characters included (by default they are shown escaped).
+    #[arg(long)]
+    pub raw: bool,
     #[command(flatten)]
     pub common: Common,
 }

@@ -5,9 +5,11 @@
 
 mod announce;
 mod args;
+mod bar;
 mod checks;
 mod config;
 mod docs;
+mod json;
 mod outcome;
 mod prompt;
 mod qr;
@@ -74,14 +76,22 @@ async fn run(cli: Cli) -> Result<()> {
     let before = cli.before;
     match cli.command {
         Command::Send(mut args) => {
-            args.common = settings::resolve(before, args.common)?.common;
-            send::run(args).await
+            let json = before.json || args.common.json;
+            json::reported(json, async move {
+                args.common = settings::resolve(before, args.common)?.common;
+                send::run(args).await
+            })
+            .await
         }
         Command::Receive(mut args) => {
-            let resolved = settings::resolve(before, args.common)?;
-            args.common = resolved.common;
-            args.output_dir = args.output_dir.or(resolved.output_dir);
-            receive::run(args).await
+            let json = before.json || args.common.json;
+            json::reported(json, async move {
+                let resolved = settings::resolve(before, args.common)?;
+                args.common = resolved.common;
+                args.output_dir = args.output_dir.or(resolved.output_dir);
+                receive::run(args).await
+            })
+            .await
         }
         Command::Serve(args) => {
             settings::none_given(&before)?;

@@ -6,6 +6,7 @@ use anyhow::Result;
 /// Exit codes, as the README documents them.
 pub mod exit {
     pub const FAILURE: u8 = 1;
+    /// Bad usage: what was asked cannot be done as given.
     pub const USAGE: u8 = 2;
     pub const WRONG_CODE: u8 = 3;
     pub const DECLINED: u8 = 4;
@@ -33,6 +34,9 @@ pub fn exit_code(e: &anyhow::Error) -> u8 {
     use ferry::{Error as E, LocalError as L, NetworkError as N, PeerError as P, ServerError as S};
     if e.is::<crate::checks::Invalid>() {
         return exit::USAGE;
+    }
+    if e.is::<Interrupted>() {
+        return exit::INTERRUPTED;
     }
     match e.downcast_ref::<E>() {
         Some(E::WrongCode) => exit::WRONG_CODE,

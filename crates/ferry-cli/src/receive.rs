@@ -1,10 +1,12 @@
 //! `ferry receive`: the code, the transfer, and what arrived.
 
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 
 use anyhow::{Context, Result};
 
 use crate::args::ReceiveArgs;
+use crate::checks::Invalid;
+use crate::json::Events;
 use crate::term::{human, Terminal};
 use crate::{prompt, settings};
 use ferry::{ReceiveOptions, Received};
@@ -13,6 +15,10 @@ use ferry_proto::transfer::path::escape_for_terminal;
 
 pub async fn run(args: ReceiveArgs) -> Result<()> {
     let common = &args.common;
+    if common.json && !args.yes {
+        // A JSON reader cannot answer the prompt on the terminal.
+        return Err(Invalid("--json needs --yes: there is no prompt in JSON mode".into()).into());
+    }
     let typed = match args.code {
         Some(c) => c,
         None => prompt::ask_code()?,
@@ -25,16 +31,23 @@ pub async fn run(args: ReceiveArgs) -> Result<()> {
         output_dir: args.output_dir.unwrap_or_else(|| ".".into()),
         v1: common.v1,
     };
-    let mut ui = Terminal::new(common.hide_progress || common.quiet, args.yes, false);
-    ui.quiet = common.quiet;
+    let mut term = Terminal::new(common.hide_progress || common.quiet, args.yes, false);
+    term.quiet = common.quiet;
+    let mut ui = Events::new(term, common.json);
     let received = ferry::receive(&options, &mut ui).await?;
-    ui.finish_progress();
-    report(received, common.quiet)
+    ui.term.finish_progress();
+    if common.json {
+        ui.received(&received);
+        if let Received::Text(_) = received {
+            return Ok(()); // in the `done` event, not on stdout
+        }
+    }
+    report(received, args.raw, common.quiet)
 }
 
-fn report(received: Received, quiet: bool) -> Result<()> {
+fn report(received: Received, raw: bool, quiet: bool) -> Result<()> {
     match received {
-        Received::Text(text) => print_text(&text)?,
+        Received::Text(text) => print_text(&text, raw)?,
         _ if quiet => {}
         Received::File { path, bytes } => {
             eprintln!(
@@ -75,14 +88,15 @@ fn shown_path(p: &std::path::Path) -> String {
     escape_for_terminal(&p.display().to_string())
 }
 
-/// Text goes to stdout exactly when piped, escaped when a person reads it.
-fn print_text(text: &str) -> Result<()> {
-    let mut out = std::io::stdout().lock();
-    let shown = if out.is_terminal() {
-        escape_for_terminal(text)
-    } else {
-        text.to_owned()
+/// Text goes to stdout escaped, whether a person reads it or a pipe (`tee`,
+/// `less -R`) hands it to a terminal later; newlines and tabs stay, so a
+/// multi-line message reads as written. `--raw` asks for the exact bytes.
+fn print_text(text: &str, raw: bool) -> Result<()> {
+    let shown = match raw {
+        true => text.to_owned(),
+        false => escape_for_terminal(text),
     };
+    let mut out = std::io::stdout().lock();
     writeln!(out, "{shown}").context("writing the message")?;
     Ok(())
 }

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use anyhow::{bail, Context, Result};
 
 use crate::args::SendArgs;
+use crate::json::Events;
 use crate::settings;
 use crate::term::Terminal;
 use ferry::{CodeChoice, Payload, SendOptions};
@@ -26,14 +27,16 @@ pub async fn run(args: SendArgs) -> Result<()> {
         v1: common.v1,
     };
     let (payload, _spool) = payload(&args)?;
-    let mut ui = Terminal::new(common.hide_progress || common.quiet, false, true);
-    ui.quiet = common.quiet;
-    ui.announce = crate::announce::Announce::new(common, args.qr);
+    let mut term = Terminal::new(common.hide_progress || common.quiet, false, true);
+    term.quiet = common.quiet;
+    term.announce = crate::announce::Announce::new(common, args.qr);
+    let mut ui = Events::new(term, common.json);
     ferry::send(&options, payload, &mut ui).await?;
-    ui.finish_progress();
+    ui.term.finish_progress();
     if !common.quiet {
         eprintln!("Transfer complete.");
     }
+    ui.sent();
     Ok(())
 }
 

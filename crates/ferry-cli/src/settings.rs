@@ -54,6 +54,7 @@ fn merge(before: Common, after: Common) -> Result<Common> {
         listen: after.listen.or(before.listen),
         no_listen: after.no_listen || before.no_listen,
         hide_progress: after.hide_progress || before.hide_progress,
+        json: after.json || before.json,
         v1: after.v1 || before.v1,
     };
     // clap sees this conflict only when both flags sit on the same side.
@@ -86,6 +87,7 @@ fn any_given(c: &Common) -> bool {
         listen,
         no_listen,
         hide_progress,
+        json,
         v1,
     } = c;
     server.is_some()
@@ -97,6 +99,7 @@ fn any_given(c: &Common) -> bool {
         || *force_relay
         || *no_listen
         || *hide_progress
+        || *json
         || *v1
 }
 

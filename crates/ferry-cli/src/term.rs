@@ -2,14 +2,13 @@
 //! Every string from the peer or the server is escaped before it is shown.
 
 use std::io::{BufRead, IsTerminal, Write};
-use std::time::Duration;
-
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use ferry::transfer::Offered;
-use ferry::{OfferSummary, RendezvousObserver, Ui};
+use ferry::{OfferSummary, Outgoing, RendezvousObserver, Ui};
 use ferry_proto::code::Code;
 use ferry_proto::transfer::path::escape_for_terminal;
+
+use crate::bar::Bar;
 
 /// Talks to the person at the terminal, on stderr.
 pub struct Terminal {
@@ -21,7 +20,7 @@ pub struct Terminal {
     pub announce: crate::announce::Announce,
     /// -q: nothing but errors, warnings and what the user must act on.
     pub quiet: bool,
-    bar: Option<ProgressBar>,
+    bar: Option<Bar>,
 }
 
 impl Terminal {
@@ -43,22 +42,12 @@ impl Terminal {
         }
     }
 
-    fn bar(&mut self, total: u64) -> &ProgressBar {
-        self.bar.get_or_insert_with(|| {
-            let bar = if crate::settings::colour_allowed() {
-                "{bar:30.cyan/blue}"
-            } else {
-                "{bar:30}"
-            };
-            let style = ProgressStyle::with_template(&format!(
-                "{bar} {{bytes}}/{{total_bytes}} {{binary_bytes_per_sec}} ETA {{eta}}"
-            ))
-            .unwrap_or_else(|_| ProgressStyle::default_bar());
-            let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
-            bar.set_style(style);
-            bar.enable_steady_tick(Duration::from_millis(250));
-            bar
-        })
+    /// The bar, once there is something to show and a terminal to show it on.
+    fn bar(&mut self, total: u64) -> Option<&Bar> {
+        if !self.show_progress {
+            return None;
+        }
+        Some(self.bar.get_or_insert_with(|| Bar::on_stderr(total)))
     }
 }
 
@@ -70,6 +59,16 @@ impl RendezvousObserver for Terminal {
         eprintln!("Server says: {}", escape_for_terminal(motd));
     }
 
+    fn waiting(&mut self) {
+        if self.quiet {
+            return;
+        }
+        match self.announce_code {
+            true => eprintln!("Waiting for the other side to connect…"),
+            false => eprintln!("Waiting for the sender…"),
+        }
+    }
+
     fn code(&mut self, code: &Code) {
         if self.announce_code {
             eprint!("{}", self.announce.text(code.as_str()));
@@ -78,6 +77,13 @@ impl RendezvousObserver for Terminal {
 }
 
 impl Ui for Terminal {
+    fn sending(&mut self, what: &Outgoing) {
+        if self.quiet {
+            return;
+        }
+        eprintln!("{}", describe_outgoing(what));
+    }
+
     fn transit(&mut self, description: &str) {
         if self.quiet {
             return;
@@ -86,8 +92,28 @@ impl Ui for Terminal {
     }
 
     fn progress(&mut self, done: u64, total: u64) {
-        if self.show_progress {
-            self.bar(total).set_position(done);
+        if let Some(bar) = self.bar(total) {
+            bar.moved_to(done);
+        }
+    }
+
+    fn present(&mut self, done: u64, total: u64) {
+        if let Some(bar) = self.bar(total) {
+            bar.jumped_to(done);
+        }
+    }
+
+    fn file(&mut self, index: u64, count: u64, path: &str) {
+        if let Some(bar) = &self.bar {
+            bar.file(index, count, path);
+        }
+    }
+
+    fn confirming(&mut self) {
+        match &self.bar {
+            Some(bar) => bar.note(CONFIRMING),
+            None if self.quiet => {}
+            None => eprintln!("{CONFIRMING}"),
         }
     }
 
@@ -119,6 +145,28 @@ impl Ui for Terminal {
         let mut answer = String::new();
         let read = std::io::stdin().lock().read_line(&mut answer);
         matches!(read, Ok(n) if n > 0) && matches!(answer.trim(), "y" | "Y" | "yes" | "Yes")
+    }
+}
+
+/// What the v1 sender says between the last byte written and the receiver's ack.
+const CONFIRMING: &str = "All data sent; waiting for the receiver to confirm…";
+
+/// What the sender is about to offer, before the code.
+pub fn describe_outgoing(what: &Outgoing) -> String {
+    let offer = match what {
+        Outgoing::Text { bytes } => return format!("Sending text ({bytes} bytes)"),
+        Outgoing::Files(offer) => offer,
+        _ => return "Sending".to_owned(),
+    };
+    let size = human(offer.bytes);
+    match &offer.what {
+        Offered::File { name } => format!("Sending file {} ({size})", escape_for_terminal(name)),
+        Offered::Directory { name } => format!(
+            "Sending directory {} ({} files, {size})",
+            escape_for_terminal(name),
+            offer.files
+        ),
+        _ => format!("Sending {} files ({size})", offer.files),
     }
 }
 

@@ -1,9 +1,10 @@
 //! Untrusted text on its way to a person: text messages (under a real
 //! pseudo-terminal), the server's message of the day, the peer's error
 //! strings and host names. No raw control or bidi character reaches the
-//! terminal; piped output stays exact.
+//! terminal, piped or not; only `--raw` writes a message byte for byte.
 #![allow(clippy::unwrap_used)] // helpers outside #[test] fns, in a test crate
 
+use ferry_test_support::ferry_bin::pty_available;
 use ferry_test_support::scenario::{reply, verified};
 use ferry_test_support::{raw_controls, EvilPeer, Ferry, Sandbox, TestServer};
 use serde_json::json;
@@ -11,12 +12,18 @@ use serde_json::json;
 const NASTY: &str =
     "\u{1b}]0;owned\u{7}\u{1b}[2J\u{1b}[31mred\u{9b}1m\u{202e}txt.exe\r\u{8}\u{0}end";
 
-/// The evil sender offers `text`; `pty` runs ferry under a pseudo-terminal.
-async fn receive_text(text: &str, pty: bool) -> ferry_test_support::Finished {
+/// The evil sender offers `text` to `ferry receive EXTRA…`, piped.
+async fn receive_text(text: &str, extra: &[&str]) -> ferry_test_support::Finished {
+    receive_text_with(text, extra, false).await
+}
+
+/// As [`receive_text`]; `pty` runs ferry under a pseudo-terminal.
+async fn receive_text_with(text: &str, extra: &[&str], pty: bool) -> ferry_test_support::Finished {
     let server = TestServer::start().await;
     let sandbox = Sandbox::new();
     let mut peer = EvilPeer::allocate(&server.url()).await;
-    let cmd = Ferry::receive(&server, &peer.code, &sandbox.out, &sandbox.cwd);
+    let mut cmd = Ferry::receive(&server, &peer.code, &sandbox.out, &sandbox.cwd);
+    cmd.args(extra);
     let ferry = if pty { cmd.under_pty() } else { cmd }.spawn();
     let ferry = verified(&mut peer, ferry).await;
     peer.send_json(json!({"offer": {"message": text}})).await;
@@ -29,11 +36,11 @@ async fn receive_text(text: &str, pty: bool) -> ferry_test_support::Finished {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn text_message_on_a_terminal_is_escaped() {
-    if !script_available() {
+    if !pty_available() {
         eprintln!("skipped: no `script` to make a pseudo-terminal");
         return;
     }
-    let done = receive_text(NASTY, true).await;
+    let done = receive_text_with(NASTY, &[], true).await;
     done.assert_success();
     let bad = raw_controls(done.stdout.replace("\r\n", "\n").as_bytes());
     assert!(bad.is_empty(), "raw controls {bad:?} in {:?}", done.stdout);
@@ -45,11 +52,31 @@ async fn text_message_on_a_terminal_is_escaped() {
     assert!(done.stdout.contains("\\u{202e}"), "{:?}", done.stdout);
 }
 
-/// Piped into a program, the message arrives byte for byte (the receiver
-/// asked for the data, not for a display of it).
+/// Piped, the message is escaped too: `ferry receive CODE | tee msg.txt` or
+/// `| less -R` would hand raw escapes to the terminal. Newlines stay.
 #[tokio::test(flavor = "multi_thread")]
-async fn text_message_into_a_pipe_is_exact() {
-    let done = receive_text(NASTY, false).await;
+async fn text_message_into_a_pipe_is_escaped() {
+    let done = receive_text(&format!("{NASTY}\nsecond line"), &[]).await;
+    done.assert_success();
+    let bad = raw_controls(done.stdout.as_bytes());
+    assert!(bad.is_empty(), "raw controls {bad:?} in {:?}", done.stdout);
+    assert!(
+        done.stdout.contains("\\x1b]0;owned\\x07"),
+        "{:?}",
+        done.stdout
+    );
+    assert!(
+        done.stdout.ends_with("end\nsecond line\n"),
+        "{:?}",
+        done.stdout
+    );
+    done.assert_clean_stderr();
+}
+
+/// `--raw` is the explicit way to get the bytes exactly as sent.
+#[tokio::test(flavor = "multi_thread")]
+async fn text_message_with_raw_is_exact() {
+    let done = receive_text(NASTY, &["--raw"]).await;
     done.assert_success();
     assert_eq!(done.stdout, format!("{NASTY}\n"));
     done.assert_clean_stderr();
@@ -113,13 +140,4 @@ async fn peer_host_names_in_errors_are_escaped() {
         .await;
     let done = ferry.finish().await;
     done.assert_failed_with(&["could not connect", "\\x1b[2Jevil"]);
-}
-
-fn script_available() -> bool {
-    std::process::Command::new("script")
-        .args(["-qec", "true", "/dev/null"])
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success())
 }

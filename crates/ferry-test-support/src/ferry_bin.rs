@@ -57,19 +57,8 @@ impl Ferry {
         Ferry::isolated(Command::new(path()))
     }
 
-    /// No settings from the environment or the user's config file leak in.
     fn isolated(mut cmd: Command) -> Ferry {
-        cmd.env_remove("FERRY_SERVER")
-            .env_remove("FERRY_RELAY")
-            .env_remove("FERRY_APPID")
-            .env_remove("FERRY_CONFIG")
-            .env_remove("FERRY_LOG")
-            .env_remove("NO_COLOR")
-            .env("XDG_CONFIG_HOME", "/nonexistent/ferry-test-config")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true);
+        hermetic(&mut cmd);
         Ferry { cmd }
     }
 
@@ -173,7 +162,24 @@ impl Ferry {
     }
 }
 
-/// Whether `script` can make a pseudo-terminal here (for [`Ferry::under_pty`]).
+/// No settings from the test's environment or the user's config file leak in;
+/// stdout and stderr piped; killed with its handle.
+pub(crate) fn hermetic(cmd: &mut Command) {
+    cmd.env_remove("FERRY_SERVER")
+        .env_remove("FERRY_RELAY")
+        .env_remove("FERRY_APPID")
+        .env_remove("FERRY_CONFIG")
+        .env_remove("FERRY_LOG")
+        .env_remove("NO_COLOR")
+        .env("XDG_CONFIG_HOME", "/nonexistent/ferry-test-config")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true);
+}
+
+/// Whether util-linux `script` can give a command a pseudo-terminal here (for
+/// [`Ferry::under_pty`]).
 pub fn pty_available() -> bool {
     std::process::Command::new("script")
         .args(["-qec", "true", "/dev/null"])

@@ -24,6 +24,7 @@ pub mod evil_transit;
 pub mod ferry_bin;
 pub mod files;
 pub mod in_process;
+pub mod live;
 pub mod native_cli;
 pub mod raw_mailbox;
 pub mod raw_relay;

@@ -27,4 +27,4 @@ pub use rendezvous::{
 pub use send::{send, SendOptions};
 pub use timing::Timing;
 pub use transfer::{OfferSummary, Payload, Received, Report};
-pub use ui::Ui;
+pub use ui::{Digest, Outgoing, Ui};

@@ -7,7 +7,7 @@ use crate::native;
 use crate::rendezvous::{CodeChoice, MailboxConfig, Wormhole};
 use crate::transfer::{Payload, Selection};
 use crate::transit::TransitConfig;
-use crate::ui::Ui;
+use crate::ui::{Outgoing, Ui};
 use crate::v1;
 
 /// Everything a send needs to know.
@@ -23,6 +23,7 @@ pub struct SendOptions {
 /// Sends `payload` and returns once the receiver confirmed it.
 pub async fn send(options: &SendOptions, payload: Payload, ui: &mut dyn Ui) -> Result<()> {
     let selection = walk(payload, ui)?;
+    ui.sending(&Outgoing::of(&selection));
     let mailbox = native::mailbox_config(&options.mailbox, options.v1);
     let mut wormhole = Wormhole::connect(&mailbox, options.code.clone(), ui).await?;
     ui.connected(&wormhole.verifier());

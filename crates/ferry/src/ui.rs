@@ -2,17 +2,34 @@
 //! prints; the CLI (or a test) implements this.
 
 use crate::rendezvous::RendezvousObserver;
-use crate::transfer::OfferSummary;
+use crate::transfer::{ItemKind, OfferSummary, Selection};
 
 /// Callbacks from a running send or receive. Every string from the peer or the
 /// server is untrusted: escape it before showing it.
 pub trait Ui: RendezvousObserver + Send {
+    /// Sender only, before the code: what will be offered.
+    fn sending(&mut self, _what: &Outgoing) {}
     /// The key is confirmed: the other side typed the right code.
     fn connected(&mut self, _verifier: &[u8; 32]) {}
     /// The bulk connection is up (`direct …` or `relay …`).
     fn transit(&mut self, _description: &str) {}
-    /// `done` of `total` bytes moved.
+    /// `done` of `total` bytes are with the receiver.
     fn progress(&mut self, _done: u64, _total: u64) {}
+    /// Like `progress`, but the step is data the receiver already had (resumed
+    /// or identical files): nothing moved, so it must not count as speed.
+    fn present(&mut self, done: u64, total: u64) {
+        self.progress(done, total);
+    }
+    /// A directory transfer reached file `index` (1-based) of `count`; `path` is
+    /// relative to the top name and, on the receiving side, from the peer.
+    fn file(&mut self, _index: u64, _count: u64, _path: &str) {}
+    /// The content of file `path` (relative, as offered) has this hash: the
+    /// receiver verified it before the transfer succeeded. Said where the
+    /// protocol knows it: ferry to ferry every file's BLAKE3 root (what `b3sum`
+    /// prints), v1 the SHA-256 of a single file.
+    fn hashed(&mut self, _path: &str, _digest: &Digest) {}
+    /// v1 sender: every byte is written; the receiver's final ack is awaited.
+    fn confirming(&mut self) {}
     /// Something the user should know that does not stop the transfer.
     fn warn(&mut self, _message: &str) {}
     /// Receiver only, before `accept`: an earlier, interrupted transfer left `held`
@@ -22,5 +39,47 @@ pub trait Ui: RendezvousObserver + Send {
     /// Receiver only: may we accept this (already checked for safety and space)?
     fn accept(&mut self, _offer: &OfferSummary) -> bool {
         false
+    }
+}
+
+/// A file's hash, as the protocol checks it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Digest {
+    Blake3([u8; 32]),
+    Sha256([u8; 32]),
+}
+
+/// What a sender is about to offer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Outgoing {
+    /// A text message of this many bytes (UTF-8).
+    Text { bytes: u64 },
+    /// A file or a directory, as the receiver will be asked about it.
+    Files(OfferSummary),
+}
+
+impl Outgoing {
+    /// What `selection` will offer.
+    pub fn of(selection: &Selection) -> Outgoing {
+        match selection {
+            Selection::Text(text) => Outgoing::Text {
+                bytes: text.len() as u64,
+            },
+            Selection::File(item) => {
+                let size = match item.kind {
+                    ItemKind::File { size } => size,
+                    ItemKind::Dir => 0,
+                };
+                Outgoing::Files(OfferSummary::file(&item.rel, size))
+            }
+            Selection::Directory(dir) => {
+                let (files, bytes) = dir
+                    .files()
+                    .fold((0, 0), |(n, sum), (_, size)| (n + 1, sum + size));
+                Outgoing::Files(OfferSummary::directory(&dir.name, files, bytes, bytes))
+            }
+        }
     }
 }

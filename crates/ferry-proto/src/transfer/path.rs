@@ -150,8 +150,9 @@ pub fn safe_file_name(s: &str) -> Result<String, PathError> {
 /// Renders untrusted text so that printing it cannot drive the terminal or
 /// reorder what is shown: C0 controls (except `\n` and `\t`, which only move
 /// the cursor in ordinary ways and are common in text messages), DEL, C1
-/// controls and the bidirectional formatting characters come out as visible
-/// escapes (`\x1b`, `\u{9b}`, `\u{202e}`). A literal backslash is left alone:
+/// controls, the bidirectional formatting characters and every other invisible
+/// format character ([`super::is_invisible`]: zero-width spaces, BOM, …) come out
+/// as visible escapes (`\x1b`, `\u{9b}`, `\u{202e}`). A literal backslash is left alone:
 /// the goal is safe display, not a reversible encoding.
 pub fn escape_for_terminal(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
@@ -161,18 +162,13 @@ pub fn escape_for_terminal(s: &str) -> String {
             c if (c as u32) < 0x80 && c.is_control() => {
                 let _ = write!(out, "\\x{:02x}", c as u32);
             }
-            c if c.is_control() || is_bidi_control(c) => {
+            c if c.is_control() || super::is_invisible(c) => {
                 let _ = write!(out, "\\u{{{:x}}}", c as u32);
             }
             c => out.push(c),
         }
     }
     out
-}
-
-/// Characters that change the display order of the text around them.
-fn is_bidi_control(c: char) -> bool {
-    matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{200e}' | '\u{200f}' | '\u{061c}')
 }
 
 /// Checks that apply to the whole path, before splitting it.
@@ -371,6 +367,10 @@ mod tests {
         assert_eq!(
             escape_for_terminal("\u{2066}x\u{2069}"),
             "\\u{2066}x\\u{2069}"
+        );
+        assert_eq!(
+            escape_for_terminal("a\u{200b}b\u{feff}\u{2028}"),
+            "a\\u{200b}b\\u{feff}\\u{2028}"
         );
         assert_eq!(escape_for_terminal("日本 ü"), "日本 ü");
     }

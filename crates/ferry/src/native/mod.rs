@@ -16,6 +16,7 @@
 //! `transfer::landing`.
 
 mod connect;
+mod current;
 mod hash;
 mod link;
 mod receive;

@@ -45,6 +45,9 @@ pub trait RendezvousObserver {
     fn motd(&mut self, _motd: &str) {}
     /// The code is known: show it to the user before we wait for the peer.
     fn code(&mut self, _code: &Code) {}
+    /// The other side is not there yet: our first message is in the mailbox
+    /// before any of theirs. Called at most once; `connected` ends the wait.
+    fn waiting(&mut self) {}
 }
 
 /// The public magic-wormhole rendezvous server, shared with every other client.
@@ -79,6 +82,7 @@ impl Wormhole {
             app_versions: config.app_versions.clone(),
             client_version: ("ferry".into(), env!("CARGO_PKG_VERSION").into()),
         };
+        let presence = Presence::new(&session_config.side);
         let mut session = Session::new(session_config, rng);
         match choice {
             CodeChoice::Allocate { words } => session.allocate_code(words),
@@ -92,6 +96,7 @@ impl Wormhole {
             timing: config.timing.clone(),
             session,
             inbox: VecDeque::new(),
+            presence,
         };
         let (verifier, versions) = pending.until_verified(observer).await?;
         let code = pending.session.code().cloned().ok_or(Error::SERVER_LOST)?;
@@ -207,6 +212,38 @@ struct Pending {
     timing: Timing,
     session: Session<StdRng>,
     inbox: VecDeque<Vec<u8>>,
+    presence: Presence,
+}
+
+/// Whether the peer is in the mailbox yet. The server echoes every message to
+/// every side in mailbox order, and a peer that came first has its `pake` there
+/// before ours; so our own `pake` coming back before any of theirs means we wait.
+struct Presence {
+    side: String,
+    peer_seen: bool,
+    told: bool,
+}
+
+impl Presence {
+    fn new(side: &str) -> Self {
+        Presence {
+            side: side.to_owned(),
+            peer_seen: false,
+            told: false,
+        }
+    }
+
+    fn note(&mut self, msg: &ServerMessage, observer: &mut dyn RendezvousObserver) {
+        let ServerMessage::Message { side, phase, .. } = msg else {
+            return;
+        };
+        if *side != self.side {
+            self.peer_seen = true;
+        } else if phase == "pake" && !self.peer_seen && !self.told {
+            self.told = true;
+            observer.waiting();
+        }
+    }
 }
 
 impl Pending {
@@ -229,6 +266,7 @@ impl Pending {
                 }
             }
             let msg = self.conn.recv().await?;
+            self.presence.note(&msg, observer);
             if let Err(e) = self.session.handle(msg) {
                 self.fail(&e).await;
                 return Err(e.into());

@@ -17,7 +17,7 @@ use crate::rendezvous::Wormhole;
 use crate::transfer::landing::{ensure_space, Partial};
 use crate::transfer::{OfferSummary, Received};
 use crate::transit::{TransitConfig, TransitPrep, TransitStream};
-use crate::ui::Ui;
+use crate::ui::{Digest, Ui};
 
 use super::archive::{extract_zip, ExtractLimits};
 use super::messages::{next_message, v1_error};
@@ -175,6 +175,7 @@ async fn receive_file(
         Partial::file(dir, &name).map_err(|e| Error::io("creating the partial file", e))?;
     let digest = receive_bytes(stream, file, size, ui).await?;
     send_ack(stream, machine, digest).await?;
+    ui.hashed(&name, &Digest::Sha256(digest));
     partial
         .persist(target)
         .map_err(|e| persist_error(e, target))?;

@@ -15,7 +15,7 @@ use crate::error::{Error, Result};
 use crate::rendezvous::Wormhole;
 use crate::transfer::{Item, Selection};
 use crate::transit::{TransitConfig, TransitPrep, PEER_RECORD_SIZE, RECORD_SIZE};
-use crate::ui::Ui;
+use crate::ui::{Digest, Ui};
 
 use super::archive::DirPlan;
 use super::messages::{next_message, v1_error};
@@ -60,7 +60,8 @@ pub(crate) async fn send(
     let mut stream = prep.connect(Role::Sender, &key, &peer).await?;
     ui.transit(stream.description());
     let (source, size) = bulk.open()?;
-    let mut progress = |done| ui.progress(done, size);
+    // Written is not received: the bar stops short of the end until the ack.
+    let mut progress = |done: u64| ui.progress(done.min(size.saturating_sub(1)), size);
     let record = match negotiate::is_ferry(wormhole.peer_app_versions()) {
         true => RECORD_SIZE,
         false => PEER_RECORD_SIZE,
@@ -69,12 +70,18 @@ pub(crate) async fn send(
         .send_from(source, (size, record), &mut progress)
         .await?;
     machine.data_sent(digest).map_err(v1_error)?;
+    if let Selection::File(item) = selection {
+        ui.hashed(&item.rel, &Digest::Sha256(digest));
+    }
+    ui.confirming();
     let mut buf = Vec::new();
     let start = stream
         .read_record(&mut buf)
         .await
         .map_err(|_| Error::VANISHED)?;
-    machine.handle_record(&buf[start..]).map_err(v1_error)
+    machine.handle_record(&buf[start..]).map_err(v1_error)?;
+    ui.progress(size, size);
+    Ok(())
 }
 
 /// The driver loop (see `ferry_proto::transfer::v1`) up to the machine's next

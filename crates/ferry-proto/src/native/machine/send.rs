@@ -46,8 +46,12 @@ pub enum SendEvent {
     /// The groups about to be streamed in this batch, in order, so a driver can
     /// read ahead; every one still comes as a [`Transmit::Data`].
     Stream(Vec<DataRef>),
-    /// Bytes the receiver now has (sent or already there) out of the total.
+    /// Bytes the receiver now has (acknowledged, or already there) out of the
+    /// total: data counts once the receiver acknowledged it, not when written.
     Progress { done: u64, total: u64 },
+    /// Like `Progress`, but the step is data the receiver already had (resumed
+    /// or identical): it moved nothing, so it is no measure of speed.
+    Present { done: u64, total: u64 },
     /// The receiver confirmed everything: the transfer succeeded.
     Done,
 }
@@ -79,6 +83,11 @@ pub struct NativeSender {
     out: VecDeque<Transmit>,
     events: VecDeque<SendEvent>,
     done_bytes: u64,
+    /// Data bytes sent but not yet acknowledged: one entry per outstanding
+    /// `CHECKPOINT`, then what was sent after the last one (acknowledged by the
+    /// next `WANTS` or `DONE`, which the receiver sends only after writing it).
+    unacked: VecDeque<u64>,
+    since_checkpoint: u64,
 }
 
 impl NativeSender {
@@ -106,6 +115,8 @@ impl NativeSender {
             out: VecDeque::new(),
             events: VecDeque::new(),
             done_bytes: 0,
+            unacked: VecDeque::new(),
+            since_checkpoint: 0,
         }
     }
 
@@ -151,10 +162,12 @@ impl NativeSender {
 
     /// Counts a group as sent; a full window queues a `CHECKPOINT` behind it.
     fn sent_data(&mut self, data: DataRef) -> Transmit {
+        self.since_checkpoint += data.len;
         if let Some(seq) = self.window.on_data(data.len) {
             self.out.push_back(Transmit::Frame(Frame::Checkpoint(seq)));
+            self.unacked
+                .push_back(std::mem::take(&mut self.since_checkpoint));
         }
-        self.progress(data.len);
         Transmit::Data(data)
     }
 
@@ -164,6 +177,15 @@ impl NativeSender {
             done: self.done_bytes,
             total: self.manifest.bytes(),
         });
+    }
+
+    /// `WANTS` for the next batch, or `DONE`: the receiver wrote the last batch's
+    /// data after its final checkpoint too.
+    fn confirm_batch(&mut self) {
+        let rest = std::mem::take(&mut self.since_checkpoint);
+        if rest > 0 {
+            self.progress(rest);
+        }
     }
 
     pub fn poll_event(&mut self) -> Option<SendEvent> {
@@ -208,10 +230,13 @@ impl NativeSender {
             (State::AwaitWants(..), Frame::Wants(wants)) => self.on_wants(wants),
             (State::Streaming(_) | State::Draining, Frame::Ack(seq)) => {
                 self.window.on_ack(seq)?;
+                let acked = self.unacked.pop_front().unwrap_or_default();
+                self.progress(acked);
                 self.after_acks();
                 Ok(())
             }
             (State::AwaitDone, Frame::Done(totals)) if totals == self.manifest.totals() => {
+                self.confirm_batch();
                 self.state = State::Done;
                 self.events.push_back(SendEvent::Done);
                 Ok(())
@@ -304,7 +329,12 @@ impl NativeSender {
             })
             .collect();
         let wanted_bytes: u64 = queue.iter().map(|d| d.len).sum();
-        self.progress(batch_bytes - wanted_bytes);
+        self.confirm_batch();
+        self.done_bytes += batch_bytes - wanted_bytes;
+        self.events.push_back(SendEvent::Present {
+            done: self.done_bytes,
+            total: self.manifest.bytes(),
+        });
         self.events
             .push_back(SendEvent::Stream(queue.iter().copied().collect()));
         self.state = State::Streaming(queue);

@@ -150,6 +150,39 @@ fn sender_checks_acks_and_the_window() {
     assert!(matches!(drain(&mut s).first(), Some(Transmit::Data(d)) if d.group == 5));
 }
 
+/// The sender's progress is what the receiver acknowledged, not what went
+/// into the socket: nothing counts until an `ACK`, the rest at `DONE`.
+#[test]
+fn sender_progress_follows_the_receivers_acks() {
+    let mut s = NativeSender::with_limits(manifest(&[3 * G]), 1, u64::MAX, 2 * G);
+    drain(&mut s);
+    s.handle(Frame::Accept).unwrap();
+    s.poll_event();
+    s.batch_hashed(vec![zeros(3 * G)]).unwrap();
+    drain(&mut s);
+    s.handle(Frame::Wants(wants(&[(0, GroupSet::full(3))])))
+        .unwrap();
+    let progress = |s: &mut NativeSender| -> Vec<u64> {
+        std::iter::from_fn(|| s.poll_event())
+            .filter_map(|e| match e {
+                SendEvent::Progress { done, .. } | SendEvent::Present { done, .. } => Some(done),
+                _ => None,
+            })
+            .collect()
+    };
+    assert_eq!(progress(&mut s), vec![0], "nothing was already there");
+    drain(&mut s);
+    assert_eq!(
+        progress(&mut s),
+        Vec::<u64>::new(),
+        "written is not received"
+    );
+    s.handle(Frame::Ack(0)).unwrap();
+    assert_eq!(progress(&mut s), vec![2 * G]);
+    s.handle(Frame::Done(s.manifest().totals())).unwrap();
+    assert_eq!(progress(&mut s), vec![3 * G]);
+}
+
 #[test]
 fn sender_refuses_trees_that_do_not_fit() {
     let mut s = NativeSender::new(manifest(&[10]));

@@ -21,6 +21,7 @@ use crate::transit::TransitConfig;
 use crate::ui::Ui;
 
 use super::connect::{connect, decode, send_hints};
+use super::current::{self, CurrentFile};
 use super::link::{native_error, peer_text, Link};
 use super::queue_depth;
 
@@ -75,6 +76,7 @@ async fn run(link: &mut Link, output_dir: &Path, ui: &mut dyn Ui) -> Result<Repo
         manifest: &manifest,
         targets: &targets,
         files: Vec::new(),
+        current: CurrentFile::default(),
     };
     let received = batch
         .receive_all((link, &mut machine), &mut writer, ui)
@@ -182,6 +184,7 @@ struct BatchState<'a> {
     report: Report,
     /// The files of the batch being received.
     files: Vec<Planned>,
+    current: CurrentFile,
 }
 
 /// One file of the batch being received.
@@ -203,11 +206,12 @@ impl BatchState<'_> {
         loop {
             match next_event(link, machine).await? {
                 RecvEvent::Plan { first, trees } => {
+                    current::hashed(self.manifest, first, &trees, ui);
                     self.files = self.plan(first, trees).await?;
                     let wanted = self.files.iter().map(|f| f.wanted.clone()).collect();
                     machine.planned(wanted).map_err(native_error)?;
                     flush(link, machine).await?;
-                    ui.progress(self.report.present(), self.report.bytes);
+                    ui.present(self.report.present(), self.report.bytes);
                 }
                 RecvEvent::Write {
                     file,
@@ -219,6 +223,7 @@ impl BatchState<'_> {
                     // The machine checked the frame; its bytes still lie in the link.
                     let (buf, start) = link.take_payload(len as usize);
                     begin_up_to(&mut self.files, file, writer).await?;
+                    self.current.at(self.manifest, file, ui);
                     self.report.transferred += len;
                     writer.send(Job::Group { group, buf, start }).await?;
                     if last_of_file {

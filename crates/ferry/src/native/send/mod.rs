@@ -18,6 +18,7 @@ use crate::transit::TransitConfig;
 use crate::ui::Ui;
 
 use super::connect::{connect, peer_hints, send_hints};
+use super::current::{self, CurrentFile};
 use super::link::{native_error, Link};
 use super::queue_depth;
 
@@ -68,12 +69,16 @@ async fn run(
         machine: NativeSender::new(source.manifest.clone()),
         source,
         stream: None,
+        current: CurrentFile::default(),
     };
     loop {
         while let Some(event) = driver.machine.poll_event() {
             driver.on_event(event, hashes, ui).await?;
         }
         if let Some(transmit) = driver.machine.poll_transmit() {
+            if let Transmit::Data(data) = &transmit {
+                driver.current.at(&source.manifest, data.file, ui);
+            }
             driver.transmit(link, transmit).await?;
             continue;
         }
@@ -93,6 +98,7 @@ struct Driver<'a> {
     source: &'a Arc<Source>,
     /// The current batch's groups, read ahead.
     stream: Option<Stream>,
+    current: CurrentFile,
 }
 
 impl Driver<'_> {
@@ -104,7 +110,9 @@ impl Driver<'_> {
     ) -> Result<()> {
         match event {
             SendEvent::HashBatch(batch) => {
+                let first = batch.start;
                 let trees = hashes.next(batch).await?;
+                current::hashed(&self.source.manifest, first, &trees, ui);
                 self.machine.batch_hashed(trees).map_err(native_error)
             }
             SendEvent::Stream(groups) => {
@@ -114,6 +122,10 @@ impl Driver<'_> {
             }
             SendEvent::Progress { done, total } => {
                 ui.progress(done, total);
+                Ok(())
+            }
+            SendEvent::Present { done, total } => {
+                ui.present(done, total);
                 Ok(())
             }
             _ => Ok(()), // `Done`: the loop sees `is_done`
