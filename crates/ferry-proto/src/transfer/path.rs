@@ -9,8 +9,9 @@
 //! - [`SafeRelativePath::parse`] takes archive entry names. Separators are `/`
 //!   only. Empty and `.` components (`a//b`, `./a`, a trailing `/`) are
 //!   **dropped**, because common zip writers emit them harmlessly; `..`
-//!   anywhere, absolute paths, backslashes, drive letters and control
-//!   characters are **refused**.
+//!   anywhere, absolute paths, backslashes, drive letters, control
+//!   characters and invisible format characters ([`is_invisible_format`]:
+//!   bidi overrides, zero-width spaces…) are **refused**.
 //! - [`safe_file_name`] takes the single `filename`/`dirname` of an offer.
 //!   Python takes the basename of whatever it is sent; we **refuse** a name
 //!   with a separator instead, so a hostile peer cannot pick a different name
@@ -64,6 +65,11 @@ pub enum PathError {
     /// A control character (C0, DEL or C1), including NUL.
     #[error("control character not allowed: \"{name}\"")]
     ControlChar { name: String },
+    /// An invisible format character ([`is_invisible_format`]): it would make
+    /// the name display as something else (`invoice\u{202e}fdp.exe` shows as
+    /// `invoiceexe.pdf`).
+    #[error("invisible formatting character (bidi override, zero-width…) not allowed: \"{name}\"")]
+    InvisibleChar { name: String },
     /// A separator in what must be a single file name.
     #[error("path separator not allowed in a file name: \"{name}\"")]
     Separator { name: String },
@@ -197,12 +203,30 @@ fn check_whole(s: &str) -> Result<(), PathError> {
     Ok(())
 }
 
-/// Refuses NUL and every other C0, DEL or C1 control character.
+/// Refuses NUL and every other C0, DEL or C1 control character, and the
+/// invisible format characters that disguise a name.
 fn check_controls(s: &str) -> Result<(), PathError> {
-    match s.chars().any(char::is_control) {
-        true => Err(PathError::ControlChar { name: shown(s) }),
+    if s.chars().any(char::is_control) {
+        return Err(PathError::ControlChar { name: shown(s) });
+    }
+    match s.chars().any(is_invisible_format) {
+        true => Err(PathError::InvisibleChar { name: shown(s) }),
         false => Ok(()),
     }
+}
+
+/// Format characters (Unicode category Cf) that draw nothing or reorder what is
+/// around them, so a name holding one looks like another name: the bidi
+/// controls, zero-width space, word joiner and invisible operators, the BOM,
+/// soft hyphen, Mongolian vowel separator, interlinear annotations and tags.
+/// Not ZWNJ and ZWJ (U+200C, U+200D): Persian and Indic words and emoji
+/// sequences need them, and they reorder nothing.
+pub fn is_invisible_format(c: char) -> bool {
+    is_bidi_control(c)
+        || matches!(c,
+            '\u{00ad}' | '\u{180e}' | '\u{200b}' | '\u{2060}'..='\u{2064}'
+            | '\u{206a}'..='\u{206f}' | '\u{feff}' | '\u{fff9}'..='\u{fffb}'
+            | '\u{e0001}' | '\u{e0020}'..='\u{e007f}')
 }
 
 /// Checks one component; `whole` is what the error message shows.
@@ -304,11 +328,37 @@ mod tests {
             ("a\x1b[31m", |e| matches!(e, E::ControlChar { .. })),
             ("a\x7f", |e| matches!(e, E::ControlChar { .. })),
             ("a\u{9b}", |e| matches!(e, E::ControlChar { .. })),
+            ("invoice\u{202e}fdp.exe", |e| {
+                matches!(e, E::InvisibleChar { .. })
+            }),
+            ("a/\u{2066}b", |e| matches!(e, E::InvisibleChar { .. })),
+            ("pay\u{200b}.pdf", |e| matches!(e, E::InvisibleChar { .. })),
+            ("\u{feff}a", |e| matches!(e, E::InvisibleChar { .. })),
+            ("a\u{e0041}", |e| matches!(e, E::InvisibleChar { .. })),
         ];
         for (input, want) in cases {
             let err = SafeRelativePath::parse(input).unwrap_err();
             assert!(want(&err), "{input:?} gave {err:?}");
         }
+    }
+
+    #[test]
+    fn single_names_refuse_invisible_format_characters_too() {
+        let err = safe_file_name("invoice\u{202e}fdp.exe").unwrap_err();
+        assert!(matches!(err, PathError::InvisibleChar { .. }), "{err:?}");
+        assert!(err.to_string().contains("invoice\\u{202e}fdp.exe"), "{err}");
+    }
+
+    #[test]
+    fn joiners_that_words_and_emoji_need_are_kept() {
+        assert_eq!(
+            ok("\u{645}\u{6cc}\u{200c}\u{62e}.txt"),
+            "\u{645}\u{6cc}\u{200c}\u{62e}.txt"
+        );
+        assert_eq!(
+            ok("\u{1f469}\u{200d}\u{1f4bb}.png"),
+            "\u{1f469}\u{200d}\u{1f4bb}.png"
+        );
     }
 
     #[test]
