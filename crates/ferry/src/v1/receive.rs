@@ -14,7 +14,7 @@ use ferry_proto::transit::Role;
 
 use crate::error::{join_error, Error, Result};
 use crate::rendezvous::Wormhole;
-use crate::transfer::landing::{ensure_space, Partial};
+use crate::transfer::landing::{create_output_dir, ensure_space, space_dir, Partial};
 use crate::transfer::{OfferSummary, Received};
 use crate::transit::{TransitConfig, TransitPrep, TransitStream};
 use crate::ui::Ui;
@@ -65,6 +65,7 @@ impl Receiving<'_> {
                     if !ui.accept(&summary(&offer)) {
                         return Err(Error::Declined);
                     }
+                    create_output_dir(self.output_dir)?;
                     self.offer = Some((offer, target));
                     self.machine.accept().map_err(v1_error)?;
                 }
@@ -122,13 +123,11 @@ impl Receiving<'_> {
         };
         let name = safe_file_name(name).map_err(Error::unsafe_name)?;
         let dir = self.output_dir;
-        std::fs::create_dir_all(dir)
-            .map_err(|e| Error::io(format!("creating {}", dir.display()), e))?;
         let target = dir.join(&name);
         if target.symlink_metadata().is_ok() {
             return Err(Error::exists(target));
         }
-        ensure_space(dir, need)?;
+        ensure_space(&space_dir(dir), need)?;
         Ok(target)
     }
 

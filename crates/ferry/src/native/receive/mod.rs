@@ -138,9 +138,9 @@ async fn prepare(
     if !ui.accept(&summary(manifest)) {
         return Err(Error::Declined);
     }
-    let m = manifest.clone();
+    let (m, out) = (manifest.clone(), output_dir.to_owned());
     tokio::task::spawn_blocking(move || {
-        let dirs = landing::create_dirs(&m, &targets)?;
+        let dirs = landing::create_dirs(&m, &targets, &out)?;
         Ok::<_, Error>((targets, dirs))
     })
     .await
