@@ -36,6 +36,8 @@ pub enum Command {
     Receive(ReceiveArgs),
     /// Run a rendezvous (mailbox) server and transit relay for any wormhole client.
     Serve(Box<crate::serve::ServeArgs>),
+    /// Remove the partial data ferry kept to resume interrupted transfers.
+    Clean(crate::clean::CleanArgs),
 }
 
 /// Options shared by every command.

@@ -4,6 +4,7 @@
 #![allow(unreachable_pub)] // a binary: nothing is reachable from outside
 
 mod args;
+mod clean;
 mod outcome;
 mod prompt;
 mod receive;
@@ -66,5 +67,6 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Send(args) => send::run(args).await,
         Command::Receive(args) => receive::run(args).await,
         Command::Serve(args) => serve::run(*args).await,
+        Command::Clean(args) => clean::run(&args),
     }
 }

@@ -1,12 +1,15 @@
 //! `ferry receive`: the code, the transfer, and what arrived.
 
 use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
 
 use anyhow::{Context, Result};
 
 use crate::args::ReceiveArgs;
 use crate::term::{human, Terminal};
 use crate::{prompt, settings};
+use ferry::transfer::landing::leftovers::{self, LeftoverKind};
 use ferry::{ReceiveOptions, Received};
 use ferry_proto::code::Code;
 use ferry_proto::transfer::path::escape_for_terminal;
@@ -26,9 +29,66 @@ pub async fn run(args: ReceiveArgs) -> Result<()> {
         v1: common.v1,
     };
     let mut ui = Terminal::new(common.hide_progress, args.yes, false);
+    let mut kept = KeptNotice::new(&options.output_dir);
     let received = ferry::receive(&options, &mut ui).await?;
+    kept.disarm();
     ui.finish_progress();
     report(received)
+}
+
+/// Says what resumable data a receive that did not finish left behind. Dropped
+/// with the command on every way out — an error, or Ctrl-C dropping the whole
+/// future — it speaks unless the receive succeeded.
+struct KeptNotice {
+    dir: PathBuf,
+    since: SystemTime,
+    armed: bool,
+}
+
+/// Directory entries looked at after a failure: enough for any transfer's
+/// folders, quick even when the output directory is a home directory.
+const KEPT_SCAN_BUDGET: u64 = 20_000;
+
+impl KeptNotice {
+    fn new(dir: &Path) -> KeptNotice {
+        // A second of slack for file systems with coarse timestamps.
+        let since = SystemTime::now() - Duration::from_secs(1);
+        KeptNotice {
+            dir: dir.to_owned(),
+            since,
+            armed: true,
+        }
+    }
+
+    fn disarm(&mut self) {
+        self.armed = false;
+    }
+
+    /// Verified bytes in resume states this receive wrote.
+    fn kept(&self) -> u64 {
+        let found = leftovers::find_within(&self.dir, KEPT_SCAN_BUDGET).unwrap_or_default();
+        found
+            .iter()
+            .filter(|l| l.modified.is_some_and(|m| m >= self.since))
+            .map(|l| match l.kind {
+                LeftoverKind::ResumeState { verified } => verified,
+                _ => 0,
+            })
+            .sum()
+    }
+}
+
+impl Drop for KeptNotice {
+    fn drop(&mut self) {
+        let kept = if self.armed { self.kept() } else { 0 };
+        if kept > 0 {
+            let dir = escape_for_terminal(&self.dir.display().to_string());
+            eprintln!(
+                "ferry: kept {} in {dir}; send again into this folder to resume, or run `ferry clean {dir}`",
+                human(kept)
+            );
+        }
+    }
 }
 
 fn report(received: Received) -> Result<()> {

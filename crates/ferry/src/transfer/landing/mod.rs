@@ -10,6 +10,7 @@
 //! - the output directory is checked before the code is used, created only
 //!   once something lands, and never left behind empty (`outdir`).
 
+pub mod leftovers;
 mod outdir;
 mod partial;
 mod resume;

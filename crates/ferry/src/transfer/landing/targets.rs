@@ -37,8 +37,6 @@ pub(crate) struct Targets {
     pub(crate) existing: Vec<Existing>,
     /// Entry index of each file number.
     pub(crate) file_entries: Vec<usize>,
-    /// Bytes that resume states of earlier transfers claim (checked again later).
-    pub(crate) resumable: u64,
 }
 
 impl Targets {
@@ -56,7 +54,6 @@ pub(crate) fn check(manifest: &Manifest, out_dir: &Path) -> Result<Targets> {
         paths: Vec::new(),
         existing: Vec::new(),
         file_entries: Vec::new(),
-        resumable: 0,
     };
     let mut need = 0u64;
     for (i, entry) in manifest.entries().iter().enumerate() {
@@ -65,8 +62,8 @@ pub(crate) fn check(manifest: &Manifest, out_dir: &Path) -> Result<Targets> {
         if let EntryKind::File { size } = entry.kind {
             targets.file_entries.push(i);
             if existing == Existing::Nothing {
+                // Only the space check trusts a saved state by its size alone.
                 let held = resumable_bytes(&path, size);
-                targets.resumable += held;
                 need += size.saturating_sub(held);
             }
         }
