@@ -36,9 +36,13 @@ pub fn run(args: &CleanArgs) -> Result<()> {
         println!("{}", line(leftover, args.dry_run));
     }
     let bytes = found.iter().map(|l| l.bytes).sum();
+    let files = match found.len() {
+        1 => "1 file".to_owned(),
+        n => format!("{n} files"),
+    };
     match args.dry_run {
-        true => println!("Would free {} ({} files).", human(bytes), found.len()),
-        false => println!("Freed {} ({} files).", human(bytes), found.len()),
+        true => println!("Would free {} ({files}).", human(bytes)),
+        false => println!("Freed {} ({files}).", human(bytes)),
     }
     Ok(())
 }
