@@ -40,6 +40,8 @@ pub enum Command {
     Receive(ReceiveArgs),
     /// Run a rendezvous (mailbox) server and transit relay for any wormhole client.
     Serve(Box<crate::serve::ServeArgs>),
+    /// Remove the partial data ferry kept to resume interrupted transfers.
+    Clean(CleanArgs),
     /// Print a shell completion script (e.g. `ferry completions bash > /etc/bash_completion.d/ferry`).
     Completions {
         #[arg(value_enum)]
@@ -138,4 +140,14 @@ pub struct ReceiveArgs {
     pub raw: bool,
     #[command(flatten)]
     pub common: Common,
+}
+
+#[derive(Debug, Args)]
+pub struct CleanArgs {
+    /// Directory to clean (and every directory below it).
+    #[arg(value_name = "DIR", default_value = ".")]
+    pub dir: PathBuf,
+    /// Only list what would be removed.
+    #[arg(long)]
+    pub dry_run: bool,
 }

@@ -7,9 +7,11 @@ mod announce;
 mod args;
 mod bar;
 mod checks;
+mod clean;
 mod config;
 mod docs;
 mod json;
+mod kept;
 mod outcome;
 mod prompt;
 mod qr;
@@ -96,6 +98,10 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Serve(args) => {
             settings::none_given(&before)?;
             serve::run(*args).await
+        }
+        Command::Clean(args) => {
+            settings::none_given(&before)?;
+            clean::run(&args)
         }
         Command::Completions { shell } => {
             settings::none_given(&before)?;

@@ -7,6 +7,7 @@ use anyhow::{Context, Result};
 use crate::args::ReceiveArgs;
 use crate::checks::Invalid;
 use crate::json::Events;
+use crate::kept::KeptNotice;
 use crate::term::{human, Terminal};
 use crate::{prompt, settings};
 use ferry::{ReceiveOptions, Received};
@@ -34,7 +35,9 @@ pub async fn run(args: ReceiveArgs) -> Result<()> {
     let mut term = Terminal::new(common.hide_progress || common.quiet, args.yes, false);
     term.quiet = common.quiet;
     let mut ui = Events::new(term, common.json);
+    let mut kept = KeptNotice::new(&options.output_dir);
     let received = ferry::receive(&options, &mut ui).await?;
+    kept.disarm();
     ui.term.finish_progress();
     if common.json {
         ui.received(&received);

@@ -8,9 +8,10 @@ use anyhow::{bail, Context, Result};
 use crate::args::SendArgs;
 use crate::json::Events;
 use crate::settings;
-use crate::term::Terminal;
+use crate::term::{human, Terminal};
 use ferry::{CodeChoice, Payload, SendOptions};
 use ferry_proto::code::Code;
+use ferry_proto::transfer::path::{escape_for_terminal, safe_file_name};
 
 pub async fn run(args: SendArgs) -> Result<()> {
     let common = &args.common;
@@ -48,11 +49,14 @@ fn payload(args: &SendArgs) -> Result<(Payload, Option<tempfile::TempDir>)> {
         } else {
             text.clone()
         };
-        return Ok((Payload::Text(text), None));
+        return text_payload(text);
     }
     match args.paths.as_slice() {
         [one] if one.as_os_str() == "-" => {
             let name = args.name.as_deref().unwrap_or("stdin");
+            // Checked as a receiver will check it, before standard input is read.
+            safe_file_name(name)
+                .with_context(|| format!("--name {}", escape_for_terminal(name)))?;
             let (dir, path) = spool_stdin(name)?;
             Ok((Payload::Path(path), Some(dir)))
         }
@@ -76,6 +80,23 @@ fn payload(args: &SendArgs) -> Result<(Payload, Option<tempfile::TempDir>)> {
     }
 }
 
+/// Text that fits in one mailbox message goes as text; longer text would be
+/// refused by the server, so it goes as a file (over transit), said on stderr.
+fn text_payload(text: String) -> Result<(Payload, Option<tempfile::TempDir>)> {
+    if ferry::text_fits_mailbox(&text) {
+        return Ok((Payload::Text(text), None));
+    }
+    eprintln!(
+        "The text is {}, over the mailbox's limit: sending it as the file {TEXT_FILE}.",
+        human(text.len() as u64)
+    );
+    let (dir, path) = spool(TEXT_FILE, &mut text.as_bytes())?;
+    Ok((Payload::Path(path), Some(dir)))
+}
+
+/// The file name long text travels under.
+const TEXT_FILE: &str = "message.txt";
+
 fn read_stdin_text() -> Result<String> {
     let mut text = String::new();
     std::io::stdin()
@@ -86,9 +107,14 @@ fn read_stdin_text() -> Result<String> {
 
 /// v1 offers state the size up front, so standard input is stored first.
 fn spool_stdin(name: &str) -> Result<(tempfile::TempDir, PathBuf)> {
-    let dir = tempfile::tempdir().context("creating a temporary directory for standard input")?;
+    spool(name, &mut std::io::stdin().lock())
+}
+
+/// Stores what `from` holds as the file `name` in a fresh temporary directory.
+fn spool(name: &str, from: &mut dyn Read) -> Result<(tempfile::TempDir, PathBuf)> {
+    let dir = tempfile::tempdir().context("creating a temporary directory")?;
     let path = dir.path().join(name);
-    let mut file = std::fs::File::create(&path).context("storing standard input")?;
-    std::io::copy(&mut std::io::stdin().lock(), &mut file).context("reading standard input")?;
+    let mut file = std::fs::File::create(&path).context("storing what is sent")?;
+    std::io::copy(from, &mut file).context("storing what is sent")?;
     Ok((dir, path))
 }

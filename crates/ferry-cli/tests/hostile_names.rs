@@ -111,24 +111,35 @@ async fn directory_offer_with_escaping_name() {
     assert_eq!(before.changes(&sandbox.snapshot()), Vec::<String>::new());
 }
 
-/// A bidi override is not a control character: the name is legal, but it must
-/// reach the terminal escaped, and the file lands under exactly that name.
+/// A bidi override makes `invoice\u{202e}fdp.exe` display as `invoiceexe.pdf`:
+/// refused like a control character, and the refusal shows it escaped.
 #[tokio::test(flavor = "multi_thread")]
-async fn bidi_override_is_shown_escaped() {
+async fn bidi_override_is_refused() {
+    let words = [
+        "unsafe name",
+        "invisible formatting character",
+        "invoice\\u{202e}fdp.exe",
+    ];
+    refuses_file_name("invoice\u{202e}fdp.exe", &words).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn zero_width_space_is_refused() {
+    refuses_file_name("pay\u{200b}.pdf", &["unsafe name", "invisible formatting"]).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn directory_name_with_bidi_isolate_is_refused() {
     let server = TestServer::start().await;
     let sandbox = Sandbox::new();
-    let name = "evil\u{202e}txt.exe";
-    let offer = json!({"file": {"filename": name, "filesize": 5}});
-    let (_peer, ferry, mut stream) = offer_to_ferry(&server, &sandbox, offer)
+    let before = sandbox.snapshot();
+    let offer = json!({"directory": {"mode": "zipfile/deflated", "dirname": "photos\u{2067}gpj.exe",
+        "zipsize": 100, "numbytes": 5, "numfiles": 1}});
+    let (_, ferry) = offer_to_ferry(&server, &sandbox, offer)
         .await
-        .accepted()
+        .refused()
         .await;
-    stream.send_data(b"hello", 5).await;
-    let ack = stream.read_record().await.expect("ack");
-    assert!(String::from_utf8_lossy(&ack).contains("\"ok\""));
     let done = ferry.finish().await;
-    done.assert_success();
-    done.assert_clean_stderr();
-    assert!(done.stderr.contains("\\u{202e}"), "{}", done.stderr);
-    assert_eq!(std::fs::read(sandbox.out.join(name)).unwrap(), b"hello");
+    done.assert_failed_with(&["unsafe name", "invisible formatting"]);
+    assert_eq!(before.changes(&sandbox.snapshot()), Vec::<String>::new());
 }

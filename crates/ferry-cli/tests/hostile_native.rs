@@ -112,6 +112,15 @@ async fn manifest_entry_with_escape_sequences() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn manifest_entry_with_bidi_override() {
+    refused(
+        vec![entries("invoice\u{202e}fdp.exe", 4), manifest_end(1, 1, 4)],
+        &["invisible formatting"],
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn manifest_entry_not_in_normal_form() {
     refused(
         vec![entries("a//./b", 4), manifest_end(1, 1, 4)],

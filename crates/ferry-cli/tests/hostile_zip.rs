@@ -81,6 +81,18 @@ async fn entry_with_backslash_escape() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn entry_with_bidi_override() {
+    let zip = build(&[Entry::file("invoice\u{202e}fdp.exe", b"evil")]);
+    refused(
+        &zip,
+        1,
+        4,
+        &["bad directory archive", "invisible formatting"],
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn symlink_entry() {
     let zip = build(&[Entry::with_mode("link", b"/etc/passwd", 0o120_777)]);
     refused(&zip, 1, 11, &["symbolic link"]).await;

@@ -76,7 +76,13 @@ pub fn build(entries: &[Entry]) -> Vec<u8> {
 }
 
 fn common_fields(out: &mut Vec<u8>, e: &Entry) {
-    for v in [20u16, 0, e.method, 0, 0x21] {
+    // Bit 11: the name is UTF-8, as every writer marks a non-ASCII name
+    // (unmarked, readers take it as CP437).
+    let flags = match e.name.is_ascii() {
+        true => 0u16,
+        false => 0x800,
+    };
+    for v in [20u16, flags, e.method, 0, 0x21] {
         out.extend_from_slice(&v.to_le_bytes()); // version, flags, method, time, date
     }
     out.extend_from_slice(&e.crc.to_le_bytes());

@@ -91,16 +91,18 @@ pub enum LocalError {
     },
     #[error("refusing an unsafe name from the other side: {0}")]
     UnsafeName(String),
-    #[error("{context}: {source}")]
-    Io { context: String, source: io::Error },
+    // The cause is shown here and deliberately not a `source()`: the CLI prints
+    // the whole chain, which would say the OS error twice.
+    #[error("{context}: {cause}")]
+    Io { context: String, cause: io::Error },
 }
 
 impl Error {
     /// A local I/O failure, with what we were doing.
-    pub fn io(context: impl Into<String>, source: io::Error) -> Self {
+    pub fn io(context: impl Into<String>, cause: io::Error) -> Self {
         LocalError::Io {
             context: context.into(),
-            source,
+            cause,
         }
         .into()
     }
@@ -205,6 +207,19 @@ mod tests {
         assert!(!e.to_string().contains('\u{1b}'));
         let e: Error = ServerError::Said("\u{1b}[2J".into()).into();
         assert!(!e.to_string().contains('\u{1b}'));
+    }
+
+    #[test]
+    fn an_io_error_says_its_cause_once() {
+        // What `{:#}` (anyhow, the CLI) prints: each error of the chain.
+        let e = Error::io("cannot send", io::ErrorKind::NotFound.into());
+        let mut shown = e.to_string();
+        let mut next = std::error::Error::source(&e);
+        while let Some(cause) = next {
+            shown += &format!(": {cause}");
+            next = cause.source();
+        }
+        assert_eq!(shown.matches("not found").count(), 1, "{shown}");
     }
 
     #[test]

@@ -24,7 +24,7 @@ pub use receive::{receive, ReceiveOptions};
 pub use rendezvous::{
     CodeChoice, MailboxConfig, RendezvousObserver, Wormhole, DEFAULT_MAILBOX_URL,
 };
-pub use send::{send, SendOptions};
+pub use send::{send, text_fits_mailbox, SendOptions, MAILBOX_BODY_LIMIT};
 pub use timing::Timing;
 pub use transfer::{OfferSummary, Payload, Received, Report};
 pub use ui::{Digest, Outgoing, Ui};

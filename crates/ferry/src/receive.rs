@@ -8,7 +8,7 @@ use ferry_proto::code::Code;
 use crate::error::Result;
 use crate::native;
 use crate::rendezvous::{CodeChoice, MailboxConfig, Wormhole};
-use crate::transfer::Received;
+use crate::transfer::{landing, Received};
 use crate::transit::TransitConfig;
 use crate::ui::Ui;
 use crate::v1;
@@ -19,14 +19,19 @@ pub struct ReceiveOptions {
     pub mailbox: MailboxConfig,
     pub transit: TransitConfig,
     pub code: Code,
-    /// Where files and directories land (created if missing).
+    /// Where files and directories land (created if missing, once an offer is
+    /// accepted).
     pub output_dir: PathBuf,
     /// Force plain file-transfer v1 even when the peer is ferry (no native protocol).
     pub v1: bool,
 }
 
-/// Receives whatever the sender offers.
+/// Receives whatever the sender offers. The output directory is checked
+/// before the code is used; it is created only once an offer is accepted.
 pub async fn receive(options: &ReceiveOptions, ui: &mut dyn Ui) -> Result<Received> {
+    landing::check_output_dir(&options.output_dir)?;
+    // Dropped on every way out, Ctrl-C included: removes what stayed empty.
+    let _missing = landing::MissingDirs::of(&options.output_dir);
     let choice = CodeChoice::Given(options.code.clone());
     let mailbox = native::mailbox_config(&options.mailbox, options.v1);
     let mut wormhole = Wormhole::connect(&mailbox, choice, ui).await?;

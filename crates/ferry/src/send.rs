@@ -2,6 +2,8 @@
 //! sides speak — native with another ferry, file-transfer v1 with anyone else.
 //! Text always goes as v1.
 
+use ferry_proto::transfer::v1::{Offer, PeerMessage};
+
 use crate::error::{Error, Result};
 use crate::native;
 use crate::rendezvous::{CodeChoice, MailboxConfig, Wormhole};
@@ -9,6 +11,22 @@ use crate::transfer::{Payload, Selection};
 use crate::transit::TransitConfig;
 use crate::ui::{Outgoing, Ui};
 use crate::v1;
+
+/// Largest mailbox message body, in bytes, that every server takes: `ferry
+/// serve` refuses more by default ("message too large"; a WebSocket frame over
+/// twice this, in hex, drops the connection). Python's server sets no limit of
+/// its own; its WebSocket library's defaults accept this much.
+pub const MAILBOX_BODY_LIMIT: usize = 1024 * 1024;
+
+/// The secretbox nonce and tag around every mailbox payload.
+const SEALING: usize = 24 + 16;
+
+/// Whether `text` goes as a v1 `message` offer, which travels through the
+/// mailbox as one message; longer text must go as a file (over transit).
+pub fn text_fits_mailbox(text: &str) -> bool {
+    let offer = PeerMessage::Offer(Offer::Message(text.to_owned()));
+    offer.encode().len() + SEALING <= MAILBOX_BODY_LIMIT
+}
 
 /// Everything a send needs to know.
 #[derive(Debug, Clone)]
@@ -46,4 +64,18 @@ fn walk(payload: Payload, ui: &mut dyn Ui) -> Result<Selection> {
         }
     }
     Ok(selection)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_limit_counts_the_encoded_offer() {
+        assert!(text_fits_mailbox("hello"));
+        assert!(text_fits_mailbox(&"a".repeat(MAILBOX_BODY_LIMIT - 100)));
+        assert!(!text_fits_mailbox(&"a".repeat(MAILBOX_BODY_LIMIT)));
+        // JSON escapes a control character as six bytes.
+        assert!(!text_fits_mailbox(&"\u{1}".repeat(MAILBOX_BODY_LIMIT / 5)));
+    }
 }

@@ -32,9 +32,27 @@ pub fn is_invisible(c: char) -> bool {
     )
 }
 
+/// Whether `c` in a name or a message could make it look like something else:
+/// every [`is_invisible`] character but the zero-width non-joiner and joiner
+/// (U+200C, U+200D), which Persian and Indic words and emoji sequences need and
+/// which reorder nothing.
+pub fn is_disguising(c: char) -> bool {
+    is_invisible(c) && !matches!(c, '\u{200c}' | '\u{200d}')
+}
+
 #[cfg(test)]
 mod tests {
-    use super::is_invisible;
+    use super::{is_disguising, is_invisible};
+
+    #[test]
+    fn joiners_are_invisible_but_not_disguising() {
+        for c in ['\u{200c}', '\u{200d}'] {
+            assert!(is_invisible(c) && !is_disguising(c), "{c:?}");
+        }
+        for c in ['\u{202e}', '\u{200b}', '\u{feff}', '\u{2066}', '\u{e0041}'] {
+            assert!(is_disguising(c), "{c:?}");
+        }
+    }
 
     #[test]
     fn format_characters_are_invisible_letters_are_not() {

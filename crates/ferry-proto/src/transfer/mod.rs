@@ -5,7 +5,7 @@ mod invisible;
 pub mod path;
 pub mod v1;
 
-pub use invisible::is_invisible;
+pub use invisible::{is_disguising, is_invisible};
 
 /// The application id every wormhole file-transfer client uses by default.
 pub const DEFAULT_APPID: &str = "lothar.com/wormhole/text-or-file-xfer";

@@ -9,8 +9,9 @@
 //! - [`SafeRelativePath::parse`] takes archive entry names. Separators are `/`
 //!   only. Empty and `.` components (`a//b`, `./a`, a trailing `/`) are
 //!   **dropped**, because common zip writers emit them harmlessly; `..`
-//!   anywhere, absolute paths, backslashes, drive letters and control
-//!   characters are **refused**.
+//!   anywhere, absolute paths, backslashes, drive letters, control
+//!   characters and invisible format characters ([`super::is_disguising`]:
+//!   bidi overrides, zero-width spaces…) are **refused**.
 //! - [`safe_file_name`] takes the single `filename`/`dirname` of an offer.
 //!   Python takes the basename of whatever it is sent; we **refuse** a name
 //!   with a separator instead, so a hostile peer cannot pick a different name
@@ -64,6 +65,11 @@ pub enum PathError {
     /// A control character (C0, DEL or C1), including NUL.
     #[error("control character not allowed: \"{name}\"")]
     ControlChar { name: String },
+    /// An invisible format character ([`super::is_disguising`]): it would make
+    /// the name display as something else (`invoice\u{202e}fdp.exe` shows as
+    /// `invoiceexe.pdf`).
+    #[error("invisible formatting character (bidi override, zero-width…) not allowed: \"{name}\"")]
+    InvisibleChar { name: String },
     /// A separator in what must be a single file name.
     #[error("path separator not allowed in a file name: \"{name}\"")]
     Separator { name: String },
@@ -151,7 +157,8 @@ pub fn safe_file_name(s: &str) -> Result<String, PathError> {
 /// reorder what is shown: C0 controls (except `\n` and `\t`, which only move
 /// the cursor in ordinary ways and are common in text messages), DEL, C1
 /// controls, the bidirectional formatting characters and every other invisible
-/// format character ([`super::is_invisible`]: zero-width spaces, BOM, …) come out
+/// format character ([`super::is_disguising`]: zero-width spaces, BOM, …; the
+/// joiners that emoji and Persian words need stay) come out
 /// as visible escapes (`\x1b`, `\u{9b}`, `\u{202e}`). A literal backslash is left alone:
 /// the goal is safe display, not a reversible encoding.
 pub fn escape_for_terminal(s: &str) -> String {
@@ -162,7 +169,7 @@ pub fn escape_for_terminal(s: &str) -> String {
             c if (c as u32) < 0x80 && c.is_control() => {
                 let _ = write!(out, "\\x{:02x}", c as u32);
             }
-            c if c.is_control() || super::is_invisible(c) => {
+            c if c.is_control() || super::is_disguising(c) => {
                 let _ = write!(out, "\\u{{{:x}}}", c as u32);
             }
             c => out.push(c),
@@ -193,10 +200,14 @@ fn check_whole(s: &str) -> Result<(), PathError> {
     Ok(())
 }
 
-/// Refuses NUL and every other C0, DEL or C1 control character.
+/// Refuses NUL and every other C0, DEL or C1 control character, and the
+/// invisible format characters that disguise a name.
 fn check_controls(s: &str) -> Result<(), PathError> {
-    match s.chars().any(char::is_control) {
-        true => Err(PathError::ControlChar { name: shown(s) }),
+    if s.chars().any(char::is_control) {
+        return Err(PathError::ControlChar { name: shown(s) });
+    }
+    match s.chars().any(super::is_disguising) {
+        true => Err(PathError::InvisibleChar { name: shown(s) }),
         false => Ok(()),
     }
 }
@@ -300,11 +311,37 @@ mod tests {
             ("a\x1b[31m", |e| matches!(e, E::ControlChar { .. })),
             ("a\x7f", |e| matches!(e, E::ControlChar { .. })),
             ("a\u{9b}", |e| matches!(e, E::ControlChar { .. })),
+            ("invoice\u{202e}fdp.exe", |e| {
+                matches!(e, E::InvisibleChar { .. })
+            }),
+            ("a/\u{2066}b", |e| matches!(e, E::InvisibleChar { .. })),
+            ("pay\u{200b}.pdf", |e| matches!(e, E::InvisibleChar { .. })),
+            ("\u{feff}a", |e| matches!(e, E::InvisibleChar { .. })),
+            ("a\u{e0041}", |e| matches!(e, E::InvisibleChar { .. })),
         ];
         for (input, want) in cases {
             let err = SafeRelativePath::parse(input).unwrap_err();
             assert!(want(&err), "{input:?} gave {err:?}");
         }
+    }
+
+    #[test]
+    fn single_names_refuse_invisible_format_characters_too() {
+        let err = safe_file_name("invoice\u{202e}fdp.exe").unwrap_err();
+        assert!(matches!(err, PathError::InvisibleChar { .. }), "{err:?}");
+        assert!(err.to_string().contains("invoice\\u{202e}fdp.exe"), "{err}");
+    }
+
+    #[test]
+    fn joiners_that_words_and_emoji_need_are_kept() {
+        assert_eq!(
+            ok("\u{645}\u{6cc}\u{200c}\u{62e}.txt"),
+            "\u{645}\u{6cc}\u{200c}\u{62e}.txt"
+        );
+        assert_eq!(
+            ok("\u{1f469}\u{200d}\u{1f4bb}.png"),
+            "\u{1f469}\u{200d}\u{1f4bb}.png"
+        );
     }
 
     #[test]

@@ -34,7 +34,7 @@ impl MailboxConnection {
         let (ws, _) = tokio::time::timeout(timing.mailbox_connect, connecting)
             .await
             .map_err(|_| unreachable("timed out".into()))?
-            .map_err(|e| unreachable(e.to_string()))?;
+            .map_err(|e| unreachable(why_not(url, e)))?;
         Ok(MailboxConnection {
             ws,
             keepalive: timing.mailbox_keepalive,
@@ -98,5 +98,43 @@ impl MailboxConnection {
 
     pub(crate) async fn shutdown(&mut self) {
         let _ = self.ws.close(None).await;
+    }
+}
+
+/// Why the WebSocket did not open, in the user's terms. A plain HTTP answer
+/// (`ws://HOST:PORT` without `/v1` gets `200 OK` from `ferry serve`) means a web
+/// server, not a mailbox, is at that URL; the likely fix is the `/v1` path.
+fn why_not(url: &str, e: tokio_tungstenite::tungstenite::Error) -> String {
+    let tokio_tungstenite::tungstenite::Error::Http(response) = &e else {
+        return e.to_string();
+    };
+    let status = response.status().as_u16();
+    let said = format!("URL is not a wormhole mailbox server (HTTP {status})");
+    match with_v1(url) {
+        Some(fixed) => format!("{said}; did you mean {fixed}?"),
+        None => said,
+    }
+}
+
+/// `url` with its path replaced by `/v1`, unless that is its path already.
+fn with_v1(url: &str) -> Option<String> {
+    let (scheme, rest) = url.split_once("://")?;
+    let authority = rest.split(['/', '?', '#']).next()?;
+    let fixed = format!("{scheme}://{authority}/v1");
+    (fixed != url.trim_end_matches('/')).then_some(fixed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::with_v1;
+
+    #[test]
+    fn suggests_the_v1_path() {
+        let fixed = Some("ws://h:4000/v1".to_owned());
+        assert_eq!(with_v1("ws://h:4000"), fixed);
+        assert_eq!(with_v1("ws://h:4000/"), fixed);
+        assert_eq!(with_v1("ws://h:4000/metrics"), fixed);
+        assert_eq!(with_v1("ws://h:4000/v1"), None);
+        assert_eq!(with_v1("ws://h:4000/v1/"), None);
     }
 }

@@ -16,5 +16,5 @@ mod walk;
 pub use offer::{OfferSummary, Offered};
 pub use payload::{Directory, Payload, Selection};
 pub use received::{Received, Report};
-pub(crate) use walk::at as io_at;
+pub(crate) use walk::{at as io_at, shown as shown_path};
 pub use walk::{Item, ItemKind, SkipReason, Skipped};

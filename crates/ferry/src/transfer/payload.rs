@@ -9,7 +9,7 @@ use std::time::SystemTime;
 
 use ferry_proto::transfer::path::{escape_for_terminal, safe_file_name};
 
-use super::walk::{at, not_regular, permission_bits, Item, ItemKind, Skipped, Walk};
+use super::walk::{at, not_regular, permission_bits, shown, Item, ItemKind, Skipped, Walk};
 
 /// What to send.
 #[derive(Debug, Clone)]
@@ -121,7 +121,7 @@ fn top_name(path: &Path) -> io::Result<String> {
         None => path.canonicalize().map_err(|e| at(path, e))?,
     };
     let name = resolved.file_name().and_then(|n| n.to_str()).unwrap_or("");
-    safe_file_name(name).map_err(|e| invalid(format!("{}: unusable name: {e}", path.display())))
+    safe_file_name(name).map_err(|e| invalid(format!("{}: unusable name: {e}", shown(path))))
 }
 
 fn invalid(msg: String) -> io::Error {

@@ -140,7 +140,10 @@ impl Walk {
 
     /// Every file is opened once, so an unreadable one fails before anyone connects.
     fn file(&mut self, abs: &Path, rel: String, meta: &Metadata) -> io::Result<()> {
-        fs::File::open(abs).map_err(|e| at(abs, e))?;
+        let file = fs::File::open(abs).map_err(|e| at(abs, e))?;
+        if meta.len() == 0 {
+            size_known(abs, file)?;
+        }
         let kind = ItemKind::File { size: meta.len() };
         self.items.push(item(rel, kind, meta, abs));
         Ok(())
@@ -162,6 +165,22 @@ impl Walk {
     fn skip(&mut self, child: &DirEntry, rel: &str, reason: SkipReason) {
         let path = Path::new(rel).join(child.file_name());
         self.skipped.push(Skipped { path, reason });
+    }
+}
+
+/// Fails on a file that says it is empty but has content (`/proc`, `/sys`):
+/// every offer states the size before the first byte moves.
+fn size_known(abs: &Path, mut file: fs::File) -> io::Result<()> {
+    let mut one = [0u8; 1];
+    match io::Read::read(&mut file, &mut one).map_err(|e| at(abs, e))? {
+        0 => Ok(()),
+        _ => {
+            let msg = format!(
+                "{}: size not known in advance (a generated file, as in /proc); copy it to a regular file first",
+                shown(abs)
+            );
+            Err(io::Error::new(io::ErrorKind::InvalidInput, msg))
+        }
     }
 }
 
@@ -201,10 +220,15 @@ pub(super) fn permission_bits(meta: &Metadata) -> u32 {
 
 /// An I/O error that names the path it happened on.
 pub(crate) fn at(path: &Path, e: io::Error) -> io::Error {
-    io::Error::new(e.kind(), format!("{}: {e}", path.display()))
+    io::Error::new(e.kind(), format!("{}: {e}", shown(path)))
+}
+
+/// A local path for a message: local names can hold control characters too.
+pub(crate) fn shown(path: &Path) -> String {
+    escape_for_terminal(&path.to_string_lossy())
 }
 
 pub(super) fn not_regular(abs: &Path) -> io::Error {
-    let msg = format!("{}: not a regular file or directory", abs.display());
+    let msg = format!("{}: not a regular file or directory", shown(abs));
     io::Error::new(io::ErrorKind::InvalidInput, msg)
 }

@@ -14,12 +14,12 @@ use ferry_proto::transit::Role;
 
 use crate::error::{join_error, Error, Result};
 use crate::rendezvous::Wormhole;
-use crate::transfer::landing::{ensure_space, Partial};
-use crate::transfer::{OfferSummary, Received};
+use crate::transfer::landing::{create_output_dir, ensure_space, space_dir, Partial};
+use crate::transfer::{shown_path, OfferSummary, Received};
 use crate::transit::{TransitConfig, TransitPrep, TransitStream};
 use crate::ui::{Digest, Ui};
 
-use super::archive::{extract_zip, ExtractLimits};
+use super::archive::{extract_zip, ExtractError, ExtractLimits};
 use super::messages::{next_message, v1_error};
 
 /// Receives whatever a v1 sender offers into `output_dir`.
@@ -65,6 +65,7 @@ impl Receiving<'_> {
                     if !ui.accept(&summary(&offer)) {
                         return Err(Error::Declined);
                     }
+                    create_output_dir(self.output_dir)?;
                     self.offer = Some((offer, target));
                     self.machine.accept().map_err(v1_error)?;
                 }
@@ -122,13 +123,11 @@ impl Receiving<'_> {
         };
         let name = safe_file_name(name).map_err(Error::unsafe_name)?;
         let dir = self.output_dir;
-        std::fs::create_dir_all(dir)
-            .map_err(|e| Error::io(format!("creating {}", dir.display()), e))?;
         let target = dir.join(&name);
         if target.symlink_metadata().is_ok() {
             return Err(Error::exists(target));
         }
-        ensure_space(dir, need)?;
+        ensure_space(&space_dir(dir), need)?;
         Ok(target)
     }
 
@@ -201,10 +200,11 @@ async fn receive_directory(
         Partial::dir(dir, &name).map_err(|e| Error::io("creating the partial directory", e))?;
     let limits = ExtractLimits::new(offer.numfiles, offer.numbytes);
     let (zip_path, out_path) = (zip.path().to_owned(), out.path().to_owned());
+    let partial = (out_path.clone(), target);
     let report = tokio::task::spawn_blocking(move || extract_zip(&zip_path, &out_path, &limits))
         .await
         .map_err(join_error)?
-        .map_err(extract_error)?;
+        .map_err(|e| extract_error(e, partial))?;
     drop(zip);
     out.persist(target).map_err(|e| persist_error(e, target))?;
     Ok(Received::Directory {
@@ -245,11 +245,19 @@ fn file_name(target: &Path) -> String {
         .unwrap_or_default()
 }
 
-/// A bad archive is the sender's fault; a failing disk is ours.
-fn extract_error(e: super::archive::ExtractError) -> Error {
-    match e.is_peer_fault() {
-        true => Error::protocol(format!("bad directory archive: {e}")),
-        false => Error::io("unpacking the received directory", std::io::Error::other(e)),
+/// A bad archive is the sender's fault; a failing disk is ours, said with the
+/// user's path (`target/…`), not the hidden partial directory's.
+fn extract_error(e: ExtractError, (partial, target): (PathBuf, &Path)) -> Error {
+    match e {
+        ExtractError::Io { path, source } => {
+            let user = match path.strip_prefix(&partial) {
+                Ok(rel) => target.join(rel),
+                Err(_) => target.to_owned(), // the received zip itself
+            };
+            Error::io(format!("unpacking {}", shown_path(&user)), source)
+        }
+        e if e.is_peer_fault() => Error::protocol(format!("bad directory archive: {e}")),
+        e => Error::io("unpacking the received directory", std::io::Error::other(e)),
     }
 }
 
@@ -280,5 +288,23 @@ impl std::io::Write for SyncOnFlush {
 
     fn flush(&mut self) -> std::io::Result<()> {
         self.0.sync_data()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_disk_error_while_unpacking_names_the_users_path() {
+        let partial = PathBuf::from("/in/.photos.ferry-partial-0123abcd");
+        let e = ExtractError::Io {
+            path: partial.join("2024/a.jpg"),
+            source: std::io::Error::from_raw_os_error(28),
+        };
+        let said = extract_error(e, (partial, Path::new("/in/photos"))).to_string();
+        assert!(said.contains("/in/photos/2024/a.jpg"), "{said}");
+        assert!(!said.contains("ferry-partial"), "{said}");
+        assert_eq!(said.matches("No space left").count(), 1, "{said}");
     }
 }

@@ -134,15 +134,14 @@ async fn prepare(
     let targets = tokio::task::spawn_blocking(move || landing::check(&m, &out))
         .await
         .map_err(join_error)??;
-    if targets.resumable > 0 {
-        ui.resuming(targets.resumable, manifest.bytes());
-    }
+    // Resume is announced only once the file's tree proved the saved data is
+    // of this very file (`BatchState::plan`): here only its size is known.
     if !ui.accept(&summary(manifest)) {
         return Err(Error::Declined);
     }
-    let m = manifest.clone();
+    let (m, out) = (manifest.clone(), output_dir.to_owned());
     tokio::task::spawn_blocking(move || {
-        let dirs = landing::create_dirs(&m, &targets)?;
+        let dirs = landing::create_dirs(&m, &targets, &out)?;
         Ok::<_, Error>((targets, dirs))
     })
     .await
@@ -207,7 +206,11 @@ impl BatchState<'_> {
             match next_event(link, machine).await? {
                 RecvEvent::Plan { first, trees } => {
                     current::hashed(self.manifest, first, &trees, ui);
+                    let before = self.report.resumed;
                     self.files = self.plan(first, trees).await?;
+                    if self.report.resumed > before {
+                        ui.resuming(self.report.resumed - before, self.report.bytes);
+                    }
                     let wanted = self.files.iter().map(|f| f.wanted.clone()).collect();
                     machine.planned(wanted).map_err(native_error)?;
                     flush(link, machine).await?;

@@ -22,6 +22,7 @@ use crate::error::{join_error, Error, PeerError, Result};
 use crate::transfer::landing::{
     file_mode, open_nofollow, rename_noreplace, resume_paths, system_time, ResumePaths,
 };
+use crate::transfer::shown_path;
 
 use super::saver::{save_now, Saver};
 
@@ -224,7 +225,12 @@ struct Complete {
 impl Complete {
     fn sync(&self) -> Result<()> {
         let file = File::open(&self.data).and_then(|f| f.sync_all());
-        file.map_err(|e| Error::io(format!("syncing {}", self.data.display()), e))
+        file.map_err(|e| {
+            Error::io(
+                format!("syncing the received data of {}", shown_path(&self.target)),
+                e,
+            )
+        })
     }
 
     fn place(&self) -> Result<()> {
@@ -259,7 +265,7 @@ impl ResumeFile {
     fn open(job: FileJob) -> Result<Self> {
         let paths = resume_paths(&job.target);
         let file = open_nofollow(&paths.data, true)
-            .map_err(|e| Error::io(format!("creating {}", paths.data.display()), e))?;
+            .map_err(|e| Error::io(format!("writing {}", shown_path(&job.target)), e))?;
         Ok(ResumeFile {
             job,
             file,
@@ -341,7 +347,8 @@ impl ResumeFile {
         })
     }
 
+    /// An I/O error named by the user's file, never by ferry's hidden resume files.
     fn io(&self, what: &str, e: std::io::Error) -> Error {
-        Error::io(format!("{what} {}", self.paths.data.display()), e)
+        Error::io(format!("{what} {}", shown_path(&self.job.target)), e)
     }
 }

@@ -6,13 +6,18 @@
 //!   `RENAME_NOREPLACE` only once complete and verified (`partial`);
 //! - the disk must have room before anything is accepted (`space`);
 //! - resumable data lives beside its target under fixed names, re-verified
-//!   before it counts (`resume`).
+//!   before it counts (`resume`);
+//! - the output directory is checked before the code is used, created only
+//!   once something lands, and never left behind empty (`outdir`).
 
+pub mod leftovers;
+mod outdir;
 mod partial;
 mod resume;
 mod space;
 mod targets;
 
+pub(crate) use outdir::{check_output_dir, create_output_dir, space_dir, MissingDirs};
 pub(crate) use partial::{rename_noreplace, Partial};
 pub(crate) use resume::{open_nofollow, resume_paths, ResumePaths};
 pub(crate) use space::ensure_space;

@@ -17,6 +17,7 @@ use ferry_proto::native::resume::ResumeState;
 
 use crate::error::{Error, Result};
 
+use super::outdir::{create_output_dir, space_dir};
 use super::resume::resume_paths;
 use super::space::ensure_space;
 
@@ -36,8 +37,6 @@ pub(crate) struct Targets {
     pub(crate) existing: Vec<Existing>,
     /// Entry index of each file number.
     pub(crate) file_entries: Vec<usize>,
-    /// Bytes that resume states of earlier transfers claim (checked again later).
-    pub(crate) resumable: u64,
 }
 
 impl Targets {
@@ -48,15 +47,13 @@ impl Targets {
     }
 }
 
-/// Checks every target under `out_dir` and the free space.
+/// Checks every target under `out_dir` and the free space; creates nothing
+/// (`out_dir` may not exist yet).
 pub(crate) fn check(manifest: &Manifest, out_dir: &Path) -> Result<Targets> {
-    fs::create_dir_all(out_dir)
-        .map_err(|e| Error::io(format!("creating {}", out_dir.display()), e))?;
     let mut targets = Targets {
         paths: Vec::new(),
         existing: Vec::new(),
         file_entries: Vec::new(),
-        resumable: 0,
     };
     let mut need = 0u64;
     for (i, entry) in manifest.entries().iter().enumerate() {
@@ -65,15 +62,15 @@ pub(crate) fn check(manifest: &Manifest, out_dir: &Path) -> Result<Targets> {
         if let EntryKind::File { size } = entry.kind {
             targets.file_entries.push(i);
             if existing == Existing::Nothing {
+                // Only the space check trusts a saved state by its size alone.
                 let held = resumable_bytes(&path, size);
-                targets.resumable += held;
                 need += size.saturating_sub(held);
             }
         }
         targets.paths.push(path);
         targets.existing.push(existing);
     }
-    ensure_space(out_dir, need)?;
+    ensure_space(&space_dir(out_dir), need)?;
     Ok(targets)
 }
 
@@ -104,8 +101,14 @@ fn resumable_bytes(target: &Path, size: u64) -> u64 {
 /// Directories this transfer created, with the mode and time they get at the end.
 pub(crate) struct CreatedDirs(Vec<(PathBuf, u32, Mtime)>);
 
-/// Creates the missing directories, owner-only until the end.
-pub(crate) fn create_dirs(manifest: &Manifest, targets: &Targets) -> Result<CreatedDirs> {
+/// Creates the output directory and the missing directories below it,
+/// owner-only until the end.
+pub(crate) fn create_dirs(
+    manifest: &Manifest,
+    targets: &Targets,
+    out_dir: &Path,
+) -> Result<CreatedDirs> {
+    create_output_dir(out_dir)?;
     let mut created = Vec::new();
     for (i, entry) in manifest.entries().iter().enumerate() {
         if entry.kind != EntryKind::Dir || targets.existing[i] == Existing::Dir {
