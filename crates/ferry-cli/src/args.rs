@@ -84,8 +84,12 @@ pub struct SendArgs {
     #[arg(long, value_name = "NAME")]
     pub name: Option<String>,
     /// Use this code instead of asking the server for one (e.g. 7-purple-sausages).
+    /// Other users of this machine can see it (ps): prefer --code-file or FERRY_CODE.
     #[arg(long, value_name = "CODE")]
     pub code: Option<String>,
+    /// Read the code from the first line of FILE ("-": standard input).
+    #[arg(long, value_name = "FILE", conflicts_with = "code")]
+    pub code_file: Option<PathBuf>,
     /// Number of words in a generated code (2 words: 1 in 65536 guesses).
     #[arg(long, value_name = "N", default_value_t = 2, value_parser = clap::value_parser!(u8).range(1..=8))]
     pub code_length: u8,
@@ -96,8 +100,12 @@ pub struct ReceiveArgs {
     #[command(flatten)]
     pub common: Common,
     /// The code from the sender; asked for (with tab completion) when omitted.
+    /// Other users of this machine can see it (ps): prefer --code-file or FERRY_CODE.
     #[arg(value_name = "CODE")]
     pub code: Option<String>,
+    /// Read the code from the first line of FILE ("-": standard input).
+    #[arg(long, value_name = "FILE", conflicts_with = "code")]
+    pub code_file: Option<PathBuf>,
     /// Where received files and directories go.
     #[arg(short, long, value_name = "DIR", default_value = ".")]
     pub output_dir: PathBuf,

@@ -4,6 +4,7 @@
 #![allow(unreachable_pub)] // a binary: nothing is reachable from outside
 
 mod args;
+mod code_source;
 mod outcome;
 mod prompt;
 mod receive;
@@ -18,7 +19,7 @@ use anyhow::Result;
 use clap::Parser;
 
 use args::{Cli, Command};
-use outcome::{exit, exit_code, hint, interruptible, Interrupted};
+use outcome::{exit, exit_code, hint, interrupted, interruptible};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -30,9 +31,10 @@ fn main() -> ExitCode {
             return ExitCode::from(exit::FAILURE);
         }
     };
-    match runtime.block_on(interruptible(run(cli))) {
+    let cancel = ferry::Cancel::new();
+    match runtime.block_on(interruptible(&cancel, run(cli, &cancel))) {
         Ok(()) => ExitCode::SUCCESS,
-        Err(e) if e.is::<Interrupted>() => {
+        Err(e) if interrupted(&e) => {
             eprintln!("ferry: interrupted");
             ExitCode::from(exit::INTERRUPTED)
         }
@@ -61,10 +63,10 @@ fn init_logging(verbose: u8) {
         .init();
 }
 
-async fn run(cli: Cli) -> Result<()> {
+async fn run(cli: Cli, cancel: &ferry::Cancel) -> Result<()> {
     match cli.command {
-        Command::Send(args) => send::run(args).await,
-        Command::Receive(args) => receive::run(args).await,
+        Command::Send(args) => send::run(args, cancel).await,
+        Command::Receive(args) => receive::run(args, cancel).await,
         Command::Serve(args) => serve::run(*args).await,
     }
 }

@@ -1,12 +1,18 @@
-//! Asking for the code interactively, with tab completion of the words.
+//! Asking for the code interactively, with tab completion of the words, and
+//! reading a one-line answer that Ctrl-C can interrupt.
+
+use std::io::BufRead;
 
 use anyhow::{Context, Result};
 use rustyline::completion::Completer;
+use rustyline::error::ReadlineError;
 use rustyline::highlight::Highlighter;
 use rustyline::hint::Hinter;
 use rustyline::validate::Validator;
 use rustyline::{Editor, Helper};
 
+use crate::outcome::{Interrupted, Usage};
+use ferry::Cancel;
 use ferry_proto::code::complete;
 
 struct CodeHelper;
@@ -41,8 +47,35 @@ pub fn ask_code() -> Result<String> {
     let mut editor: Editor<CodeHelper, rustyline::history::DefaultHistory> =
         Editor::with_config(config).context("cannot open the terminal to ask for the code")?;
     editor.set_helper(Some(CodeHelper));
-    let line = editor
-        .readline("Enter receive wormhole code: ")
-        .context("no code given")?;
+    // The terminal is in raw mode here: Ctrl-C arrives as a key, not a signal.
+    let line = match editor.readline("Enter receive wormhole code: ") {
+        Err(ReadlineError::Interrupted) => return Err(Interrupted.into()),
+        Err(ReadlineError::Eof) => return Err(Usage("no code given".into()).into()),
+        other => other.context("no code given")?,
+    };
     Ok(line.trim().to_owned())
+}
+
+/// One line from standard input, or `None` at its end or when `cancel` fires.
+///
+/// The read blocks, so it runs on a thread of its own; this (blocking) wait
+/// ends on whichever comes first. A tokio task forwards the cancel, so the
+/// caller must be inside the runtime. After a cancel the reading thread stays
+/// blocked until the process exits, which it is about to.
+pub fn read_answer(cancel: &Cancel) -> Option<String> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let from_stdin = tx.clone();
+    std::thread::spawn(move || {
+        let mut line = String::new();
+        let read = std::io::stdin().lock().read_line(&mut line);
+        let _ = from_stdin.send(read.ok().filter(|&n| n > 0).map(|_| line));
+    });
+    let cancel = cancel.clone();
+    let watcher = tokio::spawn(async move {
+        cancel.cancelled().await;
+        let _ = tx.send(None);
+    });
+    let answer = rx.recv().ok().flatten();
+    watcher.abort();
+    answer
 }

@@ -6,18 +6,17 @@ use anyhow::{Context, Result};
 
 use crate::args::ReceiveArgs;
 use crate::term::{human, Terminal};
-use crate::{prompt, settings};
-use ferry::{ReceiveOptions, Received};
-use ferry_proto::code::Code;
+use crate::{code_source, prompt, settings};
+use ferry::{Cancel, ReceiveOptions, Received};
 use ferry_proto::transfer::path::escape_for_terminal;
 
-pub async fn run(args: ReceiveArgs) -> Result<()> {
+pub async fn run(args: ReceiveArgs, cancel: &Cancel) -> Result<()> {
     let common = &args.common;
-    let typed = match args.code {
+    let typed = match code_source::given(args.code.as_deref(), args.code_file.as_deref())? {
         Some(c) => c,
         None => prompt::ask_code()?,
     };
-    let code = Code::parse(&typed).context("bad code")?;
+    let code = code_source::parse(&typed)?;
     let options = ReceiveOptions {
         mailbox: settings::mailbox(common),
         transit: settings::transit(common)?,
@@ -25,8 +24,8 @@ pub async fn run(args: ReceiveArgs) -> Result<()> {
         output_dir: args.output_dir,
         v1: common.v1,
     };
-    let mut ui = Terminal::new(common.hide_progress, args.yes, false);
-    let received = ferry::receive(&options, &mut ui).await?;
+    let mut ui = Terminal::new(common.hide_progress, args.yes, false).with_cancel(cancel);
+    let received = ferry::receive_until(&options, &mut ui, cancel).await?;
     ui.finish_progress();
     report(received)
 }

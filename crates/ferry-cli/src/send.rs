@@ -6,15 +6,14 @@ use std::path::PathBuf;
 use anyhow::{bail, Context, Result};
 
 use crate::args::SendArgs;
-use crate::settings;
 use crate::term::Terminal;
-use ferry::{CodeChoice, Payload, SendOptions};
-use ferry_proto::code::Code;
+use crate::{code_source, settings};
+use ferry::{Cancel, CodeChoice, Payload, SendOptions};
 
-pub async fn run(args: SendArgs) -> Result<()> {
+pub async fn run(args: SendArgs, cancel: &Cancel) -> Result<()> {
     let common = &args.common;
-    let code = match &args.code {
-        Some(c) => CodeChoice::Given(Code::parse(c).context("bad --code")?),
+    let code = match code_source::given(args.code.as_deref(), args.code_file.as_deref())? {
+        Some(c) => CodeChoice::Given(code_source::parse(&c)?),
         None => CodeChoice::Allocate {
             words: usize::from(args.code_length),
         },
@@ -27,7 +26,7 @@ pub async fn run(args: SendArgs) -> Result<()> {
     };
     let (payload, _spool) = payload(&args)?;
     let mut ui = Terminal::new(common.hide_progress, false, true);
-    ferry::send(&options, payload, &mut ui).await?;
+    ferry::send_until(&options, payload, &mut ui, cancel).await?;
     ui.finish_progress();
     eprintln!("Transfer complete.");
     Ok(())

@@ -1,13 +1,13 @@
 //! The terminal user interface: code display, progress bar, the accept prompt.
 //! Every string from the peer or the server is escaped before it is shown.
 
-use std::io::{BufRead, IsTerminal, Write};
+use std::io::{IsTerminal, Write};
 use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use ferry::transfer::Offered;
-use ferry::{OfferSummary, RendezvousObserver, Ui};
+use ferry::{Cancel, OfferSummary, RendezvousObserver, Ui};
 use ferry_proto::code::Code;
 use ferry_proto::transfer::path::escape_for_terminal;
 
@@ -18,6 +18,8 @@ pub struct Terminal {
     /// Set for the sender: how to tell the other person to receive.
     pub announce_code: bool,
     bar: Option<ProgressBar>,
+    /// Ends the accept prompt at Ctrl-C (a cancel, not a "no").
+    cancel: Cancel,
 }
 
 impl Terminal {
@@ -28,7 +30,14 @@ impl Terminal {
             assume_yes,
             announce_code,
             bar: None,
+            cancel: Cancel::new(),
         }
+    }
+
+    /// The prompts give up when `cancel` fires.
+    pub fn with_cancel(mut self, cancel: &Cancel) -> Self {
+        self.cancel = cancel.clone();
+        self
     }
 
     pub fn finish_progress(&mut self) {
@@ -94,6 +103,10 @@ impl Ui for Terminal {
         );
     }
 
+    fn cancelled(&self) -> bool {
+        self.cancel.is_cancelled()
+    }
+
     fn accept(&mut self, offer: &OfferSummary) -> bool {
         eprintln!("{}", describe(offer));
         if self.assume_yes {
@@ -101,9 +114,9 @@ impl Ui for Terminal {
         }
         eprint!("Accept? [y/N] ");
         let _ = std::io::stderr().flush();
-        let mut answer = String::new();
-        let read = std::io::stdin().lock().read_line(&mut answer);
-        matches!(read, Ok(n) if n > 0) && matches!(answer.trim(), "y" | "Y" | "yes" | "Yes")
+        // No answer (end of input, or Ctrl-C: the transfer sees that itself) is no.
+        let answer = crate::prompt::read_answer(&self.cancel).unwrap_or_default();
+        matches!(answer.trim(), "y" | "Y" | "yes" | "Yes")
     }
 }
 

@@ -10,6 +10,8 @@ use ferry_proto::session::SessionError;
 use ferry_proto::transfer::path::escape_for_terminal;
 use ferry_proto::transfer::v1::TRANSFER_REJECTED;
 
+use crate::rendezvous::TRANSFER_CANCELLED;
+
 /// Anything that can end a transfer.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -21,6 +23,9 @@ pub enum Error {
     /// One of the two people said no.
     #[error("the transfer was declined")]
     Declined,
+    /// Our user cancelled (Ctrl-C); the other side has been told.
+    #[error("the transfer was cancelled")]
+    Cancelled,
     #[error(transparent)]
     Peer(#[from] PeerError),
     #[error(transparent)]
@@ -45,6 +50,9 @@ pub enum PeerError {
     Reported(String),
     #[error("the other side went away before the transfer finished")]
     Vanished,
+    /// The other person pressed Ctrl-C (or their client gave up) and said so.
+    #[error("the other side cancelled the transfer")]
+    Cancelled,
     #[error("received data failed verification: {0}")]
     Integrity(String),
 }
@@ -134,9 +142,10 @@ impl Error {
     /// The peer's own account of why it stopped: a refusal, or a failure in
     /// its words (both protocols use the same rejection text).
     pub(crate) fn from_peer(text: String) -> Self {
-        match text == TRANSFER_REJECTED {
-            true => Error::Declined,
-            false => PeerError::Reported(text).into(),
+        match text.as_str() {
+            TRANSFER_REJECTED => Error::Declined,
+            TRANSFER_CANCELLED => PeerError::Cancelled.into(),
+            _ => PeerError::Reported(text).into(),
         }
     }
 
@@ -150,6 +159,7 @@ impl Error {
             Error::Local(LocalError::UnsafeName(_)) => "unsafe file name",
             Error::Local(LocalError::Io { .. }) => "local I/O error",
             Error::WrongCode => "wrong code",
+            Error::Cancelled => TRANSFER_CANCELLED,
             Error::Peer(PeerError::Protocol(_) | PeerError::Integrity(_)) => {
                 "invalid data from the sender"
             }

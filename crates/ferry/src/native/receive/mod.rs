@@ -135,9 +135,7 @@ async fn prepare(
     if targets.resumable > 0 {
         ui.resuming(targets.resumable, manifest.bytes());
     }
-    if !ui.accept(&summary(manifest)) {
-        return Err(Error::Declined);
-    }
+    crate::ui::ask(ui, &summary(manifest))?;
     let m = manifest.clone();
     tokio::task::spawn_blocking(move || {
         let dirs = landing::create_dirs(&m, &targets)?;
