@@ -50,6 +50,7 @@ impl Ferry {
             .env_remove("FERRY_SERVER")
             .env_remove("FERRY_RELAY")
             .env_remove("FERRY_APPID")
+            .env_remove("FERRY_CODE")
             .env_remove("FERRY_LOG")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
