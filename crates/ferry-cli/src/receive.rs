@@ -14,7 +14,7 @@ pub async fn run(args: ReceiveArgs, cancel: &Cancel) -> Result<()> {
     let common = &args.common;
     let typed = match code_source::given(args.code.as_deref(), args.code_file.as_deref())? {
         Some(c) => c,
-        None => prompt::ask_code()?,
+        None => prompt::ask_code(&settings::mailbox(common))?,
     };
     let code = code_source::parse(&typed)?;
     let options = ReceiveOptions {

@@ -146,3 +146,23 @@ async fn ctrl_c_at_the_code_prompt_exits_130() {
     assert_eq!(status.code(), Some(130), "{said}");
     assert!(said.contains("ferry: interrupted"), "{said}");
 }
+
+/// Tab at the code prompt completes the nameplate from the server's list (as
+/// Python `wormhole receive` does), then the words.
+#[tokio::test(flavor = "multi_thread")]
+async fn tab_completes_the_nameplate_from_the_server() {
+    let server = TestServer::start().await;
+    let mut sender = Live::start(&server, "send", &["--text", "tabbed"], &[], false);
+    sender.wait_for("On the other computer").await;
+    let code = sender.seen.split("Wormhole code is: ").nth(1).unwrap();
+    let code = code.split_whitespace().next().unwrap().to_owned();
+    let (nameplate, words) = code.split_once('-').unwrap();
+    let mut receiver = Live::start(&server, "receive", &[], &[], true);
+    receiver.wait_for("Enter receive wormhole code:").await;
+    receiver
+        .write(format!("{}\t", &nameplate[..1]).as_bytes())
+        .await;
+    receiver.wait_for(&format!("{nameplate}-")).await;
+    receiver.write(format!("{words}\r").as_bytes()).await;
+    delivered(sender, receiver, "tabbed").await;
+}

@@ -218,6 +218,22 @@ pub fn normalise(typed: &str) -> String {
         .join("-")
 }
 
+/// Tab completion of a nameplate being typed, from the server's list of those in
+/// use: `"7"` with `["7", "71", "8"]` → `["7-", "71-"]`. Once the nameplate ends
+/// with `-`, the words complete instead ([`complete`]).
+pub fn complete_nameplate(partial: &str, in_use: &[String]) -> Vec<String> {
+    if partial.contains('-') || !partial.bytes().all(|b| b.is_ascii_digit()) {
+        return Vec::new();
+    }
+    let mut out: Vec<String> = in_use
+        .iter()
+        .filter(|n| n.starts_with(partial) && Nameplate::check(n).is_ok())
+        .map(|n| format!("{n}-"))
+        .collect();
+    out.sort_unstable();
+    out
+}
+
 /// Tab completion of a partly typed code of [`DEFAULT_CODE_WORDS`] words:
 /// `"7-gui"` → `["7-guitarist-"]`. See [`complete_with_length`].
 pub fn complete(partial: &str) -> Vec<String> {
@@ -396,6 +412,19 @@ mod tests {
         assert!(complete("x-gui").is_empty());
         assert!(complete("7-zzz").is_empty());
         assert_eq!(complete("7-").len(), 256);
+    }
+
+    #[test]
+    fn nameplates_complete_from_the_list() {
+        let in_use: Vec<String> = ["7", "71", "8", "x9", ""].map(String::from).to_vec();
+        assert_eq!(complete_nameplate("7", &in_use), ["7-", "71-"]);
+        assert_eq!(complete_nameplate("", &in_use), ["7-", "71-", "8-"]);
+        assert!(complete_nameplate("9", &in_use).is_empty());
+        assert!(
+            complete_nameplate("7-", &in_use).is_empty(),
+            "words from here"
+        );
+        assert!(complete_nameplate("x", &in_use).is_empty());
     }
 
     /// Python's `get_completions` sees the text after `nameplate-`.

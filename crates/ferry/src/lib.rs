@@ -22,8 +22,8 @@ pub mod v1;
 pub use error::{Error, LocalError, NetworkError, PeerError, Result, ServerError};
 pub use receive::{receive, receive_until, ReceiveOptions};
 pub use rendezvous::{
-    Cancel, CodeChoice, MailboxConfig, RendezvousObserver, Wormhole, DEFAULT_MAILBOX_URL,
-    TRANSFER_CANCELLED,
+    list_nameplates, Cancel, CodeChoice, MailboxConfig, RendezvousObserver, Wormhole,
+    DEFAULT_MAILBOX_URL, TRANSFER_CANCELLED,
 };
 pub use send::{send, send_until, SendOptions};
 pub use timing::Timing;

@@ -17,9 +17,11 @@ use crate::timing::Timing;
 use websocket::MailboxConnection;
 
 mod cancel;
+mod list;
 mod websocket;
 
 pub use cancel::{Cancel, TRANSFER_CANCELLED};
+pub use list::list_nameplates;
 
 /// Where and as what application we meet the other side.
 #[derive(Debug, Clone)]
@@ -86,15 +88,7 @@ impl Wormhole {
         cancel: &Cancel,
     ) -> Result<Wormhole> {
         let conn = MailboxConnection::connect(&config.url, &config.timing).await?;
-        let mut rng = StdRng::from_entropy();
-        let side = hex::encode(rng.next_u64().to_be_bytes())[..10].to_owned();
-        let session_config = SessionConfig {
-            appid: config.appid.clone(),
-            side,
-            app_versions: config.app_versions.clone(),
-            client_version: ("ferry".into(), env!("CARGO_PKG_VERSION").into()),
-        };
-        let mut session = Session::new(session_config, rng);
+        let mut session = new_session(config);
         match choice {
             CodeChoice::Allocate { words } => session.allocate_code(words),
             CodeChoice::Given(code) => {
@@ -311,6 +305,19 @@ impl Pending {
         let shutdown = self.conn.shutdown();
         let _ = tokio::time::timeout(self.timing.mailbox_shutdown, shutdown).await;
     }
+}
+
+/// A session with a fresh random side (10 hex digits, as every client uses).
+fn new_session(config: &MailboxConfig) -> Session<StdRng> {
+    let mut rng = StdRng::from_entropy();
+    let side = hex::encode(rng.next_u64().to_be_bytes())[..10].to_owned();
+    let session_config = SessionConfig {
+        appid: config.appid.clone(),
+        side,
+        app_versions: config.app_versions.clone(),
+        client_version: ("ferry".into(), env!("CARGO_PKG_VERSION").into()),
+    };
+    Session::new(session_config, rng)
 }
 
 async fn flush(conn: &mut MailboxConnection, session: &mut Session<StdRng>) -> Result<()> {
