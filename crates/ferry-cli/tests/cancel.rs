@@ -45,10 +45,17 @@ async fn code_is_free(server: &TestServer, code: &str) {
     delivered(sender, receiver, "again").await;
 }
 
-/// The receiver's person presses Ctrl-C at `Accept? [y/N]` (under a terminal:
-/// the key makes the SIGINT). Before, the prompt held the runtime until Enter
-/// and the sender heard "declined".
-async fn ctrl_c_at_the_accept_prompt(v1: bool) {
+/// A file transfer stopped at the receiver's `Accept? [y/N]`; the receiver runs
+/// under a pseudo-terminal when `pty`.
+struct AtThePrompt {
+    server: TestServer,
+    sandbox: Sandbox,
+    code: String,
+    sender: Live,
+    receiver: Live,
+}
+
+async fn at_the_prompt(v1: bool, pty: bool) -> AtThePrompt {
     let server = TestServer::start().await;
     let sandbox = Sandbox::new();
     let code = code();
@@ -58,19 +65,33 @@ async fn ctrl_c_at_the_accept_prompt(v1: bool) {
     sender.wait_for("Wormhole code is").await;
     let out = sandbox.out.to_string_lossy().into_owned();
     let receiving = with_protocol(&["--listen", "127.0.0.1", "-o", &out, &code], v1);
-    let mut receiver = Live::start(&server, "receive", &receiving, &[], true);
+    let mut receiver = Live::start(&server, "receive", &receiving, &[], pty);
     receiver.wait_for("Accept? [y/N]").await;
-    receiver.write(CTRL_C).await;
+    AtThePrompt {
+        server,
+        sandbox,
+        code,
+        sender,
+        receiver,
+    }
+}
 
-    let (status, said) = receiver.finish().await;
+/// The receiver's person presses Ctrl-C at `Accept? [y/N]` (under a terminal:
+/// the key makes the SIGINT). Before, the prompt held the runtime until Enter
+/// and the sender heard "declined".
+async fn ctrl_c_at_the_accept_prompt(v1: bool) {
+    let mut t = at_the_prompt(v1, true).await;
+    t.receiver.write(CTRL_C).await;
+
+    let (status, said) = t.receiver.finish().await;
     assert_eq!(status.code(), Some(130), "receiver: {said}");
     assert!(said.contains("ferry: interrupted"), "receiver: {said}");
-    let (status, said) = sender.finish().await;
+    let (status, said) = t.sender.finish().await;
     assert_eq!(status.code(), Some(7), "sender: {said}");
     assert!(said.contains(PEER_CANCELLED), "sender: {said}");
     assert!(!said.contains("declined"), "sender: {said}");
-    assert!(!sandbox.out.join("report.txt").exists());
-    code_is_free(&server, &code).await;
+    assert!(!t.sandbox.out.join("report.txt").exists());
+    code_is_free(&t.server, &t.code).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -90,32 +111,17 @@ async fn ctrl_c_at_the_accept_prompt_cancels_both_sides_native() {
 /// The sender gives up while the receiver is deciding; the receiver, told
 /// "yes" afterwards, learns that the sender cancelled instead of waiting.
 async fn sender_cancels_while_the_receiver_decides(v1: bool) {
-    let server = TestServer::start().await;
-    let sandbox = Sandbox::new();
-    let code = code();
-    let file = file_to_send(&sandbox.cwd);
-    let mut sender = Live::start(
-        &server,
-        "send",
-        &with_protocol(&["--code", &code, &file], v1),
-        &[],
-        false,
-    );
-    sender.wait_for("Wormhole code is").await;
-    let out = sandbox.out.to_string_lossy().into_owned();
-    let receiving = with_protocol(&["--listen", "127.0.0.1", "-o", &out, &code], v1);
-    let mut receiver = Live::start(&server, "receive", &receiving, &[], false);
-    receiver.wait_for("Accept? [y/N]").await;
-    sender.interrupt();
-    let (status, said) = sender.finish().await;
+    let mut t = at_the_prompt(v1, false).await;
+    t.sender.interrupt();
+    let (status, said) = t.sender.finish().await;
     assert_eq!(status.code(), Some(130), "sender: {said}");
     assert!(said.contains("ferry: interrupted"), "sender: {said}");
 
-    receiver.write(b"y\n").await;
-    let (status, said) = receiver.finish().await;
+    t.receiver.write(b"y\n").await;
+    let (status, said) = t.receiver.finish().await;
     assert_eq!(status.code(), Some(7), "receiver: {said}");
     assert!(said.contains(PEER_CANCELLED), "receiver: {said}");
-    code_is_free(&server, &code).await;
+    code_is_free(&t.server, &t.code).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -185,4 +191,17 @@ async fn a_peer_that_cancelled_is_reported_as_cancelled() {
     let done = running.finish().await;
     assert_eq!(done.code(), Some(7), "{}", done.stderr);
     assert!(done.stderr.contains(PEER_CANCELLED), "{}", done.stderr);
+}
+
+/// The end of input at `Accept? [y/N]` is a "no", not a cancel: the sender
+/// hears "declined" (exit 4).
+#[tokio::test(flavor = "multi_thread")]
+async fn end_of_input_at_the_accept_prompt_declines() {
+    let mut t = at_the_prompt(false, false).await;
+    t.receiver.close_stdin();
+    let (status, said) = t.receiver.finish().await;
+    assert_eq!(status.code(), Some(4), "receiver: {said}");
+    let (status, said) = t.sender.finish().await;
+    assert_eq!(status.code(), Some(4), "sender: {said}");
+    assert!(said.contains("declined"), "sender: {said}");
 }
