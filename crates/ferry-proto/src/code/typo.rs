@@ -4,10 +4,11 @@
 //!
 //! Custom codes stay possible: `--code` takes any words, from any client. So a
 //! word off the list is refused only when the whole code looks generated, that
-//! is every word is either on the list or within a typo of a list word (edit
-//! distance 1, or 2 for words of six letters and more). A code of words that are
-//! nowhere near the list (`7-purple-sausages`) is someone's own choice and is
-//! used as typed.
+//! is every word is either on the list or one slip away from a list word (a
+//! letter missing, extra or wrong, or two neighbours swapped). A code with a word
+//! that is not (`7-purple-sausages`, `37-resume-receiver`) is someone's own
+//! choice and is used as typed. One slip, not two: ordinary English words are
+//! often two edits from a list word (`resume`/`assume`).
 
 use std::fmt;
 
@@ -56,34 +57,44 @@ pub fn check(code: &Code) -> Result<(), Typo> {
     first_typo.map_or(Ok(()), Err)
 }
 
-/// The list word `word` is a typo of, preferring the column of its position.
+/// The list word `word` is one slip from, preferring the column of its position.
+/// Words under four letters are too short to tell a slip from a choice.
 fn near_miss(position: usize, word: &str) -> Option<&'static str> {
     let lower = word.to_lowercase();
-    let allowed = if lower.chars().count() >= 6 { 2 } else { 1 };
+    if lower.chars().count() < 4 {
+        return None;
+    }
     let column = wordlist::column(position);
     let other = wordlist::column(position + 1);
     column
         .chain(other)
-        .map(|candidate| (distance(&lower, candidate), candidate))
-        .filter(|&(d, _)| d <= allowed)
-        .min_by_key(|&(d, _)| d) // the first of equals: the positional column
-        .map(|(_, candidate)| candidate)
+        .find(|candidate| distance(&lower, candidate) <= 1)
 }
 
-/// Levenshtein distance between two short words, by characters.
+/// Edit distance between two short words, by characters, where swapping two
+/// neighbours counts as one edit (optimal string alignment).
 fn distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut diagonal = row[0];
-        row[0] = i + 1;
-        for (j, &cb) in b.iter().enumerate() {
-            let substitute = diagonal + usize::from(ca != cb);
-            diagonal = row[j + 1];
-            row[j + 1] = substitute.min(row[j] + 1).min(diagonal + 1);
+    let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
+    let mut d = vec![vec![0usize; b.len() + 1]; a.len() + 1];
+    for (i, row) in d.iter_mut().enumerate() {
+        row[0] = i;
+    }
+    for (j, cell) in d[0].iter_mut().enumerate() {
+        *cell = j;
+    }
+    for i in 1..=a.len() {
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            let mut best = (d[i - 1][j] + 1)
+                .min(d[i][j - 1] + 1)
+                .min(d[i - 1][j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                best = best.min(d[i - 2][j - 2] + 1);
+            }
+            d[i][j] = best;
         }
     }
-    row[b.len()]
+    d[a.len()][b.len()]
 }
 
 #[cfg(test)]
@@ -102,7 +113,12 @@ mod tests {
             typo.to_string(),
             r#""guitarst" is not a code word (did you mean "guitarist"?)"#
         );
-        assert_eq!(typo_in("7-guitarist-revneg").map(|t| t.suggestion), None);
+        assert_eq!(
+            typo_in("7-gutiarist-revenge").map(|t| t.suggestion),
+            Some("guitarist"),
+            "two letters swapped"
+        );
+        assert_eq!(typo_in("7-guitarist-revneg"), None, "two slips: a choice");
         assert_eq!(
             typo_in("7-guitarist-revnge").map(|t| t.suggestion),
             Some("revenge")
@@ -119,6 +135,7 @@ mod tests {
             "7-guitarist-revenge",
             "7-Guitarist-REVENGE",
             "7-purple-sausages",
+            "37-resume-receiver",
             "4-hello-world",
             "12-correct-horse-battery-staple",
             "3-x",
@@ -154,6 +171,7 @@ mod tests {
         assert_eq!(distance("guitarst", "guitarist"), 1);
         assert_eq!(distance("", "abc"), 3);
         assert_eq!(distance("kitten", "sitting"), 3);
+        assert_eq!(distance("gutiarist", "guitarist"), 1);
         assert_eq!(distance("same", "same"), 0);
     }
 }
