@@ -82,3 +82,50 @@ impl Wormhole {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn guard_ends_work_that_waits_forever() {
+        let cancel = Cancel::new();
+        let clone = cancel.clone();
+        let waiting = cancel.guard(std::future::pending::<Result<()>>());
+        let (result, ()) = tokio::join!(waiting, async move { clone.cancel() });
+        assert!(matches!(result, Err(Error::Cancelled)), "{result:?}");
+    }
+
+    /// A prompt that returned "no" because of the cancel: the failure is the cancel.
+    #[tokio::test]
+    async fn a_failure_caused_by_the_cancel_is_the_cancel() {
+        let cancel = Cancel::new();
+        let result = cancel
+            .guard(async {
+                cancel.cancel();
+                Err::<(), _>(Error::Declined)
+            })
+            .await;
+        assert!(matches!(result, Err(Error::Cancelled)), "{result:?}");
+    }
+
+    #[tokio::test]
+    async fn without_a_cancel_the_work_decides() {
+        let cancel = Cancel::new();
+        assert!(matches!(cancel.guard(async { Ok(7) }).await, Ok(7)));
+        let declined = cancel.guard(async { Err::<(), _>(Error::Declined) }).await;
+        assert!(matches!(declined, Err(Error::Declined)));
+        assert!(!cancel.is_cancelled());
+    }
+
+    #[test]
+    fn the_peer_hears_cancelled_not_declined() {
+        assert!(matches!(
+            Error::from_peer(TRANSFER_CANCELLED.into()),
+            Error::Peer(PeerError::Cancelled)
+        ));
+        assert_eq!(Error::Cancelled.reason_for_peer(), TRANSFER_CANCELLED);
+        let shown = Error::from(PeerError::Cancelled).to_string();
+        assert_eq!(shown, "the other side cancelled the transfer");
+    }
+}
