@@ -99,10 +99,11 @@ pub struct SendArgs {
 pub struct ReceiveArgs {
     #[command(flatten)]
     pub common: Common,
-    /// The code from the sender; asked for (with tab completion) when omitted.
-    /// Other users of this machine can see it (ps): prefer --code-file or FERRY_CODE.
+    /// The code from the sender (its words may be separate arguments); asked for
+    /// (with tab completion) when omitted. Other users of this machine can see it
+    /// (ps): prefer --code-file or FERRY_CODE.
     #[arg(value_name = "CODE")]
-    pub code: Option<String>,
+    pub code: Vec<String>,
     /// Read the code from the first line of FILE ("-": standard input).
     #[arg(long, value_name = "FILE", conflicts_with = "code")]
     pub code_file: Option<PathBuf>,

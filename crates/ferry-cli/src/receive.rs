@@ -12,7 +12,8 @@ use ferry_proto::transfer::path::escape_for_terminal;
 
 pub async fn run(args: ReceiveArgs, cancel: &Cancel) -> Result<()> {
     let common = &args.common;
-    let typed = match code_source::given(args.code.as_deref(), args.code_file.as_deref())? {
+    let words = (!args.code.is_empty()).then(|| args.code.join(" "));
+    let typed = match code_source::given(words.as_deref(), args.code_file.as_deref())? {
         Some(c) => c,
         None => prompt::ask_code(&settings::mailbox(common))?,
     };

@@ -102,6 +102,23 @@ async fn case_and_spaces_do_not_matter() {
     delivered(sender, receiver, "hello").await;
 }
 
+/// `ferry receive 7 guitarist revenge`, unquoted, as Python `wormhole` takes it.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_words_may_be_separate_arguments() {
+    let server = TestServer::start().await;
+    let code = code();
+    let sender = Live::start(
+        &server,
+        "send",
+        &["--code", &code, "--text", "apart"],
+        &[],
+        false,
+    );
+    let words: Vec<&str> = code.split('-').collect();
+    let receiver = Live::start(&server, "receive", &words, &[], false);
+    delivered(sender, receiver, "apart").await;
+}
+
 /// `FERRY_CODE` for the sender, `--code-file -` (standard input) for the
 /// receiver: the code is in neither command line.
 #[tokio::test(flavor = "multi_thread")]
