@@ -110,8 +110,12 @@ pub struct SendArgs {
     #[arg(long, value_name = "NAME")]
     pub name: Option<String>,
     /// Use this code instead of asking the server for one (e.g. 7-purple-sausages).
+    /// Other users of this machine can see it (ps): prefer --code-file or FERRY_CODE.
     #[arg(long, value_name = "CODE")]
     pub code: Option<String>,
+    /// Read the code from the first line of FILE ("-": standard input).
+    #[arg(long, value_name = "FILE", conflicts_with = "code")]
+    pub code_file: Option<PathBuf>,
     /// Number of words in a generated code (2 words: 1 in 65536 guesses).
     #[arg(long, value_name = "N", default_value_t = 2, value_parser = clap::value_parser!(u8).range(1..=8))]
     pub code_length: u8,
@@ -124,9 +128,14 @@ pub struct SendArgs {
 
 #[derive(Debug, Args)]
 pub struct ReceiveArgs {
-    /// The code from the sender; asked for (with tab completion) when omitted.
+    /// The code from the sender (its words may be separate arguments); asked for
+    /// (with tab completion) when omitted. Other users of this machine can see it
+    /// (ps): prefer --code-file or FERRY_CODE.
     #[arg(value_name = "CODE")]
-    pub code: Option<String>,
+    pub code: Vec<String>,
+    /// Read the code from the first line of FILE ("-": standard input).
+    #[arg(long, value_name = "FILE", conflicts_with = "code")]
+    pub code_file: Option<PathBuf>,
     /// Where received files and directories go [default: the config file's
     /// output_dir, else the current directory].
     #[arg(short, long, value_name = "DIR")]

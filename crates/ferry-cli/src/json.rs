@@ -146,6 +146,7 @@ pub fn error(e: &anyhow::Error) -> Value {
         exit::DECLINED => "declined",
         exit::REFUSED_LOCALLY => "refused_locally",
         exit::NETWORK => "network",
+        exit::PEER_CANCELLED => "peer_cancelled",
         exit::INTERRUPTED => "cancelled",
         _ => "other",
     };
@@ -284,6 +285,10 @@ impl Ui for Events {
     fn accept(&mut self, offer: &OfferSummary) -> bool {
         self.emit(with_event("offer", offered(offer)));
         self.term.accept(offer)
+    }
+
+    fn cancelled(&self) -> bool {
+        self.term.cancelled()
     }
 }
 

@@ -8,6 +8,7 @@ mod args;
 mod bar;
 mod checks;
 mod clean;
+mod code_source;
 mod config;
 mod docs;
 mod json;
@@ -28,7 +29,7 @@ use anyhow::Result;
 use clap::Parser;
 
 use args::{Cli, Command};
-use outcome::{exit, exit_code, hint, interruptible, Interrupted};
+use outcome::{exit, exit_code, hint, interrupted, interruptible};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -40,9 +41,10 @@ fn main() -> ExitCode {
             return ExitCode::from(exit::FAILURE);
         }
     };
-    match runtime.block_on(interruptible(run(cli))) {
+    let cancel = ferry::Cancel::new();
+    match runtime.block_on(interruptible(&cancel, run(cli, &cancel))) {
         Ok(()) => ExitCode::SUCCESS,
-        Err(e) if e.is::<Interrupted>() => {
+        Err(e) if interrupted(&e) => {
             eprintln!("ferry: interrupted");
             ExitCode::from(exit::INTERRUPTED)
         }
@@ -74,14 +76,14 @@ fn init_logging(verbose: u8) {
         .init();
 }
 
-async fn run(cli: Cli) -> Result<()> {
+async fn run(cli: Cli, cancel: &ferry::Cancel) -> Result<()> {
     let before = cli.before;
     match cli.command {
         Command::Send(mut args) => {
             let json = before.json || args.common.json;
             json::reported(json, async move {
                 args.common = settings::resolve(before, args.common)?.common;
-                send::run(args).await
+                send::run(args, cancel).await
             })
             .await
         }
@@ -91,7 +93,7 @@ async fn run(cli: Cli) -> Result<()> {
                 let resolved = settings::resolve(before, args.common)?;
                 args.common = resolved.common;
                 args.output_dir = args.output_dir.or(resolved.output_dir);
-                receive::run(args).await
+                receive::run(args, cancel).await
             })
             .await
         }

@@ -9,22 +9,22 @@ use crate::checks::Invalid;
 use crate::json::Events;
 use crate::kept::KeptNotice;
 use crate::term::{human, Terminal};
-use crate::{prompt, settings};
-use ferry::{ReceiveOptions, Received};
-use ferry_proto::code::Code;
+use crate::{code_source, prompt, settings};
+use ferry::{Cancel, ReceiveOptions, Received};
 use ferry_proto::transfer::path::escape_for_terminal;
 
-pub async fn run(args: ReceiveArgs) -> Result<()> {
+pub async fn run(args: ReceiveArgs, cancel: &Cancel) -> Result<()> {
     let common = &args.common;
     if common.json && !args.yes {
         // A JSON reader cannot answer the prompt on the terminal.
         return Err(Invalid("--json needs --yes: there is no prompt in JSON mode".into()).into());
     }
-    let typed = match args.code {
+    let words = (!args.code.is_empty()).then(|| args.code.join(" "));
+    let typed = match code_source::given(words.as_deref(), args.code_file.as_deref())? {
         Some(c) => c,
-        None => prompt::ask_code()?,
+        None => prompt::ask_code(&settings::mailbox(common))?,
     };
-    let code = Code::parse(&typed).context("bad code")?;
+    let code = code_source::parse(&typed)?;
     let options = ReceiveOptions {
         mailbox: settings::mailbox(common),
         transit: settings::transit(common)?,
@@ -32,11 +32,12 @@ pub async fn run(args: ReceiveArgs) -> Result<()> {
         output_dir: args.output_dir.unwrap_or_else(|| ".".into()),
         v1: common.v1,
     };
-    let mut term = Terminal::new(common.hide_progress || common.quiet, args.yes, false);
+    let mut term =
+        Terminal::new(common.hide_progress || common.quiet, args.yes, false).with_cancel(cancel);
     term.quiet = common.quiet;
     let mut ui = Events::new(term, common.json);
     let mut kept = KeptNotice::new(&options.output_dir);
-    let received = ferry::receive(&options, &mut ui).await?;
+    let received = ferry::receive_until(&options, &mut ui, cancel).await?;
     kept.disarm();
     ui.term.finish_progress();
     if common.json {

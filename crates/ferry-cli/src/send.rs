@@ -7,16 +7,15 @@ use anyhow::{bail, Context, Result};
 
 use crate::args::SendArgs;
 use crate::json::Events;
-use crate::settings;
 use crate::term::{human, Terminal};
-use ferry::{CodeChoice, Payload, SendOptions};
-use ferry_proto::code::Code;
+use crate::{code_source, settings};
+use ferry::{Cancel, CodeChoice, Payload, SendOptions};
 use ferry_proto::transfer::path::{escape_for_terminal, safe_file_name};
 
-pub async fn run(args: SendArgs) -> Result<()> {
+pub async fn run(args: SendArgs, cancel: &Cancel) -> Result<()> {
     let common = &args.common;
-    let code = match &args.code {
-        Some(c) => CodeChoice::Given(Code::parse(c).context("bad --code")?),
+    let code = match code_source::given(args.code.as_deref(), args.code_file.as_deref())? {
+        Some(c) => CodeChoice::Given(code_source::parse(&c)?),
         None => CodeChoice::Allocate {
             words: usize::from(args.code_length),
         },
@@ -32,7 +31,7 @@ pub async fn run(args: SendArgs) -> Result<()> {
     term.quiet = common.quiet;
     term.announce = crate::announce::Announce::new(common, args.qr);
     let mut ui = Events::new(term, common.json);
-    ferry::send(&options, payload, &mut ui).await?;
+    ferry::send_until(&options, payload, &mut ui, cancel).await?;
     ui.term.finish_progress();
     if !common.quiet {
         eprintln!("Transfer complete.");

@@ -1,10 +1,10 @@
 //! The terminal user interface: code display, progress bar, the accept prompt.
 //! Every string from the peer or the server is escaped before it is shown.
 
-use std::io::{BufRead, IsTerminal, Write};
+use std::io::{IsTerminal, Write};
 
 use ferry::transfer::Offered;
-use ferry::{OfferSummary, Outgoing, RendezvousObserver, Ui};
+use ferry::{Cancel, OfferSummary, Outgoing, RendezvousObserver, Ui};
 use ferry_proto::code::Code;
 use ferry_proto::transfer::path::escape_for_terminal;
 
@@ -21,6 +21,8 @@ pub struct Terminal {
     /// -q: nothing but errors, warnings and what the user must act on.
     pub quiet: bool,
     bar: Option<Bar>,
+    /// Ends the accept prompt at Ctrl-C (a cancel, not a "no").
+    cancel: Cancel,
 }
 
 impl Terminal {
@@ -33,7 +35,14 @@ impl Terminal {
             announce: Default::default(),
             quiet: false,
             bar: None,
+            cancel: Cancel::new(),
         }
+    }
+
+    /// The prompts give up when `cancel` fires.
+    pub fn with_cancel(mut self, cancel: &Cancel) -> Self {
+        self.cancel = cancel.clone();
+        self
     }
 
     pub fn finish_progress(&mut self) {
@@ -132,6 +141,10 @@ impl Ui for Terminal {
         );
     }
 
+    fn cancelled(&self) -> bool {
+        self.cancel.is_cancelled()
+    }
+
     fn accept(&mut self, offer: &OfferSummary) -> bool {
         if self.quiet && self.assume_yes {
             return true;
@@ -142,9 +155,9 @@ impl Ui for Terminal {
         }
         eprint!("Accept? [y/N] ");
         let _ = std::io::stderr().flush();
-        let mut answer = String::new();
-        let read = std::io::stdin().lock().read_line(&mut answer);
-        matches!(read, Ok(n) if n > 0) && matches!(answer.trim(), "y" | "Y" | "yes" | "Yes")
+        // No answer (end of input, or Ctrl-C: the transfer sees that itself) is no.
+        let answer = crate::prompt::read_answer(&self.cancel).unwrap_or_default();
+        matches!(answer.trim(), "y" | "Y" | "yes" | "Yes")
     }
 }
 

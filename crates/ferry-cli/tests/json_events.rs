@@ -3,7 +3,8 @@
 //! stderr; the README documents the schema these tests pin.
 
 use ferry_test_support::ferry_bin::Ferry;
-use ferry_test_support::live::{Ended, Live};
+use ferry_test_support::interactive::Interactive;
+use ferry_test_support::json_run::{Ended, JsonRun};
 use ferry_test_support::{Sandbox, TestServer};
 use serde_json::json;
 use sha2::{Digest, Sha256};
@@ -14,7 +15,7 @@ async fn transfer(sandbox: &Sandbox, what: &str, extra: &[&str]) -> (Ended, Ende
     let server = TestServer::start().await;
     let mut send_args = vec![what];
     send_args.extend_from_slice(extra);
-    let mut sender = Live::spawn(&server, "send", &send_args, &sandbox.root);
+    let mut sender = JsonRun::spawn(&server, "send", &send_args, &sandbox.root);
     let code = sender.until("code").await["code"]
         .as_str()
         .expect("the code is a string")
@@ -22,7 +23,7 @@ async fn transfer(sandbox: &Sandbox, what: &str, extra: &[&str]) -> (Ended, Ende
     let out = sandbox.out.to_str().expect("utf-8 path").to_owned();
     let mut recv_args = vec!["--yes", "-o", &out, &code];
     recv_args.extend_from_slice(extra);
-    let receiver = Live::spawn(&server, "receive", &recv_args, &sandbox.cwd);
+    let receiver = JsonRun::spawn(&server, "receive", &recv_args, &sandbox.cwd);
     tokio::join!(sender.finish(), receiver.finish())
 }
 
@@ -195,12 +196,12 @@ async fn text_arrives_inside_done() {
     let text = "hi \u{1b}]0;owned\u{7}\u{9b}\u{202e}";
     let server = TestServer::start().await;
     let sandbox = Sandbox::new();
-    let mut sender = Live::spawn(&server, "send", &["--text", text], &sandbox.root);
+    let mut sender = JsonRun::spawn(&server, "send", &["--text", text], &sandbox.root);
     let code = sender.until("code").await["code"]
         .as_str()
         .expect("code")
         .to_owned();
-    let receiver = Live::spawn(&server, "receive", &["--yes", &code], &sandbox.cwd);
+    let receiver = JsonRun::spawn(&server, "receive", &["--yes", &code], &sandbox.cwd);
     let (sent, received) = tokio::join!(sender.finish(), receiver.finish());
     assert!(sent.status.success(), "{}", sent.stderr);
     assert!(received.status.success(), "{}", received.stderr);
@@ -216,7 +217,7 @@ async fn text_arrives_inside_done() {
 async fn receive_json_without_yes_is_a_usage_error() {
     let server = TestServer::start().await;
     let sandbox = Sandbox::new();
-    let receiver = Live::spawn(&server, "receive", &["7-guitarist-revenge"], &sandbox.cwd);
+    let receiver = JsonRun::spawn(&server, "receive", &["7-guitarist-revenge"], &sandbox.cwd);
     let ended = receiver.finish().await;
     assert_eq!(ended.status.code(), Some(2), "{}", ended.stderr);
     let error = ended.one("error");
@@ -250,14 +251,14 @@ async fn json_before_the_subcommand_reports_a_bad_setting() {
 async fn wrong_code_is_an_error_event() {
     let server = TestServer::start().await;
     let sandbox = Sandbox::new();
-    let mut sender = Live::spawn(&server, "send", &["--text", "hi"], &sandbox.root);
+    let mut sender = JsonRun::spawn(&server, "send", &["--text", "hi"], &sandbox.root);
     let code = sender.until("code").await["code"]
         .as_str()
         .expect("code")
         .to_owned();
     let nameplate = code.split('-').next().expect("nameplate");
     let wrong = format!("{nameplate}-aardvark-adroitness");
-    let receiver = Live::spawn(&server, "receive", &["--yes", &wrong], &sandbox.cwd);
+    let receiver = JsonRun::spawn(&server, "receive", &["--yes", &wrong], &sandbox.cwd);
     let (sent, received) = tokio::join!(sender.finish(), receiver.finish());
     for side in [&sent, &received] {
         assert_eq!(side.status.code(), Some(3), "{}", side.stderr);
@@ -272,9 +273,9 @@ async fn a_receiver_that_came_first_says_it_waits() {
     let server = TestServer::start().await;
     let sandbox = Sandbox::new();
     let code = format!("{}-guitarist-revenge", 100 + rand::random::<u16>() % 9000);
-    let mut receiver = Live::spawn(&server, "receive", &["--yes", &code], &sandbox.cwd);
+    let mut receiver = JsonRun::spawn(&server, "receive", &["--yes", &code], &sandbox.cwd);
     receiver.until("waiting").await;
-    let sender = Live::spawn(
+    let sender = JsonRun::spawn(
         &server,
         "send",
         &["--text", "hi", "--code", &code],
@@ -290,6 +291,46 @@ async fn a_receiver_that_came_first_says_it_waits() {
     );
     assert!(sent.all("waiting").is_empty(), "{:?}", sent.events);
     assert!(!sent.stderr.contains("Waiting"), "{}", sent.stderr);
+}
+
+/// Ctrl-C is an `error` event of kind `cancelled` (exit 130).
+#[tokio::test(flavor = "multi_thread")]
+async fn ctrl_c_is_a_cancelled_error_event() {
+    let server = TestServer::start().await;
+    let sandbox = Sandbox::new();
+    let code = format!("{}-guitarist-revenge", 100 + rand::random::<u16>() % 9000);
+    let mut receiver = JsonRun::spawn(&server, "receive", &["--yes", &code], &sandbox.cwd);
+    receiver.until("waiting").await;
+    receiver.interrupt();
+    let received = receiver.finish().await;
+    assert_eq!(received.status.code(), Some(130), "{}", received.stderr);
+    assert_eq!(received.one("error")["kind"], "cancelled");
+}
+
+/// The other side's Ctrl-C (at its accept prompt) is an `error` event of kind
+/// `peer_cancelled` (exit 7).
+#[tokio::test(flavor = "multi_thread")]
+async fn the_other_sides_cancel_is_a_peer_cancelled_error_event() {
+    let server = TestServer::start().await;
+    let sandbox = Sandbox::new();
+    file_of(1000, &sandbox.root, "a.bin");
+    let mut sender = JsonRun::spawn(&server, "send", &["a.bin"], &sandbox.root);
+    let code = sender.until("code").await["code"]
+        .as_str()
+        .expect("code")
+        .to_owned();
+    let mut receiver = Interactive::start(&server, "receive", &[&code], &[], false);
+    receiver.wait_for("Accept? [y/N]").await;
+    receiver.interrupt();
+    let (sent, (status, said)) = tokio::join!(sender.finish(), receiver.finish());
+    assert_eq!(status.code(), Some(130), "{said}");
+    assert_eq!(sent.status.code(), Some(7), "{}", sent.stderr);
+    assert_eq!(
+        sent.one("error")["kind"],
+        "peer_cancelled",
+        "{:?}",
+        sent.events
+    );
 }
 
 /// A transfer that resumes says so (`resuming`), its progress starts at what

@@ -7,7 +7,7 @@ use std::path::Path;
 use std::process::Stdio;
 
 use ferry_test_support::ferry_bin::pty_available;
-use ferry_test_support::live::Live;
+use ferry_test_support::json_run::JsonRun;
 use ferry_test_support::{Sandbox, TestServer, RUN};
 use tokio::process::Command;
 
@@ -22,7 +22,7 @@ async fn human_messages(path: &Path, extra: &[&str]) -> (String, String) {
     let sandbox = Sandbox::new();
     let mut args = vec![path.to_str().unwrap()];
     args.extend_from_slice(extra);
-    let mut sender = Live::spawn(&server, "send", &args, &sandbox.root);
+    let mut sender = JsonRun::spawn(&server, "send", &args, &sandbox.root);
     let code = sender.until("code").await["code"]
         .as_str()
         .unwrap()
@@ -31,7 +31,7 @@ async fn human_messages(path: &Path, extra: &[&str]) -> (String, String) {
     let out = sandbox.out.to_str().unwrap().to_owned();
     let mut args = vec!["--yes", "-o", &out, &code];
     args.extend_from_slice(extra);
-    let receiver = Live::spawn(&server, "receive", &args, &sandbox.cwd);
+    let receiver = JsonRun::spawn(&server, "receive", &args, &sandbox.cwd);
     let (sent, received) = tokio::join!(sender.finish(), receiver.finish());
     assert!(sent.status.success(), "{}", sent.stderr);
     assert!(received.status.success(), "{}", received.stderr);
@@ -85,12 +85,12 @@ async fn sender_describes_a_directory() {
 async fn sender_describes_a_text() {
     let server = TestServer::start().await;
     let sandbox = Sandbox::new();
-    let mut sender = Live::spawn(&server, "send", &["--text", "hello world!"], &sandbox.root);
+    let mut sender = JsonRun::spawn(&server, "send", &["--text", "hello world!"], &sandbox.root);
     let code = sender.until("code").await["code"]
         .as_str()
         .unwrap()
         .to_owned();
-    let receiver = Live::spawn(&server, "receive", &["--yes", &code], &sandbox.cwd);
+    let receiver = JsonRun::spawn(&server, "receive", &["--yes", &code], &sandbox.cwd);
     let (sent, _) = tokio::join!(sender.finish(), receiver.finish());
     assert_in_order(
         &sent.stderr,

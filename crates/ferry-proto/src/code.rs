@@ -2,9 +2,17 @@
 //!
 //! The nameplate (digits before the first `-`) names the mailbox on the server and
 //! is public. The **whole** code, nameplate included, is the SPAKE2 password, so a
-//! [`Code`] is a secret: its `Debug` shows only the nameplate. Like every client,
-//! we never check the words against the word list on input; they only have to be
-//! there.
+//! [`Code`] is a secret: its `Debug` shows only the nameplate.
+//!
+//! Typing is forgiving: words may be separated by spaces or hyphens and list
+//! words may be in any case (`7 Guitarist REVENGE` is `7-guitarist-revenge`).
+//! Both sides normalise the same way, and only in ways no other client could
+//! mean differently (no client makes codes with spaces or capitalised list
+//! words), so the password on the wire is what a generated code says. Words
+//! that are not on the list are kept as typed: any text is a valid custom code.
+//! [`typo::check`] catches a mistyped list word before the code is used up.
+
+pub mod typo;
 
 use std::fmt;
 use std::str::FromStr;
@@ -27,9 +35,6 @@ pub enum CodeError {
     /// Nothing but whitespace was given.
     #[error("the code is empty")]
     Empty,
-    /// A space (or other whitespace) inside the code.
-    #[error("the code must not contain spaces (type it as NAMEPLATE-WORD-WORD)")]
-    Whitespace,
     /// A control character inside the code.
     #[error("the code must not contain control characters")]
     ControlChar,
@@ -132,11 +137,10 @@ impl fmt::Debug for Code {
 }
 
 impl Code {
-    /// Parses a code that a user typed or pasted.
+    /// Parses a code that a user typed or pasted, normalised (see [`normalise`]).
     ///
-    /// Surrounding whitespace is trimmed. Refused: whitespace or control
-    /// characters inside, a nameplate that is not a number, nothing after the
-    /// nameplate. Anything else after the first `-` is accepted as it is, as all
+    /// Refused: control characters, a nameplate that is not a number, nothing
+    /// after the nameplate. Anything else after the nameplate is accepted, as all
     /// clients do; non-ASCII text is used as raw UTF-8 (see [`Pake::start`]).
     ///
     /// [`Pake::start`]: crate::crypto::pake::Pake::start
@@ -145,21 +149,19 @@ impl Code {
         if s.is_empty() {
             return Err(CodeError::Empty);
         }
-        if s.chars().any(char::is_whitespace) {
-            return Err(CodeError::Whitespace);
-        }
-        if s.chars().any(char::is_control) {
+        if s.chars().any(|c| c.is_control() && !c.is_whitespace()) {
             return Err(CodeError::ControlChar);
         }
-        let (nameplate, password) = s.split_once('-').unwrap_or((s, ""));
+        if s.starts_with('-') {
+            return Err(CodeError::EmptyNameplate);
+        }
+        let full = normalise(s);
+        let (nameplate, password) = full.split_once('-').unwrap_or((&full, ""));
         let nameplate = nameplate.parse()?;
         if password.is_empty() {
             return Err(CodeError::MissingPassword);
         }
-        Ok(Code {
-            nameplate,
-            full: s.to_owned(),
-        })
+        Ok(Code { nameplate, full })
     }
 
     /// Makes a new code from `words` random PGP words (at least one), one random
@@ -199,6 +201,37 @@ impl FromStr for Code {
     fn from_str(s: &str) -> Result<Self, CodeError> {
         Code::parse(s)
     }
+}
+
+/// The canonical form of a typed code: parts separated by runs of whitespace
+/// or hyphens joined with single hyphens, list words in lower case, everything
+/// else as typed (a custom code from another client keeps its case).
+pub fn normalise(typed: &str) -> String {
+    typed
+        .split(|c: char| c == '-' || c.is_whitespace())
+        .filter(|part| !part.is_empty())
+        .map(|part| match wordlist::is_word(part) {
+            true => part.to_ascii_lowercase(),
+            false => part.to_owned(),
+        })
+        .collect::<Vec<_>>()
+        .join("-")
+}
+
+/// Tab completion of a nameplate being typed, from the server's list of those in
+/// use: `"7"` with `["7", "71", "8"]` → `["7-", "71-"]`. Once the nameplate ends
+/// with `-`, the words complete instead ([`complete`]).
+pub fn complete_nameplate(partial: &str, in_use: &[String]) -> Vec<String> {
+    if partial.contains('-') || !partial.bytes().all(|b| b.is_ascii_digit()) {
+        return Vec::new();
+    }
+    let mut out: Vec<String> = in_use
+        .iter()
+        .filter(|n| n.starts_with(partial) && Nameplate::check(n).is_ok())
+        .map(|n| format!("{n}-"))
+        .collect();
+    out.sort_unstable();
+    out
 }
 
 /// Tab completion of a partly typed code of [`DEFAULT_CODE_WORDS`] words:
@@ -250,10 +283,27 @@ mod tests {
         assert_eq!(code.as_str(), "7-guitarist-revenge");
         assert_eq!(code.nameplate().as_str(), "7");
         assert_eq!(code.words(), "guitarist-revenge");
-        // Words are not checked against the list, and case is kept.
+        // Words are not checked against the list, and their case is kept.
         let code: Code = "0123-Anything_goes-here-ß".parse().expect("valid");
         assert_eq!(code.nameplate().to_string(), "0123");
         assert_eq!(code.words(), "Anything_goes-here-ß");
+    }
+
+    #[test]
+    fn parse_forgives_case_spaces_and_doubled_hyphens() {
+        for typed in [
+            "7 Guitarist REVENGE",
+            "  7-guitarist-revenge\n",
+            "7 - guitarist -- revenge",
+            "7\tGUITARIST\u{a0}Revenge",
+            "7-guitarist revenge",
+        ] {
+            let code = Code::parse(typed).expect("valid");
+            assert_eq!(code.as_str(), "7-guitarist-revenge", "{typed:?}");
+        }
+        // Only list words change case: a custom word is the other side's secret.
+        let code = Code::parse("7 Purple SAUSAGES zulu").expect("valid");
+        assert_eq!(code.as_str(), "7-Purple-SAUSAGES-zulu");
     }
 
     #[test]
@@ -261,12 +311,11 @@ mod tests {
         let cases = [
             ("", CodeError::Empty),
             (" \t ", CodeError::Empty),
-            ("7-guitarist revenge", CodeError::Whitespace),
-            ("7-guitarist\u{a0}revenge", CodeError::Whitespace),
             ("7-guitarist\u{7}", CodeError::ControlChar),
             ("7-a\u{1b}[31m", CodeError::ControlChar),
             ("7", CodeError::MissingPassword),
             ("7-", CodeError::MissingPassword),
+            ("7 - ", CodeError::MissingPassword),
             ("-guitarist-revenge", CodeError::EmptyNameplate),
             ("guitarist-revenge", CodeError::NonNumericNameplate),
             ("x7-guitarist", CodeError::NonNumericNameplate),
@@ -363,6 +412,19 @@ mod tests {
         assert!(complete("x-gui").is_empty());
         assert!(complete("7-zzz").is_empty());
         assert_eq!(complete("7-").len(), 256);
+    }
+
+    #[test]
+    fn nameplates_complete_from_the_list() {
+        let in_use: Vec<String> = ["7", "71", "8", "x9", ""].map(String::from).to_vec();
+        assert_eq!(complete_nameplate("7", &in_use), ["7-", "71-"]);
+        assert_eq!(complete_nameplate("", &in_use), ["7-", "71-", "8-"]);
+        assert!(complete_nameplate("9", &in_use).is_empty());
+        assert!(
+            complete_nameplate("7-", &in_use).is_empty(),
+            "words from here"
+        );
+        assert!(complete_nameplate("x", &in_use).is_empty());
     }
 
     /// Python's `get_completions` sees the text after `nameplate-`.

@@ -356,8 +356,11 @@ impl<R: RngCore + CryptoRng> Session<R> {
         });
     }
 
+    /// Also while the claim is on its way: the server handles our commands in
+    /// order, so the release follows the claim, and a side that gives up before
+    /// `claimed` arrives leaves no claim behind (or its code stays "crowded").
     fn release_nameplate(&mut self) {
-        if self.released || self.mailbox.is_none() {
+        if self.released || self.nameplate.is_none() {
             return;
         }
         self.released = true;

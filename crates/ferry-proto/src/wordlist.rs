@@ -293,6 +293,13 @@ pub fn word(position: usize, byte: u8) -> &'static str {
     }
 }
 
+/// Whether `word` is on the list, in either column, in any case.
+pub fn is_word(word: &str) -> bool {
+    WORDS
+        .iter()
+        .any(|&(even, odd)| even.eq_ignore_ascii_case(word) || odd.eq_ignore_ascii_case(word))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -312,6 +319,12 @@ mod tests {
         for w in all {
             assert!(w.bytes().all(|b| b.is_ascii_lowercase()), "{w}");
         }
+    }
+
+    #[test]
+    fn is_word_ignores_case_and_column() {
+        assert!(is_word("zulu") && is_word("Yucatan") && is_word("GUITARIST"));
+        assert!(!is_word("guitarst") && !is_word("") && !is_word("zulu-"));
     }
 
     #[test]

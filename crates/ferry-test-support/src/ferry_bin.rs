@@ -169,6 +169,7 @@ pub(crate) fn hermetic(cmd: &mut Command) {
         .env_remove("FERRY_RELAY")
         .env_remove("FERRY_APPID")
         .env_remove("FERRY_CONFIG")
+        .env_remove("FERRY_CODE")
         .env_remove("FERRY_LOG")
         .env_remove("NO_COLOR")
         .env("XDG_CONFIG_HOME", "/nonexistent/ferry-test-config")
@@ -176,6 +177,15 @@ pub(crate) fn hermetic(cmd: &mut Command) {
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .kill_on_drop(true);
+}
+
+/// SIGINT to a running child, as Ctrl-C at a terminal (or `kill -INT`) sends it.
+pub fn interrupt(child: &tokio::process::Child) {
+    let pid = child.id().expect("running").to_string();
+    let status = std::process::Command::new("kill")
+        .args(["-INT", &pid])
+        .status();
+    assert!(status.is_ok_and(|s| s.success()), "kill -INT {pid}");
 }
 
 /// Whether util-linux `script` can give a command a pseudo-terminal here (for

@@ -6,7 +6,8 @@
 //!   frame and byte (the server's conformance tests).
 //! - [`in_process`]: both sides of a transfer through the `ferry` library in one process.
 //! - [`ferry_bin`]: the real `ferry` binary as a child process; [`native_cli`] runs
-//!   it for native-protocol transfers and reads the receiver's resume state.
+//!   it for native-protocol transfers and reads the receiver's resume state;
+//!   [`live`] talks to one while it runs (prompts, Ctrl-C, under a pty or not).
 //! - [`evil_peer`], [`evil_transit`], [`scenario`]: a peer that follows the protocol
 //!   only as far as a test wants, built on ferry's own sans-IO crate.
 //! - [`evil_server`]: mailbox servers that corrupt, reorder or withhold frames.
@@ -24,7 +25,8 @@ pub mod evil_transit;
 pub mod ferry_bin;
 pub mod files;
 pub mod in_process;
-pub mod live;
+pub mod interactive;
+pub mod json_run;
 pub mod native_cli;
 pub mod raw_mailbox;
 pub mod raw_relay;

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 
 use ferry_proto::session::SessionError;
 use ferry_proto::transfer::path::escape_for_terminal;
-use ferry_proto::transfer::v1::TRANSFER_REJECTED;
+use ferry_proto::transfer::v1::{TRANSFER_CANCELLED, TRANSFER_REJECTED};
 
 /// Anything that can end a transfer.
 #[derive(Debug, thiserror::Error)]
@@ -21,6 +21,9 @@ pub enum Error {
     /// One of the two people said no.
     #[error("the transfer was declined")]
     Declined,
+    /// Our user cancelled (Ctrl-C); the other side has been told.
+    #[error("the transfer was cancelled")]
+    Cancelled,
     #[error(transparent)]
     Peer(#[from] PeerError),
     #[error(transparent)]
@@ -45,6 +48,9 @@ pub enum PeerError {
     Reported(String),
     #[error("the other side went away before the transfer finished")]
     Vanished,
+    /// The other person pressed Ctrl-C (or their client gave up) and said so.
+    #[error("the other side cancelled the transfer")]
+    Cancelled,
     #[error("received data failed verification: {0}")]
     Integrity(String),
 }
@@ -136,9 +142,10 @@ impl Error {
     /// The peer's own account of why it stopped: a refusal, or a failure in
     /// its words (both protocols use the same rejection text).
     pub(crate) fn from_peer(text: String) -> Self {
-        match text == TRANSFER_REJECTED {
-            true => Error::Declined,
-            false => PeerError::Reported(text).into(),
+        match text.as_str() {
+            TRANSFER_REJECTED => Error::Declined,
+            TRANSFER_CANCELLED => PeerError::Cancelled.into(),
+            _ => PeerError::Reported(text).into(),
         }
     }
 
@@ -152,6 +159,7 @@ impl Error {
             Error::Local(LocalError::UnsafeName(_)) => "unsafe file name",
             Error::Local(LocalError::Io { .. }) => "local I/O error",
             Error::WrongCode => "wrong code",
+            Error::Cancelled => TRANSFER_CANCELLED,
             Error::Peer(PeerError::Protocol(_) | PeerError::Integrity(_)) => {
                 "invalid data from the sender"
             }

@@ -20,11 +20,12 @@ mod ui;
 pub mod v1;
 
 pub use error::{Error, LocalError, NetworkError, PeerError, Result, ServerError};
-pub use receive::{receive, ReceiveOptions};
+pub use receive::{receive, receive_until, ReceiveOptions};
 pub use rendezvous::{
-    CodeChoice, MailboxConfig, RendezvousObserver, Wormhole, DEFAULT_MAILBOX_URL,
+    list_nameplates, Cancel, CodeChoice, MailboxConfig, RendezvousObserver, Wormhole,
+    DEFAULT_MAILBOX_URL, TRANSFER_CANCELLED,
 };
-pub use send::{send, text_fits_mailbox, SendOptions, MAILBOX_BODY_LIMIT};
+pub use send::{send, send_until, text_fits_mailbox, SendOptions, MAILBOX_BODY_LIMIT};
 pub use timing::Timing;
 pub use transfer::{OfferSummary, Payload, Received, Report};
 pub use ui::{Digest, Outgoing, Ui};

@@ -5,9 +5,9 @@ use std::path::{Path, PathBuf};
 
 use ferry_proto::code::Code;
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::native;
-use crate::rendezvous::{CodeChoice, MailboxConfig, Wormhole};
+use crate::rendezvous::{Cancel, CodeChoice, MailboxConfig, Wormhole};
 use crate::transfer::{landing, Received};
 use crate::transit::TransitConfig;
 use crate::ui::Ui;
@@ -29,19 +29,36 @@ pub struct ReceiveOptions {
 /// Receives whatever the sender offers. The output directory is checked
 /// before the code is used; it is created only once an offer is accepted.
 pub async fn receive(options: &ReceiveOptions, ui: &mut dyn Ui) -> Result<Received> {
+    receive_until(options, ui, &Cancel::new()).await
+}
+
+/// [`receive()`] until the user cancels: then the sender is told, the code
+/// released, and the result is [`Error::Cancelled`].
+pub async fn receive_until(
+    options: &ReceiveOptions,
+    ui: &mut dyn Ui,
+    cancel: &Cancel,
+) -> Result<Received> {
     landing::check_output_dir(&options.output_dir)?;
     // Dropped on every way out, Ctrl-C included: removes what stayed empty.
     let _missing = landing::MissingDirs::of(&options.output_dir);
     let choice = CodeChoice::Given(options.code.clone());
     let mailbox = native::mailbox_config(&options.mailbox, options.v1);
-    let mut wormhole = Wormhole::connect(&mailbox, choice, ui).await?;
+    let mut wormhole = Wormhole::connect_until(&mailbox, choice, ui, cancel).await?;
     ui.connected(&wormhole.verifier());
-    let result = match native::negotiated(&mailbox, &wormhole) {
-        Some(aead) => receive_native(&mut wormhole, options, aead, ui).await,
-        None => v1::receive(&mut wormhole, to(options), ui).await,
-    };
-    if let Err(e) = &result {
-        v1::refuse(&mut wormhole, e).await;
+    let w = &mut wormhole;
+    let result = cancel
+        .guard(async {
+            match native::negotiated(&mailbox, w) {
+                Some(aead) => receive_native(w, options, aead, ui).await,
+                None => v1::receive(w, to(options), ui).await,
+            }
+        })
+        .await;
+    match &result {
+        Err(Error::Cancelled) => {} // said by `finish`, in the words for it
+        Err(e) => v1::refuse(&mut wormhole, e).await,
+        Ok(_) => {}
     }
     wormhole.finish(result).await
 }

@@ -6,7 +6,7 @@ use ferry_proto::transfer::v1::{Offer, PeerMessage};
 
 use crate::error::{Error, Result};
 use crate::native;
-use crate::rendezvous::{CodeChoice, MailboxConfig, Wormhole};
+use crate::rendezvous::{Cancel, CodeChoice, MailboxConfig, Wormhole};
 use crate::transfer::{Payload, Selection};
 use crate::transit::TransitConfig;
 use crate::ui::{Outgoing, Ui};
@@ -40,17 +40,34 @@ pub struct SendOptions {
 
 /// Sends `payload` and returns once the receiver confirmed it.
 pub async fn send(options: &SendOptions, payload: Payload, ui: &mut dyn Ui) -> Result<()> {
+    send_until(options, payload, ui, &Cancel::new()).await
+}
+
+/// [`send()`] until the user cancels: then the receiver is told, the code
+/// released, and the result is [`Error::Cancelled`].
+pub async fn send_until(
+    options: &SendOptions,
+    payload: Payload,
+    ui: &mut dyn Ui,
+    cancel: &Cancel,
+) -> Result<()> {
     let selection = walk(payload, ui)?;
     ui.sending(&Outgoing::of(&selection));
     let mailbox = native::mailbox_config(&options.mailbox, options.v1);
-    let mut wormhole = Wormhole::connect(&mailbox, options.code.clone(), ui).await?;
+    let code = options.code.clone();
+    let mut wormhole = Wormhole::connect_until(&mailbox, code, ui, cancel).await?;
     ui.connected(&wormhole.verifier());
     let transit = &options.transit;
-    let result = match (&selection, native::negotiated(&mailbox, &wormhole)) {
-        (Selection::Text(text), _) => v1::send_text(&mut wormhole, text).await,
-        (_, Some(aead)) => native::send(&mut wormhole, transit, selection, aead, ui).await,
-        (_, None) => v1::send(&mut wormhole, transit, &selection, ui).await,
-    };
+    let w = &mut wormhole;
+    let result = cancel
+        .guard(async {
+            match (&selection, native::negotiated(&mailbox, w)) {
+                (Selection::Text(text), _) => v1::send_text(w, text).await,
+                (_, Some(aead)) => native::send(w, transit, selection, aead, ui).await,
+                (_, None) => v1::send(w, transit, &selection, ui).await,
+            }
+        })
+        .await;
     wormhole.finish(result).await
 }
 

@@ -1,6 +1,7 @@
 //! What a transfer tells its user, and the one question it asks. The library never
 //! prints; the CLI (or a test) implements this.
 
+use crate::error::Error;
 use crate::rendezvous::RendezvousObserver;
 use crate::transfer::{ItemKind, OfferSummary, Selection};
 
@@ -39,6 +40,20 @@ pub trait Ui: RendezvousObserver + Send {
     /// Receiver only: may we accept this (already checked for safety and space)?
     fn accept(&mut self, _offer: &OfferSummary) -> bool {
         false
+    }
+    /// Whether the user cancelled (Ctrl-C): then a "no" from `accept` is a
+    /// cancel, which the sender hears as such, not a decline.
+    fn cancelled(&self) -> bool {
+        false
+    }
+}
+
+/// Asks the user about `offer`: `Ok` for yes, else a decline or a cancel.
+pub(crate) fn ask(ui: &mut dyn Ui, offer: &OfferSummary) -> Result<(), Error> {
+    match (ui.accept(offer), ui.cancelled()) {
+        (_, true) => Err(Error::Cancelled),
+        (true, false) => Ok(()),
+        (false, false) => Err(Error::Declined),
     }
 }
 

@@ -210,3 +210,27 @@ fn unwelcome_server_is_an_error() {
         Err(SessionError::Unwelcome("go away".into()))
     );
 }
+
+/// A side that gives up before `claimed` arrives still releases the nameplate
+/// (after its claim, in order), so its code is not left "crowded".
+#[test]
+fn close_before_claimed_releases_the_nameplate() {
+    let mut s = session("aaaaaaaaaa", 7);
+    s.set_code(Code::parse("7-guitarist-revenge").expect("code"));
+    s.close(Mood::Lonely);
+    let sent: Vec<ClientMessage> = std::iter::from_fn(|| s.poll_transmit()).collect();
+    let claim = sent
+        .iter()
+        .position(|m| matches!(m, ClientMessage::Claim { .. }));
+    let release = sent
+        .iter()
+        .position(|m| matches!(m, ClientMessage::Release { nameplate: Some(n) } if n == "7"));
+    assert!(
+        matches!((claim, release), (Some(c), Some(r)) if c < r),
+        "{sent:?}"
+    );
+    assert!(!sent
+        .iter()
+        .any(|m| matches!(m, ClientMessage::Close { .. })));
+    assert!(matches!(s.poll_event(), Some(Event::Closed)));
+}

@@ -123,6 +123,11 @@ impl V1Error {
 /// Error strings the real clients send and recognise.
 pub const TRANSFER_REJECTED: &str = "transfer rejected";
 
+/// What a cancelling side tells the other, as a v1 `{"error": …}` message (every
+/// wormhole client stops on one and shows its text). ferry reads it back as a
+/// cancel, not a failure.
+pub const TRANSFER_CANCELLED: &str = "transfer cancelled";
+
 impl PeerMessage {
     /// Encodes as JSON bytes for [`crate::session::Session::send`].
     pub fn encode(&self) -> Vec<u8> {

@@ -16,6 +16,7 @@ use ferry_proto::transfer::v1::TRANSFER_REJECTED;
 use ferry_proto::transit::Role;
 
 use crate::error::{Error, LocalError, PeerError, Result};
+use crate::rendezvous::TRANSFER_CANCELLED;
 use crate::timing::Timing;
 use crate::transit::TransitStream;
 
@@ -170,6 +171,7 @@ pub(super) fn native_error(e: NativeError) -> Error {
         NativeError::Peer { code, message } => from_peer(code, message),
         NativeError::Declined => Error::Declined,
         // Only the user's "no" counts as declined; any other refusal is reported.
+        NativeError::Rejected(why) if why == TRANSFER_CANCELLED => PeerError::Cancelled.into(),
         NativeError::Rejected(why) => PeerError::Reported(why).into(),
         NativeError::Usage(why) => Error::internal(why),
         other => Error::internal(other.to_string()),
@@ -178,7 +180,7 @@ pub(super) fn native_error(e: NativeError) -> Error {
 
 /// The peer's `ERROR`: its code is for the record; its text says what happened.
 fn from_peer(_code: ErrorCode, message: String) -> Error {
-    PeerError::Reported(message).into()
+    Error::from_peer(message)
 }
 
 /// What we tell the peer about our failure: the reason, never our local paths.

@@ -10,13 +10,18 @@ use serde_json::Value;
 use ferry_proto::code::Code;
 use ferry_proto::crypto::kdf::SharedKey;
 use ferry_proto::session::{Event, Session, SessionConfig};
-use ferry_proto::wire::mailbox::{Mood, ServerMessage};
+use ferry_proto::wire::mailbox::{ClientMessage, Mood, ServerMessage};
 
 use crate::error::{Error, Result};
 use crate::timing::Timing;
 use websocket::MailboxConnection;
 
+mod cancel;
+mod list;
 mod websocket;
+
+pub use cancel::{Cancel, TRANSFER_CANCELLED};
+pub use list::list_nameplates;
 
 /// Where and as what application we meet the other side.
 #[derive(Debug, Clone)]
@@ -73,17 +78,20 @@ impl Wormhole {
         choice: CodeChoice,
         observer: &mut dyn RendezvousObserver,
     ) -> Result<Wormhole> {
+        Wormhole::connect_until(config, choice, observer, &Cancel::new()).await
+    }
+
+    /// [`Wormhole::connect`] until the user cancels: then the nameplate is
+    /// released and the mailbox closed (`lonely`: no key yet), so the code is
+    /// not left crowded, and the result is [`Error::Cancelled`].
+    pub async fn connect_until(
+        config: &MailboxConfig,
+        choice: CodeChoice,
+        observer: &mut dyn RendezvousObserver,
+        cancel: &Cancel,
+    ) -> Result<Wormhole> {
         let conn = MailboxConnection::connect(&config.url, &config.timing).await?;
-        let mut rng = StdRng::from_entropy();
-        let side = hex::encode(rng.next_u64().to_be_bytes())[..10].to_owned();
-        let session_config = SessionConfig {
-            appid: config.appid.clone(),
-            side,
-            app_versions: config.app_versions.clone(),
-            client_version: ("ferry".into(), env!("CARGO_PKG_VERSION").into()),
-        };
-        let presence = Presence::new(&session_config.side);
-        let mut session = Session::new(session_config, rng);
+        let (mut session, presence) = new_session(config);
         match choice {
             CodeChoice::Allocate { words } => session.allocate_code(words),
             CodeChoice::Given(code) => {
@@ -98,7 +106,16 @@ impl Wormhole {
             inbox: VecDeque::new(),
             presence,
         };
-        let (verifier, versions) = pending.until_verified(observer).await?;
+        let verified = tokio::select! {
+            biased;
+            _ = cancel.cancelled() => None,
+            verified = pending.until_verified(observer) => Some(verified),
+        };
+        let Some(verified) = verified else {
+            pending.abandon(Mood::Lonely).await;
+            return Err(Error::Cancelled);
+        };
+        let (verifier, versions) = verified?;
         let code = pending.session.code().cloned().ok_or(Error::SERVER_LOST)?;
         Ok(Wormhole {
             conn: pending.conn,
@@ -185,8 +202,17 @@ impl Wormhole {
     }
 
     /// Closes the mailbox with a mood that matches `result`, keeping the
-    /// transfer's own outcome.
-    pub async fn finish<T>(self, result: Result<T>) -> Result<T> {
+    /// transfer's own outcome. A cancel is told to the peer first; a peer that
+    /// vanished gets a moment to say why in the mailbox.
+    pub async fn finish<T>(mut self, result: Result<T>) -> Result<T> {
+        let result = match result {
+            Err(Error::Cancelled) => {
+                self.say_cancelled().await;
+                Err(Error::Cancelled)
+            }
+            Err(e) => Err(self.why_peer_left(e).await),
+            ok => ok,
+        };
         let mood = match result.is_ok() {
             true => Mood::Happy,
             false => Mood::Errory,
@@ -281,22 +307,56 @@ impl Pending {
             S::WrongCode | S::BadPeerMessage(_) => Mood::Scary,
             _ => Mood::Errory,
         };
+        self.abandon(mood).await;
+    }
+
+    /// Releases the nameplate, closes the mailbox with `mood` and hangs up.
+    async fn abandon(&mut self, mood: Mood) {
         self.session.close(mood);
+        let mut goodbye = Vec::new();
+        while let Some(m) = self.session.poll_transmit() {
+            goodbye.push(m);
+        }
         // Wait for `closed` so the server has read everything we sent before the
         // socket goes: a socket dropped with unread data is reset, and a reset can
-        // discard frames the server had not read yet (our `version`, say).
-        let closing = async {
-            flush(&mut self.conn, &mut self.session).await?;
-            loop {
-                if let ServerMessage::Closed = self.conn.recv().await? {
-                    return Ok::<_, Error>(());
+        // discard frames the server had not read yet (our `version`, say). With
+        // no mailbox yet there is nothing to say and nothing to wait for.
+        if let Some(last) = goodbye.last() {
+            // `close` is answered by `closed`; a lone `release` (no mailbox yet)
+            // by `released`.
+            let closes = matches!(last, ClientMessage::Close { .. });
+            let closing = async {
+                for m in goodbye {
+                    self.conn.send(m).await?;
                 }
-            }
-        };
-        let _ = tokio::time::timeout(self.timing.mailbox_fail_close, closing).await;
+                loop {
+                    match self.conn.recv().await? {
+                        ServerMessage::Closed => return Ok::<_, Error>(()),
+                        ServerMessage::Released if !closes => return Ok(()),
+                        _ => {}
+                    }
+                }
+            };
+            let _ = tokio::time::timeout(self.timing.mailbox_fail_close, closing).await;
+        }
         let shutdown = self.conn.shutdown();
         let _ = tokio::time::timeout(self.timing.mailbox_shutdown, shutdown).await;
     }
+}
+
+/// A session with a fresh random side (10 hex digits, as every client uses).
+/// A fresh session with a random side, and the presence tracker that knows it.
+fn new_session(config: &MailboxConfig) -> (Session<StdRng>, Presence) {
+    let mut rng = StdRng::from_entropy();
+    let side = hex::encode(rng.next_u64().to_be_bytes())[..10].to_owned();
+    let session_config = SessionConfig {
+        appid: config.appid.clone(),
+        side,
+        app_versions: config.app_versions.clone(),
+        client_version: ("ferry".into(), env!("CARGO_PKG_VERSION").into()),
+    };
+    let presence = Presence::new(&session_config.side);
+    (Session::new(session_config, rng), presence)
 }
 
 async fn flush(conn: &mut MailboxConnection, session: &mut Session<StdRng>) -> Result<()> {

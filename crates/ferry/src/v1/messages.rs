@@ -11,6 +11,18 @@ pub(super) async fn next_message(wormhole: &mut Wormhole) -> Result<PeerMessage>
     PeerMessage::decode(&bytes).map_err(|e| Error::protocol(format!("undecodable message: {e}")))
 }
 
+/// Resolves when the peer reports an error through the mailbox (a cancel, say)
+/// while we wait on something else; anything else from there is not for now.
+pub(super) async fn peer_gave_up(wormhole: &mut Wormhole) -> Error {
+    loop {
+        match next_message(wormhole).await {
+            Ok(PeerMessage::Error(text)) => return Error::from_peer(text),
+            Ok(_) => continue,
+            Err(_) => std::future::pending().await,
+        }
+    }
+}
+
 /// A machine's verdict as our error, by whose fault it is.
 pub(super) fn v1_error(e: V1Error) -> Error {
     match e {

@@ -62,9 +62,7 @@ impl Receiving<'_> {
                 V1Event::Text(text) => return Ok(Received::Text(text)),
                 V1Event::Offer(offer) => {
                     let target = self.check_offer(&offer)?;
-                    if !ui.accept(&summary(&offer)) {
-                        return Err(Error::Declined);
-                    }
+                    crate::ui::ask(ui, &summary(&offer))?;
                     create_output_dir(self.output_dir)?;
                     self.offer = Some((offer, target));
                     self.machine.accept().map_err(v1_error)?;
@@ -144,7 +142,12 @@ impl Receiving<'_> {
             .key()
             .ok_or(Error::SERVER_LOST)?
             .transit_key(wormhole.appid());
-        prep.connect(Role::Receiver, &key, peer).await
+        // A sender that gives up now says so in the mailbox, and would
+        // otherwise leave us waiting for a connection that never comes.
+        tokio::select! {
+            stream = prep.connect(Role::Receiver, &key, peer) => stream,
+            gave_up = super::messages::peer_gave_up(wormhole) => Err(gave_up),
+        }
     }
 }
 

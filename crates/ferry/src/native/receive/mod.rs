@@ -136,9 +136,7 @@ async fn prepare(
         .map_err(join_error)??;
     // Resume is announced only once the file's tree proved the saved data is
     // of this very file (`BatchState::plan`): here only its size is known.
-    if !ui.accept(&summary(manifest)) {
-        return Err(Error::Declined);
-    }
+    crate::ui::ask(ui, &summary(manifest))?;
     let (m, out) = (manifest.clone(), output_dir.to_owned());
     tokio::task::spawn_blocking(move || {
         let dirs = landing::create_dirs(&m, &targets, &out)?;

@@ -13,7 +13,7 @@ use tokio::task::JoinHandle;
 use crate::{TestServer, RUN, WAIT};
 
 /// A running `ferry … --json`.
-pub struct Live {
+pub struct JsonRun {
     child: Child,
     lines: Lines<BufReader<ChildStdout>>,
     stderr: JoinHandle<String>,
@@ -28,9 +28,9 @@ pub struct Ended {
     pub stderr: String,
 }
 
-impl Live {
+impl JsonRun {
     /// `ferry SUBCOMMAND --server … --relay … --listen 127.0.0.1 --json ARGS…`, from `cwd`.
-    pub fn spawn(server: &TestServer, subcommand: &str, args: &[&str], cwd: &Path) -> Live {
+    pub fn spawn(server: &TestServer, subcommand: &str, args: &[&str], cwd: &Path) -> JsonRun {
         let mut cmd = Command::new(crate::ferry_bin::path());
         cmd.arg(subcommand)
             .args(["--server", &server.url(), "--relay", &server.relay()])
@@ -46,7 +46,7 @@ impl Live {
             let _ = stderr.read_to_string(&mut text).await;
             text
         });
-        Live {
+        JsonRun {
             child,
             lines: BufReader::new(stdout).lines(),
             stderr,
@@ -69,6 +69,11 @@ impl Live {
                 return event;
             }
         }
+    }
+
+    /// SIGINT, as Ctrl-C at a terminal sends it.
+    pub fn interrupt(&self) {
+        crate::ferry_bin::interrupt(&self.child);
     }
 
     /// Waits for the exit (killing it after [`RUN`]) and reads the rest.
