@@ -19,6 +19,8 @@ command -v unshare >/dev/null || need_apt+=(util-linux)
 # The harness unpacks wormhole-rs's tar files with GNU tar; Debian's python3 needs the venv
 # module from a separate package.
 command -v tar >/dev/null || need_apt+=(tar)
+# Info-ZIP unzip checks the archives ferry writes (crates/ferry v1 archive tests).
+command -v unzip >/dev/null || need_apt+=(unzip)
 python3 -c 'import venv, ensurepip' 2>/dev/null || need_apt+=(python3-venv)
 if [ ${#need_apt[@]} -gt 0 ]; then
   log "apt-get install ${need_apt[*]}"

@@ -288,10 +288,10 @@ async fn quiet_prints_only_the_code_line_and_errors() {
 /// On a terminal: no progress bar and no chatter, but the accept prompt stays.
 #[tokio::test(flavor = "multi_thread")]
 async fn quiet_on_a_terminal_has_no_bar_but_still_asks() {
-    if !pty_available() {
-        eprintln!("skipped: no `script` to make a pseudo-terminal");
-        return;
-    }
+    assert!(
+        pty_available(),
+        "util-linux `script` is needed for the terminal tests"
+    );
     let server = TestServer::start().await;
     let sandbox = Sandbox::new();
     let file = sandbox.root.join("big.bin");
@@ -509,10 +509,10 @@ async fn logs_into_a_pipe_have_no_colour() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn no_color_is_honoured_on_a_terminal() {
-    if !pty_available() {
-        eprintln!("skipped: no `script` to make a pseudo-terminal");
-        return;
-    }
+    assert!(
+        pty_available(),
+        "util-linux `script` is needed for the terminal tests"
+    );
     let coloured = logged_receive(true, false).await;
     let shown = &coloured.stdout;
     assert!(has_sgr(shown), "no colour on a terminal: {shown:?}");
@@ -525,10 +525,10 @@ async fn no_color_is_honoured_on_a_terminal() {
 /// The progress bar on a terminal keeps its shape but drops its colours.
 #[tokio::test(flavor = "multi_thread")]
 async fn no_color_bar_has_no_colour() {
-    if !pty_available() {
-        eprintln!("skipped: no `script` to make a pseudo-terminal");
-        return;
-    }
+    assert!(
+        pty_available(),
+        "util-linux `script` is needed for the terminal tests"
+    );
     let server = TestServer::start().await;
     let sandbox = Sandbox::new();
     let file = sandbox.root.join("big.bin");

@@ -36,10 +36,10 @@ async fn receive_text_with(text: &str, extra: &[&str], pty: bool) -> ferry_test_
 
 #[tokio::test(flavor = "multi_thread")]
 async fn text_message_on_a_terminal_is_escaped() {
-    if !pty_available() {
-        eprintln!("skipped: no `script` to make a pseudo-terminal");
-        return;
-    }
+    assert!(
+        pty_available(),
+        "util-linux `script` is needed for the terminal tests"
+    );
     let done = receive_text_with(NASTY, &[], true).await;
     done.assert_success();
     let bad = raw_controls(done.stdout.replace("\r\n", "\n").as_bytes());

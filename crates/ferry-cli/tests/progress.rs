@@ -159,10 +159,10 @@ async fn output(child: tokio::process::Child) -> String {
 /// On a terminal, both sides show `[N/M] path` under the bar.
 #[tokio::test(flavor = "multi_thread")]
 async fn folders_show_the_current_file_on_a_terminal() {
-    if !pty_available() {
-        eprintln!("skipped: no `script` to make a pseudo-terminal");
-        return;
-    }
+    assert!(
+        pty_available(),
+        "util-linux `script` is needed for the terminal tests"
+    );
     let server = TestServer::start().await;
     let sandbox = Sandbox::new();
     let dir = sandbox.root.join("photos");

@@ -4,6 +4,7 @@
 //! a pseudo-terminal (util-linux `script`), where a Ctrl-C byte on its input is
 //! what a person's Ctrl-C is: a key for a raw-mode prompt, SIGINT otherwise.
 
+use std::path::Path;
 use std::process::{ExitStatus, Stdio};
 
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
@@ -34,6 +35,28 @@ impl Interactive {
         env: &[(&str, &str)],
         pty: bool,
     ) -> Interactive {
+        Interactive::launch(server, subcommand, args, env, pty, None)
+    }
+
+    /// [`Interactive::start`] under a pseudo-terminal, in `cwd`: what a person
+    /// at a terminal in that directory sees.
+    pub fn at_terminal_in(
+        cwd: &Path,
+        server: &TestServer,
+        subcommand: &str,
+        args: &[&str],
+    ) -> Interactive {
+        Interactive::launch(server, subcommand, args, &[], true, Some(cwd))
+    }
+
+    fn launch(
+        server: &TestServer,
+        subcommand: &str,
+        args: &[&str],
+        env: &[(&str, &str)],
+        pty: bool,
+        cwd: Option<&Path>,
+    ) -> Interactive {
         let mut words = vec![ferry_bin::path().to_string_lossy().into_owned()];
         words.push(subcommand.to_owned());
         let (url, relay) = (server.url(), server.relay());
@@ -54,6 +77,9 @@ impl Interactive {
         };
         ferry_bin::hermetic(&mut cmd);
         cmd.envs(env.iter().copied()).stdin(Stdio::piped());
+        if let Some(dir) = cwd {
+            cmd.current_dir(dir);
+        }
         let mut child = cmd.spawn().expect("ferry starts");
         let (tx, chunks) = mpsc::unbounded_channel();
         forward(child.stdout.take(), tx.clone());

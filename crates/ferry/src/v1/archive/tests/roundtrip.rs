@@ -333,17 +333,19 @@ fn scan_refuses_what_is_not_a_directory() {
 }
 
 /// What Python 0.24's sender really streams (zipstream-ng, exactly as
-/// `cmd_send.py` drives it), when that venv is installed; skipped otherwise.
+/// `cmd_send.py` drives it), from the peers' venv (`interop/install-peers.sh`).
 #[test]
 fn zipstream_ng_archive_extracts() {
-    let Some(home) = std::env::var_os("HOME") else {
-        return;
+    let peers = match std::env::var_os("FERRY_PEERS") {
+        Some(dir) => std::path::PathBuf::from(dir),
+        None => Path::new(&std::env::var_os("HOME").expect("HOME")).join(".cache/ferry-peers"),
     };
-    let venv_python = Path::new(&home).join(".cache/ferry-peers/venv/bin/python");
-    if !venv_python.exists() {
-        eprintln!("no ferry-peers venv: skipping the zipstream-ng check");
-        return;
-    }
+    let venv_python = peers.join("venv/bin/python");
+    assert!(
+        venv_python.exists(),
+        "no {}: run `bash interop/install-peers.sh` first (scripts/test does)",
+        venv_python.display()
+    );
     let (tmp, root) = sample_tree();
     fs::remove_file(root.join("sock")).unwrap();
     let zip = tmp.path().join("zs.zip");

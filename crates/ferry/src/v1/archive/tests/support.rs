@@ -105,13 +105,13 @@ pub(super) fn python_zipfile_test(zip: &Path) {
     assert!(text.contains("Done testing"), "zipfile -t: {text}");
 }
 
-/// `unzip -t`, when Info-ZIP unzip is installed (the Debian package may be
-/// absent; then this check is skipped).
+/// `unzip -t` (Info-ZIP, installed by `interop/install-peers.sh`).
 pub(super) fn unzip_test(zip: &Path) {
-    let Ok(out) = Command::new("unzip").arg("-t").arg(zip).output() else {
-        eprintln!("unzip not installed: skipping unzip -t");
-        return;
-    };
+    let out = Command::new("unzip")
+        .arg("-t")
+        .arg(zip)
+        .output()
+        .expect("Info-ZIP unzip: run `bash interop/install-peers.sh` first (scripts/test does)");
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "unzip -t: {text}");
     assert!(text.contains("No errors detected"), "unzip -t: {text}");
