@@ -5,23 +5,13 @@
 
 use std::path::Path;
 
+use ferry_test_support::ferry_bin::pty_available;
 use ferry_test_support::interactive::{delivered, Interactive, CTRL_C};
 use ferry_test_support::scenario::{offer_to_ferry, verified};
-use ferry_test_support::{EvilPeer, Ferry, Sandbox, TestServer};
+use ferry_test_support::{fresh_code, EvilPeer, Ferry, Sandbox, TestServer};
 use serde_json::json;
 
 const PEER_CANCELLED: &str = "ferry: error: the other side cancelled the transfer";
-
-fn code() -> String {
-    format!("{}-guitarist-revenge", 1000 + rand::random::<u16>() % 60000)
-}
-
-fn script_available() -> bool {
-    std::process::Command::new("script")
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success())
-}
 
 fn file_to_send(dir: &Path) -> String {
     let file = dir.join("report.txt");
@@ -58,7 +48,7 @@ struct AtThePrompt {
 async fn at_the_prompt(v1: bool, pty: bool) -> AtThePrompt {
     let server = TestServer::start().await;
     let sandbox = Sandbox::new();
-    let code = code();
+    let code = fresh_code();
     let file = file_to_send(&sandbox.cwd);
     let sending = with_protocol(&["--code", &code, &file], v1);
     let mut sender = Interactive::start(&server, "send", &sending, &[], false);
@@ -96,16 +86,20 @@ async fn ctrl_c_at_the_accept_prompt(v1: bool) {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn ctrl_c_at_the_accept_prompt_cancels_both_sides_v1() {
-    if script_available() {
-        ctrl_c_at_the_accept_prompt(true).await;
-    }
+    assert!(
+        pty_available(),
+        "util-linux `script` is needed for the terminal tests"
+    );
+    ctrl_c_at_the_accept_prompt(true).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn ctrl_c_at_the_accept_prompt_cancels_both_sides_native() {
-    if script_available() {
-        ctrl_c_at_the_accept_prompt(false).await;
-    }
+    assert!(
+        pty_available(),
+        "util-linux `script` is needed for the terminal tests"
+    );
+    ctrl_c_at_the_accept_prompt(false).await;
 }
 
 /// The sender gives up while the receiver is deciding; the receiver, told
@@ -137,9 +131,9 @@ async fn the_sender_cancels_while_the_receiver_decides_native() {
 /// Ctrl-C while the sender waits for a receiver releases the nameplate: before,
 /// the dead side kept its claim and the next try with the code was "crowded".
 #[tokio::test(flavor = "multi_thread")]
-async fn ctrl_c_while_waiting_releases_the_code() {
+async fn ctrl_c_while_waiting_releases_the_fresh_code() {
     let server = TestServer::start().await;
-    let code = code();
+    let code = fresh_code();
     let mut sender = Interactive::start(
         &server,
         "send",

@@ -8,14 +8,10 @@
 use std::path::Path;
 
 use ferry_test_support::ferry_bin::pty_available;
-use ferry_test_support::{Ferry, Finished, Sandbox, TestServer};
+use ferry_test_support::{fresh_code, Ferry, Finished, Sandbox, TestServer};
 
 /// A mailbox URL where nothing listens: a setting that must lose.
 const DEAD_SERVER: &str = "ws://127.0.0.1:9/v1";
-
-fn code() -> String {
-    format!("{}-guitarist-revenge", 100 + rand::random::<u16>() % 9000)
-}
 
 /// Runs both sides to the end.
 async fn both(sender: &mut Ferry, receiver: &mut Ferry) -> (Finished, Finished) {
@@ -49,7 +45,7 @@ fn write_config(dir: &Path, text: &str) -> std::path::PathBuf {
 #[tokio::test(flavor = "multi_thread")]
 async fn options_before_the_subcommand_work_for_send_and_receive() {
     let server = TestServer::start().await;
-    let (url, relay, code) = (server.url(), server.relay(), code());
+    let (url, relay, code) = (server.url(), server.relay(), fresh_code());
     let before = [
         "--server",
         &url,
@@ -74,7 +70,7 @@ async fn options_before_the_subcommand_work_for_send_and_receive() {
 #[tokio::test(flavor = "multi_thread")]
 async fn after_beats_before_and_before_beats_the_environment() {
     let server = TestServer::start().await;
-    let (url, code) = (server.url(), code());
+    let (url, code) = (server.url(), fresh_code());
     let (_, got) = succeed(
         Ferry::bare()
             .env("FERRY_SERVER", DEAD_SERVER)
@@ -119,7 +115,7 @@ async fn serve_takes_no_transfer_options() {
 #[tokio::test(flavor = "multi_thread")]
 async fn the_run_line_carries_server_relay_and_app_id_and_works() {
     let server = TestServer::start().await;
-    let (url, relay, code) = (server.url(), server.relay(), code());
+    let (url, relay, code) = (server.url(), server.relay(), fresh_code());
     let line = format!("ferry receive --server {url} --relay {relay} --app-id 'test app' {code}");
     let (sent, got) = succeed(
         Ferry::bare().args([
@@ -161,7 +157,7 @@ async fn config_file_gives_server_relay_app_id_and_output_dir() {
     write_config(&xdg, &config);
     let file = sandbox.root.join("outside/keep.txt");
     let xdg = xdg.to_str().unwrap();
-    let code = code();
+    let code = fresh_code();
     let (sent, _) = succeed(
         Ferry::bare()
             .env("XDG_CONFIG_HOME", xdg)
@@ -189,7 +185,7 @@ async fn config_file_gives_server_relay_app_id_and_output_dir() {
 async fn the_environment_beats_the_file() {
     let server = TestServer::start().await;
     let dir = tempfile::tempdir().unwrap();
-    let (url, code) = (server.url(), code());
+    let (url, code) = (server.url(), fresh_code());
     let live = write_config(&dir.path().join("live"), &format!("server = \"{url}\"\n"));
     let dead = write_config(
         &dir.path().join("dead"),
@@ -213,7 +209,10 @@ async fn the_environment_beats_the_file() {
 async fn refused(setup: impl FnOnce(&mut Ferry)) -> Finished {
     let mut f = Ferry::bare();
     setup(&mut f);
-    f.args(["receive", "--yes", &code()]).spawn().finish().await
+    f.args(["receive", "--yes", &fresh_code()])
+        .spawn()
+        .finish()
+        .await
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -269,7 +268,7 @@ async fn a_bad_relay_flag_or_variable_is_bad_usage() {
 #[tokio::test(flavor = "multi_thread")]
 async fn quiet_prints_only_the_code_line_and_errors() {
     let server = TestServer::start().await;
-    let (url, relay, code) = (server.url(), server.relay(), code());
+    let (url, relay, code) = (server.url(), server.relay(), fresh_code());
     let (sent, got) = succeed(
         Ferry::bare().args([
             "-q", "send", "--server", &url, "--relay", &relay, "--code", &code, "--text", "hi",
@@ -296,7 +295,7 @@ async fn quiet_on_a_terminal_has_no_bar_but_still_asks() {
     let sandbox = Sandbox::new();
     let file = sandbox.root.join("big.bin");
     std::fs::write(&file, vec![7u8; 4 << 20]).unwrap();
-    let (url, relay, code) = (server.url(), server.relay(), code());
+    let (url, relay, code) = (server.url(), server.relay(), fresh_code());
     let send = |code: &str| {
         let mut f = Ferry::bare();
         f.args([
@@ -338,7 +337,7 @@ async fn quiet_on_a_terminal_has_no_bar_but_still_asks() {
     assert!(!got.stdout.contains("Received"), "{:?}", got.stdout);
 
     std::fs::remove_file(sandbox.out.join("big.bin")).unwrap();
-    let code = self::code();
+    let code = self::fresh_code();
     // No answer on the terminal: the prompt is shown, and the offer declined.
     let (_, asked) = both(&mut send(&code), &mut receive(&code, false)).await;
     assert!(asked.stdout.contains("Accept? [y/N]"), "{:?}", asked.stdout);
@@ -431,7 +430,7 @@ fn undraw(lines: &[&str]) -> Vec<Vec<bool>> {
 #[tokio::test(flavor = "multi_thread")]
 async fn qr_draws_the_wormhole_transfer_uri_with_blocks() {
     let server = TestServer::start().await;
-    let (url, code) = (server.url(), code());
+    let (url, code) = (server.url(), fresh_code());
     let (sent, _) = succeed(
         Ferry::bare().args([
             "send", "--qr", "--server", &url, "--code", &code, "--text", "hi",
@@ -480,7 +479,7 @@ async fn qr_draws_the_wormhole_transfer_uri_with_blocks() {
 /// it on a terminal, `no_color` sets NO_COLOR=1. Returns the receiver.
 async fn logged_receive(pty: bool, no_color: bool) -> Finished {
     let server = TestServer::start().await;
-    let code = code();
+    let code = fresh_code();
     let mut receiver = Ferry::new(&server, "receive");
     receiver.args(["-vvv", "--yes", &code]);
     if no_color {
@@ -533,7 +532,7 @@ async fn no_color_bar_has_no_colour() {
     let sandbox = Sandbox::new();
     let file = sandbox.root.join("big.bin");
     std::fs::write(&file, vec![7u8; 4 << 20]).unwrap();
-    let (url, relay, code) = (server.url(), server.relay(), code());
+    let (url, relay, code) = (server.url(), server.relay(), fresh_code());
     let mut sender = Ferry::bare();
     sender
         .env("NO_COLOR", "1")

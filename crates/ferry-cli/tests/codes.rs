@@ -6,13 +6,9 @@
 use std::net::TcpListener;
 
 use ferry_test_support::interactive::{delivered, Interactive, CTRL_C};
-use ferry_test_support::{Ferry, TestServer};
+use ferry_test_support::{fresh_code, Ferry, TestServer};
 
 /// A fresh code on a nameplate no other test uses.
-fn code() -> String {
-    format!("{}-guitarist-revenge", 1000 + rand::random::<u16>() % 60000)
-}
-
 /// A listener standing in for a mailbox server; it only records whether ferry
 /// ever connected.
 struct Unused(TcpListener);
@@ -89,7 +85,7 @@ async fn custom_words_are_used_as_typed() {
 #[tokio::test(flavor = "multi_thread")]
 async fn case_and_spaces_do_not_matter() {
     let server = TestServer::start().await;
-    let code = code();
+    let code = fresh_code();
     let sender = Interactive::start(
         &server,
         "send",
@@ -106,7 +102,7 @@ async fn case_and_spaces_do_not_matter() {
 #[tokio::test(flavor = "multi_thread")]
 async fn the_words_may_be_separate_arguments() {
     let server = TestServer::start().await;
-    let code = code();
+    let code = fresh_code();
     let sender = Interactive::start(
         &server,
         "send",
@@ -124,7 +120,7 @@ async fn the_words_may_be_separate_arguments() {
 #[tokio::test(flavor = "multi_thread")]
 async fn the_code_comes_from_the_environment_or_standard_input() {
     let server = TestServer::start().await;
-    let code = code();
+    let code = fresh_code();
     let env = [("FERRY_CODE", code.as_str())];
     let mut sender = Interactive::start(&server, "send", &["--text", "from env"], &env, false);
     sender.wait_for(&format!("Wormhole code is: {code}")).await;
@@ -138,7 +134,7 @@ async fn the_code_comes_from_the_environment_or_standard_input() {
 #[tokio::test(flavor = "multi_thread")]
 async fn the_code_comes_from_a_file() {
     let server = TestServer::start().await;
-    let code = code();
+    let code = fresh_code();
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("code.txt");
     std::fs::write(&file, format!("{code}\n")).unwrap();

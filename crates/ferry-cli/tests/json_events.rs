@@ -5,7 +5,7 @@
 use ferry_test_support::ferry_bin::Ferry;
 use ferry_test_support::interactive::Interactive;
 use ferry_test_support::json_run::{Ended, JsonRun};
-use ferry_test_support::{Sandbox, TestServer};
+use ferry_test_support::{fresh_code, Sandbox, TestServer};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
@@ -272,7 +272,7 @@ async fn wrong_code_is_an_error_event() {
 async fn a_receiver_that_came_first_says_it_waits() {
     let server = TestServer::start().await;
     let sandbox = Sandbox::new();
-    let code = format!("{}-guitarist-revenge", 100 + rand::random::<u16>() % 9000);
+    let code = fresh_code();
     let mut receiver = JsonRun::spawn(&server, "receive", &["--yes", &code], &sandbox.cwd);
     receiver.until("waiting").await;
     let sender = JsonRun::spawn(
@@ -298,7 +298,7 @@ async fn a_receiver_that_came_first_says_it_waits() {
 async fn ctrl_c_is_a_cancelled_error_event() {
     let server = TestServer::start().await;
     let sandbox = Sandbox::new();
-    let code = format!("{}-guitarist-revenge", 100 + rand::random::<u16>() % 9000);
+    let code = fresh_code();
     let mut receiver = JsonRun::spawn(&server, "receive", &["--yes", &code], &sandbox.cwd);
     receiver.until("waiting").await;
     receiver.interrupt();
@@ -353,7 +353,7 @@ async fn a_resumed_transfer_says_so_and_starts_there() {
     })
     .await;
     let route = Route::Relay(proxy.addr);
-    let code = format!("{}-guitarist-revenge", 100 + rand::random::<u16>() % 9000);
+    let code = fresh_code();
     let sender = spawn_sender(server.handle(), &route, &code, &src);
     let mut receiver = spawn_receiver(server.handle(), &route, &code, &sandbox.out);
     until_claimed(&sandbox.out.join("big.bin"), 1 << 20).await;

@@ -8,7 +8,7 @@ use std::path::Path;
 use ferry_test_support::ferry_bin::{pty_available, Ferry};
 use ferry_test_support::interactive::Interactive;
 use ferry_test_support::json_run::JsonRun;
-use ferry_test_support::{Sandbox, TestServer};
+use ferry_test_support::{fresh_code, Sandbox, TestServer};
 use serde_json::Value;
 
 /// The README's code in its samples.
@@ -132,7 +132,7 @@ async fn the_json_sample_has_the_events_and_keys_ferry_prints() {
     let server = TestServer::start().await;
     let sandbox = Sandbox::new();
     std::fs::write(sandbox.root.join("report.pdf"), vec![7u8; REPORT_BYTES]).unwrap();
-    let code = format!("{}-guitarist-revenge", 100 + rand::random::<u16>() % 9000);
+    let code = fresh_code();
     let mut receiver = JsonRun::spawn(&server, "receive", &["--yes", &code], &sandbox.cwd);
     receiver.until("waiting").await;
     let sender = JsonRun::spawn(

@@ -50,6 +50,12 @@ pub const WAIT: Duration = Duration::from_secs(30);
 pub const RUN: Duration = Duration::from_secs(60);
 
 /// Awaits `fut`, failing the test (instead of hanging) after `WAIT`.
+/// A code no other test of this run uses (each test server is fresh anyway;
+/// a random nameplate also keeps runs against a shared server apart).
+pub fn fresh_code() -> String {
+    format!("{}-guitarist-revenge", 100 + rand::random::<u16>() % 60000)
+}
+
 pub async fn within<T>(what: &str, fut: impl std::future::Future<Output = T>) -> T {
     match tokio::time::timeout(WAIT, fut).await {
         Ok(v) => v,

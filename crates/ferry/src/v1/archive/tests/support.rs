@@ -107,11 +107,10 @@ pub(super) fn python_zipfile_test(zip: &Path) {
 
 /// `unzip -t` (Info-ZIP, installed by `interop/install-peers.sh`).
 pub(super) fn unzip_test(zip: &Path) {
-    let out = Command::new("unzip")
-        .arg("-t")
-        .arg(zip)
-        .output()
-        .expect("Info-ZIP unzip: run `bash interop/install-peers.sh` first (scripts/test does)");
+    let out =
+        Command::new("unzip").arg("-t").arg(zip).output().expect(
+            "Info-ZIP unzip: run `bash interop/install-peers.sh` first (scripts/test does)",
+        );
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "unzip -t: {text}");
     assert!(text.contains("No errors detected"), "unzip -t: {text}");
