@@ -15,7 +15,7 @@ use anyhow::Result;
 use serde_json::{json, Value};
 
 use ferry::transfer::Offered;
-use ferry::{Digest, OfferSummary, Outgoing, Received, RendezvousObserver, Ui};
+use ferry::{Answer, Digest, OfferSummary, Outgoing, Received, RendezvousObserver, Ui};
 use ferry_proto::code::Code;
 use ferry_proto::transfer::is_invisible;
 
@@ -282,9 +282,9 @@ impl Ui for Events {
         self.emit(json!({"event": "resuming", "held": held, "total": total}));
     }
 
-    fn accept(&mut self, offer: &OfferSummary) -> bool {
+    fn accept_later(&mut self, offer: &OfferSummary) -> Answer {
         self.emit(with_event("offer", offered(offer)));
-        self.term.accept(offer)
+        self.term.accept_later(offer)
     }
 
     fn cancelled(&self) -> bool {

@@ -109,24 +109,22 @@ pub fn ask_code(config: &MailboxConfig) -> Result<String> {
 
 /// One line from standard input, or `None` at its end or when `cancel` fires.
 ///
-/// The read blocks, so it runs on a thread of its own; this (blocking) wait
-/// ends on whichever comes first. A tokio task forwards the cancel, so the
-/// caller must be inside the runtime. After a cancel the reading thread stays
-/// blocked until the process exits, which it is about to.
-pub fn read_answer(cancel: &Cancel) -> Option<String> {
-    let (tx, rx) = std::sync::mpsc::channel();
-    let from_stdin = tx.clone();
+/// The read blocks, so it runs on a thread of its own, and the future waits for
+/// whichever comes first, leaving the transfer free to watch the other side
+/// meanwhile. After a cancel the reading thread stays blocked until the
+/// process exits, which it is about to.
+pub fn answer_later(cancel: &Cancel) -> impl std::future::Future<Output = Option<String>> {
+    let (tx, rx) = tokio::sync::oneshot::channel();
     std::thread::spawn(move || {
         let mut line = String::new();
         let read = std::io::stdin().lock().read_line(&mut line);
-        let _ = from_stdin.send(read.ok().filter(|&n| n > 0).map(|_| line));
+        let _ = tx.send(read.ok().filter(|&n| n > 0).map(|_| line));
     });
     let cancel = cancel.clone();
-    let watcher = tokio::spawn(async move {
-        cancel.cancelled().await;
-        let _ = tx.send(None);
-    });
-    let answer = rx.recv().ok().flatten();
-    watcher.abort();
-    answer
+    async move {
+        tokio::select! {
+            line = rx => line.ok().flatten(),
+            _ = cancel.cancelled() => None,
+        }
+    }
 }

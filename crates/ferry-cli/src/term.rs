@@ -4,7 +4,7 @@
 use std::io::{IsTerminal, Write};
 
 use ferry::transfer::Offered;
-use ferry::{Cancel, OfferSummary, Outgoing, RendezvousObserver, Ui};
+use ferry::{Answer, Cancel, OfferSummary, Outgoing, RendezvousObserver, Ui};
 use ferry_proto::code::Code;
 use ferry_proto::transfer::path::escape_for_terminal;
 
@@ -145,19 +145,21 @@ impl Ui for Terminal {
         self.cancel.is_cancelled()
     }
 
-    fn accept(&mut self, offer: &OfferSummary) -> bool {
-        if self.quiet && self.assume_yes {
-            return true;
+    fn accept_later(&mut self, offer: &OfferSummary) -> Answer {
+        if !(self.quiet && self.assume_yes) {
+            eprintln!("{}", describe(offer));
         }
-        eprintln!("{}", describe(offer));
         if self.assume_yes {
-            return true;
+            return Box::pin(std::future::ready(true));
         }
         eprint!("Accept? [y/N] ");
         let _ = std::io::stderr().flush();
         // No answer (end of input, or Ctrl-C: the transfer sees that itself) is no.
-        let answer = crate::prompt::read_answer(&self.cancel).unwrap_or_default();
-        matches!(answer.trim(), "y" | "Y" | "yes" | "Yes")
+        let answer = crate::prompt::answer_later(&self.cancel);
+        Box::pin(async move {
+            let answer = answer.await.unwrap_or_default();
+            matches!(answer.trim(), "y" | "Y" | "yes" | "Yes")
+        })
     }
 }
 

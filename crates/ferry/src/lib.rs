@@ -28,4 +28,4 @@ pub use rendezvous::{
 pub use send::{send, send_until, text_fits_mailbox, SendOptions, MAILBOX_BODY_LIMIT};
 pub use timing::Timing;
 pub use transfer::{OfferSummary, Payload, Received, Report};
-pub use ui::{Digest, Outgoing, Ui};
+pub use ui::{Answer, Digest, Outgoing, Ui};

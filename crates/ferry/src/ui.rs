@@ -41,6 +41,13 @@ pub trait Ui: RendezvousObserver + Send {
     fn accept(&mut self, _offer: &OfferSummary) -> bool {
         false
     }
+    /// [`Ui::accept`] for an answer that takes time (a person at a prompt):
+    /// the question is put now, the answer comes with the future, and while it
+    /// is pending the transfer notices the other side giving up. The default
+    /// answers with `accept` at once.
+    fn accept_later(&mut self, offer: &OfferSummary) -> Answer {
+        Box::pin(std::future::ready(self.accept(offer)))
+    }
     /// Whether the user cancelled (Ctrl-C): then a "no" from `accept` is a
     /// cancel, which the sender hears as such, not a decline.
     fn cancelled(&self) -> bool {
@@ -48,9 +55,23 @@ pub trait Ui: RendezvousObserver + Send {
     }
 }
 
-/// Asks the user about `offer`: `Ok` for yes, else a decline or a cancel.
-pub(crate) fn ask(ui: &mut dyn Ui, offer: &OfferSummary) -> Result<(), Error> {
-    match (ui.accept(offer), ui.cancelled()) {
+/// The answer to an offer, yes or no, when the user gives it.
+pub type Answer = std::pin::Pin<Box<dyn std::future::Future<Output = bool> + Send>>;
+
+/// Asks the user about `offer`: `Ok` for yes, else a decline or a cancel; the
+/// other side leaving meanwhile (`peer_left`, which resolves with why) ends the
+/// question with that error.
+pub(crate) async fn ask(
+    ui: &mut dyn Ui,
+    offer: &OfferSummary,
+    peer_left: impl std::future::Future<Output = Error>,
+) -> Result<(), Error> {
+    let answer = ui.accept_later(offer);
+    let yes = tokio::select! {
+        yes = answer => yes,
+        why = peer_left => return Err(why),
+    };
+    match (yes, ui.cancelled()) {
         (_, true) => Err(Error::Cancelled),
         (true, false) => Ok(()),
         (false, false) => Err(Error::Declined),

@@ -64,6 +64,21 @@ impl Wormhole {
         let _ = tokio::time::timeout(patience, self.send(message)).await;
     }
 
+    /// Resolves when the peer gives up while we wait on our user: with its
+    /// error message (a cancel, say), or with the mailbox's own failure. Any
+    /// other message is kept for whoever reads next, and the wait goes on.
+    pub(crate) async fn peer_left(&mut self) -> Error {
+        let bytes = match self.receive().await {
+            Ok(bytes) => bytes,
+            Err(e) => return e,
+        };
+        if let Ok(PeerMessage::Error(text)) = PeerMessage::decode(&bytes) {
+            return Error::from_peer(text);
+        }
+        self.inbox.push_front(bytes);
+        std::future::pending().await
+    }
+
     /// The peer's connection broke: if it left word in the mailbox that it
     /// cancelled (or failed), that is the better account of what happened.
     pub(super) async fn why_peer_left(&mut self, e: Error) -> Error {

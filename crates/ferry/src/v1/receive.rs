@@ -62,7 +62,7 @@ impl Receiving<'_> {
                 V1Event::Text(text) => return Ok(Received::Text(text)),
                 V1Event::Offer(offer) => {
                     let target = self.check_offer(&offer)?;
-                    crate::ui::ask(ui, &summary(&offer))?;
+                    crate::ui::ask(ui, &summary(&offer), wormhole.peer_left()).await?;
                     create_output_dir(self.output_dir)?;
                     self.offer = Some((offer, target));
                     self.machine.accept().map_err(v1_error)?;

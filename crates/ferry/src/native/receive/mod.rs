@@ -44,14 +44,21 @@ pub(crate) async fn receive(
     let peer = decode(first)?;
     let prep = send_hints(wormhole, transit).await?;
     let mut link = connect(wormhole, prep, (Role::Receiver, aead), &peer, ui).await?;
-    let result = run(&mut link, output_dir, ui).await;
+    let result = run(&mut link, wormhole, output_dir, ui).await;
     if let Err(e) = &result {
         link.fail(e).await;
     }
     result
 }
 
-async fn run(link: &mut Link, output_dir: &Path, ui: &mut dyn Ui) -> Result<Report> {
+/// `wormhole` is watched while the user decides: a sender that cancels says so
+/// there (the link carries nothing until the answer).
+async fn run(
+    link: &mut Link,
+    wormhole: &mut Wormhole,
+    output_dir: &Path,
+    ui: &mut dyn Ui,
+) -> Result<Report> {
     let mut machine = NativeReceiver::new();
     let RecvEvent::Offer = next_event(link, &mut machine).await? else {
         return Err(Error::internal("the native receiver skipped the offer"));
@@ -60,7 +67,7 @@ async fn run(link: &mut Link, output_dir: &Path, ui: &mut dyn Ui) -> Result<Repo
         .manifest()
         .cloned()
         .ok_or_else(|| Error::internal("an offer without a manifest"))?;
-    let (targets, dirs) = match prepare(&manifest, output_dir, ui).await {
+    let (targets, dirs) = match prepare(&manifest, output_dir, ui, wormhole).await {
         Ok(ready) => ready,
         Err(e) => {
             machine.reject(peer_text(&e)).map_err(native_error)?;
@@ -129,6 +136,7 @@ async fn prepare(
     manifest: &Manifest,
     output_dir: &Path,
     ui: &mut dyn Ui,
+    wormhole: &mut Wormhole,
 ) -> Result<(Targets, CreatedDirs)> {
     let (m, out) = (manifest.clone(), output_dir.to_owned());
     let targets = tokio::task::spawn_blocking(move || landing::check(&m, &out))
@@ -136,7 +144,7 @@ async fn prepare(
         .map_err(join_error)??;
     // Resume is announced only once the file's tree proved the saved data is
     // of this very file (`BatchState::plan`): here only its size is known.
-    crate::ui::ask(ui, &summary(manifest))?;
+    crate::ui::ask(ui, &summary(manifest), wormhole.peer_left()).await?;
     let (m, out) = (manifest.clone(), output_dir.to_owned());
     tokio::task::spawn_blocking(move || {
         let dirs = landing::create_dirs(&m, &targets, &out)?;
