@@ -39,6 +39,9 @@ pub enum Payload {
 pub struct Options {
     /// Use the peer's own way of forcing the transit relay, where it has one.
     pub force_relay: bool,
+    /// The receiver asks before accepting (no accept flag, no answer fed) and its stdin
+    /// stays open: a test answers with `Running::write_stdin`, or never.
+    pub ask: bool,
 }
 
 /// Variables that would point a peer at other servers, or change its output.
@@ -92,14 +95,18 @@ impl Peer {
         inv
     }
 
-    /// The command that receives with `code` into `out_dir`, accepting without a prompt.
+    /// The command that receives with `code` into `out_dir`, accepting without a prompt
+    /// unless `opts.ask`.
     pub fn receiver(self, env: &TestEnv, code: &str, out_dir: &Path, opts: Options) -> Invocation {
         // Python and William write into their working directory; the others get a flag too.
         let mut inv = self.base(env, "receiver", out_dir.to_path_buf());
+        if opts.ask {
+            inv.keep_stdin_open();
+        }
         match self {
             Peer::Ferry => ferry_receive(&mut inv, env, code, out_dir, opts),
             Peer::Python => python_receive(&mut inv, env, code, opts),
-            Peer::William => william_receive(&mut inv, env, code),
+            Peer::William => william_receive(&mut inv, env, code, opts),
             Peer::Rust => rust_receive(&mut inv, env, code, out_dir, opts),
         }
         inv
@@ -172,7 +179,10 @@ fn ferry_send(inv: &mut Invocation, env: &TestEnv, code: &str, payload: &Payload
 fn ferry_receive(inv: &mut Invocation, env: &TestEnv, code: &str, out: &Path, o: Options) {
     inv.arg("receive");
     ferry_common(inv, env, o);
-    inv.arg("--yes").arg("--output-dir").arg(out).arg(code);
+    if !o.ask {
+        inv.arg("--yes");
+    }
+    inv.arg("--output-dir").arg(out).arg(code);
 }
 
 // python: the servers are global options, before the subcommand; `--no-listen` (on the
@@ -193,7 +203,10 @@ fn python_send(inv: &mut Invocation, env: &TestEnv, code: &str, payload: &Payloa
 
 fn python_receive(inv: &mut Invocation, env: &TestEnv, code: &str, o: Options) {
     python_global(inv, env, "receive", o);
-    inv.args(["--accept-file", code]);
+    if !o.ask {
+        inv.arg("--accept-file");
+    }
+    inv.arg(code);
 }
 
 // william: only the mailbox can be chosen; its transit relay is always
@@ -210,7 +223,7 @@ fn william_send(inv: &mut Invocation, env: &TestEnv, code: &str, payload: &Paylo
     payload_args(inv, payload);
 }
 
-fn william_receive(inv: &mut Invocation, env: &TestEnv, code: &str) {
+fn william_receive(inv: &mut Invocation, env: &TestEnv, code: &str, o: Options) {
     inv.args([
         "--relay-url",
         &env.mailbox,
@@ -219,7 +232,9 @@ fn william_receive(inv: &mut Invocation, env: &TestEnv, code: &str) {
         code,
     ]);
     // It asks "ok? (y/N):" on stdout before accepting a file or a directory.
-    inv.stdin(b"y\n");
+    if !o.ask {
+        inv.stdin(b"y\n");
+    }
 }
 
 // wormhole-rs: the servers are options of each subcommand.
@@ -253,5 +268,8 @@ fn rust_send(inv: &mut Invocation, env: &TestEnv, code: &str, payload: &Payload,
 
 fn rust_receive(inv: &mut Invocation, env: &TestEnv, code: &str, out: &Path, o: Options) {
     rust_common(inv, env, "receive", o);
-    inv.arg("--noconfirm").arg("--out-dir").arg(out).arg(code);
+    if !o.ask {
+        inv.arg("--noconfirm");
+    }
+    inv.arg("--out-dir").arg(out).arg(code);
 }

@@ -8,7 +8,7 @@ use std::ffi::OsString;
 use std::fmt;
 use std::io::{Read, Write};
 use std::path::PathBuf;
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
 use std::sync::{Arc, Mutex};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
@@ -18,7 +18,8 @@ const POLL: Duration = Duration::from_millis(50);
 /// inherited the pipes could keep them open forever; we then keep what we have.
 const READER_GRACE: Duration = Duration::from_secs(2);
 
-/// A command to run: program, arguments, working directory, environment and stdin bytes.
+/// A command to run: program, arguments, working directory, environment and stdin bytes
+/// (written at once, then the pipe is closed, unless `keep_stdin_open`).
 #[derive(Debug, Clone)]
 pub struct Invocation {
     pub label: String,
@@ -28,6 +29,9 @@ pub struct Invocation {
     pub env_set: Vec<(String, String)>,
     pub env_remove: Vec<String>,
     pub stdin: Option<Vec<u8>>,
+    /// Keep stdin open after `stdin` (if any) is written, for [`Running::write_stdin`]: a
+    /// program at a prompt then waits for an answer instead of reading end of input.
+    pub keep_stdin_open: bool,
 }
 
 impl Invocation {
@@ -40,6 +44,7 @@ impl Invocation {
             env_set: Vec::new(),
             env_remove: Vec::new(),
             stdin: None,
+            keep_stdin_open: false,
         }
     }
 
@@ -72,6 +77,12 @@ impl Invocation {
         self
     }
 
+    /// Leaves stdin open (and unanswered) until [`Running::write_stdin`] or the end.
+    pub fn keep_stdin_open(&mut self) -> &mut Self {
+        self.keep_stdin_open = true;
+        self
+    }
+
     /// The command line as a shell user would type it (for failure reports).
     pub fn command_line(&self) -> String {
         let mut line = self.program.display().to_string();
@@ -91,7 +102,7 @@ impl Invocation {
         for (key, value) in &self.env_set {
             cmd.env(key, value);
         }
-        let stdin = if self.stdin.is_some() {
+        let stdin = if self.stdin.is_some() || self.keep_stdin_open {
             Stdio::piped()
         } else {
             Stdio::null()
@@ -148,6 +159,8 @@ impl Captured {
 pub struct Running {
     invocation: Invocation,
     child: Child,
+    /// The open stdin pipe of a `keep_stdin_open` invocation.
+    stdin: Option<ChildStdin>,
     stdout: Captured,
     stderr: Captured,
     readers: Vec<JoinHandle<()>>,
@@ -158,13 +171,17 @@ pub struct Running {
 impl Running {
     pub fn spawn(invocation: &Invocation) -> std::io::Result<Running> {
         let mut child = invocation.to_command().spawn()?;
-        if let (Some(bytes), Some(mut pipe)) = (&invocation.stdin, child.stdin.take()) {
+        let mut stdin = child.stdin.take();
+        if let (Some(bytes), Some(pipe)) = (&invocation.stdin, stdin.as_mut()) {
             // Small answers ("y\n") fit in the pipe buffer; the pipe closes when dropped.
             if let Err(e) = pipe.write_all(bytes) {
                 let _ = child.kill();
                 let _ = child.wait();
                 return Err(e);
             }
+        }
+        if !invocation.keep_stdin_open {
+            drop(stdin.take());
         }
         let mut readers = Vec::new();
         let (stdout, r) = Captured::start(child.stdout.take().expect("stdout is piped"));
@@ -174,6 +191,7 @@ impl Running {
         Ok(Running {
             invocation: invocation.clone(),
             child,
+            stdin,
             stdout,
             stderr,
             readers,
@@ -188,6 +206,45 @@ impl Running {
 
     pub fn pid(&self) -> u32 {
         self.child.id()
+    }
+
+    /// Writes `bytes` (a small answer: it must fit in the pipe buffer) to the stdin kept
+    /// open by [`Invocation::keep_stdin_open`], and closes it.
+    pub fn write_stdin(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        match self.stdin.take() {
+            Some(mut pipe) => pipe.write_all(bytes),
+            None => Err(std::io::Error::other(format!(
+                "{}: stdin is not open (keep_stdin_open, written once)",
+                self.label()
+            ))),
+        }
+    }
+
+    /// Sends SIGINT (what Ctrl-C sends) to the process, by its PID, with `kill -INT`.
+    /// Refuses once the process has exited (and been reaped), as its PID may be reused.
+    pub fn interrupt(&mut self) -> Result<(), String> {
+        if self.poll_exit() {
+            return Err(format!("{} exited before its SIGINT", self.label()));
+        }
+        let pid = self.pid().to_string();
+        match Command::new("kill").args(["-INT", &pid]).status() {
+            Ok(status) if status.success() => Ok(()),
+            Ok(status) => Err(format!("kill -INT {pid} ({}): {status}", self.label())),
+            Err(e) => Err(format!(
+                "cannot run kill -INT {pid} ({}): {e}",
+                self.label()
+            )),
+        }
+    }
+
+    /// Waits up to `timeout` for the process to exit, without killing it; says whether it
+    /// did.
+    pub fn wait_exit(&mut self, timeout: Duration) -> bool {
+        let deadline = Instant::now() + timeout;
+        while !self.poll_exit() && Instant::now() < deadline {
+            thread::sleep(POLL);
+        }
+        self.status.is_some()
     }
 
     /// Has the process exited (without blocking)?
@@ -254,9 +311,7 @@ impl Running {
 
     /// Waits for the process to exit until `deadline`, then kills it.
     pub fn finish(mut self, deadline: Instant) -> Outcome {
-        while !self.poll_exit() && Instant::now() < deadline {
-            thread::sleep(POLL);
-        }
+        self.wait_exit(deadline.saturating_duration_since(Instant::now()));
         self.into_outcome()
     }
 
@@ -447,6 +502,40 @@ mod tests {
         assert!(run
             .finish(Instant::now() + Duration::from_secs(10))
             .succeeded());
+    }
+
+    #[test]
+    fn keeps_stdin_open_until_written() {
+        let mut inv = sh("echo asking; read x; echo got-$x");
+        inv.keep_stdin_open();
+        let mut run = Running::spawn(&inv).expect("spawn");
+        run.wait_for_output("asking", Duration::from_secs(10))
+            .expect("output");
+        // Still waiting for its answer: end of input would have ended it at once.
+        assert!(!run.wait_exit(Duration::from_millis(300)));
+        run.write_stdin(b"y\n").expect("answer");
+        let outcome = run.finish(Instant::now() + Duration::from_secs(10));
+        assert!(outcome.succeeded(), "{outcome}");
+        assert_eq!(outcome.stdout_text(), "asking\ngot-y\n");
+    }
+
+    #[test]
+    fn interrupts_by_pid() {
+        let mut run = Running::spawn(&sh(
+            "trap 'echo got-int; exit 130' INT; echo ready; while :; do sleep 0.1; done",
+        ))
+        .expect("spawn");
+        run.wait_for_output("ready", Duration::from_secs(10))
+            .expect("output");
+        run.interrupt().expect("kill -INT");
+        assert!(run.wait_exit(Duration::from_secs(10)));
+        let outcome = run.into_outcome();
+        assert_eq!(
+            outcome.status.and_then(|s| s.code()),
+            Some(130),
+            "{outcome}"
+        );
+        assert!(outcome.stdout_text().contains("got-int"), "{outcome}");
     }
 
     #[test]

@@ -82,6 +82,40 @@ impl Transfer {
 
     /// Runs the transfer into `out_dir`, which may already hold files.
     pub fn run_into(self, out_dir: TempDir) -> TransferRun {
+        let deadline = Instant::now() + self.timeout;
+        match self.start_into(out_dir) {
+            Err(run) => *run,
+            Ok(started) => {
+                let (sender, receiver) =
+                    finish_pair(started.sender, started.receiver, deadline, GRACE);
+                TransferRun::new(
+                    started.transfer,
+                    started.code,
+                    started.receiver_code,
+                    sender,
+                    receiver,
+                    started.out_dir,
+                )
+            }
+        }
+    }
+
+    /// The receiver asks before accepting, and its stdin stays open for the test to answer
+    /// (or not): see [`Options::ask`](crate::peer::Options::ask).
+    pub fn ask(mut self) -> Transfer {
+        self.options.ask = true;
+        self
+    }
+
+    /// Starts the transfer into a fresh output directory and returns with both sides
+    /// running, for a test that acts on them midway (answers a prompt, interrupts one side).
+    /// `Err` is the report of a side that did not start, or of a sender that showed no code.
+    pub fn start(self) -> Result<Started, Box<TransferRun>> {
+        let out_dir = TestEnv::get().scratch_dir("out.");
+        self.start_into(out_dir)
+    }
+
+    fn start_into(self, out_dir: TempDir) -> Result<Started, Box<TransferRun>> {
         let env = TestEnv::get();
         let code = Code::reserve(&env.state_dir);
         let receiver_code = if self.wrong_code {
@@ -94,7 +128,6 @@ impl Transfer {
         let recv = self
             .receiver
             .receiver(env, &receiver_code, out_dir.path(), self.options);
-        let deadline = Instant::now() + self.timeout;
 
         let (sender, receiver) = match Running::spawn(&send) {
             Err(e) => (
@@ -111,12 +144,60 @@ impl Transfer {
                         sender.finish(Instant::now() + GRACE),
                         Outcome::not_started(&recv, format!("cannot start: {e}")),
                     ),
-                    Ok(receiver) => finish_pair(sender, receiver, deadline, GRACE),
+                    Ok(receiver) => {
+                        return Ok(Started {
+                            transfer: self,
+                            code,
+                            receiver_code,
+                            sender,
+                            receiver,
+                            out_dir,
+                        })
+                    }
                 },
             },
         };
+        let run = TransferRun::new(self, code, receiver_code, sender, receiver, out_dir);
+        Err(Box::new(run))
+    }
+}
+
+/// A transfer under way: both sides running. [`Started::end`] makes the report.
+pub struct Started {
+    pub transfer: Transfer,
+    pub code: String,
+    pub receiver_code: String,
+    pub sender: Running,
+    pub receiver: Running,
+    pub out_dir: TempDir,
+}
+
+impl Started {
+    /// Collects both outcomes now, killing (by PID) a side still running, whose outcome then
+    /// has no exit status.
+    pub fn end(self) -> TransferRun {
+        TransferRun::new(
+            self.transfer,
+            self.code,
+            self.receiver_code,
+            self.sender.into_outcome(),
+            self.receiver.into_outcome(),
+            self.out_dir,
+        )
+    }
+}
+
+impl TransferRun {
+    fn new(
+        transfer: Transfer,
+        code: String,
+        receiver_code: String,
+        sender: Outcome,
+        receiver: Outcome,
+        out_dir: TempDir,
+    ) -> TransferRun {
         let run = TransferRun {
-            transfer: self,
+            transfer,
             code,
             receiver_code,
             sender,
@@ -129,9 +210,7 @@ impl Transfer {
         }
         run
     }
-}
 
-impl TransferRun {
     pub fn out_path(&self) -> &Path {
         self.out_dir.path()
     }
@@ -189,8 +268,14 @@ impl fmt::Display for TransferRun {
         let t = &self.transfer;
         writeln!(
             f,
-            "═══ {} → {} (code {}, receiver typed {}, force_relay {}, timeout {:?}) ═══",
-            t.sender, t.receiver, self.code, self.receiver_code, t.options.force_relay, t.timeout
+            "═══ {} → {} (code {}, receiver typed {}, force_relay {}, ask {}, timeout {:?}) ═══",
+            t.sender,
+            t.receiver,
+            self.code,
+            self.receiver_code,
+            t.options.force_relay,
+            t.options.ask,
+            t.timeout
         )?;
         write!(f, "{}{}", self.sender, self.receiver)?;
         writeln!(f, "── output directory {}", self.out_path().display())

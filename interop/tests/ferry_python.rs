@@ -79,3 +79,16 @@ fn wrong_code_python_to_ferry() {
 fn existing_file_python_to_ferry_is_kept() {
     cases::existing_file_is_kept(Python);
 }
+
+/// Ctrl-C at ferry's accept prompt: the Python sender hears "transfer cancelled", exits 1.
+#[test]
+fn cancel_at_ferry_prompt_python_to_ferry() {
+    cases::cancel_at_ferry_prompt(Python);
+}
+
+/// Ctrl-C to the ferry sender at Python's prompt: ferry exits 130 at once; Python does not
+/// notice, and after "y" waits for transit forever (pinned, then killed).
+#[test]
+fn cancel_ferry_sender_at_python_prompt() {
+    cases::cancel_ferry_sender_at_peer_prompt(Python);
+}

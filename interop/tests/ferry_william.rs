@@ -84,3 +84,16 @@ fn wrong_code_william_to_ferry() {
 fn existing_file_william_to_ferry_is_kept() {
     cases::existing_file_is_kept(William);
 }
+
+/// Ctrl-C at ferry's accept prompt: the william sender hears "transfer cancelled", exits 1.
+#[test]
+fn cancel_at_ferry_prompt_william_to_ferry() {
+    cases::cancel_at_ferry_prompt(William);
+}
+
+/// Ctrl-C to the ferry sender at william's prompt: ferry exits 130 at once; william does
+/// not notice, and after "y" fails to connect and exits 1 by itself.
+#[test]
+fn cancel_ferry_sender_at_william_prompt() {
+    cases::cancel_ferry_sender_at_peer_prompt(William);
+}
