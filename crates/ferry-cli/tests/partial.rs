@@ -19,6 +19,25 @@ const SIZE: usize = 16 << 20;
 /// exits 130); `ferry clean` then removes exactly that.
 #[tokio::test(flavor = "multi_thread")]
 async fn an_interrupted_receive_says_what_it_kept() {
+    interrupted_receive_says_what_it_kept(Interrupt::AfterASave).await;
+}
+
+/// The same before the first periodic save of the resume state (at 4 MiB/s,
+/// 1 MiB in, well inside its first second): the state is saved as the
+/// cancelled transfer winds down, and before the notice is printed.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_interrupt_before_any_save_says_what_it_kept() {
+    interrupted_receive_says_what_it_kept(Interrupt::BeforeASave).await;
+}
+
+enum Interrupt {
+    /// Once the resume state says 1 MiB is verified.
+    AfterASave,
+    /// Once the partial data holds 1 MiB, whether or not a state was saved.
+    BeforeASave,
+}
+
+async fn interrupted_receive_says_what_it_kept(when: Interrupt) {
     let sandbox = Sandbox::new();
     let src = sandbox.root.join("big.bin");
     std::fs::write(&src, bytes(SIZE, 7)).unwrap();
@@ -32,7 +51,12 @@ async fn an_interrupted_receive_says_what_it_kept() {
     let route = Route::Relay(proxy.addr);
     let sender = spawn_sender(&h, &route, "9-guitarist-revenge", &src);
     let receiver = spawn_receiver(&h, &route, "9-guitarist-revenge", &sandbox.out);
-    until_claimed(&target, 1 << 20).await;
+    match when {
+        Interrupt::AfterASave => until_claimed(&target, 1 << 20).await,
+        Interrupt::BeforeASave => {
+            until_data(&sandbox.out.join(".big.bin.ferry-resume"), 1 << 20).await
+        }
+    }
     let pid = receiver.id().unwrap().to_string();
     assert!(std::process::Command::new("kill")
         .args(["-INT", &pid])
@@ -70,6 +94,18 @@ async fn an_interrupted_receive_says_what_it_kept() {
         Vec::<String>::new(),
         "all of it removed"
     );
+}
+
+/// Waits (bounded) until the file at `path` holds `bytes`.
+async fn until_data(path: &Path, bytes: u64) {
+    let deadline = tokio::time::Instant::now() + ferry_test_support::WAIT;
+    while !std::fs::metadata(path).is_ok_and(|m| m.len() >= bytes) {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no data in {path:?}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
 }
 
 async fn clean(dir: &Path, extra: &[&str]) -> std::process::Output {

@@ -64,19 +64,30 @@ pub(super) struct Writer {
     tx: Option<mpsc::Sender<Job>>,
     verifier: Option<JoinHandle<Result<()>>>,
     writer: Option<JoinHandle<Result<()>>>,
+    /// Closed when the writing thread is done, interrupted state saved.
+    done: Option<std::sync::mpsc::Receiver<()>>,
 }
+
+/// How long a dropped writer waits for the interrupted file's state to be saved.
+const SAVE_ON_DROP: Duration = Duration::from_secs(10);
 
 impl Writer {
     /// `depth` jobs may wait before each thread.
     pub(super) fn spawn(depth: usize, recycle: std::sync::mpsc::Sender<Vec<u8>>) -> Self {
         let (tx, rx) = mpsc::channel(depth);
         let (verified_tx, verified_rx) = mpsc::channel(depth);
+        let (done_tx, done) = std::sync::mpsc::channel();
         let verifier = tokio::task::spawn_blocking(move || verify(rx, verified_tx));
-        let writer = tokio::task::spawn_blocking(move || run(verified_rx, recycle));
+        let writer = tokio::task::spawn_blocking(move || {
+            let result = run(verified_rx, recycle);
+            drop(done_tx);
+            result
+        });
         Writer {
             tx: Some(tx),
             verifier: Some(verifier),
             writer: Some(writer),
+            done: Some(done),
         }
     }
 
@@ -99,7 +110,21 @@ impl Writer {
         self.tx = None;
         let verified = join(self.verifier.take()).await;
         let written = join(self.writer.take()).await;
+        self.done = None;
         verified.and(written)
+    }
+}
+
+impl Drop for Writer {
+    /// Dropped unfinished (a cancelled transfer's future is dropped whole): the
+    /// threads still save the interrupted file's state. Wait for that, briefly,
+    /// so that the data is on disk when the user is told it was kept, and not
+    /// cut short by the process exiting.
+    fn drop(&mut self) {
+        self.tx = None;
+        if let Some(done) = self.done.take() {
+            let _ = done.recv_timeout(SAVE_ON_DROP);
+        }
     }
 }
 
