@@ -141,13 +141,13 @@ fn terminal_safe(line: &str) -> String {
 /// The `error` event: `kind` names the exit code's class (see the README).
 pub fn error(e: &anyhow::Error) -> Value {
     let kind = match exit_code(e) {
+        _ if crate::outcome::interrupted(e) => "cancelled",
         exit::USAGE => "usage",
         exit::WRONG_CODE => "wrong_code",
         exit::DECLINED => "declined",
         exit::REFUSED_LOCALLY => "refused_locally",
         exit::NETWORK => "network",
         exit::PEER_CANCELLED => "peer_cancelled",
-        exit::INTERRUPTED => "cancelled",
         _ => "other",
     };
     json!({"event": "error", "kind": kind, "message": format!("{e:#}")})

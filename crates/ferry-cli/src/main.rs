@@ -29,7 +29,7 @@ use anyhow::Result;
 use clap::Parser;
 
 use args::{Cli, Command};
-use outcome::{exit, exit_code, hint, interrupted, interruptible};
+use outcome::{exit, exit_code, hint, interrupted, interruptible, stopped_code, stopped_how};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -42,11 +42,12 @@ fn main() -> ExitCode {
         }
     };
     let cancel = ferry::Cancel::new();
-    match runtime.block_on(interruptible(&cancel, run(cli, &cancel))) {
+    let transfer = matches!(cli.command, Command::Send(_) | Command::Receive(_));
+    match runtime.block_on(interruptible(&cancel, transfer, run(cli, &cancel))) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) if interrupted(&e) => {
-            eprintln!("ferry: interrupted");
-            ExitCode::from(exit::INTERRUPTED)
+            eprintln!("ferry: {}", stopped_how());
+            ExitCode::from(stopped_code())
         }
         Err(e) => {
             eprintln!("ferry: error: {e:#}");

@@ -1,6 +1,8 @@
 //! How a command ends: the exit code for each kind of failure (the README's table),
 //! a hint that names this command's flags, and Ctrl-C as a cancel.
 
+use std::sync::atomic::{AtomicI32, Ordering};
+
 use anyhow::Result;
 use ferry::Cancel;
 
@@ -15,23 +17,30 @@ pub mod exit {
     pub const NETWORK: u8 = 6;
     /// The other side cancelled (Ctrl-C there).
     pub const PEER_CANCELLED: u8 = 7;
-    /// 128 + SIGINT, as shells report it.
+    /// 128 + SIGINT, as shells report it (SIGTERM: 143, SIGHUP: 129).
     pub const INTERRUPTED: u8 = 130;
 }
 
-/// Ctrl-C, as an error.
+/// Ctrl-C (or, for a transfer, SIGTERM or SIGHUP), as an error.
 #[derive(Debug, thiserror::Error)]
 #[error("interrupted")]
 pub struct Interrupted;
 
+/// The signal that stopped the command (0 until one came).
+static STOPPED_BY: AtomicI32 = AtomicI32::new(0);
+
 /// Runs `command` with Ctrl-C as a cancel: the first tells the command, which
 /// tells the other side, releases the code and ends (its future drops every
-/// partial file, which remove themselves); a second one stops at once.
+/// partial file, which remove themselves); a second one stops at once. A
+/// transfer takes SIGTERM and SIGHUP (a `kill`, a closed terminal) the same
+/// way, so the other side hears of it and the code is released; `ferry serve`
+/// handles those itself.
 pub async fn interruptible(
     cancel: &Cancel,
+    transfer: bool,
     command: impl std::future::Future<Output = Result<()>>,
 ) -> Result<()> {
-    let watcher = tokio::spawn(watch_ctrl_c(cancel.clone()));
+    let watcher = tokio::spawn(watch_signals(cancel.clone(), transfer));
     let result = command.await;
     watcher.abort();
     match cancel.is_cancelled() {
@@ -40,14 +49,69 @@ pub async fn interruptible(
     }
 }
 
-async fn watch_ctrl_c(cancel: Cancel) {
-    if tokio::signal::ctrl_c().await.is_err() {
+async fn watch_signals(cancel: Cancel, transfer: bool) {
+    use tokio::signal::unix::{signal, SignalKind};
+    let Ok(mut int) = signal(SignalKind::interrupt()) else {
         return;
-    }
+    };
+    // For other commands these stay at their default action (serve has its own).
+    let (mut term, mut hup) = match transfer {
+        true => (
+            signal(SignalKind::terminate()).ok(),
+            signal(SignalKind::hangup()).ok(),
+        ),
+        false => (None, None),
+    };
+    let first = next_signal(&mut int, &mut term, &mut hup).await;
+    STOPPED_BY.store(first, Ordering::Relaxed);
     cancel.cancel();
-    if tokio::signal::ctrl_c().await.is_ok() {
-        eprintln!("ferry: interrupted");
-        std::process::exit(i32::from(exit::INTERRUPTED));
+    next_signal(&mut int, &mut term, &mut hup).await;
+    eprintln!("ferry: {}", stopped_how());
+    std::process::exit(i32::from(stopped_code()));
+}
+
+/// The number of the next of these signals to arrive.
+async fn next_signal(
+    int: &mut tokio::signal::unix::Signal,
+    term: &mut Option<tokio::signal::unix::Signal>,
+    hup: &mut Option<tokio::signal::unix::Signal>,
+) -> i32 {
+    async fn recv(s: &mut Option<tokio::signal::unix::Signal>) {
+        match s {
+            Some(s) => {
+                s.recv().await;
+            }
+            None => std::future::pending().await,
+        }
+    }
+    tokio::select! {
+        _ = int.recv() => libc_sig::INT,
+        _ = recv(term) => libc_sig::TERM,
+        _ = recv(hup) => libc_sig::HUP,
+    }
+}
+
+/// The POSIX signal numbers the exit codes are made of.
+mod libc_sig {
+    pub const HUP: i32 = 1;
+    pub const INT: i32 = 2;
+    pub const TERM: i32 = 15;
+}
+
+/// What ferry says when a signal stopped it.
+pub fn stopped_how() -> &'static str {
+    match STOPPED_BY.load(Ordering::Relaxed) {
+        libc_sig::TERM => "terminated",
+        libc_sig::HUP => "hung up",
+        _ => "interrupted",
+    }
+}
+
+/// 128 + the signal's number, as shells report it (130 for Ctrl-C).
+pub fn stopped_code() -> u8 {
+    match STOPPED_BY.load(Ordering::Relaxed) {
+        0 => exit::INTERRUPTED,
+        n => 128 + n as u8,
     }
 }
 
@@ -63,7 +127,7 @@ pub fn exit_code(e: &anyhow::Error) -> u8 {
         return exit::USAGE;
     }
     if interrupted(e) {
-        return exit::INTERRUPTED;
+        return stopped_code();
     }
     match e.downcast_ref::<E>() {
         Some(E::WrongCode) => exit::WRONG_CODE,

@@ -127,6 +127,40 @@ async fn the_sender_cancels_while_the_receiver_decides_native() {
     sender_cancels_while_the_receiver_decides(false).await;
 }
 
+/// A `kill` (SIGTERM) or a closed terminal (SIGHUP) cancels like Ctrl-C: the
+/// code is released, and ferry exits 128 + the signal's number. Before, the
+/// signal's default action killed ferry with the code still claimed.
+#[tokio::test(flavor = "multi_thread")]
+async fn sigterm_and_sighup_release_the_code() {
+    let server = TestServer::start().await;
+    for (signal, exit, word) in [
+        ("TERM", 143, "ferry: terminated"),
+        ("HUP", 129, "ferry: hung up"),
+    ] {
+        let code = fresh_code();
+        let sending = ["--code", &code, "--text", "x"];
+        let mut sender = Interactive::start(&server, "send", &sending, &[], false);
+        sender.wait_for("Wormhole code is").await;
+        sender.signal(signal);
+        let (status, said) = sender.finish().await;
+        assert_eq!(status.code(), Some(exit), "{said}");
+        assert!(said.contains(word), "{said}");
+        code_is_free(&server, &code).await;
+    }
+}
+
+/// SIGTERM at the accept prompt: the sender hears "cancelled" (exit 7).
+#[tokio::test(flavor = "multi_thread")]
+async fn sigterm_at_the_accept_prompt_tells_the_sender() {
+    let t = at_the_prompt(false, false).await;
+    t.receiver.signal("TERM");
+    let (status, said) = t.receiver.finish().await;
+    assert_eq!(status.code(), Some(143), "receiver: {said}");
+    let (status, said) = t.sender.finish().await;
+    assert_eq!(status.code(), Some(7), "sender: {said}");
+    assert!(said.contains(PEER_CANCELLED), "sender: {said}");
+}
+
 /// Ctrl-C while the sender waits for a receiver releases the nameplate: before,
 /// the dead side kept its claim and the next try with the code was "crowded".
 #[tokio::test(flavor = "multi_thread")]

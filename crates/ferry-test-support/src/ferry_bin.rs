@@ -181,11 +181,16 @@ pub(crate) fn hermetic(cmd: &mut Command) {
 
 /// SIGINT to a running child, as Ctrl-C at a terminal (or `kill -INT`) sends it.
 pub fn interrupt(child: &tokio::process::Child) {
+    signal(child, "INT");
+}
+
+/// `kill -NAME` to a running child (`TERM`, `HUP`, …).
+pub fn signal(child: &tokio::process::Child, name: &str) {
     let pid = child.id().expect("running").to_string();
     let status = std::process::Command::new("kill")
-        .args(["-INT", &pid])
+        .args([&format!("-{name}"), &pid])
         .status();
-    assert!(status.is_ok_and(|s| s.success()), "kill -INT {pid}");
+    assert!(status.is_ok_and(|s| s.success()), "kill -{name} {pid}");
 }
 
 /// Whether util-linux `script` can give a command a pseudo-terminal here (for

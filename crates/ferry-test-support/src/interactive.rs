@@ -128,6 +128,11 @@ impl Interactive {
         crate::ferry_bin::interrupt(&self.child);
     }
 
+    /// `kill -NAME` (`TERM`, `HUP`).
+    pub fn signal(&self, name: &str) {
+        crate::ferry_bin::signal(&self.child, name);
+    }
+
     /// Waits for the exit (at most [`RUN`]); the status and all it printed.
     pub async fn finish(mut self) -> (ExitStatus, String) {
         let status = match tokio::time::timeout(RUN, self.child.wait()).await {
