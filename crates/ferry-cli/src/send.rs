@@ -9,7 +9,7 @@ use crate::args::SendArgs;
 use crate::json::Events;
 use crate::term::{human, Terminal};
 use crate::{code_source, settings};
-use ferry::{Cancel, CodeChoice, Payload, SendOptions};
+use ferry::{Cancel, CodeChoice, Payload, SendOptions, Ui};
 use ferry_proto::transfer::path::{escape_for_terminal, safe_file_name};
 
 pub async fn run(args: SendArgs, cancel: &Cancel) -> Result<()> {
@@ -26,11 +26,11 @@ pub async fn run(args: SendArgs, cancel: &Cancel) -> Result<()> {
         code,
         v1: common.v1,
     };
-    let (payload, _spool) = payload(&args)?;
     let mut term = Terminal::new(common.hide_progress || common.quiet, false, true);
     term.quiet = common.quiet;
     term.announce = crate::announce::Announce::new(common, args.qr);
     let mut ui = Events::new(term, common.json);
+    let (payload, _spool) = payload(&args, &mut ui)?;
     ferry::send_until(&options, payload, &mut ui, cancel).await?;
     ui.term.finish_progress();
     if !common.quiet {
@@ -41,14 +41,14 @@ pub async fn run(args: SendArgs, cancel: &Cancel) -> Result<()> {
 }
 
 /// What to send; the temp file that holds standard input lives as long as the send.
-fn payload(args: &SendArgs) -> Result<(Payload, Option<tempfile::TempDir>)> {
+fn payload(args: &SendArgs, ui: &mut dyn Ui) -> Result<(Payload, Option<tempfile::TempDir>)> {
     if let Some(text) = &args.text {
         let text = if text == "-" {
             read_stdin_text()?
         } else {
             text.clone()
         };
-        return text_payload(text);
+        return text_payload(text, ui);
     }
     match args.paths.as_slice() {
         [one] if one.as_os_str() == "-" => {
@@ -80,15 +80,15 @@ fn payload(args: &SendArgs) -> Result<(Payload, Option<tempfile::TempDir>)> {
 }
 
 /// Text that fits in one mailbox message goes as text; longer text would be
-/// refused by the server, so it goes as a file (over transit), said on stderr.
-fn text_payload(text: String) -> Result<(Payload, Option<tempfile::TempDir>)> {
+/// refused by the server, so it goes as a file (over transit), with a warning.
+fn text_payload(text: String, ui: &mut dyn Ui) -> Result<(Payload, Option<tempfile::TempDir>)> {
     if ferry::text_fits_mailbox(&text) {
         return Ok((Payload::Text(text), None));
     }
-    eprintln!(
-        "The text is {}, over the mailbox's limit: sending it as the file {TEXT_FILE}.",
+    ui.warn(&format!(
+        "the text is {}, over the mailbox's limit: sending it as the file {TEXT_FILE}",
         human(text.len() as u64)
-    );
+    ));
     let (dir, path) = spool(TEXT_FILE, &mut text.as_bytes())?;
     Ok((Payload::Path(path), Some(dir)))
 }

@@ -65,6 +65,14 @@ async fn our_own_unusable_name_is_ours() {
     done.assert_failed_with(&["unusable name", "invoice\\u{202e}fdp.exe"]);
     assert!(!done.stderr.contains("other side"), "{}", done.stderr);
     assert!(!done.stderr.contains("Wormhole code"), "{}", done.stderr);
+    // Typed as a bare name, it is said once.
+    let bare = Ferry::new(&server, "send")
+        .arg("invoice\u{202e}fdp.exe")
+        .cwd(&sandbox.root)
+        .spawn()
+        .finish()
+        .await;
+    assert_eq!(bare.stderr.matches("fdp.exe").count(), 1, "{}", bare.stderr);
 }
 
 /// `--name` for standard input is checked as a receiver would check it, before

@@ -121,7 +121,10 @@ fn top_name(path: &Path) -> io::Result<String> {
         None => path.canonicalize().map_err(|e| at(path, e))?,
     };
     let name = resolved.file_name().and_then(|n| n.to_str()).unwrap_or("");
-    safe_file_name(name).map_err(|e| invalid(format!("{}: unusable name: {e}", shown(path))))
+    safe_file_name(name).map_err(|e| match path.as_os_str() == name {
+        true => invalid(format!("unusable name: {e}")), // the error names it
+        false => invalid(format!("{}: unusable name: {e}", shown(path))),
+    })
 }
 
 fn invalid(msg: String) -> io::Error {
