@@ -21,6 +21,7 @@
 
 pub mod code;
 pub mod crypto;
+pub mod localsend;
 pub mod native;
 pub mod session;
 #[cfg(test)]

@@ -447,3 +447,42 @@ proptest! {
         }
     }
 }
+
+mod localsend {
+    use super::any_json;
+    use ferry_proto::localsend::{decode, sender, OutgoingItem, Register, Scheme};
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Every LocalSend decoder takes any bytes and any JSON without panicking.
+        #[test]
+        fn localsend_decoders_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..256), v in any_json()) {
+            let json = serde_json::to_vec(&v).expect("json");
+            for body in [&bytes[..], &json[..]] {
+                let _ = decode::announcement(body);
+                let _ = decode::register(body);
+                let _ = decode::device_info(body);
+                let _ = decode::prepare_upload(body);
+                let _ = decode::prepare_upload_response(body);
+                let _ = decode::prepare_download_response(body);
+                let _ = decode::error_message(body);
+            }
+        }
+
+        /// What the sender builds, the receiver's decoder reads back unchanged.
+        #[test]
+        fn localsend_prepare_upload_round_trips(names in prop::collection::vec(".{0,40}", 0..8), text in ".{0,60}", size in any::<u64>()) {
+            let mut items: Vec<OutgoingItem> = names.into_iter().map(|n| OutgoingItem::File {
+                relative_name: n, size, sha256: None, modified: None,
+            }).collect();
+            items.push(OutgoingItem::Text(text));
+            let info = Register {
+                alias: "a".into(), version: "2.1".into(), device_model: None, device_type: None,
+                fingerprint: String::new(), port: 1, protocol: Scheme::Http, download: true,
+            };
+            let req = sender::prepare_upload(info, &items);
+            let wire = serde_json::to_vec(&req).expect("json");
+            prop_assert_eq!(decode::prepare_upload(&wire), Ok(req));
+        }
+    }
+}
