@@ -1,4 +1,5 @@
-//! Sans-IO core of ferry: the Magic Wormhole wire formats and state machines.
+//! Sans-IO core of ferry: the Magic Wormhole (and LocalSend) wire formats and state
+//! machines.
 //!
 //! Nothing here touches sockets, files, clocks or the OS random generator: bytes,
 //! time and randomness come in as arguments and the caller performs the I/O. That
@@ -14,7 +15,9 @@
 //! - [`transfer`]: file-transfer v1 offer/answer messages, its sender and
 //!   receiver machines, and safe paths;
 //! - [`native`]: ferry-to-ferry transfers with manifests, BLAKE3 trees and resume,
-//!   and their sender and receiver machines.
+//!   and their sender and receiver machines;
+//! - [`localsend`]: the LocalSend LAN protocol (v2.1): its messages, certificate
+//!   fingerprints, and the upload API's receiver and sender machines.
 //!
 //! Under `cfg(test)`, `sim` runs those machines against each other over the real
 //! record layers through a faulty simulated connection, from seeded RNGs.

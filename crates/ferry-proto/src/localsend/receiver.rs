@@ -19,7 +19,7 @@
 //! [`Offer`] carries the peer's raw `fileName`s, and the driver lands data only
 //! through ferry's receive-side safety (`ferry::transfer::landing`).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
@@ -28,14 +28,6 @@ use rand::{CryptoRng, RngCore};
 use super::decode;
 use super::messages::{FileDto, PrepareUploadResponse, Register};
 pub use super::response::{Response, Status};
-
-/// Wrong PINs one IP may send; after that every prepare-upload from it is
-/// 429. Three, as the app's Rust core (`http/server/common/pin.rs`).
-pub const MAX_PIN_ATTEMPTS: u32 = 3;
-
-/// IPs whose wrong PINs are remembered; beyond it the least-failed is forgotten,
-/// so a flood of addresses cannot grow the table (the app uses an LRU cache).
-const MAX_TRACKED_SENDERS: usize = 1024;
 
 /// Default for [`ReceiverConfig::idle_timeout`]: ferry's choice, long enough
 /// for a phone that pauses between files.
@@ -105,7 +97,10 @@ impl UploadTicket {
     }
 }
 
+mod pin;
 mod session;
+use pin::PinGate;
+pub use pin::MAX_PIN_ATTEMPTS;
 use session::{Active, FileState, Slot};
 
 /// The receiving side's state: at most one session, and wrong-PIN counts.
@@ -113,7 +108,7 @@ use session::{Active, FileState, Slot};
 pub struct Receiver {
     config: ReceiverConfig,
     slot: Slot,
-    pin_failures: HashMap<IpAddr, u32>,
+    pins: PinGate,
 }
 
 impl Receiver {
@@ -121,7 +116,7 @@ impl Receiver {
         Receiver {
             config,
             slot: Slot::Idle,
-            pin_failures: HashMap::new(),
+            pins: PinGate::default(),
         }
     }
 
@@ -139,7 +134,7 @@ impl Receiver {
         body: &[u8],
         rng: &mut (impl RngCore + CryptoRng),
     ) -> Prepared {
-        if let Err(refusal) = self.check_pin(peer, pin) {
+        if let Err(refusal) = self.pins.check(self.config.pin.as_deref(), peer, pin) {
             return Prepared::Respond(refusal);
         }
         let request = match decode::prepare_upload(body) {
@@ -324,43 +319,6 @@ impl Receiver {
             Slot::Active(a) if a.session_id == session_id && a.peer == peer => Some(a),
             _ => None,
         }
-    }
-
-    fn check_pin(&mut self, peer: IpAddr, given: Option<&str>) -> Result<(), Response> {
-        let Some(required) = &self.config.pin else {
-            return Ok(());
-        };
-        let tries = self.pin_failures.get(&peer).copied().unwrap_or(0);
-        if tries >= MAX_PIN_ATTEMPTS {
-            return Err(Response::error(
-                Status::TooManyRequests,
-                "Too many requests",
-            ));
-        }
-        match given {
-            None => Err(Response::error(Status::Unauthorized, "PIN required")),
-            Some(pin) if pin == required => {
-                self.pin_failures.remove(&peer);
-                Ok(())
-            }
-            Some(_) => {
-                self.count_failure(peer);
-                Err(Response::error(Status::Unauthorized, "Invalid PIN"))
-            }
-        }
-    }
-
-    fn count_failure(&mut self, peer: IpAddr) {
-        if self.pin_failures.len() >= MAX_TRACKED_SENDERS && !self.pin_failures.contains_key(&peer)
-        {
-            let least = self
-                .pin_failures
-                .iter()
-                .min_by_key(|(_, n)| **n)
-                .map(|(ip, _)| *ip);
-            least.map(|ip| self.pin_failures.remove(&ip));
-        }
-        *self.pin_failures.entry(peer).or_default() += 1;
     }
 }
 
