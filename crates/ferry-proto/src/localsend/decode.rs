@@ -7,11 +7,8 @@
 //! real folders, small enough that a hostile body costs little.
 
 use std::collections::BTreeMap;
-use std::fmt;
-use std::marker::PhantomData;
 
-use serde::de::{DeserializeOwned, MapAccess, Visitor};
-use serde::{Deserialize, Deserializer};
+use serde::de::DeserializeOwned;
 
 use super::messages::{
     Announcement, DeviceInfo, ErrorBody, FileDto, PrepareDownloadResponse, PrepareUploadRequest,
@@ -21,8 +18,7 @@ use super::messages::{
 /// Largest JSON body read. The I/O layer should stop reading here too (it is
 /// the only limit that bounds memory before parsing).
 pub const MAX_BODY_BYTES: usize = 32 << 20;
-/// Most entries in a `files` map: a big folder, well short of a memory problem.
-pub const MAX_FILES: usize = 65_536;
+pub use super::bounded::MAX_FILES;
 /// Longest `fileName`, in bytes: Linux's PATH_MAX.
 pub const MAX_NAME_BYTES: usize = 4096;
 /// Longest id, token, session id, alias, model, fingerprint, type or timestamp.
@@ -163,37 +159,4 @@ pub fn error_message(body: &[u8]) -> Option<String> {
         message.truncate(cut.unwrap_or(0));
     }
     Some(message)
-}
-
-/// Deserializes a `files` map, refusing entry [`MAX_FILES`] + 1 as it comes
-/// instead of after the whole map is in memory.
-pub(super) fn bounded_map<'de, D, V>(d: D) -> Result<BTreeMap<String, V>, D::Error>
-where
-    D: Deserializer<'de>,
-    V: Deserialize<'de>,
-{
-    d.deserialize_map(BoundedMap(PhantomData))
-}
-
-struct BoundedMap<V>(PhantomData<V>);
-
-impl<'de, V: Deserialize<'de>> Visitor<'de> for BoundedMap<V> {
-    type Value = BTreeMap<String, V>;
-
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        write!(f, "a map of at most {MAX_FILES} files")
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        let mut out = BTreeMap::new();
-        while let Some((k, v)) = map.next_entry::<String, V>()? {
-            if out.len() == MAX_FILES {
-                return Err(serde::de::Error::custom(format_args!(
-                    "more than {MAX_FILES} files"
-                )));
-            }
-            out.insert(k, v);
-        }
-        Ok(out)
-    }
 }

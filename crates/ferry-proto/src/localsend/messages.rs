@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Deserializer, Serialize};
 
-use super::decode::bounded_map;
+use super::bounded::bounded_map;
 
 /// What a device says it is (an icon in the app; no protocol difference).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

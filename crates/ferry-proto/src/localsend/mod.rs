@@ -40,6 +40,7 @@
 //!   upload without a session is 403 (not 409); error bodies are
 //!   `{"message": "…"}` ([`messages::ErrorBody`]).
 
+mod bounded;
 pub mod decode;
 pub mod fingerprint;
 pub mod messages;
