@@ -9,6 +9,7 @@
 //! the PAKE), [`transit`] (connections to the peer), and `error`.
 
 mod error;
+pub mod lan;
 pub mod native;
 mod receive;
 mod rendezvous;

@@ -1,0 +1,2 @@
+//! LocalSend-compatible LAN transfers: finding devices and talking to them.
+pub mod discovery;
