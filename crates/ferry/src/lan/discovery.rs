@@ -15,6 +15,11 @@
 mod filter;
 mod socket;
 
+#[cfg(test)]
+mod netns;
+#[cfg(test)]
+mod netns_tests;
+
 use std::io;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::time::Duration;
