@@ -9,7 +9,7 @@
 //! answered, or two devices would talk forever.
 //!
 //! Everything here shares one [`DiscoverySocket`]; the decoding and the
-//! own-message filter are pure ([`filter`]) and the limits are ferry-proto's.
+//! own-message filter are pure (`filter.rs`) and the limits are ferry-proto's.
 //! See docs/localsend/peers.md for what the real peers do.
 
 mod filter;
@@ -83,9 +83,10 @@ pub async fn announce(socket: &DiscoverySocket, us: &Register) -> io::Result<()>
     Ok(())
 }
 
-/// Answers `to`'s announcement with ours (`announce: false`) to the group:
-/// the protocol's UDP fallback to `register`. Call it only for
-/// [`Discovered::wants_answer`].
+/// Answers `to`'s announcement with ours (`announce: false`): the protocol's
+/// UDP fallback to `register`. It goes to the group, not to `to` (named for
+/// the log), as the protocol says and localsendd does. Call it only for
+/// [`Discovered::wants_answer`], never for an answer.
 pub async fn reply(socket: &DiscoverySocket, to: SocketAddr, us: &Register) -> io::Result<()> {
     tracing::debug!(%to, "answering an announcement over multicast");
     socket.send_to_group(&encode(us, false)?).await
