@@ -1,11 +1,14 @@
 //! LocalSend on the LAN: what ferry needs beyond the sans-IO protocol in
 //! `ferry_proto::localsend` to talk to real LocalSend devices over HTTPS.
 //!
+//! - [`discovery`]: multicast announcements and scans (UDP 224.0.0.167:53317).
 //! - [`identity`]: ferry's device certificate and key, made once and kept in
 //!   the config directory; its fingerprint is how peers know ferry.
 //! - [`tls`]: rustls configurations without a CA: a server that accepts any
 //!   self-signed client certificate (or none), a client that pins the server
 //!   to the fingerprint it announced.
 
+pub mod discovery;
 pub mod identity;
+mod provider;
 pub mod tls;

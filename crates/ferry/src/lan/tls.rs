@@ -18,17 +18,12 @@ use std::sync::Arc;
 
 use ferry_proto::localsend::Fingerprint;
 use ferry_proto::transfer::path::escape_for_terminal;
-use rustls::crypto::CryptoProvider;
 use rustls::{ClientConfig, ServerConfig};
 
 use super::identity::Identity;
+pub(crate) use super::provider::ring_provider;
 
 mod verify;
-
-/// The one crypto provider of ferry's LAN TLS.
-pub(crate) fn ring_provider() -> Arc<CryptoProvider> {
-    Arc::new(rustls::crypto::ring::default_provider())
-}
 
 /// The configuration of ferry's HTTPS server.
 pub fn server_config(identity: &Identity) -> Result<Arc<ServerConfig>, rustls::Error> {
