@@ -11,4 +11,5 @@
 pub mod discovery;
 pub mod identity;
 mod provider;
+pub mod server;
 pub mod tls;

@@ -1,0 +1,211 @@
+//! ferry's LocalSend HTTPS server: the receiving side of the upload API.
+//!
+//! [`spawn`] binds, then accepts TLS connections (any self-signed client
+//! certificate, or none: `lan::tls`) and serves HTTP/1.1 on each, one task per
+//! connection, at most [`Limits::max_connections`] at once. Every request goes
+//! through the sans-IO [`Receiver`] machine; the server only does the I/O:
+//! bounded bodies, timeouts, and the files themselves, which land only through
+//! `transfer::landing` at the paths the caller approved ([`Verdict::Accept`]).
+//!
+//! What the caller must decide or hear about comes out as [`Event`]s; an offer
+//! carries a one-shot answer, and the held prepare-upload waits for it (or for
+//! the sender's `cancel`).
+
+use std::collections::HashMap;
+use std::io;
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use ferry_proto::localsend::receiver::{Ended, Offer};
+use ferry_proto::localsend::{DeviceInfo, Receiver, ReceiverConfig, Register};
+use tokio::net::TcpListener;
+use tokio::sync::{mpsc, oneshot, watch, Semaphore};
+use tokio::task::JoinHandle;
+use tokio_rustls::TlsAcceptor;
+
+use super::identity::Identity;
+
+mod conn;
+mod routes;
+mod upload;
+
+/// LocalSend's port, where the app looks for us.
+pub const DEFAULT_ADDR: SocketAddr = SocketAddr::new(
+    IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED),
+    ferry_proto::localsend::DEFAULT_PORT,
+);
+
+/// Resource bounds: a LAN peer is not trusted to be polite.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Limits {
+    /// Connections served at once; more wait in the kernel's backlog.
+    pub max_connections: usize,
+    /// Bytes of request line + headers (hyper's read buffer).
+    pub max_header_bytes: usize,
+    /// Time for a TLS handshake, a request's headers, or a whole small request.
+    pub request_timeout: Duration,
+    /// Time an upload body may go without a byte.
+    pub idle_timeout: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            max_connections: 16,
+            max_header_bytes: 16 << 10,
+            request_timeout: Duration::from_secs(30),
+            idle_timeout: Duration::from_secs(60),
+        }
+    }
+}
+
+/// What the server needs.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    pub addr: SocketAddr,
+    /// Our answer to `info` and `register`.
+    pub device: DeviceInfo,
+    pub receiver: ReceiverConfig,
+    pub limits: Limits,
+}
+
+/// What the caller hears about.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Event {
+    /// A device registered (discovery); `device.fingerprint` is its client
+    /// certificate's when it presented one (`verified`).
+    Registered {
+        addr: IpAddr,
+        device: Register,
+        verified: bool,
+    },
+    /// A prepare-upload waits for the user.
+    Offer(PendingOffer),
+    /// Bytes of one file so far.
+    Progress { file_id: String, done: u64 },
+    /// A file is in place under its final name.
+    Landed { file_id: String, path: PathBuf },
+    /// A file failed (short, too long, bad hash, dropped connection, I/O).
+    Failed { file_id: String, why: String },
+    /// The session ended.
+    Ended(Ended),
+}
+
+/// An offer and the way to answer it; dropping it declines.
+#[derive(Debug)]
+pub struct PendingOffer {
+    pub offer: Offer,
+    answer: oneshot::Sender<Verdict>,
+}
+
+impl PendingOffer {
+    pub fn answer(self, verdict: Verdict) {
+        let _ = self.answer.send(verdict);
+    }
+}
+
+/// The caller's answer to an offer.
+#[derive(Debug)]
+pub enum Verdict {
+    /// These file ids, each landing at its (already checked) path.
+    Accept(HashMap<String, PathBuf>),
+    Decline,
+}
+
+/// State shared by every connection task.
+pub(crate) struct Shared {
+    machine: Mutex<Receiver>,
+    /// Final paths of the accepted files, by id.
+    targets: Mutex<HashMap<String, PathBuf>>,
+    device: DeviceInfo,
+    limits: Limits,
+    events: mpsc::Sender<Event>,
+    /// Bumped by each `cancel` that ended a session: wakes a held prepare-upload.
+    cancels: watch::Sender<u64>,
+}
+
+impl Shared {
+    fn machine(&self) -> MutexGuard<'_, Receiver> {
+        self.machine.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Reports an event without ever blocking a request on a slow caller.
+    fn report(&self, event: Event) {
+        let _ = self.events.try_send(event);
+    }
+}
+
+/// The running server; dropping it stops it and every connection.
+pub struct Server {
+    addr: SocketAddr,
+    task: JoinHandle<()>,
+}
+
+impl Server {
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// Events queued before the caller reads them (progress beyond is dropped).
+const EVENT_QUEUE: usize = 256;
+
+/// Binds `config.addr` and serves until the [`Server`] is dropped.
+pub async fn spawn(
+    config: ServerConfig,
+    identity: &Identity,
+) -> io::Result<(Server, mpsc::Receiver<Event>)> {
+    let tls = super::tls::server_config(identity).map_err(io::Error::other)?;
+    let listener = TcpListener::bind(config.addr).await?;
+    let addr = listener.local_addr()?;
+    let (events, rx) = mpsc::channel(EVENT_QUEUE);
+    let shared = Arc::new(Shared {
+        machine: Mutex::new(Receiver::new(config.receiver)),
+        targets: Mutex::default(),
+        device: config.device,
+        limits: config.limits,
+        events,
+        cancels: watch::Sender::new(0),
+    });
+    let acceptor = TlsAcceptor::from(tls);
+    let task = tokio::spawn(accept_loop(listener, acceptor, shared));
+    Ok((Server { addr, task }, rx))
+}
+
+/// One task per connection, at most `max_connections`; the tasks live in a
+/// `JoinSet` so they end with this loop.
+async fn accept_loop(listener: TcpListener, acceptor: TlsAcceptor, shared: Arc<Shared>) {
+    let permits = Arc::new(Semaphore::new(shared.limits.max_connections));
+    let mut tasks = tokio::task::JoinSet::new();
+    tokio::spawn(conn::expire_sessions(Arc::downgrade(&shared)));
+    loop {
+        let Ok(permit) = permits.clone().acquire_owned().await else {
+            return;
+        };
+        let (tcp, peer) = match listener.accept().await {
+            Ok(accepted) => accepted,
+            Err(e) => {
+                tracing::debug!("accept failed: {e}");
+                // EMFILE and friends: back off instead of spinning.
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                continue;
+            }
+        };
+        let (acceptor, shared) = (acceptor.clone(), shared.clone());
+        tasks.spawn(async move {
+            conn::serve(tcp, peer, acceptor, shared).await;
+            drop(permit);
+        });
+        while tasks.try_join_next().is_some() {}
+    }
+}

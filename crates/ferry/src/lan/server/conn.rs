@@ -1,0 +1,76 @@
+//! One connection: the TLS handshake, then HTTP/1.1 with bounded headers and
+//! time; and the timer that ends idle sessions.
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Weak};
+use std::time::Duration;
+
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::net::TcpStream;
+use tokio::time::{timeout, Instant};
+use tokio_rustls::TlsAcceptor;
+
+use super::{routes, Event, Shared};
+use crate::lan::tls::peer_fingerprint;
+
+/// Who is on the other end of a connection.
+#[derive(Debug, Clone)]
+pub(super) struct Peer {
+    pub(super) addr: SocketAddr,
+    /// The client certificate's fingerprint, if it presented one.
+    pub(super) fingerprint: Option<String>,
+}
+
+pub(super) async fn serve(
+    tcp: TcpStream,
+    addr: SocketAddr,
+    acceptor: TlsAcceptor,
+    shared: Arc<Shared>,
+) {
+    let limits = shared.limits.clone();
+    let tls = match timeout(limits.request_timeout, acceptor.accept(tcp)).await {
+        Ok(Ok(tls)) => tls,
+        Ok(Err(e)) => return tracing::debug!(%addr, "TLS handshake failed: {e}"),
+        Err(_) => return tracing::debug!(%addr, "TLS handshake timed out"),
+    };
+    let fingerprint = peer_fingerprint(&tls).map(|f| f.as_str().to_owned());
+    let peer = Arc::new(Peer { addr, fingerprint });
+    let service = service_fn(move |request| {
+        let (shared, peer) = (shared.clone(), peer.clone());
+        async move { Ok::<_, std::convert::Infallible>(routes::handle(&shared, &peer, request).await) }
+    });
+    let result = http1::Builder::new()
+        .timer(TokioTimer::new())
+        .header_read_timeout(limits.request_timeout)
+        .max_buf_size(limits.max_header_bytes.max(MIN_BUF))
+        .keep_alive(true)
+        .serve_connection(TokioIo::new(tls), service)
+        .await;
+    if let Err(e) = result {
+        tracing::debug!(%addr, "connection ended: {e}");
+    }
+}
+
+/// hyper refuses a read buffer below 8 KiB.
+const MIN_BUF: usize = 8192;
+
+/// How often an accepted but idle session is checked for expiry.
+const EXPIRY_TICK: Duration = Duration::from_secs(1);
+
+/// Ends accepted sessions that stopped uploading (the machine's idle timeout);
+/// stops when the server is gone.
+pub(super) async fn expire_sessions(shared: Weak<Shared>) {
+    let mut tick = tokio::time::interval(EXPIRY_TICK);
+    loop {
+        tick.tick().await;
+        let Some(shared) = shared.upgrade() else {
+            return;
+        };
+        let ended = shared.machine().handle_timeout(Instant::now().into_std());
+        if let Some(ended) = ended {
+            shared.report(Event::Ended(ended));
+        }
+    }
+}
