@@ -10,6 +10,9 @@
 
 pub mod discovery;
 pub mod identity;
+mod land;
 mod provider;
+mod receive;
 pub mod server;
 pub mod tls;
+pub use receive::{receive, ReceiveOptions, Receiving};
