@@ -14,7 +14,7 @@ use tokio::task::JoinHandle;
 use super::discovery::{self, DiscoverySocket};
 use super::identity::Identity;
 use super::land::{self, Plan};
-use super::server::{self, Event, Limits, PendingOffer, Server, ServerConfig, Verdict};
+use super::server::{self, Event, Events, Limits, PendingOffer, Server, ServerConfig, Verdict};
 use crate::error::{Error, PeerError, Result};
 use crate::transfer::landing::{check_output_dir, MissingDirs};
 use crate::transfer::{Received, Report};
@@ -59,7 +59,7 @@ pub async fn receive(
 /// A started receive: the server is up and we were announced.
 pub struct Receiving {
     server: Server,
-    events: mpsc::Receiver<Event>,
+    events: Events,
     output_dir: PathBuf,
     announcer: Option<JoinHandle<()>>,
 }
@@ -103,7 +103,7 @@ impl Receiving {
     /// Serves until one session ends.
     pub async fn run(mut self, ui: &mut dyn Ui) -> Result<Received> {
         loop {
-            let event = self.events.recv().await;
+            let event = self.events.rx.recv().await;
             let event = event.ok_or_else(|| Error::internal("the LAN server stopped"))?;
             match event {
                 Event::Offer(pending) => return self.on_offer(pending, ui).await,
@@ -128,7 +128,7 @@ impl Receiving {
         let answer = ui.accept_later(&plan.summary());
         let yes = tokio::select! {
             yes = answer => yes,
-            ended = until_ended(&mut self.events) => return Err(ended_error(ended)),
+            ended = until_ended(&mut self.events.rx) => return Err(ended_error(ended)),
         };
         if ui.cancelled() || !yes {
             pending.answer(Verdict::Decline);
@@ -154,11 +154,15 @@ impl Receiving {
         let mut report = Report::new(plan.roots(&self.output_dir), files, dirs, plan.bytes());
         let (mut landed, mut failed) = (0u64, None);
         loop {
-            let event = self.events.recv().await;
-            match event.ok_or_else(|| Error::internal("the LAN server stopped"))? {
-                Event::Progress { done, .. } => {
-                    ui.progress(report.transferred + done, report.bytes)
+            let event = tokio::select! {
+                event = self.events.rx.recv() => event,
+                Ok(()) = self.events.progress.changed() => {
+                    let done = *self.events.progress.borrow_and_update();
+                    ui.progress(done.min(report.bytes), report.bytes);
+                    continue;
                 }
+            };
+            match event.ok_or_else(|| Error::internal("the LAN server stopped"))? {
                 Event::Landed { path, .. } => {
                     landed += 1;
                     let size = std::fs::metadata(&path).map_or(0, |m| m.len());
@@ -179,7 +183,7 @@ impl Receiving {
 }
 
 /// Waits for the session's end, whatever else arrives meanwhile.
-async fn until_ended(events: &mut mpsc::Receiver<Event>) -> Option<Ended> {
+async fn until_ended(events: &mut mpsc::UnboundedReceiver<Event>) -> Option<Ended> {
     while let Some(event) = events.recv().await {
         if let Event::Ended(ended) = event {
             return Some(ended);

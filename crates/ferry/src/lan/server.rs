@@ -85,14 +85,20 @@ pub enum Event {
     },
     /// A prepare-upload waits for the user.
     Offer(PendingOffer),
-    /// Bytes of one file so far.
-    Progress { file_id: String, done: u64 },
     /// A file is in place under its final name.
     Landed { file_id: String, path: PathBuf },
     /// A file failed (short, too long, bad hash, dropped connection, I/O).
     Failed { file_id: String, why: String },
     /// The session ended.
     Ended(Ended),
+}
+
+/// What the server tells its caller: events in order, and the body bytes
+/// received so far (all files of the run together).
+#[derive(Debug)]
+pub struct Events {
+    pub rx: mpsc::UnboundedReceiver<Event>,
+    pub progress: watch::Receiver<u64>,
 }
 
 /// An offer and the way to answer it; dropping it declines.
@@ -123,7 +129,13 @@ pub(crate) struct Shared {
     targets: Mutex<HashMap<String, PathBuf>>,
     device: DeviceInfo,
     limits: Limits,
-    events: mpsc::Sender<Event>,
+    /// Unbounded so that an end is never lost (a session has a bounded number
+    /// of files; registrations are limited by the connection cap and drained
+    /// at once by the driver). Progress goes apart, in `received`.
+    events: mpsc::UnboundedSender<Event>,
+    /// Body bytes accepted in this run: a `watch`, so progress coalesces
+    /// instead of queueing one event per chunk.
+    received: watch::Sender<u64>,
     /// Bumped by each `cancel` that ended a session: wakes a held prepare-upload.
     cancels: watch::Sender<u64>,
 }
@@ -135,7 +147,7 @@ impl Shared {
 
     /// Reports an event without ever blocking a request on a slow caller.
     fn report(&self, event: Event) {
-        let _ = self.events.try_send(event);
+        let _ = self.events.send(event);
     }
 }
 
@@ -157,29 +169,25 @@ impl Drop for Server {
     }
 }
 
-/// Events queued before the caller reads them (progress beyond is dropped).
-const EVENT_QUEUE: usize = 256;
-
 /// Binds `config.addr` and serves until the [`Server`] is dropped.
-pub async fn spawn(
-    config: ServerConfig,
-    identity: &Identity,
-) -> io::Result<(Server, mpsc::Receiver<Event>)> {
+pub async fn spawn(config: ServerConfig, identity: &Identity) -> io::Result<(Server, Events)> {
     let tls = super::tls::server_config(identity).map_err(io::Error::other)?;
     let listener = TcpListener::bind(config.addr).await?;
     let addr = listener.local_addr()?;
-    let (events, rx) = mpsc::channel(EVENT_QUEUE);
+    let (events, rx) = mpsc::unbounded_channel();
+    let (received, progress) = watch::channel(0);
     let shared = Arc::new(Shared {
         machine: Mutex::new(Receiver::new(config.receiver)),
         targets: Mutex::default(),
         device: config.device,
         limits: config.limits,
         events,
+        received,
         cancels: watch::Sender::new(0),
     });
     let acceptor = TlsAcceptor::from(tls);
     let task = tokio::spawn(accept_loop(listener, acceptor, shared));
-    Ok((Server { addr, task }, rx))
+    Ok((Server { addr, task }, Events { rx, progress }))
 }
 
 /// One task per connection, at most `max_connections`; the tasks live in a

@@ -44,11 +44,7 @@ pub(super) async fn prepare(
     };
     let session_id = offer.session_id.clone();
     let (answer, verdict) = oneshot::channel();
-    // Queued, not dropped: the offer must reach the caller.
-    let _ = shared
-        .events
-        .send(Event::Offer(PendingOffer { offer, answer }))
-        .await;
+    shared.report(Event::Offer(PendingOffer { offer, answer }));
     let verdict = tokio::select! {
         v = verdict => v.unwrap_or(Verdict::Decline),
         _ = cancels.changed() => Verdict::Decline,
@@ -126,11 +122,6 @@ impl Upload {
         }
     }
 
-    fn file_id(&self) -> String {
-        let ticket = self.ticket.as_ref();
-        ticket.map(|t| t.file().id.clone()).unwrap_or_default()
-    }
-
     /// Reads the body into the partial file until it ends.
     async fn receive(&mut self, body: &mut Incoming) -> Result<(), Response<Body>> {
         self.open()
@@ -168,7 +159,6 @@ impl Upload {
             self.why = "more data than declared";
             return Err(self.end(false, Some(from_machine(refusal))));
         }
-        let done = ticket.received();
         let Some((_, file)) = self.partial.as_mut() else {
             return Err(self.fail("the file is gone"));
         };
@@ -176,8 +166,7 @@ impl Upload {
             return Err(self.fail("could not write the file"));
         }
         self.hash.update(data);
-        let file_id = self.file_id();
-        self.shared.report(Event::Progress { file_id, done });
+        self.shared.received.send_modify(|n| *n += len);
         Ok(())
     }
 
