@@ -130,4 +130,15 @@ impl Plan {
     pub(crate) fn create_dirs(&self, out_dir: &Path) -> Result<CreatedDirs> {
         landing::create_dirs(&self.manifest, &self.targets, out_dir)
     }
+
+    /// After a failed or cancelled transfer: removes the directories this
+    /// offer made that stayed empty, deepest first (never one that was there).
+    pub(crate) fn remove_empty_dirs(&self) {
+        let entries = self.manifest.entries().iter().enumerate().rev();
+        for (i, _) in entries.filter(|(_, e)| e.kind == EntryKind::Dir) {
+            if self.targets.existing[i] == Existing::Nothing {
+                let _ = std::fs::remove_dir(&self.targets.paths[i]);
+            }
+        }
+    }
 }

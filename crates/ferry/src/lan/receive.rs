@@ -142,6 +142,9 @@ impl Receiving {
         let created = plan.create_dirs(&self.output_dir)?;
         pending.answer(Verdict::Accept(plan.targets()));
         let report = self.transfer(&plan, ui).await;
+        if report.is_err() {
+            plan.remove_empty_dirs();
+        }
         drop(missing); // removes an output directory that stayed empty
         let report = report?;
         created.finish()?;

@@ -269,6 +269,42 @@ async fn a_dropped_upload_leaves_no_file_and_no_partial() {
 }
 
 #[tokio::test]
+async fn a_folder_cut_short_leaves_nothing_behind() {
+    let mut f = start(Reply::Yes, None).await;
+    let files = [("dir/sub/big", &[7u8; 1000][..]), ("dir/small", b"s")];
+    let (_, answer) = f.client.prepare(&files, None).await;
+    let answer = answer.unwrap();
+    let (session, tokens) = (&answer.session_id, &answer.files);
+    assert_eq!(
+        f.client.upload(session, "f1", &tokens["f1"], b"s").await,
+        200
+    );
+    let query = format!("sessionId={session}&fileId=f0&token={}", tokens["f0"]);
+    f.client.upload_and_drop(&query, 1000, &[7u8; 100]).await;
+    assert!(f.result().await.is_err());
+    // The file that landed stays; no partial and no empty directory does.
+    assert_eq!(tree(&f.out), ["dir", "dir/small"]);
+}
+
+#[tokio::test]
+async fn register_answers_our_device_info() {
+    let f = start(Reply::Yes, None).await;
+    let body = br#"{"alias":"x","version":"2.2","fingerprint":"lie","port":53317}"#;
+    let (status, answer) = f.client.post("register", body.to_vec()).await;
+    assert_eq!(status, 200);
+    let info = ferry_proto::localsend::decode::device_info(&answer).unwrap();
+    assert_eq!(info.fingerprint, f.client.server_fingerprint());
+    assert_eq!(info.alias, "ferry-test");
+}
+
+#[tokio::test]
+async fn an_oversized_json_body_is_refused() {
+    let f = start(Reply::Yes, None).await;
+    let body = vec![b' '; ferry_proto::localsend::decode::MAX_BODY_BYTES + 1];
+    assert_eq!(f.client.post("prepare-upload", body).await.0, 413);
+}
+
+#[tokio::test]
 async fn hostile_names_are_refused_and_nothing_is_written() {
     for name in [
         "../evil",
