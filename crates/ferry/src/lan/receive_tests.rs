@@ -4,6 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio::time::timeout;
@@ -56,6 +57,10 @@ struct Fixture {
 }
 
 async fn start(reply: Reply, pin: Option<&str>) -> Fixture {
+    start_with(reply, pin, Limits::default()).await
+}
+
+async fn start_with(reply: Reply, pin: Option<&str>, limits: Limits) -> Fixture {
     let tmp = tempfile::tempdir().unwrap();
     let identity = Identity::load_or_create(&tmp.path().join("id")).unwrap();
     let out = tmp.path().join("out");
@@ -63,6 +68,7 @@ async fn start(reply: Reply, pin: Option<&str>) -> Fixture {
     options.addr = "127.0.0.1:0".parse().unwrap();
     options.discovery = None;
     options.pin = pin.map(str::to_owned);
+    options.limits = limits;
     let receiving = Receiving::start(options, &identity).await.unwrap();
     let client = Client::new(receiving.local_addr(), identity.fingerprint().as_str());
     let (tx, asked) = mpsc::unbounded_channel();
@@ -284,6 +290,40 @@ async fn a_folder_cut_short_leaves_nothing_behind() {
     assert!(f.result().await.is_err());
     // The file that landed stays; no partial and no empty directory does.
     assert_eq!(tree(&f.out), ["dir", "dir/small"]);
+}
+
+#[tokio::test]
+async fn a_stalled_upload_times_out_and_leaves_nothing() {
+    let limits = Limits {
+        idle_timeout: Duration::from_millis(200),
+        ..Limits::default()
+    };
+    let mut f = start_with(Reply::Yes, None, limits).await;
+    let (_, answer) = f.client.prepare(&[("big", &[7u8; 1000][..])], None).await;
+    let answer = answer.unwrap();
+    let query = format!(
+        "sessionId={}&fileId=f0&token={}",
+        answer.session_id, answer.files["f0"]
+    );
+    // Held open, silent: only the server's idle timeout can end this.
+    let _held = f.client.upload_and_hold(&query, 1000, &[7u8; 100]).await;
+    let err = f.result().await.unwrap_err().to_string();
+    assert!(err.contains("stalled"), "{err}");
+    assert!(tree(&f.out).is_empty(), "{:?}", tree(&f.out));
+}
+
+#[tokio::test]
+async fn oversized_headers_are_refused() {
+    let f = start(Reply::Yes, None).await;
+    let mut tls = f.client.connect().await;
+    let filler = "a".repeat(64 << 10);
+    let head = format!("GET /api/localsend/v2/info HTTP/1.1\r\nx-filler: {filler}\r\n\r\n");
+    // The server may close before reading it all: a write error is fine too.
+    let _ = tls.write_all(head.as_bytes()).await;
+    let mut answer = Vec::new();
+    let _ = timeout(LIMIT, tls.read_to_end(&mut answer)).await.unwrap();
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(!answer.contains(" 200 "), "{answer}");
 }
 
 #[tokio::test]

@@ -114,6 +114,16 @@ impl Client {
     /// Starts an upload declaring `declared` bytes, sends `data`, then drops
     /// the connection.
     pub(super) async fn upload_and_drop(&self, query: &str, declared: u64, data: &[u8]) {
+        drop(self.upload_and_hold(query, declared, data).await);
+    }
+
+    /// As `upload_and_drop`, but the connection stays open (silent).
+    pub(super) async fn upload_and_hold(
+        &self,
+        query: &str,
+        declared: u64,
+        data: &[u8],
+    ) -> TlsStream<TcpStream> {
         let mut tls = self.connect().await;
         let head = format!(
             "POST /api/localsend/v2/upload?{query} HTTP/1.1\r\nhost: x\r\ncontent-length: {declared}\r\n\r\n"
@@ -121,6 +131,7 @@ impl Client {
         tls.write_all(head.as_bytes()).await.unwrap();
         tls.write_all(data).await.unwrap();
         tls.flush().await.unwrap();
+        tls
     }
 }
 
