@@ -151,10 +151,14 @@ impl Shared {
     }
 }
 
-/// The running server; dropping it stops it and every connection.
+/// The running server. Dropping it stops accepting at once; each connection
+/// finishes the request in flight (so the last upload still hears its 200),
+/// within [`Limits::request_timeout`], then closes.
 pub struct Server {
     addr: SocketAddr,
     task: JoinHandle<()>,
+    /// Dropped with the server: tells every connection to wind down.
+    _stop: watch::Sender<()>,
 }
 
 impl Server {
@@ -186,15 +190,25 @@ pub async fn spawn(config: ServerConfig, identity: &Identity) -> io::Result<(Ser
         cancels: watch::Sender::new(0),
     });
     let acceptor = TlsAcceptor::from(tls);
-    let task = tokio::spawn(accept_loop(listener, acceptor, shared));
-    Ok((Server { addr, task }, Events { rx, progress }))
+    let (stop, stopped) = watch::channel(());
+    let task = tokio::spawn(accept_loop(listener, acceptor, shared, stopped));
+    let server = Server {
+        addr,
+        task,
+        _stop: stop,
+    };
+    Ok((server, Events { rx, progress }))
 }
 
-/// One task per connection, at most `max_connections`; the tasks live in a
-/// `JoinSet` so they end with this loop.
-async fn accept_loop(listener: TcpListener, acceptor: TlsAcceptor, shared: Arc<Shared>) {
+/// One task per connection, at most `max_connections`; each winds down by
+/// itself when `stopped` says the server is gone.
+async fn accept_loop(
+    listener: TcpListener,
+    acceptor: TlsAcceptor,
+    shared: Arc<Shared>,
+    stopped: watch::Receiver<()>,
+) {
     let permits = Arc::new(Semaphore::new(shared.limits.max_connections));
-    let mut tasks = tokio::task::JoinSet::new();
     tokio::spawn(conn::expire_sessions(Arc::downgrade(&shared)));
     loop {
         let Ok(permit) = permits.clone().acquire_owned().await else {
@@ -209,11 +223,10 @@ async fn accept_loop(listener: TcpListener, acceptor: TlsAcceptor, shared: Arc<S
                 continue;
             }
         };
-        let (acceptor, shared) = (acceptor.clone(), shared.clone());
-        tasks.spawn(async move {
-            conn::serve(tcp, peer, acceptor, shared).await;
+        let (acceptor, shared, stopped) = (acceptor.clone(), shared.clone(), stopped.clone());
+        tokio::spawn(async move {
+            conn::serve(tcp, peer, acceptor, shared, stopped).await;
             drop(permit);
         });
-        while tasks.try_join_next().is_some() {}
     }
 }

@@ -9,6 +9,7 @@ use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::TcpStream;
+use tokio::sync::watch;
 use tokio::time::{timeout, Instant};
 use tokio_rustls::TlsAcceptor;
 
@@ -28,6 +29,7 @@ pub(super) async fn serve(
     addr: SocketAddr,
     acceptor: TlsAcceptor,
     shared: Arc<Shared>,
+    mut stopped: watch::Receiver<()>,
 ) {
     let limits = shared.limits.clone();
     let tls = match timeout(limits.request_timeout, acceptor.accept(tcp)).await {
@@ -41,13 +43,24 @@ pub(super) async fn serve(
         let (shared, peer) = (shared.clone(), peer.clone());
         async move { Ok::<_, std::convert::Infallible>(routes::handle(&shared, &peer, request).await) }
     });
-    let result = http1::Builder::new()
+    let conn = http1::Builder::new()
         .timer(TokioTimer::new())
         .header_read_timeout(limits.request_timeout)
         .max_buf_size(limits.max_header_bytes.max(MIN_BUF))
         .keep_alive(true)
-        .serve_connection(TokioIo::new(tls), service)
-        .await;
+        .serve_connection(TokioIo::new(tls), service);
+    tokio::pin!(conn);
+    let result = tokio::select! {
+        result = conn.as_mut() => result,
+        // The server is gone: finish the request in flight, then close.
+        _ = stopped.changed() => {
+            conn.as_mut().graceful_shutdown();
+            let Ok(result) = timeout(limits.request_timeout, conn).await else {
+                return tracing::debug!(%addr, "closed at shutdown mid-request");
+            };
+            result
+        }
+    };
     if let Err(e) = result {
         tracing::debug!(%addr, "connection ended: {e}");
     }
