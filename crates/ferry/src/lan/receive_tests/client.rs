@@ -10,7 +10,7 @@ use ferry_proto::localsend::{
 };
 use http_body_util::{BodyExt, Full};
 use hyper::body::Bytes;
-use hyper::Request;
+use hyper::{Method, Request};
 use hyper_util::rt::TokioIo;
 use rustls_pki_types::ServerName;
 use sha2::{Digest, Sha256};
@@ -73,10 +73,20 @@ impl Client {
 
     /// POSTs `body` to `path` (with its query) and returns status and body.
     pub(super) async fn post(&self, path: &str, body: Vec<u8>) -> (u16, Vec<u8>) {
+        self.request(Method::POST, path, body).await
+    }
+
+    pub(super) async fn get(&self, path: &str) -> (u16, Vec<u8>) {
+        self.request(Method::GET, path, Vec::new()).await
+    }
+
+    async fn request(&self, method: Method, path: &str, body: Vec<u8>) -> (u16, Vec<u8>) {
         let io = TokioIo::new(self.connect().await);
         let (mut sender, conn) = hyper::client::conn::http1::handshake(io).await.unwrap();
         tokio::spawn(conn);
-        let request = Request::post(format!("/api/localsend/v2/{path}"))
+        let request = Request::builder()
+            .method(method)
+            .uri(format!("/api/localsend/v2/{path}"))
             .header("host", self.addr.to_string())
             .body(Full::new(Bytes::from(body)))
             .unwrap();
