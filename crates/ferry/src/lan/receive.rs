@@ -5,6 +5,7 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use ferry_proto::localsend::receiver::{Ended, ReceiverConfig, DEFAULT_IDLE_TIMEOUT};
 use ferry_proto::localsend::{DeviceInfo, DeviceType, Register, Scheme, PROTOCOL_VERSION};
@@ -29,6 +30,8 @@ pub struct ReceiveOptions {
     pub output_dir: PathBuf,
     pub alias: String,
     pub pin: Option<String>,
+    /// An accepted session with no upload activity for this long ends.
+    pub session_timeout: Duration,
     /// Where to announce ourselves; `None` for no multicast (tests).
     pub discovery: Option<discovery::Config>,
     pub limits: Limits,
@@ -41,6 +44,7 @@ impl ReceiveOptions {
             output_dir,
             alias,
             pin: None,
+            session_timeout: DEFAULT_IDLE_TIMEOUT,
             discovery: Some(discovery::Config::default()),
             limits: Limits::default(),
         }
@@ -78,7 +82,7 @@ impl Receiving {
             device: device_info(&options.alias, identity),
             receiver: ReceiverConfig {
                 pin: options.pin,
-                idle_timeout: DEFAULT_IDLE_TIMEOUT,
+                idle_timeout: options.session_timeout,
             },
             limits: options.limits,
         };

@@ -58,18 +58,18 @@ struct Fixture {
 }
 
 async fn start(reply: Reply, pin: Option<&str>) -> Fixture {
-    start_with(reply, pin, Limits::default()).await
+    start_with(reply, |o| o.pin = pin.map(str::to_owned)).await
 }
 
-async fn start_with(reply: Reply, pin: Option<&str>, limits: Limits) -> Fixture {
+/// A receive on 127.0.0.1:0 with no multicast, `configure`d by the test.
+async fn start_with(reply: Reply, configure: impl FnOnce(&mut ReceiveOptions)) -> Fixture {
     let tmp = tempfile::tempdir().unwrap();
     let identity = Identity::load_or_create(&tmp.path().join("id")).unwrap();
     let out = tmp.path().join("out");
     let mut options = ReceiveOptions::new(out.clone(), "ferry-test".into());
     options.addr = "127.0.0.1:0".parse().unwrap();
     options.discovery = None;
-    options.pin = pin.map(str::to_owned);
-    options.limits = limits;
+    configure(&mut options);
     let receiving = Receiving::start(options, &identity).await.unwrap();
     let client = Client::new(receiving.local_addr(), identity.fingerprint().as_str());
     let (tx, asked) = mpsc::unbounded_channel();

@@ -178,6 +178,7 @@ pub async fn spawn(config: ServerConfig, identity: &Identity) -> io::Result<(Ser
     let tls = super::tls::server_config(identity).map_err(io::Error::other)?;
     let listener = TcpListener::bind(config.addr).await?;
     let addr = listener.local_addr()?;
+    let session_idle = config.receiver.idle_timeout;
     let (events, rx) = mpsc::unbounded_channel();
     let (received, progress) = watch::channel(0);
     let shared = Arc::new(Shared {
@@ -191,6 +192,8 @@ pub async fn spawn(config: ServerConfig, identity: &Identity) -> io::Result<(Ser
     });
     let acceptor = TlsAcceptor::from(tls);
     let (stop, stopped) = watch::channel(());
+    let expiry = conn::expire_sessions(Arc::downgrade(&shared), session_idle, stopped.clone());
+    tokio::spawn(expiry);
     let task = tokio::spawn(accept_loop(listener, acceptor, shared, stopped));
     let server = Server {
         addr,
@@ -209,7 +212,6 @@ async fn accept_loop(
     stopped: watch::Receiver<()>,
 ) {
     let permits = Arc::new(Semaphore::new(shared.limits.max_connections));
-    tokio::spawn(conn::expire_sessions(Arc::downgrade(&shared)));
     loop {
         let Ok(permit) = permits.clone().acquire_owned().await else {
             return;

@@ -74,11 +74,8 @@ async fn a_folder_cut_short_leaves_nothing_behind() {
 
 #[tokio::test]
 async fn a_stalled_upload_times_out_and_leaves_nothing() {
-    let limits = Limits {
-        idle_timeout: Duration::from_millis(200),
-        ..Limits::default()
-    };
-    let mut f = start_with(Reply::Yes, None, limits).await;
+    let idle = Duration::from_millis(200);
+    let mut f = start_with(Reply::Yes, |o| o.limits.idle_timeout = idle).await;
     let (_, answer) = f.client.prepare(&[("big", &[7u8; 1000][..])], None).await;
     let answer = answer.unwrap();
     let query = format!(
@@ -145,4 +142,14 @@ async fn hostile_names_are_refused_and_nothing_is_written() {
         assert!(!out.exists(), "{name}");
         assert!(!parent.join("evil").exists() && !Path::new("/abs").exists());
     }
+}
+
+#[tokio::test]
+async fn an_accepted_session_with_no_uploads_expires() {
+    let timeout_after = Duration::from_millis(200);
+    let mut f = start_with(Reply::Yes, |o| o.session_timeout = timeout_after).await;
+    assert_eq!(f.client.prepare(&[("a", b"x")], None).await.0, 200);
+    let err = f.result().await.unwrap_err().to_string();
+    assert!(err.contains("stopped sending"), "{err}");
+    assert!(!f.out.exists());
 }

@@ -69,15 +69,24 @@ pub(super) async fn serve(
 /// hyper refuses a read buffer below 8 KiB.
 const MIN_BUF: usize = 8192;
 
-/// How often an accepted but idle session is checked for expiry.
-const EXPIRY_TICK: Duration = Duration::from_secs(1);
-
-/// Ends accepted sessions that stopped uploading (the machine's idle timeout);
-/// stops when the server is gone.
-pub(super) async fn expire_sessions(shared: Weak<Shared>) {
-    let mut tick = tokio::time::interval(EXPIRY_TICK);
+/// Ends an accepted session that stopped uploading (the machine's idle
+/// timeout), waking exactly when the machine says; with no session it looks
+/// again after `session_idle`, the earliest a new one could expire. Stops with
+/// the server.
+pub(super) async fn expire_sessions(
+    shared: Weak<Shared>,
+    session_idle: Duration,
+    mut stopped: watch::Receiver<()>,
+) {
     loop {
-        tick.tick().await;
+        let Some(due) = shared.upgrade().map(|s| s.machine().poll_timeout()) else {
+            return;
+        };
+        let wake = due.map_or_else(|| Instant::now() + session_idle, Instant::from_std);
+        tokio::select! {
+            _ = tokio::time::sleep_until(wake) => {}
+            _ = stopped.changed() => return,
+        }
         let Some(shared) = shared.upgrade() else {
             return;
         };
