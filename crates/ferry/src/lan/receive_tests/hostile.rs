@@ -153,3 +153,19 @@ async fn an_accepted_session_with_no_uploads_expires() {
     assert!(err.contains("stopped sending"), "{err}");
     assert!(!f.out.exists());
 }
+
+#[tokio::test]
+async fn connections_beyond_the_cap_wait_for_a_free_slot() {
+    let f = start_with(Reply::Yes, |o| o.limits.max_connections = 1).await;
+    let first = f.client.connect().await;
+    let second = {
+        let client = Client::new(f.client_addr(), &f.client_fingerprint());
+        tokio::spawn(async move { client.get("info").await.0 })
+    };
+    let mut second = std::pin::pin!(second);
+    // A bounded look for something that must not happen while `first` is open.
+    let early = timeout(Duration::from_millis(300), &mut second).await;
+    assert!(early.is_err(), "served beyond the cap");
+    drop(first);
+    assert_eq!(timeout(LIMIT, second).await.unwrap().unwrap(), 200);
+}
