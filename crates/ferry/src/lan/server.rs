@@ -28,6 +28,7 @@ use tokio_rustls::TlsAcceptor;
 use super::identity::Identity;
 
 mod conn;
+mod http;
 mod routes;
 mod upload;
 

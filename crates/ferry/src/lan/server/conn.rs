@@ -13,16 +13,9 @@ use tokio::sync::watch;
 use tokio::time::{timeout, Instant};
 use tokio_rustls::TlsAcceptor;
 
+use super::http::Peer;
 use super::{routes, Event, Shared};
 use crate::lan::tls::peer_fingerprint;
-
-/// Who is on the other end of a connection.
-#[derive(Debug, Clone)]
-pub(super) struct Peer {
-    pub(super) addr: SocketAddr,
-    /// The client certificate's fingerprint, if it presented one.
-    pub(super) fingerprint: Option<String>,
-}
 
 pub(super) async fn serve(
     tcp: TcpStream,

@@ -1,20 +1,17 @@
 //! Which endpoint a request names, and the small ones: `info`, `register`,
 //! `cancel`. JSON bodies are read up to `MAX_BODY_BYTES` and no further.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use ferry_proto::localsend::decode::{self, MAX_BODY_BYTES};
-use ferry_proto::localsend::{Endpoint, Response as Answer};
-use http_body_util::{BodyExt, Full, Limited};
+use ferry_proto::localsend::Endpoint;
+use http_body_util::{BodyExt, Limited};
 use hyper::body::{Bytes, Incoming};
 use hyper::{Method, Request, Response, StatusCode};
 use tokio::time::timeout;
 
-use super::conn::Peer;
+use super::http::{from_machine, status, with_body, Body, Peer, Query};
 use super::{upload, Event, Shared};
-
-pub(super) type Body = Full<Bytes>;
 
 pub(super) async fn handle(
     shared: &Arc<Shared>,
@@ -85,75 +82,12 @@ async fn read_json(shared: &Shared, body: Incoming) -> Result<Bytes, ()> {
     }
 }
 
-/// The machine's answer as an HTTP response.
-pub(super) fn from_machine(answer: Answer) -> Response<Body> {
-    let code = StatusCode::from_u16(answer.status.code());
-    with_body(
-        code.unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
-        answer.body,
-    )
-}
-
-pub(super) fn with_body(code: StatusCode, body: Vec<u8>) -> Response<Body> {
-    let empty = body.is_empty();
-    let mut response = Response::new(Full::new(Bytes::from(body)));
-    *response.status_mut() = code;
-    if !empty {
-        let json = hyper::header::HeaderValue::from_static("application/json");
-        response
-            .headers_mut()
-            .insert(hyper::header::CONTENT_TYPE, json);
-    }
-    response
-}
-
 fn json(value: &impl serde::Serialize) -> Response<Body> {
     let body = serde_json::to_vec(value).unwrap_or_default();
     with_body(StatusCode::OK, body)
 }
 
-pub(super) fn status(code: StatusCode) -> Response<Body> {
-    with_body(code, Vec::new())
-}
-
 fn too_large() -> Response<Body> {
     let message = br#"{"message":"Body too large or too slow"}"#.to_vec();
     with_body(StatusCode::PAYLOAD_TOO_LARGE, message)
-}
-
-/// The query string's parameters, percent-decoded (the first of each name wins).
-pub(super) struct Query(HashMap<String, String>);
-
-impl Query {
-    fn parse(query: &str) -> Query {
-        let mut params = HashMap::new();
-        for pair in query.split('&').filter(|p| !p.is_empty()) {
-            let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
-            params
-                .entry(percent_decode(name))
-                .or_insert_with(|| percent_decode(value));
-        }
-        Query(params)
-    }
-
-    pub(super) fn get(&self, name: &str) -> Option<&str> {
-        self.0.get(name).map(String::as_str)
-    }
-}
-
-fn percent_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = bytes
-            .get(i + 1..i + 3)
-            .and_then(|h| std::str::from_utf8(h).ok());
-        match (bytes[i], hex.and_then(|h| u8::from_str_radix(h, 16).ok())) {
-            (b'%', Some(b)) => (out.push(b), i += 3),
-            (b'+', _) => (out.push(b' '), i += 1),
-            (b, _) => (out.push(b), i += 1),
-        };
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }

@@ -14,8 +14,7 @@ use tokio::io::AsyncWriteExt;
 use tokio::sync::oneshot;
 use tokio::time::{timeout, Instant};
 
-use super::conn::Peer;
-use super::routes::{from_machine, with_body, Body, Query};
+use super::http::{from_machine, with_body, Body, Peer, Query};
 use super::{Event, PendingOffer, Shared, Verdict};
 use crate::transfer::landing::Partial;
 
