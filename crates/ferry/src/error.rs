@@ -53,6 +53,13 @@ pub enum PeerError {
     Cancelled,
     #[error("received data failed verification: {0}")]
     Integrity(String),
+    /// A LAN device's TLS certificate is not the one it announced; names it
+    /// as `alias (ip)`, already escaped.
+    #[error("the certificate of {0} does not match the fingerprint it announced")]
+    CertificateMismatch(String),
+    /// A LAN receiver refused the offer (PIN, declined, busy, …).
+    #[error(transparent)]
+    Refused(#[from] ferry_proto::localsend::sender::SendError),
 }
 
 /// The mailbox server could not be reached, went away, or refused.

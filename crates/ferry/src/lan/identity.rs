@@ -62,6 +62,17 @@ pub struct Identity {
     fingerprint: Fingerprint,
 }
 
+// By hand: `PrivateKeyDer` is not `Clone`, on purpose (`clone_key` says it).
+impl Clone for Identity {
+    fn clone(&self) -> Identity {
+        Identity {
+            cert: self.cert.clone(),
+            key: self.key.clone_key(),
+            fingerprint: self.fingerprint.clone(),
+        }
+    }
+}
+
 impl Identity {
     /// `$XDG_CONFIG_HOME/ferry/lan`, else `$HOME/.config/ferry/lan`.
     pub fn default_dir() -> Result<PathBuf> {

@@ -8,11 +8,15 @@
 //!   self-signed client certificate (or none), a client that pins the server
 //!   to the fingerprint it announced.
 
+pub mod client;
 pub mod discovery;
 pub mod identity;
 mod land;
+mod outgoing;
 mod provider;
 mod receive;
+mod send;
 pub mod server;
 pub mod tls;
 pub use receive::{receive, ReceiveOptions, Receiving};
+pub use send::{send, SendOptions, Target};

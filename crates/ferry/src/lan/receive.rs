@@ -218,7 +218,7 @@ fn device_info(alias: &str, identity: &Identity) -> DeviceInfo {
     }
 }
 
-fn register(alias: &str, identity: &Identity, port: u16) -> Register {
+pub(super) fn register(alias: &str, identity: &Identity, port: u16) -> Register {
     let info = device_info(alias, identity);
     Register {
         alias: info.alias,

@@ -1,0 +1,263 @@
+//! The HTTPS client of LocalSend's API: one request per connection (what
+//! the app does, and no pool to bound), HTTP/1.1 over tokio-rustls, the
+//! server pinned to the fingerprint its device announced.
+//!
+//! Every wait is bounded: the connect and handshake, and the answer to each
+//! request; answers are read up to [`MAX_ANSWER_BYTES`]. Uploads have no
+//! total time (a big file takes what it takes) but their answer is bounded.
+
+use std::io;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use ferry_proto::localsend::{
+    decode, sender, DeviceInfo, Endpoint, PrepareUploadRequest, Register,
+};
+use ferry_proto::transfer::path::escape_for_terminal;
+use http_body_util::combinators::UnsyncBoxBody;
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::{Body, Bytes};
+use hyper::{Method, Request};
+use hyper_util::rt::TokioIo;
+use rustls_pki_types::ServerName;
+use tokio::net::TcpStream;
+use tokio::time::timeout;
+use tokio_rustls::TlsConnector;
+
+use super::identity::Identity;
+use super::tls::{client_config, pin_mismatch};
+use crate::error::{Error, NetworkError, PeerError, Result};
+
+/// Largest answer body read: device info and prepare-upload answers are a
+/// few hundred bytes per file; this leaves room for thousands of files.
+pub const MAX_ANSWER_BYTES: usize = 1 << 20;
+/// How long a connect plus TLS handshake may take on a LAN.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a plain request (info, register, cancel, an upload's answer after
+/// its last byte) may take.
+pub const ANSWER_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// A request body: bytes in memory or a file streamed from disk.
+pub type RequestBody = UnsyncBoxBody<Bytes, io::Error>;
+
+/// Another device's HTTPS server, as announced.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Remote {
+    pub addr: SocketAddr,
+    /// What the device announced (peer text): only this certificate is accepted.
+    pub fingerprint: String,
+    /// For messages only (peer text, escaped when shown).
+    pub alias: String,
+}
+
+/// A client for one remote device.
+pub struct Client {
+    remote: Remote,
+    tls: TlsConnector,
+}
+
+/// Status and body of an answer.
+pub type Answer = (u16, Bytes);
+
+impl Client {
+    pub fn new(identity: &Identity, remote: Remote) -> Result<Client> {
+        let config = client_config(identity, &remote.fingerprint)
+            .map_err(|e| Error::internal(format!("TLS client configuration: {e}")))?;
+        let tls = TlsConnector::from(config);
+        Ok(Client { remote, tls })
+    }
+
+    pub fn remote(&self) -> &Remote {
+        &self.remote
+    }
+
+    /// Answers an announcement: tells the device who we are and learns who it is.
+    pub async fn register(&self, us: &Register) -> Result<DeviceInfo> {
+        let body = json(us)?;
+        let (status, body) = self
+            .call(Method::POST, Endpoint::Register.path(), body)
+            .await?;
+        self.device_info(status, &body)
+    }
+
+    pub async fn info(&self) -> Result<DeviceInfo> {
+        let (status, body) = self
+            .call(Method::GET, Endpoint::Info.path(), empty())
+            .await?;
+        self.device_info(status, &body)
+    }
+
+    /// POSTs a prepare-upload (with the PIN, if any). The receiver answers
+    /// only once its user decided, so the wait is the caller's `patience`.
+    pub async fn prepare_upload(
+        &self,
+        request: &PrepareUploadRequest,
+        pin: Option<&str>,
+        patience: Duration,
+    ) -> Result<Answer> {
+        let target = sender::prepare_upload_target(pin);
+        self.request(Method::POST, target, json(request)?, patience)
+            .await
+    }
+
+    /// POSTs one file's bytes to `target` (from the upload plan); `length`
+    /// goes out as `Content-Length` (some peers require it).
+    pub async fn upload(&self, target: String, body: RequestBody, length: u64) -> Result<u16> {
+        let request = self.build(Method::POST, target, body, Some(length))?;
+        let send = self.send(request);
+        let (status, _) = send.await?;
+        Ok(status)
+    }
+
+    /// Tells the receiver we gave up on `session_id`; with none, on the
+    /// offer its user has not answered yet (the protocol's cancel by IP).
+    pub async fn cancel(&self, session_id: Option<&str>) -> Result<u16> {
+        let target = session_id.map_or(Endpoint::Cancel.path(), sender::cancel_target);
+        Ok(self.call(Method::POST, target, empty()).await?.0)
+    }
+
+    async fn call(&self, method: Method, target: String, body: RequestBody) -> Result<Answer> {
+        self.request(method, target, body, ANSWER_TIMEOUT).await
+    }
+
+    async fn request(
+        &self,
+        method: Method,
+        target: String,
+        body: RequestBody,
+        patience: Duration,
+    ) -> Result<Answer> {
+        let length = body.size_hint().exact();
+        let request = self.build(method, target, body, length)?;
+        timeout(patience, self.send(request))
+            .await
+            .map_err(|_| NetworkError::TimedOut("waiting for the receiver's answer"))?
+    }
+
+    fn build(
+        &self,
+        method: Method,
+        target: String,
+        body: RequestBody,
+        length: Option<u64>,
+    ) -> Result<Request<RequestBody>> {
+        let mut request = Request::builder()
+            .method(method)
+            .uri(target)
+            .header(hyper::header::HOST, self.remote.addr.to_string());
+        if let Some(length) = length {
+            request = request.header(hyper::header::CONTENT_LENGTH, length);
+        }
+        request
+            .body(body)
+            .map_err(|e| Error::internal(format!("building a request: {e}")))
+    }
+
+    /// Sends on a fresh connection and reads the bounded answer.
+    async fn send(&self, request: Request<RequestBody>) -> Result<Answer> {
+        let io = TokioIo::new(self.connect().await?);
+        let (mut sender, conn) = hyper::client::conn::http1::handshake(io)
+            .await
+            .map_err(|e| self.lost(e))?;
+        // Aborted when this future is dropped too (a cancel), so an upload
+        // stops sending the moment its caller gives up.
+        let conn = AbortOnDrop(tokio::spawn(conn));
+        let answer = sender.send_request(request).await;
+        let answer = answer.map_err(|e| self.lost(e))?;
+        let status = answer.status().as_u16();
+        let body = Limited::new(answer.into_body(), MAX_ANSWER_BYTES);
+        let body = body.collect().await;
+        drop(conn);
+        let body = body.map_err(|e| self.protocol(format!("its answer: {e}")))?;
+        Ok((status, body.to_bytes()))
+    }
+
+    async fn connect(&self) -> Result<tokio_rustls::client::TlsStream<TcpStream>> {
+        let handshake = async {
+            let tcp = TcpStream::connect(self.remote.addr).await?;
+            tcp.set_nodelay(true)?;
+            // The name is not checked (the pin is); an IP is always valid.
+            let name = ServerName::IpAddress(self.remote.addr.ip().into());
+            self.tls.connect(name, tcp).await
+        };
+        match timeout(CONNECT_TIMEOUT, handshake).await {
+            Err(_) => Err(NetworkError::TimedOut("connecting to the receiver").into()),
+            Ok(Ok(tls)) => Ok(tls),
+            Ok(Err(e)) if pin_mismatch(&e).is_some() => Err(self.mismatch()),
+            Ok(Err(e)) => Err(NetworkError::NoConnection(format!("{}: {e}", self.who())).into()),
+        }
+    }
+
+    fn device_info(&self, status: u16, body: &[u8]) -> Result<DeviceInfo> {
+        if status != 200 {
+            return Err(self.protocol(format!("answered {status}")));
+        }
+        decode::device_info(body).map_err(|e| self.protocol(e.to_string()))
+    }
+
+    fn mismatch(&self) -> Error {
+        PeerError::CertificateMismatch(self.who()).into()
+    }
+
+    fn lost(&self, e: hyper::Error) -> Error {
+        NetworkError::Lost(io::Error::other(format!("{}: {e}", self.who()))).into()
+    }
+
+    fn protocol(&self, what: String) -> Error {
+        Error::protocol(format!("{}: {what}", self.who()))
+    }
+
+    /// `alias (ip)`, the alias escaped (peer text).
+    fn who(&self) -> String {
+        let alias = escape_for_terminal(&self.remote.alias);
+        format!("{alias} ({})", self.remote.addr.ip())
+    }
+}
+
+/// The fingerprint of the certificate the server at `addr` presents, for a
+/// device given by IP (nothing announced to pin to): a handshake pinned to
+/// no fingerprint fails, and the mismatch names what was presented. The
+/// caller then pins to it and checks the device claims it in its info.
+pub async fn probe(identity: &Identity, addr: SocketAddr) -> Result<String> {
+    let remote = Remote {
+        addr,
+        fingerprint: String::new(),
+        alias: addr.ip().to_string(),
+    };
+    let client = Client::new(identity, remote)?;
+    let handshake = async {
+        let tcp = TcpStream::connect(addr).await?;
+        let name = ServerName::IpAddress(addr.ip().into());
+        client.tls.connect(name, tcp).await
+    };
+    let failed = match timeout(CONNECT_TIMEOUT, handshake).await {
+        Err(_) => return Err(NetworkError::TimedOut("connecting to the receiver").into()),
+        Ok(Ok(_)) => return Err(Error::internal("an empty pin matched a certificate")),
+        Ok(Err(e)) => e,
+    };
+    match pin_mismatch(&failed) {
+        Some(m) => Ok(m.presented.as_str().to_owned()),
+        None => Err(NetworkError::NoConnection(format!("{addr}: {failed}")).into()),
+    }
+}
+
+struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);
+
+impl<T> Drop for AbortOnDrop<T> {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+pub(crate) fn json(value: &impl serde::Serialize) -> Result<RequestBody> {
+    let bytes = serde_json::to_vec(value).map_err(|e| Error::internal(e.to_string()))?;
+    Ok(Full::new(Bytes::from(bytes)).map_err(never).boxed_unsync())
+}
+
+pub(crate) fn empty() -> RequestBody {
+    Full::new(Bytes::new()).map_err(never).boxed_unsync()
+}
+
+fn never(never: std::convert::Infallible) -> io::Error {
+    match never {}
+}

@@ -1,0 +1,127 @@
+//! What a LAN send offers, from the one walk every protocol shares
+//! ([`Selection`]), and each file's upload body streamed from disk.
+
+use std::io;
+use std::path::PathBuf;
+
+use ferry_proto::localsend::OutgoingItem;
+use futures_util::stream;
+use http_body_util::{BodyExt, Full, StreamBody};
+use hyper::body::{Bytes, Frame};
+use tokio::io::AsyncReadExt;
+use tokio::sync::watch;
+
+use super::client::RequestBody;
+use crate::transfer::Selection;
+
+/// How much of a file is read per body frame.
+const CHUNK: usize = 64 * 1024;
+
+/// An offered item and where its bytes come from.
+#[derive(Debug, Clone)]
+pub(super) struct Outgoing {
+    pub(super) item: OutgoingItem,
+    source: Source,
+}
+
+#[derive(Debug, Clone)]
+enum Source {
+    File(PathBuf),
+    Text(Bytes),
+}
+
+/// The items of `selection`: a folder as its files named `DIR/sub/name`
+/// (how the app sends one, and how receivers rebuild it), a text as one
+/// `text/plain` item with its preview.
+pub(super) fn items(selection: Selection) -> Vec<Outgoing> {
+    match selection {
+        Selection::Text(text) => vec![Outgoing {
+            source: Source::Text(Bytes::from(text.clone().into_bytes())),
+            item: OutgoingItem::Text(text),
+        }],
+        Selection::File(item) => vec![file(item.rel, item.source, size(&item.kind))],
+        Selection::Directory(dir) => {
+            let files = dir.files();
+            let named = files.map(|(i, len)| (format!("{}/{}", dir.name, i.rel), &i.source, len));
+            named.map(|(n, s, len)| file(n, s.clone(), len)).collect()
+        }
+    }
+}
+
+fn size(kind: &crate::transfer::ItemKind) -> u64 {
+    match kind {
+        crate::transfer::ItemKind::File { size } => *size,
+        crate::transfer::ItemKind::Dir => 0,
+    }
+}
+
+fn file(relative_name: String, path: PathBuf, size: u64) -> Outgoing {
+    Outgoing {
+        item: OutgoingItem::File {
+            relative_name,
+            size,
+            sha256: None,
+            modified: None,
+        },
+        source: Source::File(path),
+    }
+}
+
+impl Outgoing {
+    /// The size declared in the offer, sent as `Content-Length`.
+    pub(super) fn len(&self) -> u64 {
+        match &self.item {
+            OutgoingItem::File { size, .. } => *size,
+            OutgoingItem::Text(text) => text.len() as u64,
+        }
+    }
+
+    /// The display name (peer-safe: it is ours).
+    pub(super) fn name(&self) -> &str {
+        match &self.item {
+            OutgoingItem::File { relative_name, .. } => relative_name,
+            OutgoingItem::Text(_) => ferry_proto::localsend::sender::TEXT_NAME,
+        }
+    }
+
+    /// The upload body; every byte read is added to `sent`.
+    pub(super) async fn body(&self, sent: watch::Sender<u64>) -> io::Result<RequestBody> {
+        match &self.source {
+            Source::Text(text) => {
+                sent.send_modify(|n| *n += text.len() as u64);
+                let full = Full::new(text.clone());
+                Ok(full.map_err(|never| match never {}).boxed_unsync())
+            }
+            Source::File(path) => {
+                let file = tokio::fs::File::open(path).await?;
+                Ok(file_body(file, self.len(), sent))
+            }
+        }
+    }
+}
+
+/// Exactly `len` bytes of `file`: a file that grew is cut at the declared
+/// size; one that shrank fails the body, so the receiver never takes a short
+/// file as complete.
+fn file_body(file: tokio::fs::File, len: u64, sent: watch::Sender<u64>) -> RequestBody {
+    let state = (file, len, sent);
+    let frames = stream::unfold(state, |(mut file, left, sent)| async move {
+        if left == 0 {
+            return None;
+        }
+        let mut buf = vec![0; CHUNK.min(usize::try_from(left).unwrap_or(CHUNK))];
+        let read = match file.read(&mut buf).await {
+            Ok(0) => Err(io::Error::new(io::ErrorKind::UnexpectedEof, "file shrank")),
+            other => other,
+        };
+        let n = match read {
+            Ok(n) => n,
+            Err(e) => return Some((Err(e), (file, 0, sent))),
+        };
+        buf.truncate(n);
+        sent.send_modify(|done| *done += n as u64);
+        let frame = Ok(Frame::data(Bytes::from(buf)));
+        Some((frame, (file, left - n as u64, sent)))
+    });
+    StreamBody::new(frames).boxed_unsync()
+}

@@ -1,0 +1,225 @@
+//! `ferry send --lan`: find the receiver, offer the files (sender machine in
+//! `ferry_proto::localsend::sender`), stream each accepted file, and on
+//! Ctrl-C tell the receiver so it removes what it had.
+//!
+//! A refusal (PIN, declined, busy, too many PINs) ends the send at once:
+//! one prepare-upload, never a retry, so a wrong PIN costs one attempt.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use ferry_proto::localsend::sender::{self, UploadPlan};
+use ferry_proto::localsend::{PrepareUploadRequest, Register};
+use tokio::sync::watch;
+
+use super::client::{self, Client, Remote};
+use super::discovery::{self, Device};
+use super::identity::Identity;
+use super::outgoing::{self, Outgoing};
+use crate::error::{Error, NetworkError, PeerError, Result};
+use crate::rendezvous::Cancel;
+use crate::transfer::{Payload, Selection};
+use crate::ui::Ui;
+
+/// Which device to send to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Target {
+    /// Its HTTPS server, given directly: no discovery.
+    Addr(SocketAddr),
+    /// An alias or the start of a fingerprint, found by a multicast scan.
+    Device(String),
+    /// A device as announced (pinned to what it announced).
+    Remote(Remote),
+}
+
+/// What `ferry send --lan` was asked to do.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct SendOptions {
+    pub target: Target,
+    pub pin: Option<String>,
+    /// How we introduce ourselves.
+    pub alias: String,
+    pub discovery: discovery::Config,
+    /// How long a scan for [`Target::Device`] listens.
+    pub scan_time: Duration,
+    /// How long the receiver's user may take to accept.
+    pub decision_timeout: Duration,
+    pub cancel: Cancel,
+}
+
+impl SendOptions {
+    pub fn new(target: Target, alias: String) -> SendOptions {
+        SendOptions {
+            target,
+            pin: None,
+            alias,
+            discovery: discovery::Config::default(),
+            scan_time: Duration::from_secs(3),
+            decision_timeout: Duration::from_secs(300),
+            cancel: Cancel::new(),
+        }
+    }
+}
+
+/// Sends `payload` to one LAN device.
+pub async fn send(
+    options: SendOptions,
+    payload: Payload,
+    identity: &Identity,
+    ui: &mut dyn Ui,
+) -> Result<()> {
+    let selection = Selection::walk(payload).map_err(|e| Error::io("reading what to send", e))?;
+    let items = outgoing::items(selection);
+    let us = super::receive::register(&options.alias, identity, discovery::Config::default().port);
+    let cancel = options.cancel.clone();
+    let client = cancel.guard(connect(&options, &us, identity)).await?;
+    let request = sender::prepare_upload(
+        us,
+        &items.iter().map(|o| o.item.clone()).collect::<Vec<_>>(),
+    );
+    let plan = match cancel.guard(prepare(&client, &request, &options)).await {
+        Err(Error::Cancelled) => return Err(say_cancelled(&client, None).await),
+        other => other?,
+    };
+    upload_all(&client, plan, &items, ui, &cancel).await
+}
+
+/// A client for the target, pinned to the certificate it announced (or,
+/// given by IP, to the one it presents and claims in its info).
+async fn connect(options: &SendOptions, us: &Register, identity: &Identity) -> Result<Client> {
+    let remote = match &options.target {
+        Target::Remote(remote) => remote.clone(),
+        Target::Addr(addr) => by_addr(identity, *addr).await?,
+        Target::Device(name) => {
+            let found = discovery::scan(&options.discovery, us, options.scan_time).await;
+            let found = found.map_err(|e| Error::io("scanning the LAN", e))?;
+            pick(&found, name)?
+        }
+    };
+    Client::new(identity, remote)
+}
+
+async fn by_addr(identity: &Identity, addr: SocketAddr) -> Result<Remote> {
+    let fingerprint = client::probe(identity, addr).await?;
+    let alias = addr.ip().to_string();
+    let remote = Remote {
+        addr,
+        fingerprint,
+        alias,
+    };
+    let info = Client::new(identity, remote.clone())?.info().await?;
+    if !info.fingerprint.eq_ignore_ascii_case(&remote.fingerprint) {
+        let who = format!("{} ({})", escape(&info.alias), addr.ip());
+        return Err(PeerError::CertificateMismatch(who).into());
+    }
+    Ok(Remote {
+        alias: info.alias,
+        ..remote
+    })
+}
+
+/// The one device whose alias is `name` or whose fingerprint starts with it.
+fn pick(found: &[Device], name: &str) -> Result<Remote> {
+    let matches = |d: &&Device| {
+        let fp = d.info.fingerprint.to_ascii_lowercase();
+        d.info.alias == name || fp.starts_with(&name.to_ascii_lowercase())
+    };
+    let hits: Vec<&Device> = found.iter().filter(matches).collect();
+    let device = match hits.as_slice() {
+        [one] => *one,
+        [] => {
+            return Err(NetworkError::NoConnection(format!("no device {name:?} answered")).into())
+        }
+        more => {
+            let why = format!(
+                "{} devices match {name:?}; name one by fingerprint",
+                more.len()
+            );
+            return Err(NetworkError::NoConnection(why).into());
+        }
+    };
+    Ok(Remote {
+        addr: SocketAddr::new(device.from.ip(), device.info.port),
+        fingerprint: device.info.fingerprint.clone(),
+        alias: device.info.alias.clone(),
+    })
+}
+
+async fn prepare(
+    client: &Client,
+    request: &PrepareUploadRequest,
+    options: &SendOptions,
+) -> Result<UploadPlan> {
+    let pin = options.pin.as_deref();
+    let (status, body) = client
+        .prepare_upload(request, pin, options.decision_timeout)
+        .await?;
+    let plan = sender::interpret_prepare_response(request, status, &body);
+    plan.map_err(|e| PeerError::Refused(e).into())
+}
+
+/// Uploads each granted file in turn, reporting progress.
+async fn upload_all(
+    client: &Client,
+    plan: UploadPlan,
+    items: &[Outgoing],
+    ui: &mut dyn Ui,
+    cancel: &Cancel,
+) -> Result<()> {
+    let sid = Some(plan.session_id.as_str());
+    let granted = |id: &str| id.parse::<usize>().ok().and_then(|i| items.get(i));
+    let files: Vec<(&Outgoing, String)> = plan
+        .uploads
+        .iter()
+        .map(|u| granted(&u.file_id).map(|o| (o, u.target.clone())))
+        .collect::<Option<_>>()
+        .ok_or_else(|| Error::protocol("the receiver granted a file we did not offer".into()))?;
+    let total = files.iter().map(|(o, _)| o.len()).sum();
+    let count = files.len() as u64;
+    let (sent, mut seen) = watch::channel(0u64);
+    for (index, (item, target)) in files.into_iter().enumerate() {
+        ui.file(index as u64 + 1, count, item.name());
+        let body = item
+            .body(sent.clone())
+            .await
+            .map_err(|e| Error::io(format!("reading {}", item.name()), e))?;
+        let upload = client.upload(target, body, item.len());
+        tokio::pin!(upload);
+        let status = loop {
+            tokio::select! {
+                biased;
+                // Said while the upload is still open: the receiver ends the
+                // session as cancelled, not as a file that failed.
+                () = cancel.cancelled() => return Err(say_cancelled(client, sid).await),
+                status = &mut upload => break status?,
+                Ok(()) = seen.changed() => ui.progress(*seen.borrow_and_update(), total),
+            }
+        };
+        if status != 200 {
+            return Err(Error::protocol(format!(
+                "the receiver answered {status} to an upload"
+            )));
+        }
+    }
+    ui.progress(*seen.borrow(), total);
+    Ok(())
+}
+
+/// Tells the receiver we cancelled, within the client's answer timeout, and
+/// returns the cancel to report whatever it answered.
+async fn say_cancelled(client: &Client, session_id: Option<&str>) -> Error {
+    if let Err(e) = client.cancel(session_id).await {
+        tracing::debug!("telling the receiver we cancelled failed: {e}");
+    }
+    Error::Cancelled
+}
+
+fn escape(text: &str) -> String {
+    ferry_proto::transfer::path::escape_for_terminal(text)
+}
+
+#[cfg(test)]
+#[path = "send_tests.rs"]
+mod tests;
