@@ -8,6 +8,7 @@
 //!   self-signed client certificate (or none), a client that pins the server
 //!   to the fingerprint it announced.
 
+mod answer;
 pub mod client;
 pub mod discovery;
 pub mod identity;

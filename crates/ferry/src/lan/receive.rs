@@ -12,7 +12,8 @@ use ferry_proto::localsend::{DeviceInfo, DeviceType, Register, Scheme, PROTOCOL_
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
-use super::discovery::{self, DiscoverySocket};
+use super::answer;
+use super::discovery;
 use super::identity::Identity;
 use super::land::{self, Plan};
 use super::server::{self, Event, Events, Limits, PendingOffer, Server, ServerConfig, Verdict};
@@ -90,7 +91,8 @@ impl Receiving {
             .await
             .map_err(|e| Error::io(format!("serving HTTPS on {}", options.addr), e))?;
         let us = register(&options.alias, identity, server.local_addr().port());
-        let announcer = options.discovery.map(|c| tokio::spawn(announce(c, us)));
+        let answering = |c| tokio::spawn(answer::announce_and_answer(c, us, identity.clone()));
+        let announcer = options.discovery.map(answering);
         Ok(Receiving {
             server,
             events,
@@ -229,19 +231,6 @@ pub(super) fn register(alias: &str, identity: &Identity, port: u16) -> Register 
         port,
         protocol: Scheme::Https,
         download: false,
-    }
-}
-
-/// Announces us once, in the app's burst, so devices list us at once.
-// TODO(lan-client): listen too, and answer announcements that want an answer
-// (`Discovered::wants_answer`) with an HTTPS `register` POST (the client side).
-async fn announce(config: discovery::Config, us: Register) {
-    let socket = match DiscoverySocket::bind(&config) {
-        Ok(socket) => socket,
-        Err(e) => return tracing::warn!("cannot announce on the LAN: {e}"),
-    };
-    if let Err(e) = discovery::announce(&socket, &us).await {
-        tracing::warn!("announcing on the LAN failed: {e}");
     }
 }
 
