@@ -116,6 +116,18 @@ impl Client {
         Ok(self.call(Method::POST, target, empty()).await?.0)
     }
 
+    /// Any request, for tests that speak the API by hand.
+    #[cfg(test)]
+    pub(crate) async fn raw(
+        &self,
+        method: Method,
+        target: String,
+        body: Vec<u8>,
+    ) -> Result<Answer> {
+        let body = Full::new(Bytes::from(body)).map_err(never).boxed_unsync();
+        self.call(method, target, body).await
+    }
+
     async fn call(&self, method: Method, target: String, body: RequestBody) -> Result<Answer> {
         self.request(method, target, body, ANSWER_TIMEOUT).await
     }
@@ -172,7 +184,8 @@ impl Client {
         Ok((status, body.to_bytes()))
     }
 
-    async fn connect(&self) -> Result<tokio_rustls::client::TlsStream<TcpStream>> {
+    /// A pinned TLS connection (tests use it to misbehave by hand).
+    pub(crate) async fn connect(&self) -> Result<tokio_rustls::client::TlsStream<TcpStream>> {
         let handshake = async {
             let tcp = TcpStream::connect(self.remote.addr).await?;
             tcp.set_nodelay(true)?;

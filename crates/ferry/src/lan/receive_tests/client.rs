@@ -1,32 +1,25 @@
-//! A small LocalSend sender for the tests: hyper over tokio-rustls with
-//! ferry's client configuration, pinned to the server's fingerprint. One
-//! connection per request, as simple as can be.
+//! A LocalSend sender for the receive tests: ferry's own LAN client, pinned
+//! to the server's fingerprint, plus raw connections for misbehaving.
 
 use std::net::SocketAddr;
-use std::sync::Arc;
 
 use ferry_proto::localsend::{
     decode, FileDto, PrepareUploadRequest, PrepareUploadResponse, Register, Scheme,
 };
-use http_body_util::{BodyExt, Full};
-use hyper::body::Bytes;
-use hyper::{Method, Request};
-use hyper_util::rt::TokioIo;
-use rustls_pki_types::ServerName;
+use hyper::Method;
 use sha2::{Digest, Sha256};
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 use tokio_rustls::client::TlsStream;
-use tokio_rustls::TlsConnector;
 
+use crate::lan::client::{self, Remote};
 use crate::lan::identity::Identity;
-use crate::lan::tls::client_config;
 
+/// ferry's own LAN client ([`client::Client`]) with the shortcuts these
+/// tests want: panics instead of errors, paths relative to the API.
 pub(super) struct Client {
-    addr: SocketAddr,
-    tls: TlsConnector,
+    inner: client::Client,
     us: Register,
-    server_fingerprint: String,
 }
 
 /// A file to offer: its name as sent and its content.
@@ -36,7 +29,11 @@ impl Client {
     pub(super) fn new(addr: SocketAddr, server_fingerprint: &str) -> Client {
         let dir = tempfile::tempdir().unwrap();
         let identity = Identity::load_or_create(dir.path()).unwrap();
-        let config = client_config(&identity, server_fingerprint).unwrap();
+        let remote = Remote {
+            addr,
+            fingerprint: server_fingerprint.to_owned(),
+            alias: "receiver".into(),
+        };
         let us = Register {
             alias: "tester".into(),
             version: "2.1".into(),
@@ -47,28 +44,20 @@ impl Client {
             protocol: Scheme::Https,
             download: false,
         };
-        let tls = TlsConnector::from(Arc::<rustls::ClientConfig>::clone(&config));
-        let server_fingerprint = server_fingerprint.to_owned();
-        Client {
-            addr,
-            tls,
-            us,
-            server_fingerprint,
-        }
+        let inner = client::Client::new(&identity, remote).unwrap();
+        Client { inner, us }
     }
 
     pub(super) fn addr(&self) -> SocketAddr {
-        self.addr
+        self.inner.remote().addr
     }
 
     pub(super) fn server_fingerprint(&self) -> &str {
-        &self.server_fingerprint
+        &self.inner.remote().fingerprint
     }
 
     pub(super) async fn connect(&self) -> TlsStream<TcpStream> {
-        let tcp = TcpStream::connect(self.addr).await.unwrap();
-        let name = ServerName::try_from("127.0.0.1").unwrap();
-        self.tls.connect(name, tcp).await.unwrap()
+        self.inner.connect().await.unwrap()
     }
 
     /// POSTs `body` to `path` (with its query) and returns status and body.
@@ -81,18 +70,8 @@ impl Client {
     }
 
     async fn request(&self, method: Method, path: &str, body: Vec<u8>) -> (u16, Vec<u8>) {
-        let io = TokioIo::new(self.connect().await);
-        let (mut sender, conn) = hyper::client::conn::http1::handshake(io).await.unwrap();
-        tokio::spawn(conn);
-        let request = Request::builder()
-            .method(method)
-            .uri(format!("/api/localsend/v2/{path}"))
-            .header("host", self.addr.to_string())
-            .body(Full::new(Bytes::from(body)))
-            .unwrap();
-        let response = sender.send_request(request).await.unwrap();
-        let status = response.status().as_u16();
-        let body = response.into_body().collect().await.unwrap().to_bytes();
+        let target = format!("/api/localsend/v2/{path}");
+        let (status, body) = self.inner.raw(method, target, body).await.unwrap();
         (status, body.to_vec())
     }
 
