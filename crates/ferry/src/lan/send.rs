@@ -21,6 +21,10 @@ use crate::rendezvous::Cancel;
 use crate::transfer::{Payload, Selection};
 use crate::ui::Ui;
 
+/// How long an upload may go without the receiver taking a byte (also
+/// bounds the wait for its answer after the last byte).
+const STALL_TIMEOUT: Duration = Duration::from_secs(60);
+
 /// Which device to send to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -168,43 +172,76 @@ async fn upload_all(
     ui: &mut dyn Ui,
     cancel: &Cancel,
 ) -> Result<()> {
-    let sid = Some(plan.session_id.as_str());
-    let granted = |id: &str| id.parse::<usize>().ok().and_then(|i| items.get(i));
-    let files: Vec<(&Outgoing, String)> = plan
-        .uploads
-        .iter()
-        .map(|u| granted(&u.file_id).map(|o| (o, u.target.clone())))
-        .collect::<Option<_>>()
-        .ok_or_else(|| Error::protocol("the receiver granted a file we did not offer".into()))?;
+    let files = granted(&plan, items)?;
     let total = files.iter().map(|(o, _)| o.len()).sum();
-    let count = files.len() as u64;
-    let (sent, mut seen) = watch::channel(0u64);
-    for (index, (item, target)) in files.into_iter().enumerate() {
-        ui.file(index as u64 + 1, count, item.name());
-        let body = item
-            .body(sent.clone())
-            .await
-            .map_err(|e| Error::io(format!("reading {}", item.name()), e))?;
-        let upload = client.upload(target, body, item.len());
-        tokio::pin!(upload);
-        let status = loop {
-            tokio::select! {
-                biased;
-                // Said while the upload is still open: the receiver ends the
-                // session as cancelled, not as a file that failed.
-                () = cancel.cancelled() => return Err(say_cancelled(client, sid).await),
-                status = &mut upload => break status?,
-                Ok(()) = seen.changed() => ui.progress(*seen.borrow_and_update(), total),
-            }
-        };
-        if status != 200 {
-            return Err(Error::protocol(format!(
-                "the receiver answered {status} to an upload"
-            )));
+    let (sent, seen) = watch::channel(0u64);
+    let mut progress = Progress { ui, total, seen };
+    let sid = Some(plan.session_id.as_str());
+    for (index, (item, target)) in files.iter().enumerate() {
+        progress
+            .ui
+            .file(index as u64 + 1, files.len() as u64, item.name());
+        let body = item.body(sent.clone()).await;
+        let body = body.map_err(|e| Error::io(format!("reading {}", item.name()), e))?;
+        let upload = client.upload(target.clone(), body, item.len());
+        match watch_upload(upload, &mut progress, cancel).await? {
+            Some(200) => {}
+            Some(status) => return Err(Error::protocol(format!("upload answered {status}"))),
+            None => return Err(say_cancelled(client, sid).await),
         }
     }
-    ui.progress(*seen.borrow(), total);
+    progress.report();
     Ok(())
+}
+
+/// The offered item behind each granted upload (ids are our indexes).
+fn granted<'a>(plan: &UploadPlan, items: &'a [Outgoing]) -> Result<Vec<(&'a Outgoing, String)>> {
+    let item = |id: &str| id.parse::<usize>().ok().and_then(|i| items.get(i));
+    let pairs = plan
+        .uploads
+        .iter()
+        .map(|u| item(&u.file_id).map(|o| (o, u.target.clone())));
+    let pairs = pairs.collect::<Option<_>>();
+    pairs.ok_or_else(|| Error::internal("a granted id is not one of ours"))
+}
+
+struct Progress<'u> {
+    ui: &'u mut dyn Ui,
+    total: u64,
+    seen: watch::Receiver<u64>,
+}
+
+impl Progress<'_> {
+    fn report(&mut self) {
+        let done = *self.seen.borrow_and_update();
+        self.ui.progress(done, self.total);
+    }
+}
+
+/// Drives one upload: its status, or `None` if the user cancelled (the
+/// upload still open, so the cancel is said before the connection closes
+/// and the receiver ends the session as cancelled, not as a failed file).
+/// A receiver that takes no bytes for [`STALL_TIMEOUT`] ends the send.
+async fn watch_upload(
+    upload: impl std::future::Future<Output = Result<u16>>,
+    progress: &mut Progress<'_>,
+    cancel: &Cancel,
+) -> Result<Option<u16>> {
+    tokio::pin!(upload);
+    let stall = tokio::time::sleep(STALL_TIMEOUT);
+    tokio::pin!(stall);
+    loop {
+        tokio::select! {
+            biased;
+            () = cancel.cancelled() => return Ok(None),
+            status = &mut upload => return status.map(Some),
+            Ok(()) = progress.seen.changed() => {
+                progress.report();
+                stall.as_mut().reset(tokio::time::Instant::now() + STALL_TIMEOUT);
+            }
+            () = &mut stall => return Err(NetworkError::TimedOut("the receiver stopped taking data").into()),
+        }
+    }
 }
 
 /// Tells the receiver we cancelled, within the client's answer timeout, and

@@ -3,6 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
+use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio::time::timeout;
 
@@ -10,19 +11,26 @@ use super::*;
 use crate::lan::{ReceiveOptions, Receiving};
 use crate::rendezvous::RendezvousObserver;
 use crate::transfer::{OfferSummary, Received};
+use crate::ui::Answer;
 
 const LIMIT: Duration = Duration::from_secs(20);
 
-/// The receiving user: says `yes` or no.
+/// The receiving user: says yes, no, or (`None`) never answers; tells
+/// `asked` when the question is put.
 struct Receiver {
-    yes: bool,
+    reply: Option<bool>,
+    asked: mpsc::UnboundedSender<()>,
 }
 
 impl RendezvousObserver for Receiver {}
 
 impl Ui for Receiver {
-    fn accept(&mut self, _offer: &OfferSummary) -> bool {
-        self.yes
+    fn accept_later(&mut self, _offer: &OfferSummary) -> Answer {
+        let _ = self.asked.send(());
+        match self.reply {
+            Some(yes) => Box::pin(std::future::ready(yes)),
+            None => Box::pin(std::future::pending()),
+        }
     }
 }
 
@@ -53,10 +61,15 @@ struct Fixture {
     out: PathBuf,
     addr: SocketAddr,
     sender: Identity,
+    asked: mpsc::UnboundedReceiver<()>,
     run: JoinHandle<Result<Received>>,
 }
 
 async fn start(yes: bool, pin: Option<&str>) -> Fixture {
+    start_with(Some(yes), pin).await
+}
+
+async fn start_with(reply: Option<bool>, pin: Option<&str>) -> Fixture {
     let tmp = tempfile::tempdir().unwrap();
     let receiver = Identity::load_or_create(&tmp.path().join("rid")).unwrap();
     let sender = Identity::load_or_create(&tmp.path().join("sid")).unwrap();
@@ -67,12 +80,15 @@ async fn start(yes: bool, pin: Option<&str>) -> Fixture {
     options.pin = pin.map(str::to_owned);
     let receiving = Receiving::start(options, &receiver).await.unwrap();
     let addr = receiving.local_addr();
-    let run = tokio::spawn(async move { receiving.run(&mut Receiver { yes }).await });
+    let (tx, asked) = mpsc::unbounded_channel();
+    let mut ui = Receiver { reply, asked: tx };
+    let run = tokio::spawn(async move { receiving.run(&mut ui).await });
     Fixture {
         tmp,
         out,
         addr,
         sender,
+        asked,
         run,
     }
 }
@@ -271,4 +287,32 @@ async fn a_certificate_other_than_announced_is_refused() {
         "the certificate of impostor (127.0.0.1) does not match the fingerprint it announced";
     assert_eq!(err, expected);
     assert!(!f.out.exists());
+}
+
+#[tokio::test]
+async fn busy_is_an_error_and_ctrl_c_while_waiting_withdraws_the_offer() {
+    let mut f = start_with(None, None).await;
+    let path = f.source("a", b"x");
+    let first_options = f.options(None);
+    let ctrl_c = first_options.cancel.clone();
+    let (identity, payload) = (f.sender.clone(), Payload::Path(path.clone()));
+    let first = async move {
+        let mut ui = Sender::default();
+        let sending = send(first_options, payload, &identity, &mut ui);
+        timeout(LIMIT, sending).await.unwrap()
+    };
+    tokio::pin!(first);
+    tokio::select! {
+        ended = &mut first => panic!("the first send ended: {ended:?}"),
+        asked = timeout(LIMIT, f.asked.recv()) => asked.unwrap().unwrap(),
+    }
+    let second = f.send_quietly(f.options(None), Payload::Path(path)).await;
+    let err = second.unwrap_err().to_string();
+    assert!(err.contains("busy"), "{err}");
+    ctrl_c.cancel();
+    assert!(matches!(first.await, Err(Error::Cancelled)));
+    let out = f.out.clone();
+    let (received, _tmp) = f.received().await;
+    assert!(received.is_err());
+    assert!(!out.exists());
 }
