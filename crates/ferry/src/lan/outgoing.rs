@@ -12,6 +12,7 @@ use tokio::io::AsyncReadExt;
 use tokio::sync::watch;
 
 use super::client::RequestBody;
+use crate::rendezvous::Cancel;
 use crate::transfer::Selection;
 
 /// How much of a file is read per body frame.
@@ -84,8 +85,14 @@ impl Outgoing {
         }
     }
 
-    /// The upload body; every byte read is added to `sent`.
-    pub(super) async fn body(&self, sent: watch::Sender<u64>) -> io::Result<RequestBody> {
+    /// The upload body; every byte read is added to `sent`. Once `cancel`
+    /// fires it sends nothing more but stays open, so the receiver hears the
+    /// cancel before it sees the connection close.
+    pub(super) async fn body(
+        &self,
+        sent: watch::Sender<u64>,
+        cancel: Cancel,
+    ) -> io::Result<RequestBody> {
         match &self.source {
             Source::Text(text) => {
                 sent.send_modify(|n| *n += text.len() as u64);
@@ -94,7 +101,7 @@ impl Outgoing {
             }
             Source::File(path) => {
                 let file = tokio::fs::File::open(path).await?;
-                Ok(file_body(file, self.len(), sent))
+                Ok(file_body(file, self.len(), sent, cancel))
             }
         }
     }
@@ -103,25 +110,47 @@ impl Outgoing {
 /// Exactly `len` bytes of `file`: a file that grew is cut at the declared
 /// size; one that shrank fails the body, so the receiver never takes a short
 /// file as complete.
-fn file_body(file: tokio::fs::File, len: u64, sent: watch::Sender<u64>) -> RequestBody {
-    let state = (file, len, sent);
-    let frames = stream::unfold(state, |(mut file, left, sent)| async move {
-        if left == 0 {
-            return None;
+fn file_body(
+    file: tokio::fs::File,
+    len: u64,
+    sent: watch::Sender<u64>,
+    cancel: Cancel,
+) -> RequestBody {
+    let frames = stream::unfold((file, len), move |(mut file, left)| {
+        let (sent, cancel) = (sent.clone(), cancel.clone());
+        async move {
+            let (frame, left) = next_chunk(&mut file, left, &sent, &cancel).await?;
+            Some((frame, (file, left)))
         }
-        let mut buf = vec![0; CHUNK.min(usize::try_from(left).unwrap_or(CHUNK))];
-        let read = match file.read(&mut buf).await {
-            Ok(0) => Err(io::Error::new(io::ErrorKind::UnexpectedEof, "file shrank")),
-            other => other,
-        };
-        let n = match read {
-            Ok(n) => n,
-            Err(e) => return Some((Err(e), (file, 0, sent))),
-        };
-        buf.truncate(n);
-        sent.send_modify(|done| *done += n as u64);
-        let frame = Ok(Frame::data(Bytes::from(buf)));
-        Some((frame, (file, left - n as u64, sent)))
     });
     StreamBody::new(frames).boxed_unsync()
+}
+
+type Chunk = io::Result<Frame<Bytes>>;
+
+/// The next frame and the bytes left after it; `None` at the end.
+async fn next_chunk(
+    file: &mut tokio::fs::File,
+    left: u64,
+    sent: &watch::Sender<u64>,
+    cancel: &Cancel,
+) -> Option<(Chunk, u64)> {
+    if left == 0 {
+        return None;
+    }
+    if cancel.is_cancelled() {
+        std::future::pending::<()>().await;
+    }
+    let mut buf = vec![0; CHUNK.min(usize::try_from(left).unwrap_or(CHUNK))];
+    let n = match file.read(&mut buf).await {
+        Ok(0) => {
+            let shrank = io::Error::new(io::ErrorKind::UnexpectedEof, "the file shrank");
+            return Some((Err(shrank), 0));
+        }
+        Ok(n) => n,
+        Err(e) => return Some((Err(e), 0)),
+    };
+    buf.truncate(n);
+    sent.send_modify(|done| *done += n as u64);
+    Some((Ok(Frame::data(Bytes::from(buf))), left - n as u64))
 }

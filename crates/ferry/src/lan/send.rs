@@ -5,7 +5,9 @@
 //! A refusal (PIN, declined, busy, too many PINs) ends the send at once:
 //! one prepare-upload, never a retry, so a wrong PIN costs one attempt.
 
+use std::future::Future;
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::time::Duration;
 
 use ferry_proto::localsend::sender::{self, UploadPlan};
@@ -181,13 +183,19 @@ async fn upload_all(
         progress
             .ui
             .file(index as u64 + 1, files.len() as u64, item.name());
-        let body = item.body(sent.clone()).await;
+        let body = item.body(sent.clone(), cancel.clone()).await;
         let body = body.map_err(|e| Error::io(format!("reading {}", item.name()), e))?;
         let upload = client.upload(target.clone(), body, item.len());
         match watch_upload(upload, &mut progress, cancel).await? {
-            Some(200) => {}
-            Some(status) => return Err(Error::protocol(format!("upload answered {status}"))),
-            None => return Err(say_cancelled(client, sid).await),
+            Ok(200) => {}
+            Ok(status) => return Err(Error::protocol(format!("upload answered {status}"))),
+            Err(Cancelled(upload)) => {
+                // The upload stays open until the receiver heard the cancel:
+                // it then ends the session as cancelled, not as a lost file.
+                let said = say_cancelled(client, sid).await;
+                drop(upload);
+                return Err(said);
+            }
         }
     }
     progress.report();
@@ -218,28 +226,31 @@ impl Progress<'_> {
     }
 }
 
-/// Drives one upload: its status, or `None` if the user cancelled (the
-/// upload still open, so the cancel is said before the connection closes
-/// and the receiver ends the session as cancelled, not as a failed file).
-/// A receiver that takes no bytes for [`STALL_TIMEOUT`] ends the send.
-async fn watch_upload(
-    upload: impl std::future::Future<Output = Result<u16>>,
+/// The user cancelled during an upload, which is handed back still open.
+struct Cancelled<U>(Pin<Box<U>>);
+
+/// Drives one upload to its status, unless the user cancels. A receiver
+/// that takes no bytes for [`STALL_TIMEOUT`] ends the send.
+async fn watch_upload<U: Future<Output = Result<u16>>>(
+    upload: U,
     progress: &mut Progress<'_>,
     cancel: &Cancel,
-) -> Result<Option<u16>> {
-    tokio::pin!(upload);
+) -> Result<std::result::Result<u16, Cancelled<U>>> {
+    let mut upload = Box::pin(upload);
     let stall = tokio::time::sleep(STALL_TIMEOUT);
     tokio::pin!(stall);
     loop {
         tokio::select! {
             biased;
-            () = cancel.cancelled() => return Ok(None),
-            status = &mut upload => return status.map(Some),
+            () = cancel.cancelled() => return Ok(Err(Cancelled(upload))),
+            status = &mut upload => return status.map(Ok),
             Ok(()) = progress.seen.changed() => {
                 progress.report();
                 stall.as_mut().reset(tokio::time::Instant::now() + STALL_TIMEOUT);
             }
-            () = &mut stall => return Err(NetworkError::TimedOut("the receiver stopped taking data").into()),
+            () = &mut stall => {
+                return Err(NetworkError::TimedOut("the receiver stopped taking data").into());
+            }
         }
     }
 }
