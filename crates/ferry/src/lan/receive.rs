@@ -180,7 +180,10 @@ impl Receiving {
                 }
                 Event::Failed { why, .. } => failed = Some(why),
                 Event::Ended(Ended::Finished) => break,
-                Event::Ended(ended) => return Err(ended_error(Some(ended))),
+                Event::Ended(ended) => {
+                    self.drain().await;
+                    return Err(ended_error(Some(ended)));
+                }
                 _ => {}
             }
         }
@@ -190,6 +193,21 @@ impl Receiving {
         }
     }
 }
+
+impl Receiving {
+    /// After a session ended early, waits (bounded) until its uploads in
+    /// flight have removed their partial files, so none outlives `receive`.
+    async fn drain(&mut self) {
+        let idle = self.events.uploads.wait_for(|&n| n == 0);
+        if tokio::time::timeout(DRAIN_TIMEOUT, idle).await.is_err() {
+            tracing::warn!("an upload did not end after the session did");
+        }
+    }
+}
+
+/// How long an ended session's uploads may take to notice (they watch the
+/// cancel, so this is a backstop).
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Waits for the session's end, whatever else arrives meanwhile.
 async fn until_ended(events: &mut mpsc::UnboundedReceiver<Event>) -> Option<Ended> {

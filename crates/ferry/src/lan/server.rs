@@ -100,6 +100,9 @@ pub enum Event {
 pub struct Events {
     pub rx: mpsc::UnboundedReceiver<Event>,
     pub progress: watch::Receiver<u64>,
+    /// Uploads in flight: after a session ends, zero means every partial
+    /// file it had is gone.
+    pub uploads: watch::Receiver<usize>,
 }
 
 /// An offer and the way to answer it; dropping it declines.
@@ -137,8 +140,11 @@ pub(crate) struct Shared {
     /// Body bytes accepted in this run: a `watch`, so progress coalesces
     /// instead of queueing one event per chunk.
     received: watch::Sender<u64>,
-    /// Bumped by each `cancel` that ended a session: wakes a held prepare-upload.
+    /// Bumped by each `cancel` that ended a session: wakes a held prepare-upload
+    /// and ends the uploads in flight.
     cancels: watch::Sender<u64>,
+    /// Uploads in flight (each may hold a partial file until it ends).
+    uploads: watch::Sender<usize>,
 }
 
 impl Shared {
@@ -182,6 +188,7 @@ pub async fn spawn(config: ServerConfig, identity: &Identity) -> io::Result<(Ser
     let session_idle = config.receiver.idle_timeout;
     let (events, rx) = mpsc::unbounded_channel();
     let (received, progress) = watch::channel(0);
+    let (uploads, in_flight) = watch::channel(0);
     let shared = Arc::new(Shared {
         machine: Mutex::new(Receiver::new(config.receiver)),
         targets: Mutex::default(),
@@ -190,6 +197,7 @@ pub async fn spawn(config: ServerConfig, identity: &Identity) -> io::Result<(Ser
         events,
         received,
         cancels: watch::Sender::new(0),
+        uploads,
     });
     let acceptor = TlsAcceptor::from(tls);
     let (stop, stopped) = watch::channel(());
@@ -201,7 +209,12 @@ pub async fn spawn(config: ServerConfig, identity: &Identity) -> io::Result<(Ser
         task,
         _stop: stop,
     };
-    Ok((server, Events { rx, progress }))
+    let events = Events {
+        rx,
+        progress,
+        uploads: in_flight,
+    };
+    Ok((server, events))
 }
 
 /// One task per connection, at most `max_connections`; each winds down by

@@ -111,6 +111,7 @@ impl Upload {
         let targets = shared.targets.lock().unwrap_or_else(|e| e.into_inner());
         let target = targets.get(id).cloned();
         drop(targets);
+        shared.uploads.send_modify(|n| *n += 1);
         Upload {
             shared,
             ticket: Some(ticket),
@@ -126,8 +127,13 @@ impl Upload {
         self.open()
             .map_err(|_| self.fail("could not create the file"))?;
         let idle = self.shared.limits.idle_timeout;
+        let mut cancels = self.shared.cancels.subscribe();
         loop {
-            let frame = match timeout(idle, body.frame()).await {
+            let frame = tokio::select! {
+                frame = timeout(idle, body.frame()) => frame,
+                _ = cancels.changed() => return Err(self.fail("the sender cancelled")),
+            };
+            let frame = match frame {
                 Ok(Some(Ok(frame))) => frame,
                 Ok(None) => return Ok(()),
                 Ok(Some(Err(_))) => return Err(self.fail("the connection was lost")),
@@ -242,5 +248,7 @@ impl Drop for Upload {
         if self.ticket.is_some() {
             self.end(false, None);
         }
+        // The partial is gone by now (`end` dropped it, or it was persisted).
+        self.shared.uploads.send_modify(|n| *n -= 1);
     }
 }
