@@ -13,6 +13,9 @@ use crate::rendezvous::RendezvousObserver;
 use crate::transfer::{OfferSummary, Received};
 use crate::ui::Answer;
 
+#[path = "send_tests/refusals.rs"]
+mod refusals;
+
 const LIMIT: Duration = Duration::from_secs(20);
 
 /// The receiving user: says yes, no, or (`None`) never answers; tells
@@ -195,46 +198,27 @@ async fn a_text_message_arrives() {
     assert_eq!(std::fs::read(out.join(name)).unwrap(), b"hi there");
 }
 
-#[tokio::test]
-async fn the_right_pin_lets_the_file_in() {
-    let f = start(true, Some("1234")).await;
-    let path = f.source("a", b"x");
-    let mut ui = Sender::default();
-    let options = f.options(Some("1234"));
-    f.send(options, Payload::Path(path), &mut ui).await.unwrap();
-    let out = f.out.clone();
-    let (received, _tmp) = f.received().await;
-    received.unwrap();
-    assert_eq!(files(&out), ["a"]);
-}
-
-#[tokio::test]
-async fn a_wrong_pin_says_pin_costs_one_attempt_and_writes_nothing() {
-    use ferry_proto::localsend::receiver::MAX_PIN_ATTEMPTS;
-    let f = start(true, Some("1234")).await;
-    let path = f.source("a", b"x");
-    // If one send tried more than once, these would reach the lock-out.
-    for _ in 1..MAX_PIN_ATTEMPTS {
-        let payload = Payload::Path(path.clone());
-        let err = f.send_quietly(f.options(Some("0000")), payload).await;
-        let err = err.unwrap_err();
-        assert!(err.to_string().contains("PIN"), "{err}");
-        assert!(!f.out.exists());
+/// A scanned device, as `pick` sees it.
+fn device(alias: &str, fingerprint: &str, ip: [u8; 4]) -> Device {
+    Device {
+        info: crate::lan::discovery::test_device(alias, fingerprint),
+        from: SocketAddr::from((ip, 53317)),
     }
-    let options = f.options(Some("1234"));
-    f.send_quietly(options, Payload::Path(path)).await.unwrap();
 }
 
-#[tokio::test]
-async fn declined_is_an_error_and_nothing_is_written() {
-    let f = start(false, None).await;
-    let path = f.source("a", b"x");
-    let err = f.send_quietly(f.options(None), Payload::Path(path)).await;
-    let err = err.unwrap_err();
-    assert!(err.to_string().contains("declined"), "{err}");
-    let out = f.out.clone();
-    assert!(matches!(f.received().await.0, Err(Error::Declined)));
-    assert!(!out.exists());
+#[test]
+fn pick_takes_an_alias_or_a_fingerprint_prefix_and_refuses_ambiguity() {
+    let found = [
+        device("kitchen", "AB12CD", [192, 168, 1, 2]),
+        device("office", "AB34EF", [192, 168, 1, 3]),
+    ];
+    let by_alias = pick(&found, "office").unwrap();
+    assert_eq!(by_alias.addr, "192.168.1.3:53317".parse().unwrap());
+    assert_eq!(by_alias.fingerprint, "AB34EF");
+    assert_eq!(pick(&found, "ab12").unwrap().alias, "kitchen");
+    let ambiguous = pick(&found, "AB").unwrap_err().to_string();
+    assert!(ambiguous.contains("2 devices match"), "{ambiguous}");
+    assert!(pick(&found, "garage").is_err());
 }
 
 #[tokio::test]
@@ -254,52 +238,4 @@ async fn cancel_mid_upload_tells_the_receiver_and_leaves_nothing() {
     let cancelled = matches!(received, Err(Error::Peer(PeerError::Cancelled)));
     assert!(cancelled, "{received:?}");
     assert_eq!(files(&out), Vec::<String>::new());
-}
-
-#[tokio::test]
-async fn a_certificate_other_than_announced_is_refused() {
-    let f = start(true, None).await;
-    let path = f.source("a", b"x");
-    let remote = Remote {
-        addr: f.addr,
-        // The sender's own fingerprint: not what the receiver presents.
-        fingerprint: f.sender.fingerprint().as_str().to_owned(),
-        alias: "impostor".into(),
-    };
-    let mut options = f.options(None);
-    options.target = Target::Remote(remote);
-    let err = f.send_quietly(options, Payload::Path(path)).await;
-    let err = err.unwrap_err().to_string();
-    let expected =
-        "the certificate of impostor (127.0.0.1) does not match the fingerprint it announced";
-    assert_eq!(err, expected);
-    assert!(!f.out.exists());
-}
-
-#[tokio::test]
-async fn busy_is_an_error_and_ctrl_c_while_waiting_withdraws_the_offer() {
-    let mut f = start_with(None, None).await;
-    let path = f.source("a", b"x");
-    let first_options = f.options(None);
-    let ctrl_c = first_options.cancel.clone();
-    let (identity, payload) = (f.sender.clone(), Payload::Path(path.clone()));
-    let first = async move {
-        let mut ui = Sender::default();
-        let sending = send(first_options, payload, &identity, &mut ui);
-        timeout(LIMIT, sending).await.unwrap()
-    };
-    tokio::pin!(first);
-    tokio::select! {
-        ended = &mut first => panic!("the first send ended: {ended:?}"),
-        asked = timeout(LIMIT, f.asked.recv()) => asked.unwrap().unwrap(),
-    }
-    let second = f.send_quietly(f.options(None), Payload::Path(path)).await;
-    let err = second.unwrap_err().to_string();
-    assert!(err.contains("busy"), "{err}");
-    ctrl_c.cancel();
-    assert!(matches!(first.await, Err(Error::Cancelled)));
-    let out = f.out.clone();
-    let (received, _tmp) = f.received().await;
-    assert!(received.is_err());
-    assert!(!out.exists());
 }
