@@ -77,7 +77,18 @@ pub async fn send(
     ui: &mut dyn Ui,
 ) -> Result<()> {
     let selection = Selection::walk(payload).map_err(|e| Error::io("reading what to send", e))?;
+    if let Selection::Directory(dir) = &selection {
+        for skipped in &dir.skipped {
+            ui.warn(&format!(
+                "not sending {}: {}",
+                skipped.display(),
+                skipped.reason
+            ));
+        }
+    }
     let items = outgoing::items(selection);
+    // A sender serves nothing; the app still wants a port in `info`, and the
+    // default is what it would try if it ever called back.
     let us = super::receive::register(&options.alias, identity, discovery::Config::default().port);
     let cancel = options.cancel.clone();
     let client = cancel.guard(connect(&options, &us, identity)).await?;
