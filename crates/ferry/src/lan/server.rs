@@ -36,6 +36,7 @@ mod download;
 mod http;
 mod page;
 mod routes;
+mod stall;
 mod upload;
 
 pub use download::Shelf;
@@ -56,7 +57,8 @@ pub struct Limits {
     pub max_header_bytes: usize,
     /// Time for a TLS handshake, a request's headers, or a whole small request.
     pub request_timeout: Duration,
-    /// Time an upload body may go without a byte.
+    /// Time an upload body may go without a byte, or a client without
+    /// taking one of what we write (a download left hanging).
     pub idle_timeout: Duration,
     /// Downloads of shared files streaming at once; more get 503.
     pub max_downloads: usize,

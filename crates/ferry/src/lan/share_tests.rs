@@ -278,3 +278,34 @@ async fn uploads_are_refused_while_sharing() {
     assert_eq!(status, 403);
     f.stop().await;
 }
+
+#[tokio::test]
+async fn a_download_left_hanging_is_cut_and_frees_its_slot() {
+    let big = vec![7u8; 32 << 20]; // beyond what loopback socket buffers hold
+    let mut f = start(&[("dir/big", &big), ("dir/small", b"s")], "dir", |o| {
+        o.http = true;
+        o.limits.idle_timeout = Duration::from_millis(300);
+        o.limits.max_downloads = 1;
+    })
+    .await;
+    let client = f.client();
+    let sid = prepare(&client, "").await.1.unwrap().session_id;
+    let mut hanging = tokio::net::TcpStream::connect(f.addr).await.unwrap();
+    let request = format!(
+        "GET /api/localsend/v2/download?sessionId={sid}&fileId=0 HTTP/1.1\r\nHost: x\r\n\r\n"
+    );
+    tokio::io::AsyncWriteExt::write_all(&mut hanging, request.as_bytes())
+        .await
+        .unwrap();
+    // Never read: the server gives up once the client took nothing for a while.
+    let (_, name, complete) = f.next_served().await;
+    assert_eq!((name.as_str(), complete), ("dir/big", false));
+    let mut small = client.download(&sid, "1").await.unwrap();
+    assert_eq!(small.status, 200);
+    let body = http_body_util::BodyExt::collect(&mut small.body)
+        .await
+        .unwrap();
+    assert_eq!(body.to_bytes().as_ref(), b"s");
+    drop(hanging);
+    f.stop().await;
+}

@@ -14,6 +14,7 @@ use tokio::time::{timeout, Instant};
 use tokio_rustls::TlsAcceptor;
 
 use super::http::Peer;
+use super::stall::WriteStall;
 use super::{routes, Event, Shared};
 use crate::lan::tls::peer_fingerprint;
 
@@ -26,6 +27,8 @@ pub(super) async fn serve(
     shared: Arc<Shared>,
     stopped: watch::Receiver<()>,
 ) {
+    let limits = shared.limits.clone();
+    let tcp = WriteStall::new(tcp, limits.idle_timeout);
     let Some(acceptor) = acceptor else {
         let peer = Peer {
             addr,
@@ -33,7 +36,6 @@ pub(super) async fn serve(
         };
         return serve_http(TokioIo::new(tcp), peer, shared, stopped).await;
     };
-    let limits = shared.limits.clone();
     let tls = match timeout(limits.request_timeout, acceptor.accept(tcp)).await {
         Ok(Ok(tls)) => tls,
         Ok(Err(e)) => return tracing::debug!(%addr, "TLS handshake failed: {e}"),
