@@ -47,6 +47,11 @@ where
     netns::run(module_path!(), test, body);
 }
 
+fn json_lines(stdout: &str) -> Vec<serde_json::Value> {
+    let parse = |line: &str| serde_json::from_str(line).unwrap();
+    stdout.lines().map(parse).collect()
+}
+
 fn tree(dir: &Path) -> Tree {
     Tree::of(dir)
 }
@@ -97,11 +102,7 @@ fn lan_devices_lists_the_receiver_as_json() {
         f.env("XDG_CONFIG_HOME", sb.root.join("send").to_str().unwrap());
         let listed = f.spawn().finish().await;
         listed.assert_success();
-        let lines: Vec<serde_json::Value> = listed
-            .stdout
-            .lines()
-            .map(|l| serde_json::from_str(l).unwrap())
-            .collect();
+        let lines = json_lines(&listed.stdout);
         assert_eq!(lines.len(), 1, "{}", listed.stdout);
         assert_eq!(lines[0]["alias"], "living room");
         assert_eq!(lines[0]["ip"], "127.0.0.1");
@@ -204,11 +205,7 @@ fn the_json_receiver_reports_waiting_offer_and_done() {
                 .assert_success();
             let got = recv.finish().await;
             got.assert_success();
-            let events: Vec<serde_json::Value> = got
-                .stdout
-                .lines()
-                .map(|l| serde_json::from_str(l).unwrap())
-                .collect();
+            let events = json_lines(&got.stdout);
             let names: Vec<&str> = events
                 .iter()
                 .map(|e| e["event"].as_str().unwrap())
