@@ -242,7 +242,7 @@ fn ended_error(ended: Option<Ended>) -> Error {
     }
 }
 
-fn device_info(alias: &str, identity: &Identity) -> DeviceInfo {
+pub(super) fn device_info(alias: &str, identity: &Identity) -> DeviceInfo {
     DeviceInfo {
         alias: alias.to_owned(),
         version: PROTOCOL_VERSION.to_owned(),
