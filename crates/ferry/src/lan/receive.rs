@@ -7,6 +7,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use ferry_proto::localsend::messages::message_text;
 use ferry_proto::localsend::receiver::{Ended, ReceiverConfig, DEFAULT_IDLE_TIMEOUT};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
@@ -118,7 +119,11 @@ impl Receiving {
             let event = self.events.rx.recv().await;
             let event = event.ok_or_else(|| Error::internal("the LAN server stopped"))?;
             match event {
-                Event::Offer(pending) => return self.on_offer(pending, ui).await,
+                Event::Offer(pending) => {
+                    let received = self.on_offer(pending, ui).await;
+                    self.server.close(CLOSE_PATIENCE).await;
+                    return received;
+                }
                 Event::Registered { addr, device, .. } => {
                     tracing::debug!(%addr, alias = %device.alias, "a device registered");
                 }
@@ -129,7 +134,13 @@ impl Receiving {
 
     /// Checks the offer's names and space, asks the user, and on a yes
     /// receives the files.
-    async fn on_offer(mut self, pending: PendingOffer, ui: &mut dyn Ui) -> Result<Received> {
+    async fn on_offer(&mut self, pending: PendingOffer, ui: &mut dyn Ui) -> Result<Received> {
+        if let Some(text) = message_text(&pending.offer.files) {
+            // Shown, not stored, as the app does: no file is wanted (204).
+            let text = text.to_owned();
+            pending.answer(Verdict::Accept(Default::default()));
+            return Ok(Received::Text(text));
+        }
         let plan = match land::plan(&pending.offer.files, &self.output_dir) {
             Ok(plan) => plan,
             Err(e) => {
@@ -205,6 +216,10 @@ impl Receiving {
         }
     }
 }
+
+/// How long the last answers may take to reach the sender once the session
+/// ended (the 204 to a message, the 200 to the last upload).
+const CLOSE_PATIENCE: Duration = Duration::from_secs(5);
 
 /// How long an ended session's uploads may take to notice (they watch the
 /// cancel, so this is a backstop).

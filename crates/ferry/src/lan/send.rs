@@ -185,12 +185,7 @@ fn pick(found: &[Device], name: &str) -> Result<(Remote, Scheme)> {
             return Err(NetworkError::NoConnection(why).into());
         }
     };
-    let remote = Remote {
-        addr: SocketAddr::new(device.from.ip(), device.info.port),
-        fingerprint: device.info.fingerprint.clone(),
-        alias: device.info.alias.clone(),
-    };
-    Ok((remote, device.info.protocol))
+    Ok((Remote::from(device), device.info.protocol))
 }
 
 async fn prepare(

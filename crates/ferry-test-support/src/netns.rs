@@ -14,15 +14,19 @@ use std::time::Duration;
 /// Set in the environment of the inner run.
 const INNER: &str = "FERRY_TEST_IN_PRIVATE_NETNS";
 
+/// Names the file the inner run writes once the body passed: a selection that
+/// matched no test would exit 0 too, and must not read as a pass.
+const MARK: &str = "FERRY_TEST_NETNS_MARK";
+
 /// Bounds the whole inner run, start-up included.
-const OUTER_TIMEOUT: Duration = Duration::from_secs(60);
+const OUTER_TIMEOUT: Duration = Duration::from_secs(90);
 
 /// Bounds the test body inside the namespace.
-const BODY_TIMEOUT: Duration = Duration::from_secs(20);
+const BODY_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Runs `body` in a private network namespace. `module` is the caller's
 /// `module_path!()` and `test` its function name (to select it with `--exact`).
-pub(super) fn run<F, Fut>(module: &str, test: &str, body: F)
+pub fn run<F, Fut>(module: &str, test: &str, body: F)
 where
     F: FnOnce() -> Fut,
     Fut: Future<Output = ()>,
@@ -33,6 +37,9 @@ where
             let outcome = tokio::time::timeout(BODY_TIMEOUT, body()).await;
             outcome.expect("test body timed out inside the namespace");
         });
+        if let Some(mark) = std::env::var_os(MARK) {
+            std::fs::write(mark, "ran").expect("marking the body as run");
+        }
     } else {
         let name = test_path(module, test);
         runtime().block_on(run_inner(&name));
@@ -47,10 +54,12 @@ fn runtime() -> tokio::runtime::Runtime {
 }
 
 /// `ferry::lan::discovery::netns_tests` + `x` → `lan::discovery::netns_tests::x`,
-/// the name libtest knows the test by.
+/// the name libtest knows the test by (just `x` at an integration test's top).
 fn test_path(module: &str, test: &str) -> String {
-    let inside_crate = module.split_once("::").map_or("", |(_, rest)| rest);
-    format!("{inside_crate}::{test}")
+    match module.split_once("::") {
+        Some((_, inside_crate)) => format!("{inside_crate}::{test}"),
+        None => test.to_owned(),
+    }
 }
 
 async fn run_inner(name: &str) {
@@ -58,7 +67,10 @@ async fn run_inner(name: &str) {
     let mut cmd = tokio::process::Command::new("unshare");
     cmd.arg("--net").arg("--").arg(exe);
     cmd.args(["--exact", name, "--nocapture", "--test-threads=1"]);
-    cmd.env(INNER, "1").stdin(Stdio::null()).kill_on_drop(true);
+    let scratch = tempfile::tempdir().expect("a scratch directory");
+    let mark = scratch.path().join("ran");
+    cmd.env(INNER, "1").env(MARK, &mark);
+    cmd.stdin(Stdio::null()).kill_on_drop(true);
     let mut child = cmd.spawn().unwrap_or_else(|e| {
         panic!("cannot start `unshare --net` ({e}): the multicast tests need it (root or CAP_SYS_ADMIN) and fail rather than skip")
     });
@@ -72,6 +84,7 @@ async fn run_inner(name: &str) {
          If `unshare` reported an error, this machine does not allow private network \
          namespaces (root or CAP_SYS_ADMIN needed) and the test cannot run"
     );
+    assert!(mark.exists(), "`{name}` ran no test body in its namespace");
 }
 
 /// Loopback up with the multicast route, and proof that nothing else exists
