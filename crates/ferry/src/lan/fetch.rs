@@ -143,50 +143,19 @@ impl Pull<'_> {
         }
         let dir = target.parent().unwrap_or(Path::new("."));
         let name = target.file_name().unwrap_or_default().to_string_lossy();
-        let (partial, file) =
-            Partial::file(dir, &name).map_err(|e| Error::io("creating a partial file", e))?;
+        let (partial, file) = Partial::file(dir, &name).map_err(write_error)?;
         let mut file = tokio::fs::File::from_std(file);
-        let mut hash = Sha256::new();
-        let mut got = 0u64;
-        loop {
-            let frame = timeout(self.stall, download.body.frame()).await;
-            let frame = match frame {
-                Err(_) => return Err(NetworkError::TimedOut("the device stopped sending").into()),
-                Ok(None) => break,
-                Ok(Some(Err(e))) => return Err(Error::lost(std::io::Error::other(e))),
-                Ok(Some(Ok(frame))) => frame,
-            };
-            let Ok(data) = frame.into_data() else {
-                continue;
-            };
-            got += data.len() as u64;
-            if got > dto.size {
-                return Err(Error::protocol(format!(
-                    "{}: more bytes than declared",
-                    dto.file_name
-                )));
-            }
-            file.write_all(&data)
-                .await
-                .map_err(|e| Error::io("writing a partial file", e))?;
-            hash.update(&data);
-            report.transferred += data.len() as u64;
-            ui.progress(report.transferred, report.bytes);
-        }
-        if got != dto.size {
-            return Err(Error::protocol(format!(
-                "{}: shorter than declared",
-                dto.file_name
-            )));
-        }
-        check_hash(dto, hash)?;
-        let synced = async {
-            file.flush().await?;
-            file.sync_all().await
+        let mut body = Body {
+            dto,
+            file: &mut file,
+            hash: Sha256::new(),
+            got: 0,
         };
-        synced
-            .await
-            .map_err(|e| Error::io("writing a partial file", e))?;
+        body.receive(&mut download.body, self.stall, report, ui)
+            .await?;
+        body.check()?;
+        file.flush().await.map_err(write_error)?;
+        file.sync_all().await.map_err(write_error)?;
         drop(file);
         partial.persist(target).map_err(|e| match e.kind() {
             std::io::ErrorKind::AlreadyExists => Error::exists(target),
@@ -195,14 +164,66 @@ impl Pull<'_> {
     }
 }
 
-/// A declared SHA-256 must match what arrived.
-fn check_hash(dto: &FileDto, hash: Sha256) -> Result<()> {
-    let actual = hex::encode(hash.finalize());
-    match &dto.sha256 {
-        Some(expected) if !expected.eq_ignore_ascii_case(&actual) => {
-            Err(PeerError::Integrity(format!("{}: SHA-256 mismatch", dto.file_name)).into())
+fn write_error(e: std::io::Error) -> Error {
+    Error::io("writing a partial file", e)
+}
+
+/// One download's bytes on their way into its partial file.
+struct Body<'a> {
+    dto: &'a FileDto,
+    file: &'a mut tokio::fs::File,
+    hash: Sha256,
+    got: u64,
+}
+
+impl Body<'_> {
+    /// Writes every frame of `incoming`, refusing a byte past the declared
+    /// size before it is written; `stall` bounds each wait.
+    async fn receive(
+        &mut self,
+        incoming: &mut hyper::body::Incoming,
+        stall: Duration,
+        report: &mut Report,
+        ui: &mut dyn Ui,
+    ) -> Result<()> {
+        loop {
+            let frame = match timeout(stall, incoming.frame()).await {
+                Err(_) => return Err(NetworkError::TimedOut("the device stopped sending").into()),
+                Ok(None) => return Ok(()),
+                Ok(Some(Err(e))) => return Err(Error::lost(std::io::Error::other(e))),
+                Ok(Some(Ok(frame))) => frame,
+            };
+            let Ok(data) = frame.into_data() else {
+                continue;
+            };
+            self.got += data.len() as u64;
+            if self.got > self.dto.size {
+                return Err(self.refuse("more bytes than declared"));
+            }
+            self.file.write_all(&data).await.map_err(write_error)?;
+            self.hash.update(&data);
+            report.transferred += data.len() as u64;
+            ui.progress(report.transferred, report.bytes);
         }
-        _ => Ok(()),
+    }
+
+    /// The body ended: whole, and matching its SHA-256 when one was given.
+    fn check(&mut self) -> Result<()> {
+        if self.got != self.dto.size {
+            return Err(self.refuse("shorter than declared"));
+        }
+        let actual = hex::encode(std::mem::take(&mut self.hash).finalize());
+        match &self.dto.sha256 {
+            Some(expected) if !expected.eq_ignore_ascii_case(&actual) => {
+                let why = format!("{}: SHA-256 mismatch", self.dto.file_name);
+                Err(PeerError::Integrity(why).into())
+            }
+            _ => Ok(()),
+        }
+    }
+
+    fn refuse(&self, why: &str) -> Error {
+        Error::protocol(format!("{}: {why}", self.dto.file_name))
     }
 }
 

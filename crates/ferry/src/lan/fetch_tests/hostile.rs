@@ -21,6 +21,7 @@ struct Lie {
     sends: &'static [u8],
     /// Cut the connection after `sends` (with Content-Length = declared).
     drops: bool,
+    sha256: Option<&'static str>,
 }
 
 const fn honest(name: &'static str, sends: &'static [u8]) -> Lie {
@@ -29,6 +30,7 @@ const fn honest(name: &'static str, sends: &'static [u8]) -> Lie {
         declared: sends.len() as u64,
         sends,
         drops: false,
+        sha256: None,
     }
 }
 
@@ -68,7 +70,7 @@ fn answer(lies: &[Lie], request: Request<Incoming>) -> Response<Body> {
                 .enumerate()
                 .map(|(i, l)| {
                     let dto = json!({"id": i.to_string(), "fileName": l.name, "size": l.declared,
-                    "fileType": "application/octet-stream"});
+                    "fileType": "application/octet-stream", "sha256": l.sha256});
                     (i.to_string(), dto)
                 })
                 .collect();
@@ -143,6 +145,7 @@ async fn more_bytes_than_declared_are_refused_and_nothing_lands() {
         declared: 4,
         sends: b"four+more",
         drops: false,
+        sha256: None,
     };
     let (result, tmp) = fetch_lies(vec![lie]).await;
     let err = result.unwrap_err().to_string();
@@ -157,6 +160,7 @@ async fn a_short_file_is_refused_and_nothing_lands() {
         declared: 10,
         sends: b"four",
         drops: false,
+        sha256: None,
     };
     let (result, tmp) = fetch_lies(vec![lie]).await;
     assert!(result
@@ -175,6 +179,7 @@ async fn a_dropped_connection_leaves_no_half_file() {
             declared: 1000,
             sends: &[7; 100],
             drops: true,
+            sha256: None,
         },
     ];
     let (result, tmp) = fetch_lies(lies).await;
@@ -190,6 +195,7 @@ async fn sizes_beyond_the_disk_are_refused_before_asking() {
         declared: 1 << 50, // a PiB: within the manifest's bounds, beyond the disk
         sends: b"",
         drops: false,
+        sha256: None,
     };
     let addr = fake(vec![lie]).await;
     let tmp = tempfile::tempdir().unwrap();
@@ -208,6 +214,7 @@ async fn sizes_beyond_the_disk_are_refused_before_asking() {
         declared: u64::MAX,
         sends: b"",
         drops: false,
+        sha256: None,
     };
     let (result, tmp) = fetch_lies(vec![lie]).await;
     assert!(
@@ -215,4 +222,21 @@ async fn sizes_beyond_the_disk_are_refused_before_asking() {
         "{result:?}"
     );
     assert!(written(&tmp).is_empty());
+}
+
+#[tokio::test]
+async fn a_wrong_sha256_is_refused_and_nothing_lands() {
+    let mut lie = honest("a", b"four");
+    lie.sha256 = Some("00");
+    let (result, tmp) = fetch_lies(vec![lie]).await;
+    assert!(
+        matches!(result, Err(Error::Peer(PeerError::Integrity(_)))),
+        "{result:?}"
+    );
+    assert!(written(&tmp).is_empty(), "{:?}", written(&tmp));
+    let mut right = honest("a", b"four");
+    // sha256("four")
+    right.sha256 = Some("04efaf080f5a3e74e1c29d1ca6a48569382cbbcd324e8d59d2b83ef21c039f00");
+    let (result, _tmp) = fetch_lies(vec![right]).await;
+    result.unwrap();
 }
