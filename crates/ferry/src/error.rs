@@ -104,6 +104,11 @@ pub enum LocalError {
     },
     #[error("refusing an unsafe name from the other side: {0}")]
     UnsafeName(String),
+    /// A LAN device speaks only plain HTTP and the user did not allow it;
+    /// names it as `alias (ip)`, already escaped. (The one message that names
+    /// a flag: the only way past this refusal is the user's opt-in.)
+    #[error("{0} speaks only plain HTTP (unencrypted); pass --http to talk to it anyway")]
+    PlainHttp(String),
     // The cause is shown here and deliberately not a `source()`: the CLI prints
     // the whole chain, which would say the OS error twice.
     #[error("{context}: {cause}")]

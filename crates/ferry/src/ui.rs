@@ -33,6 +33,9 @@ pub trait Ui: RendezvousObserver + Send {
     fn confirming(&mut self) {}
     /// Something the user should know that does not stop the transfer.
     fn warn(&mut self, _message: &str) {}
+    /// Sharing only (`lan::share`): the device at `to` fetched our file `path`
+    /// (as shared, `DIR/sub/name`); `complete` is false when it stopped early.
+    fn served(&mut self, _to: std::net::IpAddr, _path: &str, _complete: bool) {}
     /// Receiver only, before `accept`: an earlier, interrupted transfer left `held`
     /// of these `total` bytes here; only the rest will move (what is held is
     /// verified again first, so it may turn out less).

@@ -19,7 +19,7 @@
 //! - `POST upload?sessionId&fileId&token`: one file's bytes (may run in parallel);
 //! - `POST cancel?sessionId`: the sender gives up;
 //! - `POST prepare-download` and `GET download?sessionId&fileId`: the reverse,
-//!   browser-facing API where the sender serves.
+//!   browser-facing API where the sender serves ([`share`]).
 //!
 //! With HTTPS every device has a self-signed certificate and its
 //! [`fingerprint`] (SHA-256 of the DER) is its identity; with HTTP the
@@ -47,6 +47,7 @@ pub mod messages;
 pub mod receiver;
 mod response;
 pub mod sender;
+pub mod share;
 
 use std::net::Ipv4Addr;
 
@@ -58,6 +59,7 @@ pub use messages::{
 };
 pub use receiver::{Receiver, ReceiverConfig, Response, Status};
 pub use sender::{OutgoingItem, SendError, UploadPlan};
+pub use share::{Share, ShareConfig};
 
 /// The protocol version we speak (`major.minor`), as the `version` field says it.
 pub const PROTOCOL_VERSION: &str = "2.1";

@@ -97,7 +97,7 @@ impl UploadTicket {
     }
 }
 
-mod pin;
+pub(super) mod pin;
 mod session;
 use pin::PinGate;
 pub use pin::MAX_PIN_ATTEMPTS;
@@ -332,7 +332,7 @@ fn invalid_token() -> Response {
 
 /// A session id or file token: 128 random bits as hex, as unguessable as the
 /// app's UUIDv4s. Tokens are the only upload credential, so a CSPRNG.
-fn random_token(rng: &mut (impl RngCore + CryptoRng)) -> String {
+pub(super) fn random_token(rng: &mut (impl RngCore + CryptoRng)) -> String {
     let mut bytes = [0u8; 16];
     rng.fill_bytes(&mut bytes);
     hex::encode(bytes)

@@ -3,6 +3,8 @@
 //! or an error a CLI can word. The driver walks the disk (a
 //! `transfer::Selection`), sends the requests and streams the files.
 
+use std::collections::BTreeMap;
+
 use super::decode::{self, DecodeError};
 use super::messages::{FileDto, FileMetadata, PrepareUploadRequest, Register};
 use super::Endpoint;
@@ -33,14 +35,19 @@ pub enum OutgoingItem {
 /// The prepare-upload body for `items`; file ids are their indexes, so the
 /// driver maps an id back to its item with `id.parse::<usize>()`.
 pub fn prepare_upload(info: Register, items: &[OutgoingItem]) -> PrepareUploadRequest {
+    PrepareUploadRequest {
+        info,
+        files: numbered(items),
+    }
+}
+
+/// `items` as a `files` map whose ids are their indexes.
+pub(super) fn numbered(items: &[OutgoingItem]) -> BTreeMap<String, FileDto> {
     let files = items.iter().enumerate().map(|(i, item)| {
         let dto = file_dto(i.to_string(), item);
         (dto.id.clone(), dto)
     });
-    PrepareUploadRequest {
-        info,
-        files: files.collect(),
-    }
+    files.collect()
 }
 
 fn file_dto(id: String, item: &OutgoingItem) -> FileDto {
@@ -140,14 +147,21 @@ pub fn interpret_prepare_response(
             session_id: String::new(),
             uploads: Vec::new(),
         }),
-        401 => Err(SendError::PinRequiredOrWrong),
-        403 => Err(SendError::Declined),
-        409 => Err(SendError::Busy),
-        429 => Err(SendError::TooManyPinAttempts),
-        _ => Err(SendError::Unexpected {
+        _ => Err(refusal(status, body)),
+    }
+}
+
+/// Why a prepare (upload or download) was not answered 200.
+pub(super) fn refusal(status: u16, body: &[u8]) -> SendError {
+    match status {
+        401 => SendError::PinRequiredOrWrong,
+        403 => SendError::Declined,
+        409 => SendError::Busy,
+        429 => SendError::TooManyPinAttempts,
+        _ => SendError::Unexpected {
             status,
             message: decode::error_message(body),
-        }),
+        },
     }
 }
 
@@ -178,7 +192,7 @@ fn plan(request: &PrepareUploadRequest, body: &[u8]) -> Result<UploadPlan, SendE
 
 /// Percent-encodes all but RFC 3986's unreserved characters, so a hostile
 /// token cannot add query parameters or break the request line.
-fn encode(value: &str) -> String {
+pub(super) fn encode(value: &str) -> String {
     let mut out = String::with_capacity(value.len());
     for b in value.bytes() {
         match b {

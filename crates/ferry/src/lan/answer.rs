@@ -6,16 +6,54 @@
 use std::net::SocketAddr;
 
 use ferry_proto::localsend::{DeviceInfo, Register};
+use tokio::task::JoinHandle;
 
 use super::client::{Client, Remote};
 use super::discovery::{self, Discovered, DiscoverySocket, Listener};
 use super::identity::Identity;
-use crate::error::Result;
+use super::server::{self, Events, Server, ServerConfig};
+use super::us::Us;
+use crate::error::{Error, Result};
+
+/// A started server and, unless there is no `discovery`, the task that
+/// announces it and answers announcements.
+pub(super) struct Visible {
+    pub(super) server: Server,
+    pub(super) events: Events,
+    pub(super) announcer: Option<JoinHandle<()>>,
+}
+
+impl Visible {
+    /// Starts ferry's server (HTTPS, or plain HTTP when `config.http`, which
+    /// also lets it register with devices that announced plain HTTP), then
+    /// announces `us` on its port.
+    pub(super) async fn start(
+        config: ServerConfig,
+        us: Us,
+        discovery: Option<discovery::Config>,
+        identity: &Identity,
+    ) -> Result<Visible> {
+        let (addr, http) = (config.addr, config.http);
+        let scheme = if http { "HTTP" } else { "HTTPS" };
+        let started = server::spawn(config, identity).await;
+        let (server, events) =
+            started.map_err(|e| Error::io(format!("serving {scheme} on {addr}"), e))?;
+        let us = us.register(server.local_addr().port());
+        let announce = |c| tokio::spawn(announce_and_answer(c, us, http, identity.clone()));
+        let announcer = discovery.map(announce);
+        Ok(Visible {
+            server,
+            events,
+            announcer,
+        })
+    }
+}
 
 /// Announces `us`, then answers what it hears until the task is aborted.
-pub(super) async fn announce_and_answer(
+async fn announce_and_answer(
     config: discovery::Config,
     us: Register,
+    http: bool,
     identity: Identity,
 ) {
     let socket = match DiscoverySocket::bind(&config) {
@@ -35,7 +73,7 @@ pub(super) async fn announce_and_answer(
                 }
             }
             heard = listener.next() => match heard {
-                Ok(d) if d.wants_answer => answer(&socket, &d, &us, &identity).await,
+                Ok(d) if d.wants_answer => answer(&socket, &d, &us, &identity, http).await,
                 Ok(_) => {}
                 Err(e) => return tracing::warn!("listening on the LAN failed: {e}"),
             },
@@ -46,8 +84,14 @@ pub(super) async fn announce_and_answer(
 /// Registers with the device that announced; multicast if that fails.
 // Awaited in line: one answer at a time bounds the work a flood of
 // announcements can cause (each register is bounded by the client's timeouts).
-async fn answer(socket: &DiscoverySocket, heard: &Discovered, us: &Register, identity: &Identity) {
-    match register(heard, us, identity).await {
+async fn answer(
+    socket: &DiscoverySocket,
+    heard: &Discovered,
+    us: &Register,
+    identity: &Identity,
+    http: bool,
+) {
+    match register(heard, us, identity, http).await {
         Ok(info) => tracing::debug!(alias = %info.alias, "registered with a device"),
         Err(e) => {
             tracing::debug!(from = %heard.from, "register failed ({e}); answering by multicast");
@@ -58,18 +102,21 @@ async fn answer(socket: &DiscoverySocket, heard: &Discovered, us: &Register, ide
     }
 }
 
-/// `POST register` to the device's HTTPS server, pinned to what it announced.
+/// `POST register` to the device's HTTPS server, pinned to what it announced
+/// (or its plain HTTP server, if it announced one and `http` allows it).
 pub(super) async fn register(
     heard: &Discovered,
     us: &Register,
     identity: &Identity,
+    http: bool,
 ) -> Result<DeviceInfo> {
     let remote = Remote {
         addr: SocketAddr::new(heard.from.ip(), heard.info.port),
         fingerprint: heard.info.fingerprint.clone(),
         alias: heard.info.alias.clone(),
     };
-    Client::new(identity, remote)?.register(us).await
+    let client = Client::for_scheme(identity, remote, heard.info.protocol, http)?;
+    client.register(us).await
 }
 
 #[cfg(test)]
@@ -99,7 +146,7 @@ mod tests {
         };
         let us = test_device("ferry", us_id.fingerprint().as_str());
         let limit = Duration::from_secs(10);
-        let answer = tokio::time::timeout(limit, register(&heard, &us, &us_id));
+        let answer = tokio::time::timeout(limit, register(&heard, &us, &us_id, false));
         let info = answer.await.unwrap().unwrap();
         assert_eq!(info.alias, "announcer");
         assert_eq!(info.fingerprint, them.fingerprint().as_str());

@@ -11,12 +11,12 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use ferry_proto::localsend::{
-    decode, sender, DeviceInfo, Endpoint, PrepareUploadRequest, Register,
+    decode, sender, share, DeviceInfo, Endpoint, PrepareUploadRequest, Register, Scheme,
 };
 use ferry_proto::transfer::path::escape_for_terminal;
 use http_body_util::combinators::UnsyncBoxBody;
 use http_body_util::{BodyExt, Full, Limited};
-use hyper::body::{Body, Bytes};
+use hyper::body::{Body, Bytes, Incoming};
 use hyper::{Method, Request};
 use hyper_util::rt::TokioIo;
 use rustls_pki_types::ServerName;
@@ -27,7 +27,7 @@ use tokio_rustls::TlsConnector;
 use super::discovery::Device;
 use super::identity::Identity;
 use super::tls::{client_config, pin_mismatch};
-use crate::error::{Error, NetworkError, PeerError, Result};
+use crate::error::{Error, LocalError, NetworkError, PeerError, Result};
 
 /// Largest answer body read: device info and prepare-upload answers are a
 /// few hundred bytes per file; this leaves room for thousands of files.
@@ -65,7 +65,16 @@ impl From<&Device> for Remote {
 /// A client for one remote device.
 pub struct Client {
     remote: Remote,
-    tls: TlsConnector,
+    /// `None`: plain HTTP (the user allowed it for a device that announced it).
+    tls: Option<TlsConnector>,
+}
+
+/// A download's answer, its body still streaming: the connection lives as
+/// long as this does.
+pub struct Download {
+    pub status: u16,
+    pub body: hyper::body::Incoming,
+    _conn: AbortOnDrop<()>,
 }
 
 /// Status and body of an answer.
@@ -75,8 +84,31 @@ impl Client {
     pub fn new(identity: &Identity, remote: Remote) -> Result<Client> {
         let config = client_config(identity, &remote.fingerprint)
             .map_err(|e| Error::internal(format!("TLS client configuration: {e}")))?;
-        let tls = TlsConnector::from(config);
+        let tls = Some(TlsConnector::from(config));
         Ok(Client { remote, tls })
+    }
+
+    /// A client for a device that announced `scheme`: plain HTTP only if
+    /// `allow_http` (the user's opt-in), else a [`LocalError::PlainHttp`].
+    pub fn for_scheme(
+        identity: &Identity,
+        remote: Remote,
+        scheme: Scheme,
+        allow_http: bool,
+    ) -> Result<Client> {
+        match (scheme, allow_http) {
+            (Scheme::Https, _) => Client::new(identity, remote),
+            (Scheme::Http, true) => Ok(Client { remote, tls: None }),
+            (Scheme::Http, false) => {
+                let who = Client { remote, tls: None }.who();
+                Err(LocalError::PlainHttp(who).into())
+            }
+        }
+    }
+
+    /// Whether requests go unencrypted.
+    pub fn is_plain(&self) -> bool {
+        self.tls.is_none()
     }
 
     pub fn remote(&self) -> &Remote {
@@ -126,6 +158,36 @@ impl Client {
     pub async fn cancel(&self, session_id: Option<&str>) -> Result<u16> {
         let target = session_id.map_or(Endpoint::Cancel.path(), sender::cancel_target);
         Ok(self.call(Method::POST, target, empty()).await?.0)
+    }
+
+    /// POSTs a prepare-download (with the session and PIN, if any); the
+    /// answer lists every shared file, so it may be as large as a body may.
+    pub async fn prepare_download(
+        &self,
+        session_id: Option<&str>,
+        pin: Option<&str>,
+    ) -> Result<Answer> {
+        let target = share::prepare_download_target(session_id, pin);
+        let request = self.build(Method::POST, target, empty(), Some(0))?;
+        let answer = self.send_limited(request, decode::MAX_BODY_BYTES);
+        timeout(ANSWER_TIMEOUT, answer)
+            .await
+            .map_err(|_| NetworkError::TimedOut("waiting for the device's answer"))?
+    }
+
+    /// GETs one shared file; its body is left to the caller to stream (and
+    /// bound: the headers arrive within [`ANSWER_TIMEOUT`], the body not).
+    pub async fn download(&self, session_id: &str, file_id: &str) -> Result<Download> {
+        let target = share::download_target(session_id, file_id);
+        let request = self.build(Method::GET, target, empty(), None)?;
+        let opened = timeout(ANSWER_TIMEOUT, self.open(request)).await;
+        let (answer, conn) =
+            opened.map_err(|_| NetworkError::TimedOut("waiting for the device's answer"))??;
+        Ok(Download {
+            status: answer.status().as_u16(),
+            body: answer.into_body(),
+            _conn: conn,
+        })
     }
 
     /// Any request, for tests that speak the API by hand.
@@ -179,31 +241,51 @@ impl Client {
 
     /// Sends on a fresh connection and reads the bounded answer.
     async fn send(&self, request: Request<RequestBody>) -> Result<Answer> {
-        let io = TokioIo::new(self.connect().await?);
-        let (mut sender, conn) = hyper::client::conn::http1::handshake(io)
-            .await
-            .map_err(|e| self.lost(e))?;
-        // Aborted when this future is dropped too (a cancel), so an upload
-        // stops sending the moment its caller gives up.
-        let conn = AbortOnDrop(tokio::spawn(conn));
-        let answer = sender.send_request(request).await;
-        let answer = answer.map_err(|e| self.lost(e))?;
+        self.send_limited(request, MAX_ANSWER_BYTES).await
+    }
+
+    async fn send_limited(&self, request: Request<RequestBody>, limit: usize) -> Result<Answer> {
+        let (answer, conn) = self.open(request).await?;
         let status = answer.status().as_u16();
-        let body = Limited::new(answer.into_body(), MAX_ANSWER_BYTES);
+        let body = Limited::new(answer.into_body(), limit);
         let body = body.collect().await;
         drop(conn);
         let body = body.map_err(|e| self.protocol(format!("its answer: {e}")))?;
         Ok((status, body.to_bytes()))
     }
 
+    /// Sends on a fresh connection (TLS unless plain) and returns the answer
+    /// with its body unread, and the connection's task.
+    async fn open(
+        &self,
+        request: Request<RequestBody>,
+    ) -> Result<(hyper::Response<Incoming>, AbortOnDrop<()>)> {
+        let exchanged = match &self.tls {
+            Some(_) => exchange(TokioIo::new(self.connect().await?), request).await,
+            None => exchange(TokioIo::new(self.connect_plain().await?), request).await,
+        };
+        exchanged.map_err(|e| self.lost(e))
+    }
+
+    async fn connect_plain(&self) -> Result<TcpStream> {
+        let tcp = timeout(CONNECT_TIMEOUT, TcpStream::connect(self.remote.addr)).await;
+        let tcp = tcp.map_err(|_| NetworkError::TimedOut("connecting to the device"))?;
+        let tcp = tcp.map_err(|e| NetworkError::NoConnection(format!("{}: {e}", self.who())))?;
+        let _ = tcp.set_nodelay(true);
+        Ok(tcp)
+    }
+
     /// A pinned TLS connection (tests use it to misbehave by hand).
     pub(crate) async fn connect(&self) -> Result<tokio_rustls::client::TlsStream<TcpStream>> {
+        let Some(tls) = &self.tls else {
+            return Err(Error::internal("a TLS connect on a plain HTTP client"));
+        };
         let handshake = async {
             let tcp = TcpStream::connect(self.remote.addr).await?;
             tcp.set_nodelay(true)?;
             // The name is not checked (the pin is); an IP is always valid.
             let name = ServerName::IpAddress(self.remote.addr.ip().into());
-            self.tls.connect(name, tcp).await
+            tls.connect(name, tcp).await
         };
         match timeout(CONNECT_TIMEOUT, handshake).await {
             Err(_) => Err(NetworkError::TimedOut("connecting to the receiver").into()),
@@ -249,21 +331,50 @@ pub async fn probe(identity: &Identity, addr: SocketAddr) -> Result<String> {
         fingerprint: String::new(),
         alias: addr.ip().to_string(),
     };
-    let client = Client::new(identity, remote)?;
-    let handshake = async {
-        let tcp = TcpStream::connect(addr).await?;
-        let name = ServerName::IpAddress(addr.ip().into());
-        client.tls.connect(name, tcp).await
-    };
-    let failed = match timeout(CONNECT_TIMEOUT, handshake).await {
-        Err(_) => return Err(NetworkError::TimedOut("connecting to the receiver").into()),
-        Ok(Ok(_)) => return Err(Error::internal("an empty pin matched a certificate")),
-        Ok(Err(e)) => e,
-    };
-    match pin_mismatch(&failed) {
-        Some(m) => Ok(m.presented.as_str().to_owned()),
-        None => Err(NetworkError::NoConnection(format!("{addr}: {failed}")).into()),
+    Client::new(identity, remote)?.presented().await
+}
+
+impl Client {
+    /// The fingerprint a failed pinned handshake names (see [`probe`]).
+    async fn presented(&self) -> Result<String> {
+        let Some(tls) = &self.tls else {
+            return Err(Error::internal("probing a plain HTTP client"));
+        };
+        let handshake = async {
+            let tcp = TcpStream::connect(self.remote.addr).await?;
+            let name = ServerName::IpAddress(self.remote.addr.ip().into());
+            tls.connect(name, tcp).await
+        };
+        let failed = match timeout(CONNECT_TIMEOUT, handshake).await {
+            Err(_) => return Err(NetworkError::TimedOut("connecting to the receiver").into()),
+            Ok(Ok(_)) => return Err(Error::internal("an empty pin matched a certificate")),
+            Ok(Err(e)) => e,
+        };
+        match pin_mismatch(&failed) {
+            Some(m) => Ok(m.presented.as_str().to_owned()),
+            None => {
+                Err(NetworkError::NoConnection(format!("{}: {failed}", self.remote.addr)).into())
+            }
+        }
     }
+}
+
+/// One request on `io`, the connection driven by a task of its own.
+async fn exchange<IO>(
+    io: TokioIo<IO>,
+    request: Request<RequestBody>,
+) -> std::result::Result<(hyper::Response<Incoming>, AbortOnDrop<()>), hyper::Error>
+where
+    IO: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let (mut sender, conn) = hyper::client::conn::http1::handshake(io).await?;
+    // Aborted when dropped too (a cancel), so an upload stops sending the
+    // moment its caller gives up.
+    let conn = AbortOnDrop(tokio::spawn(async move {
+        let _ = conn.await;
+    }));
+    let answer = sender.send_request(request).await?;
+    Ok((answer, conn))
 }
 
 struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);

@@ -4,6 +4,7 @@
 //! own protocol: one set of rules for every peer, never a copy of them.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
@@ -12,8 +13,8 @@ use ferry_proto::native::manifest::{Entry, EntryKind, Manifest, ManifestBuilder,
 use ferry_proto::transfer::path::SafeRelativePath;
 
 use crate::error::{Error, Result};
-use crate::transfer::landing::{self, CreatedDirs, Existing, Targets};
-use crate::transfer::OfferSummary;
+use crate::transfer::landing::{self, CreatedDirs, Existing, MissingDirs, Targets};
+use crate::transfer::{OfferSummary, Report};
 
 /// An offer that passed every check: each file id's final path.
 pub(crate) struct Plan {
@@ -109,6 +110,12 @@ impl Plan {
 
     /// Where each accepted file id lands.
     pub(crate) fn targets(&self) -> HashMap<String, PathBuf> {
+        self.files().into_iter().collect()
+    }
+
+    /// Each file id and where it lands, in manifest order (directories first
+    /// sorted, as a listing shows them).
+    pub(crate) fn files(&self) -> Vec<(String, PathBuf)> {
         let paths = (0..self.manifest.file_count()).map(|n| self.targets.file(n).0);
         let pairs = self.ids.iter().cloned().zip(paths.map(Path::to_owned));
         pairs.collect()
@@ -127,13 +134,33 @@ impl Plan {
 
     /// Creates the output directory and the offer's directories, now that the
     /// user said yes.
-    pub(crate) fn create_dirs(&self, out_dir: &Path) -> Result<CreatedDirs> {
+    fn create_dirs(&self, out_dir: &Path) -> Result<CreatedDirs> {
         landing::create_dirs(&self.manifest, &self.targets, out_dir)
+    }
+
+    /// Creates the directories (and the output directory) once the user said
+    /// yes, runs `transfer`, and after a failure removes what it created
+    /// that stayed empty. Files that landed stay.
+    pub(crate) async fn land(
+        &self,
+        out_dir: &Path,
+        transfer: impl Future<Output = Result<Report>>,
+    ) -> Result<Report> {
+        let missing = MissingDirs::of(out_dir);
+        let created = self.create_dirs(out_dir)?;
+        let report = transfer.await;
+        if report.is_err() {
+            self.remove_empty_dirs();
+        }
+        drop(missing); // removes an output directory that stayed empty
+        let report = report?;
+        created.finish()?;
+        Ok(report)
     }
 
     /// After a failed or cancelled transfer: removes the directories this
     /// offer made that stayed empty, deepest first (never one that was there).
-    pub(crate) fn remove_empty_dirs(&self) {
+    fn remove_empty_dirs(&self) {
         let entries = self.manifest.entries().iter().enumerate().rev();
         for (i, _) in entries.filter(|(_, e)| e.kind == EntryKind::Dir) {
             if self.targets.existing[i] == Existing::Nothing {

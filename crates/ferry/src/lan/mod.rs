@@ -7,10 +7,15 @@
 //! - [`tls`]: rustls configurations without a CA: a server that accepts any
 //!   self-signed client certificate (or none), a client that pins the server
 //!   to the fingerprint it announced.
+//! - [`send`] / [`receive`]: the upload API, either way; [`share`] /
+//!   [`fetch`]: the download API (the side with the files serves).
+//! - Plain HTTP only where the user opted in (`http` in each options type);
+//!   HTTPS is the default everywhere.
 
 mod answer;
 pub mod client;
 pub mod discovery;
+mod fetch;
 pub mod identity;
 mod land;
 mod outgoing;
@@ -19,7 +24,11 @@ mod receive;
 mod scan;
 mod send;
 pub mod server;
+mod share;
 pub mod tls;
+mod us;
+pub use fetch::{fetch, FetchOptions};
 pub use receive::{receive, ReceiveOptions, Receiving};
 pub use scan::devices;
 pub use send::{send, SendOptions, Target};
+pub use share::{share, ShareOptions, Sharing};

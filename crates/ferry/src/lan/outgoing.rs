@@ -12,8 +12,10 @@ use tokio::io::AsyncReadExt;
 use tokio::sync::watch;
 
 use super::client::RequestBody;
+use crate::error::{Error, Result};
 use crate::rendezvous::Cancel;
-use crate::transfer::Selection;
+use crate::transfer::{Payload, Selection};
+use crate::ui::Ui;
 
 /// How much of a file is read per body frame.
 const CHUNK: usize = 64 * 1024;
@@ -29,6 +31,24 @@ pub(super) struct Outgoing {
 enum Source {
     File(PathBuf),
     Text(Bytes),
+}
+
+/// Walks `payload` once (as every protocol does) into its items, warning
+/// about what the walk left out and telling `ui` what will be offered.
+pub(super) fn walk(payload: Payload, ui: &mut dyn Ui) -> Result<Vec<Outgoing>> {
+    let loose = matches!(payload, Payload::Paths { .. });
+    let selection = Selection::walk(payload).map_err(|e| Error::io("reading what to send", e))?;
+    if let Selection::Directory(dir) = &selection {
+        for skipped in &dir.skipped {
+            ui.warn(&format!(
+                "not sending {}: {}",
+                skipped.display(),
+                skipped.reason
+            ));
+        }
+    }
+    ui.sending(&announced(&selection, loose));
+    Ok(items(selection, loose))
 }
 
 /// The items of `selection`: a folder as its files named `DIR/sub/name`

@@ -9,17 +9,17 @@ use std::time::Duration;
 
 use ferry_proto::localsend::messages::message_text;
 use ferry_proto::localsend::receiver::{Ended, ReceiverConfig, DEFAULT_IDLE_TIMEOUT};
-use ferry_proto::localsend::{DeviceInfo, DeviceType, Register, Scheme, PROTOCOL_VERSION};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
-use super::answer;
+use super::answer::Visible;
 use super::discovery;
 use super::identity::Identity;
 use super::land::{self, Plan};
 use super::server::{self, Event, Events, Limits, PendingOffer, Server, ServerConfig, Verdict};
+use super::us::Us;
 use crate::error::{Error, PeerError, Result};
-use crate::transfer::landing::{check_output_dir, MissingDirs};
+use crate::transfer::landing::check_output_dir;
 use crate::transfer::{Received, Report};
 use crate::ui::Ui;
 
@@ -37,6 +37,9 @@ pub struct ReceiveOptions {
     /// Where to announce ourselves; `None` for no multicast (tests).
     pub discovery: Option<discovery::Config>,
     pub limits: Limits,
+    /// Serve plain HTTP instead of HTTPS, and register with devices that
+    /// announce plain HTTP (unencrypted: only on the user's word).
+    pub http: bool,
 }
 
 impl ReceiveOptions {
@@ -49,6 +52,7 @@ impl ReceiveOptions {
             session_timeout: DEFAULT_IDLE_TIMEOUT,
             discovery: Some(discovery::Config::default()),
             limits: Limits::default(),
+            http: false,
         }
     }
 }
@@ -79,26 +83,28 @@ impl Drop for Receiving {
 impl Receiving {
     pub async fn start(options: ReceiveOptions, identity: &Identity) -> Result<Receiving> {
         check_output_dir(&options.output_dir)?;
+        let us = Us::new(&options.alias, identity, options.http);
         let config = ServerConfig {
             addr: options.addr,
-            device: device_info(&options.alias, identity),
+            device: us.info(),
             receiver: ReceiverConfig {
                 pin: options.pin,
                 idle_timeout: options.session_timeout,
             },
             limits: options.limits,
+            http: options.http,
+            share: None,
         };
-        let (server, events) = server::spawn(config, identity)
-            .await
-            .map_err(|e| Error::io(format!("serving HTTPS on {}", options.addr), e))?;
-        let us = register(&options.alias, identity, server.local_addr().port());
-        let answering = |c| tokio::spawn(answer::announce_and_answer(c, us, identity.clone()));
-        let announcer = options.discovery.map(answering);
+        let Visible {
+            server,
+            events,
+            announcer,
+        } = Visible::start(config, us, options.discovery, identity).await?;
         Ok(Receiving {
             server,
             events,
-            output_dir: options.output_dir,
             announcer,
+            output_dir: options.output_dir,
         })
     }
 
@@ -155,17 +161,12 @@ impl Receiving {
                 Error::Declined
             });
         }
-        let missing = MissingDirs::of(&self.output_dir);
-        let created = plan.create_dirs(&self.output_dir)?;
-        pending.answer(Verdict::Accept(plan.targets()));
-        let report = self.transfer(&plan, ui).await;
-        if report.is_err() {
-            plan.remove_empty_dirs();
-        }
-        drop(missing); // removes an output directory that stayed empty
-        let report = report?;
-        created.finish()?;
-        Ok(Received::Files(report))
+        let out = self.output_dir.clone();
+        let transfer = async {
+            pending.answer(Verdict::Accept(plan.targets()));
+            self.transfer(&plan, ui).await
+        };
+        Ok(Received::Files(plan.land(&out, transfer).await?))
     }
 
     /// Reports progress until the session ends; every file must have landed.
@@ -242,31 +243,6 @@ fn ended_error(ended: Option<Ended>) -> Error {
     }
 }
 
-pub(super) fn device_info(alias: &str, identity: &Identity) -> DeviceInfo {
-    DeviceInfo {
-        alias: alias.to_owned(),
-        version: PROTOCOL_VERSION.to_owned(),
-        device_model: Some("ferry".to_owned()),
-        device_type: Some(DeviceType::Headless),
-        fingerprint: identity.fingerprint().as_str().to_owned(),
-        download: false,
-    }
-}
-
-pub(super) fn register(alias: &str, identity: &Identity, port: u16) -> Register {
-    let info = device_info(alias, identity);
-    Register {
-        alias: info.alias,
-        version: info.version,
-        device_model: info.device_model,
-        device_type: info.device_type,
-        fingerprint: info.fingerprint,
-        port,
-        protocol: Scheme::Https,
-        download: false,
-    }
-}
-
 #[cfg(test)]
 #[path = "receive_tests.rs"]
-mod tests;
+pub(super) mod tests;

@@ -92,7 +92,7 @@ impl Fixture {
 }
 
 /// Every path under `dir`, relative, sorted (hidden partials included).
-fn tree(dir: &Path) -> Vec<String> {
+pub(in crate::lan) fn tree(dir: &Path) -> Vec<String> {
     let mut found = Vec::new();
     let mut stack = vec![dir.to_owned()];
     while let Some(at) = stack.pop() {

@@ -11,8 +11,8 @@ use ferry_proto::localsend::receiver::{ReceiverConfig, DEFAULT_IDLE_TIMEOUT};
 
 use super::discovery::{self, dedupe, Device, Discovered, Interfaces};
 use super::identity::Identity;
-use super::receive::{device_info, register};
 use super::server::{self, Event, Events, Limits, Server, ServerConfig};
+use super::us::Us;
 
 /// The devices that answer within `duration`, each once, sorted by alias.
 pub async fn devices(
@@ -21,7 +21,7 @@ pub async fn devices(
     identity: &Identity,
     duration: Duration,
 ) -> io::Result<Vec<Device>> {
-    let us = register(alias, identity, config.port);
+    let us = Us::new(alias, identity, false).register(config.port);
     let listening = listen(config, alias, identity).await;
     let heard = discovery::scan(config, &us, duration).await?;
     let heard = heard.into_iter().map(|d| Discovered {
@@ -50,7 +50,7 @@ async fn listen(
     };
     let server = ServerConfig {
         addr: SocketAddr::new(IpAddr::V4(ip), config.port),
-        device: device_info(alias, identity),
+        device: Us::new(alias, identity, false).info(),
         // Nothing is received while scanning: an offer is declined (its
         // `PendingOffer` is dropped unanswered).
         receiver: ReceiverConfig {
@@ -58,6 +58,8 @@ async fn listen(
             idle_timeout: DEFAULT_IDLE_TIMEOUT,
         },
         limits: Limits::default(),
+        http: false,
+        share: None,
     };
     match server::spawn(server, identity).await {
         Ok(listening) => Some(listening),

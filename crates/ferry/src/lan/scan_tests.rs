@@ -21,11 +21,11 @@ fn config() -> discovery::Config {
 /// only (never by multicast), for as long as it runs.
 async fn register_only_device(identity: Identity) {
     let socket = DiscoverySocket::bind(&config()).expect("bind discovery");
-    let us = register("the app", &identity, PORT);
+    let us = Us::new("the app", &identity, false).register(PORT);
     let mut listener = Listener::new(&socket, &us.fingerprint);
     loop {
         let heard = listener.next().await.expect("listen");
-        let _ = answer::register(&heard, &us, &identity).await;
+        let _ = answer::register(&heard, &us, &identity, false).await;
     }
 }
 

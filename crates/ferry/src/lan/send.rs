@@ -11,16 +11,17 @@ use std::pin::Pin;
 use std::time::Duration;
 
 use ferry_proto::localsend::sender::{self, UploadPlan};
-use ferry_proto::localsend::{PrepareUploadRequest, Register};
+use ferry_proto::localsend::{PrepareUploadRequest, Register, Scheme};
 use tokio::sync::watch;
 
 use super::client::{self, Client, Remote};
 use super::discovery::{self, Device};
 use super::identity::Identity;
 use super::outgoing::{self, Outgoing};
+use super::us::Us;
 use crate::error::{Error, NetworkError, PeerError, Result};
 use crate::rendezvous::Cancel;
-use crate::transfer::{Payload, Selection};
+use crate::transfer::Payload;
 use crate::ui::Ui;
 
 /// How long an upload may go without the receiver taking a byte (also
@@ -53,6 +54,8 @@ pub struct SendOptions {
     /// How long the receiver's user may take to accept.
     pub decision_timeout: Duration,
     pub cancel: Cancel,
+    /// Also talk to a device that speaks only plain HTTP (unencrypted).
+    pub http: bool,
 }
 
 impl SendOptions {
@@ -65,6 +68,7 @@ impl SendOptions {
             scan_time: Duration::from_secs(3),
             decision_timeout: Duration::from_secs(300),
             cancel: Cancel::new(),
+            http: false,
         }
     }
 }
@@ -76,22 +80,10 @@ pub async fn send(
     identity: &Identity,
     ui: &mut dyn Ui,
 ) -> Result<()> {
-    let loose = matches!(payload, Payload::Paths { .. });
-    let selection = Selection::walk(payload).map_err(|e| Error::io("reading what to send", e))?;
-    if let Selection::Directory(dir) = &selection {
-        for skipped in &dir.skipped {
-            ui.warn(&format!(
-                "not sending {}: {}",
-                skipped.display(),
-                skipped.reason
-            ));
-        }
-    }
-    ui.sending(&outgoing::announced(&selection, loose));
-    let items = outgoing::items(selection, loose);
+    let items = outgoing::walk(payload, ui)?;
     // A sender serves nothing; the app still wants a port in `info`, and the
     // default is what it would try if it ever called back.
-    let us = super::receive::register(&options.alias, identity, discovery::Config::default().port);
+    let us = Us::new(&options.alias, identity, false).register(discovery::Config::default().port);
     let cancel = options.cancel.clone();
     let client = cancel.guard(connect(&options, &us, identity)).await?;
     let request = sender::prepare_upload(
@@ -106,10 +98,15 @@ pub async fn send(
 }
 
 /// A client for the target, pinned to the certificate it announced (or,
-/// given by IP, to the one it presents and claims in its info).
-async fn connect(options: &SendOptions, us: &Register, identity: &Identity) -> Result<Client> {
-    let remote = match &options.target {
-        Target::Remote(remote) => remote.clone(),
+/// given by IP, to the one it presents and claims in its info); plain HTTP
+/// only for a device that speaks nothing else, and only if `options.http`.
+pub(super) async fn connect(
+    options: &SendOptions,
+    us: &Register,
+    identity: &Identity,
+) -> Result<Client> {
+    let (remote, scheme) = match &options.target {
+        Target::Remote(remote) => (remote.clone(), Scheme::Https),
         Target::Addr(addr) => by_addr(identity, *addr).await?,
         Target::Device(name) => {
             let found = discovery::scan(&options.discovery, us, options.scan_time).await;
@@ -117,10 +114,39 @@ async fn connect(options: &SendOptions, us: &Register, identity: &Identity) -> R
             pick(&found, name)?
         }
     };
-    Client::new(identity, remote)
+    Client::for_scheme(identity, remote, scheme, options.http)
 }
 
-async fn by_addr(identity: &Identity, addr: SocketAddr) -> Result<Remote> {
+/// A device given by address: HTTPS, pinned to the certificate it claims;
+/// failing a TLS handshake, a device that answers `info` in plain HTTP.
+async fn by_addr(identity: &Identity, addr: SocketAddr) -> Result<(Remote, Scheme)> {
+    match by_addr_tls(identity, addr).await {
+        Err(Error::Network(NetworkError::NoConnection(why))) => {
+            let plain = by_addr_plain(identity, addr).await;
+            plain.map_err(|_| NetworkError::NoConnection(why).into())
+        }
+        other => other.map(|remote| (remote, Scheme::Https)),
+    }
+}
+
+/// Asking for `info` in plain text tells the device nothing about us.
+async fn by_addr_plain(identity: &Identity, addr: SocketAddr) -> Result<(Remote, Scheme)> {
+    let remote = Remote {
+        addr,
+        fingerprint: String::new(),
+        alias: addr.ip().to_string(),
+    };
+    let client = Client::for_scheme(identity, remote.clone(), Scheme::Http, true)?;
+    let info = client.info().await?;
+    let remote = Remote {
+        alias: info.alias,
+        fingerprint: info.fingerprint,
+        ..remote
+    };
+    Ok((remote, Scheme::Http))
+}
+
+async fn by_addr_tls(identity: &Identity, addr: SocketAddr) -> Result<Remote> {
     let fingerprint = client::probe(identity, addr).await?;
     let alias = addr.ip().to_string();
     let remote = Remote {
@@ -140,7 +166,7 @@ async fn by_addr(identity: &Identity, addr: SocketAddr) -> Result<Remote> {
 }
 
 /// The one device whose alias is `name` or whose fingerprint starts with it.
-fn pick(found: &[Device], name: &str) -> Result<Remote> {
+fn pick(found: &[Device], name: &str) -> Result<(Remote, Scheme)> {
     let matches = |d: &&Device| {
         let fp = d.info.fingerprint.to_ascii_lowercase();
         d.info.alias == name || fp.starts_with(&name.to_ascii_lowercase())
@@ -159,7 +185,7 @@ fn pick(found: &[Device], name: &str) -> Result<Remote> {
             return Err(NetworkError::NoConnection(why).into());
         }
     };
-    Ok(Remote::from(device))
+    Ok((Remote::from(device), device.info.protocol))
 }
 
 async fn prepare(

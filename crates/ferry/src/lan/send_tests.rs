@@ -13,6 +13,8 @@ use crate::rendezvous::RendezvousObserver;
 use crate::transfer::{OfferSummary, Received};
 use crate::ui::Answer;
 
+#[path = "send_tests/http.rs"]
+mod http;
 #[path = "send_tests/refusals.rs"]
 mod refusals;
 
@@ -73,6 +75,13 @@ async fn start(yes: bool, pin: Option<&str>) -> Fixture {
 }
 
 async fn start_with(reply: Option<bool>, pin: Option<&str>) -> Fixture {
+    start_configured(reply, |o| o.pin = pin.map(str::to_owned)).await
+}
+
+async fn start_configured(
+    reply: Option<bool>,
+    configure: impl FnOnce(&mut ReceiveOptions),
+) -> Fixture {
     let tmp = tempfile::tempdir().unwrap();
     let receiver = Identity::load_or_create(&tmp.path().join("rid")).unwrap();
     let sender = Identity::load_or_create(&tmp.path().join("sid")).unwrap();
@@ -80,7 +89,7 @@ async fn start_with(reply: Option<bool>, pin: Option<&str>) -> Fixture {
     let mut options = ReceiveOptions::new(out.clone(), "ferry-receiver".into());
     options.addr = "127.0.0.1:0".parse().unwrap();
     options.discovery = None;
-    options.pin = pin.map(str::to_owned);
+    configure(&mut options);
     let receiving = Receiving::start(options, &receiver).await.unwrap();
     let addr = receiving.local_addr();
     let (tx, asked) = mpsc::unbounded_channel();
@@ -213,10 +222,11 @@ fn pick_takes_an_alias_or_a_fingerprint_prefix_and_refuses_ambiguity() {
         device("kitchen", "AB12CD", [192, 168, 1, 2]),
         device("office", "AB34EF", [192, 168, 1, 3]),
     ];
-    let by_alias = pick(&found, "office").unwrap();
+    let (by_alias, scheme) = pick(&found, "office").unwrap();
+    assert_eq!(scheme, Scheme::Https);
     assert_eq!(by_alias.addr, "192.168.1.3:53317".parse().unwrap());
     assert_eq!(by_alias.fingerprint, "AB34EF");
-    assert_eq!(pick(&found, "ab12").unwrap().alias, "kitchen");
+    assert_eq!(pick(&found, "ab12").unwrap().0.alias, "kitchen");
     let ambiguous = pick(&found, "AB").unwrap_err().to_string();
     assert!(ambiguous.contains("2 devices match"), "{ambiguous}");
     assert!(pick(&found, "garage").is_err());

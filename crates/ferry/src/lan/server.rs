@@ -1,4 +1,5 @@
-//! ferry's LocalSend HTTPS server: the receiving side of the upload API.
+//! ferry's LocalSend HTTPS server: the receiving side of the upload API, and
+//! the serving side of the download API when sharing ([`Shelf`]).
 //!
 //! [`spawn`] binds, then accepts TLS connections (any self-signed client
 //! certificate, or none: `lan::tls`) and serves HTTP/1.1 on each, one task per
@@ -6,6 +7,9 @@
 //! through the sans-IO [`Receiver`] machine; the server only does the I/O:
 //! bounded bodies, timeouts, and the files themselves, which land only through
 //! `transfer::landing` at the paths the caller approved ([`Verdict::Accept`]).
+//!
+//! Plain HTTP instead of TLS only when [`ServerConfig::http`] says so (the
+//! user opted in).
 //!
 //! What the caller must decide or hear about comes out as [`Event`]s; an offer
 //! carries a one-shot answer, and the held prepare-upload waits for it (or for
@@ -28,9 +32,14 @@ use tokio_rustls::TlsAcceptor;
 use super::identity::Identity;
 
 mod conn;
+mod download;
 mod http;
+mod page;
 mod routes;
+mod stall;
 mod upload;
+
+pub use download::Shelf;
 
 /// LocalSend's port, where the app looks for us.
 pub const DEFAULT_ADDR: SocketAddr = SocketAddr::new(
@@ -48,8 +57,11 @@ pub struct Limits {
     pub max_header_bytes: usize,
     /// Time for a TLS handshake, a request's headers, or a whole small request.
     pub request_timeout: Duration,
-    /// Time an upload body may go without a byte.
+    /// Time an upload body may go without a byte, or a client without
+    /// taking one of what we write (a download left hanging).
     pub idle_timeout: Duration,
+    /// Downloads of shared files streaming at once; more get 503.
+    pub max_downloads: usize,
 }
 
 impl Default for Limits {
@@ -59,6 +71,7 @@ impl Default for Limits {
             max_header_bytes: 16 << 10,
             request_timeout: Duration::from_secs(30),
             idle_timeout: Duration::from_secs(60),
+            max_downloads: 8,
         }
     }
 }
@@ -71,6 +84,11 @@ pub struct ServerConfig {
     pub device: DeviceInfo,
     pub receiver: ReceiverConfig,
     pub limits: Limits,
+    /// Plain HTTP instead of HTTPS: only when the user opted in.
+    pub http: bool,
+    /// What the download API serves; `None`: prepare-download, download
+    /// and the page at `/` answer as if absent.
+    pub share: Option<Shelf>,
 }
 
 /// What the caller hears about.
@@ -92,6 +110,13 @@ pub enum Event {
     Failed { file_id: String, why: String },
     /// The session ended.
     Ended(Ended),
+    /// A download of a shared file ended, whole or not.
+    Served {
+        addr: IpAddr,
+        /// Our name for it (`DIR/sub/name`).
+        name: String,
+        complete: bool,
+    },
 }
 
 /// What the server tells its caller: events in order, and the body bytes
@@ -145,6 +170,8 @@ pub(crate) struct Shared {
     cancels: watch::Sender<u64>,
     /// Uploads in flight (each may hold a partial file until it ends).
     uploads: watch::Sender<usize>,
+    /// The download API's state, when sharing.
+    share: Option<download::Sharing>,
 }
 
 impl Shared {
@@ -197,10 +224,14 @@ impl Drop for Server {
 
 /// Binds `config.addr` and serves until the [`Server`] is dropped.
 pub async fn spawn(config: ServerConfig, identity: &Identity) -> io::Result<(Server, Events)> {
-    let tls = super::tls::server_config(identity).map_err(io::Error::other)?;
+    let tls = match config.http {
+        true => None,
+        false => Some(super::tls::server_config(identity).map_err(io::Error::other)?),
+    };
     let listener = TcpListener::bind(config.addr).await?;
     let addr = listener.local_addr()?;
     let session_idle = config.receiver.idle_timeout;
+    let max_downloads = config.limits.max_downloads;
     let (events, rx) = mpsc::unbounded_channel();
     let (received, progress) = watch::channel(0);
     let (uploads, in_flight) = watch::channel(0);
@@ -213,8 +244,11 @@ pub async fn spawn(config: ServerConfig, identity: &Identity) -> io::Result<(Ser
         received,
         cancels: watch::Sender::new(0),
         uploads,
+        share: config
+            .share
+            .map(|s| download::Sharing::new(s, max_downloads)),
     });
-    let acceptor = TlsAcceptor::from(tls);
+    let acceptor = tls.map(TlsAcceptor::from);
     let (stop, stopped) = watch::channel(());
     let expiry = conn::expire_sessions(Arc::downgrade(&shared), session_idle, stopped.clone());
     tokio::spawn(expiry);
@@ -246,7 +280,7 @@ pub async fn spawn(config: ServerConfig, identity: &Identity) -> io::Result<(Ser
 /// itself when `stopped` says the server is gone.
 async fn accept_loop(
     listener: TcpListener,
-    acceptor: TlsAcceptor,
+    acceptor: Option<TlsAcceptor>,
     shared: Arc<Shared>,
     permits: Arc<Semaphore>,
     stopped: watch::Receiver<()>,

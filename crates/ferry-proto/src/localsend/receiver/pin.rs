@@ -1,12 +1,14 @@
 //! The PIN gate: a sender must give the receiver's PIN (`?pin=`), and one that
-//! keeps guessing wrong is shut out.
+//! keeps guessing wrong is shut out. The download API (`share`) uses the
+//! same gate, so a PIN guards both ways in.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
 
 use super::{Response, Status};
 
-/// Wrong PINs one IP may send; after that every prepare-upload from it is
+/// Wrong PINs one IP may send; after that every prepare-upload (or
+/// prepare-download) from it is
 /// 429. Three, as the app's Rust core (`http/server/common/pin.rs`).
 pub const MAX_PIN_ATTEMPTS: u32 = 3;
 
@@ -16,14 +18,14 @@ const MAX_TRACKED_SENDERS: usize = 1024;
 
 /// Wrong-PIN counts per sender address.
 #[derive(Debug, Default)]
-pub(super) struct PinGate {
+pub(in crate::localsend) struct PinGate {
     failures: HashMap<IpAddr, u32>,
 }
 
 impl PinGate {
     /// `Ok` when no PIN is `required` or `given` is it; else the refusal (401,
     /// or 429 once this peer used up its tries). A right PIN clears the count.
-    pub(super) fn check(
+    pub(in crate::localsend) fn check(
         &mut self,
         required: Option<&str>,
         peer: IpAddr,

@@ -1,4 +1,4 @@
-//! One connection: the TLS handshake, then HTTP/1.1 with bounded headers and
+//! One connection: the TLS handshake (unless plain HTTP), then HTTP/1.1 with bounded headers and
 //! time; and the timer that ends idle sessions.
 
 use std::net::SocketAddr;
@@ -14,24 +14,50 @@ use tokio::time::{timeout, Instant};
 use tokio_rustls::TlsAcceptor;
 
 use super::http::Peer;
+use super::stall::WriteStall;
 use super::{routes, Event, Shared};
 use crate::lan::tls::peer_fingerprint;
 
+/// One accepted connection: TLS first unless the server is plain HTTP
+/// (`acceptor` is `None`, opted into by the user).
 pub(super) async fn serve(
     tcp: TcpStream,
     addr: SocketAddr,
-    acceptor: TlsAcceptor,
+    acceptor: Option<TlsAcceptor>,
     shared: Arc<Shared>,
-    mut stopped: watch::Receiver<()>,
+    stopped: watch::Receiver<()>,
 ) {
     let limits = shared.limits.clone();
+    let tcp = WriteStall::new(tcp, limits.idle_timeout);
+    let Some(acceptor) = acceptor else {
+        let peer = Peer {
+            addr,
+            fingerprint: None,
+        };
+        return serve_http(TokioIo::new(tcp), peer, shared, stopped).await;
+    };
     let tls = match timeout(limits.request_timeout, acceptor.accept(tcp)).await {
         Ok(Ok(tls)) => tls,
         Ok(Err(e)) => return tracing::debug!(%addr, "TLS handshake failed: {e}"),
         Err(_) => return tracing::debug!(%addr, "TLS handshake timed out"),
     };
     let fingerprint = peer_fingerprint(&tls).map(|f| f.as_str().to_owned());
-    let peer = Arc::new(Peer { addr, fingerprint });
+    let peer = Peer { addr, fingerprint };
+    serve_http(TokioIo::new(tls), peer, shared, stopped).await;
+}
+
+/// HTTP/1.1 with bounded headers and time, until the client or the server
+/// goes.
+async fn serve_http<IO>(
+    io: TokioIo<IO>,
+    peer: Peer,
+    shared: Arc<Shared>,
+    mut stopped: watch::Receiver<()>,
+) where
+    IO: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let (limits, addr) = (shared.limits.clone(), peer.addr);
+    let peer = Arc::new(peer);
     let service = service_fn(move |request| {
         let (shared, peer) = (shared.clone(), peer.clone());
         async move { Ok::<_, std::convert::Infallible>(routes::handle(&shared, &peer, request).await) }
@@ -41,7 +67,7 @@ pub(super) async fn serve(
         .header_read_timeout(limits.request_timeout)
         .max_buf_size(limits.max_header_bytes.max(MIN_BUF))
         .keep_alive(true)
-        .serve_connection(TokioIo::new(tls), service);
+        .serve_connection(io, service);
     tokio::pin!(conn);
     let result = tokio::select! {
         result = conn.as_mut() => result,

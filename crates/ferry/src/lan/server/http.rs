@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::net::SocketAddr;
 
 use ferry_proto::localsend::Response as Answer;
-use http_body_util::Full;
+use http_body_util::{BodyExt, Full};
 use hyper::body::Bytes;
 use hyper::{Response, StatusCode};
 
@@ -17,7 +17,8 @@ pub(super) struct Peer {
     pub(super) fingerprint: Option<String>,
 }
 
-pub(super) type Body = Full<Bytes>;
+/// Boxed, so a download can stream a file where other answers hold bytes.
+pub(super) type Body = crate::lan::client::RequestBody;
 
 /// The machine's answer as an HTTP response.
 pub(super) fn from_machine(answer: Answer) -> Response<Body> {
@@ -30,7 +31,8 @@ pub(super) fn from_machine(answer: Answer) -> Response<Body> {
 
 pub(super) fn with_body(code: StatusCode, body: Vec<u8>) -> Response<Body> {
     let empty = body.is_empty();
-    let mut response = Response::new(Full::new(Bytes::from(body)));
+    let body = Full::new(Bytes::from(body)).map_err(|never| match never {});
+    let mut response = Response::new(body.boxed_unsync());
     *response.status_mut() = code;
     if !empty {
         let json = hyper::header::HeaderValue::from_static("application/json");

@@ -1,5 +1,5 @@
 //! Which endpoint a request names, and the small ones: `info`, `register`,
-//! `cancel`. JSON bodies are read up to `MAX_BODY_BYTES` and no further.
+//! `cancel` (the download API is in `download`). JSON bodies are read up to `MAX_BODY_BYTES` and no further.
 
 use std::sync::Arc;
 
@@ -11,7 +11,7 @@ use hyper::{Method, Request, Response, StatusCode};
 use tokio::time::timeout;
 
 use super::http::{from_machine, status, with_body, Body, Peer, Query};
-use super::{upload, Event, Shared};
+use super::{download, upload, Event, Shared};
 
 pub(super) async fn handle(
     shared: &Arc<Shared>,
@@ -21,9 +21,9 @@ pub(super) async fn handle(
     let endpoint = Endpoint::from_path(request.uri().path());
     let query = Query::parse(request.uri().query().unwrap_or_default());
     let (parts, body) = request.into_parts();
-    let post = parts.method == Method::POST;
+    let (post, get) = (parts.method == Method::POST, parts.method == Method::GET);
     match endpoint {
-        Some(Endpoint::Info) if parts.method == Method::GET => json(&shared.device),
+        Some(Endpoint::Info) if get => json(&shared.device),
         Some(Endpoint::Register) if post => register(shared, peer, body).await,
         Some(Endpoint::PrepareUpload) if post => {
             let Ok(body) = read_json(shared, body).await else {
@@ -33,7 +33,10 @@ pub(super) async fn handle(
         }
         Some(Endpoint::Upload) if post => upload::upload(shared, peer, &query, body).await,
         Some(Endpoint::Cancel) if post => cancel(shared, peer, &query),
+        Some(Endpoint::PrepareDownload) if post => download::prepare(shared, peer, &query),
+        Some(Endpoint::Download) if get => download::download(shared, peer, &query).await,
         Some(_) => status(StatusCode::METHOD_NOT_ALLOWED),
+        None if get && parts.uri.path() == "/" => download::page(shared, peer, &query),
         None => status(StatusCode::NOT_FOUND),
     }
 }
