@@ -140,14 +140,21 @@ pub fn interpret_prepare_response(
             session_id: String::new(),
             uploads: Vec::new(),
         }),
-        401 => Err(SendError::PinRequiredOrWrong),
-        403 => Err(SendError::Declined),
-        409 => Err(SendError::Busy),
-        429 => Err(SendError::TooManyPinAttempts),
-        _ => Err(SendError::Unexpected {
+        _ => Err(refusal(status, body)),
+    }
+}
+
+/// What a refusal status means (the same for ferry's native upgrade).
+pub fn refusal(status: u16, body: &[u8]) -> SendError {
+    match status {
+        401 => SendError::PinRequiredOrWrong,
+        403 => SendError::Declined,
+        409 => SendError::Busy,
+        429 => SendError::TooManyPinAttempts,
+        _ => SendError::Unexpected {
             status,
             message: decode::error_message(body),
-        }),
+        },
     }
 }
 
@@ -178,7 +185,7 @@ fn plan(request: &PrepareUploadRequest, body: &[u8]) -> Result<UploadPlan, SendE
 
 /// Percent-encodes all but RFC 3986's unreserved characters, so a hostile
 /// token cannot add query parameters or break the request line.
-fn encode(value: &str) -> String {
+pub(super) fn encode(value: &str) -> String {
     let mut out = String::with_capacity(value.len());
     for b in value.bytes() {
         match b {
