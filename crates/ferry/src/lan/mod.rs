@@ -13,6 +13,7 @@ pub mod client;
 pub mod discovery;
 pub mod identity;
 mod land;
+mod native;
 mod outgoing;
 mod provider;
 mod receive;

@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use ferry_proto::localsend::messages::message_text;
+use ferry_proto::localsend::native::FerryCaps;
 use ferry_proto::localsend::receiver::{Ended, ReceiverConfig, DEFAULT_IDLE_TIMEOUT};
 use ferry_proto::localsend::{DeviceInfo, DeviceType, Register, Scheme, PROTOCOL_VERSION};
 use tokio::sync::mpsc;
@@ -17,7 +18,9 @@ use super::answer;
 use super::discovery;
 use super::identity::Identity;
 use super::land::{self, Plan};
-use super::server::{self, Event, Events, Limits, PendingOffer, Server, ServerConfig, Verdict};
+use super::server::{
+    self, Event, Events, Limits, NativeConn, PendingOffer, Server, ServerConfig, Verdict,
+};
 use crate::error::{Error, PeerError, Result};
 use crate::transfer::landing::{check_output_dir, MissingDirs};
 use crate::transfer::{Received, Report};
@@ -118,6 +121,7 @@ impl Receiving {
                     self.server.close(CLOSE_PATIENCE).await;
                     return received;
                 }
+                Event::Native(conn) => return self.on_native(conn, ui).await,
                 Event::Registered { addr, device, .. } => {
                     tracing::debug!(%addr, alias = %device.alias, "a device registered");
                 }
@@ -166,6 +170,18 @@ impl Receiving {
         let report = report?;
         created.finish()?;
         Ok(Received::Files(report))
+    }
+
+    /// Another ferry switched to the native protocol: its offer, the user's
+    /// answer and the files all go over that link (`native::receive_over`,
+    /// with the same landing checks and resume as over a wormhole).
+    async fn on_native(self, conn: NativeConn, ui: &mut dyn Ui) -> Result<Received> {
+        tracing::debug!(peer = %conn.peer(), "native protocol over the LAN");
+        let (link, _slot) = conn.into_link()?;
+        let missing = MissingDirs::of(&self.output_dir);
+        let report = crate::native::receive_over(link, &self.output_dir, ui).await;
+        drop(missing); // removes an output directory that stayed empty
+        Ok(Received::Files(report?))
     }
 
     /// Reports progress until the session ends; every file must have landed.
@@ -250,6 +266,7 @@ pub(super) fn device_info(alias: &str, identity: &Identity) -> DeviceInfo {
         device_type: Some(DeviceType::Headless),
         fingerprint: identity.fingerprint().as_str().to_owned(),
         download: false,
+        ferry: Some(FerryCaps::native(crate::native::fastest_aead())),
     }
 }
 

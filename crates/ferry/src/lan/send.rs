@@ -1,6 +1,7 @@
 //! `ferry send --lan`: find the receiver, offer the files (sender machine in
 //! `ferry_proto::localsend::sender`), stream each accepted file, and on
-//! Ctrl-C tell the receiver so it removes what it had.
+//! Ctrl-C tell the receiver so it removes what it had. A ferry receiver gets
+//! ferry's native protocol instead (`lan::native`) unless `native` is off.
 //!
 //! A refusal (PIN, declined, busy, too many PINs) ends the send at once:
 //! one prepare-upload, never a retry, so a wrong PIN costs one attempt.
@@ -17,6 +18,7 @@ use tokio::sync::watch;
 use super::client::{self, Client, Remote};
 use super::discovery::{self, Device};
 use super::identity::Identity;
+use super::native;
 use super::outgoing::{self, Outgoing};
 use crate::error::{Error, NetworkError, PeerError, Result};
 use crate::rendezvous::Cancel;
@@ -53,6 +55,9 @@ pub struct SendOptions {
     /// How long the receiver's user may take to accept.
     pub decision_timeout: Duration,
     pub cancel: Cancel,
+    /// With another ferry, use ferry's native protocol (verified resume,
+    /// faster) over the same HTTPS; `false` (`--v1`) keeps plain LocalSend.
+    pub native: bool,
 }
 
 impl SendOptions {
@@ -65,6 +70,7 @@ impl SendOptions {
             scan_time: Duration::from_secs(3),
             decision_timeout: Duration::from_secs(300),
             cancel: Cancel::new(),
+            native: true,
         }
     }
 }
@@ -88,12 +94,18 @@ pub async fn send(
         }
     }
     ui.sending(&outgoing::announced(&selection, loose));
-    let items = outgoing::items(selection, loose);
     // A sender serves nothing; the app still wants a port in `info`, and the
     // default is what it would try if it ever called back.
     let us = super::receive::register(&options.alias, identity, discovery::Config::default().port);
     let cancel = options.cancel.clone();
     let client = cancel.guard(connect(&options, &us, identity)).await?;
+    if options.native && !matches!(selection, Selection::Text(_)) {
+        let cipher = cancel.guard(async { Ok(native::cipher(&client).await) });
+        if let Some(aead) = cipher.await? {
+            return native::send(&client, aead, selection, &options, ui).await;
+        }
+    }
+    let items = outgoing::items(selection, loose);
     let request = sender::prepare_upload(
         us,
         &items.iter().map(|o| o.item.clone()).collect::<Vec<_>>(),

@@ -29,8 +29,11 @@ use super::identity::Identity;
 
 mod conn;
 mod http;
+mod native;
 mod routes;
 mod upload;
+
+pub use native::NativeConn;
 
 /// LocalSend's port, where the app looks for us.
 pub const DEFAULT_ADDR: SocketAddr = SocketAddr::new(
@@ -92,6 +95,8 @@ pub enum Event {
     Failed { file_id: String, why: String },
     /// The session ended.
     Ended(Ended),
+    /// A ferry sender switched to the native protocol: receive on it.
+    Native(NativeConn),
 }
 
 /// What the server tells its caller: events in order, and the body bytes

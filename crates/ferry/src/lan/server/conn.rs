@@ -41,7 +41,8 @@ pub(super) async fn serve(
         .header_read_timeout(limits.request_timeout)
         .max_buf_size(limits.max_header_bytes.max(MIN_BUF))
         .keep_alive(true)
-        .serve_connection(TokioIo::new(tls), service);
+        .serve_connection(TokioIo::new(tls), service)
+        .with_upgrades(); // ferry's native upgrade (`native`)
     tokio::pin!(conn);
     let result = tokio::select! {
         result = conn.as_mut() => result,
