@@ -46,6 +46,7 @@ pub(super) async fn send(
     let upgrade = client.upgrade_native(aead, options.pin.as_deref());
     let link = cancel.guard(upgrade).await?;
     let link = link.map_err(|(status, body)| PeerError::Refused(refusal(status, &body)))?;
+    ui.transit(&described(client.remote().addr));
     crate::native::send_over(link, selection, cancel, ui).await
 }
 
@@ -60,6 +61,11 @@ pub(crate) fn server_link(upgraded: Upgraded, aead: Aead) -> Result<Link> {
 /// The sender's native link over an upgraded client connection.
 pub(crate) fn client_link(upgraded: Upgraded, aead: Aead) -> Result<Link> {
     upgraded_link::<ClientTls>(upgraded, aead, Role::Sender)
+}
+
+/// What `Ui::transit` hears: the path is direct, the protocol ours.
+pub(super) fn described(peer: std::net::SocketAddr) -> String {
+    format!("direct, ferry native protocol over LocalSend HTTPS with {peer}")
 }
 
 /// Takes the TLS stream back from hyper (no extra layer on the hot path).

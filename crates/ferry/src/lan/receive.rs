@@ -176,7 +176,7 @@ impl Receiving {
     /// answer and the files all go over that link (`native::receive_over`,
     /// with the same landing checks and resume as over a wormhole).
     async fn on_native(self, conn: NativeConn, ui: &mut dyn Ui) -> Result<Received> {
-        tracing::debug!(peer = %conn.peer(), "native protocol over the LAN");
+        ui.transit(&super::native::described(conn.peer()));
         let (link, _slot) = conn.into_link()?;
         let missing = MissingDirs::of(&self.output_dir);
         let report = crate::native::receive_over(link, &self.output_dir, ui).await;
