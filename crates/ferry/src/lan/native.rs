@@ -33,12 +33,12 @@ pub(super) async fn cipher(client: &Client) -> Option<Aead> {
     choose(&FerryCaps::native(fastest_aead()), info.ferry.as_ref())
 }
 
-/// Sends `selection` over the native protocol: the upgrade (PIN, busy: the
+/// Sends `selection` (and whether its paths are loose) over the native protocol: the upgrade (PIN, busy: the
 /// LocalSend refusals), then the native sender; Ctrl-C is told to the receiver.
 pub(super) async fn send(
     client: &Client,
     aead: Aead,
-    selection: Selection,
+    selection: (Selection, bool),
     options: &SendOptions,
     ui: &mut dyn Ui,
 ) -> Result<()> {

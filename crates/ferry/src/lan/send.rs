@@ -102,7 +102,7 @@ pub async fn send(
     if options.native && !matches!(selection, Selection::Text(_)) {
         let cipher = cancel.guard(async { Ok(native::cipher(&client).await) });
         if let Some(aead) = cipher.await? {
-            return native::send(&client, aead, selection, &options, ui).await;
+            return native::send(&client, aead, (selection, loose), &options, ui).await;
         }
     }
     let items = outgoing::items(selection, loose);

@@ -68,6 +68,25 @@ async fn a_folder_lands_byte_exact_over_native() {
 }
 
 #[tokio::test]
+async fn several_paths_land_as_themselves_over_native_too() {
+    let f = start(true, None).await;
+    let one = f.source("one.txt", b"1");
+    f.source("dir/two.txt", b"2");
+    let dir = f.tmp.path().join("src/dir");
+    let payload = Payload::Paths {
+        name: "wrapper".into(),
+        paths: vec![one, dir],
+    };
+    f.send_quietly(f.native_options(None), payload).await.unwrap();
+    let (out, native) = (f.out.clone(), f.native.clone());
+    let (received, _tmp) = f.received().await;
+    let report = report(received);
+    assert!(native.load(Ordering::SeqCst));
+    assert_eq!(files(&out), ["dir/two.txt", "one.txt"]);
+    assert_eq!(report.roots, [out.join("one.txt"), out.join("dir")]);
+}
+
+#[tokio::test]
 async fn an_interrupted_transfer_resumes_without_sending_verified_bytes_again() {
     let f = start(true, None).await;
     let content = noise(64 << 20);

@@ -42,29 +42,30 @@ pub(crate) async fn send(
 ) -> Result<()> {
     let prep = send_hints(wormhole, transit).await?;
     // The manifest, then hashing, go on while the connection is made.
-    let scanning = scan(selection);
+    let scanning = scan(selection, false);
     let peer = peer_hints(wormhole).await?;
     let link = connect(wormhole, prep, (Role::Sender, aead), &peer, ui).await?;
     drive(link, scanning, &Cancel::new(), ui).await
 }
 
 /// Sends over a link made elsewhere (LocalSend between two ferry, `lan`);
-/// `stop` (the user's Ctrl-C) ends the send, and the peer is told.
+/// `stop` (the user's Ctrl-C) ends the send, and the peer is told. `loose`:
+/// see `Source::new`.
 pub(crate) async fn send_over(
     link: Link,
-    selection: Selection,
+    (selection, loose): (Selection, bool),
     stop: &Cancel,
     ui: &mut dyn Ui,
 ) -> Result<()> {
-    drive(link, scan(selection), stop, ui).await
+    drive(link, scan(selection, loose), stop, ui).await
 }
 
 type Scanning = JoinHandle<Result<(Arc<Source>, Hashes)>>;
 
 /// The manifest, then the hashes, made on a blocking thread.
-fn scan(selection: Selection) -> Scanning {
+fn scan(selection: Selection, loose: bool) -> Scanning {
     tokio::task::spawn_blocking(move || {
-        let source = Arc::new(Source::new(selection)?);
+        let source = Arc::new(Source::new(selection, loose)?);
         let hashes = Hashes::start(Arc::clone(&source))?;
         Ok::<_, Error>((source, hashes))
     })
