@@ -86,7 +86,11 @@ impl Link {
     pub(super) async fn send(&mut self, frame: &Frame<'_>) -> Result<()> {
         self.out.clear();
         self.sealer.seal_frame(&frame.encode(), &mut self.out);
-        self.writer.write_all(&self.out).await.map_err(write_failed)
+        self.writer
+            .write_all(&self.out)
+            .await
+            .map_err(write_failed)?;
+        self.flush().await
     }
 
     /// Seals and sends a frame built in place: `frame` is laid out as
@@ -94,7 +98,14 @@ impl Link {
     /// the file), so the group is encrypted where it lies.
     pub(super) async fn send_in_place(&mut self, frame: &mut [u8]) -> Result<()> {
         self.sealer.seal_in_place(frame);
-        self.writer.write_all(frame).await.map_err(write_failed)
+        self.writer.write_all(frame).await.map_err(write_failed)?;
+        self.flush().await
+    }
+
+    /// Pushes out what a TLS stream may still hold after a write (a TCP
+    /// stream holds nothing): the peer must get a frame before we wait on it.
+    async fn flush(&mut self) -> Result<()> {
+        self.writer.flush().await.map_err(write_failed)
     }
 
     /// Hands over the last record's buffer, whose final `len` bytes are the

@@ -77,7 +77,9 @@ async fn several_paths_land_as_themselves_over_native_too() {
         name: "wrapper".into(),
         paths: vec![one, dir],
     };
-    f.send_quietly(f.native_options(None), payload).await.unwrap();
+    f.send_quietly(f.native_options(None), payload)
+        .await
+        .unwrap();
     let (out, native) = (f.out.clone(), f.native.clone());
     let (received, _tmp) = f.received().await;
     let report = report(received);
