@@ -48,6 +48,23 @@ async fn ferry_to_ferry_goes_native_and_a_file_lands_byte_exact() {
 }
 
 #[tokio::test]
+async fn native_off_is_plain_localsend_even_with_ferry() {
+    let f = start(true, None).await;
+    let content = noise(1 << 20);
+    let path = f.source("data.bin", &content);
+    let options = SendOptions {
+        native: false,
+        ..f.native_options(None)
+    };
+    f.send_quietly(options, Payload::Path(path)).await.unwrap();
+    let (out, native) = (f.out.clone(), f.native.clone());
+    let (received, _tmp) = f.received().await;
+    report(received);
+    assert!(!native.load(Ordering::SeqCst), "the native protocol ran");
+    assert_eq!(std::fs::read(out.join("data.bin")).unwrap(), content);
+}
+
+#[tokio::test]
 async fn a_folder_lands_byte_exact_over_native() {
     let f = start(true, None).await;
     f.source("Fotos/été/ñandú.jpg", &noise(300_000));
@@ -183,6 +200,8 @@ async fn a_client_that_does_not_upgrade_is_refused_and_the_receiver_carries_on()
         alias: "curl".into(),
     };
     let client = Client::new(&f.sender, remote).unwrap();
+    let caps = client.info().await.unwrap().ferry.unwrap();
+    assert!(caps.transfer.contains(&"native-v2".to_owned()), "{caps:?}");
     let post = client.raw(hyper::Method::POST, NATIVE_PATH.into(), Vec::new());
     let (status, body) = post.await.unwrap();
     assert_eq!(status, 426);
