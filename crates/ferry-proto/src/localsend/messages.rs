@@ -117,6 +117,14 @@ pub struct DeviceInfo {
     pub fingerprint: String,
     #[serde(default)]
     pub download: bool,
+    /// ferry's extension (`native`): other peers never send it and ignore
+    /// it; anything malformed reads as absent.
+    #[serde(
+        default,
+        deserialize_with = "super::native::lenient_caps",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub ferry: Option<super::native::FerryCaps>,
 }
 
 /// One file offered in a prepare-upload or prepare-download.

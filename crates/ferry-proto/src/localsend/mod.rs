@@ -44,6 +44,7 @@ mod bounded;
 pub mod decode;
 pub mod fingerprint;
 pub mod messages;
+pub mod native;
 pub mod receiver;
 mod response;
 pub mod sender;

@@ -97,6 +97,7 @@ impl UploadTicket {
     }
 }
 
+mod native;
 pub(super) mod pin;
 mod session;
 use pin::PinGate;
@@ -285,7 +286,7 @@ impl Receiver {
             from == peer && session_id.map_or(pending, |s| s == sid)
         };
         let cancels = match &self.slot {
-            Slot::Idle => false,
+            Slot::Idle | Slot::Native => false,
             Slot::Pending(o) => ours(&o.session_id, o.peer, true),
             Slot::Active(a) => ours(&a.session_id, a.peer, false),
         };

@@ -151,8 +151,9 @@ pub fn interpret_prepare_response(
     }
 }
 
-/// Why a prepare (upload or download) was not answered 200.
-pub(super) fn refusal(status: u16, body: &[u8]) -> SendError {
+/// Why a prepare (upload or download) or ferry's native upgrade was not
+/// answered with success.
+pub fn refusal(status: u16, body: &[u8]) -> SendError {
     match status {
         401 => SendError::PinRequiredOrWrong,
         403 => SendError::Declined,

@@ -10,13 +10,16 @@ use std::io;
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use ferry_proto::localsend::native;
 use ferry_proto::localsend::{
     decode, sender, share, DeviceInfo, Endpoint, PrepareUploadRequest, Register, Scheme,
 };
+use ferry_proto::native::record::Aead;
 use ferry_proto::transfer::path::escape_for_terminal;
 use http_body_util::combinators::UnsyncBoxBody;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::{Body, Bytes, Incoming};
+use hyper::header::{HeaderValue, CONNECTION, UPGRADE};
 use hyper::{Method, Request};
 use hyper_util::rt::TokioIo;
 use rustls_pki_types::ServerName;
@@ -28,6 +31,7 @@ use super::discovery::Device;
 use super::identity::Identity;
 use super::tls::{client_config, pin_mismatch};
 use crate::error::{Error, LocalError, NetworkError, PeerError, Result};
+use crate::native::Link;
 
 /// Largest answer body read: device info and prepare-upload answers are a
 /// few hundred bytes per file; this leaves room for thousands of files.
@@ -188,6 +192,40 @@ impl Client {
             body: answer.into_body(),
             _conn: conn,
         })
+    }
+
+    /// Asks a ferry receiver to switch a fresh connection to the native
+    /// protocol (`lan::native`): the link, or the refusal's status and body.
+    pub(crate) async fn upgrade_native(
+        &self,
+        aead: Aead,
+        pin: Option<&str>,
+    ) -> Result<std::result::Result<Link, Answer>> {
+        let target = native::upgrade_target(aead, pin);
+        let mut request = self.build(Method::POST, target, empty(), Some(0))?;
+        let headers = request.headers_mut();
+        headers.insert(CONNECTION, HeaderValue::from_static("upgrade"));
+        headers.insert(UPGRADE, HeaderValue::from_static(native::UPGRADE_TOKEN));
+        let io = TokioIo::new(self.connect().await?);
+        let (mut sender, conn) = hyper::client::conn::http1::handshake(io)
+            .await
+            .map_err(|e| self.lost(e))?;
+        // Not aborted: the connection hands itself over to the upgrade.
+        tokio::spawn(conn.with_upgrades());
+        let answer = timeout(ANSWER_TIMEOUT, sender.send_request(request)).await;
+        let answer =
+            answer.map_err(|_| NetworkError::TimedOut("waiting for the receiver's answer"))?;
+        let answer = answer.map_err(|e| self.lost(e))?;
+        let status = answer.status().as_u16();
+        if status != 101 {
+            let body = Limited::new(answer.into_body(), MAX_ANSWER_BYTES)
+                .collect()
+                .await;
+            let body = body.map_err(|e| self.protocol(format!("its answer: {e}")))?;
+            return Ok(Err((status, body.to_bytes())));
+        }
+        let upgraded = hyper::upgrade::on(answer).await.map_err(|e| self.lost(e))?;
+        Ok(Ok(super::native::client_link(upgraded, aead)?))
     }
 
     /// Any request, for tests that speak the API by hand.

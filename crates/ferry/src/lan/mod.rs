@@ -18,6 +18,7 @@ pub mod discovery;
 mod fetch;
 pub mod identity;
 mod land;
+mod native;
 mod outgoing;
 mod provider;
 mod receive;

@@ -36,6 +36,13 @@ enum Source {
 /// Walks `payload` once (as every protocol does) into its items, warning
 /// about what the walk left out and telling `ui` what will be offered.
 pub(super) fn walk(payload: Payload, ui: &mut dyn Ui) -> Result<Vec<Outgoing>> {
+    let (selection, loose) = select(payload, ui)?;
+    Ok(items(selection, loose))
+}
+
+/// The walk of [`walk`], before it becomes items: the selection and whether
+/// its paths were given loose (the native protocol offers a selection).
+pub(super) fn select(payload: Payload, ui: &mut dyn Ui) -> Result<(Selection, bool)> {
     let loose = matches!(payload, Payload::Paths { .. });
     let selection = Selection::walk(payload).map_err(|e| Error::io("reading what to send", e))?;
     if let Selection::Directory(dir) = &selection {
@@ -48,7 +55,7 @@ pub(super) fn walk(payload: Payload, ui: &mut dyn Ui) -> Result<Vec<Outgoing>> {
         }
     }
     ui.sending(&announced(&selection, loose));
-    Ok(items(selection, loose))
+    Ok((selection, loose))
 }
 
 /// The items of `selection`: a folder as its files named `DIR/sub/name`

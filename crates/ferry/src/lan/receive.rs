@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use ferry_proto::localsend::messages::message_text;
+use ferry_proto::localsend::native::FerryCaps;
 use ferry_proto::localsend::receiver::{Ended, ReceiverConfig, DEFAULT_IDLE_TIMEOUT};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
@@ -16,10 +17,12 @@ use super::answer::Visible;
 use super::discovery;
 use super::identity::Identity;
 use super::land::{self, Plan};
-use super::server::{self, Event, Events, Limits, PendingOffer, Server, ServerConfig, Verdict};
+use super::server::{
+    self, Event, Events, Limits, NativeConn, PendingOffer, Server, ServerConfig, Verdict,
+};
 use super::us::Us;
 use crate::error::{Error, PeerError, Result};
-use crate::transfer::landing::check_output_dir;
+use crate::transfer::landing::{check_output_dir, MissingDirs};
 use crate::transfer::{Received, Report};
 use crate::ui::Ui;
 
@@ -83,7 +86,11 @@ impl Drop for Receiving {
 impl Receiving {
     pub async fn start(options: ReceiveOptions, identity: &Identity) -> Result<Receiving> {
         check_output_dir(&options.output_dir)?;
-        let us = Us::new(&options.alias, identity, options.http);
+        let mut us = Us::new(&options.alias, identity, options.http);
+        // Native needs the TLS session's exporter, so never over plain HTTP.
+        if !options.http {
+            us.ferry = Some(FerryCaps::native(crate::native::fastest_aead()));
+        }
         let config = ServerConfig {
             addr: options.addr,
             device: us.info(),
@@ -124,6 +131,7 @@ impl Receiving {
                     self.server.close(CLOSE_PATIENCE).await;
                     return received;
                 }
+                Event::Native(conn) => return self.on_native(conn, ui).await,
                 Event::Registered { addr, device, .. } => {
                     tracing::debug!(%addr, alias = %device.alias, "a device registered");
                 }
@@ -167,6 +175,18 @@ impl Receiving {
             self.transfer(&plan, ui).await
         };
         Ok(Received::Files(plan.land(&out, transfer).await?))
+    }
+
+    /// Another ferry switched to the native protocol: its offer, the user's
+    /// answer and the files all go over that link (`native::receive_over`,
+    /// with the same landing checks and resume as over a wormhole).
+    async fn on_native(self, conn: NativeConn, ui: &mut dyn Ui) -> Result<Received> {
+        ui.transit(&super::native::described(conn.peer()));
+        let (link, _slot) = conn.into_link()?;
+        let missing = MissingDirs::of(&self.output_dir);
+        let report = crate::native::receive_over(link, &self.output_dir, ui).await;
+        drop(missing); // removes an output directory that stayed empty
+        Ok(Received::Files(report?))
     }
 
     /// Reports progress until the session ends; every file must have landed.

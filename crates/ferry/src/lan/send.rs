@@ -1,6 +1,7 @@
 //! `ferry send --lan`: find the receiver, offer the files (sender machine in
 //! `ferry_proto::localsend::sender`), stream each accepted file, and on
-//! Ctrl-C tell the receiver so it removes what it had.
+//! Ctrl-C tell the receiver so it removes what it had. A ferry receiver gets
+//! ferry's native protocol instead (`lan::native`) unless `native` is off.
 //!
 //! A refusal (PIN, declined, busy, too many PINs) ends the send at once:
 //! one prepare-upload, never a retry, so a wrong PIN costs one attempt.
@@ -17,11 +18,12 @@ use tokio::sync::watch;
 use super::client::{self, Client, Remote};
 use super::discovery::{self, Device};
 use super::identity::Identity;
+use super::native;
 use super::outgoing::{self, Outgoing};
 use super::us::Us;
 use crate::error::{Error, NetworkError, PeerError, Result};
 use crate::rendezvous::Cancel;
-use crate::transfer::Payload;
+use crate::transfer::{Payload, Selection};
 use crate::ui::Ui;
 
 /// How long an upload may go without the receiver taking a byte (also
@@ -56,6 +58,9 @@ pub struct SendOptions {
     pub cancel: Cancel,
     /// Also talk to a device that speaks only plain HTTP (unencrypted).
     pub http: bool,
+    /// With another ferry, use ferry's native protocol (verified resume,
+    /// faster) over the same HTTPS; `false` (`--v1`) keeps plain LocalSend.
+    pub native: bool,
 }
 
 impl SendOptions {
@@ -69,6 +74,7 @@ impl SendOptions {
             decision_timeout: Duration::from_secs(300),
             cancel: Cancel::new(),
             http: false,
+            native: true,
         }
     }
 }
@@ -80,12 +86,19 @@ pub async fn send(
     identity: &Identity,
     ui: &mut dyn Ui,
 ) -> Result<()> {
-    let items = outgoing::walk(payload, ui)?;
+    let (selection, loose) = outgoing::select(payload, ui)?;
     // A sender serves nothing; the app still wants a port in `info`, and the
     // default is what it would try if it ever called back.
     let us = Us::new(&options.alias, identity, false).register(discovery::Config::default().port);
     let cancel = options.cancel.clone();
     let client = cancel.guard(connect(&options, &us, identity)).await?;
+    if options.native && !matches!(selection, Selection::Text(_)) {
+        let cipher = cancel.guard(async { Ok(native::cipher(&client).await) });
+        if let Some(aead) = cipher.await? {
+            return native::send(&client, aead, (selection, loose), &options, ui).await;
+        }
+    }
+    let items = outgoing::items(selection, loose);
     let request = sender::prepare_upload(
         us,
         &items.iter().map(|o| o.item.clone()).collect::<Vec<_>>(),

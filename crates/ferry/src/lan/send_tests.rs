@@ -2,6 +2,8 @@
 //! says, and that a cancel leaves nothing behind on the receiving side.
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
@@ -15,21 +17,37 @@ use crate::ui::Answer;
 
 #[path = "send_tests/http.rs"]
 mod http;
+#[path = "send_tests/native.rs"]
+mod native;
 #[path = "send_tests/refusals.rs"]
 mod refusals;
 
 const LIMIT: Duration = Duration::from_secs(20);
 
 /// The receiving user: says yes, no, or (`None`) never answers; tells
-/// `asked` when the question is put.
+/// `asked` when the question is put, and `native` when a file's BLAKE3 tree
+/// came in (only the native protocol has them).
 struct Receiver {
     reply: Option<bool>,
     asked: mpsc::UnboundedSender<()>,
+    native: Arc<AtomicBool>,
+    /// Pressed once this many bytes arrived (for a sender that holds it).
+    interrupt: (u64, Cancel),
 }
 
 impl RendezvousObserver for Receiver {}
 
 impl Ui for Receiver {
+    fn progress(&mut self, done: u64, _total: u64) {
+        if done >= self.interrupt.0 {
+            self.interrupt.1.cancel();
+        }
+    }
+    fn hashed(&mut self, _path: &str, digest: &crate::ui::Digest) {
+        if matches!(digest, crate::ui::Digest::Blake3(_)) {
+            self.native.store(true, Ordering::SeqCst);
+        }
+    }
     fn accept_later(&mut self, _offer: &OfferSummary) -> Answer {
         let _ = self.asked.send(());
         match self.reply {
@@ -68,7 +86,14 @@ struct Fixture {
     sender: Identity,
     asked: mpsc::UnboundedReceiver<()>,
     run: JoinHandle<Result<Received>>,
+    /// Whether the receiver saw BLAKE3 trees: the native protocol ran.
+    native: Arc<AtomicBool>,
+    /// Cancelled by the receiver's user once `INTERRUPT_AT` bytes arrived.
+    interrupt: Cancel,
 }
+
+/// Where `Fixture::interrupt` goes off.
+const INTERRUPT_AT: u64 = 8 << 20;
 
 async fn start(yes: bool, pin: Option<&str>) -> Fixture {
     start_with(Some(yes), pin).await
@@ -78,11 +103,23 @@ async fn start_with(reply: Option<bool>, pin: Option<&str>) -> Fixture {
     start_configured(reply, |o| o.pin = pin.map(str::to_owned)).await
 }
 
+/// A receiver on `tmp`, as a second run after an earlier one there.
+async fn start_in(tmp: tempfile::TempDir, reply: Option<bool>, pin: Option<&str>) -> Fixture {
+    start_in_configured(tmp, reply, |o| o.pin = pin.map(str::to_owned)).await
+}
+
 async fn start_configured(
     reply: Option<bool>,
     configure: impl FnOnce(&mut ReceiveOptions),
 ) -> Fixture {
-    let tmp = tempfile::tempdir().unwrap();
+    start_in_configured(tempfile::tempdir().unwrap(), reply, configure).await
+}
+
+async fn start_in_configured(
+    tmp: tempfile::TempDir,
+    reply: Option<bool>,
+    configure: impl FnOnce(&mut ReceiveOptions),
+) -> Fixture {
     let receiver = Identity::load_or_create(&tmp.path().join("rid")).unwrap();
     let sender = Identity::load_or_create(&tmp.path().join("sid")).unwrap();
     let out = tmp.path().join("out");
@@ -93,7 +130,14 @@ async fn start_configured(
     let receiving = Receiving::start(options, &receiver).await.unwrap();
     let addr = receiving.local_addr();
     let (tx, asked) = mpsc::unbounded_channel();
-    let mut ui = Receiver { reply, asked: tx };
+    let native = Arc::new(AtomicBool::new(false));
+    let interrupt = Cancel::new();
+    let mut ui = Receiver {
+        reply,
+        asked: tx,
+        native: native.clone(),
+        interrupt: (INTERRUPT_AT, interrupt.clone()),
+    };
     let run = tokio::spawn(async move { receiving.run(&mut ui).await });
     Fixture {
         tmp,
@@ -102,14 +146,28 @@ async fn start_configured(
         sender,
         asked,
         run,
+        native,
+        interrupt,
     }
 }
 
 impl Fixture {
+    /// Plain LocalSend (`--v1`): what these tests check; `native.rs` the rest.
     fn options(&self, pin: Option<&str>) -> SendOptions {
+        SendOptions {
+            native: false,
+            ..self.native_options(pin)
+        }
+    }
+
+    fn native_options(&self, pin: Option<&str>) -> SendOptions {
         let mut options = SendOptions::new(Target::Addr(self.addr), "ferry-sender".into());
         options.pin = pin.map(str::to_owned);
         options
+    }
+
+    fn ran_native(&self) -> bool {
+        self.native.load(Ordering::SeqCst)
     }
 
     async fn send(&self, options: SendOptions, payload: Payload, ui: &mut Sender) -> Result<()> {
@@ -163,7 +221,7 @@ async fn a_file_lands() {
         .unwrap();
     assert_eq!(ui.files, ["hello.bin"]);
     assert_eq!(ui.last, (11, 11));
-    let out = f.out.clone();
+    let (out, native) = (f.out.clone(), f.ran_native());
     let (received, _tmp) = f.received().await;
     received.unwrap();
     assert_eq!(
@@ -171,6 +229,7 @@ async fn a_file_lands() {
         b"hello world"
     );
     assert_eq!(files(&out), ["hello.bin"]);
+    assert!(!native);
 }
 
 #[tokio::test]

@@ -34,12 +34,15 @@ use super::identity::Identity;
 mod conn;
 mod download;
 mod http;
+mod native;
 mod page;
 mod routes;
 mod stall;
 mod upload;
 
 pub use download::Shelf;
+pub use native::NativeConn;
+pub(super) use stall::WriteStall;
 
 /// LocalSend's port, where the app looks for us.
 pub const DEFAULT_ADDR: SocketAddr = SocketAddr::new(
@@ -117,6 +120,8 @@ pub enum Event {
         name: String,
         complete: bool,
     },
+    /// A ferry sender switched to the native protocol: receive on it.
+    Native(NativeConn),
 }
 
 /// What the server tells its caller: events in order, and the body bytes

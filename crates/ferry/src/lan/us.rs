@@ -3,6 +3,7 @@
 //! the certificate's; over plain HTTP (opted into) it is a random string, as
 //! the peers do, since there is no certificate to name.
 
+use ferry_proto::localsend::native::FerryCaps;
 use ferry_proto::localsend::{DeviceInfo, DeviceType, Register, Scheme, PROTOCOL_VERSION};
 use rand::RngCore;
 
@@ -16,6 +17,9 @@ pub(super) struct Us {
     pub(super) scheme: Scheme,
     /// Serving the download API (`lan::share`).
     pub(super) download: bool,
+    /// Receiving ferry's native protocol (`lan::native`); only a receiver
+    /// over HTTPS sets it.
+    pub(super) ferry: Option<FerryCaps>,
 }
 
 impl Us {
@@ -30,6 +34,7 @@ impl Us {
             fingerprint,
             scheme,
             download: false,
+            ferry: None,
         }
     }
 
@@ -41,6 +46,7 @@ impl Us {
             device_type: Some(DeviceType::Headless),
             fingerprint: self.fingerprint.clone(),
             download: self.download,
+            ferry: self.ferry.clone(),
         }
     }
 

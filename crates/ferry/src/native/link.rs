@@ -5,8 +5,7 @@
 use std::sync::mpsc::{Receiver, Sender};
 use std::time::Duration;
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt, BufReader};
-use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader};
 
 use ferry_proto::crypto::kdf::TransitKey;
 use ferry_proto::native::machine::NativeError;
@@ -20,10 +19,15 @@ use crate::rendezvous::TRANSFER_CANCELLED;
 use crate::timing::Timing;
 use crate::transit::TransitStream;
 
-/// A transit connection speaking native frames.
-pub(super) struct Link {
-    reader: BufReader<OwnedReadHalf>,
-    writer: OwnedWriteHalf,
+/// The two halves of whatever carries the records: a transit TCP connection,
+/// or (LocalSend between two ferry) an upgraded TLS connection.
+pub(crate) type ReadHalf = Box<dyn AsyncRead + Unpin + Send>;
+pub(crate) type WriteHalf = Box<dyn AsyncWrite + Unpin + Send>;
+
+/// A connection speaking native frames.
+pub(crate) struct Link {
+    reader: BufReader<ReadHalf>,
+    writer: WriteHalf,
     sealer: Sealer,
     opener: Opener,
     /// The plaintext of the last record read.
@@ -49,8 +53,25 @@ impl Link {
         timing: &Timing,
     ) -> Self {
         let (reader, writer) = stream.into_parts();
+        Link::over(
+            (Box::new(reader), Box::new(writer)),
+            key,
+            aead,
+            role,
+            timing,
+        )
+    }
+
+    /// Native records over any byte stream both sides keyed alike.
+    pub(crate) fn over(
+        (reader, writer): (ReadHalf, WriteHalf),
+        key: &TransitKey,
+        aead: Aead,
+        role: Role,
+        timing: &Timing,
+    ) -> Self {
         Link {
-            reader,
+            reader: BufReader::new(reader),
             writer,
             sealer: Sealer::new(key, aead, role),
             opener: Opener::new(key, aead, role),
@@ -65,7 +86,11 @@ impl Link {
     pub(super) async fn send(&mut self, frame: &Frame<'_>) -> Result<()> {
         self.out.clear();
         self.sealer.seal_frame(&frame.encode(), &mut self.out);
-        self.writer.write_all(&self.out).await.map_err(write_failed)
+        self.writer
+            .write_all(&self.out)
+            .await
+            .map_err(write_failed)?;
+        self.flush().await
     }
 
     /// Seals and sends a frame built in place: `frame` is laid out as
@@ -73,7 +98,14 @@ impl Link {
     /// the file), so the group is encrypted where it lies.
     pub(super) async fn send_in_place(&mut self, frame: &mut [u8]) -> Result<()> {
         self.sealer.seal_in_place(frame);
-        self.writer.write_all(frame).await.map_err(write_failed)
+        self.writer.write_all(frame).await.map_err(write_failed)?;
+        self.flush().await
+    }
+
+    /// Pushes out what a TLS stream may still hold after a write (a TCP
+    /// stream holds nothing): the peer must get a frame before we wait on it.
+    async fn flush(&mut self) -> Result<()> {
+        self.writer.flush().await.map_err(write_failed)
     }
 
     /// Hands over the last record's buffer, whose final `len` bytes are the
@@ -119,6 +151,22 @@ impl Link {
             .map_err(|e| PeerError::Integrity(e.to_string()))?;
         self.buf.truncate(n);
         Ok(())
+    }
+
+    /// Resolves only if the peer sends or closes while it should be waiting
+    /// for our answer: its `ERROR` (a cancel) or its leaving, as our error.
+    /// Until the first byte it is safe to drop (nothing is consumed).
+    pub(super) async fn peer_left(&mut self) -> Error {
+        match self.reader.fill_buf().await {
+            Ok([]) => return Error::VANISHED,
+            Err(e) => return gone(Error::lost(e)),
+            Ok(_) => {}
+        }
+        match self.recv().await {
+            Ok(Frame::Error { message, .. }) => Error::from_peer(message),
+            Ok(_) => Error::protocol("a frame before our answer to the offer".into()),
+            Err(e) => e,
+        }
     }
 
     /// Tells the peer why we stop; best effort, as the connection may be gone.

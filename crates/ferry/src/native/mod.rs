@@ -30,8 +30,9 @@ use ferry_proto::native::record::Aead;
 
 use crate::rendezvous::{MailboxConfig, Wormhole};
 
-pub(crate) use receive::receive;
-pub(crate) use send::send;
+pub(crate) use link::Link;
+pub(crate) use receive::{receive, receive_over};
+pub(crate) use send::{send, send_over};
 
 /// The `app_versions` that tells another ferry we speak the native protocol.
 /// Put it in [`MailboxConfig::app_versions`] to use native transfers with ferry peers.
@@ -41,7 +42,7 @@ pub fn app_versions() -> Value {
 
 /// AES-256-GCM where the CPU has AES and carry-less multiply instructions (ring
 /// then runs it at several GB/s per core), ChaCha20-Poly1305 everywhere else.
-fn fastest_aead() -> Aead {
+pub(crate) fn fastest_aead() -> Aead {
     #[cfg(target_arch = "x86_64")]
     let hardware_aes = std::arch::is_x86_feature_detected!("aes")
         && std::arch::is_x86_feature_detected!("pclmulqdq");

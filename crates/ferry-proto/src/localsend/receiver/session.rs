@@ -14,6 +14,9 @@ pub(super) enum Slot {
     /// Asked the user; the prepare-upload request is held open.
     Pending(Offer),
     Active(Active),
+    /// A ferry sender switched to the native protocol (`native`): it has
+    /// the receiver until its connection ends.
+    Native,
 }
 
 /// An accepted session.

@@ -67,7 +67,8 @@ async fn serve_http<IO>(
         .header_read_timeout(limits.request_timeout)
         .max_buf_size(limits.max_header_bytes.max(MIN_BUF))
         .keep_alive(true)
-        .serve_connection(io, service);
+        .serve_connection(io, service)
+        .with_upgrades(); // ferry's native upgrade (`native`)
     tokio::pin!(conn);
     let result = tokio::select! {
         result = conn.as_mut() => result,

@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use ferry_proto::localsend::decode::{self, MAX_BODY_BYTES};
+use ferry_proto::localsend::native::NATIVE_PATH;
 use ferry_proto::localsend::Endpoint;
 use http_body_util::{BodyExt, Limited};
 use hyper::body::{Bytes, Incoming};
@@ -11,13 +12,17 @@ use hyper::{Method, Request, Response, StatusCode};
 use tokio::time::timeout;
 
 use super::http::{from_machine, status, with_body, Body, Peer, Query};
-use super::{download, upload, Event, Shared};
+use super::{download, native, upload, Event, Shared};
 
 pub(super) async fn handle(
     shared: &Arc<Shared>,
     peer: &Peer,
     request: Request<Incoming>,
 ) -> Response<Body> {
+    // Only a receiver that announced native (never over plain HTTP) has it.
+    if request.uri().path() == NATIVE_PATH && shared.device.ferry.is_some() {
+        return native::upgrade(shared, peer, request);
+    }
     let endpoint = Endpoint::from_path(request.uri().path());
     let query = Query::parse(request.uri().query().unwrap_or_default());
     let (parts, body) = request.into_parts();

@@ -43,7 +43,21 @@ pub(crate) async fn receive(
 ) -> Result<Report> {
     let peer = decode(first)?;
     let prep = send_hints(wormhole, transit).await?;
-    let mut link = connect(wormhole, prep, (Role::Receiver, aead), &peer, ui).await?;
+    let link = connect(wormhole, prep, (Role::Receiver, aead), &peer, ui).await?;
+    drive(link, Some(wormhole), output_dir, ui).await
+}
+
+/// Receives over a link made elsewhere (LocalSend between two ferry, `lan`).
+pub(crate) async fn receive_over(link: Link, output_dir: &Path, ui: &mut dyn Ui) -> Result<Report> {
+    drive(link, None, output_dir, ui).await
+}
+
+async fn drive(
+    mut link: Link,
+    wormhole: Option<&mut Wormhole>,
+    output_dir: &Path,
+    ui: &mut dyn Ui,
+) -> Result<Report> {
     let result = run(&mut link, wormhole, output_dir, ui).await;
     if let Err(e) = &result {
         link.fail(e).await;
@@ -51,11 +65,11 @@ pub(crate) async fn receive(
     result
 }
 
-/// `wormhole` is watched while the user decides: a sender that cancels says so
-/// there (the link carries nothing until the answer).
+/// While the user decides, a sender that cancels says so in the `wormhole`
+/// if there is one, else on the link (which carries nothing until the answer).
 async fn run(
     link: &mut Link,
-    wormhole: &mut Wormhole,
+    wormhole: Option<&mut Wormhole>,
     output_dir: &Path,
     ui: &mut dyn Ui,
 ) -> Result<Report> {
@@ -67,7 +81,13 @@ async fn run(
         .manifest()
         .cloned()
         .ok_or_else(|| Error::internal("an offer without a manifest"))?;
-    let (targets, dirs) = match prepare(&manifest, output_dir, ui, wormhole).await {
+    let peer_left = async {
+        match wormhole {
+            Some(wormhole) => wormhole.peer_left().await,
+            None => link.peer_left().await,
+        }
+    };
+    let (targets, dirs) = match prepare(&manifest, output_dir, ui, peer_left).await {
         Ok(ready) => ready,
         Err(e) => {
             machine.reject(peer_text(&e)).map_err(native_error)?;
@@ -136,7 +156,7 @@ async fn prepare(
     manifest: &Manifest,
     output_dir: &Path,
     ui: &mut dyn Ui,
-    wormhole: &mut Wormhole,
+    peer_left: impl std::future::Future<Output = Error>,
 ) -> Result<(Targets, CreatedDirs)> {
     let (m, out) = (manifest.clone(), output_dir.to_owned());
     let targets = tokio::task::spawn_blocking(move || landing::check(&m, &out))
@@ -144,7 +164,7 @@ async fn prepare(
         .map_err(join_error)??;
     // Resume is announced only once the file's tree proved the saved data is
     // of this very file (`BatchState::plan`): here only its size is known.
-    crate::ui::ask(ui, &summary(manifest), wormhole.peer_left()).await?;
+    crate::ui::ask(ui, &summary(manifest), peer_left).await?;
     let (m, out) = (manifest.clone(), output_dir.to_owned());
     tokio::task::spawn_blocking(move || {
         let dirs = landing::create_dirs(&m, &targets, &out)?;

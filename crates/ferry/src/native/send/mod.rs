@@ -6,13 +6,15 @@
 
 use std::sync::Arc;
 
+use tokio::task::JoinHandle;
+
 use ferry_proto::native::machine::{NativeSender, SendEvent, Transmit};
 use ferry_proto::native::record::Aead;
 use ferry_proto::native::wire::Frame;
 use ferry_proto::transit::Role;
 
 use crate::error::{join_error, Error, Result};
-use crate::rendezvous::Wormhole;
+use crate::rendezvous::{Cancel, Wormhole};
 use crate::transfer::Selection;
 use crate::transit::TransitConfig;
 use crate::ui::Ui;
@@ -40,16 +42,43 @@ pub(crate) async fn send(
 ) -> Result<()> {
     let prep = send_hints(wormhole, transit).await?;
     // The manifest, then hashing, go on while the connection is made.
-    let scanning = tokio::task::spawn_blocking(move || {
-        let source = Arc::new(Source::new(selection)?);
+    let scanning = scan(selection, false);
+    let peer = peer_hints(wormhole).await?;
+    let link = connect(wormhole, prep, (Role::Sender, aead), &peer, ui).await?;
+    drive(link, scanning, &Cancel::new(), ui).await
+}
+
+/// Sends over a link made elsewhere (LocalSend between two ferry, `lan`);
+/// `stop` (the user's Ctrl-C) ends the send, and the peer is told. `loose`:
+/// see `Source::new`.
+pub(crate) async fn send_over(
+    link: Link,
+    (selection, loose): (Selection, bool),
+    stop: &Cancel,
+    ui: &mut dyn Ui,
+) -> Result<()> {
+    drive(link, scan(selection, loose), stop, ui).await
+}
+
+type Scanning = JoinHandle<Result<(Arc<Source>, Hashes)>>;
+
+/// The manifest, then the hashes, made on a blocking thread.
+fn scan(selection: Selection, loose: bool) -> Scanning {
+    tokio::task::spawn_blocking(move || {
+        let source = Arc::new(Source::new(selection, loose)?);
         let hashes = Hashes::start(Arc::clone(&source))?;
         Ok::<_, Error>((source, hashes))
-    });
-    let peer = peer_hints(wormhole).await?;
-    let mut link = connect(wormhole, prep, (Role::Sender, aead), &peer, ui).await?;
-    let result = match scanning.await.map_err(join_error) {
-        Ok(Ok((source, mut hashes))) => run(&mut link, &source, &mut hashes, ui).await,
-        Ok(Err(e)) | Err(e) => Err(e),
+    })
+}
+
+async fn drive(mut link: Link, scanning: Scanning, stop: &Cancel, ui: &mut dyn Ui) -> Result<()> {
+    let scanned = tokio::select! {
+        scanned = scanning => scanned.map_err(join_error).and_then(|r| r),
+        () = stop.cancelled() => Err(Error::Cancelled),
+    };
+    let result = match scanned {
+        Ok((source, mut hashes)) => run(&mut link, &source, &mut hashes, stop, ui).await,
+        Err(e) => Err(e),
     };
     if let Err(e) = &result {
         link.fail(e).await;
@@ -58,11 +87,14 @@ pub(crate) async fn send(
 }
 
 /// The driver loop (see `ferry_proto::native::machine`): answer what the machine
-/// asks, send what it yields, read only when it wants a frame.
+/// asks, send what it yields, read only when it wants a frame. `stop` is
+/// obeyed between frames, never in the middle of one: the `ERROR` that says
+/// so must reach the peer as a whole record.
 async fn run(
     link: &mut Link,
     source: &Arc<Source>,
     hashes: &mut Hashes,
+    stop: &Cancel,
     ui: &mut dyn Ui,
 ) -> Result<()> {
     let mut driver = Driver {
@@ -74,6 +106,9 @@ async fn run(
     loop {
         while let Some(event) = driver.machine.poll_event() {
             driver.on_event(event, hashes, ui).await?;
+        }
+        if stop.is_cancelled() {
+            return Err(Error::Cancelled);
         }
         if let Some(transmit) = driver.machine.poll_transmit() {
             if let Transmit::Data(data) = &transmit {
@@ -88,7 +123,11 @@ async fn run(
         if !driver.machine.wants_read() {
             return Err(Error::internal("the native sender stalled"));
         }
-        let frame = link.recv().await?;
+        // A read may stop halfway: after a cancel only the drain reads.
+        let frame = tokio::select! {
+            frame = link.recv() => frame?,
+            () = stop.cancelled() => return Err(Error::Cancelled),
+        };
         driver.machine.handle(frame).map_err(native_error)?;
     }
 }

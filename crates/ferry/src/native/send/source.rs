@@ -19,11 +19,18 @@ pub(super) struct Source {
 
 impl Source {
     /// The manifest of a walked file or directory: the top name first, then
-    /// everything below it as `top/rel`.
-    pub(super) fn new(selection: Selection) -> Result<Source> {
+    /// everything below it as `top/rel`. Several paths given together
+    /// (`loose`, on the LAN) go as themselves, without the directory that
+    /// wraps them in a wormhole transfer, as over LocalSend.
+    pub(super) fn new(selection: Selection, loose: bool) -> Result<Source> {
         let mut source = Listing::default();
         match selection {
             Selection::File(item) => source.push(&item.rel, &item)?,
+            Selection::Directory(dir) if loose => {
+                for item in &dir.items {
+                    source.push(&item.rel, item)?;
+                }
+            }
             Selection::Directory(dir) => {
                 let top = Entry {
                     path: safe(&dir.name)?,
