@@ -42,6 +42,9 @@ pub enum Command {
     Serve(Box<crate::serve::ServeArgs>),
     /// Remove the partial data ferry kept to resume interrupted transfers.
     Clean(CleanArgs),
+    /// Look around the local network (LocalSend devices and other ferry).
+    #[command(subcommand)]
+    Lan(LanCommand),
     /// Print a shell completion script (e.g. `ferry completions bash > /etc/bash_completion.d/ferry`).
     Completions {
         #[arg(value_enum)]
@@ -122,6 +125,12 @@ pub struct SendArgs {
     /// Also show the code as a QR code (a wormhole-transfer: URI) for a phone to scan.
     #[arg(long)]
     pub qr: bool,
+    /// With --lan: the device to send to: an IP (or IP:PORT), an alias, or the
+    /// start of its fingerprint [default: choose from a list of what answers].
+    #[arg(long, value_name = "DEVICE", requires = "lan")]
+    pub to: Option<String>,
+    #[command(flatten)]
+    pub lan: LanArgs,
     #[command(flatten)]
     pub common: Common,
 }
@@ -148,7 +157,51 @@ pub struct ReceiveArgs {
     #[arg(long)]
     pub raw: bool,
     #[command(flatten)]
+    pub lan: LanArgs,
+    #[command(flatten)]
     pub common: Common,
+}
+
+/// The local-network mode of `send` and `receive`: LocalSend's protocol, no server.
+#[derive(Debug, Default, Args)]
+#[command(next_help_heading = "LAN options (LocalSend, no server)")]
+pub struct LanArgs {
+    /// Send or receive on the local network with no server, speaking LocalSend
+    /// (so the other side may be the LocalSend app or another ferry).
+    #[arg(long)]
+    pub lan: bool,
+    /// With --lan: the PIN the receiver asks for (send), or that senders must
+    /// give (receive).
+    #[arg(long, value_name = "PIN", requires = "lan")]
+    pub pin: Option<String>,
+    /// With --lan: the name other devices show for this one [default: the host name].
+    #[arg(long, value_name = "NAME", requires = "lan")]
+    pub alias: Option<String>,
+    /// With --lan: the TCP port of the HTTPS server and the UDP port of discovery.
+    #[arg(long, value_name = "PORT", default_value_t = ferry_proto::localsend::DEFAULT_PORT, requires = "lan")]
+    pub lan_port: u16,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum LanCommand {
+    /// List the devices that answer on the local network (LocalSend and ferry).
+    Devices(DevicesArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct DevicesArgs {
+    /// How long to listen for answers, in seconds.
+    #[arg(long, value_name = "SECS", default_value_t = 3)]
+    pub timeout: u64,
+    /// One JSON object per device and line on stdout.
+    #[arg(long)]
+    pub json: bool,
+    /// Use only the network interface that holds this IPv4 address.
+    #[arg(long, value_name = "IP")]
+    pub listen: Option<std::net::Ipv4Addr>,
+    /// The UDP port of discovery.
+    #[arg(long, value_name = "PORT", default_value_t = ferry_proto::localsend::DEFAULT_PORT)]
+    pub lan_port: u16,
 }
 
 #[derive(Debug, Args)]

@@ -106,6 +106,11 @@ pub fn emit(event: &Value) {
     let _ = writeln!(out, "{line}").and_then(|()| out.flush());
 }
 
+/// A JSON value as one line that is safe on a terminal (not an event).
+pub fn line(value: &Value) -> String {
+    terminal_safe(&value.to_string())
+}
+
 /// The object with `"event"` as its first key, so a person scanning the lines
 /// (or `grep '^{"event":"progress"'`) finds the kind at once.
 fn event_first(event: &Value) -> String {

@@ -13,6 +13,7 @@ mod config;
 mod docs;
 mod json;
 mod kept;
+mod lan;
 mod outcome;
 mod prompt;
 mod qr;
@@ -80,6 +81,14 @@ fn init_logging(verbose: u8) {
 async fn run(cli: Cli, cancel: &ferry::Cancel) -> Result<()> {
     let before = cli.before;
     match cli.command {
+        Command::Send(args) if args.lan.lan => {
+            let json = before.json || args.common.json;
+            json::reported(json, lan::send(args, before, cancel)).await
+        }
+        Command::Receive(args) if args.lan.lan => {
+            let json = before.json || args.common.json;
+            json::reported(json, lan::receive(args, before, cancel)).await
+        }
         Command::Send(mut args) => {
             let json = before.json || args.common.json;
             json::reported(json, async move {
@@ -101,6 +110,10 @@ async fn run(cli: Cli, cancel: &ferry::Cancel) -> Result<()> {
         Command::Serve(args) => {
             settings::none_given(&before)?;
             serve::run(*args).await
+        }
+        Command::Lan(args::LanCommand::Devices(args)) => {
+            settings::none_given(&before)?;
+            lan::devices(args).await
         }
         Command::Clean(args) => {
             settings::none_given(&before)?;

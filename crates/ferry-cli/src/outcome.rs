@@ -129,8 +129,13 @@ pub fn exit_code(e: &anyhow::Error) -> u8 {
     if interrupted(e) {
         return stopped_code();
     }
+    use ferry_proto::localsend::SendError as Lan;
     match e.downcast_ref::<E>() {
         Some(E::WrongCode) => exit::WRONG_CODE,
+        Some(E::Peer(P::Refused(Lan::PinRequiredOrWrong | Lan::TooManyPinAttempts))) => {
+            exit::WRONG_CODE
+        }
+        Some(E::Peer(P::Refused(Lan::Declined))) => exit::DECLINED,
         Some(E::Peer(P::Cancelled)) => exit::PEER_CANCELLED,
         Some(E::Declined) => exit::DECLINED,
         Some(E::Local(L::Exists(_) | L::NoSpace { .. } | L::UnsafeName(_))) => {
@@ -149,6 +154,9 @@ pub fn hint(e: &anyhow::Error) -> Option<&'static str> {
         Some(ferry::Error::Local(ferry::LocalError::Exists(_))) => {
             Some("remove it or choose another --output-dir")
         }
+        Some(ferry::Error::Peer(ferry::PeerError::Refused(
+            ferry_proto::localsend::SendError::PinRequiredOrWrong,
+        ))) => Some("give the PIN the receiver shows with --pin"),
         _ => None,
     }
 }

@@ -49,7 +49,7 @@ pub async fn run(args: ReceiveArgs, cancel: &Cancel) -> Result<()> {
     report(received, args.raw, common.quiet)
 }
 
-fn report(received: Received, raw: bool, quiet: bool) -> Result<()> {
+pub fn report(received: Received, raw: bool, quiet: bool) -> Result<()> {
     match received {
         Received::Text(text) => print_text(&text, raw)?,
         _ if quiet => {}

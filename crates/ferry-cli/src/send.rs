@@ -41,7 +41,7 @@ pub async fn run(args: SendArgs, cancel: &Cancel) -> Result<()> {
 }
 
 /// What to send; the temp file that holds standard input lives as long as the send.
-fn payload(args: &SendArgs, ui: &mut dyn Ui) -> Result<(Payload, Option<tempfile::TempDir>)> {
+pub fn payload(args: &SendArgs, ui: &mut dyn Ui) -> Result<(Payload, Option<tempfile::TempDir>)> {
     if let Some(text) = &args.text {
         let text = if text == "-" {
             read_stdin_text()?

@@ -12,6 +12,8 @@
 //!   only as far as a test wants, built on ferry's own sans-IO crate.
 //! - [`evil_server`]: mailbox servers that corrupt, reorder or withhold frames.
 //! - [`relay_proxy`]: a transit relay stand-in that throttles, cuts or corrupts.
+//! - [`netns`]: a test body re-run in a private network namespace (loopback
+//!   only, multicast routed to it): the LAN tests.
 //! - [`tree`], [`files`], [`zipraw`]: sandboxes, file trees and their snapshots,
 //!   deterministic content, hand-made (hostile) zip archives.
 //!
@@ -28,6 +30,7 @@ pub mod in_process;
 pub mod interactive;
 pub mod json_run;
 pub mod native_cli;
+pub mod netns;
 pub mod raw_mailbox;
 pub mod raw_relay;
 pub mod relay_proxy;

@@ -22,6 +22,17 @@ pub enum DeviceType {
 }
 
 impl DeviceType {
+    /// The wire name, as a word for people too.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeviceType::Mobile => "mobile",
+            DeviceType::Desktop => "desktop",
+            DeviceType::Web => "web",
+            DeviceType::Headless => "headless",
+            DeviceType::Server => "server",
+        }
+    }
+
     /// The app reads any unknown value as desktop (protocol README, 7.1).
     fn from_wire(s: &str) -> DeviceType {
         match s {
@@ -180,3 +191,16 @@ pub struct ErrorBody {
 #[cfg(test)]
 #[path = "messages_tests.rs"]
 mod tests;
+
+/// The text of a LocalSend message: one `text/*` file whose preview is the
+/// whole text (what the app sends for a message, and answers with 204). A
+/// single text *file* without its whole content as preview is a file.
+pub fn message_text(files: &BTreeMap<String, FileDto>) -> Option<&str> {
+    let mut all = files.values();
+    let (Some(only), None) = (all.next(), all.next()) else {
+        return None;
+    };
+    let preview = only.preview.as_deref()?;
+    let whole = preview.len() as u64 == only.size;
+    (only.file_type.starts_with("text/") && whole).then_some(preview)
+}

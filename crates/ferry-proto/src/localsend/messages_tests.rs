@@ -134,3 +134,32 @@ fn error_message_is_read_and_bounded() {
     assert!(m.len() <= decode::MAX_SHORT_BYTES);
     assert_eq!(decode::error_message(b"<html>"), None);
 }
+
+#[test]
+fn a_message_is_one_text_file_whose_preview_is_all_of_it() {
+    let offer = |files: serde_json::Value| {
+        let mut body = app_prepare_upload();
+        body["files"] = files;
+        let body = bytes(body);
+        decode::prepare_upload(&body).expect("offer").files
+    };
+    let dto = |id: &str, kind: &str, size: u64, preview: Option<&str>| {
+        json!({"id": id, "fileName": format!("{id}.txt"), "size": size,
+               "fileType": kind, "preview": preview})
+    };
+    let short = offer(json!({"m": dto("m", "text/plain", 5, Some("héllo"))}));
+    assert_eq!(
+        message_text(&short),
+        None,
+        "5 bytes declared, the preview is 6"
+    );
+    let message = offer(json!({"m": dto("m", "text/plain", 6, Some("héllo"))}));
+    assert_eq!(message_text(&message), Some("héllo"));
+    let no_preview = offer(json!({"m": dto("m", "text/plain", 6, None)}));
+    assert_eq!(message_text(&no_preview), None);
+    let binary = offer(json!({"m": dto("m", "application/octet-stream", 6, Some("héllo"))}));
+    assert_eq!(message_text(&binary), None);
+    let two = offer(json!({"a": dto("a", "text/plain", 1, Some("x")),
+                           "b": dto("b", "text/plain", 1, Some("y"))}));
+    assert_eq!(message_text(&two), None);
+}

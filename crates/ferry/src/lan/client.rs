@@ -24,6 +24,7 @@ use tokio::net::TcpStream;
 use tokio::time::timeout;
 use tokio_rustls::TlsConnector;
 
+use super::discovery::Device;
 use super::identity::Identity;
 use super::tls::{client_config, pin_mismatch};
 use crate::error::{Error, NetworkError, PeerError, Result};
@@ -48,6 +49,17 @@ pub struct Remote {
     pub fingerprint: String,
     /// For messages only (peer text, escaped when shown).
     pub alias: String,
+}
+
+impl From<&Device> for Remote {
+    /// The device's server where it announced from, pinned to what it announced.
+    fn from(device: &Device) -> Remote {
+        Remote {
+            addr: SocketAddr::new(device.from.ip(), device.info.port),
+            fingerprint: device.info.fingerprint.clone(),
+            alias: device.info.alias.clone(),
+        }
+    }
 }
 
 /// A client for one remote device.

@@ -16,8 +16,6 @@ mod filter;
 mod socket;
 
 #[cfg(test)]
-mod netns;
-#[cfg(test)]
 mod netns_tests;
 
 use std::io;

@@ -33,8 +33,10 @@ enum Source {
 
 /// The items of `selection`: a folder as its files named `DIR/sub/name`
 /// (how the app sends one, and how receivers rebuild it), a text as one
-/// `text/plain` item with its preview.
-pub(super) fn items(selection: Selection) -> Vec<Outgoing> {
+/// `text/plain` item with its preview. Several paths given together
+/// (`loose`) go as themselves, as the app sends a multiple selection, not
+/// inside the directory the wormhole protocols wrap them in.
+pub(super) fn items(selection: Selection, loose: bool) -> Vec<Outgoing> {
     match selection {
         Selection::Text(text) => vec![Outgoing {
             source: Source::Text(Bytes::from(text.clone().into_bytes())),
@@ -43,9 +45,29 @@ pub(super) fn items(selection: Selection) -> Vec<Outgoing> {
         Selection::File(item) => vec![file(item.rel, item.source, size(&item.kind))],
         Selection::Directory(dir) => {
             let files = dir.files();
-            let named = files.map(|(i, len)| (format!("{}/{}", dir.name, i.rel), &i.source, len));
+            let name = |rel: &str| match loose {
+                true => rel.to_owned(),
+                false => format!("{}/{rel}", dir.name),
+            };
+            let named = files.map(|(i, len)| (name(&i.rel), &i.source, len));
             named.map(|(n, s, len)| file(n, s.clone(), len)).collect()
         }
+    }
+}
+
+/// What the user is told is being sent: loose paths are several items.
+pub(super) fn announced(selection: &Selection, loose: bool) -> crate::ui::Outgoing {
+    match selection {
+        Selection::Directory(dir) if loose => {
+            let (files, bytes) = dir
+                .files()
+                .fold((0, 0), |(n, sum), (_, len)| (n + 1, sum + len));
+            let tops = dir.items.iter().filter_map(|i| i.rel.split('/').next());
+            let tops: std::collections::BTreeSet<&str> = tops.collect();
+            let summary = crate::transfer::OfferSummary::several(tops.into_iter(), files, bytes);
+            crate::ui::Outgoing::Files(summary)
+        }
+        other => crate::ui::Outgoing::of(other),
     }
 }
 

@@ -7,6 +7,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use ferry_proto::localsend::messages::message_text;
 use ferry_proto::localsend::receiver::{Ended, ReceiverConfig, DEFAULT_IDLE_TIMEOUT};
 use ferry_proto::localsend::{DeviceInfo, DeviceType, Register, Scheme, PROTOCOL_VERSION};
 use tokio::sync::mpsc;
@@ -124,6 +125,12 @@ impl Receiving {
     /// Checks the offer's names and space, asks the user, and on a yes
     /// receives the files.
     async fn on_offer(mut self, pending: PendingOffer, ui: &mut dyn Ui) -> Result<Received> {
+        if let Some(text) = message_text(&pending.offer.files) {
+            // Shown, not stored, as the app does: no file is wanted (204).
+            let text = text.to_owned();
+            pending.answer(Verdict::Accept(Default::default()));
+            return Ok(Received::Text(text));
+        }
         let plan = match land::plan(&pending.offer.files, &self.output_dir) {
             Ok(plan) => plan,
             Err(e) => {

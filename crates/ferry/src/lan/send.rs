@@ -76,6 +76,7 @@ pub async fn send(
     identity: &Identity,
     ui: &mut dyn Ui,
 ) -> Result<()> {
+    let loose = matches!(payload, Payload::Paths { .. });
     let selection = Selection::walk(payload).map_err(|e| Error::io("reading what to send", e))?;
     if let Selection::Directory(dir) = &selection {
         for skipped in &dir.skipped {
@@ -86,7 +87,8 @@ pub async fn send(
             ));
         }
     }
-    let items = outgoing::items(selection);
+    ui.sending(&outgoing::announced(&selection, loose));
+    let items = outgoing::items(selection, loose);
     // A sender serves nothing; the app still wants a port in `info`, and the
     // default is what it would try if it ever called back.
     let us = super::receive::register(&options.alias, identity, discovery::Config::default().port);
@@ -157,11 +159,7 @@ fn pick(found: &[Device], name: &str) -> Result<Remote> {
             return Err(NetworkError::NoConnection(why).into());
         }
     };
-    Ok(Remote {
-        addr: SocketAddr::new(device.from.ip(), device.info.port),
-        fingerprint: device.info.fingerprint.clone(),
-        alias: device.info.alias.clone(),
-    })
+    Ok(Remote::from(device))
 }
 
 async fn prepare(

@@ -1,5 +1,5 @@
 //! Discovery over real multicast sockets, each test in its own private network
-//! namespace (see [`super::netns`]): two or three sockets share the group and
+//! namespace (see `ferry_test_support::netns`): two or three sockets share the group and
 //! port on loopback, as two instances on one host would.
 
 use std::net::{Ipv4Addr, SocketAddr, UdpSocket};
@@ -7,11 +7,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use ferry_proto::localsend::Register;
-
+use ferry_test_support::netns;
 use tokio::time::Instant;
 
 use super::ANNOUNCE_BURST;
-use super::{announce, netns, reply, scan, Config, DiscoverySocket, Ignored, Interfaces, Listener};
+use super::{announce, reply, scan, Config, DiscoverySocket, Ignored, Interfaces, Listener};
 
 /// Not 53317: the port is a setting, and the tests prove it.
 const PORT: u16 = 45317;

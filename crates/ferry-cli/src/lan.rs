@@ -1,0 +1,114 @@
+//! `--lan`: LocalSend on the local network, no server. The shared set-up
+//! (identity, alias, where to listen) lives here; each command in lan/.
+
+mod choose;
+mod devices;
+mod receive;
+mod send;
+
+use std::future::Future;
+use std::net::{IpAddr, Ipv4Addr};
+
+use anyhow::{Context, Result};
+
+use crate::args::{Common, LanArgs};
+use crate::checks::Invalid;
+use crate::outcome::Interrupted;
+use ferry::lan::discovery::{self, Interfaces};
+use ferry::lan::identity::Identity;
+use ferry::Cancel;
+
+pub use devices::run as devices;
+pub use receive::run as receive;
+pub use send::run as send;
+
+/// What every LAN command needs.
+struct Lan {
+    identity: Identity,
+    alias: String,
+    /// Where the HTTPS server binds (receive).
+    ip: IpAddr,
+    port: u16,
+    discovery: discovery::Config,
+}
+
+impl Lan {
+    fn new(args: &LanArgs, listen: Option<IpAddr>) -> Result<Lan> {
+        let interface = match listen {
+            None => None,
+            Some(IpAddr::V4(ip)) => Some(ip),
+            Some(IpAddr::V6(_)) => {
+                return Err(Invalid("--listen with --lan takes an IPv4 address".into()).into())
+            }
+        };
+        let dir = Identity::default_dir().context("where to keep ferry's LAN identity")?;
+        let identity = Identity::load_or_create(&dir).context("ferry's LAN identity")?;
+        Ok(Lan {
+            identity,
+            alias: args.alias.clone().unwrap_or_else(host_name),
+            ip: listen.unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED)),
+            port: args.lan_port,
+            discovery: discovery_config(args.lan_port, interface),
+        })
+    }
+}
+
+/// Multicast on every LAN interface, or only on the one that holds `ip`.
+fn discovery_config(port: u16, ip: Option<Ipv4Addr>) -> discovery::Config {
+    let interfaces = match ip {
+        Some(ip) => Interfaces::Only(vec![ip]),
+        None => Interfaces::AllUp,
+    };
+    discovery::Config::new(port, interfaces)
+}
+
+/// The host name, as other devices will list us by default.
+fn host_name() -> String {
+    let read = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .or_else(|_| std::fs::read_to_string("/etc/hostname"));
+    let name = read.map(|n| n.trim().to_owned()).unwrap_or_default();
+    match name.is_empty() {
+        true => "ferry".to_owned(),
+        false => name,
+    }
+}
+
+/// Refuses the wormhole-only options with `--lan` (typed before or after the
+/// subcommand): they would be silently ignored otherwise.
+fn refuse_wormhole_options(before: &Common, after: &Common, more: &[(&str, bool)]) -> Result<()> {
+    let given = |f: fn(&Common) -> bool| f(before) || f(after);
+    let flags = [
+        ("--server", given(|c| c.server.is_some())),
+        ("--relay", given(|c| c.relay.is_some())),
+        ("--app-id", given(|c| c.app_id.is_some())),
+        ("--force-relay", given(|c| c.force_relay)),
+        ("--no-listen", given(|c| c.no_listen)),
+    ];
+    let wrong: Vec<&str> = flags
+        .iter()
+        .chain(more)
+        .filter(|(_, given)| *given)
+        .map(|(name, _)| *name)
+        .collect();
+    match wrong.as_slice() {
+        [] => Ok(()),
+        names => Err(Invalid(format!(
+            "{} cannot be used with --lan (there is no server and no code on the LAN)",
+            names.join(", ")
+        ))
+        .into()),
+    }
+}
+
+/// Runs `work` until it ends or the user stops it (dropping it, which closes
+/// the server and removes partial files).
+async fn until_cancelled<T, E: Into<anyhow::Error>>(
+    cancel: &Cancel,
+    work: impl Future<Output = std::result::Result<T, E>>,
+) -> Result<T> {
+    tokio::select! {
+        biased;
+        () = cancel.cancelled() => Err(Interrupted.into()),
+        result = work => result.map_err(Into::into),
+    }
+}
