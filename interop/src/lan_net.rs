@@ -217,3 +217,19 @@ impl Host {
         }
     }
 }
+
+impl Host {
+    /// Caps what this host sends at `mbit` Mbit/s (a token bucket on its interface), so that
+    /// a transfer of a few MiB is still under way when a test interrupts it.
+    pub fn limit_rate(&self, mbit: u32) {
+        let rate = format!("{mbit}mbit");
+        let argv = [
+            "tc", "qdisc", "add", "dev", IFACE, "root", "tbf", "rate", &rate,
+        ];
+        run_in(
+            &self.netns,
+            &[&argv[..], &["burst", "64kb", "latency", "200ms"]].concat(),
+        )
+        .unwrap_or_else(|e| panic!("{}: {e}", self.name));
+    }
+}

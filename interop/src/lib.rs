@@ -23,6 +23,7 @@ pub mod cases;
 pub mod code;
 pub mod data;
 pub mod env;
+pub mod lan_cases;
 pub mod lan_ferry;
 pub mod lan_net;
 pub mod lan_peers;
