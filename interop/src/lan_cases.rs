@@ -20,14 +20,15 @@ pub const GIB: u64 = 1 << 30;
 /// The multicast group and port of LocalSend's discovery.
 const MULTICAST: (&str, u16) = ("224.0.0.167", 53317);
 
-/// The device lines of a `--json` list that name `alias` at `ip`, whitespace removed.
+/// The devices of a JSON list that name `alias` at `ip`, whitespace removed. Takes ferry's
+/// one object per line as well as localsendctl's pretty-printed array (flat objects both).
 pub fn listed(outcome: &Outcome, alias: &str, ip: &str) -> Vec<String> {
-    outcome
-        .stdout_text()
-        .lines()
-        .map(|l| l.split_whitespace().collect::<String>())
+    let flat: String = outcome.stdout_text().split_whitespace().collect();
+    // localsendd lists IPv4 peers as ::ffff:IP, so match the address's end.
+    flat.split('}')
         .filter(|l| l.contains(&format!("\"alias\":\"{alias}\"")))
-        .filter(|l| l.contains(&format!("\"{ip}\"")))
+        .filter(|l| l.contains(&format!("\"{ip}\"")) || l.contains(&format!(":{ip}\"")))
+        .map(str::to_owned)
         .collect()
 }
 
@@ -146,6 +147,13 @@ pub fn several_files(dir: &Path) -> Vec<PathBuf> {
         .iter()
         .map(|(name, size)| crate::data::random_file(&dir.join(name), *size).expect("test file"))
         .collect()
+}
+
+/// The same without the empty file, which localsendd cannot receive (see its tests).
+pub fn non_empty_files(dir: &Path) -> Vec<PathBuf> {
+    let mut files = several_files(dir);
+    files.retain(|f| f.metadata().is_ok_and(|m| m.len() > 0));
+    files
 }
 
 /// Sends, from `host`, LocalSend announcements of a device `alias` with `fingerprint` every
