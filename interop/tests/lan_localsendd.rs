@@ -44,6 +44,31 @@ fn ferry_lists_localsendd() {
     assert!(line.to_uppercase().contains(&fp.to_uppercase()), "{line}");
 }
 
+/// `--to` takes the start of a fingerprint (found by a scan).
+#[test]
+fn to_a_fingerprint_prefix() {
+    let (_lan, daemon, ferry) = setup(unattended(None));
+    let data = TestEnv::get().scratch_dir("data-");
+    let files = non_empty_files(data.path());
+    let prefix = &daemon.fingerprint[..12];
+    let sent = ferry.send(prefix, &[], &[&files[0]], TRANSFER_TIMEOUT);
+    assert_eq!(exit_code(&sent), Some(0), "{sent}\n{}", daemon.log());
+    assert_copies(&files[..1], &daemon.download_dir, "to a fingerprint prefix");
+}
+
+/// Without --to and not at a terminal there is no one to ask: exit 2, naming what answered.
+#[test]
+fn no_target_off_a_terminal_names_what_answered() {
+    let (_lan, daemon, ferry) = setup(unattended(None));
+    let data = TestEnv::get().scratch_dir("data-");
+    let files = non_empty_files(data.path());
+    let mut inv = ferry.invocation("ferry send", &["send", "--lan"]);
+    inv.arg(&files[0]);
+    let sent = ferry.host.run(&inv, TRANSFER_TIMEOUT);
+    assert_exit(&sent, 2, "daemonA", "no --to");
+    assert_eq!(files_in(&daemon.download_dir), vec![]);
+}
+
 #[test]
 fn localsendd_lists_ferry() {
     let (_lan, daemon, ferry) = setup(unattended(None));
