@@ -181,6 +181,9 @@ pub fn describe_outgoing(what: &Outgoing) -> String {
             escape_for_terminal(name),
             offer.files
         ),
+        Offered::Several { count, .. } => {
+            format!("Sending {count} items ({} files, {size})", offer.files)
+        }
         _ => format!("Sending {} files ({size})", offer.files),
     }
 }

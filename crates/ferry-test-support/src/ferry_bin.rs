@@ -57,6 +57,15 @@ impl Ferry {
         Ferry::isolated(Command::new(path()))
     }
 
+    /// `ferry SUBCOMMAND --lan` with its own LAN identity under `config_home`
+    /// (made on first use, kept for the next run with the same directory).
+    pub fn lan(subcommand: &str, config_home: &Path) -> Ferry {
+        let mut f = Ferry::bare();
+        f.args([subcommand, "--lan", "--hide-progress"]);
+        f.cmd.env("XDG_CONFIG_HOME", config_home);
+        f
+    }
+
     fn isolated(mut cmd: Command) -> Ferry {
         hermetic(&mut cmd);
         Ferry { cmd }

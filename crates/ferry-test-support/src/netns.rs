@@ -14,6 +14,10 @@ use std::time::Duration;
 /// Set in the environment of the inner run.
 const INNER: &str = "FERRY_TEST_IN_PRIVATE_NETNS";
 
+/// Names the file the inner run writes once the body passed: a selection that
+/// matched no test would exit 0 too, and must not read as a pass.
+const MARK: &str = "FERRY_TEST_NETNS_MARK";
+
 /// Bounds the whole inner run, start-up included.
 const OUTER_TIMEOUT: Duration = Duration::from_secs(90);
 
@@ -33,6 +37,9 @@ where
             let outcome = tokio::time::timeout(BODY_TIMEOUT, body()).await;
             outcome.expect("test body timed out inside the namespace");
         });
+        if let Some(mark) = std::env::var_os(MARK) {
+            std::fs::write(mark, "ran").expect("marking the body as run");
+        }
     } else {
         let name = test_path(module, test);
         runtime().block_on(run_inner(&name));
@@ -60,7 +67,10 @@ async fn run_inner(name: &str) {
     let mut cmd = tokio::process::Command::new("unshare");
     cmd.arg("--net").arg("--").arg(exe);
     cmd.args(["--exact", name, "--nocapture", "--test-threads=1"]);
-    cmd.env(INNER, "1").stdin(Stdio::null()).kill_on_drop(true);
+    let scratch = tempfile::tempdir().expect("a scratch directory");
+    let mark = scratch.path().join("ran");
+    cmd.env(INNER, "1").env(MARK, &mark);
+    cmd.stdin(Stdio::null()).kill_on_drop(true);
     let mut child = cmd.spawn().unwrap_or_else(|e| {
         panic!("cannot start `unshare --net` ({e}): the multicast tests need it (root or CAP_SYS_ADMIN) and fail rather than skip")
     });
@@ -74,6 +84,7 @@ async fn run_inner(name: &str) {
          If `unshare` reported an error, this machine does not allow private network \
          namespaces (root or CAP_SYS_ADMIN needed) and the test cannot run"
     );
+    assert!(mark.exists(), "`{name}` ran no test body in its namespace");
 }
 
 /// Loopback up with the multicast route, and proof that nothing else exists

@@ -16,26 +16,10 @@ mod land;
 mod outgoing;
 mod provider;
 mod receive;
+mod scan;
 mod send;
 pub mod server;
 pub mod tls;
 pub use receive::{receive, ReceiveOptions, Receiving};
+pub use scan::devices;
 pub use send::{send, SendOptions, Target};
-
-use std::io;
-use std::time::Duration;
-
-use discovery::Device;
-use identity::Identity;
-
-/// The devices that answer within `duration`, each once, sorted by alias
-/// (`ferry lan devices`, and the list `send --lan` chooses from).
-pub async fn devices(
-    config: &discovery::Config,
-    alias: &str,
-    identity: &Identity,
-    duration: Duration,
-) -> io::Result<Vec<Device>> {
-    let us = receive::register(alias, identity, config.port);
-    discovery::scan(config, &us, duration).await
-}

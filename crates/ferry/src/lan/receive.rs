@@ -113,7 +113,11 @@ impl Receiving {
             let event = self.events.rx.recv().await;
             let event = event.ok_or_else(|| Error::internal("the LAN server stopped"))?;
             match event {
-                Event::Offer(pending) => return self.on_offer(pending, ui).await,
+                Event::Offer(pending) => {
+                    let received = self.on_offer(pending, ui).await;
+                    self.server.close(CLOSE_PATIENCE).await;
+                    return received;
+                }
                 Event::Registered { addr, device, .. } => {
                     tracing::debug!(%addr, alias = %device.alias, "a device registered");
                 }
@@ -124,7 +128,7 @@ impl Receiving {
 
     /// Checks the offer's names and space, asks the user, and on a yes
     /// receives the files.
-    async fn on_offer(mut self, pending: PendingOffer, ui: &mut dyn Ui) -> Result<Received> {
+    async fn on_offer(&mut self, pending: PendingOffer, ui: &mut dyn Ui) -> Result<Received> {
         if let Some(text) = message_text(&pending.offer.files) {
             // Shown, not stored, as the app does: no file is wanted (204).
             let text = text.to_owned();
@@ -212,6 +216,10 @@ impl Receiving {
     }
 }
 
+/// How long the last answers may take to reach the sender once the session
+/// ended (the 204 to a message, the 200 to the last upload).
+const CLOSE_PATIENCE: Duration = Duration::from_secs(5);
+
 /// How long an ended session's uploads may take to notice (they watch the
 /// cancel, so this is a backstop).
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
@@ -234,7 +242,7 @@ fn ended_error(ended: Option<Ended>) -> Error {
     }
 }
 
-fn device_info(alias: &str, identity: &Identity) -> DeviceInfo {
+pub(super) fn device_info(alias: &str, identity: &Identity) -> DeviceInfo {
     DeviceInfo {
         alias: alias.to_owned(),
         version: PROTOCOL_VERSION.to_owned(),

@@ -164,13 +164,28 @@ impl Shared {
 pub struct Server {
     addr: SocketAddr,
     task: JoinHandle<()>,
-    /// Dropped with the server: tells every connection to wind down.
-    _stop: watch::Sender<()>,
+    /// Sent to, or dropped with the server: every connection winds down.
+    stop: watch::Sender<()>,
+    /// One permit per connection being served.
+    permits: Arc<Semaphore>,
+    max_connections: u32,
 }
 
 impl Server {
     pub fn local_addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// Stops accepting, has every connection finish its request in flight,
+    /// and waits for them (at most `patience`): a process about to exit must
+    /// not cut off the answer that ends the sender's session.
+    pub async fn close(&mut self, patience: Duration) {
+        self.task.abort();
+        self.stop.send_replace(());
+        let all_idle = self.permits.acquire_many(self.max_connections);
+        if tokio::time::timeout(patience, all_idle).await.is_err() {
+            tracing::debug!("a connection was still busy when the server closed");
+        }
     }
 }
 
@@ -203,11 +218,21 @@ pub async fn spawn(config: ServerConfig, identity: &Identity) -> io::Result<(Ser
     let (stop, stopped) = watch::channel(());
     let expiry = conn::expire_sessions(Arc::downgrade(&shared), session_idle, stopped.clone());
     tokio::spawn(expiry);
-    let task = tokio::spawn(accept_loop(listener, acceptor, shared, stopped));
+    let max_connections = shared.limits.max_connections;
+    let permits = Arc::new(Semaphore::new(max_connections));
+    let task = tokio::spawn(accept_loop(
+        listener,
+        acceptor,
+        shared,
+        permits.clone(),
+        stopped,
+    ));
     let server = Server {
         addr,
         task,
-        _stop: stop,
+        stop,
+        permits,
+        max_connections: u32::try_from(max_connections).unwrap_or(u32::MAX),
     };
     let events = Events {
         rx,
@@ -223,9 +248,9 @@ async fn accept_loop(
     listener: TcpListener,
     acceptor: TlsAcceptor,
     shared: Arc<Shared>,
+    permits: Arc<Semaphore>,
     stopped: watch::Receiver<()>,
 ) {
-    let permits = Arc::new(Semaphore::new(shared.limits.max_connections));
     loop {
         let Ok(permit) = permits.clone().acquire_owned().await else {
             return;

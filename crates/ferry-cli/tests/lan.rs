@@ -1,0 +1,239 @@
+//! `ferry send --lan` / `receive --lan` / `lan devices` end to end, two ferry
+//! processes per test in a private network namespace (loopback only, with the
+//! multicast route), so discovery is real and nothing leaves the namespace.
+//! The real LocalSend peers are in the interop suite.
+#![allow(clippy::unwrap_used)] // helpers outside #[test] fns, in a test crate
+
+use std::path::Path;
+use std::time::Duration;
+
+use ferry_test_support::files;
+use ferry_test_support::netns;
+use ferry_test_support::{Ferry, Finished, Running, Sandbox, Tree};
+
+/// `ferry receive --lan` on loopback (port 53317: each test has a namespace of
+/// its own) as `alias`, into the sandbox's `out/`,
+/// with its identity under `root/recv`; returns once its server accepts.
+async fn receiver(sb: &Sandbox, alias: &str, extra: &[&str]) -> Running {
+    let mut f = Ferry::lan("receive", &sb.root.join("recv"));
+    f.args(["--listen", "127.0.0.1", "--alias", alias, "-o"])
+        .arg(&sb.out)
+        .args(extra);
+    let running = f.spawn();
+    for _ in 0..200 {
+        if tokio::net::TcpStream::connect(("127.0.0.1", 53317))
+            .await
+            .is_ok()
+        {
+            return running;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    panic!("the receiver never served HTTPS");
+}
+
+/// `ferry send --lan` on loopback with its identity under `root/send`.
+async fn send(sb: &Sandbox, args: &[&str]) -> Finished {
+    let mut f = Ferry::lan("send", &sb.root.join("send"));
+    f.args(["--listen", "127.0.0.1"]).args(args).cwd(&sb.cwd);
+    f.spawn().finish().await
+}
+
+fn in_netns<F, Fut>(test: &str, body: F)
+where
+    F: FnOnce() -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    netns::run(module_path!(), test, body);
+}
+
+fn json_lines(stdout: &str) -> Vec<serde_json::Value> {
+    let parse = |line: &str| serde_json::from_str(line).unwrap();
+    stdout.lines().map(parse).collect()
+}
+
+fn tree(dir: &Path) -> Tree {
+    Tree::of(dir)
+}
+
+#[test]
+fn a_file_and_a_folder_cross_by_alias_and_land_as_sent() {
+    in_netns(
+        "a_file_and_a_folder_cross_by_alias_and_land_as_sent",
+        || async {
+            let sb = Sandbox::new();
+            std::fs::write(sb.cwd.join("blob.bin"), files::bytes(3 << 20, 7)).unwrap();
+            std::fs::create_dir_all(sb.cwd.join("dir/sous-dossier")).unwrap();
+            std::fs::write(sb.cwd.join("dir/sous-dossier/é.txt"), "ça va").unwrap();
+            std::fs::write(sb.cwd.join("dir/empty"), "").unwrap();
+            let recv = receiver(&sb, "kitchen", &["--yes"]).await;
+            let sent = send(&sb, &["--to", "kitchen", "blob.bin", "dir"]).await;
+            sent.assert_success();
+            let got = recv.finish().await;
+            got.assert_success();
+            assert!(
+                got.stderr.contains("Received 2 items (3 files)"),
+                "{}",
+                got.stderr
+            );
+            assert_eq!(tree(&sb.out.join("dir")), tree(&sb.cwd.join("dir")));
+            let same = std::fs::read(sb.out.join("blob.bin")).unwrap();
+            assert_eq!(same, std::fs::read(sb.cwd.join("blob.bin")).unwrap());
+            sb.assert_no_partials(&[]);
+        },
+    );
+}
+
+#[test]
+fn lan_devices_lists_the_receiver_as_json() {
+    in_netns("lan_devices_lists_the_receiver_as_json", || async {
+        let sb = Sandbox::new();
+        let recv = receiver(&sb, "living room", &["--yes"]).await;
+        let mut f = Ferry::bare();
+        f.args([
+            "lan",
+            "devices",
+            "--json",
+            "--timeout",
+            "2",
+            "--listen",
+            "127.0.0.1",
+        ]);
+        f.env("XDG_CONFIG_HOME", sb.root.join("send").to_str().unwrap());
+        let listed = f.spawn().finish().await;
+        listed.assert_success();
+        let lines = json_lines(&listed.stdout);
+        assert_eq!(lines.len(), 1, "{}", listed.stdout);
+        assert_eq!(lines[0]["alias"], "living room");
+        assert_eq!(lines[0]["ip"], "127.0.0.1");
+        assert_eq!(lines[0]["port"], 53317);
+        let fingerprint = lines[0]["fingerprint"].as_str().unwrap();
+        assert_eq!(fingerprint.len(), 64);
+        assert_eq!(fingerprint, fingerprint.to_uppercase());
+        drop(recv);
+    });
+}
+
+#[test]
+fn a_wrong_or_missing_pin_exits_3_saying_pin_then_the_right_one_works() {
+    in_netns(
+        "a_wrong_or_missing_pin_exits_3_saying_pin_then_the_right_one_works",
+        || async {
+            let sb = Sandbox::new();
+            std::fs::write(sb.cwd.join("a.txt"), "secret").unwrap();
+            let recv = receiver(&sb, "r", &["--yes", "--pin", "4321"]).await;
+            for pin in [None, Some("1111")] {
+                let mut args = vec!["--to", "127.0.0.1", "a.txt"];
+                args.extend(pin.iter().flat_map(|p| ["--pin", *p]));
+                let refused = send(&sb, &args).await;
+                refused.assert_failed_with(&["PIN"]);
+                assert_eq!(refused.code(), Some(3), "{}", refused.stderr);
+            }
+            let sent = send(&sb, &["--to", "127.0.0.1", "--pin", "4321", "a.txt"]).await;
+            sent.assert_success();
+            recv.finish().await.assert_success();
+            assert_eq!(
+                std::fs::read_to_string(sb.out.join("a.txt")).unwrap(),
+                "secret"
+            );
+        },
+    );
+}
+
+#[test]
+fn a_receiver_without_a_terminal_or_yes_declines_and_the_sender_exits_4() {
+    in_netns(
+        "a_receiver_without_a_terminal_or_yes_declines_and_the_sender_exits_4",
+        || async {
+            let sb = Sandbox::new();
+            std::fs::write(sb.cwd.join("a.txt"), "x").unwrap();
+            let recv = receiver(&sb, "r", &[]).await;
+            let refused = send(&sb, &["--to", "127.0.0.1", "a.txt"]).await;
+            refused.assert_failed_with(&["declined"]);
+            assert_eq!(refused.code(), Some(4), "{}", refused.stderr);
+            let got = recv.finish().await;
+            assert_eq!(got.code(), Some(4), "{}", got.stderr);
+            assert!(sb.out_names().is_empty(), "{:?}", sb.out_names());
+        },
+    );
+}
+
+#[test]
+fn text_is_printed_by_the_receiver_and_stored_nowhere() {
+    in_netns(
+        "text_is_printed_by_the_receiver_and_stored_nowhere",
+        || async {
+            let sb = Sandbox::new();
+            let recv = receiver(&sb, "r", &["--yes"]).await;
+            let sent = send(&sb, &["--to", "r", "--text", "héllo wörld"]).await;
+            sent.assert_success();
+            let got = recv.finish().await;
+            got.assert_success();
+            assert_eq!(got.stdout, "héllo wörld\n");
+            assert!(sb.out_names().is_empty(), "{:?}", sb.out_names());
+        },
+    );
+}
+
+#[test]
+fn without_to_and_without_a_terminal_the_sender_names_what_answered() {
+    in_netns(
+        "without_to_and_without_a_terminal_the_sender_names_what_answered",
+        || async {
+            let sb = Sandbox::new();
+            std::fs::write(sb.cwd.join("a.txt"), "x").unwrap();
+            let recv = receiver(&sb, "the one", &["--yes"]).await;
+            let refused = send(&sb, &["a.txt"]).await;
+            refused.assert_failed_with(&["--to", "the one", "127.0.0.1"]);
+            assert_eq!(refused.code(), Some(2), "{}", refused.stderr);
+            drop(recv);
+            assert!(sb.out_names().is_empty());
+        },
+    );
+}
+
+#[test]
+fn the_json_receiver_reports_waiting_offer_and_done() {
+    in_netns(
+        "the_json_receiver_reports_waiting_offer_and_done",
+        || async {
+            let sb = Sandbox::new();
+            std::fs::write(sb.cwd.join("a.txt"), "abc").unwrap();
+            let recv = receiver(&sb, "r", &["--yes", "--json"]).await;
+            send(&sb, &["--to", "127.0.0.1", "a.txt"])
+                .await
+                .assert_success();
+            let got = recv.finish().await;
+            got.assert_success();
+            let events = json_lines(&got.stdout);
+            let names: Vec<&str> = events
+                .iter()
+                .map(|e| e["event"].as_str().unwrap())
+                .collect();
+            assert_eq!(names.first(), Some(&"waiting"), "{names:?}");
+            assert_eq!(events[0]["alias"], "r");
+            assert!(names.contains(&"offer"), "{names:?}");
+            assert_eq!(names.last(), Some(&"done"), "{names:?}");
+        },
+    );
+}
+
+/// No namespace needed: these fail before any socket is opened.
+#[tokio::test]
+async fn wormhole_options_are_refused_with_lan() {
+    let sb = Sandbox::new();
+    std::fs::write(sb.cwd.join("a.txt"), "x").unwrap();
+    for args in [
+        vec!["--code", "7-guitarist-revenge", "a.txt"],
+        vec!["--server", "ws://127.0.0.1:1/v1", "a.txt"],
+        vec!["--qr", "a.txt"],
+    ] {
+        let refused = send(&sb, &args).await;
+        refused.assert_failed_with(&["cannot be used with --lan"]);
+        assert_eq!(refused.code(), Some(2), "{}", refused.stderr);
+    }
+    let mut f = Ferry::lan("receive", &sb.root.join("recv"));
+    let refused = f.arg("7-guitarist-revenge").spawn().finish().await;
+    refused.assert_failed_with(&["a code", "cannot be used with --lan"]);
+    assert_eq!(refused.code(), Some(2));
+}
