@@ -261,7 +261,6 @@ fn localsendd_declines() {
 
 /// ferry without --yes and not at a terminal cannot ask, so it declines (403).
 #[test]
-#[ignore = "ferry bug: receive --lan exits before its last answer (403 or 204) reaches the sender (lead to fix)"]
 fn ferry_declines_without_yes_off_a_terminal() {
     let (_lan, daemon, ferry) = setup(unattended(None));
     let env = TestEnv::get();
