@@ -177,3 +177,42 @@ fn sender_interrupted_mid_upload() {
     assert_eq!(exit_code(&received), Some(7), "{received}");
     assert_eq!(files_in(out.path()), vec![], "{received}");
 }
+
+/// A hostile sender (a raw client: no peer sends this) offers `../evil.txt`: ferry lands
+/// nothing, inside or outside its output directory. The other hostile offers are unit tests
+/// (crates/ferry/src/lan/receive_tests/hostile.rs).
+#[test]
+fn path_traversal_offer_lands_nothing() {
+    let (_lan, receiver, sender) = setup();
+    let env = TestEnv::get();
+    let parent = env.scratch_dir("hostile-");
+    let out = parent.path().join("out");
+    std::fs::create_dir(&out).expect("out dir");
+    let running = receiver.receive("ferryA", &out, &["--yes"]);
+    let script = format!(
+        "import json,requests,sys\n\
+         u='https://{ip}:53317/api/localsend/v2/'\n\
+         info={{'alias':'evil','version':'2.1','deviceModel':None,'deviceType':'desktop','fingerprint':'00','port':53317,'protocol':'https','download':False}}\n\
+         f={{'x':{{'id':'x','fileName':'../evil.txt','size':4,'fileType':'application/octet-stream'}}}}\n\
+         r=requests.post(u+'prepare-upload',json={{'info':info,'files':f}},verify=False,timeout=10)\n\
+         print('prepare',r.status_code)\n\
+         if r.status_code==200:\n\
+         \x20   b=r.json(); t=b['files'].get('x')\n\
+         \x20   if t: print('upload',requests.post(u+'upload',params={{'sessionId':b['sessionId'],'fileId':'x','token':t}},data=b'evil',verify=False,timeout=10).status_code)\n",
+        ip = receiver.host.ip
+    );
+    let mut inv = sender
+        .host
+        .invocation("raw sender", env.python(), env.state_dir.clone());
+    inv.args(["-c", &script])
+        .env_remove("REQUESTS_CA_BUNDLE")
+        .env_remove("CURL_CA_BUNDLE");
+    let raw = sender.host.run(&inv, TRANSFER_TIMEOUT);
+    let received = running.into_outcome();
+    assert!(raw.stdout_text().contains("prepare"), "{raw}");
+    assert!(
+        !raw.stdout_text().contains("upload 200"),
+        "{raw}\n{received}"
+    );
+    assert_eq!(files_in(parent.path()), vec![], "{raw}\n{received}");
+}
