@@ -18,6 +18,9 @@ need_apt=()
 command -v wormhole-william >/dev/null || need_apt+=(wormhole-william)
 command -v ip >/dev/null || need_apt+=(iproute2)
 command -v unshare >/dev/null || need_apt+=(util-linux)
+# The LAN tests join their hosts' namespaces with nsenter and slow a host down with tc.
+command -v nsenter >/dev/null || need_apt+=(util-linux)
+command -v tc >/dev/null || need_apt+=(iproute2)
 [ -x /usr/bin/time ] || need_apt+=(time)
 # The harness unpacks wormhole-rs's tar files with GNU tar; Debian's python3 needs the venv
 # module from a separate package.
