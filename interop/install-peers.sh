@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
-# Installs the real wormhole peers that the interop tests run against, once, into a cache
+# Installs the real wormhole and LocalSend peers that the interop tests run against, once, into a cache
 # outside the clone (FERRY_PEERS, default ~/.cache/ferry-peers). Idempotent: a second run
 # only checks that everything is there. Prints the directory on its last line.
 set -euo pipefail
 
 PEERS="${FERRY_PEERS:-$HOME/.cache/ferry-peers}"
 PY_PKGS=(magic-wormhole==0.24.0 magic-wormhole-mailbox-server==0.8.0 magic-wormhole-transit-relay==0.5.0)
+# LocalSend peers (docs/localsend/peers.md §3); localsend-cli does not declare its
+# dependencies, so requests and cryptography are installed beside it.
+LS_PKGS=(localsendd==0.1.1 localsend-cli==0.1.1 requests==2.34.2 cryptography==50.0.2)
 RS_CLI_VERSION=0.8.1
 mkdir -p "$PEERS"
 
@@ -15,12 +18,17 @@ need_apt=()
 command -v wormhole-william >/dev/null || need_apt+=(wormhole-william)
 command -v ip >/dev/null || need_apt+=(iproute2)
 command -v unshare >/dev/null || need_apt+=(util-linux)
+# The LAN tests join their hosts' namespaces with nsenter and slow a host down with tc.
+command -v nsenter >/dev/null || need_apt+=(util-linux)
+command -v tc >/dev/null || need_apt+=(iproute2)
 [ -x /usr/bin/time ] || need_apt+=(time)
 # The harness unpacks wormhole-rs's tar files with GNU tar; Debian's python3 needs the venv
 # module from a separate package.
 command -v tar >/dev/null || need_apt+=(tar)
 # Info-ZIP unzip checks the archives ferry writes (crates/ferry v1 archive tests).
 command -v unzip >/dev/null || need_apt+=(unzip)
+# localsendd shells out to `openssl req` to make its certificate.
+command -v openssl >/dev/null || need_apt+=(openssl)
 python3 -c 'import venv, ensurepip' 2>/dev/null || need_apt+=(python3-venv)
 if [ ${#need_apt[@]} -gt 0 ]; then
   log "apt-get install ${need_apt[*]}"
@@ -38,6 +46,15 @@ if [ ! -e "$stamp" ]; then
   touch "$stamp"
 fi
 
+# Added on top of the venv with a stamp of their own, so that a change to either list
+# reinstalls only what it must (and a rebuilt venv, which drops this stamp, gets them again).
+ls_stamp="$PEERS/venv/.ferry-ls-$(echo "${LS_PKGS[*]}" | sha256sum | cut -c1-12)"
+if [ ! -e "$ls_stamp" ]; then
+  log "LocalSend peers ${LS_PKGS[*]}"
+  "$PEERS/venv/bin/pip" install -q "${LS_PKGS[@]}" >&2
+  touch "$ls_stamp"
+fi
+
 # Reinstall when the cached binary is missing or another version (the pin changed).
 if ! "$PEERS/cargo/bin/wormhole-rs" --version 2>/dev/null | grep -qx "wormhole-rs $RS_CLI_VERSION"; then
   log "cargo install magic-wormhole-cli $RS_CLI_VERSION (several minutes, once)"
@@ -51,5 +68,8 @@ fi
 "$PEERS/venv/bin/twistd" --version >/dev/null
 "$PEERS/cargo/bin/wormhole-rs" --version >&2
 wormhole-william --version >&2
+"$PEERS/venv/bin/localsendd" --help >/dev/null
+"$PEERS/venv/bin/localsendctl" --help >/dev/null
+env -u REQUESTS_CA_BUNDLE -u CURL_CA_BUNDLE "$PEERS/venv/bin/localsend-cli" --help >/dev/null
 
 echo "$PEERS"

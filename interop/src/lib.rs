@@ -14,11 +14,19 @@
 //! - [`relay`]: proof, from the relay's usage database, that a transfer was relayed;
 //! - [`code`]: codes whose nameplates are unique within a run, so tests can run in parallel;
 //! - [`process`]: child processes with captured output, killed by PID at their deadline.
+//!
+//! The LocalSend (LAN) tests run ferry against `localsendd` and `localsend-cli` instead:
+//! - [`lan_net`]: a test LAN of network namespaces on a bridge, one peer per host;
+//! - [`lan_peers`] and [`lan_ferry`]: each program in a host, with state of its own.
 
 pub mod cases;
 pub mod code;
 pub mod data;
 pub mod env;
+pub mod lan_cases;
+pub mod lan_ferry;
+pub mod lan_net;
+pub mod lan_peers;
 pub mod peer;
 pub mod process;
 pub mod relay;

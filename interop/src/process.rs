@@ -284,6 +284,15 @@ impl Running {
         }
     }
 
+    /// Everything printed so far, stdout then stderr.
+    pub fn output_so_far(&self) -> String {
+        format!(
+            "{}\n{}",
+            String::from_utf8_lossy(&self.stdout.lock()),
+            String::from_utf8_lossy(&self.stderr.lock())
+        )
+    }
+
     fn output_contains(&self, needle: &str) -> bool {
         [&self.stdout, &self.stderr]
             .iter()
