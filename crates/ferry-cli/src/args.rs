@@ -127,8 +127,18 @@ pub struct SendArgs {
     pub qr: bool,
     /// With --lan: the device to send to: an IP (or IP:PORT), an alias, or the
     /// start of its fingerprint [default: choose from a list of what answers].
-    #[arg(long, value_name = "DEVICE", requires = "lan")]
+    #[arg(
+        long,
+        value_name = "DEVICE",
+        requires = "lan",
+        conflicts_with = "share"
+    )]
     pub to: Option<String>,
+    /// With --lan: serve the files until Ctrl-C instead of pushing them, for any
+    /// number of devices to fetch (LocalSend's download API, `ferry receive --lan
+    /// --from`, or a browser at the address shown).
+    #[arg(long, requires = "lan")]
+    pub share: bool,
     #[command(flatten)]
     pub lan: LanArgs,
     #[command(flatten)]
@@ -156,6 +166,11 @@ pub struct ReceiveArgs {
     /// characters included (by default they are shown escaped).
     #[arg(long)]
     pub raw: bool,
+    /// With --lan: fetch what this device shares (`send --lan --share` or the
+    /// app's "share via link") instead of waiting for a sender: an IP (or
+    /// IP:PORT), an alias, or the start of its fingerprint.
+    #[arg(long, value_name = "DEVICE", requires = "lan")]
+    pub from: Option<String>,
     #[command(flatten)]
     pub lan: LanArgs,
     #[command(flatten)]
@@ -180,6 +195,12 @@ pub struct LanArgs {
     /// With --lan: the TCP port of the HTTPS server and the UDP port of discovery.
     #[arg(long, value_name = "PORT", default_value_t = ferry_proto::localsend::DEFAULT_PORT, requires = "lan")]
     pub lan_port: u16,
+    /// With --lan: also talk to devices that speak only plain HTTP, and serve
+    /// plain HTTP ourselves (unencrypted: anyone on the network can read and
+    /// alter the files; for old LocalSend versions and browsers that refuse
+    /// the self-signed certificate).
+    #[arg(long, requires = "lan")]
+    pub http: bool,
 }
 
 #[derive(Debug, Subcommand)]

@@ -282,6 +282,13 @@ impl Ui for Events {
         self.emit(json!({"event": "warning", "message": message}));
     }
 
+    fn served(&mut self, to: std::net::IpAddr, path: &str, complete: bool) {
+        self.term.served(to, path, complete);
+        let event =
+            json!({"event": "served", "to": to.to_string(), "path": path, "complete": complete});
+        self.emit(event);
+    }
+
     fn resuming(&mut self, held: u64, total: u64) {
         self.term.resuming(held, total);
         self.emit(json!({"event": "resuming", "held": held, "total": total}));

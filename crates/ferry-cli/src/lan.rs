@@ -3,11 +3,13 @@
 
 mod choose;
 mod devices;
+mod fetch;
 mod receive;
 mod send;
+mod share;
 
 use std::future::Future;
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
 use anyhow::{Context, Result};
 
@@ -16,6 +18,7 @@ use crate::checks::Invalid;
 use crate::outcome::Interrupted;
 use ferry::lan::discovery::{self, Interfaces};
 use ferry::lan::identity::Identity;
+use ferry::lan::Target;
 use ferry::Cancel;
 
 pub use devices::run as devices;
@@ -50,6 +53,18 @@ impl Lan {
             port: args.lan_port,
             discovery: discovery_config(args.lan_port, interface),
         })
+    }
+}
+
+/// `--to` / `--from`: an address needs no discovery; anything else is a
+/// device's alias or the start of its fingerprint.
+fn target(to: &str, port: u16) -> Target {
+    if let Ok(ip) = to.parse::<IpAddr>() {
+        return Target::Addr(SocketAddr::new(ip, port));
+    }
+    match to.parse::<SocketAddr>() {
+        Ok(addr) => Target::Addr(addr),
+        Err(_) => Target::Device(to.to_owned()),
     }
 }
 
@@ -110,5 +125,21 @@ async fn until_cancelled<T, E: Into<anyhow::Error>>(
         biased;
         () = cancel.cancelled() => Err(Interrupted.into()),
         result = work => result.map_err(Into::into),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_device_is_an_ip_an_address_or_a_name() {
+        let addr = |s: &str| Target::Addr(s.parse().unwrap());
+        assert_eq!(target("10.0.0.2", 53317), addr("10.0.0.2:53317"));
+        assert_eq!(target("10.0.0.2:9000", 53317), addr("10.0.0.2:9000"));
+        assert_eq!(target("::1", 7), addr("[::1]:7"));
+        assert_eq!(target("[::1]:8", 7), addr("[::1]:8"));
+        assert_eq!(target("Kitchen TV", 1), Target::Device("Kitchen TV".into()));
+        assert_eq!(target("3FA2", 1), Target::Device("3FA2".into()));
     }
 }

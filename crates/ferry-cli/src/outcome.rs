@@ -138,7 +138,7 @@ pub fn exit_code(e: &anyhow::Error) -> u8 {
         Some(E::Peer(P::Refused(Lan::Declined))) => exit::DECLINED,
         Some(E::Peer(P::Cancelled)) => exit::PEER_CANCELLED,
         Some(E::Declined) => exit::DECLINED,
-        Some(E::Local(L::Exists(_) | L::NoSpace { .. } | L::UnsafeName(_))) => {
+        Some(E::Local(L::Exists(_) | L::NoSpace { .. } | L::UnsafeName(_) | L::PlainHttp(_))) => {
             exit::REFUSED_LOCALLY
         }
         Some(E::Network(N::NoConnection(_) | N::Lost(_) | N::TimedOut(_))) => exit::NETWORK,

@@ -130,6 +130,17 @@ impl Ui for Terminal {
         eprintln!("warning: {}", escape_for_terminal(message));
     }
 
+    fn served(&mut self, to: std::net::IpAddr, path: &str, complete: bool) {
+        if self.quiet {
+            return;
+        }
+        let path = escape_for_terminal(path);
+        match complete {
+            true => eprintln!("{to} fetched {path}."),
+            false => eprintln!("{to} stopped fetching {path} before the end."),
+        }
+    }
+
     fn resuming(&mut self, held: u64, total: u64) {
         if self.quiet {
             return;

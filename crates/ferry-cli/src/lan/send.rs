@@ -1,14 +1,13 @@
-//! `ferry send --lan`: to an IP, a named device, or one chosen from a list.
-
-use std::net::{IpAddr, SocketAddr};
+//! `ferry send --lan`: to an IP, a named device, or one chosen from a list;
+//! with `--share`, served until Ctrl-C (lan/share.rs).
 
 use anyhow::Result;
 
-use super::{choose, refuse_wormhole_options, Lan};
+use super::{choose, refuse_wormhole_options, share, target, Lan};
 use crate::args::{Common, SendArgs};
 use crate::json::Events;
 use crate::term::Terminal;
-use ferry::lan::{SendOptions, Target};
+use ferry::lan::SendOptions;
 use ferry::Cancel;
 
 pub async fn run(mut args: SendArgs, before: Common, cancel: &Cancel) -> Result<()> {
@@ -24,6 +23,9 @@ pub async fn run(mut args: SendArgs, before: Common, cancel: &Cancel) -> Result<
     let mut term = Terminal::new(common.hide_progress || common.quiet, false, false);
     term.quiet = common.quiet;
     let mut ui = Events::new(term, common.json);
+    if args.share {
+        return share::run(&args, &lan, common.quiet, &mut ui, cancel).await;
+    }
     let target = match args.to.as_deref() {
         Some(to) => target(to, lan.port),
         None => choose::device(&lan, cancel).await?,
@@ -32,6 +34,8 @@ pub async fn run(mut args: SendArgs, before: Common, cancel: &Cancel) -> Result<
     options.pin = args.lan.pin.clone();
     options.discovery = lan.discovery.clone();
     options.cancel = cancel.clone();
+    options.http = args.lan.http;
+    options.native = !common.v1;
     let (payload, _spool) = crate::send::payload(&args, &mut ui)?;
     ferry::lan::send(options, payload, &lan.identity, &mut ui).await?;
     ui.term.finish_progress();
@@ -40,32 +44,4 @@ pub async fn run(mut args: SendArgs, before: Common, cancel: &Cancel) -> Result<
     }
     ui.sent();
     Ok(())
-}
-
-/// `--to`: an address needs no discovery; anything else is a device's alias
-/// or the start of its fingerprint.
-fn target(to: &str, port: u16) -> Target {
-    if let Ok(ip) = to.parse::<IpAddr>() {
-        return Target::Addr(SocketAddr::new(ip, port));
-    }
-    match to.parse::<SocketAddr>() {
-        Ok(addr) => Target::Addr(addr),
-        Err(_) => Target::Device(to.to_owned()),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn to_takes_an_ip_an_address_or_a_name() {
-        let addr = |s: &str| Target::Addr(s.parse().unwrap());
-        assert_eq!(target("10.0.0.2", 53317), addr("10.0.0.2:53317"));
-        assert_eq!(target("10.0.0.2:9000", 53317), addr("10.0.0.2:9000"));
-        assert_eq!(target("::1", 7), addr("[::1]:7"));
-        assert_eq!(target("[::1]:8", 7), addr("[::1]:8"));
-        assert_eq!(target("Kitchen TV", 1), Target::Device("Kitchen TV".into()));
-        assert_eq!(target("3FA2", 1), Target::Device("3FA2".into()));
-    }
 }

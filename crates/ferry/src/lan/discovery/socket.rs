@@ -33,7 +33,8 @@ impl Interfaces {
         Interfaces::Only(vec![Ipv4Addr::LOCALHOST])
     }
 
-    fn resolve(&self) -> Vec<Ipv4Addr> {
+    /// The interface addresses this stands for, now.
+    pub fn resolve(&self) -> Vec<Ipv4Addr> {
         match self {
             Interfaces::AllUp => lan_addresses(),
             Interfaces::Only(addrs) => addrs.clone(),
