@@ -237,3 +237,145 @@ async fn wormhole_options_are_refused_with_lan() {
     refused.assert_failed_with(&["a code", "cannot be used with --lan"]);
     assert_eq!(refused.code(), Some(2));
 }
+
+/// `ferry send --lan --share --json` on loopback with its identity under
+/// `root/share`; returns once its server accepts.
+async fn sharer(sb: &Sandbox, args: &[&str]) -> Running {
+    let mut f = Ferry::lan("send", &sb.root.join("share"));
+    f.args([
+        "--share",
+        "--json",
+        "--listen",
+        "127.0.0.1",
+        "--alias",
+        "shelf",
+    ])
+    .args(args)
+    .cwd(&sb.cwd);
+    let running = f.spawn();
+    for _ in 0..200 {
+        if tokio::net::TcpStream::connect(("127.0.0.1", 53317))
+            .await
+            .is_ok()
+        {
+            return running;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    panic!("the sharer never served HTTPS");
+}
+
+/// `ferry receive --lan --from …` into `out` with its identity under `root/fetch`.
+async fn fetch(sb: &Sandbox, out: &Path, args: &[&str]) -> Finished {
+    let mut f = Ferry::lan("receive", &sb.root.join("fetch"));
+    f.args(["--listen", "127.0.0.1", "-o"]).arg(out).args(args);
+    f.spawn().finish().await
+}
+
+fn events_named<'a>(events: &'a [serde_json::Value], name: &str) -> Vec<&'a serde_json::Value> {
+    events.iter().filter(|e| e["event"] == name).collect()
+}
+
+#[test]
+fn a_share_is_fetched_twice_with_from_and_says_each_fetch() {
+    in_netns(
+        "a_share_is_fetched_twice_with_from_and_says_each_fetch",
+        || async {
+            let sb = Sandbox::new();
+            std::fs::write(sb.cwd.join("blob.bin"), files::bytes(2 << 20, 3)).unwrap();
+            std::fs::create_dir_all(sb.cwd.join("dir/sub")).unwrap();
+            std::fs::write(sb.cwd.join("dir/sub/note.txt"), "hi").unwrap();
+            let share = sharer(&sb, &["blob.bin", "dir"]).await;
+            let second = sb.root.join("second");
+            for (out, by) in [(&sb.out, "127.0.0.1"), (&second, "shelf")] {
+                std::fs::create_dir_all(out).unwrap();
+                let got = fetch(&sb, out, &["--from", by, "--yes"]).await;
+                got.assert_success();
+                assert!(got.stderr.contains("Received 2 items"), "{}", got.stderr);
+                assert_eq!(tree(&out.join("dir")), tree(&sb.cwd.join("dir")));
+                let blob = std::fs::read(out.join("blob.bin")).unwrap();
+                assert_eq!(blob, std::fs::read(sb.cwd.join("blob.bin")).unwrap());
+            }
+            ferry_test_support::ferry_bin::interrupt(&share.child);
+            let shared = share.finish().await;
+            assert_eq!(shared.code(), Some(130), "{}", shared.stderr);
+            let events = json_lines(&shared.stdout);
+            let sharing = events_named(&events, "sharing");
+            assert_eq!(sharing[0]["urls"][0], "https://127.0.0.1:53317/");
+            let served = events_named(&events, "served");
+            assert_eq!(served.len(), 4, "{events:?}");
+            assert!(served
+                .iter()
+                .all(|e| e["complete"] == true && e["to"] == "127.0.0.1"));
+            sb.assert_no_partials(&[]);
+        },
+    );
+}
+
+#[test]
+fn a_fetch_without_the_share_pin_exits_3_and_with_it_lands() {
+    in_netns(
+        "a_fetch_without_the_share_pin_exits_3_and_with_it_lands",
+        || async {
+            let sb = Sandbox::new();
+            std::fs::write(sb.cwd.join("a.txt"), "pinned").unwrap();
+            let share = sharer(&sb, &["--pin", "2468", "a.txt"]).await;
+            let refused = fetch(&sb, &sb.out, &["--from", "127.0.0.1", "--yes"]).await;
+            refused.assert_failed_with(&["PIN"]);
+            assert_eq!(refused.code(), Some(3), "{}", refused.stderr);
+            assert!(sb.out_names().is_empty(), "{:?}", sb.out_names());
+            let args = ["--from", "127.0.0.1", "--yes", "--pin", "2468"];
+            fetch(&sb, &sb.out, &args).await.assert_success();
+            assert_eq!(
+                std::fs::read_to_string(sb.out.join("a.txt")).unwrap(),
+                "pinned"
+            );
+            drop(share);
+        },
+    );
+}
+
+#[test]
+fn two_ferry_speak_native_unless_v1() {
+    in_netns("two_ferry_speak_native_unless_v1", || async {
+        let sb = Sandbox::new();
+        std::fs::write(sb.cwd.join("a.bin"), files::bytes(1 << 20, 9)).unwrap();
+        for (extra, native) in [(None, true), (Some("--v1"), false)] {
+            let recv = receiver(&sb, "r", &["--yes"]).await;
+            let mut args = vec!["--to", "127.0.0.1", "a.bin"];
+            args.extend(extra);
+            send(&sb, &args).await.assert_success();
+            let got = recv.finish().await;
+            got.assert_success();
+            assert_eq!(
+                got.stderr.contains("ferry native protocol"),
+                native,
+                "{}",
+                got.stderr
+            );
+            let same = std::fs::read(sb.out.join("a.bin")).unwrap();
+            assert_eq!(same, std::fs::read(sb.cwd.join("a.bin")).unwrap());
+            std::fs::remove_file(sb.out.join("a.bin")).unwrap();
+        }
+    });
+}
+
+#[test]
+fn a_plain_http_receiver_is_refused_until_the_sender_says_http() {
+    in_netns(
+        "a_plain_http_receiver_is_refused_until_the_sender_says_http",
+        || async {
+            let sb = Sandbox::new();
+            std::fs::write(sb.cwd.join("a.txt"), "in the clear").unwrap();
+            let recv = receiver(&sb, "old", &["--yes", "--http"]).await;
+            let refused = send(&sb, &["--to", "127.0.0.1", "a.txt"]).await;
+            refused.assert_failed_with(&["plain HTTP", "--http"]);
+            assert_eq!(refused.code(), Some(5), "{}", refused.stderr);
+            let sent = send(&sb, &["--to", "127.0.0.1", "--http", "a.txt"]).await;
+            sent.assert_success();
+            recv.finish().await.assert_success();
+            let got = std::fs::read_to_string(sb.out.join("a.txt")).unwrap();
+            assert_eq!(got, "in the clear");
+        },
+    );
+}
