@@ -232,4 +232,10 @@ impl Host {
         )
         .unwrap_or_else(|e| panic!("{}: {e}", self.name));
     }
+
+    /// Lifts [`Host::limit_rate`].
+    pub fn unlimit_rate(&self) {
+        let argv = ["tc", "qdisc", "del", "dev", IFACE, "root"];
+        run_in(&self.netns, &argv).unwrap_or_else(|e| panic!("{}: {e}", self.name));
+    }
 }

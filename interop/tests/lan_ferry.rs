@@ -1,5 +1,5 @@
-//! ferry ↔ ferry on a test LAN: LocalSend with no server anywhere (and plain LocalSend with
-//! `--v1`, which will differ once ferry's native frames come to the LAN).
+//! ferry ↔ ferry on a test LAN with no server anywhere: ferry's native protocol over the
+//! LocalSend HTTPS connection by default, plain LocalSend with `--v1`.
 
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -158,24 +158,75 @@ fn receiver_declines_off_a_terminal() {
     assert_eq!(files_in(out.path()), vec![], "{received}");
 }
 
-/// Ctrl-C in ferry send mid-upload: the sender exits 130, the receiver hears the cancel
-/// (exit 7) and keeps no file, final or partial.
+/// Ctrl-C in ferry send mid-upload, ferry to ferry (the native protocol): the sender exits
+/// 130, the receiver hears the cancel (exit 7) and keeps only its hidden resume state; the
+/// next send resumes from it and the file lands whole, with nothing left beside it.
 #[test]
-fn sender_interrupted_mid_upload() {
+fn sender_interrupted_mid_upload_resumes() {
     let (lan, receiver, sender) = setup();
-    lan.host(1).limit_rate(40);
     let env = TestEnv::get();
     let (data, out) = (env.scratch_dir("data-"), env.scratch_dir("out-"));
     let file = sparse_file(&data.path().join("slow.bin"), 64 << 20).expect("file");
-    let mut running = receiver.receive("ferryA", out.path(), &["--yes"]);
-    let mut sending = sender.spawn_send(&receiver.host.ip, &[], &[&file]);
-    wait_for_data(out.path(), &mut running, TRANSFER_TIMEOUT);
-    sending.interrupt().expect("SIGINT");
-    let sent = sending.finish(Instant::now() + Duration::from_secs(15));
-    let received = running.finish(Instant::now() + Duration::from_secs(15));
+    let (sent, received) = interrupted(&lan, &receiver, &sender, &[], &file, out.path());
+    assert_eq!(exit_code(&sent), Some(130), "{sent}\n{received}");
+    assert_eq!(exit_code(&received), Some(7), "{received}");
+    let kept = files_in(out.path());
+    assert!(!kept.is_empty(), "nothing kept to resume from\n{received}");
+    assert!(
+        kept.iter()
+            .all(|(name, _)| name.starts_with(".slow.bin.ferry-resume")),
+        "{kept:?}\n{received}"
+    );
+    lan.host(1).unlimit_rate();
+    let running = receiver.receive("ferryA", out.path(), &["--yes"]);
+    let sent = sender.send(&receiver.host.ip, &[], &[&file], TRANSFER_TIMEOUT);
+    let received = running.finish(Instant::now() + TRANSFER_TIMEOUT);
+    assert!(
+        sent.succeeded() && received.succeeded(),
+        "{sent}\n{received}"
+    );
+    assert!(received.stderr_text().contains("Resuming"), "{received}");
+    assert_eq!(
+        files_in(out.path()),
+        vec![("slow.bin".to_owned(), 64 << 20)]
+    );
+    let landed = std::fs::read(out.path().join("slow.bin")).expect("landed");
+    assert!(
+        landed == std::fs::read(&file).expect("sent"),
+        "the resumed file differs"
+    );
+}
+
+/// The same with `--v1` (plain LocalSend, which cannot resume): nothing is kept.
+#[test]
+fn sender_interrupted_mid_upload_v1_keeps_nothing() {
+    let (lan, receiver, sender) = setup();
+    let env = TestEnv::get();
+    let (data, out) = (env.scratch_dir("data-"), env.scratch_dir("out-"));
+    let file = sparse_file(&data.path().join("slow.bin"), 64 << 20).expect("file");
+    let (sent, received) = interrupted(&lan, &receiver, &sender, &["--v1"], &file, out.path());
     assert_eq!(exit_code(&sent), Some(130), "{sent}\n{received}");
     assert_eq!(exit_code(&received), Some(7), "{received}");
     assert_eq!(files_in(out.path()), vec![], "{received}");
+}
+
+/// A slowed send of `file` interrupted once data reaches `out`: both outcomes.
+fn interrupted(
+    lan: &Lan,
+    receiver: &Ferry,
+    sender: &Ferry,
+    extra: &[&str],
+    file: &Path,
+    out: &Path,
+) -> (Outcome, Outcome) {
+    lan.host(1).limit_rate(40);
+    let mut running = receiver.receive("ferryA", out, &["--yes"]);
+    let mut sending = sender.spawn_send(&receiver.host.ip, extra, &[file]);
+    wait_for_data(out, &mut running, TRANSFER_TIMEOUT);
+    sending.interrupt().expect("SIGINT");
+    let sent = sending.finish(Instant::now() + Duration::from_secs(15));
+    let received = running.finish(Instant::now() + Duration::from_secs(15));
+    (sent, received)
 }
 
 /// A hostile sender (a raw client: no peer sends this) offers `../evil.txt`: ferry lands

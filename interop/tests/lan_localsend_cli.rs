@@ -167,7 +167,6 @@ fn localsend_cli_killed_mid_upload_to_ferry() {
 
 /// A lost connection is exit 6 (network), not 1 (the README's table, lan-cli.md).
 #[test]
-#[ignore = "ferry bug: a dropped upload exits 1 'the other side sent something invalid' (lead to fix)"]
 fn dropped_upload_exits_6() {
     killed_mid_upload(Some(6));
 }

@@ -21,7 +21,7 @@ use super::server::{
     self, Event, Events, Limits, NativeConn, PendingOffer, Server, ServerConfig, Verdict,
 };
 use super::us::Us;
-use crate::error::{Error, PeerError, Result};
+use crate::error::{Error, NetworkError, PeerError, Result};
 use crate::transfer::landing::{check_output_dir, MissingDirs};
 use crate::transfer::{Received, Report};
 use crate::ui::Ui;
@@ -221,7 +221,7 @@ impl Receiving {
         }
         match failed {
             None => Ok(report),
-            Some(why) => Err(PeerError::Protocol(format!("a file did not arrive: {why}")).into()),
+            Some(why) => Err(why.into_error()),
         }
     }
 }
@@ -257,7 +257,7 @@ async fn until_ended(events: &mut mpsc::UnboundedReceiver<Event>) -> Option<Ende
 
 fn ended_error(ended: Option<Ended>) -> Error {
     match ended {
-        Some(Ended::TimedOut) => PeerError::Protocol("the sender stopped sending".into()).into(),
+        Some(Ended::TimedOut) => NetworkError::TimedOut("the sender stopped sending").into(),
         Some(_) => PeerError::Cancelled.into(),
         None => Error::internal("the LAN server stopped"),
     }

@@ -110,7 +110,7 @@ pub enum Event {
     /// A file is in place under its final name.
     Landed { file_id: String, path: PathBuf },
     /// A file failed (short, too long, bad hash, dropped connection, I/O).
-    Failed { file_id: String, why: String },
+    Failed { file_id: String, why: Failure },
     /// The session ended.
     Ended(Ended),
     /// A download of a shared file ended, whole or not.
@@ -122,6 +122,35 @@ pub enum Event {
     },
     /// A ferry sender switched to the native protocol: receive on it.
     Native(NativeConn),
+}
+
+/// Why an upload did not land: whose fault, for the exit code.
+#[derive(Debug)]
+pub enum Failure {
+    /// The connection died, or the sender stalled or cancelled.
+    Network(&'static str),
+    /// The sender's bytes were not what it declared.
+    Invalid(&'static str),
+    /// Writing here failed (full disk, permissions).
+    Local(&'static str, Option<std::io::Error>),
+    /// Something appeared under the file's name meanwhile (kept as it is).
+    Exists(PathBuf),
+}
+
+impl Failure {
+    /// As the error `receive` returns.
+    pub(crate) fn into_error(self) -> crate::error::Error {
+        use crate::error::{Error, NetworkError, PeerError};
+        match self {
+            Failure::Network(why) => NetworkError::Lost(std::io::Error::other(why)).into(),
+            Failure::Invalid(why) => {
+                PeerError::Protocol(format!("a file did not arrive: {why}")).into()
+            }
+            Failure::Local(why, Some(e)) => Error::io(why, e),
+            Failure::Local(why, None) => Error::io(why, std::io::ErrorKind::Other.into()),
+            Failure::Exists(path) => Error::exists(path),
+        }
+    }
 }
 
 /// What the server tells its caller: events in order, and the body bytes

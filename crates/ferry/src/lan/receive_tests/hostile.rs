@@ -8,6 +8,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::time::timeout;
 
 use super::*;
+use crate::error::{Error, NetworkError, PeerError};
 
 #[tokio::test]
 async fn more_bytes_than_declared_are_refused_and_nothing_lands() {
@@ -20,7 +21,8 @@ async fn more_bytes_than_declared_are_refused_and_nothing_lands() {
         .upload(&answer.session_id, "f0", token, b"four+more")
         .await;
     assert_eq!(status, 400);
-    assert!(f.result().await.is_err());
+    let err = f.result().await.unwrap_err();
+    assert!(matches!(err, Error::Peer(PeerError::Protocol(_))), "{err}");
     assert!(tree(&f.out).is_empty(), "{:?}", tree(&f.out));
 }
 
@@ -36,7 +38,9 @@ async fn a_wrong_sha256_is_422_and_nothing_lands() {
             .await,
         422
     );
-    assert!(f.result().await.is_err());
+    let err = f.result().await.unwrap_err();
+    assert!(err.to_string().contains("SHA-256"), "{err}");
+    assert!(matches!(err, Error::Peer(PeerError::Protocol(_))), "{err}");
     assert!(tree(&f.out).is_empty(), "{:?}", tree(&f.out));
 }
 
@@ -50,7 +54,12 @@ async fn a_dropped_upload_leaves_no_file_and_no_partial() {
         answer.session_id, answer.files["f0"]
     );
     f.client.upload_and_drop(&query, 1000, &[7u8; 100]).await;
-    assert!(f.result().await.is_err());
+    // A network failure (exit 6), not a protocol one.
+    let err = f.result().await.unwrap_err();
+    assert!(
+        matches!(err, Error::Network(NetworkError::Lost(_))),
+        "{err}"
+    );
     assert!(tree(&f.out).is_empty(), "{:?}", tree(&f.out));
 }
 
@@ -84,8 +93,9 @@ async fn a_stalled_upload_times_out_and_leaves_nothing() {
     );
     // Held open, silent: only the server's idle timeout can end this.
     let _held = f.client.upload_and_hold(&query, 1000, &[7u8; 100]).await;
-    let err = f.result().await.unwrap_err().to_string();
-    assert!(err.contains("stalled"), "{err}");
+    let err = f.result().await.unwrap_err();
+    assert!(err.to_string().contains("stalled"), "{err}");
+    assert!(matches!(err, Error::Network(_)), "{err}");
     assert!(tree(&f.out).is_empty(), "{:?}", tree(&f.out));
 }
 
@@ -149,8 +159,12 @@ async fn an_accepted_session_with_no_uploads_expires() {
     let timeout_after = Duration::from_millis(200);
     let mut f = start_with(Reply::Yes, |o| o.session_timeout = timeout_after).await;
     assert_eq!(f.client.prepare(&[("a", b"x")], None).await.0, 200);
-    let err = f.result().await.unwrap_err().to_string();
-    assert!(err.contains("stopped sending"), "{err}");
+    let err = f.result().await.unwrap_err();
+    assert!(err.to_string().contains("stopped sending"), "{err}");
+    assert!(
+        matches!(err, Error::Network(NetworkError::TimedOut(_))),
+        "{err}"
+    );
     assert!(!f.out.exists());
 }
 

@@ -15,7 +15,7 @@ use tokio::sync::oneshot;
 use tokio::time::{timeout, Instant};
 
 use super::http::{from_machine, with_body, Body, Peer, Query};
-use super::{Event, PendingOffer, Shared, Verdict};
+use super::{Event, Failure, PendingOffer, Shared, Verdict};
 use crate::transfer::landing::Partial;
 
 fn now() -> std::time::Instant {
@@ -102,7 +102,7 @@ struct Upload {
     partial: Option<(Partial, tokio::fs::File)>,
     target: Option<PathBuf>,
     hash: Sha256,
-    why: &'static str,
+    why: Failure,
 }
 
 impl Upload {
@@ -118,26 +118,29 @@ impl Upload {
             partial: None,
             target,
             hash: Sha256::new(),
-            why: "the connection was lost",
+            why: Failure::Network("the connection was lost"),
         }
     }
 
     /// Reads the body into the partial file until it ends.
     async fn receive(&mut self, body: &mut Incoming) -> Result<(), Response<Body>> {
-        self.open()
-            .map_err(|_| self.fail("could not create the file"))?;
+        if let Err(e) = self.open() {
+            return Err(self.fail(Failure::Local("creating the file", Some(e))));
+        }
         let idle = self.shared.limits.idle_timeout;
         let mut cancels = self.shared.cancels.subscribe();
         loop {
             let frame = tokio::select! {
                 frame = timeout(idle, body.frame()) => frame,
-                _ = cancels.changed() => return Err(self.fail("the sender cancelled")),
+                _ = cancels.changed() => return Err(self.fail(Failure::Network("the sender cancelled"))),
             };
             let frame = match frame {
                 Ok(Some(Ok(frame))) => frame,
                 Ok(None) => return Ok(()),
-                Ok(Some(Err(_))) => return Err(self.fail("the connection was lost")),
-                Err(_) => return Err(self.fail("the sender stalled")),
+                Ok(Some(Err(_))) => {
+                    return Err(self.fail(Failure::Network("the connection was lost")))
+                }
+                Err(_) => return Err(self.fail(Failure::Network("the sender stalled"))),
             };
             if let Ok(data) = frame.into_data() {
                 self.write(&data).await?;
@@ -161,14 +164,14 @@ impl Upload {
         let len = data.len() as u64;
         let accepted = self.shared.machine().handle_upload_data(now(), ticket, len);
         if let Err(refusal) = accepted {
-            self.why = "more data than declared";
+            self.why = Failure::Invalid("more data than declared");
             return Err(self.end(false, Some(from_machine(refusal))));
         }
         let Some((_, file)) = self.partial.as_mut() else {
-            return Err(self.fail("the file is gone"));
+            return Err(self.fail(Failure::Local("writing the file", None)));
         };
-        if file.write_all(data).await.is_err() {
-            return Err(self.fail("could not write the file"));
+        if let Err(e) = file.write_all(data).await {
+            return Err(self.fail(Failure::Local("writing the file", Some(e))));
         }
         self.hash.update(data);
         self.shared.received.send_modify(|n| *n += len);
@@ -185,14 +188,14 @@ impl Upload {
         let actual = hex::encode(std::mem::take(&mut self.hash).finalize());
         let hash_ok = expected.is_none_or(|e| e.eq_ignore_ascii_case(&actual));
         if whole && !hash_ok {
-            self.why = "the SHA-256 does not match";
+            self.why = Failure::Invalid("the SHA-256 does not match");
             let refusal = br#"{"message":"Invalid hash"}"#.to_vec();
             return self.end(
                 false,
                 Some(with_body(StatusCode::UNPROCESSABLE_ENTITY, refusal)),
             );
         }
-        self.why = "the body was shorter than declared";
+        self.why = Failure::Invalid("the body was shorter than declared");
         let stored = whole && self.persist().await;
         self.end(stored, None)
     }
@@ -202,13 +205,26 @@ impl Upload {
         let (Some((partial, mut file)), Some(target)) = (self.partial.take(), &self.target) else {
             return false;
         };
-        let flushed = file.flush().await.is_ok() && file.sync_all().await.is_ok();
+        let flushed = async { file.flush().await.and(file.sync_all().await) };
+        if let Err(e) = flushed.await {
+            self.why = Failure::Local("writing the file", Some(e));
+            return false;
+        }
         drop(file);
-        self.why = "could not put the file in place";
-        flushed && partial.persist(target).is_ok()
+        match partial.persist(target) {
+            Ok(()) => true,
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                self.why = Failure::Exists(target.clone());
+                false
+            }
+            Err(e) => {
+                self.why = Failure::Local("putting the file in place", Some(e));
+                false
+            }
+        }
     }
 
-    fn fail(&mut self, why: &'static str) -> Response<Body> {
+    fn fail(&mut self, why: Failure) -> Response<Body> {
         self.why = why;
         self.end(false, None)
     }
@@ -232,7 +248,7 @@ impl Upload {
             },
             _ => Event::Failed {
                 file_id,
-                why: self.why.to_owned(),
+                why: std::mem::replace(&mut self.why, Failure::Network("")),
             },
         };
         self.shared.report(event);
