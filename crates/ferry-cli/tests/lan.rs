@@ -19,7 +19,11 @@ async fn receiver(sb: &Sandbox, alias: &str, extra: &[&str]) -> Running {
     f.args(["--listen", "127.0.0.1", "--alias", alias, "-o"])
         .arg(&sb.out)
         .args(extra);
-    let running = f.spawn();
+    serving(f.spawn(), "the receiver").await
+}
+
+/// `running` once it accepts on 127.0.0.1:53317 (each test has a namespace of its own).
+async fn serving(running: Running, who: &str) -> Running {
     for _ in 0..200 {
         if tokio::net::TcpStream::connect(("127.0.0.1", 53317))
             .await
@@ -29,7 +33,7 @@ async fn receiver(sb: &Sandbox, alias: &str, extra: &[&str]) -> Running {
         }
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
-    panic!("the receiver never served HTTPS");
+    panic!("{who} never served HTTPS");
 }
 
 /// `ferry send --lan` on loopback with its identity under `root/send`.
@@ -252,17 +256,7 @@ async fn sharer(sb: &Sandbox, args: &[&str]) -> Running {
     ])
     .args(args)
     .cwd(&sb.cwd);
-    let running = f.spawn();
-    for _ in 0..200 {
-        if tokio::net::TcpStream::connect(("127.0.0.1", 53317))
-            .await
-            .is_ok()
-        {
-            return running;
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-    panic!("the sharer never served HTTPS");
+    serving(f.spawn(), "the sharer").await
 }
 
 /// `ferry receive --lan --from …` into `out` with its identity under `root/fetch`.
