@@ -7,7 +7,7 @@ mailbox and relay). It builds a two-host LAN there: two network namespaces (an
 lo up, the multicast route, no default route (docs/localsend/peers.md §5). With
 one file of --size (1 GiB) it times, median of --runs:
   ferry->localsendd, localsendd->ferry, localsend-cli->ferry, ferry->ferry over
-  the veth LAN, and ferry->ferry with ferry's native wormhole protocol on
+  the veth LAN (native, and plain LocalSend with --v1), and ferry->ferry with ferry's native wormhole protocol on
   loopback (the servers of run-in-netns.sh), the reference for the LAN rate.
 Per case: wall time, MB/s, CPU seconds of ferry and of the peer, ferry's peak
 RSS. ferry and localsend-cli run under /usr/bin/time; localsendd is a daemon, so
@@ -174,9 +174,9 @@ class Bench:
         self.lan.wait_listening(host, proc, "ferry receive")
         return proc
 
-    def ferry_send(self, host, to, source, tag):
+    def ferry_send(self, host, to, source, tag, extra=()):
         argv = self.lan.ns(host, [self.args.ferry, "send", "--lan", "-q", "--alias", "ferryA",
-                                  "--to", to, source])
+                                  *extra, "--to", to, source])
         return timed(argv, tag, ferry_env(self.ferry_homes[host]))
 
     def ferry_to_daemon(self, source):
@@ -212,14 +212,18 @@ class Bench:
         clear(out)
         return result(ok, s[0], r[1] + r[2], s[1] + s[2], r[3], rtag)
 
-    def ferry_to_ferry(self, source):
+    def ferry_to_ferry(self, source, extra=()):
         out, rtag, stag = self.out_dir(), self.tag("ferry-recv"), self.tag("ferry-send")
         recv = self.ferry_receive(1, out, rtag)
-        src, s = finish(self.ferry_send(0, HOSTS[1], source, stag), stag)
+        src, s = finish(self.ferry_send(0, HOSTS[1], source, stag, extra), stag)
         rrc, r = finish(recv, rtag)
         ok = src == 0 and rrc == 0 and tb.same_file(source, out, self.args.size_bytes)
         clear(out)
         return result(ok, s[0], s[1] + s[2] + r[1] + r[2], None, max(s[3], r[3]), stag)
+
+    def ferry_to_ferry_v1(self, source):
+        """Plain LocalSend between two ferry (--v1): no native frames."""
+        return self.ferry_to_ferry(source, ("--v1",))
 
     def native_loopback(self, source):
         """ferry's native wormhole protocol, direct on 127.0.0.1 (the suite's servers)."""
@@ -259,6 +263,7 @@ CASES = (
     ("localsendd->ferry", "daemon_to_ferry"),
     ("localsend-cli->ferry", "cli_to_ferry"),
     ("ferry->ferry LAN", "ferry_to_ferry"),
+    ("ferry->ferry LAN --v1", "ferry_to_ferry_v1"),
     ("ferry->ferry native loopback", "native_loopback"),
 )
 

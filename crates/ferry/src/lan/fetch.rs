@@ -144,18 +144,17 @@ impl Pull<'_> {
         let dir = target.parent().unwrap_or(Path::new("."));
         let name = target.file_name().unwrap_or_default().to_string_lossy();
         let (partial, file) = Partial::file(dir, &name).map_err(write_error)?;
-        let mut file = tokio::fs::File::from_std(file);
+        let mut file = land::sink(file);
         let mut body = Body {
             dto,
             file: &mut file,
-            hash: Sha256::new(),
+            hash: dto.sha256.is_some().then(Sha256::new),
             got: 0,
         };
         body.receive(&mut download.body, self.stall, report, ui)
             .await?;
         body.check()?;
-        file.flush().await.map_err(write_error)?;
-        file.sync_all().await.map_err(write_error)?;
+        land::settle(&mut file).await.map_err(write_error)?;
         drop(file);
         partial.persist(target).map_err(|e| match e.kind() {
             std::io::ErrorKind::AlreadyExists => Error::exists(target),
@@ -171,8 +170,9 @@ fn write_error(e: std::io::Error) -> Error {
 /// One download's bytes on their way into its partial file.
 struct Body<'a> {
     dto: &'a FileDto,
-    file: &'a mut tokio::fs::File,
-    hash: Sha256,
+    file: &'a mut land::Sink,
+    /// Only when the device declared a SHA-256 to check against.
+    hash: Option<Sha256>,
     got: u64,
 }
 
@@ -201,7 +201,9 @@ impl Body<'_> {
                 return Err(self.refuse("more bytes than declared"));
             }
             self.file.write_all(&data).await.map_err(write_error)?;
-            self.hash.update(&data);
+            if let Some(hash) = self.hash.as_mut() {
+                hash.update(&data);
+            }
             report.transferred += data.len() as u64;
             ui.progress(report.transferred, report.bytes);
         }
@@ -212,9 +214,9 @@ impl Body<'_> {
         if self.got != self.dto.size {
             return Err(self.refuse("shorter than declared"));
         }
-        let actual = hex::encode(std::mem::take(&mut self.hash).finalize());
-        match &self.dto.sha256 {
-            Some(expected) if !expected.eq_ignore_ascii_case(&actual) => {
+        let actual = self.hash.take().map(|h| hex::encode(h.finalize()));
+        match (&self.dto.sha256, actual) {
+            (Some(expected), Some(actual)) if !expected.eq_ignore_ascii_case(&actual) => {
                 let why = format!("{}: SHA-256 mismatch", self.dto.file_name);
                 Err(PeerError::Integrity(why).into())
             }

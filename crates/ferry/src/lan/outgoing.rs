@@ -17,8 +17,9 @@ use crate::rendezvous::Cancel;
 use crate::transfer::{Payload, Selection};
 use crate::ui::Ui;
 
-/// How much of a file is read per body frame.
-const CHUNK: usize = 64 * 1024;
+/// How much of a file is read per body frame: each read is a trip to the
+/// blocking pool, so fewer, larger ones cost less CPU per byte.
+const CHUNK: usize = 512 * 1024;
 
 /// An offered item and where its bytes come from.
 #[derive(Debug, Clone)]

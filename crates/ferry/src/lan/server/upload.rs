@@ -16,6 +16,7 @@ use tokio::time::{timeout, Instant};
 
 use super::http::{from_machine, with_body, Body, Peer, Query};
 use super::{Event, Failure, PendingOffer, Shared, Verdict};
+use crate::lan::land::{settle, sink, Sink};
 use crate::transfer::landing::Partial;
 
 fn now() -> std::time::Instant {
@@ -99,11 +100,17 @@ pub(super) async fn upload(
 struct Upload {
     shared: Arc<Shared>,
     ticket: Option<UploadTicket>,
-    partial: Option<(Partial, tokio::fs::File)>,
+    partial: Option<(Partial, Sink)>,
     target: Option<PathBuf>,
-    hash: Sha256,
+    /// Only when the sender declared a SHA-256 to check against.
+    hash: Option<Sha256>,
+    /// Written but not yet added to `shared.received`.
+    unreported: u64,
     why: Failure,
 }
+
+/// How many bytes between two progress reports.
+const PROGRESS_STEP: u64 = 256 << 10;
 
 impl Upload {
     fn start(shared: Arc<Shared>, ticket: UploadTicket) -> Upload {
@@ -112,12 +119,14 @@ impl Upload {
         let target = targets.get(id).cloned();
         drop(targets);
         shared.uploads.send_modify(|n| *n += 1);
+        let hash = ticket.file().sha256.is_some().then(Sha256::new);
         Upload {
             shared,
             ticket: Some(ticket),
             partial: None,
             target,
-            hash: Sha256::new(),
+            hash,
+            unreported: 0,
             why: Failure::Network("the connection was lost"),
         }
     }
@@ -153,7 +162,7 @@ impl Upload {
         let dir = target.parent().unwrap_or(Path::new("."));
         let name = target.file_name().unwrap_or_default().to_string_lossy();
         let (partial, file) = Partial::file(dir, &name)?;
-        self.partial = Some((partial, tokio::fs::File::from_std(file)));
+        self.partial = Some((partial, sink(file)));
         Ok(())
     }
 
@@ -173,20 +182,39 @@ impl Upload {
         if let Err(e) = file.write_all(data).await {
             return Err(self.fail(Failure::Local("writing the file", Some(e))));
         }
-        self.hash.update(data);
-        self.shared.received.send_modify(|n| *n += len);
+        if let Some(hash) = self.hash.as_mut() {
+            hash.update(data);
+        }
+        self.unreported += len;
+        if self.unreported >= PROGRESS_STEP {
+            self.report_progress();
+        }
         Ok(())
+    }
+
+    /// Publishes the bytes written since the last report: once per
+    /// [`PROGRESS_STEP`], not per frame, which would wake the caller's task
+    /// for every TLS record.
+    fn report_progress(&mut self) {
+        let step = std::mem::take(&mut self.unreported);
+        if step > 0 {
+            self.shared.received.send_modify(|n| *n += step);
+        }
     }
 
     /// The body ended: lands the file if it is whole and its hash matches.
     async fn finish(mut self) -> Response<Body> {
+        self.report_progress();
         let Some(ticket) = self.ticket.as_ref() else {
             return with_body(StatusCode::INTERNAL_SERVER_ERROR, Vec::new());
         };
         let whole = ticket.received() == ticket.file().size;
-        let expected = ticket.file().sha256.clone();
-        let actual = hex::encode(std::mem::take(&mut self.hash).finalize());
-        let hash_ok = expected.is_none_or(|e| e.eq_ignore_ascii_case(&actual));
+        let expected = ticket.file().sha256.as_deref();
+        let actual = self.hash.take().map(|h| hex::encode(h.finalize()));
+        let hash_ok = match (expected, actual) {
+            (Some(e), Some(a)) => e.eq_ignore_ascii_case(&a),
+            _ => true,
+        };
         if whole && !hash_ok {
             self.why = Failure::Invalid("the SHA-256 does not match");
             let refusal = br#"{"message":"Invalid hash"}"#.to_vec();
@@ -205,8 +233,7 @@ impl Upload {
         let (Some((partial, mut file)), Some(target)) = (self.partial.take(), &self.target) else {
             return false;
         };
-        let flushed = async { file.flush().await.and(file.sync_all().await) };
-        if let Err(e) = flushed.await {
+        if let Err(e) = settle(&mut file).await {
             self.why = Failure::Local("writing the file", Some(e));
             return false;
         }
