@@ -1,15 +1,17 @@
 //! Checks shared by the LAN tests: what a device list says, what landed in a directory,
-//! how a command ended, and a forged announcement.
+//! how a command ended, and a forged announcement; and the localsendd + ferry LAN.
 
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use crate::lan_ferry::exit_code;
-use crate::lan_net::Host;
+use crate::lan_ferry::{exit_code, Ferry};
+use crate::lan_net::{Host, Lan};
+use crate::lan_peers::{DaemonOptions, Localsendd};
 use crate::process::{Outcome, Running};
 use crate::tree::file_node;
+use crate::TestEnv;
 
 /// Bound of an ordinary LAN transfer (a few MiB).
 pub const TRANSFER_TIMEOUT: Duration = Duration::from_secs(60);
@@ -19,6 +21,15 @@ pub const HUGE_TIMEOUT: Duration = Duration::from_secs(400);
 pub const GIB: u64 = 1 << 30;
 /// The multicast group and port of LocalSend's discovery.
 const MULTICAST: (&str, u16) = ("224.0.0.167", 53317);
+
+/// A LAN of two hosts: localsendd started with `opts` in host 0, ferry in host 1.
+pub fn localsendd_and_ferry(opts: DaemonOptions) -> (Lan, Localsendd, Ferry) {
+    let env = TestEnv::get();
+    let lan = Lan::new(2);
+    let daemon = Localsendd::start(env, lan.host(0), opts);
+    let ferry = Ferry::new(env, lan.host(1));
+    (lan, daemon, ferry)
+}
 
 /// The devices of a JSON list that name `alias` at `ip`, whitespace removed. Takes ferry's
 /// one object per line as well as localsendctl's pretty-printed array (flat objects both).

@@ -3,16 +3,20 @@
 //! identity (certificate and key in `$XDG_CONFIG_HOME/ferry/lan`).
 
 use std::path::Path;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
+use serde_json::Value;
 use tempfile::TempDir;
 
+use crate::lan_client::json_lines;
 use crate::lan_net::Host;
 use crate::lan_peers::PORT;
 use crate::process::{Invocation, Outcome, Running};
 use crate::TestEnv;
 
 const LISTEN_TIMEOUT: Duration = Duration::from_secs(20);
+/// A share stops at once on Ctrl-C.
+const STOP_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// ferry's variables that would change what the tests expect.
 const SCRUBBED_ENV: [&str; 5] = [
@@ -112,9 +116,68 @@ impl Ferry {
         )
     }
 
+    /// `ferry send --lan --share --json --alias ALIAS EXTRA... PATHS...`, returned once it
+    /// has said it is sharing and its server accepts.
+    pub fn share(&self, alias: &str, extra: &[&str], paths: &[&Path]) -> Share {
+        let mut args = vec!["send", "--lan", "--share", "--json", "--alias", alias];
+        args.extend_from_slice(extra);
+        let mut inv = self.invocation("ferry share", &args);
+        inv.args(paths);
+        let mut run = Running::spawn(&inv).expect("spawn ferry share");
+        let ready = run
+            .wait_for_output("\"event\":\"sharing\"", LISTEN_TIMEOUT)
+            .and_then(|()| {
+                self.host
+                    .wait_listening(&self.host.ip, PORT, &mut run, LISTEN_TIMEOUT)
+            });
+        if let Err(e) = ready {
+            panic!("{e}\n{}", run.into_outcome());
+        }
+        let sharing = json_lines(&run.output_so_far())
+            .into_iter()
+            .find(|e| e["event"] == "sharing")
+            .expect("the sharing event");
+        Share { run, sharing }
+    }
+
+    /// `ferry receive --lan --from FROM -o OUT EXTRA...` to its end.
+    pub fn fetch(&self, from: &str, out: &Path, extra: &[&str], timeout: Duration) -> Outcome {
+        let out = out.display().to_string();
+        let mut args = vec!["receive", "--lan", "--from", from, "-o", &out];
+        args.extend_from_slice(extra);
+        self.run("ferry fetch", &args, timeout)
+    }
+
     /// ferry's LAN identity directory.
     pub fn identity_dir(&self) -> std::path::PathBuf {
         self.home.path().join("config/ferry/lan")
+    }
+}
+
+/// A running `ferry send --lan --share --json`.
+pub struct Share {
+    run: Running,
+    /// Its `{"event":"sharing","alias","urls","fingerprint"}`.
+    pub sharing: Value,
+}
+
+impl Share {
+    /// The first address it gives for a browser.
+    pub fn url(&self) -> String {
+        let url = self.sharing["urls"][0].as_str();
+        url.unwrap_or_else(|| panic!("no URL in {}", self.sharing))
+            .to_owned()
+    }
+
+    /// Stops it as Ctrl-C does; returns how it ended and its `served` events.
+    pub fn stop(mut self) -> (Outcome, Vec<Value>) {
+        self.run.interrupt().expect("SIGINT to ferry share");
+        let outcome = self.run.finish(Instant::now() + STOP_TIMEOUT);
+        let served = json_lines(&outcome.stdout_text())
+            .into_iter()
+            .filter(|e| e["event"] == "served")
+            .collect();
+        (outcome, served)
     }
 }
 

@@ -35,6 +35,8 @@ pub struct DaemonOptions {
     /// Accept every offer without a control client (`--unattended`); otherwise an offer
     /// with no client attached is declined at once (403).
     pub unattended: bool,
+    /// Serve plain HTTP (`--no-encryption`) instead of HTTPS.
+    pub plain_http: bool,
 }
 
 /// A running localsendd, stopped (by its PID) on Drop.
@@ -43,7 +45,8 @@ pub struct Localsendd {
     pub alias: String,
     /// Its certificate's fingerprint (uppercase hex), from its start-up log.
     pub fingerprint: String,
-    /// Where it saves what it receives (flat: it keeps only the last path part).
+    /// Where it saves what it receives (flat: it keeps only the last path part), and what it
+    /// shares: its download API offers every regular file directly in this directory.
     pub download_dir: PathBuf,
     runtime_dir: PathBuf,
     home: PathBuf,
@@ -76,6 +79,9 @@ impl Localsendd {
         } else {
             "--no-unattended"
         });
+        if opts.plain_http {
+            inv.arg("--no-encryption");
+        }
         let mut run = Running::spawn(&inv).expect("spawn localsendd");
         let ready = run
             .wait_for_output("fingerprint=", START_TIMEOUT)

@@ -17,13 +17,15 @@
 //!
 //! The LocalSend (LAN) tests run ferry against `localsendd` and `localsend-cli` instead:
 //! - [`lan_net`]: a test LAN of network namespaces on a bridge, one peer per host;
-//! - [`lan_peers`] and [`lan_ferry`]: each program in a host, with state of its own.
+//! - [`lan_peers`] and [`lan_ferry`]: each program in a host, with state of its own;
+//! - [`lan_client`]: a plain HTTP client of a share (a browser, a script) in a host.
 
 pub mod cases;
 pub mod code;
 pub mod data;
 pub mod env;
 pub mod lan_cases;
+pub mod lan_client;
 pub mod lan_ferry;
 pub mod lan_net;
 pub mod lan_peers;

@@ -12,9 +12,8 @@ use std::time::{Duration, Instant};
 
 use ferry_interop::data::{sample_tree, sparse_file};
 use ferry_interop::lan_cases::*;
-use ferry_interop::lan_ferry::{exit_code, Ferry};
-use ferry_interop::lan_net::Lan;
-use ferry_interop::lan_peers::{DaemonOptions, Localsendd};
+use ferry_interop::lan_ferry::exit_code;
+use ferry_interop::lan_peers::DaemonOptions;
 use ferry_interop::TestEnv;
 
 fn unattended(pin: Option<&str>) -> DaemonOptions {
@@ -22,21 +21,13 @@ fn unattended(pin: Option<&str>) -> DaemonOptions {
         alias: "daemonA".into(),
         pin: pin.map(Into::into),
         unattended: true,
+        ..DaemonOptions::default()
     }
-}
-
-/// host 0: localsendd, host 1: ferry.
-fn setup(opts: DaemonOptions) -> (Lan, Localsendd, Ferry) {
-    let env = TestEnv::get();
-    let lan = Lan::new(2);
-    let daemon = Localsendd::start(env, lan.host(0), opts);
-    let ferry = Ferry::new(env, lan.host(1));
-    (lan, daemon, ferry)
 }
 
 #[test]
 fn ferry_lists_localsendd() {
-    let (_lan, daemon, ferry) = setup(unattended(None));
+    let (_lan, daemon, ferry) = localsendd_and_ferry(unattended(None));
     let devices = ferry.devices(3);
     assert_eq!(exit_code(&devices), Some(0), "{devices}");
     let line = assert_listed(&devices, "daemonA", &daemon.host.ip);
@@ -47,7 +38,7 @@ fn ferry_lists_localsendd() {
 /// `--to` takes the start of a fingerprint (found by a scan).
 #[test]
 fn to_a_fingerprint_prefix() {
-    let (_lan, daemon, ferry) = setup(unattended(None));
+    let (_lan, daemon, ferry) = localsendd_and_ferry(unattended(None));
     let data = TestEnv::get().scratch_dir("data-");
     let files = non_empty_files(data.path());
     let prefix = &daemon.fingerprint[..12];
@@ -59,7 +50,7 @@ fn to_a_fingerprint_prefix() {
 /// Without --to and not at a terminal there is no one to ask: exit 2, naming what answered.
 #[test]
 fn no_target_off_a_terminal_names_what_answered() {
-    let (_lan, daemon, ferry) = setup(unattended(None));
+    let (_lan, daemon, ferry) = localsendd_and_ferry(unattended(None));
     let data = TestEnv::get().scratch_dir("data-");
     let files = non_empty_files(data.path());
     let mut inv = ferry.invocation("ferry send", &["send", "--lan"]);
@@ -71,7 +62,7 @@ fn no_target_off_a_terminal_names_what_answered() {
 
 #[test]
 fn localsendd_lists_ferry() {
-    let (_lan, daemon, ferry) = setup(unattended(None));
+    let (_lan, daemon, ferry) = localsendd_and_ferry(unattended(None));
     let out = TestEnv::get().scratch_dir("out-");
     let receiver = ferry.receive("ferryB", out.path(), &["--yes"]);
     let devices = daemon.devices(4);
@@ -81,7 +72,7 @@ fn localsendd_lists_ferry() {
 
 #[test]
 fn files_ferry_to_localsendd() {
-    let (_lan, daemon, ferry) = setup(unattended(None));
+    let (_lan, daemon, ferry) = localsendd_and_ferry(unattended(None));
     let data = TestEnv::get().scratch_dir("data-");
     let files = non_empty_files(data.path());
     let paths: Vec<&Path> = files.iter().map(|f| f.as_path()).collect();
@@ -93,7 +84,7 @@ fn files_ferry_to_localsendd() {
 /// Pins localsendd's limit: an empty file gets 500, which ferry reports (exit 1).
 #[test]
 fn empty_file_ferry_to_localsendd_is_refused_by_localsendd() {
-    let (_lan, daemon, ferry) = setup(unattended(None));
+    let (_lan, daemon, ferry) = localsendd_and_ferry(unattended(None));
     let data = TestEnv::get().scratch_dir("data-");
     let empty = data.path().join("empty.bin");
     std::fs::write(&empty, b"").expect("empty file");
@@ -105,7 +96,7 @@ fn empty_file_ferry_to_localsendd_is_refused_by_localsendd() {
 /// (the tree's empty file is left out: see the header).
 #[test]
 fn directory_ferry_to_localsendd_by_alias_is_flattened() {
-    let (_lan, daemon, ferry) = setup(unattended(None));
+    let (_lan, daemon, ferry) = localsendd_and_ferry(unattended(None));
     let data = TestEnv::get().scratch_dir("data-");
     let tree = sample_tree(data.path()).expect("tree");
     std::fs::remove_file(tree.join("empty.txt")).expect("no empty file");
@@ -130,7 +121,7 @@ fn directory_ferry_to_localsendd_by_alias_is_flattened() {
 
 #[test]
 fn files_localsendd_to_ferry() {
-    let (_lan, daemon, ferry) = setup(unattended(None));
+    let (_lan, daemon, ferry) = localsendd_and_ferry(unattended(None));
     let env = TestEnv::get();
     let (data, out) = (env.scratch_dir("data-"), env.scratch_dir("out-"));
     let files = several_files(data.path());
@@ -145,7 +136,7 @@ fn files_localsendd_to_ferry() {
 
 #[test]
 fn huge_file_ferry_to_localsendd() {
-    let (_lan, daemon, ferry) = setup(unattended(None));
+    let (_lan, daemon, ferry) = localsendd_and_ferry(unattended(None));
     let data = TestEnv::get().scratch_dir("data-");
     let file = sparse_file(&data.path().join("huge.bin"), GIB).expect("1 GiB file");
     let sent = ferry.send(&daemon.host.ip, &[], &[&file], HUGE_TIMEOUT);
@@ -160,7 +151,7 @@ fn huge_file_ferry_to_localsendd() {
 
 #[test]
 fn huge_file_localsendd_to_ferry() {
-    let (_lan, daemon, ferry) = setup(unattended(None));
+    let (_lan, daemon, ferry) = localsendd_and_ferry(unattended(None));
     let env = TestEnv::get();
     let (data, out) = (env.scratch_dir("data-"), env.scratch_dir("out-"));
     let file = sparse_file(&data.path().join("huge.bin"), GIB).expect("1 GiB file");
@@ -176,7 +167,7 @@ fn huge_file_localsendd_to_ferry() {
 /// wrong one meets its lockout (429): exit 3, "PIN", at once (no retry), and nothing saved.
 #[test]
 fn pin_ferry_to_localsendd() {
-    let (_lan, daemon, ferry) = setup(unattended(Some("4321")));
+    let (_lan, daemon, ferry) = localsendd_and_ferry(unattended(Some("4321")));
     let data = TestEnv::get().scratch_dir("data-");
     let file = several_files(data.path()).remove(0);
     let ip = daemon.host.ip.clone();
@@ -212,7 +203,7 @@ fn pin_ferry_to_localsendd() {
 /// ferry's lockout: a missing PIN is not counted (as in the app), three wrong ones are.
 #[test]
 fn pin_localsendd_to_ferry() {
-    let (_lan, daemon, ferry) = setup(unattended(None));
+    let (_lan, daemon, ferry) = localsendd_and_ferry(unattended(None));
     let env = TestEnv::get();
     let (data, out) = (env.scratch_dir("data-"), env.scratch_dir("out-"));
     let file = several_files(data.path()).remove(0);
@@ -235,7 +226,7 @@ fn pin_localsendd_to_ferry() {
 
 #[test]
 fn pin_right_localsendd_to_ferry() {
-    let (_lan, daemon, ferry) = setup(unattended(None));
+    let (_lan, daemon, ferry) = localsendd_and_ferry(unattended(None));
     let env = TestEnv::get();
     let (data, out) = (env.scratch_dir("data-"), env.scratch_dir("out-"));
     let file = several_files(data.path()).remove(0);
@@ -251,7 +242,7 @@ fn pin_right_localsendd_to_ferry() {
 fn localsendd_declines() {
     let mut opts = unattended(None);
     opts.unattended = false;
-    let (_lan, daemon, ferry) = setup(opts);
+    let (_lan, daemon, ferry) = localsendd_and_ferry(opts);
     let data = TestEnv::get().scratch_dir("data-");
     let file = several_files(data.path()).remove(0);
     let sent = ferry.send(&daemon.host.ip, &[], &[&file], TRANSFER_TIMEOUT);
@@ -262,7 +253,7 @@ fn localsendd_declines() {
 /// ferry without --yes and not at a terminal cannot ask, so it declines (403).
 #[test]
 fn ferry_declines_without_yes_off_a_terminal() {
-    let (_lan, daemon, ferry) = setup(unattended(None));
+    let (_lan, daemon, ferry) = localsendd_and_ferry(unattended(None));
     let env = TestEnv::get();
     let (data, out) = (env.scratch_dir("data-"), env.scratch_dir("out-"));
     let file = several_files(data.path()).remove(0);
@@ -280,7 +271,7 @@ fn ferry_declines_without_yes_off_a_terminal() {
 /// partial file.
 #[test]
 fn ferry_sender_interrupted_mid_upload_to_localsendd() {
-    let (lan, daemon, ferry) = setup(unattended(None));
+    let (lan, daemon, ferry) = localsendd_and_ferry(unattended(None));
     lan.host(1).limit_rate(40);
     let data = TestEnv::get().scratch_dir("data-");
     let file = sparse_file(&data.path().join("slow.bin"), 64 << 20).expect("file");
@@ -301,7 +292,7 @@ fn ferry_sender_interrupted_mid_upload_to_localsendd() {
 /// exit code for a dropped upload is pinned in lan_localsend_cli.rs.)
 #[test]
 fn localsendd_cancels_mid_upload_to_ferry() {
-    let (lan, daemon, ferry) = setup(unattended(None));
+    let (lan, daemon, ferry) = localsendd_and_ferry(unattended(None));
     lan.host(0).limit_rate(40);
     let env = TestEnv::get();
     let (data, out) = (env.scratch_dir("data-"), env.scratch_dir("out-"));
@@ -322,7 +313,7 @@ fn localsendd_cancels_mid_upload_to_ferry() {
 /// localsendd killed mid-upload: the connection drops; ferry fails and keeps nothing.
 #[test]
 fn localsendd_killed_mid_upload_to_ferry() {
-    let (lan, daemon, ferry) = setup(unattended(None));
+    let (lan, daemon, ferry) = localsendd_and_ferry(unattended(None));
     lan.host(0).limit_rate(40);
     let env = TestEnv::get();
     let (data, out) = (env.scratch_dir("data-"), env.scratch_dir("out-"));
@@ -342,7 +333,7 @@ fn localsendd_killed_mid_upload_to_ferry() {
 /// the certificate it meets there (exit 1, "certificate") and send nothing.
 #[test]
 fn forged_fingerprint_is_refused() {
-    let (_lan, daemon, ferry) = setup(unattended(None));
+    let (_lan, daemon, ferry) = localsendd_and_ferry(unattended(None));
     let env = TestEnv::get();
     let data = env.scratch_dir("data-");
     let file = several_files(data.path()).remove(0);

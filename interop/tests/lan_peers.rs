@@ -14,6 +14,7 @@ fn daemon(alias: &str) -> DaemonOptions {
         alias: alias.into(),
         pin: None,
         unattended: true,
+        ..DaemonOptions::default()
     }
 }
 
