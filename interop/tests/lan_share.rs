@@ -467,29 +467,19 @@ fn a_file_localsendd_lists_but_cannot_serve_fails_cleanly() {
     assert_copy(&first, out.path(), "aaa.bin", "fetched before the 404");
 }
 
-/// ferry bug: a device that shares nothing is reported as an unsafe name.
+/// A device that shares nothing: a clear failure, not an unsafe name or a local refusal.
 #[test]
-#[ignore = "ferry bug: `receive --lan --from` a device sharing no file (localsendd with an \
-            empty download directory) exits 5 with \"refusing an unsafe name from the other \
-            side: the manifest is empty\" (lan::land::plan maps the empty manifest to \
-            UnsafeName); it is no unsafe name, and exit 5 is documented as refused locally"]
 fn an_empty_localsendd_share_is_not_called_an_unsafe_name() {
     let (_lan, localsendd, ferry) = localsendd_and_ferry(daemon(None, false));
     let out = TestEnv::get().scratch_dir("out-");
     let got = ferry.fetch(&localsendd.host.ip, out.path(), &["--yes"], FETCH_TIMEOUT);
-    assert!(got.failed_cleanly() || got.succeeded(), "{got}");
-    assert_ne!(exit_code(&got), Some(5), "not refused locally\n{got}");
+    assert_exit(&got, 1, "shares nothing", "an empty share");
     assert!(!got.all_output().contains("unsafe name"), "{got}");
     assert_eq!(files_in(out.path()), vec![], "{got}");
 }
 
-/// ferry bug: a fetch calls the sharing device "the receiver".
+/// A fetch refused for its PIN names the other device, not "the receiver".
 #[test]
-#[ignore = "ferry bug: when `receive --lan --from` is refused for its PIN, ferry says \"the \
-            receiver needs a PIN, or the PIN was wrong\" and hints \"give the PIN the \
-            receiver shows with --pin\" (ferry-proto localsend::sender::SendError, \
-            ferry-cli outcome.rs), and \"too many wrong PINs: the receiver refuses this \
-            device\" on a lockout: the device that asks is the one sharing, not a receiver"]
 fn a_pin_refusal_of_a_fetch_names_the_sharing_device() {
     let (_lan, localsendd, ferry) = localsendd_and_ferry(daemon(Some("4321"), false));
     localsendd_shares(&localsendd);

@@ -156,7 +156,7 @@ pub fn hint(e: &anyhow::Error) -> Option<&'static str> {
         }
         Some(ferry::Error::Peer(ferry::PeerError::Refused(
             ferry_proto::localsend::SendError::PinRequiredOrWrong,
-        ))) => Some("give the PIN the receiver shows with --pin"),
+        ))) => Some("give the PIN the other device shows with --pin"),
         _ => None,
     }
 }

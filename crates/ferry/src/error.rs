@@ -57,6 +57,9 @@ pub enum PeerError {
     /// as `alias (ip)`, already escaped.
     #[error("the certificate of {0} does not match the fingerprint it announced")]
     CertificateMismatch(String),
+    /// A LAN device shares no file (a fetch found nothing to take).
+    #[error("the device shares nothing at the moment")]
+    NothingShared,
     /// A LAN receiver refused the offer (PIN, declined, busy, …).
     #[error(transparent)]
     Refused(#[from] ferry_proto::localsend::sender::SendError),

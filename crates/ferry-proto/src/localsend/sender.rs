@@ -112,23 +112,24 @@ pub struct PlannedUpload {
     pub target: String,
 }
 
-/// Why the receiver did not take the files.
+/// Why the other device did not take (or give) the files: the same
+/// refusals answer an upload and a download.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum SendError {
-    #[error("the receiver needs a PIN, or the PIN was wrong")]
+    #[error("the other device needs a PIN, or the PIN was wrong")]
     PinRequiredOrWrong,
-    #[error("the receiver declined")]
+    #[error("the other device declined")]
     Declined,
-    #[error("the receiver is busy with another transfer")]
+    #[error("the other device is busy with another transfer")]
     Busy,
-    #[error("too many wrong PINs: the receiver refuses this device for now")]
+    #[error("too many wrong PINs: the other device refuses this one for now")]
     TooManyPinAttempts,
-    #[error("the receiver answered with a body we cannot use: {0}")]
+    #[error("the other device answered with a body we cannot use: {0}")]
     BadAnswer(#[from] DecodeError),
     #[error("the receiver granted a file we did not offer")]
     UnknownFile,
-    #[error("the receiver answered {status}{}", message.as_deref().map(|m| format!(": {m:?}")).unwrap_or_default())]
+    #[error("the other device answered {status}{}", message.as_deref().map(|m| format!(": {m:?}")).unwrap_or_default())]
     Unexpected {
         status: u16,
         message: Option<String>,

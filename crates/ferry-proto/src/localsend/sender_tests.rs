@@ -80,7 +80,10 @@ fn every_refusal_has_its_error() {
     assert_eq!(answer(409, b""), Err(SendError::Busy));
     assert_eq!(answer(429, b""), Err(SendError::TooManyPinAttempts));
     let odd = answer(500, br#"{"message":"disk full"}"#).expect_err("500");
-    assert_eq!(odd.to_string(), "the receiver answered 500: \"disk full\"");
+    assert_eq!(
+        odd.to_string(),
+        "the other device answered 500: \"disk full\""
+    );
     assert_eq!(
         answer(200, br#"{"sessionId":"s","files":{"9":"t"}}"#),
         Err(SendError::UnknownFile)

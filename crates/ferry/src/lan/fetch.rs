@@ -88,6 +88,9 @@ pub async fn fetch(
     let offer = cancel
         .guard(prepare(&client, options.pin.as_deref()))
         .await?;
+    if offer.files.is_empty() {
+        return Err(PeerError::NothingShared.into());
+    }
     let plan = land::plan(&offer.files, &out)?;
     ui::ask(ui, &plan.summary(), std::future::pending()).await?;
     let mut pull = Pull {
