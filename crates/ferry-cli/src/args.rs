@@ -93,8 +93,9 @@ pub struct Common {
     /// messages for people stay on stderr.
     #[arg(long)]
     pub json: bool,
-    /// Use plain Magic Wormhole file transfer even with another ferry (no resume,
-    /// no per-chunk verification); for testing and comparisons.
+    /// Use plain Magic Wormhole file transfer even with another ferry (with --lan,
+    /// plain LocalSend): no resume, no per-chunk verification; for testing and
+    /// comparisons.
     #[arg(long)]
     pub v1: bool,
 }
