@@ -286,6 +286,7 @@ fn a_share_is_fetched_twice_with_from_and_says_each_fetch() {
                 let got = fetch(&sb, out, &["--from", by, "--yes"]).await;
                 got.assert_success();
                 assert!(got.stderr.contains("Received 2 items"), "{}", got.stderr);
+                assert!(got.stderr.contains("as announced"), "{}", got.stderr);
                 assert_eq!(tree(&out.join("dir")), tree(&sb.cwd.join("dir")));
                 let blob = std::fs::read(out.join("blob.bin")).unwrap();
                 assert_eq!(blob, std::fs::read(sb.cwd.join("blob.bin")).unwrap());
@@ -338,7 +339,10 @@ fn two_ferry_speak_native_unless_v1() {
             let recv = receiver(&sb, "r", &["--yes"]).await;
             let mut args = vec!["--to", "127.0.0.1", "a.bin"];
             args.extend(extra);
-            send(&sb, &args).await.assert_success();
+            let sent = send(&sb, &args).await;
+            sent.assert_success();
+            // The sender says the receiver's certificate was the announced one.
+            assert!(sent.stderr.contains("as announced"), "{}", sent.stderr);
             let got = recv.finish().await;
             got.assert_success();
             assert_eq!(
@@ -367,6 +371,7 @@ fn a_plain_http_receiver_is_refused_until_the_sender_says_http() {
             assert_eq!(refused.code(), Some(5), "{}", refused.stderr);
             let sent = send(&sb, &["--to", "127.0.0.1", "--http", "a.txt"]).await;
             sent.assert_success();
+            assert!(sent.stderr.contains("unencrypted"), "{}", sent.stderr);
             recv.finish().await.assert_success();
             let got = std::fs::read_to_string(sb.out.join("a.txt")).unwrap();
             assert_eq!(got, "in the clear");

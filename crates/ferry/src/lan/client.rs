@@ -352,6 +352,21 @@ impl Client {
         Error::protocol(format!("{}: {what}", self.who()))
     }
 
+    /// For `Ui::transit` once the device answered: the path, `protocol`, who,
+    /// and over HTTPS that its certificate is the one it announced (every
+    /// handshake is pinned to it).
+    pub(super) fn described(&self, protocol: &str) -> String {
+        let who = self.who();
+        if self.is_plain() {
+            return format!("direct, {protocol} over plain HTTP (unencrypted) with {who}");
+        }
+        let fingerprint: String = self.remote.fingerprint.chars().take(16).collect();
+        format!(
+            "direct, {protocol} over HTTPS with {who}, certificate {}… as announced",
+            escape_for_terminal(&fingerprint)
+        )
+    }
+
     /// `alias (ip)`, the alias escaped (peer text).
     fn who(&self) -> String {
         let alias = escape_for_terminal(&self.remote.alias);

@@ -88,6 +88,7 @@ pub async fn fetch(
     let offer = cancel
         .guard(prepare(&client, options.pin.as_deref()))
         .await?;
+    ui.transit(&client.described("LocalSend download"));
     if offer.files.is_empty() {
         return Err(PeerError::NothingShared.into());
     }

@@ -51,7 +51,7 @@ pub(super) async fn send(
     let upgrade = client.upgrade_native(aead, options.pin.as_deref());
     let link = cancel.guard(upgrade).await?;
     let link = link.map_err(|(status, body)| PeerError::Refused(refusal(status, &body)))?;
-    ui.transit(&described(client.remote().addr));
+    ui.transit(&client.described("ferry native protocol over LocalSend"));
     crate::native::send_over(link, selection, cancel, ui).await
 }
 
@@ -68,7 +68,7 @@ pub(crate) fn client_link(upgraded: Upgraded, aead: Aead) -> Result<Link> {
     upgraded_link::<ClientTls>(upgraded, aead, Role::Sender)
 }
 
-/// What `Ui::transit` hears: the path is direct, the protocol ours.
+/// What the receiver's `Ui::transit` hears: the path is direct, the protocol ours.
 pub(super) fn described(peer: std::net::SocketAddr) -> String {
     format!("direct, ferry native protocol over LocalSend HTTPS with {peer}")
 }

@@ -107,6 +107,7 @@ pub async fn send(
         Err(Error::Cancelled) => return Err(say_cancelled(&client, None).await),
         other => other?,
     };
+    ui.transit(&client.described("LocalSend"));
     upload_all(&client, plan, &items, ui, &cancel).await
 }
 
