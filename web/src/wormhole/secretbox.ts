@@ -1,0 +1,48 @@
+/**
+ * NaCl secretbox (XSalsa20-Poly1305) in the layout every wormhole message and
+ * transit record uses: `nonce(24) ‖ tag(16) ‖ ciphertext`, the same bytes as
+ * PyNaCl's `SecretBox.encrypt`.
+ */
+
+import { xsalsa20poly1305 } from "@noble/ciphers/salsa.js";
+import { concatBytes } from "./bytes.ts";
+import { peerError, localError } from "./errors.ts";
+import { systemRandom, type Random } from "./random.ts";
+
+export const KEY_LEN = 32;
+export const NONCE_LEN = 24;
+export const TAG_LEN = 16;
+/** Bytes a sealed body adds to its plaintext. */
+export const OVERHEAD = NONCE_LEN + TAG_LEN;
+
+function checkKey(key: Uint8Array): void {
+  if (key.length !== KEY_LEN) throw localError("bad-key", `secretbox keys are ${KEY_LEN} bytes`);
+}
+
+/** Seals under a nonce the caller chose (a counter, or a KAT's). */
+export function sealWithNonce(key: Uint8Array, nonce: Uint8Array, plaintext: Uint8Array): Uint8Array {
+  checkKey(key);
+  if (nonce.length !== NONCE_LEN) throw localError("bad-nonce", `nonces are ${NONCE_LEN} bytes`);
+  return concatBytes(nonce, xsalsa20poly1305(key, nonce).encrypt(plaintext));
+}
+
+/** Seals under a fresh random nonce, as mailbox phase messages are. */
+export function seal(key: Uint8Array, plaintext: Uint8Array, random: Random = systemRandom): Uint8Array {
+  return sealWithNonce(key, random(NONCE_LEN), plaintext);
+}
+
+/**
+ * Opens `nonce ‖ tag ‖ ciphertext`. Short bodies are refused before any
+ * slicing (Rust and Go clients panic on them); a bad tag is the peer's fault.
+ */
+export function open(key: Uint8Array, body: Uint8Array): Uint8Array {
+  checkKey(key);
+  if (body.length < OVERHEAD) {
+    throw peerError("too-short", `sealed body of ${body.length} bytes is shorter than ${OVERHEAD}`);
+  }
+  try {
+    return xsalsa20poly1305(key, body.subarray(0, NONCE_LEN)).decrypt(body.subarray(NONCE_LEN));
+  } catch {
+    throw peerError("decrypt-failed", "sealed body failed authentication");
+  }
+}
