@@ -30,6 +30,9 @@ command -v unzip >/dev/null || need_apt+=(unzip)
 # localsendd shells out to `openssl req` to make its certificate.
 command -v openssl >/dev/null || need_apt+=(openssl)
 python3 -c 'import venv, ensurepip' 2>/dev/null || need_apt+=(python3-venv)
+# The browser page's TypeScript (web/) is built and tested with Node.js and npm.
+command -v node >/dev/null || need_apt+=(nodejs)
+command -v npm >/dev/null || need_apt+=(npm)
 if [ ${#need_apt[@]} -gt 0 ]; then
   log "apt-get install ${need_apt[*]}"
   export DEBIAN_FRONTEND=noninteractive
