@@ -1,0 +1,181 @@
+// End-to-end tests of the page in Debian's chromium, driven by playwright-core
+// (which never downloads a browser). Run: npm run test:browser.
+// The page receives from and sends to the ferry CLI (FERRY_BIN) through the
+// Python mailbox server and WebSocket-capable transit relay, all on loopback.
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import { randomBytes } from "node:crypto";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { chromium } from "playwright-core";
+import { finish, killAll, start } from "./procs.mjs";
+import { PYBIN, startServers } from "./servers.mjs";
+
+const FERRY = process.env.FERRY_BIN ?? "/work/main/target/ci/ferry";
+const CHROMIUM = process.env.CHROMIUM_BIN ?? "/usr/bin/chromium";
+const STEP_MS = 60_000;
+
+let servers;
+let browser;
+let work;
+/** Every request and WebSocket any page made, for the no-other-origin check. */
+const requests = [];
+const cspViolations = [];
+let nameplate = 100;
+
+before(async () => {
+  for (const bin of [FERRY, CHROMIUM]) if (!existsSync(bin)) throw new Error(`missing ${bin}`);
+  work = mkdtempSync(join(tmpdir(), "ferry-browser-"));
+  servers = await startServers(work);
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ["--no-sandbox", "--disable-background-networking", "--disable-component-update", "--no-first-run"],
+  });
+});
+
+after(async () => {
+  await browser?.close().catch(() => {});
+  await servers?.close();
+  killAll();
+  if (work) rmSync(work, { recursive: true, force: true });
+});
+
+async function newPage() {
+  const context = await browser.newContext({ acceptDownloads: true });
+  const page = await context.newPage();
+  page.on("request", (r) => requests.push(r.url()));
+  page.on("websocket", (ws) => requests.push(ws.url()));
+  page.on("console", (m) => /Content.Security.Policy/i.test(m.text()) && cspViolations.push(m.text()));
+  page.setDefaultTimeout(STEP_MS);
+  return { page, close: () => context.close() };
+}
+
+/** A fresh code on its own nameplate: `N-word-word`. */
+function code(words = "guitarist-revenge") {
+  nameplate += 1;
+  return `${nameplate}-${words}`;
+}
+
+const net = () => ["--server", servers.config.mailbox, "--relay", servers.config.relay_tcp];
+
+function ferry(args) {
+  return start(FERRY, args, { cwd: work, env: { ...process.env, HOME: work, NO_COLOR: "1" } });
+}
+
+/** The code the page shows once the server allocated it. */
+async function shownCode(page) {
+  await page.locator("#code-line").waitFor({ state: "visible" });
+  return (await page.locator("#code").textContent())?.trim();
+}
+
+async function expectExit0(proc, what) {
+  const r = await finish(proc, STEP_MS, what);
+  assert.equal(r.code, 0, `${what} exited ${r.code}:\n${r.stdout}${r.stderr}`);
+}
+
+test("page receives a text from ferry send, opened as /#CODE", async () => {
+  const c = code();
+  const sender = ferry(["send", ...net(), "--code", c, "--text", "hello from ferry ✓"]);
+  const { page, close } = await newPage();
+  await page.goto(`${servers.origin}/#${c}`);
+  await page.locator("#text-output").filter({ hasText: "hello from ferry ✓" }).waitFor();
+  await expectExit0(sender, "ferry send --text");
+  await page.locator("body[data-state=done]").waitFor();
+  assert.equal(page.url(), `${servers.origin}/`, "the code is dropped from the address bar");
+  await close();
+});
+
+test("page receives a file from ferry send as a download with identical bytes", async () => {
+  const c = code();
+  const data = randomBytes(3 * 1024 * 1024 + 123);
+  const path = join(work, "to-page.bin");
+  writeFileSync(path, data);
+  const sender = ferry(["send", ...net(), "--code", c, path]);
+  const { page, close } = await newPage();
+  const download = page.waitForEvent("download", { timeout: STEP_MS });
+  await page.goto(`${servers.origin}/#${c}`);
+  const d = await download;
+  assert.equal(d.suggestedFilename(), "to-page.bin");
+  const saved = join(work, "downloaded.bin");
+  await d.saveAs(saved);
+  assert.ok(readFileSync(saved).equals(data), "downloaded bytes equal the sent file");
+  await expectExit0(sender, "ferry send FILE");
+  await page.locator("body[data-state=done]").waitFor();
+  await close();
+});
+
+test("page sends a file to ferry receive", async () => {
+  const data = randomBytes(2 * 1024 * 1024 + 7);
+  const path = join(work, "from-page.bin");
+  writeFileSync(path, data);
+  const { page, close } = await newPage();
+  await page.goto(`${servers.origin}/`);
+  await page.setInputFiles("#file-input", path);
+  const c = await shownCode(page);
+  assert.match(c ?? "", /^\d+-\w+-\w+$/);
+  assert.equal(await page.locator("#link").getAttribute("href"), `${servers.origin}/#${c}`);
+  assert.match((await page.locator("#qr").getAttribute("src")) ?? "", /^data:image\/gif;base64,/);
+  const out = mkdtempSync(join(work, "recv-"));
+  const receiver = ferry(["receive", ...net(), "-y", "-o", out, c]);
+  await expectExit0(receiver, "ferry receive");
+  assert.ok(readFileSync(join(out, "from-page.bin")).equals(data), "received bytes equal the page's file");
+  await page.locator("body[data-state=done]").waitFor();
+  await close();
+});
+
+test("a wrong code shows a visible error saying the code was wrong", async () => {
+  const c = code("guitarist-revenge");
+  const wrong = c.replace("guitarist-revenge", "absurd-bedlamp");
+  const sender = ferry(["send", ...net(), "--code", c, "--text", "secret"]);
+  const { page, close } = await newPage();
+  await page.goto(`${servers.origin}/#${wrong}`);
+  const err = page.locator("#error[data-kind=wrong-code]");
+  await err.waitFor({ state: "visible" });
+  assert.match((await err.textContent()) ?? "", /wrong code/i);
+  const r = await finish(sender, STEP_MS, "ferry send (wrong code)");
+  assert.notEqual(r.code, 0, "the sender fails too");
+  await close();
+});
+
+test("page receives a file from Python wormhole send", { skip: !existsSync(join(PYBIN, "wormhole")) }, async () => {
+  const c = code();
+  const data = randomBytes(1024 * 1024 + 5);
+  const path = join(work, "from-python.bin");
+  writeFileSync(path, data);
+  const sender = start(join(PYBIN, "wormhole"), ["--relay-url", servers.config.mailbox, "--transit-helper", servers.config.relay_tcp, "send", "--code", c, path], { cwd: work, env: { ...process.env, HOME: work } });
+  const { page, close } = await newPage();
+  const download = page.waitForEvent("download", { timeout: STEP_MS });
+  await page.goto(`${servers.origin}/#${c}`);
+  const saved = join(work, "py-downloaded.bin");
+  await (await download).saveAs(saved);
+  assert.ok(readFileSync(saved).equals(data));
+  await expectExit0(sender, "wormhole send");
+  await close();
+});
+
+test("page sends a file to Python wormhole receive", { skip: !existsSync(join(PYBIN, "wormhole")) }, async () => {
+  const data = randomBytes(1024 * 1024 + 9);
+  const path = join(work, "to-python.bin");
+  writeFileSync(path, data);
+  const { page, close } = await newPage();
+  await page.goto(`${servers.origin}/`);
+  await page.setInputFiles("#file-input", path);
+  const c = await shownCode(page);
+  const out = mkdtempSync(join(work, "py-recv-"));
+  const receiver = start(join(PYBIN, "wormhole"), ["--relay-url", servers.config.mailbox, "--transit-helper", servers.config.relay_tcp, "receive", "--accept-file", "-o", join(out, "to-python.bin"), c], { cwd: work, env: { ...process.env, HOME: work } });
+  await expectExit0(receiver, "wormhole receive");
+  assert.ok(readFileSync(join(out, "to-python.bin")).equals(data));
+  await page.locator("body[data-state=done]").waitFor();
+  await close();
+});
+
+// Last: it checks what every page above loaded.
+test("the pages loaded nothing from another origin and broke no CSP rule", () => {
+  assert.ok(requests.length > 0);
+  const allowed = [servers.origin + "/", servers.config.mailbox, servers.config.relay_ws];
+  const foreign = requests.filter((u) => !u.startsWith("data:") && !allowed.some((a) => u.startsWith(a)));
+  assert.deepEqual(foreign, []);
+  assert.deepEqual(cspViolations, []);
+});

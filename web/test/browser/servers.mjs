@@ -1,0 +1,52 @@
+// The servers a browser test needs, all on 127.0.0.1 with free ports: the
+// Python mailbox server and transit relay (with its WebSocket listener) from
+// the peers venv, and a static server for web/dist/ that answers
+// /ferry-web.json and sends the CSP that `ferry serve` will send.
+import { readFileSync } from "node:fs";
+import { createServer } from "node:http";
+import { homedir } from "node:os";
+import { join } from "node:path";
+import { freePort, start, waitForPort } from "./procs.mjs";
+
+const VENV = process.env.FERRY_PEERS_VENV ?? join(homedir(), ".cache/ferry-peers/venv");
+export const PYBIN = join(VENV, "bin");
+const READY_MS = 60_000;
+
+export async function startServers(workdir) {
+  const [mailbox, relay, relayWs, web] = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
+  const twistd = join(PYBIN, "twistd");
+  const mb = start(twistd, ["-n", "--pidfile=", "wormhole-mailbox", "--port", `tcp:${mailbox}:interface=127.0.0.1`, `--channel-db=${workdir}/mailbox.sqlite`], { cwd: workdir });
+  const tr = start(twistd, ["-n", "--pidfile=", "transitrelay", "--port", `tcp:${relay}:interface=127.0.0.1`, "--websocket", `tcp:${relayWs}:interface=127.0.0.1`, "--websocket-url", `ws://127.0.0.1:${relayWs}/`], { cwd: workdir });
+  await Promise.all([waitForPort(mailbox, READY_MS, mb, "mailbox server"), waitForPort(relay, READY_MS, tr, "transit relay"), waitForPort(relayWs, READY_MS, tr, "transit relay (websocket)")]);
+  const config = {
+    mailbox: `ws://127.0.0.1:${mailbox}/v1`,
+    relay_ws: `ws://127.0.0.1:${relayWs}/`,
+    relay_tcp: `tcp:127.0.0.1:${relay}`,
+    appid: "lothar.com/wormhole/text-or-file-xfer",
+  };
+  const http = await staticServer(web, config);
+  return { config, origin: `http://127.0.0.1:${web}`, close: () => new Promise((r) => http.close(r)) };
+}
+
+const TYPES = { ".html": "text/html; charset=utf-8", ".js": "text/javascript", ".css": "text/css" };
+const FILES = { "/": "index.html", "/app.js": "app.js", "/sw.js": "sw.js", "/style.css": "style.css" };
+
+function csp(config) {
+  const ws = [config.mailbox, config.relay_ws].filter(Boolean).join(" ");
+  return `default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self' ${ws}; worker-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'`;
+}
+
+function staticServer(port, config) {
+  const dist = new URL("../../dist/", import.meta.url).pathname;
+  const srv = createServer((req, res) => {
+    const path = new URL(req.url, "http://x").pathname;
+    res.setHeader("Content-Security-Policy", csp(config));
+    res.setHeader("X-Content-Type-Options", "nosniff");
+    if (path === "/ferry-web.json") return res.writeHead(200, { "Content-Type": "application/json" }).end(JSON.stringify(config));
+    const file = FILES[path];
+    if (file === undefined) return res.writeHead(404).end();
+    const body = readFileSync(join(dist, file));
+    res.writeHead(200, { "Content-Type": TYPES[file.slice(file.lastIndexOf("."))], "Cache-Control": "no-store" }).end(body);
+  });
+  return new Promise((resolve) => srv.listen(port, "127.0.0.1", () => resolve(srv)));
+}
