@@ -16,6 +16,9 @@ import { MailboxSession } from "./mailbox-session.ts";
 import { RelayPipe } from "./relay-pipe.ts";
 import type { Cancel, FlowView } from "./ui-port.ts";
 
+/** How long we wait for the sender to hang up after our ack. */
+const ACK_LINGER_MS = 10_000;
+
 export async function receive(cfg: PageConfig, code: string, view: FlowView, cancel: Cancel): Promise<void> {
   view.status("Connecting…");
   const mb = await MailboxSession.open(cfg.mailbox, cfg.appid);
@@ -77,9 +80,8 @@ async function receiveBytes(
   pipe.onError = done.fail;
   const digest = await done.finished;
   await pipe.send([encodeAck(digest)]);
-  // The sender closes transit on the ack; give the ack a moment to leave.
-  await new Promise((r) => setTimeout(r, 200));
-  pipe.close();
+  // Closing at once could drop the ack before the relay forwards it; the sender closes on reading it.
+  await pipe.waitPeerClose(ACK_LINGER_MS);
   view.status(`Received ${name} (${size} bytes), SHA-256 ${bytesToHex(digest)}.`);
   await mb.close("happy");
 }

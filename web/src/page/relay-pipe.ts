@@ -23,6 +23,8 @@ export class RelayPipe {
   #connected!: () => void;
   #failed!: (e: unknown) => void;
   readonly connected: Promise<void>;
+  /** Resolves when the socket closes, whoever closed it. */
+  readonly closed: Promise<void>;
   #done = false;
 
   private constructor(ws: WebSocket, conn: TransitConnection, onRecord: (p: Uint8Array) => void) {
@@ -36,7 +38,12 @@ export class RelayPipe {
     // A failure before `connected` would otherwise be an unhandled rejection.
     this.connected.catch(() => {});
     ws.onmessage = (ev) => this.#onData(ev.data);
-    ws.onclose = () => this.#fail(new PageError("peer-gone", "The other side went away (the transit connection closed)"));
+    this.closed = new Promise((resolve) => {
+      ws.onclose = () => {
+        resolve();
+        this.#fail(new PageError("peer-gone", "The other side went away (the transit connection closed)"));
+      };
+    });
   }
 
   /** Connects, writes the relay line, and resolves once records can flow. */
@@ -64,6 +71,13 @@ export class RelayPipe {
 
   close(): void {
     this.#done = true;
+    this.#ws.close();
+  }
+
+  /** Waits (bounded) for the peer to close, e.g. the sender once it has read our ack. */
+  async waitPeerClose(ms: number): Promise<void> {
+    this.#done = true; // a close now is the expected end, not a failure
+    await Promise.race([this.closed, new Promise((r) => setTimeout(r, ms))]);
     this.#ws.close();
   }
 

@@ -5,7 +5,7 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { chromium } from "playwright-core";
@@ -68,6 +68,11 @@ function ferry(args) {
 async function shownCode(page) {
   await page.locator("#code-line").waitFor({ state: "visible" });
   return (await page.locator("#code").textContent())?.trim();
+}
+
+function python(args) {
+  const net = ["--relay-url", servers.config.mailbox, "--transit-helper", servers.config.relay_tcp];
+  return start(join(PYBIN, "wormhole"), [...net, ...args], { cwd: work, env: { ...process.env, HOME: work } });
 }
 
 async function expectExit0(proc, what) {
@@ -144,7 +149,7 @@ test("page receives a file from Python wormhole send", { skip: !existsSync(join(
   const data = randomBytes(1024 * 1024 + 5);
   const path = join(work, "from-python.bin");
   writeFileSync(path, data);
-  const sender = start(join(PYBIN, "wormhole"), ["--relay-url", servers.config.mailbox, "--transit-helper", servers.config.relay_tcp, "send", "--code", c, path], { cwd: work, env: { ...process.env, HOME: work } });
+  const sender = python(["send", "--code", c, path]);
   const { page, close } = await newPage();
   const download = page.waitForEvent("download", { timeout: STEP_MS });
   await page.goto(`${servers.origin}/#${c}`);
@@ -164,10 +169,81 @@ test("page sends a file to Python wormhole receive", { skip: !existsSync(join(PY
   await page.setInputFiles("#file-input", path);
   const c = await shownCode(page);
   const out = mkdtempSync(join(work, "py-recv-"));
-  const receiver = start(join(PYBIN, "wormhole"), ["--relay-url", servers.config.mailbox, "--transit-helper", servers.config.relay_tcp, "receive", "--accept-file", "-o", join(out, "to-python.bin"), c], { cwd: work, env: { ...process.env, HOME: work } });
+  const receiver = python(["receive", "--accept-file", "-o", join(out, "to-python.bin"), c]);
   await expectExit0(receiver, "wormhole receive");
   assert.ok(readFileSync(join(out, "to-python.bin")).equals(data));
   await page.locator("body[data-state=done]").waitFor();
+  await close();
+});
+
+test("page sends a text to ferry receive", async () => {
+  const { page, close } = await newPage();
+  await page.goto(`${servers.origin}/`);
+  await page.fill("#text-input", "hello from the page ✓");
+  await page.click("#text-form button");
+  const c = await shownCode(page);
+  const receiver = ferry(["receive", ...net(), c]);
+  const r = await finish(receiver, STEP_MS, "ferry receive (text)");
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  assert.match(r.stdout, /hello from the page ✓/);
+  await page.locator("body[data-state=done]").waitFor();
+  await close();
+});
+
+test("page receives a directory from Python wormhole send as DIR.zip", { skip: !existsSync(join(PYBIN, "wormhole")) }, async () => {
+  const c = code();
+  const dir = mkdtempSync(join(work, "dir-"));
+  mkdirSync(join(dir, "photos", "sub"), { recursive: true });
+  writeFileSync(join(dir, "photos", "a.txt"), "alpha\n");
+  writeFileSync(join(dir, "photos", "sub", "b.bin"), randomBytes(70_000));
+  const sender = python(["send", "--code", c, join(dir, "photos")]);
+  const { page, close } = await newPage();
+  const download = page.waitForEvent("download", { timeout: STEP_MS });
+  await page.goto(`${servers.origin}/#${c}`);
+  const d = await download;
+  assert.equal(d.suggestedFilename(), "photos.zip");
+  const saved = join(work, "photos.zip");
+  await d.saveAs(saved);
+  const names = start("python3", ["-c", "import sys, zipfile; z = zipfile.ZipFile(sys.argv[1]); assert z.testzip() is None; print(sorted(z.namelist()))", saved]);
+  const listed = await finish(names, STEP_MS, "python3 zipfile");
+  assert.equal(listed.code, 0, listed.stderr);
+  assert.match(listed.stdout, /a\.txt/);
+  assert.match(listed.stdout, /sub\/b\.bin/);
+  await expectExit0(sender, "wormhole send DIR");
+  await close();
+});
+
+test("the sender going away mid-transfer shows that the peer is gone", async () => {
+  const c = code();
+  const path = join(work, "big.bin");
+  writeFileSync(path, Buffer.alloc(512 * 1024 * 1024)); // zeros: quick to write, slow enough to interrupt
+  const sender = ferry(["send", ...net(), "--code", c, path]);
+  const { page, close } = await newPage();
+  await page.goto(`${servers.origin}/#${c}`);
+  await page.locator("#progress").waitFor({ state: "visible" });
+  process.kill(-sender.child.pid, "SIGKILL");
+  const err = page.locator("#error[data-kind=peer-gone]");
+  await err.waitFor({ state: "visible" });
+  assert.match((await err.textContent()) ?? "", /went away/);
+  rmSync(path);
+  await close();
+});
+
+test("cancel while sending stops the transfer and the receiver fails", async () => {
+  const path = join(work, "big-send.bin");
+  writeFileSync(path, Buffer.alloc(512 * 1024 * 1024));
+  const { page, close } = await newPage();
+  await page.goto(`${servers.origin}/`);
+  await page.setInputFiles("#file-input", path);
+  const c = await shownCode(page);
+  const out = mkdtempSync(join(work, "recv-cancel-"));
+  const receiver = ferry(["receive", ...net(), "-y", "-o", out, c]);
+  await page.locator("#progress").waitFor({ state: "visible" });
+  await page.click("#cancel");
+  await page.locator("#error[data-kind=cancelled]").waitFor({ state: "visible" });
+  const r = await finish(receiver, STEP_MS, "ferry receive (cancelled)");
+  assert.notEqual(r.code, 0, "the receiver must not report success");
+  rmSync(path);
   await close();
 });
 
