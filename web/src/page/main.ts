@@ -29,6 +29,7 @@ function startSession(): FlowView {
   show("cancel", true);
   $("progress-text").textContent = "";
   const started = performance.now();
+  let lastDraw = 0;
   return {
     status: (t) => void ($("status").textContent = t),
     code: (code) => showCode(code),
@@ -37,6 +38,10 @@ function startSession(): FlowView {
       show("text-output", true);
     },
     progress: (done, total) => {
+      // Called per record (16 KiB): redraw at most every 100 ms, and at the end.
+      const now = performance.now();
+      if (done < total && now - lastDraw < 100) return;
+      lastDraw = now;
       const bar = $<HTMLProgressElement>("progress");
       bar.max = Math.max(total, 1);
       bar.value = done;

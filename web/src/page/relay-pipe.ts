@@ -110,3 +110,4 @@ export class RelayPipe {
   /** Set by the flow: called once when the pipe dies after (or before) connecting. */
   onError: (e: unknown) => void = () => {};
 }
+
