@@ -27,7 +27,7 @@ let nameplate = 100;
 before(async () => {
   for (const bin of [FERRY, CHROMIUM]) if (!existsSync(bin)) throw new Error(`missing ${bin}`);
   work = mkdtempSync(join(tmpdir(), "ferry-browser-"));
-  servers = await startServers(work);
+  servers = await startServers(work, FERRY);
   browser = await chromium.launch({
     executablePath: CHROMIUM,
     headless: true,

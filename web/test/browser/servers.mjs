@@ -12,12 +12,11 @@ const VENV = process.env.FERRY_PEERS_VENV ?? join(homedir(), ".cache/ferry-peers
 export const PYBIN = join(VENV, "bin");
 const READY_MS = 60_000;
 
-export async function startServers(workdir) {
+/** FERRY_TEST_SERVERS=ferry: `ferry serve` (FERRY_BIN) as mailbox and both relays instead of Python. */
+export async function startServers(workdir, ferryBin) {
   const [mailbox, relay, relayWs, web] = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
-  const twistd = join(PYBIN, "twistd");
-  const mb = start(twistd, ["-n", "--pidfile=", "wormhole-mailbox", "--port", `tcp:${mailbox}:interface=127.0.0.1`, `--channel-db=${workdir}/mailbox.sqlite`], { cwd: workdir });
-  const tr = start(twistd, ["-n", "--pidfile=", "transitrelay", "--port", `tcp:${relay}:interface=127.0.0.1`, "--websocket", `tcp:${relayWs}:interface=127.0.0.1`, "--websocket-url", `ws://127.0.0.1:${relayWs}/`], { cwd: workdir });
-  await Promise.all([waitForPort(mailbox, READY_MS, mb, "mailbox server"), waitForPort(relay, READY_MS, tr, "transit relay"), waitForPort(relayWs, READY_MS, tr, "transit relay (websocket)")]);
+  if (process.env.FERRY_TEST_SERVERS === "ferry") await startFerryServe(ferryBin, workdir, mailbox, relay, relayWs);
+  else await startPython(workdir, mailbox, relay, relayWs);
   const config = {
     mailbox: `ws://127.0.0.1:${mailbox}/v1`,
     relay_ws: `ws://127.0.0.1:${relayWs}/`,
@@ -26,6 +25,20 @@ export async function startServers(workdir) {
   };
   const http = await staticServer(web, config);
   return { config, origin: `http://127.0.0.1:${web}`, close: () => new Promise((r) => http.close(r)) };
+}
+
+async function startPython(workdir, mailbox, relay, relayWs) {
+  const twistd = join(PYBIN, "twistd");
+  const mb = start(twistd, ["-n", "--pidfile=", "wormhole-mailbox", "--port", `tcp:${mailbox}:interface=127.0.0.1`, `--channel-db=${workdir}/mailbox.sqlite`], { cwd: workdir });
+  const tr = start(twistd, ["-n", "--pidfile=", "transitrelay", "--port", `tcp:${relay}:interface=127.0.0.1`, "--websocket", `tcp:${relayWs}:interface=127.0.0.1`, "--websocket-url", `ws://127.0.0.1:${relayWs}/`], { cwd: workdir });
+  await Promise.all([waitForPort(mailbox, READY_MS, mb, "mailbox server"), waitForPort(relay, READY_MS, tr, "transit relay"), waitForPort(relayWs, READY_MS, tr, "transit relay (websocket)")]);
+}
+
+async function startFerryServe(ferry, workdir, mailbox, relay, relayWs) {
+  const at = (p) => `127.0.0.1:${p}`;
+  const args = ["serve", "--mailbox-listen", at(mailbox), "--relay-listen", at(relay), "--relay-ws-listen", at(relayWs), "--database", `${workdir}/ferry.sqlite`];
+  const srv = start(ferry, args, { cwd: workdir });
+  await Promise.all([waitForPort(mailbox, READY_MS, srv, "ferry serve (mailbox)"), waitForPort(relay, READY_MS, srv, "ferry serve (relay)"), waitForPort(relayWs, READY_MS, srv, "ferry serve (websocket relay)")]);
 }
 
 const TYPES = { ".html": "text/html; charset=utf-8", ".js": "text/javascript", ".css": "text/css" };
