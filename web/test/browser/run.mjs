@@ -213,6 +213,25 @@ test("page receives a directory from Python wormhole send as DIR.zip", { skip: !
   await close();
 });
 
+test("page receives a text from Python wormhole send and sends one to wormhole receive", { skip: !existsSync(join(PYBIN, "wormhole")) }, async () => {
+  const c = code();
+  const sender = python(["send", "--code", c, "--text", "hello from python"]);
+  const rx = await newPage();
+  await rx.page.goto(`${servers.origin}/#${c}`);
+  await rx.page.locator("#text-output").filter({ hasText: "hello from python" }).waitFor();
+  await expectExit0(sender, "wormhole send --text");
+  await rx.close();
+  const tx = await newPage();
+  await tx.page.goto(`${servers.origin}/`);
+  await tx.page.fill("#text-input", "hello python, from the page");
+  await tx.page.click("#text-form button");
+  const r = await finish(python(["receive", await shownCode(tx.page)]), STEP_MS, "wormhole receive (text)");
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  assert.match(r.stdout, /hello python, from the page/);
+  await tx.page.locator("body[data-state=done]").waitFor();
+  await tx.close();
+});
+
 test("the sender going away mid-transfer shows that the peer is gone", async () => {
   const c = code();
   const path = join(work, "big.bin");
