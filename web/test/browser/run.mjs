@@ -23,6 +23,8 @@ let work;
 const requests = [];
 const cspViolations = [];
 let nameplate = 100;
+/** Origins of servers a test started for itself (also loopback, also ours). */
+const ownOrigins = [];
 
 before(async () => {
   for (const bin of [FERRY, CHROMIUM]) if (!existsSync(bin)) throw new Error(`missing ${bin}`);
@@ -321,10 +323,30 @@ async function heapMiB(page) {
   return (used / 1024 / 1024).toFixed(1);
 }
 
+test("the server going away while waiting for the peer is shown as server gone", async () => {
+  // Servers of its own: this test kills the mailbox.
+  const own = await startServers(mkdtempSync(join(work, "own-")), FERRY);
+  ownOrigins.push(own.origin + "/", own.config.mailbox, own.config.relay_ws);
+  try {
+    const { page, close } = await newPage();
+    await page.goto(`${own.origin}/`);
+    await page.fill("#text-input", "nobody will read this");
+    await page.click("#text-form button");
+    await shownCode(page);
+    process.kill(-own.mailboxProc.child.pid, "SIGKILL");
+    const err = page.locator("#error[data-kind=server-gone]");
+    await err.waitFor({ state: "visible" });
+    assert.match((await err.textContent()) ?? "", /connection to the ferry server/);
+    await close();
+  } finally {
+    await own.close();
+  }
+});
+
 // Last: it checks what every page above loaded.
 test("the pages loaded nothing from another origin and broke no CSP rule", () => {
   assert.ok(requests.length > 0);
-  const allowed = [servers.origin + "/", servers.config.mailbox, servers.config.relay_ws];
+  const allowed = [servers.origin + "/", servers.config.mailbox, servers.config.relay_ws, ...ownOrigins];
   const foreign = requests.filter((u) => !u.startsWith("data:") && !allowed.some((a) => u.startsWith(a)));
   assert.deepEqual(foreign, []);
   assert.deepEqual(cspViolations, []);

@@ -15,8 +15,10 @@ const READY_MS = 60_000;
 /** FERRY_TEST_SERVERS=ferry: `ferry serve` (FERRY_BIN) as mailbox and both relays instead of Python. */
 export async function startServers(workdir, ferryBin) {
   const [mailbox, relay, relayWs, web] = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
-  if (process.env.FERRY_TEST_SERVERS === "ferry") await startFerryServe(ferryBin, workdir, mailbox, relay, relayWs);
-  else await startPython(workdir, mailbox, relay, relayWs);
+  const procs =
+    process.env.FERRY_TEST_SERVERS === "ferry"
+      ? await startFerryServe(ferryBin, workdir, mailbox, relay, relayWs)
+      : await startPython(workdir, mailbox, relay, relayWs);
   const config = {
     mailbox: `ws://127.0.0.1:${mailbox}/v1`,
     relay_ws: `ws://127.0.0.1:${relayWs}/`,
@@ -24,7 +26,8 @@ export async function startServers(workdir, ferryBin) {
     appid: "lothar.com/wormhole/text-or-file-xfer",
   };
   const http = await staticServer(web, config);
-  return { config, origin: `http://127.0.0.1:${web}`, close: () => new Promise((r) => http.close(r)) };
+  // `mailboxProc`: a test may kill it to see the page report the server gone.
+  return { config, origin: `http://127.0.0.1:${web}`, mailboxProc: procs.mailbox, close: () => new Promise((r) => http.close(r)) };
 }
 
 async function startPython(workdir, mailbox, relay, relayWs) {
@@ -32,6 +35,7 @@ async function startPython(workdir, mailbox, relay, relayWs) {
   const mb = start(twistd, ["-n", "--pidfile=", "wormhole-mailbox", "--port", `tcp:${mailbox}:interface=127.0.0.1`, `--channel-db=${workdir}/mailbox.sqlite`], { cwd: workdir });
   const tr = start(twistd, ["-n", "--pidfile=", "transitrelay", "--port", `tcp:${relay}:interface=127.0.0.1`, "--websocket", `tcp:${relayWs}:interface=127.0.0.1`, "--websocket-url", `ws://127.0.0.1:${relayWs}/`], { cwd: workdir });
   await Promise.all([waitForPort(mailbox, READY_MS, mb, "mailbox server"), waitForPort(relay, READY_MS, tr, "transit relay"), waitForPort(relayWs, READY_MS, tr, "transit relay (websocket)")]);
+  return { mailbox: mb };
 }
 
 async function startFerryServe(ferry, workdir, mailbox, relay, relayWs) {
@@ -39,6 +43,7 @@ async function startFerryServe(ferry, workdir, mailbox, relay, relayWs) {
   const args = ["serve", "--mailbox-listen", at(mailbox), "--relay-listen", at(relay), "--relay-ws-listen", at(relayWs), "--database", `${workdir}/ferry.sqlite`];
   const srv = start(ferry, args, { cwd: workdir });
   await Promise.all([waitForPort(mailbox, READY_MS, srv, "ferry serve (mailbox)"), waitForPort(relay, READY_MS, srv, "ferry serve (relay)"), waitForPort(relayWs, READY_MS, srv, "ferry serve (websocket relay)")]);
+  return { mailbox: srv };
 }
 
 const TYPES = { ".html": "text/html; charset=utf-8", ".js": "text/javascript", ".css": "text/css" };
