@@ -97,6 +97,14 @@ function sendPayload(payload: Payload): void {
   void run((cfg, view, cancel) => send(cfg, payload, view, cancel));
 }
 
+/** One file for now: several would travel as a v1 zip, which the page does not build yet. */
+function sendFiles(files: FileList | null): void {
+  const file = files?.[0];
+  if (file === undefined) return;
+  if (files !== null && files.length > 1) return void run(() => Promise.reject(new PageError("local", "The page sends one file at a time for now.")));
+  sendPayload({ kind: "file", file });
+}
+
 function wire(): void {
   $("receive-form").addEventListener("submit", (e) => {
     e.preventDefault();
@@ -108,10 +116,7 @@ function wire(): void {
     if (text !== "") sendPayload({ kind: "text", text });
   });
   const input = $<HTMLInputElement>("file-input");
-  input.addEventListener("change", () => {
-    const file = input.files?.[0];
-    if (file !== undefined) sendPayload({ kind: "file", file });
-  });
+  input.addEventListener("change", () => sendFiles(input.files));
   wireDrop();
   $("cancel").addEventListener("click", () => busy?.cancel());
 }
@@ -123,8 +128,7 @@ function wireDrop(): void {
   drop.addEventListener("drop", (e) => {
     e.preventDefault();
     drop.classList.remove("over");
-    const file = e.dataTransfer?.files[0];
-    if (file !== undefined) sendPayload({ kind: "file", file });
+    sendFiles(e.dataTransfer?.files ?? null);
   });
 }
 
