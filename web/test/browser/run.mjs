@@ -124,6 +124,8 @@ test("page sends a file to ferry receive", async () => {
   assert.match(c ?? "", /^\d+-\w+-\w+$/);
   assert.equal(await page.locator("#link").getAttribute("href"), `${servers.origin}/#${c}`);
   assert.match((await page.locator("#qr").getAttribute("src")) ?? "", /^data:image\/gif;base64,/);
+  // FERRY_SCREENSHOT=path.png keeps a picture of the page showing a code, link and QR (for docs).
+  if (process.env.FERRY_SCREENSHOT) await page.screenshot({ path: process.env.FERRY_SCREENSHOT, fullPage: true });
   const out = mkdtempSync(join(work, "recv-"));
   const receiver = ferry(["receive", ...net(), "-y", "-o", out, c]);
   await expectExit0(receiver, "ferry receive");
