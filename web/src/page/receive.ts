@@ -75,7 +75,13 @@ async function receiveBytes(
   view.status(`Receiving ${name}…`);
   const sink = await openDownload(name, size);
   const done = receiveInto(sink, size, view);
-  const pipe = await RelayPipe.open(cfg.relayWs, transitKey(key, cfg.appid), "receiver", done.onRecord);
+  let pipe: RelayPipe;
+  try {
+    pipe = await RelayPipe.open(cfg.relayWs, transitKey(key, cfg.appid), "receiver", done.onRecord);
+  } catch (e) {
+    sink.abort(String(e)); // or the browser shows a download that never ends
+    throw e;
+  }
   cancel.onCancel(() => (sink.abort("cancelled"), pipe.close()));
   pipe.onError = done.fail;
   const digest = await done.finished;
