@@ -1,0 +1,116 @@
+/**
+ * Saving a received file as an ordinary browser download, streamed.
+ *
+ * With a service worker (secure contexts: https, or http on localhost), the
+ * page hands `sw.js` one end of a MessageChannel and opens a generated URL;
+ * the worker answers it with a ReadableStream fed by the chunks we post, so
+ * the browser writes the file to disk as it arrives, with its name and size.
+ * Without one (plain http on a LAN address), the chunks are kept as a Blob
+ * and saved at the end: correct, but the file is held in memory.
+ */
+import { PageError } from "./errors.ts";
+
+export interface Sink {
+  write(chunk: Uint8Array): void;
+  close(): void;
+  abort(reason: string): void;
+}
+
+export const DOWNLOAD_PREFIX = "ferry-download/";
+
+/** The basename of a peer-supplied name, without control characters. */
+export function safeName(name: string): string {
+  const base = name.split(/[\\/]/).pop() ?? "";
+  // eslint-disable-next-line no-control-regex
+  const clean = base.replace(/[\u0000-\u001f\u007f]/g, "").trim();
+  return clean === "" || clean === "." || clean === ".." ? "download" : clean;
+}
+
+export async function openDownload(name: string, size: number): Promise<Sink> {
+  const sw = await activeWorker();
+  return sw === null ? blobSink(name) : workerSink(sw, name, size);
+}
+
+/** The active service worker, registered on first use; null where there is none. */
+async function activeWorker(): Promise<ServiceWorker | null> {
+  if (!("serviceWorker" in navigator) || !window.isSecureContext) return null;
+  try {
+    await navigator.serviceWorker.register("./sw.js");
+    const reg = await navigator.serviceWorker.ready;
+    return reg.active;
+  } catch {
+    return null;
+  }
+}
+
+async function workerSink(sw: ServiceWorker, name: string, size: number): Promise<Sink> {
+  const id = Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, "0")).join("");
+  const channel = new MessageChannel();
+  const ready = new Promise<void>((resolve) => (channel.port1.onmessage = () => resolve()));
+  sw.postMessage({ type: "ferry-download", id, name, size }, [channel.port2]);
+  await ready;
+  click(new URL(DOWNLOAD_PREFIX + id, location.href).href);
+  const port = channel.port1;
+  const batch = new Batcher((chunk) => port.postMessage({ chunk }, [chunk.buffer]));
+  return {
+    write: (chunk) => batch.add(chunk),
+    close: () => (batch.flush(), port.postMessage({ end: true })),
+    abort: (reason) => port.postMessage({ abort: reason }),
+  };
+}
+
+/** Gathers records into ~1 MiB chunks: one message per record costs more than the copy. */
+class Batcher {
+  static readonly SIZE = 1024 * 1024;
+  #buf = new Uint8Array(Batcher.SIZE);
+  #len = 0;
+  readonly #out: (chunk: Uint8Array<ArrayBuffer>) => void;
+
+  constructor(out: (chunk: Uint8Array<ArrayBuffer>) => void) {
+    this.#out = out;
+  }
+
+  add(chunk: Uint8Array): void {
+    if (this.#len + chunk.length > this.#buf.length) this.flush();
+    if (chunk.length > this.#buf.length) return this.#out(chunk.slice());
+    this.#buf.set(chunk, this.#len);
+    this.#len += chunk.length;
+  }
+
+  /** Hands over what is gathered (transferred, so a fresh buffer follows). */
+  flush(): void {
+    if (this.#len === 0) return;
+    const full = this.#buf.subarray(0, this.#len);
+    this.#out(this.#len === this.#buf.length ? this.#buf : full.slice());
+    this.#buf = new Uint8Array(Batcher.SIZE);
+    this.#len = 0;
+  }
+}
+
+function blobSink(name: string): Sink {
+  const parts: BlobPart[] = [];
+  return {
+    write: (chunk) => void parts.push(chunk as Uint8Array<ArrayBuffer>),
+    close: () => {
+      const url = URL.createObjectURL(new Blob(parts));
+      click(url, name);
+      setTimeout(() => URL.revokeObjectURL(url), 60_000);
+    },
+    abort: () => void parts.splice(0),
+  };
+}
+
+/** Starts a download by following a link; the page itself stays. */
+function click(href: string, name?: string): void {
+  const a = document.createElement("a");
+  a.href = href;
+  if (name !== undefined) a.download = name;
+  a.hidden = true;
+  document.body.append(a);
+  a.click();
+  a.remove();
+}
+
+export function requireSize(size: number): void {
+  if (!Number.isSafeInteger(size) || size < 0) throw new PageError("peer-error", "The offered size is not valid");
+}

@@ -1,0 +1,147 @@
+/**
+ * The page: wires the DOM to the receive and send flows. Opening `/#CODE`
+ * receives at once; the fragment is dropped from the address bar so the code
+ * is not left in history, and it never leaves the browser except as the PAKE.
+ */
+import { loadConfig, type PageConfig } from "./config.ts";
+import { PageError } from "./errors.ts";
+import { qrDataUrl } from "./qr.ts";
+import { receive } from "./receive.ts";
+import { send, type Payload } from "./send.ts";
+import { Cancel, type FlowView } from "./ui-port.ts";
+import { formatProgress } from "./progress.ts";
+
+function $<T extends HTMLElement>(id: string): T {
+  const el = document.getElementById(id);
+  if (el === null) throw new Error(`missing #${id}`);
+  return el as T;
+}
+
+let busy: Cancel | null = null;
+
+function show(id: string, on: boolean): void {
+  $(id).hidden = !on;
+}
+
+function startSession(): FlowView {
+  for (const id of ["code-line", "qr", "text-output", "error", "progress"]) show(id, false);
+  show("session", true);
+  show("cancel", true);
+  $("progress-text").textContent = "";
+  const started = performance.now();
+  let lastDraw = 0;
+  return {
+    status: (t) => void ($("status").textContent = t),
+    code: (code) => showCode(code),
+    text: (t) => {
+      $("text-output").textContent = t;
+      show("text-output", true);
+    },
+    progress: (done, total) => {
+      // Called per record (16 KiB): redraw at most every 100 ms, and at the end.
+      const now = performance.now();
+      if (done < total && now - lastDraw < 100) return;
+      lastDraw = now;
+      const bar = $<HTMLProgressElement>("progress");
+      bar.max = Math.max(total, 1);
+      bar.value = done;
+      show("progress", true);
+      $("progress-text").textContent = formatProgress(done, total, performance.now() - started);
+    },
+  };
+}
+
+function showCode(code: string): void {
+  const link = `${location.origin}/#${code}`;
+  $("code").textContent = code;
+  const a = $<HTMLAnchorElement>("link");
+  a.href = link;
+  a.textContent = link;
+  $<HTMLImageElement>("qr").src = qrDataUrl(link);
+  show("code-line", true);
+  show("qr", true);
+}
+
+function showError(e: unknown): void {
+  const err = $("error");
+  err.textContent = e instanceof Error ? e.message : String(e);
+  err.dataset["kind"] = e instanceof PageError ? e.kind : "local";
+  show("error", true);
+  $("status").textContent = "Failed.";
+}
+
+async function run(flow: (cfg: PageConfig, view: FlowView, cancel: Cancel) => Promise<void>): Promise<void> {
+  if (busy !== null) return;
+  const cancel = new Cancel();
+  busy = cancel;
+  document.body.dataset["state"] = "busy";
+  const view = startSession();
+  try {
+    await flow(await loadConfig(), view, cancel);
+    document.body.dataset["state"] = "done";
+  } catch (e) {
+    showError(cancel.cancelled ? new PageError("cancelled", "Cancelled.") : e);
+    document.body.dataset["state"] = "failed";
+  } finally {
+    busy = null;
+    show("cancel", false);
+  }
+}
+
+function receiveCode(code: string): void {
+  const trimmed = code.trim();
+  if (trimmed !== "") void run((cfg, view, cancel) => receive(cfg, trimmed, view, cancel));
+}
+
+function sendPayload(payload: Payload): void {
+  void run((cfg, view, cancel) => send(cfg, payload, view, cancel));
+}
+
+/** One file for now: several would travel as a v1 zip, which the page does not build yet. */
+function sendFiles(files: FileList | null): void {
+  const file = files?.[0];
+  if (file === undefined) return;
+  if (files !== null && files.length > 1) return void run(() => Promise.reject(new PageError("local", "The page sends one file at a time for now.")));
+  sendPayload({ kind: "file", file });
+}
+
+function wire(): void {
+  $("receive-form").addEventListener("submit", (e) => {
+    e.preventDefault();
+    receiveCode($<HTMLInputElement>("code-input").value);
+  });
+  $("text-form").addEventListener("submit", (e) => {
+    e.preventDefault();
+    const text = $<HTMLTextAreaElement>("text-input").value;
+    if (text !== "") sendPayload({ kind: "text", text });
+  });
+  const input = $<HTMLInputElement>("file-input");
+  input.addEventListener("change", () => sendFiles(input.files));
+  wireDrop();
+  $("cancel").addEventListener("click", () => busy?.cancel());
+}
+
+function wireDrop(): void {
+  const drop = $("drop");
+  drop.addEventListener("dragover", (e) => (e.preventDefault(), drop.classList.add("over")));
+  drop.addEventListener("dragleave", () => drop.classList.remove("over"));
+  drop.addEventListener("drop", (e) => {
+    e.preventDefault();
+    drop.classList.remove("over");
+    sendFiles(e.dataTransfer?.files ?? null);
+  });
+}
+
+function codeFromHash(): string | null {
+  const code = decodeURIComponent(location.hash.slice(1));
+  if (code === "") return null;
+  history.replaceState(null, "", location.pathname + location.search);
+  return code;
+}
+
+wire();
+const code = codeFromHash();
+if (code !== null) {
+  $<HTMLInputElement>("code-input").value = code;
+  receiveCode(code);
+}

@@ -1,0 +1,116 @@
+/**
+ * Receiving with wormhole v1 (WORMHOLE-PROTOCOL.md §4.2), as the CLI does:
+ * text → show it, `message_ack`; file or directory → our `transit` (exactly
+ * once, before the `answer`), `file_ack`, then the bytes over the WebSocket
+ * relay into a download, with an incremental SHA-256 that goes back as the
+ * final ack record so the sender can verify it.
+ */
+import { sha256 } from "@noble/hashes/sha2.js";
+import { bytesToHex } from "../wormhole/bytes.ts";
+import { encodeAck, transitKey, type Offer, type PeerMessage } from "../wormhole/index.ts";
+import type { PageConfig } from "./config.ts";
+import { openDownload, requireSize, safeName, type Sink } from "./download.ts";
+import { PageError } from "./errors.ts";
+import { ourTransitHints } from "./hints.ts";
+import { MailboxSession } from "./mailbox-session.ts";
+import { RelayPipe } from "./relay-pipe.ts";
+import type { Cancel, FlowView } from "./ui-port.ts";
+
+/** How long we wait for the sender to hang up after our ack. */
+const ACK_LINGER_MS = 10_000;
+
+export async function receive(cfg: PageConfig, code: string, view: FlowView, cancel: Cancel): Promise<void> {
+  view.status("Connecting…");
+  const mb = await MailboxSession.open(cfg.mailbox, cfg.appid);
+  cancel.onCancel(() => void mb.close("lonely"));
+  try {
+    mb.setCode(code);
+    view.status("Waiting for the other side…");
+    let sentTransit = false;
+    for (;;) {
+      const msg = await mb.nextMessage();
+      if (msg.type === "error") throw new PageError("peer-error", `The other side reported: ${msg.error}`);
+      if (msg.type === "transit" && !sentTransit) {
+        sentTransit = true;
+        mb.sendMessage({ type: "transit", transit: ourTransitHints(cfg.relayTcp) });
+      }
+      if (msg.type !== "offer") continue;
+      if (msg.offer.kind === "message") return await receiveText(mb, msg.offer.text, view);
+      if (!sentTransit) mb.sendMessage({ type: "transit", transit: ourTransitHints(cfg.relayTcp) });
+      return await receiveBytes(cfg, mb, msg.offer, view, cancel);
+    }
+  } catch (e) {
+    await mb.close(e instanceof PageError && e.kind === "wrong-code" ? "scary" : "errory");
+    throw e;
+  }
+}
+
+async function receiveText(mb: MailboxSession, text: string, view: FlowView): Promise<void> {
+  view.text(text);
+  mb.sendMessage({ type: "answer", answer: { kind: "message_ack", value: "ok" } });
+  view.status("Text received.");
+  await mb.close("happy");
+}
+
+function target(offer: Exclude<Offer, { kind: "message" }>): { name: string; size: number } {
+  if (offer.kind === "file") return { name: safeName(offer.filename), size: offer.filesize };
+  if (!offer.mode.startsWith("zipfile")) throw new PageError("peer-error", `Unknown directory mode ${offer.mode}`);
+  return { name: `${safeName(offer.dirname)}.zip`, size: offer.zipsize };
+}
+
+async function receiveBytes(
+  cfg: PageConfig,
+  mb: MailboxSession,
+  offer: Exclude<Offer, { kind: "message" }>,
+  view: FlowView,
+  cancel: Cancel,
+): Promise<void> {
+  const { name, size } = target(offer);
+  requireSize(size);
+  const key = mb.sharedKey;
+  if (cfg.relayWs === null) throw new PageError("local", "This server offers no WebSocket relay, so the page cannot receive files");
+  if (key === null) throw new PageError("local", "No confirmed key");
+  const answer: PeerMessage = { type: "answer", answer: { kind: "file_ack", value: "ok" } };
+  mb.sendMessage(answer);
+  view.status(`Receiving ${name}…`);
+  const sink = await openDownload(name, size);
+  const done = receiveInto(sink, size, view);
+  let pipe: RelayPipe;
+  try {
+    pipe = await RelayPipe.open(cfg.relayWs, transitKey(key, cfg.appid), "receiver", done.onRecord);
+  } catch (e) {
+    sink.abort(String(e)); // or the browser shows a download that never ends
+    throw e;
+  }
+  cancel.onCancel(() => (sink.abort("cancelled"), pipe.close()));
+  pipe.onError = done.fail;
+  const digest = await done.finished;
+  await pipe.send([encodeAck(digest)]);
+  // Closing at once could drop the ack before the relay forwards it; the sender closes on reading it.
+  await pipe.waitPeerClose(ACK_LINGER_MS);
+  view.status(`Received ${name} (${size} bytes), SHA-256 ${bytesToHex(digest)}.`);
+  await mb.close("happy");
+}
+
+/** Hashes and writes records until `size` bytes; resolves with the SHA-256. */
+function receiveInto(sink: Sink, size: number, view: FlowView) {
+  const hash = sha256.create();
+  let got = 0;
+  let resolve!: (d: Uint8Array) => void;
+  let reject!: (e: unknown) => void;
+  const finished = new Promise<Uint8Array>((res, rej) => ((resolve = res), (reject = rej)));
+  const finish = () => (sink.close(), resolve(hash.digest()));
+  if (size === 0) queueMicrotask(finish);
+  return {
+    finished,
+    fail: (e: unknown) => (sink.abort(String(e)), reject(e)),
+    onRecord: (p: Uint8Array) => {
+      if (got + p.length > size) return reject(new PageError("peer-error", "The other side sent more than it offered"));
+      hash.update(p);
+      sink.write(p);
+      got += p.length;
+      view.progress(got, size);
+      if (got === size) finish();
+    },
+  };
+}

@@ -1,0 +1,102 @@
+/**
+ * Sending with wormhole v1 (WORMHOLE-PROTOCOL.md §4.2), as the CLI does: our
+ * `transit` then the `offer`; on `file_ack`, the file through the WebSocket
+ * relay in records read from `File.slice`, then the receiver's ack record
+ * checked against our own SHA-256 of what we sent. Text: `offer{message}`,
+ * wait for `message_ack`.
+ */
+import { sha256 } from "@noble/hashes/sha2.js";
+import { checkAck, transitKey, type Offer } from "../wormhole/index.ts";
+import type { PageConfig } from "./config.ts";
+import { PageError } from "./errors.ts";
+import { ourTransitHints } from "./hints.ts";
+import { MailboxSession } from "./mailbox-session.ts";
+import { RelayPipe } from "./relay-pipe.ts";
+import type { Cancel, FlowView } from "./ui-port.ts";
+
+/** Plaintext per record, as the Python and Go clients (16 KiB). */
+const RECORD = 16 * 1024;
+/** Bytes read from the file at once: one `arrayBuffer()` per slice. */
+const SLICE = 1024 * 1024;
+
+export type Payload = { kind: "text"; text: string } | { kind: "file"; file: File };
+
+export async function send(cfg: PageConfig, payload: Payload, view: FlowView, cancel: Cancel): Promise<void> {
+  if (payload.kind === "file" && cfg.relayWs === null) throw new PageError("local", "This server offers no WebSocket relay, so the page cannot send files");
+  view.status("Connecting…");
+  const mb = await MailboxSession.open(cfg.mailbox, cfg.appid);
+  cancel.onCancel(() => void mb.close("lonely"));
+  try {
+    mb.allocateCode();
+    await showCode(mb, view);
+    if (payload.kind === "file") mb.sendMessage({ type: "transit", transit: ourTransitHints(cfg.relayTcp) });
+    mb.sendMessage({ type: "offer", offer: offerFor(payload) });
+    await waitAnswer(mb, payload.kind === "text" ? "message_ack" : "file_ack", view);
+    if (payload.kind === "file") await sendFile(cfg, mb, payload.file, view, cancel);
+    view.status(payload.kind === "text" ? "Text sent." : `Sent ${payload.file.name}.`);
+    await mb.close("happy");
+  } catch (e) {
+    await mb.close(e instanceof PageError && e.kind === "wrong-code" ? "scary" : "errory");
+    throw e;
+  }
+}
+
+function offerFor(payload: Payload): Offer {
+  if (payload.kind === "text") return { kind: "message", text: payload.text };
+  return { kind: "file", filename: payload.file.name, filesize: payload.file.size };
+}
+
+async function showCode(mb: MailboxSession, view: FlowView): Promise<void> {
+  for (;;) {
+    const ev = await mb.next();
+    if (ev.type === "code") {
+      view.code(ev.code.code);
+      view.status("Waiting for the other side to enter the code…");
+      return;
+    }
+  }
+}
+
+async function waitAnswer(mb: MailboxSession, want: "message_ack" | "file_ack", view: FlowView): Promise<void> {
+  for (;;) {
+    const msg = await mb.nextMessage();
+    if (msg.type === "error") throw new PageError("peer-error", `The other side refused: ${msg.error}`);
+    if (msg.type !== "answer") continue; // their `transit`: we always use our relay
+    if (msg.answer.kind !== want || msg.answer.value !== "ok") throw new PageError("peer-error", `Unexpected answer ${msg.answer.kind}: ${msg.answer.value}`);
+    view.status("Connected: transferring…");
+    return;
+  }
+}
+
+async function sendFile(cfg: PageConfig, mb: MailboxSession, file: File, view: FlowView, cancel: Cancel): Promise<void> {
+  const key = mb.sharedKey;
+  if (key === null || cfg.relayWs === null) throw new PageError("local", "No confirmed key");
+  let ack!: (r: Uint8Array) => void;
+  const acked = new Promise<Uint8Array>((r) => (ack = r));
+  const pipe = await RelayPipe.open(cfg.relayWs, transitKey(key, cfg.appid), "sender", (r) => ack(r));
+  const gone = new Promise<never>((_, reject) => (pipe.onError = reject));
+  gone.catch(() => {});
+  cancel.onCancel(() => pipe.close());
+  const hash = sha256.create();
+  for (let off = 0; off < file.size; off += SLICE) {
+    if (cancel.cancelled) throw new PageError("cancelled", "Cancelled");
+    const chunk = new Uint8Array(await file.slice(off, off + SLICE).arrayBuffer());
+    hash.update(chunk);
+    await Promise.race([pipe.send(records(chunk)), gone]);
+    view.progress(off + chunk.length, file.size);
+  }
+  view.status("Waiting for the receiver to confirm…");
+  const record = await Promise.race([acked, gone]);
+  pipe.close();
+  try {
+    checkAck(record, hash.digest());
+  } catch (e) {
+    throw new PageError("peer-error", `The receiver's checksum does not match: ${e instanceof Error ? e.message : String(e)}`);
+  }
+}
+
+function records(chunk: Uint8Array): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  for (let i = 0; i < chunk.length; i += RECORD) out.push(chunk.subarray(i, i + RECORD));
+  return out;
+}

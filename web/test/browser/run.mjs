@@ -1,0 +1,355 @@
+// End-to-end tests of the page in Debian's chromium, driven by playwright-core
+// (which never downloads a browser). Run: npm run test:browser.
+// The page receives from and sends to the ferry CLI (FERRY_BIN) through the
+// Python mailbox server and WebSocket-capable transit relay, all on loopback.
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import { randomBytes } from "node:crypto";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { chromium } from "playwright-core";
+import { finish, killAll, start } from "./procs.mjs";
+import { PYBIN, startServers } from "./servers.mjs";
+
+const FERRY = process.env.FERRY_BIN ?? "/work/main/target/ci/ferry";
+const CHROMIUM = process.env.CHROMIUM_BIN ?? "/usr/bin/chromium";
+const STEP_MS = 60_000;
+
+let servers;
+let browser;
+let work;
+/** Every request and WebSocket any page made, for the no-other-origin check. */
+const requests = [];
+const cspViolations = [];
+let nameplate = 100;
+/** Origins of servers a test started for itself (also loopback, also ours). */
+const ownOrigins = [];
+
+before(async () => {
+  for (const bin of [FERRY, CHROMIUM]) if (!existsSync(bin)) throw new Error(`missing ${bin}`);
+  work = mkdtempSync(join(tmpdir(), "ferry-browser-"));
+  servers = await startServers(work, FERRY);
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ["--no-sandbox", "--disable-background-networking", "--disable-component-update", "--no-first-run"],
+  });
+});
+
+after(async () => {
+  await browser?.close().catch(() => {});
+  await servers?.close();
+  killAll();
+  if (work) rmSync(work, { recursive: true, force: true });
+});
+
+async function newPage() {
+  const context = await browser.newContext({ acceptDownloads: true });
+  const page = await context.newPage();
+  page.on("request", (r) => requests.push(r.url()));
+  page.on("websocket", (ws) => requests.push(ws.url()));
+  page.on("console", (m) => /Content.Security.Policy/i.test(m.text()) && cspViolations.push(m.text()));
+  page.setDefaultTimeout(STEP_MS);
+  return { page, close: () => context.close() };
+}
+
+/** A fresh code on its own nameplate: `N-word-word`. */
+function code(words = "guitarist-revenge") {
+  nameplate += 1;
+  return `${nameplate}-${words}`;
+}
+
+const net = () => ["--server", servers.config.mailbox, "--relay", servers.config.relay_tcp];
+
+function ferry(args) {
+  return start(FERRY, args, { cwd: work, env: { ...process.env, HOME: work, NO_COLOR: "1" } });
+}
+
+/** The code the page shows once the server allocated it. */
+async function shownCode(page) {
+  await page.locator("#code-line").waitFor({ state: "visible" });
+  return (await page.locator("#code").textContent())?.trim();
+}
+
+function python(args) {
+  const net = ["--relay-url", servers.config.mailbox, "--transit-helper", servers.config.relay_tcp];
+  return start(join(PYBIN, "wormhole"), [...net, ...args], { cwd: work, env: { ...process.env, HOME: work } });
+}
+
+async function expectExit0(proc, what) {
+  const r = await finish(proc, STEP_MS, what);
+  assert.equal(r.code, 0, `${what} exited ${r.code}:\n${r.stdout}${r.stderr}`);
+}
+
+test("page receives a text from ferry send, opened as /#CODE", async () => {
+  const c = code();
+  const sender = ferry(["send", ...net(), "--code", c, "--text", "hello from ferry ✓"]);
+  const { page, close } = await newPage();
+  await page.goto(`${servers.origin}/#${c}`);
+  await page.locator("#text-output").filter({ hasText: "hello from ferry ✓" }).waitFor();
+  await expectExit0(sender, "ferry send --text");
+  await page.locator("body[data-state=done]").waitFor();
+  assert.equal(page.url(), `${servers.origin}/`, "the code is dropped from the address bar");
+  await close();
+});
+
+test("page receives a file from ferry send as a download with identical bytes", async () => {
+  const c = code();
+  const data = randomBytes(3 * 1024 * 1024 + 123);
+  const path = join(work, "to-page.bin");
+  writeFileSync(path, data);
+  const sender = ferry(["send", ...net(), "--code", c, path]);
+  const { page, close } = await newPage();
+  const download = page.waitForEvent("download", { timeout: STEP_MS });
+  await page.goto(`${servers.origin}/#${c}`);
+  const d = await download;
+  assert.equal(d.suggestedFilename(), "to-page.bin");
+  const saved = join(work, "downloaded.bin");
+  await d.saveAs(saved);
+  assert.ok(readFileSync(saved).equals(data), "downloaded bytes equal the sent file");
+  await expectExit0(sender, "ferry send FILE");
+  await page.locator("body[data-state=done]").waitFor();
+  await close();
+});
+
+test("page sends a file to ferry receive", async () => {
+  const data = randomBytes(2 * 1024 * 1024 + 7);
+  const path = join(work, "from-page.bin");
+  writeFileSync(path, data);
+  const { page, close } = await newPage();
+  await page.goto(`${servers.origin}/`);
+  await page.setInputFiles("#file-input", path);
+  const c = await shownCode(page);
+  assert.match(c ?? "", /^\d+-\w+-\w+$/);
+  assert.equal(await page.locator("#link").getAttribute("href"), `${servers.origin}/#${c}`);
+  assert.match((await page.locator("#qr").getAttribute("src")) ?? "", /^data:image\/gif;base64,/);
+  // FERRY_SCREENSHOT=path.png keeps a picture of the page showing a code, link and QR (for docs).
+  if (process.env.FERRY_SCREENSHOT) await page.screenshot({ path: process.env.FERRY_SCREENSHOT, fullPage: true });
+  const out = mkdtempSync(join(work, "recv-"));
+  const receiver = ferry(["receive", ...net(), "-y", "-o", out, c]);
+  await expectExit0(receiver, "ferry receive");
+  assert.ok(readFileSync(join(out, "from-page.bin")).equals(data), "received bytes equal the page's file");
+  await page.locator("body[data-state=done]").waitFor();
+  await close();
+});
+
+test("a wrong code shows a visible error saying the code was wrong", async () => {
+  const c = code("guitarist-revenge");
+  const wrong = c.replace("guitarist-revenge", "absurd-bedlamp");
+  const sender = ferry(["send", ...net(), "--code", c, "--text", "secret"]);
+  const { page, close } = await newPage();
+  await page.goto(`${servers.origin}/#${wrong}`);
+  const err = page.locator("#error[data-kind=wrong-code]");
+  await err.waitFor({ state: "visible" });
+  assert.match((await err.textContent()) ?? "", /wrong code/i);
+  const r = await finish(sender, STEP_MS, "ferry send (wrong code)");
+  assert.notEqual(r.code, 0, "the sender fails too");
+  await close();
+});
+
+test("page receives a file from Python wormhole send", { skip: !existsSync(join(PYBIN, "wormhole")) }, async () => {
+  const c = code();
+  const data = randomBytes(1024 * 1024 + 5);
+  const path = join(work, "from-python.bin");
+  writeFileSync(path, data);
+  const sender = python(["send", "--code", c, path]);
+  const { page, close } = await newPage();
+  const download = page.waitForEvent("download", { timeout: STEP_MS });
+  await page.goto(`${servers.origin}/#${c}`);
+  const saved = join(work, "py-downloaded.bin");
+  await (await download).saveAs(saved);
+  assert.ok(readFileSync(saved).equals(data));
+  await expectExit0(sender, "wormhole send");
+  await close();
+});
+
+test("page sends a file to Python wormhole receive", { skip: !existsSync(join(PYBIN, "wormhole")) }, async () => {
+  const data = randomBytes(1024 * 1024 + 9);
+  const path = join(work, "to-python.bin");
+  writeFileSync(path, data);
+  const { page, close } = await newPage();
+  await page.goto(`${servers.origin}/`);
+  await page.setInputFiles("#file-input", path);
+  const c = await shownCode(page);
+  const out = mkdtempSync(join(work, "py-recv-"));
+  const receiver = python(["receive", "--accept-file", "-o", join(out, "to-python.bin"), c]);
+  await expectExit0(receiver, "wormhole receive");
+  assert.ok(readFileSync(join(out, "to-python.bin")).equals(data));
+  await page.locator("body[data-state=done]").waitFor();
+  await close();
+});
+
+test("page sends a text to ferry receive", async () => {
+  const { page, close } = await newPage();
+  await page.goto(`${servers.origin}/`);
+  await page.fill("#text-input", "hello from the page ✓");
+  await page.click("#text-form button");
+  const c = await shownCode(page);
+  const receiver = ferry(["receive", ...net(), c]);
+  const r = await finish(receiver, STEP_MS, "ferry receive (text)");
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  assert.match(r.stdout, /hello from the page ✓/);
+  await page.locator("body[data-state=done]").waitFor();
+  await close();
+});
+
+test("page receives a directory from Python wormhole send as DIR.zip", { skip: !existsSync(join(PYBIN, "wormhole")) }, async () => {
+  const c = code();
+  const dir = mkdtempSync(join(work, "dir-"));
+  mkdirSync(join(dir, "photos", "sub"), { recursive: true });
+  writeFileSync(join(dir, "photos", "a.txt"), "alpha\n");
+  writeFileSync(join(dir, "photos", "sub", "b.bin"), randomBytes(70_000));
+  const sender = python(["send", "--code", c, join(dir, "photos")]);
+  const { page, close } = await newPage();
+  const download = page.waitForEvent("download", { timeout: STEP_MS });
+  await page.goto(`${servers.origin}/#${c}`);
+  const d = await download;
+  assert.equal(d.suggestedFilename(), "photos.zip");
+  const saved = join(work, "photos.zip");
+  await d.saveAs(saved);
+  const names = start("python3", ["-c", "import sys, zipfile; z = zipfile.ZipFile(sys.argv[1]); assert z.testzip() is None; print(sorted(z.namelist()))", saved]);
+  const listed = await finish(names, STEP_MS, "python3 zipfile");
+  assert.equal(listed.code, 0, listed.stderr);
+  assert.match(listed.stdout, /a\.txt/);
+  assert.match(listed.stdout, /sub\/b\.bin/);
+  await expectExit0(sender, "wormhole send DIR");
+  await close();
+});
+
+test("page receives a text from Python wormhole send and sends one to wormhole receive", { skip: !existsSync(join(PYBIN, "wormhole")) }, async () => {
+  const c = code();
+  const sender = python(["send", "--code", c, "--text", "hello from python"]);
+  const rx = await newPage();
+  await rx.page.goto(`${servers.origin}/#${c}`);
+  await rx.page.locator("#text-output").filter({ hasText: "hello from python" }).waitFor();
+  await expectExit0(sender, "wormhole send --text");
+  await rx.close();
+  const tx = await newPage();
+  await tx.page.goto(`${servers.origin}/`);
+  await tx.page.fill("#text-input", "hello python, from the page");
+  await tx.page.click("#text-form button");
+  const r = await finish(python(["receive", await shownCode(tx.page)]), STEP_MS, "wormhole receive (text)");
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  assert.match(r.stdout, /hello python, from the page/);
+  await tx.page.locator("body[data-state=done]").waitFor();
+  await tx.close();
+});
+
+test("the sender going away mid-transfer shows that the peer is gone", async () => {
+  const c = code();
+  const path = join(work, "big.bin");
+  writeFileSync(path, Buffer.alloc(512 * 1024 * 1024)); // zeros: quick to write, slow enough to interrupt
+  const sender = ferry(["send", ...net(), "--code", c, path]);
+  const { page, close } = await newPage();
+  await page.goto(`${servers.origin}/#${c}`);
+  await page.locator("#progress").waitFor({ state: "visible" });
+  process.kill(-sender.child.pid, "SIGKILL");
+  const err = page.locator("#error[data-kind=peer-gone]");
+  await err.waitFor({ state: "visible" });
+  assert.match((await err.textContent()) ?? "", /went away/);
+  rmSync(path);
+  await close();
+});
+
+test("cancel while sending stops the transfer and the receiver fails", async () => {
+  const path = join(work, "big-send.bin");
+  writeFileSync(path, Buffer.alloc(512 * 1024 * 1024));
+  const { page, close } = await newPage();
+  await page.goto(`${servers.origin}/`);
+  await page.setInputFiles("#file-input", path);
+  const c = await shownCode(page);
+  const out = mkdtempSync(join(work, "recv-cancel-"));
+  const receiver = ferry(["receive", ...net(), "-y", "-o", out, c]);
+  await page.locator("#progress").waitFor({ state: "visible" });
+  await page.click("#cancel");
+  await page.locator("#error[data-kind=cancelled]").waitFor({ state: "visible" });
+  const r = await finish(receiver, STEP_MS, "ferry receive (cancelled)");
+  assert.notEqual(r.code, 0, "the receiver must not report success");
+  rmSync(path);
+  await close();
+});
+
+test("page sends a file to another page", async () => {
+  const data = randomBytes(1024 * 1024 + 3);
+  const path = join(work, "page-to-page.bin");
+  writeFileSync(path, data);
+  const sender = await newPage();
+  await sender.page.goto(`${servers.origin}/`);
+  await sender.page.setInputFiles("#file-input", path);
+  const c = await shownCode(sender.page);
+  const receiver = await newPage();
+  const download = receiver.page.waitForEvent("download", { timeout: STEP_MS });
+  await receiver.page.goto(`${servers.origin}/#${c}`);
+  const saved = join(work, "page-to-page.out");
+  await (await download).saveAs(saved);
+  assert.ok(readFileSync(saved).equals(data));
+  await sender.page.locator("body[data-state=done]").waitFor();
+  await receiver.page.locator("body[data-state=done]").waitFor();
+  await sender.close();
+  await receiver.close();
+});
+
+// Opt-in (FERRY_BROWSER_BENCH=MiB): throughput and JS heap both ways, printed as diagnostics.
+const BENCH_MIB = Number(process.env.FERRY_BROWSER_BENCH ?? 0);
+test("throughput ferry CLI <-> page", { skip: BENCH_MIB === 0 }, async (t) => {
+  const path = join(work, "bench.bin");
+  writeFileSync(path, randomBytes(BENCH_MIB * 1024 * 1024));
+  const c = code();
+  const sender = ferry(["send", ...net(), "--code", c, "--hide-progress", path]);
+  const rx = await newPage();
+  const download = rx.page.waitForEvent("download", { timeout: STEP_MS });
+  let t0 = Date.now();
+  await rx.page.goto(`${servers.origin}/#${c}`);
+  await (await download).saveAs(join(work, "bench.out"));
+  await expectExit0(sender, "ferry send (bench)");
+  t.diagnostic(`ferry -> page: ${BENCH_MIB} MiB in ${Date.now() - t0} ms, ${mibs(BENCH_MIB, t0)} MiB/s, heap ${await heapMiB(rx.page)} MiB`);
+  await rx.close();
+  const tx = await newPage();
+  await tx.page.goto(`${servers.origin}/`);
+  t0 = Date.now();
+  await tx.page.setInputFiles("#file-input", path);
+  const out = mkdtempSync(join(work, "bench-recv-"));
+  await expectExit0(ferry(["receive", ...net(), "-y", "-o", out, await shownCode(tx.page)]), "ferry receive (bench)");
+  t.diagnostic(`page -> ferry: ${BENCH_MIB} MiB in ${Date.now() - t0} ms, ${mibs(BENCH_MIB, t0)} MiB/s, heap ${await heapMiB(tx.page)} MiB`);
+  await tx.close();
+});
+
+function mibs(mib, t0) {
+  return (mib / ((Date.now() - t0) / 1000)).toFixed(1);
+}
+
+/** The page's used JS heap (Chromium's performance.memory; ArrayBuffers are not all counted). */
+async function heapMiB(page) {
+  const used = await page.evaluate(() => performance.memory?.usedJSHeapSize ?? -1);
+  return (used / 1024 / 1024).toFixed(1);
+}
+
+test("the server going away while waiting for the peer is shown as server gone", async () => {
+  // Servers of its own: this test kills the mailbox.
+  const own = await startServers(mkdtempSync(join(work, "own-")), FERRY);
+  ownOrigins.push(own.origin + "/", own.config.mailbox, own.config.relay_ws);
+  try {
+    const { page, close } = await newPage();
+    await page.goto(`${own.origin}/`);
+    await page.fill("#text-input", "nobody will read this");
+    await page.click("#text-form button");
+    await shownCode(page);
+    process.kill(-own.mailboxProc.child.pid, "SIGKILL");
+    const err = page.locator("#error[data-kind=server-gone]");
+    await err.waitFor({ state: "visible" });
+    assert.match((await err.textContent()) ?? "", /connection to the ferry server/);
+    await close();
+  } finally {
+    await own.close();
+  }
+});
+
+// Last: it checks what every page above loaded.
+test("the pages loaded nothing from another origin and broke no CSP rule", () => {
+  assert.ok(requests.length > 0);
+  const allowed = [servers.origin + "/", servers.config.mailbox, servers.config.relay_ws, ...ownOrigins];
+  const foreign = requests.filter((u) => !u.startsWith("data:") && !allowed.some((a) => u.startsWith(a)));
+  assert.deepEqual(foreign, []);
+  assert.deepEqual(cspViolations, []);
+});
