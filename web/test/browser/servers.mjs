@@ -8,7 +8,9 @@ import { homedir } from "node:os";
 import { join } from "node:path";
 import { freePort, start, waitForPort } from "./procs.mjs";
 
-const VENV = process.env.FERRY_PEERS_VENV ?? join(homedir(), ".cache/ferry-peers/venv");
+const VENV =
+  process.env.FERRY_PEERS_VENV ??
+  join(process.env.FERRY_PEERS ?? join(homedir(), ".cache/ferry-peers"), "venv");
 export const PYBIN = join(VENV, "bin");
 const READY_MS = 60_000;
 
