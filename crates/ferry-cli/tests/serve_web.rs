@@ -39,6 +39,8 @@ async fn serve(extra: &[&str]) -> (Child, SocketAddr) {
     let addr = tokio::time::timeout(Duration::from_secs(10), find)
         .await
         .unwrap();
+    // Keep reading: a closed stderr would kill the server at its next line.
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
     (child, addr)
 }
 
