@@ -8,6 +8,7 @@
 //! written into a header or JSON. The ports are the listeners' own: behind a TLS
 //! proxy (`wss://`, other ports) the page would need more than this (future work).
 
+use std::borrow::Cow;
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
 
 use ferry_proto::transfer::DEFAULT_APPID;
@@ -73,12 +74,13 @@ impl WebPorts {
     }
 }
 
-/// A complete answer: status, headers beyond the length, body.
+/// A complete answer: status, headers beyond the length, body (the embedded
+/// files are not copied).
 #[derive(Debug)]
 pub(crate) struct Answer {
     pub(crate) status: &'static str,
     pub(crate) headers: Vec<(&'static str, String)>,
-    pub(crate) body: Vec<u8>,
+    pub(crate) body: Cow<'static, [u8]>,
 }
 
 /// Whether `path` is one of the page's (else the caller's own pages answer).
@@ -96,7 +98,7 @@ pub(crate) fn answer(method: &str, path: &str, host: Option<&str>, ports: WebPor
     let path = if path == "/" { "/index.html" } else { path };
     let asset = ASSETS.iter().find(|a| a.path == path);
     if let Some(a) = asset.filter(|a| a.path != "/index.html") {
-        return ok(a.content_type, a.body.to_vec(), Vec::new());
+        return ok(a.content_type, Cow::Borrowed(a.body), Vec::new());
     }
     let Some(host) = host.and_then(host_name) else {
         return plain("400 Bad Request", "missing or invalid Host header\n");
@@ -104,17 +106,17 @@ pub(crate) fn answer(method: &str, path: &str, host: Option<&str>, ports: WebPor
     match asset {
         Some(index) => {
             let csp = ("Content-Security-Policy", csp(&host, ports));
-            ok(index.content_type, index.body.to_vec(), vec![csp])
+            ok(index.content_type, Cow::Borrowed(index.body), vec![csp])
         }
         None => ok(
             "application/json",
-            config_json(&host, ports).into_bytes(),
+            Cow::Owned(config_json(&host, ports).into_bytes()),
             Vec::new(),
         ),
     }
 }
 
-fn ok(content_type: &str, body: Vec<u8>, extra: Vec<(&'static str, String)>) -> Answer {
+fn ok(content_type: &str, body: Cow<'static, [u8]>, extra: Vec<(&'static str, String)>) -> Answer {
     let mut headers = vec![("Content-Type", content_type.to_owned())];
     headers.extend(COMMON_HEADERS.iter().map(|(k, v)| (*k, (*v).to_owned())));
     headers.extend(extra);
@@ -125,11 +127,11 @@ fn ok(content_type: &str, body: Vec<u8>, extra: Vec<(&'static str, String)>) -> 
     }
 }
 
-fn plain(status: &'static str, body: &str) -> Answer {
+fn plain(status: &'static str, body: &'static str) -> Answer {
     Answer {
         status,
         headers: vec![("Content-Type", "text/plain; charset=utf-8".to_owned())],
-        body: body.as_bytes().to_vec(),
+        body: Cow::Borrowed(body.as_bytes()),
     }
 }
 
