@@ -1,6 +1,8 @@
 //! What the sender tells its user to pass on: the code, and the command the other
 //! side runs, carrying every setting that side needs to meet us (a receiver run
-//! without our `--server` would wait on the public server forever).
+//! without our `--server` would wait on the public server forever), and the
+//! browser link `URL#CODE` when the server's page is known (the fragment never
+//! reaches a server: the page reads the code from it).
 
 use ferry::transit::DEFAULT_RELAY;
 use ferry::DEFAULT_MAILBOX_URL;
@@ -16,7 +18,10 @@ pub struct Announce {
     pub server: Option<String>,
     pub relay: Option<String>,
     pub app_id: Option<String>,
-    /// Also draw a QR code of the `wormhole-transfer:` URI.
+    /// The server's browser page (`--web-url`, or from the server's welcome).
+    pub web_url: Option<String>,
+    /// Also draw a QR code: of the browser link if known, else of the
+    /// `wormhole-transfer:` URI.
     pub qr: bool,
     /// Only the lines needed to pass the code on.
     pub quiet: bool,
@@ -24,12 +29,13 @@ pub struct Announce {
 
 impl Announce {
     /// Keeps only the settings that differ from the defaults.
-    pub fn new(common: &Common, qr: bool) -> Announce {
+    pub fn new(common: &Common, qr: bool, web_url: Option<String>) -> Announce {
         let differs = |v: &Option<String>, default: &str| v.clone().filter(|v| v != default);
         Announce {
             server: differs(&common.server, DEFAULT_MAILBOX_URL),
             relay: differs(&common.relay, DEFAULT_RELAY),
             app_id: differs(&common.app_id, DEFAULT_APPID),
+            web_url,
             qr,
             quiet: common.quiet,
         }
@@ -56,9 +62,23 @@ impl Announce {
         words.join(" ")
     }
 
+    /// `URL#CODE`, the link that receives in a browser, when the page is known.
+    pub fn link(&self, code: &str) -> Option<String> {
+        let url = self.web_url.as_deref()?;
+        Some(format!("{url}#{}", qr::encode(code, false)))
+    }
+
+    /// The line that offers the browser link, escaped for the terminal.
+    pub fn link_line(link: &str) -> String {
+        escape_for_terminal(&link_text(link))
+    }
+
     /// Everything the sender prints about its code, escaped for the terminal.
     pub fn text(&self, code: &str) -> String {
         let mut out = format!("Wormhole code is: {code}\n");
+        if let Some(link) = self.link(code) {
+            out += &link_text(&link);
+        }
         if self.quiet {
             out += &format!("On the other computer, run: {}\n", self.ferry_line(code));
         } else {
@@ -75,7 +95,9 @@ impl Announce {
     }
 
     fn qr_text(&self, code: &str) -> String {
-        let uri = qr::uri(code, self.server.as_deref());
+        let uri = self
+            .link(code)
+            .unwrap_or_else(|| qr::uri(code, self.server.as_deref()));
         let mut out = match qr::draw(&uri) {
             Some(drawing) => format!("\n{drawing}{uri}\n"),
             None => format!("(too long for a QR code: {uri})\n"),
@@ -85,6 +107,10 @@ impl Announce {
         }
         out
     }
+}
+
+fn link_text(link: &str) -> String {
+    format!("Or open in a browser: {link}\n")
 }
 
 fn push_option(words: &mut Vec<String>, flag: &str, value: &Option<String>) {
@@ -120,7 +146,7 @@ mod tests {
 
     #[test]
     fn defaults_add_nothing() {
-        let a = Announce::new(&Common::default(), false);
+        let a = Announce::new(&Common::default(), false, None);
         assert_eq!(a.ferry_line("7-a-b"), "ferry receive 7-a-b");
         assert_eq!(a.wormhole_line("7-a-b"), "wormhole receive 7-a-b");
     }
@@ -145,8 +171,23 @@ mod tests {
             relay: Some("tcp:h:1".into()),
             ..Common::default()
         };
-        let a = Announce::new(&common, false);
+        let a = Announce::new(&common, false, None);
         assert_eq!(a.ferry_line("1-x"), "ferry receive --relay tcp:h:1 1-x");
+    }
+
+    #[test]
+    fn link_only_when_the_page_is_known() {
+        let a = Announce::default();
+        assert_eq!(a.link("7-a-b"), None);
+        assert!(!a.text("7-a-b").contains("browser"));
+        let a = Announce {
+            web_url: Some("http://h:4000/".into()),
+            ..Announce::default()
+        };
+        assert_eq!(a.link("7-a b").as_deref(), Some("http://h:4000/#7-a%20b"));
+        assert!(a
+            .text("7-a-b")
+            .contains("Or open in a browser: http://h:4000/#7-a-b\n"));
     }
 
     #[test]

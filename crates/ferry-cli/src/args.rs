@@ -123,9 +123,15 @@ pub struct SendArgs {
     /// Number of words in a generated code (2 words: 1 in 65536 guesses).
     #[arg(long, value_name = "N", default_value_t = 2, value_parser = clap::value_parser!(u8).range(1..=8))]
     pub code_length: u8,
-    /// Also show the code as a QR code (a wormhole-transfer: URI) for a phone to scan.
+    /// Also show the code as a QR code for a phone to scan: of the browser link
+    /// when one is known (see --web-url), else of a wormhole-transfer: URI.
     #[arg(long)]
     pub qr: bool,
+    /// The browser page of the server (`ferry serve`'s, e.g. http://HOST:4000/):
+    /// also print the link URL#CODE that receives in a browser. Without it the
+    /// link is printed when the server advertises its page.
+    #[arg(long, value_name = "URL")]
+    pub web_url: Option<String>,
     /// With --lan: the device to send to: an IP (or IP:PORT), an alias, or the
     /// start of its fingerprint [default: choose from a list of what answers].
     #[arg(

@@ -18,13 +18,32 @@ pub fn env(name: &str) -> Option<String> {
 pub type Check = fn(&str) -> Result<(), String>;
 
 /// Checks each value given; the error starts with the setting's `name`.
-pub fn check_each(named: [(&str, &Option<String>, Check); 3]) -> Result<(), String> {
+pub fn check_each<const N: usize>(
+    named: [(&str, &Option<String>, Check); N],
+) -> Result<(), String> {
     for (name, value, check) in named {
         if let Some(v) = value {
             check(v).map_err(|e| format!("{name}: {e}"))?;
         }
     }
     Ok(())
+}
+
+/// The browser page's address: an http(s) URL without a fragment (`ferry send`
+/// adds `#CODE`), and nothing a terminal or a QR code would mangle.
+pub fn check_web_url(url: &str) -> Result<(), String> {
+    let rest = url
+        .strip_prefix("http://")
+        .or_else(|| url.strip_prefix("https://"));
+    let printable = url.chars().all(|c| c.is_ascii_graphic());
+    match rest {
+        Some(r) if !r.is_empty() && !r.starts_with('/') && printable && !url.contains('#') => {
+            Ok(())
+        }
+        _ => Err(format!(
+            "{url:?} is not a page address like http://HOST:4000/ (no #fragment)"
+        )),
+    }
 }
 
 /// A mailbox URL is a WebSocket URL (the path is usually /v1).

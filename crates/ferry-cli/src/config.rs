@@ -9,6 +9,7 @@
 //! relay = "tcp:mailbox.example:4001"
 //! app_id = "example.com/ferry"
 //! output_dir = "~/Downloads"     # receive only
+//! web_url = "http://mailbox.example:4000/"   # send only: the browser link
 //! ```
 
 use std::path::{Path, PathBuf};
@@ -16,7 +17,9 @@ use std::path::{Path, PathBuf};
 use anyhow::Result;
 use serde::Deserialize;
 
-use crate::checks::{check_app_id, check_each, check_relay, check_server, env, Invalid};
+use crate::checks::{
+    check_app_id, check_each, check_relay, check_server, check_web_url, env, Invalid,
+};
 
 /// The keys a config file may hold; any other key is an error.
 #[derive(Debug, Default, Deserialize)]
@@ -26,6 +29,7 @@ pub struct ConfigFile {
     pub relay: Option<String>,
     pub app_id: Option<String>,
     pub output_dir: Option<PathBuf>,
+    pub web_url: Option<String>,
 }
 
 /// Reads the config file named by `flag`, else `FERRY_CONFIG`, else the default
@@ -71,6 +75,7 @@ fn parse(text: &str) -> Result<ConfigFile, String> {
         ("server", &f.server, check_server),
         ("relay", &f.relay, check_relay),
         ("app_id", &f.app_id, check_app_id),
+        ("web_url", &f.web_url, check_web_url),
     ])?;
     f.output_dir = f.output_dir.map(expand_home);
     Ok(f)
@@ -106,13 +111,15 @@ mod tests {
     #[test]
     fn reads_every_key() {
         let f = parse(
-            "server = \"ws://h:4000/v1\"\nrelay = \"tcp:h:4001\"\napp_id = \"x\"\noutput_dir = \"/tmp\"\n",
+            "server = \"ws://h:4000/v1\"\nrelay = \"tcp:h:4001\"\napp_id = \"x\"\noutput_dir = \"/tmp\"\nweb_url = \"https://h/\"\n",
         )
         .unwrap();
         assert_eq!(f.server.as_deref(), Some("ws://h:4000/v1"));
         assert_eq!(f.relay.as_deref(), Some("tcp:h:4001"));
         assert_eq!(f.app_id.as_deref(), Some("x"));
         assert_eq!(f.output_dir, Some(PathBuf::from("/tmp")));
+        assert_eq!(f.web_url.as_deref(), Some("https://h/"));
+        assert!(parse("web_url = \"https://h/#x\"\n").is_err());
     }
 
     #[test]

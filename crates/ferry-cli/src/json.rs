@@ -218,7 +218,21 @@ impl RendezvousObserver for Events {
 
     fn code(&mut self, code: &Code) {
         self.term.code(code);
-        self.emit(json!({"event": "code", "code": code.as_str()}));
+        let mut event = json!({"event": "code", "code": code.as_str()});
+        if let Some(link) = self.term.announce.link(code.as_str()) {
+            event["web_url"] = link.into();
+        }
+        self.emit(event);
+    }
+
+    fn web_page(&mut self, url: &str) {
+        let before = self.term.announce.web_url.is_some();
+        self.term.web_page(url);
+        let code = self.term.announced().map(str::to_owned);
+        let link = code.and_then(|c| self.term.announce.link(&c));
+        if let (false, Some(link)) = (before, link) {
+            self.emit(json!({"event": "web_url", "web_url": link}));
+        }
     }
 
     fn waiting(&mut self) {

@@ -92,7 +92,9 @@ async fn run(cli: Cli, cancel: &ferry::Cancel) -> Result<()> {
         Command::Send(mut args) => {
             let json = before.json || args.common.json;
             json::reported(json, async move {
-                args.common = settings::resolve(before, args.common)?.common;
+                let resolved = settings::resolve(before, args.common)?;
+                args.common = resolved.common;
+                args.web_url = settings::web_url(args.web_url, resolved.web_url)?;
                 send::run(args, cancel).await
             })
             .await

@@ -28,7 +28,7 @@ pub fn uri(code: &str, server: Option<&str>) -> String {
 /// space and the characters that would end the path), query values as
 /// application/x-www-form-urlencoded, as the scheme's own example shows
 /// (`ws%3A%2F%2Frelay.magic-wormhole.io%3A4000`).
-fn encode(text: &str, query: bool) -> String {
+pub fn encode(text: &str, query: bool) -> String {
     let mut out = String::with_capacity(text.len());
     for b in text.bytes() {
         let keep = if query {

@@ -28,7 +28,7 @@ pub async fn run(args: SendArgs, cancel: &Cancel) -> Result<()> {
     };
     let mut term = Terminal::new(common.hide_progress || common.quiet, false, true);
     term.quiet = common.quiet;
-    term.announce = crate::announce::Announce::new(common, args.qr);
+    term.announce = crate::announce::Announce::new(common, args.qr, args.web_url.clone());
     let mut ui = Events::new(term, common.json);
     let (payload, _spool) = payload(&args, &mut ui)?;
     ferry::send_until(&options, payload, &mut ui, cancel).await?;

@@ -16,7 +16,9 @@ use ferry_server::{Config, ConfigFile, Database, Server, ServerHandle};
 const AFTER_HELP: &str = "\
 Listeners:
   mailbox  (--mailbox-listen, default [::]:4000)  WebSocket at ws://HOST:4000/v1 where the two
-           sides meet, plus GET / (\"Wormhole Relay\"), /health and /metrics (Prometheus).
+           sides meet, plus GET /health, /metrics (Prometheus) and the browser page:
+           http://HOST:4000/ sends and receives in a browser (--no-web turns it off;
+           /ferry-web.json tells the page this server's addresses).
   relay    (--relay-listen, default [::]:4001)  TCP transit relay for file data when the
            two sides cannot connect directly.
   relay-ws (--relay-ws-listen, off by default)  the same relay over WebSocket (binary
@@ -37,6 +39,7 @@ expires, and never logs them. Use -v for logs (FERRY_LOG=debug for more).
 Examples:
   ferry serve                                   # mailbox :4000, relay :4001
   ferry serve --relay-ws-listen [::]:4002 --motd 'maintenance at 18:00'
+  ferry serve --relay-ws-listen [::]:4002 --web-url http://HOST:4000/   # senders print the link
   ferry serve --config /etc/ferry/serve.toml    # keys as the long flags, e.g. motd = \"hi\"";
 
 /// Run a rendezvous (mailbox) server and a transit relay.
@@ -82,6 +85,13 @@ pub struct ServeArgs {
     /// Behind a reverse proxy: take the client address from X-Real-IP for the limits.
     #[arg(long, env = "FERRY_SERVE_TRUST_X_REAL_IP")]
     pub trust_x_real_ip: bool,
+    /// Serve no browser page at / of the mailbox port.
+    #[arg(long, env = "FERRY_SERVE_NO_WEB", conflicts_with = "web_url")]
+    pub no_web: bool,
+    /// The browser page's public address (e.g. http://HOST:4000/), told to clients
+    /// in the welcome so `ferry send` prints a link to it.
+    #[arg(long, env = "FERRY_SERVE_WEB_URL", value_name = "URL", value_parser = web_url)]
+    pub web_url: Option<String>,
     #[command(flatten)]
     pub limits: LimitArgs,
 }
@@ -134,10 +144,11 @@ pub struct LimitArgs {
 /// Runs the server until Ctrl-C or SIGTERM, then shuts down gracefully.
 pub async fn run(args: ServeArgs) -> Result<()> {
     let config = settings(args)?;
+    let web = config.web;
     let handle = Server::spawn(config)
         .await
         .context("cannot start the server")?;
-    announce(&handle);
+    announce(&handle, web);
     wait_for_signal().await;
     eprintln!("ferry serve: shutting down");
     handle.shutdown().await;
@@ -190,6 +201,10 @@ fn apply_flags(c: &mut Config, a: ServeArgs) {
         a.blur_usage.map(|s| Some(Duration::from_secs(s))),
     );
     c.trust_x_real_ip |= a.trust_x_real_ip;
+    if a.no_web {
+        c.web = false;
+    }
+    set(&mut c.web_url, a.web_url.map(Some));
     apply_limits(c, a.limits);
 }
 
@@ -218,6 +233,11 @@ fn apply_limits(c: &mut Config, a: LimitArgs) {
     set(&mut t.relay_wait_timeout, secs(a.relay_wait_timeout));
 }
 
+/// `--web-url` is checked as `ferry send --web-url` is: clients print it.
+fn web_url(url: &str) -> Result<String, String> {
+    crate::checks::check_web_url(url).map(|()| url.to_owned())
+}
+
 fn set<T>(slot: &mut T, value: Option<T>) {
     if let Some(v) = value {
         *slot = v;
@@ -237,7 +257,7 @@ fn default_database() -> PathBuf {
     }
 }
 
-fn announce(h: &ServerHandle) {
+fn announce(h: &ServerHandle, web: bool) {
     if let Some(a) = h.mailbox_addr() {
         eprintln!(
             "ferry serve: mailbox   ws://{a}/v1   (clients: --server ws://HOST:{}/v1)",
@@ -252,6 +272,9 @@ fn announce(h: &ServerHandle) {
     }
     if let Some(a) = h.relay_ws_addr() {
         eprintln!("ferry serve: relay-ws  ws://{a}/");
+    }
+    if let Some(a) = h.mailbox_addr().filter(|_| web) {
+        eprintln!("ferry serve: web page  http://{a}/");
     }
     if let Some(a) = h.metrics_addr() {
         eprintln!("ferry serve: metrics   http://{a}/metrics");
@@ -302,6 +325,7 @@ mod tests {
             "--max-connections-per-ip",
             "9",
             "--no-relay",
+            "--no-web",
         ]);
         let c = settings(t.serve).unwrap();
         assert_eq!(c.motd.as_deref(), Some("from flag"));
@@ -310,6 +334,7 @@ mod tests {
         assert_eq!(c.limits.max_connections_per_ip, 9);
         assert_eq!(c.relay_tcp_listen, None);
         assert!(c.mailbox_listen.is_some());
+        assert!(!c.web);
     }
 
     #[test]
@@ -323,6 +348,8 @@ mod tests {
             "[::1]:4002",
             "--database",
             ":memory:",
+            "--web-url",
+            "http://h:4000/",
         ])
         .unwrap();
         let crate::args::Command::Serve(args) = cli.command else {
@@ -331,5 +358,7 @@ mod tests {
         let c = settings(*args).unwrap();
         assert_eq!(c.mailbox_listen, Some("127.0.0.1:0".parse().unwrap()));
         assert_eq!(c.relay_ws_listen, Some("[::1]:4002".parse().unwrap()));
+        assert!(c.web);
+        assert_eq!(c.web_url.as_deref(), Some("http://h:4000/"));
     }
 }

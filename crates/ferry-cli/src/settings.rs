@@ -1,6 +1,7 @@
 //! From what the user typed to resolved settings. Precedence, highest first: a flag
 //! after the subcommand, the same flag before it, the environment (`FERRY_SERVER`,
 //! `FERRY_RELAY`, `FERRY_APPID`), the config file (config.rs), the defaults.
+//! `ferry send --web-url` resolves the same way (`FERRY_WEB_URL`, `web_url`).
 
 use std::path::PathBuf;
 
@@ -11,14 +12,18 @@ use ferry::{MailboxConfig, DEFAULT_MAILBOX_URL};
 use ferry_proto::transfer::DEFAULT_APPID;
 
 use crate::args::Common;
-use crate::checks::{check_app_id, check_each, check_relay, check_server, env, Check, Invalid};
+use crate::checks::{
+    check_app_id, check_each, check_relay, check_server, check_web_url, env, Check, Invalid,
+};
 use crate::config::{self, ConfigFile};
 
 /// The shared options with every layer applied, and the config file's
-/// `output_dir` (which only `receive` uses: its flag lives in ReceiveArgs).
+/// `output_dir` and `web_url` (which only `receive` and `send` use: their flags
+/// live in ReceiveArgs and SendArgs).
 pub struct Resolved {
     pub common: Common,
     pub output_dir: Option<PathBuf>,
+    pub web_url: Option<String>,
 }
 
 /// Merges the options typed before and after the subcommand, then fills what
@@ -32,6 +37,7 @@ pub fn resolve(before: Common, after: Common) -> Result<Resolved> {
         relay,
         app_id,
         output_dir,
+        web_url,
     } = file;
     c.server = layer(c.server, "FERRY_SERVER", check_server, server)?;
     c.relay = layer(c.relay, "FERRY_RELAY", check_relay, relay)?;
@@ -39,7 +45,14 @@ pub fn resolve(before: Common, after: Common) -> Result<Resolved> {
     Ok(Resolved {
         common: c,
         output_dir,
+        web_url,
     })
+}
+
+/// `ferry send --web-url`, else `FERRY_WEB_URL`, else the config file's `web_url`.
+pub fn web_url(flag: Option<String>, file: Option<String>) -> Result<Option<String>> {
+    check_each([("bad --web-url", &flag, check_web_url)]).map_err(Invalid)?;
+    layer(flag, "FERRY_WEB_URL", check_web_url, file)
 }
 
 /// A flag after the subcommand beats the same flag before it; switches add up.

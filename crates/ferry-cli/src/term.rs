@@ -20,6 +20,8 @@ pub struct Terminal {
     pub announce: crate::announce::Announce,
     /// -q: nothing but errors, warnings and what the user must act on.
     pub quiet: bool,
+    /// The code once announced, for a browser link learnt after it.
+    announced: Option<String>,
     bar: Option<Bar>,
     /// Ends the accept prompt at Ctrl-C (a cancel, not a "no").
     cancel: Cancel,
@@ -34,6 +36,7 @@ impl Terminal {
             announce_code,
             announce: Default::default(),
             quiet: false,
+            announced: None,
             bar: None,
             cancel: Cancel::new(),
         }
@@ -43,6 +46,11 @@ impl Terminal {
     pub fn with_cancel(mut self, cancel: &Cancel) -> Self {
         self.cancel = cancel.clone();
         self
+    }
+
+    /// The code the sender announced, once it has.
+    pub fn announced(&self) -> Option<&str> {
+        self.announced.as_deref()
     }
 
     pub fn finish_progress(&mut self) {
@@ -81,6 +89,24 @@ impl RendezvousObserver for Terminal {
     fn code(&mut self, code: &Code) {
         if self.announce_code {
             eprint!("{}", self.announce.text(code.as_str()));
+            self.announced = Some(code.as_str().to_owned());
+        }
+    }
+
+    /// `--web-url` wins; else the server's page, if it is a plausible address.
+    /// A code given with `--code` is shown before the server's welcome is read:
+    /// then the link follows on its own line.
+    fn web_page(&mut self, url: &str) {
+        if self.announce.web_url.is_some() || crate::checks::check_web_url(url).is_err() {
+            return;
+        }
+        self.announce.web_url = Some(url.to_owned());
+        if let Some(link) = self
+            .announced
+            .as_deref()
+            .and_then(|c| self.announce.link(c))
+        {
+            eprint!("{}", crate::announce::Announce::link_line(&link));
         }
     }
 }

@@ -1,6 +1,7 @@
 //! The command line as users and scripts meet it: options before the
 //! subcommand, the line the sender asks the other person to run, the client
-//! config file and its precedence, `-q`, completions and the man page, `--qr`,
+//! config file and its precedence, `-q`, completions and the man page, `--qr`
+//! (of the wormhole-transfer: URI, or of the browser link),
 //! and colour only where a person reads it. Every transfer runs the real
 //! `ferry` binary against an in-process server on loopback.
 #![allow(clippy::unwrap_used)] // helpers outside #[test] fns, in a test crate
@@ -451,13 +452,17 @@ async fn qr_draws_the_wormhole_transfer_uri_with_blocks() {
         sent.stderr
     );
 
-    let drawn: Vec<&str> = sent
-        .stderr
+    assert_draws(&sent.stderr, &uri);
+}
+
+/// `stderr` holds a drawing of the QR code of `data`, quiet zone included.
+fn assert_draws(stderr: &str, data: &str) {
+    let drawn: Vec<&str> = stderr
         .lines()
         .filter(|l| !l.is_empty() && l.chars().all(|c| "█▀▄ ".contains(c)))
         .collect();
     let rows = undraw(&drawn);
-    let qr = qrcode::QrCode::new(uri.as_bytes()).unwrap();
+    let qr = qrcode::QrCode::new(data.as_bytes()).unwrap();
     let (width, quiet) = (qr.width(), 4);
     assert_eq!(drawn[0].chars().count(), width + 2 * quiet);
     assert!(
@@ -471,6 +476,43 @@ async fn qr_draws_the_wormhole_transfer_uri_with_blocks() {
             assert_eq!(rows[y + quiet][x + quiet], light, "module ({x}, {y})");
         }
     }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn qr_draws_the_browser_link_when_one_is_known() {
+    let server = TestServer::start().await;
+    let (url, code) = (server.url(), fresh_code());
+    let page = "http://192.0.2.7:4000/";
+    let (sent, _) = succeed(
+        Ferry::bare().args([
+            "send",
+            "--qr",
+            "--web-url",
+            page,
+            "--server",
+            &url,
+            "--code",
+            &code,
+            "--text",
+            "hi",
+        ]),
+        Ferry::bare().args(["receive", "--server", &url, "--yes", &code]),
+    )
+    .await;
+    let link = format!("{page}#{code}");
+    assert!(
+        sent.stderr
+            .contains(&format!("Or open in a browser: {link}\n")),
+        "{}",
+        sent.stderr
+    );
+    assert!(sent.stderr.lines().any(|l| l == link), "{}", sent.stderr);
+    assert!(
+        !sent.stderr.contains("wormhole-transfer:"),
+        "{}",
+        sent.stderr
+    );
+    assert_draws(&sent.stderr, &link);
 }
 
 // ---- colour ----

@@ -41,6 +41,8 @@ pub struct SessionConfig {
 pub enum Event {
     Welcome {
         motd: Option<String>,
+        /// The browser page the server advertises (ferry's `ferry-web` key).
+        web: Option<String>,
     },
     /// The server allocated a nameplate and we built the code around it.
     CodeAllocated(Code),
@@ -193,7 +195,10 @@ impl<R: RngCore + CryptoRng> Session<R> {
         match msg {
             ServerMessage::Welcome { welcome } => match welcome.error {
                 Some(error) => return Err(SessionError::Unwelcome(error)),
-                None => self.events.push_back(Event::Welcome { motd: welcome.motd }),
+                None => self.events.push_back(Event::Welcome {
+                    motd: welcome.motd,
+                    web: welcome.web,
+                }),
             },
             ServerMessage::Allocated { nameplate } => self.on_allocated(&nameplate)?,
             ServerMessage::Claimed { mailbox } => self.on_claimed(mailbox),

@@ -159,11 +159,14 @@ fn client_message() -> impl Strategy<Value = ClientMessage> {
 
 fn server_message() -> impl Strategy<Value = ServerMessage> {
     prop_oneof![
-        (prop::option::of(text()), prop::option::of(text())).prop_map(|(motd, error)| {
-            ServerMessage::Welcome {
-                welcome: Welcome { motd, error },
-            }
-        }),
+        (
+            prop::option::of(text()),
+            prop::option::of(text()),
+            prop::option::of(text())
+        )
+            .prop_map(|(motd, error, web)| ServerMessage::Welcome {
+                welcome: Welcome { motd, error, web },
+            }),
         prop::option::of(text()).prop_map(|id| ServerMessage::Ack { id }),
         prop::collection::vec(text(), 0..4).prop_map(|ids| ServerMessage::Nameplates {
             nameplates: ids.into_iter().map(|id| NameplateEntry { id }).collect(),

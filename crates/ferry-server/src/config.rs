@@ -129,6 +129,11 @@ pub struct Config {
     pub blur_usage: Option<Duration>,
     /// Take the client address from `X-Real-IP` for the per-IP limits (behind a proxy).
     pub trust_x_real_ip: bool,
+    /// Serve the browser page at `/` of the mailbox port (and `/ferry-web.json`).
+    pub web: bool,
+    /// The page's public address, advertised in `welcome` as `ferry-web` so
+    /// `ferry send` can print a link (only while `web` is on).
+    pub web_url: Option<String>,
     pub limits: Limits,
     pub timing: Timing,
 }
@@ -147,6 +152,8 @@ impl Default for Config {
             allow_list: true,
             blur_usage: None,
             trust_x_real_ip: false,
+            web: true,
+            web_url: None,
             limits: Limits::default(),
             timing: Timing::default(),
         }
@@ -174,6 +181,7 @@ impl Config {
 /// relay_tcp_listen = "[::]:4001"
 /// database = "/var/lib/ferry/serve.sqlite"
 /// motd = "welcome"
+/// web_url = "https://ferry.example/"
 /// [limits]
 /// max_connections_per_ip = 64
 /// [timing]
@@ -192,6 +200,8 @@ pub struct ConfigFile {
     pub disallow_list: Option<bool>,
     pub blur_usage_secs: Option<u64>,
     pub trust_x_real_ip: Option<bool>,
+    pub no_web: Option<bool>,
+    pub web_url: Option<String>,
     #[serde(default)]
     pub limits: LimitsFile,
     #[serde(default)]
@@ -247,6 +257,8 @@ impl ConfigFile {
             self.blur_usage_secs.map(|s| Some(Duration::from_secs(s))),
         );
         set(&mut c.trust_x_real_ip, self.trust_x_real_ip);
+        set(&mut c.web, self.no_web.map(|n| !n));
+        set(&mut c.web_url, self.web_url.map(Some));
         self.limits.apply_to(&mut c.limits);
         self.timing.apply_to(&mut c.timing);
     }
@@ -301,7 +313,7 @@ mod tests {
     #[test]
     fn file_overrides_defaults() {
         let f = ConfigFile::parse(
-            "database = \":memory:\"\nmotd = \"hi\"\ndisallow_list = true\n[limits]\nmax_connections_per_ip = 3\n[timing]\nmailbox_expiry_secs = 1.5\n",
+            "database = \":memory:\"\nmotd = \"hi\"\ndisallow_list = true\nno_web = true\nweb_url = \"http://h:4000/\"\n[limits]\nmax_connections_per_ip = 3\n[timing]\nmailbox_expiry_secs = 1.5\n",
         )
         .unwrap();
         let mut c = Config::default();
@@ -309,6 +321,8 @@ mod tests {
         assert_eq!(c.database, Database::SqliteMemory);
         assert_eq!(c.motd.as_deref(), Some("hi"));
         assert!(!c.allow_list);
+        assert!(!c.web);
+        assert_eq!(c.web_url.as_deref(), Some("http://h:4000/"));
         assert_eq!(c.limits.max_connections_per_ip, 3);
         assert_eq!(c.timing.mailbox_expiry, Duration::from_millis(1500));
         assert_eq!(c.relay_tcp_listen, Config::default().relay_tcp_listen);

@@ -26,6 +26,8 @@ pub(crate) struct RequestHead {
     /// `X-Real-IP` / `X-Real-Port` set by a front proxy.
     pub(crate) real_ip: Option<IpAddr>,
     pub(crate) real_port: Option<u16>,
+    /// The `Host` header as sent (checked by whoever writes it anywhere).
+    pub(crate) host: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -70,6 +72,7 @@ pub(crate) fn parse_head(buf: &[u8]) -> Result<Option<(RequestHead, usize)>, Htt
     }
     head.real_ip = header("x-real-ip").and_then(|v| v.parse().ok());
     head.real_port = header("x-real-port").and_then(|v| v.parse().ok());
+    head.host = header("host").map(str::to_owned);
     Ok(Some((head, len)))
 }
 
@@ -125,6 +128,29 @@ pub(crate) async fn respond(
     stream.shutdown().await
 }
 
+/// Writes a complete answer of the browser page and closes our side; a `HEAD`
+/// request gets the headers only.
+pub(crate) async fn respond_web(
+    stream: &mut TcpStream,
+    answer: &crate::web::Answer,
+    head_only: bool,
+) -> std::io::Result<()> {
+    let mut resp = format!("HTTP/1.1 {}\r\n", answer.status);
+    for (name, value) in &answer.headers {
+        resp += &format!("{name}: {value}\r\n");
+    }
+    resp += &format!(
+        "Content-Length: {}\r\nConnection: close\r\n\r\n",
+        answer.body.len()
+    );
+    let mut bytes = resp.into_bytes();
+    if !head_only {
+        bytes.extend_from_slice(&answer.body);
+    }
+    stream.write_all(&bytes).await?;
+    stream.shutdown().await
+}
+
 /// A plain page answer for a non-WebSocket path, if we serve that path.
 pub(crate) fn page(
     path: &str,
@@ -155,6 +181,7 @@ mod tests {
         assert_eq!(head.path, "/v1");
         assert_eq!(head.ws_key.as_deref(), Some("dGhlIHNhbXBsZSBub25jZQ=="));
         assert_eq!(head.real_ip, Some("2001:db8::1".parse().unwrap()));
+        assert_eq!(head.host.as_deref(), Some("h"));
         assert_eq!(&UPGRADE[len..], b"XX");
     }
 

@@ -17,7 +17,9 @@
 //! - `store`: [`Store`] trait with an embedded SQLite backend (default) and an
 //!   in-memory one; every mutation is committed before the client hears about it;
 //! - `http`: the few bytes of HTTP/1.1 we need (upgrade to `/v1`, `/`, `/health`,
-//!   `/metrics`), and `metrics`: Prometheus text counters.
+//!   `/metrics`), and `metrics`: Prometheus text counters;
+//! - `web`: the browser page (`web/dist/`, embedded at compile time) at `/` of
+//!   the mailbox port, its Content-Security-Policy, and `/ferry-web.json`.
 //!
 //! Message bodies are ciphertext; they are stored until the mailbox closes or
 //! expires and are never logged.
@@ -32,6 +34,7 @@ mod relay;
 mod server;
 mod store;
 mod time;
+mod web;
 
 pub use config::{Config, ConfigFile, Database, Limits, Timing};
 pub use error::Error;

@@ -23,6 +23,7 @@ use crate::mailbox::{MailboxCtx, PortCtx};
 use crate::metrics::Metrics;
 use crate::relay::{Pairing, RelayCtx, RelayPort};
 use crate::store::{MemoryStore, SqliteStore};
+use crate::web::WebPorts;
 use crate::Error;
 
 /// The server; see [`Server::spawn`].
@@ -107,7 +108,14 @@ impl Server {
         let grace = config.timing.shutdown_grace;
         let log_addresses = config.blur_usage.is_none();
         if let Some(l) = mailbox {
-            let port = Arc::new(mailbox_port(&config, &hub, &metrics, log_addresses));
+            let web = config.web.then(|| {
+                WebPorts::new(
+                    handle.mailbox_addr,
+                    handle.relay_tcp_addr,
+                    handle.relay_ws_addr,
+                )
+            });
+            let port = Arc::new(mailbox_port(&config, &hub, &metrics, log_addresses, web));
             handle.listen(l, grace, move |s, peer, sd| {
                 crate::mailbox::serve_http(s, peer, Arc::clone(&port), sd)
             });
@@ -142,6 +150,7 @@ fn mailbox_port(
     hub: &Hub,
     metrics: &Arc<Metrics>,
     log_addresses: bool,
+    web: Option<WebPorts>,
 ) -> PortCtx {
     let t = &config.timing;
     let mailbox = Arc::new(MailboxCtx {
@@ -149,6 +158,7 @@ fn mailbox_port(
         metrics: Arc::clone(metrics),
         motd: config.motd.clone(),
         signal_error: config.signal_error.clone(),
+        web_url: config.web_url.clone().filter(|_| config.web),
         max_body: config.limits.max_body_bytes,
         queue_frames: config.limits.send_queue_frames.max(1),
         ping_interval: t.ping_interval,
@@ -161,6 +171,7 @@ fn mailbox_port(
         trust_x_real_ip: config.trust_x_real_ip,
         http_timeout: t.http_timeout,
         log_addresses,
+        web,
     }
 }
 

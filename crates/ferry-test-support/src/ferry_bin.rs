@@ -173,8 +173,9 @@ impl Ferry {
 
 /// No settings from the test's environment or the user's config file leak in;
 /// stdout and stderr piped; killed with its handle.
-pub(crate) fn hermetic(cmd: &mut Command) {
+pub fn hermetic(cmd: &mut Command) {
     cmd.env_remove("FERRY_SERVER")
+        .env_remove("FERRY_WEB_URL")
         .env_remove("FERRY_RELAY")
         .env_remove("FERRY_APPID")
         .env_remove("FERRY_CONFIG")

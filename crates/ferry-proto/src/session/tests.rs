@@ -204,6 +204,7 @@ fn unwelcome_server_is_an_error() {
     let w = Welcome {
         motd: None,
         error: Some("go away".into()),
+        web: None,
     };
     assert_eq!(
         s.handle(ServerMessage::Welcome { welcome: w }),

@@ -44,6 +44,8 @@ pub(crate) struct MailboxCtx {
     pub(crate) metrics: Arc<Metrics>,
     pub(crate) motd: Option<String>,
     pub(crate) signal_error: Option<String>,
+    /// The browser page's public address, advertised as `ferry-web` in `welcome`.
+    pub(crate) web_url: Option<String>,
     pub(crate) max_body: usize,
     pub(crate) queue_frames: usize,
     pub(crate) ping_interval: Duration,
@@ -134,6 +136,7 @@ impl Conn {
         let welcome = frames::welcome(
             self.ctx.motd.as_deref(),
             self.ctx.signal_error.as_deref(),
+            self.ctx.web_url.as_deref(),
             you,
         );
         if let Err(e) = self.send(welcome).await {

@@ -18,10 +18,20 @@ pub(crate) fn encode(frame: ServerFrame<'_>) -> String {
 }
 
 /// The `welcome` frame, sent as soon as the WebSocket opens. A v4-mapped IPv6
-/// client is told its IPv4 address.
-pub(crate) fn welcome(motd: Option<&str>, error: Option<&str>, you: SocketAddr) -> String {
+/// client is told its IPv4 address; `web` is the browser page's address.
+pub(crate) fn welcome(
+    motd: Option<&str>,
+    error: Option<&str>,
+    web: Option<&str>,
+    you: SocketAddr,
+) -> String {
     let you = SocketAddr::new(crate::limits::canonical(you.ip()), you.port());
-    encode(ServerFrame::Welcome { motd, error, you })
+    encode(ServerFrame::Welcome {
+        motd,
+        error,
+        web,
+        you,
+    })
 }
 
 /// `error` with the command as received in `orig`.
@@ -74,9 +84,15 @@ mod tests {
 
     #[test]
     fn welcome_carries_canonical_address() {
-        let w = welcome(Some("hi"), None, "[::ffff:127.0.0.1]:5".parse().unwrap());
+        let w = welcome(
+            Some("hi"),
+            None,
+            Some("http://h/"),
+            "[::ffff:127.0.0.1]:5".parse().unwrap(),
+        );
         let v: Value = serde_json::from_str(&w).unwrap();
         assert_eq!(v["welcome"]["motd"], "hi");
+        assert_eq!(v["welcome"]["ferry-web"], "http://h/");
         assert_eq!(
             v["welcome"]["your-address"],
             json!({"ipv4": "127.0.0.1", "port": 5})

@@ -51,6 +51,8 @@ pub(crate) struct PortCtx {
     pub(crate) trust_x_real_ip: bool,
     pub(crate) http_timeout: Duration,
     pub(crate) log_addresses: bool,
+    /// The browser page's listeners, when the page is served.
+    pub(crate) web: Option<crate::web::WebPorts>,
 }
 
 /// Serves one TCP connection of the mailbox port: a WebSocket upgrade at `/v1`,
@@ -97,6 +99,11 @@ pub(crate) async fn serve_http(
             "WebSocket only\n",
         )
         .await;
+        return;
+    }
+    if let Some(ports) = ctx.web.filter(|_| crate::web::is_web_path(&head.path)) {
+        let answer = crate::web::answer(&head.method, &head.path, head.host.as_deref(), ports);
+        let _ = http::respond_web(&mut stream, &answer, head.method == "HEAD").await;
         return;
     }
     let (status, ctype, body) = http::page(&head.path, || ctx.mailbox.metrics.render());

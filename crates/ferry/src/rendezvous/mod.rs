@@ -48,6 +48,9 @@ pub enum CodeChoice {
 pub trait RendezvousObserver {
     /// The server's message of the day (untrusted text).
     fn motd(&mut self, _motd: &str) {}
+    /// The browser page the server advertises in its welcome (`ferry-web`,
+    /// untrusted text). Comes before `code` when the server allocates the code.
+    fn web_page(&mut self, _url: &str) {}
     /// The code is known: show it to the user before we wait for the peer.
     fn code(&mut self, _code: &Code) {}
     /// The other side is not there yet: our first message is in the mailbox
@@ -281,7 +284,14 @@ impl Pending {
             flush(&mut self.conn, &mut self.session).await?;
             while let Some(event) = self.session.poll_event() {
                 match event {
-                    Event::Welcome { motd: Some(m) } => observer.motd(&m),
+                    Event::Welcome { motd, web } => {
+                        if let Some(m) = motd {
+                            observer.motd(&m);
+                        }
+                        if let Some(w) = web {
+                            observer.web_page(&w);
+                        }
+                    }
                     Event::CodeAllocated(code) => observer.code(&code),
                     Event::Verified {
                         verifier,

@@ -22,6 +22,10 @@ pub struct Welcome {
     /// When present the server refuses service and says why.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// ferry's extension: the address of the browser page this server serves
+    /// (other clients ignore unknown `welcome` keys).
+    #[serde(default, rename = "ferry-web", skip_serializing_if = "Option::is_none")]
+    pub web: Option<String>,
 }
 
 /// One entry of a `nameplates` listing.
@@ -85,6 +89,8 @@ pub enum ServerFrame<'a> {
     Welcome {
         motd: Option<&'a str>,
         error: Option<&'a str>,
+        /// The browser page's address (`ferry-web`, ferry's extension).
+        web: Option<&'a str>,
         /// The client's address as the server sees it (`your-address`).
         you: SocketAddr,
     },
@@ -182,10 +188,21 @@ impl Serialize for Stamped<'_, '_> {
                 m.serialize_entry("id", &id)?;
                 m.serialize_entry("server_tx", &tx)?;
             }
-            ServerFrame::Welcome { motd, error, you } => {
+            ServerFrame::Welcome {
+                motd,
+                error,
+                web,
+                you,
+            } => {
                 m.serialize_entry("server_tx", &tx)?;
                 m.serialize_entry("type", kind)?;
-                m.serialize_entry("welcome", &WelcomeBody { motd, error, you })?;
+                let body = WelcomeBody {
+                    error,
+                    web,
+                    motd,
+                    you,
+                };
+                m.serialize_entry("welcome", &body)?;
             }
             ServerFrame::Error { error, orig } => {
                 m.serialize_entry("error", error)?;
@@ -230,6 +247,8 @@ struct NameplateRef<'a> {
 struct WelcomeBody<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     error: Option<&'a str>,
+    #[serde(rename = "ferry-web", skip_serializing_if = "Option::is_none")]
+    web: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     motd: Option<&'a str>,
     #[serde(rename = "your-address", serialize_with = "your_address")]

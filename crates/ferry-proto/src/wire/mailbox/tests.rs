@@ -219,6 +219,7 @@ fn server_frames(f: &Fixtures) -> Vec<(ServerFrame<'_>, &'static str)> {
             ServerFrame::Welcome {
                 motd: Some("hi"),
                 error: None,
+                web: None,
                 you: v4,
             },
             r#"{"server_tx":1700000000.25,"type":"welcome","welcome":{"motd":"hi","your-address":{"ipv4":"127.0.0.1","port":5}}}"#,
@@ -227,6 +228,7 @@ fn server_frames(f: &Fixtures) -> Vec<(ServerFrame<'_>, &'static str)> {
             ServerFrame::Welcome {
                 motd: Some("hi"),
                 error: Some("go away"),
+                web: None,
                 you: v6,
             },
             r#"{"server_tx":1700000000.25,"type":"welcome","welcome":{"error":"go away","motd":"hi","your-address":{"ipv6":"::1","port":6}}}"#,
@@ -235,9 +237,19 @@ fn server_frames(f: &Fixtures) -> Vec<(ServerFrame<'_>, &'static str)> {
             ServerFrame::Welcome {
                 motd: None,
                 error: None,
+                web: None,
                 you: v4,
             },
             r#"{"server_tx":1700000000.25,"type":"welcome","welcome":{"your-address":{"ipv4":"127.0.0.1","port":5}}}"#,
+        ),
+        (
+            ServerFrame::Welcome {
+                motd: Some("hi"),
+                error: None,
+                web: Some("http://h:4000/"),
+                you: v4,
+            },
+            r#"{"server_tx":1700000000.25,"type":"welcome","welcome":{"ferry-web":"http://h:4000/","motd":"hi","your-address":{"ipv4":"127.0.0.1","port":5}}}"#,
         ),
         (
             ServerFrame::Ack { id: Some(id) },
@@ -317,10 +329,13 @@ fn server_frames_exact_bytes() {
 fn seen_by_client(frame: &ServerFrame<'_>) -> ServerMessage {
     let s = str::to_owned;
     match *frame {
-        ServerFrame::Welcome { motd, error, .. } => ServerMessage::Welcome {
+        ServerFrame::Welcome {
+            motd, error, web, ..
+        } => ServerMessage::Welcome {
             welcome: Welcome {
                 motd: motd.map(s),
                 error: error.map(s),
+                web: web.map(s),
             },
         },
         ServerFrame::Ack { id } => ServerMessage::Ack {
