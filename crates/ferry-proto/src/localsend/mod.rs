@@ -49,6 +49,7 @@ pub mod receiver;
 mod response;
 pub mod sender;
 pub mod share;
+mod target;
 
 use std::net::Ipv4Addr;
 

@@ -67,12 +67,7 @@ pub fn record_key(exported: [u8; 32]) -> TransitKey {
 
 /// The request target of an upgrade.
 pub fn upgrade_target(aead: Aead, pin: Option<&str>) -> String {
-    let mut target = format!("{NATIVE_PATH}?aead={}", aead.name());
-    if let Some(pin) = pin {
-        target.push_str("&pin=");
-        target.push_str(&super::sender::encode(pin));
-    }
-    target
+    super::target::target(NATIVE_PATH, &[("aead", Some(aead.name())), ("pin", pin)])
 }
 
 /// A `ferry` field that does not read as [`FerryCaps`] is treated as absent.

@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 
 use super::decode::{self, DecodeError};
 use super::messages::{FileDto, FileMetadata, PrepareUploadRequest, Register};
+use super::target::target;
 use super::Endpoint;
 
 /// The MIME type sent for every file: ferry does not sniff content, and the
@@ -83,17 +84,12 @@ fn file_dto(id: String, item: &OutgoingItem) -> FileDto {
 
 /// Path and query of the prepare-upload request, with the PIN if one is given.
 pub fn prepare_upload_target(pin: Option<&str>) -> String {
-    let path = Endpoint::PrepareUpload.path();
-    pin.map_or(path.clone(), |p| format!("{path}?pin={}", encode(p)))
+    target(&Endpoint::PrepareUpload.path(), &[("pin", pin)])
 }
 
 /// Path and query of the cancel request.
 pub fn cancel_target(session_id: &str) -> String {
-    format!(
-        "{}?sessionId={}",
-        Endpoint::Cancel.path(),
-        encode(session_id)
-    )
+    target(&Endpoint::Cancel.path(), &[("sessionId", Some(session_id))])
 }
 
 /// What to upload after a successful prepare-upload.
@@ -173,13 +169,12 @@ fn plan(request: &PrepareUploadRequest, body: &[u8]) -> Result<UploadPlan, SendE
         if !request.files.contains_key(id) {
             return Err(SendError::UnknownFile);
         }
-        let target = format!(
-            "{}?sessionId={}&fileId={}&token={}",
-            Endpoint::Upload.path(),
-            encode(&answer.session_id),
-            encode(id),
-            encode(token)
-        );
+        let params = [
+            ("sessionId", Some(answer.session_id.as_str())),
+            ("fileId", Some(id.as_str())),
+            ("token", Some(token.as_str())),
+        ];
+        let target = target(&Endpoint::Upload.path(), &params);
         Ok(PlannedUpload {
             file_id: id.clone(),
             target,
@@ -190,21 +185,6 @@ fn plan(request: &PrepareUploadRequest, body: &[u8]) -> Result<UploadPlan, SendE
         session_id: answer.session_id,
         uploads,
     })
-}
-
-/// Percent-encodes all but RFC 3986's unreserved characters, so a hostile
-/// token cannot add query parameters or break the request line.
-pub(super) fn encode(value: &str) -> String {
-    let mut out = String::with_capacity(value.len());
-    for b in value.bytes() {
-        match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
-                out.push(b as char)
-            }
-            _ => out.push_str(&format!("%{b:02X}")),
-        }
-    }
-    out
 }
 
 #[cfg(test)]

@@ -29,6 +29,7 @@ use super::receiver::pin::PinGate;
 use super::receiver::random_token;
 use super::response::{Response, Status};
 use super::sender::{numbered, refusal, OutgoingItem, SendError};
+use super::target::target;
 
 /// Sessions kept at once: each browser tab or client that asked holds one.
 pub const MAX_SESSIONS: usize = 64;
@@ -151,26 +152,13 @@ impl Share {
 /// Path and query of a prepare-download, with the PIN and session if given.
 pub fn prepare_download_target(session_id: Option<&str>, pin: Option<&str>) -> String {
     let params = [("sessionId", session_id), ("pin", pin)];
-    let query: Vec<String> = params
-        .iter()
-        .filter_map(|(name, v)| v.map(|v| format!("{name}={}", super::sender::encode(v))))
-        .collect();
-    let path = super::Endpoint::PrepareDownload.path();
-    match query.is_empty() {
-        true => path,
-        false => format!("{path}?{}", query.join("&")),
-    }
+    target(&super::Endpoint::PrepareDownload.path(), &params)
 }
 
 /// Path and query of one file's download (values from the peer: encoded).
 pub fn download_target(session_id: &str, file_id: &str) -> String {
-    let encode = super::sender::encode;
-    format!(
-        "{}?sessionId={}&fileId={}",
-        super::Endpoint::Download.path(),
-        encode(session_id),
-        encode(file_id)
-    )
+    let params = [("sessionId", Some(session_id)), ("fileId", Some(file_id))];
+    target(&super::Endpoint::Download.path(), &params)
 }
 
 /// Reads a sharing device's answer to a prepare-download: its files, or why
