@@ -225,7 +225,7 @@ impl Client {
             return Ok(Err((status, body.to_bytes())));
         }
         let upgraded = hyper::upgrade::on(answer).await.map_err(|e| self.lost(e))?;
-        Ok(Ok(super::native::client_link(upgraded, aead)?))
+        Ok(Ok(super::link::client_link(upgraded, aead)?))
     }
 
     /// Any request, for tests that speak the API by hand.

@@ -95,7 +95,8 @@ pub async fn send(
     if options.native && !matches!(selection, Selection::Text(_)) {
         let cipher = cancel.guard(async { Ok(native::cipher(&client).await) });
         if let Some(aead) = cipher.await? {
-            return native::send(&client, aead, (selection, loose), &options, ui).await;
+            let gate = (options.pin.as_deref(), &options.cancel);
+            return native::send(&client, aead, (selection, loose), gate, ui).await;
         }
     }
     let items = outgoing::items(selection, loose);

@@ -37,12 +37,10 @@ mod http;
 mod native;
 mod page;
 mod routes;
-mod stall;
 mod upload;
 
 pub use download::Shelf;
 pub use native::NativeConn;
-pub(super) use stall::WriteStall;
 
 /// LocalSend's port, where the app looks for us.
 pub const DEFAULT_ADDR: SocketAddr = SocketAddr::new(

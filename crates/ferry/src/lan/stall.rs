@@ -12,7 +12,7 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::time::Sleep;
 
 /// `io` whose writes fail with `TimedOut` after `idle` without progress.
-pub(in crate::lan) struct WriteStall<IO> {
+pub(super) struct WriteStall<IO> {
     io: IO,
     idle: Duration,
     stalled_since: Option<Pin<Box<Sleep>>>,

@@ -14,8 +14,8 @@ use tokio::time::{timeout, Instant};
 use tokio_rustls::TlsAcceptor;
 
 use super::http::Peer;
-use super::stall::WriteStall;
 use super::{routes, Event, Shared};
+use crate::lan::stall::WriteStall;
 use crate::lan::tls::peer_fingerprint;
 
 /// One accepted connection: TLS first unless the server is plain HTTP

@@ -45,7 +45,7 @@ impl NativeConn {
 
     /// The native link, and the slot to hold while it is used.
     pub(crate) fn into_link(self) -> Result<(Link, impl Drop)> {
-        let link = crate::lan::native::server_link(self.upgraded, self.aead)?;
+        let link = crate::lan::link::server_link(self.upgraded, self.aead)?;
         Ok((link, self._slot))
     }
 }
