@@ -1,9 +1,9 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { bytesToHex } from "../src/wormhole/bytes.ts";
-import { WormholeError } from "../src/wormhole/errors.ts";
 import { open, seal, sealWithNonce, OVERHEAD } from "../src/wormhole/secretbox.ts";
 import { kat, seeded, unhex } from "./kat.ts";
+import { refusal } from "./refusal.ts";
 
 test("secretbox KATs: PyNaCl's SecretBox.encrypt bytes, and they open again", () => {
   const vectors = kat().secretbox;
@@ -16,15 +16,6 @@ test("secretbox KATs: PyNaCl's SecretBox.encrypt bytes, and they open again", ()
   }
 });
 
-function refusal(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (e) {
-    assert.ok(e instanceof WormholeError);
-    return `${e.fault}:${e.code}`;
-  }
-  assert.fail("expected a refusal");
-}
 
 test("a flipped bit anywhere, a short body or a wrong key is refused", () => {
   const v = kat().secretbox[3]!;

@@ -1,11 +1,11 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { bytesToHex, fromUtf8, utf8 } from "../src/wormhole/bytes.ts";
-import { WormholeError } from "../src/wormhole/errors.ts";
 import { Pake, pakeBody } from "../src/wormhole/pake.ts";
 import { S, Spake2Symmetric } from "../src/wormhole/spake2.ts";
 import { Point, arbitraryElement } from "../src/wormhole/spake2-group.ts";
 import { kat, replay, seeded, unhex } from "./kat.ts";
+import { refusal } from "./refusal.ts";
 
 test("python-spake2 KATs: messages from the given entropy, pake bodies and the shared key", () => {
   const cases = kat().cases;
@@ -62,15 +62,6 @@ test("a wrong code or another appid gives different keys", () => {
   assert.notEqual(c, d);
 });
 
-function refusal(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (e) {
-    assert.ok(e instanceof WormholeError, String(e));
-    return `${e.fault}:${e.code}`;
-  }
-  assert.fail("expected a refusal");
-}
 
 const c0 = () => kat().cases[0]!;
 const side = (entropy: string) => new Spake2Symmetric(utf8(c0().code), utf8(c0().appid), replay(unhex(entropy)));

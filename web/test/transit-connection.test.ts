@@ -2,11 +2,11 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { sha256 } from "@noble/hashes/sha2.js";
 import { concatBytes, fromUtf8, utf8 } from "../src/wormhole/bytes.ts";
-import { WormholeError } from "../src/wormhole/errors.ts";
 import { asSharedKey, transitKey, type TransitKey } from "../src/wormhole/keys.ts";
 import { TransitConnection, type TransitEvent, type TransitStep } from "../src/wormhole/transit-connection.ts";
 import { RELAY_OK, checkAck, encodeAck } from "../src/wormhole/transit.ts";
 import { kat, unhex, type CaseVector } from "./kat.ts";
+import { refusal } from "./refusal.ts";
 
 const tkOf = (c: CaseVector): TransitKey => transitKey(asSharedKey(unhex(c.shared_key)), c.appid);
 
@@ -34,15 +34,6 @@ class End {
   }
 }
 
-function refusal(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (e) {
-    assert.ok(e instanceof WormholeError, String(e));
-    return `${e.fault}:${e.code}`;
-  }
-  assert.fail("expected a refusal");
-}
 
 function connectDirect(c: CaseVector) {
   const sender = new End(new TransitConnection(tkOf(c), "sender"));

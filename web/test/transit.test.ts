@@ -2,7 +2,6 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { sha256 } from "@noble/hashes/sha2.js";
 import { bytesToHex, concatBytes, fromUtf8, utf8 } from "../src/wormhole/bytes.ts";
-import { WormholeError } from "../src/wormhole/errors.ts";
 import { asSharedKey, recordKeys, transitKey, type TransitKey } from "../src/wormhole/keys.ts";
 import {
   MAX_RECORD_BODY, RecordReader, RecordSealer, openRecord, recordNonce, sealRecord,
@@ -12,18 +11,10 @@ import {
   relayHandshake, senderHandshake,
 } from "../src/wormhole/transit.ts";
 import { kat, replay, unhex, type CaseVector } from "./kat.ts";
+import { refusal } from "./refusal.ts";
 
 const tkOf = (c: CaseVector): TransitKey => transitKey(asSharedKey(unhex(c.shared_key)), c.appid);
 
-function refusal(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (e) {
-    assert.ok(e instanceof WormholeError, String(e));
-    return `${e.fault}:${e.code}`;
-  }
-  assert.fail("expected a refusal");
-}
 
 test("handshake KATs: sender, receiver and relay lines of every case", () => {
   for (const c of kat().cases) {
