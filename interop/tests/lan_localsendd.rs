@@ -12,8 +12,10 @@ use std::time::{Duration, Instant};
 
 use ferry_interop::data::{sample_tree, sparse_file};
 use ferry_interop::lan_cases::*;
-use ferry_interop::lan_ferry::exit_code;
-use ferry_interop::lan_peers::DaemonOptions;
+use ferry_interop::lan_ferry::{exit_code, Ferry};
+use ferry_interop::lan_net::Lan;
+use ferry_interop::lan_peers::{DaemonOptions, Localsendd};
+use ferry_interop::process::Running;
 use ferry_interop::TestEnv;
 
 fn unattended(pin: Option<&str>) -> DaemonOptions {
@@ -292,27 +294,37 @@ fn ferry_sender_interrupted_mid_upload_to_localsendd() {
 /// exit code for a dropped upload is pinned in lan_localsend_cli.rs.)
 #[test]
 fn localsendd_cancels_mid_upload_to_ferry() {
-    let (lan, daemon, ferry) = localsendd_and_ferry(unattended(None));
-    lan.host(0).limit_rate(40);
-    let env = TestEnv::get();
-    let (data, out) = (env.scratch_dir("data-"), env.scratch_dir("out-"));
-    let file = sparse_file(&data.path().join("slow.bin"), 64 << 20).expect("file");
-    let mut receiver = ferry.receive("ferryB", out.path(), &["--yes"]);
-    let f = file.display().to_string();
-    let to = ferry.host.ip.clone();
-    let send = daemon.ctl(&["send", &f, "--to", &to], TRANSFER_TIMEOUT);
-    assert!(send.succeeded(), "{send}");
-    wait_for_data(out.path(), &mut receiver, TRANSFER_TIMEOUT);
-    let cancel = daemon.ctl(&["cancel"], TRANSFER_TIMEOUT);
+    let up = slow_upload_under_way();
+    let cancel = up.daemon.ctl(&["cancel"], TRANSFER_TIMEOUT);
     assert!(cancel.succeeded(), "{cancel}");
-    let received = receiver.finish(Instant::now() + Duration::from_secs(15));
-    assert!(received.failed_cleanly(), "{received}\n{}", daemon.log());
-    assert_eq!(files_in(out.path()), vec![], "{received}");
+    let received = up.receiver.finish(Instant::now() + Duration::from_secs(15));
+    assert!(received.failed_cleanly(), "{received}\n{}", up.daemon.log());
+    assert_eq!(files_in(up.out.path()), vec![], "{received}");
 }
 
 /// localsendd killed mid-upload: the connection drops; ferry fails and keeps nothing.
 #[test]
 fn localsendd_killed_mid_upload_to_ferry() {
+    let up = slow_upload_under_way();
+    drop(up.daemon);
+    let received = up.receiver.finish(Instant::now() + Duration::from_secs(60));
+    assert!(received.failed_cleanly(), "{received}");
+    assert_eq!(files_in(up.out.path()), vec![], "{received}");
+}
+
+/// A slowed 64 MiB upload from localsendd to `ferry receive --lan --yes`, once data
+/// has reached ferry's output directory. Keep it whole (no `..` pattern): its fields
+/// hold the LAN, ferry's home and the source, which the receiver needs until it ends.
+struct Upload {
+    _lan: Lan,
+    _ferry: Ferry,
+    _data: tempfile::TempDir,
+    daemon: Localsendd,
+    receiver: Running,
+    out: tempfile::TempDir,
+}
+
+fn slow_upload_under_way() -> Upload {
     let (lan, daemon, ferry) = localsendd_and_ferry(unattended(None));
     lan.host(0).limit_rate(40);
     let env = TestEnv::get();
@@ -323,10 +335,14 @@ fn localsendd_killed_mid_upload_to_ferry() {
     let send = daemon.ctl(&["send", &f, "--to", &to], TRANSFER_TIMEOUT);
     assert!(send.succeeded(), "{send}");
     wait_for_data(out.path(), &mut receiver, TRANSFER_TIMEOUT);
-    drop(daemon);
-    let received = receiver.finish(Instant::now() + Duration::from_secs(60));
-    assert!(received.failed_cleanly(), "{received}");
-    assert_eq!(files_in(out.path()), vec![], "{received}");
+    Upload {
+        _lan: lan,
+        _ferry: ferry,
+        _data: data,
+        daemon,
+        receiver,
+        out,
+    }
 }
 
 /// A device announces localsendd's address with another fingerprint: ferry must refuse
