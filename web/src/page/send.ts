@@ -5,17 +5,15 @@
  * checked against our own SHA-256 of what we sent. Text: `offer{message}`,
  * wait for `message_ack`.
  */
-import { sha256 } from "@noble/hashes/sha2.js";
 import { checkAck, transitKey, type Offer } from "../wormhole/index.ts";
+import { Checksum } from "./checksum.ts";
 import type { PageConfig } from "./config.ts";
 import { PageError } from "./errors.ts";
 import { ourTransitHints } from "./hints.ts";
 import { MailboxSession } from "./mailbox-session.ts";
-import { RelayPipe } from "./relay-pipe.ts";
+import { TransitClient } from "./transit-client.ts";
 import type { Cancel, FlowView } from "./ui-port.ts";
 
-/** Plaintext per record, as the Python and Go clients (16 KiB). */
-const RECORD = 16 * 1024;
 /** Bytes read from the file at once: one `arrayBuffer()` per slice. */
 const SLICE = 1024 * 1024;
 
@@ -71,32 +69,23 @@ async function waitAnswer(mb: MailboxSession, want: "message_ack" | "file_ack", 
 async function sendFile(cfg: PageConfig, mb: MailboxSession, file: File, view: FlowView, cancel: Cancel): Promise<void> {
   const key = mb.sharedKey;
   if (key === null || cfg.relayWs === null) throw new PageError("local", "No confirmed key");
-  let ack!: (r: Uint8Array) => void;
-  const acked = new Promise<Uint8Array>((r) => (ack = r));
-  const pipe = await RelayPipe.open(cfg.relayWs, transitKey(key, cfg.appid), "sender", (r) => ack(r));
-  const gone = new Promise<never>((_, reject) => (pipe.onError = reject));
-  gone.catch(() => {});
+  const hash = await Checksum.create();
+  const pipe = await TransitClient.open(cfg.relayWs, transitKey(key, cfg.appid), "sender", 0);
   cancel.onCancel(() => pipe.close());
-  const hash = sha256.create();
   for (let off = 0; off < file.size; off += SLICE) {
     if (cancel.cancelled) throw new PageError("cancelled", "Cancelled");
-    const chunk = new Uint8Array(await file.slice(off, off + SLICE).arrayBuffer());
+    const chunk = new Uint8Array(await Promise.race([file.slice(off, off + SLICE).arrayBuffer(), pipe.failed]));
     hash.update(chunk);
-    await Promise.race([pipe.send(records(chunk)), gone]);
-    view.progress(off + chunk.length, file.size);
+    const len = chunk.length;
+    await pipe.send(chunk); // transfers the buffer
+    view.progress(off + len, file.size);
   }
   view.status("Waiting for the receiver to confirm…");
-  const record = await Promise.race([acked, gone]);
+  const record = await pipe.nextRecord();
   pipe.close();
   try {
     checkAck(record, hash.digest());
   } catch (e) {
     throw new PageError("peer-error", `The receiver's checksum does not match: ${e instanceof Error ? e.message : String(e)}`);
   }
-}
-
-function records(chunk: Uint8Array): Uint8Array[] {
-  const out: Uint8Array[] = [];
-  for (let i = 0; i < chunk.length; i += RECORD) out.push(chunk.subarray(i, i + RECORD));
-  return out;
 }
