@@ -10,13 +10,13 @@
 // ArrayBuffer backing stores (Runtime.getHeapUsage). Median of --runs runs per case.
 // Chromium is driven over a bare DevTools pipe (cdp.mjs), never Playwright: Playwright's
 // Network domain would copy every WebSocket frame to the driver and be measured too.
-import { execFileSync, spawn } from "node:child_process";
+import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from "node:fs";
-import { createServer } from "node:net";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { Browser } from "./cdp.mjs";
+import { Browser, HeapWatch, chromiumCpu } from "../../web/test/browser/cdp.mjs";
+import { startFerryServe } from "../../web/test/browser/ferry-serve.mjs";
 
 const { values: opt } = parseArgs({
   options: {
@@ -39,15 +39,6 @@ function bytes(s) {
   return Number(m[1]) * { "": 1, K: 1024, M: MiB, G: 1024 * MiB }[m[2].toUpperCase()];
 }
 
-function freePort() {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, "127.0.0.1", () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
-
 /** Runs `args` under /usr/bin/time; resolves with exit code, output and the CLI's CPU and RSS. */
 function timed(args, env = {}) {
   const tfile = join(opt.work, `time-${process.hrtime.bigint()}`);
@@ -64,65 +55,6 @@ function timed(args, env = {}) {
     });
   });
   return { child, done };
-}
-
-async function startServe(ferry) {
-  const [mailbox, relay, relayWs] = await Promise.all([freePort(), freePort(), freePort()]);
-  const at = (p) => `127.0.0.1:${p}`;
-  const args = ["serve", "--mailbox-listen", at(mailbox), "--relay-listen", at(relay), "--relay-ws-listen", at(relayWs), "--database", ":memory:"];
-  const proc = spawn(ferry, args, { stdio: "ignore" });
-  for (let i = 0; i < 200; i++) {
-    try {
-      execFileSync("bash", ["-c", `exec 3<>/dev/tcp/127.0.0.1/${relayWs}`], { stdio: "ignore" });
-      break;
-    } catch {
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  }
-  return { proc, origin: `http://127.0.0.1:${mailbox}`, net: ["--server", `ws://127.0.0.1:${mailbox}/v1`, "--relay", `tcp:127.0.0.1:${relay}`] };
-}
-
-/** The attached targets' sessions (page, workers, service worker) and their peak heap. */
-class HeapWatch {
-  sessions = new Map();
-  peak = 0;
-  #timer;
-
-  constructor(browser) {
-    browser.on((method, p, parentSession) => {
-      if (method === "Target.attachedToTarget") {
-        this.sessions.set(p.sessionId, p.targetInfo.type);
-        if (p.targetInfo.type === "page") void browser.send("Target.setAutoAttach", { autoAttach: true, waitForDebuggerOnStart: false, flatten: true }, p.sessionId);
-      } else if (method === "Target.detachedFromTarget") this.sessions.delete(p.sessionId);
-      void parentSession;
-    });
-    this.#timer = setInterval(() => void this.#sample(browser), 200);
-  }
-
-  /** Peak per target type, for the report's breakdown. */
-  byType = {};
-
-  async #sample(browser) {
-    const uses = await Promise.all(
-      [...this.sessions].map(([s, type]) => browser.send("Runtime.getHeapUsage", {}, s).then((h) => [type, h.usedSize + (h.backingStorageSize ?? 0), h.usedSize], () => [type, 0, 0])),
-    );
-    this.peak = Math.max(this.peak, uses.reduce((a, [, b]) => a + b, 0));
-    for (const [type, b, u] of uses) (this.byType[type] = Math.max(this.byType[type] ?? 0, b)), (this.byType[type + "-js"] = Math.max(this.byType[type + "-js"] ?? 0, u));
-  }
-
-  stop() {
-    clearInterval(this.#timer);
-  }
-
-  pageSession() {
-    for (const [s, type] of this.sessions) if (type === "page") return s;
-    return null;
-  }
-}
-
-async function chromiumCpu(browser) {
-  const { processInfo } = await browser.send("SystemInfo.getProcessInfo");
-  return processInfo.reduce((a, p) => a + p.cpuTime, 0);
 }
 
 async function evaluate(browser, session, expr) {
@@ -205,7 +137,7 @@ const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 async function main() {
   mkdirSync(opt["recv-dir"], { recursive: true });
-  const serve = await startServe(opt.ferry);
+  const serve = await startFerryServe(opt.ferry);
   const sizes = opt.sizes.split(",").map(bytes);
   const rows = [];
   try {
@@ -226,7 +158,7 @@ async function main() {
       }
     }
   } finally {
-    serve.proc.kill("SIGTERM");
+    serve.close();
   }
   report(rows, sizes);
 }

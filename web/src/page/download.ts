@@ -26,9 +26,15 @@ export function safeName(name: string): string {
   return clean === "" || clean === "." || clean === ".." ? "download" : clean;
 }
 
-export async function openDownload(name: string, size: number): Promise<Sink> {
+/**
+ * `credit(n)`: the download can take `n` more chunks. The service worker's
+ * stream grants them as the browser writes the file; a Blob takes anything.
+ */
+export async function openDownload(name: string, size: number, credit: (chunks: number) => void): Promise<Sink> {
   const sw = await activeWorker();
-  return sw === null ? blobSink(name) : workerSink(sw, name, size);
+  if (sw !== null) return workerSink(sw, name, size, credit);
+  credit(Number.MAX_SAFE_INTEGER);
+  return blobSink(name);
 }
 
 /** The active service worker, registered on first use; null where there is none. */
@@ -43,10 +49,15 @@ async function activeWorker(): Promise<ServiceWorker | null> {
   }
 }
 
-async function workerSink(sw: ServiceWorker, name: string, size: number): Promise<Sink> {
+async function workerSink(sw: ServiceWorker, name: string, size: number, credit: (chunks: number) => void): Promise<Sink> {
   const id = Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, "0")).join("");
   const channel = new MessageChannel();
-  const ready = new Promise<void>((resolve) => (channel.port1.onmessage = () => resolve()));
+  const ready = new Promise<void>((resolve) => {
+    channel.port1.onmessage = (e: MessageEvent<{ ready?: true; credit?: number }>) => {
+      if (e.data.ready === true) resolve();
+      if (typeof e.data.credit === "number") credit(e.data.credit);
+    };
+  });
   sw.postMessage({ type: "ferry-download", id, name, size }, [channel.port2]);
   await ready;
   click(new URL(DOWNLOAD_PREFIX + id, location.href).href);

@@ -73,7 +73,10 @@ async function receiveBytes(
   const answer: PeerMessage = { type: "answer", answer: { kind: "file_ack", value: "ok" } };
   mb.sendMessage(answer);
   view.status(`Receiving ${name}…`);
-  const sink = await openDownload(name, size);
+  // Credits the download grants before the pipe exists are handed over once it does.
+  let early = 0;
+  let credit: (n: number) => void = (n) => void (early += n);
+  const sink = await openDownload(name, size, (n) => credit(n));
   const done = receiveInto(sink, size, await Checksum.create(), view);
   let pipe: TransitClient;
   try {
@@ -82,6 +85,8 @@ async function receiveBytes(
     sink.abort(String(e)); // or the browser shows a download that never ends
     throw e;
   }
+  credit = (n) => pipe.credit(n);
+  credit(early);
   cancel.onCancel(() => (sink.abort("cancelled"), pipe.close()));
   pipe.failed.catch(done.fail);
   const digest = await done.finished;

@@ -54,6 +54,11 @@ export class TransitClient {
     this.#post({ type: "send", chunk: buf as ArrayBuffer }, [buf as ArrayBuffer]);
   }
 
+  /** Receiver: the page can take `chunks` more data chunks (its download consumed them). */
+  credit(chunks: number): void {
+    this.#post({ type: "credit", chunks });
+  }
+
   /** The peer's next record (a sender's only one is the receiver's ack). */
   nextRecord(): Promise<Uint8Array> {
     return Promise.race([this.#records.next(), this.failed]);

@@ -11,6 +11,8 @@ export type ToWorker =
   | { type: "open"; url: string; key: Uint8Array; role: Role; expect: number }
   /** Sender: plaintext to seal into records; answered by one `credit`. */
   | { type: "send"; chunk: ArrayBuffer }
+  /** Receiver: the page can take `chunks` more `data` messages. */
+  | { type: "credit"; chunks: number }
   /** Sends everything queued, then closes. */
   | { type: "close" }
   /** After our last record: wait (bounded) for the peer to hang up, then `closed`. */

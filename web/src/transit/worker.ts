@@ -6,9 +6,11 @@
  * token derived from the transit key.
  *
  * Received plaintext goes to the page in 1 MiB chunks; sealed records go out
- * in frames of up to 1 MiB (frame boundaries mean nothing to the peer). A
- * sender gets one `credit` per chunk once the socket's buffer has room, so a
- * fast disk cannot pile the whole file up in memory.
+ * in frames of up to 1 MiB (frame boundaries mean nothing to the peer). Both
+ * ways are paced by credits, so no end piles the file up in memory: a sender
+ * gets one `credit` per chunk once the socket has room; a receiver reads
+ * from the socket only while the page has granted data chunks (`credit`),
+ * which it does as its download consumes them.
  *
  * Memory stays flat: records are sealed into one reused frame buffer
  * (`send` copies it) and opened in reused buffers, and every buffer we are
@@ -17,12 +19,10 @@
  */
 import { Batcher } from "../page/batcher.ts";
 import { PageError } from "../page/errors.ts";
-import { openSocket } from "../page/socket.ts";
 import { FRAME_OVERHEAD, TransitConnection, newRelaySide, type TransitKey, type TransitStep } from "../wormhole/index.ts";
 import type { FromWorker, ToWorker } from "./protocol.ts";
+import { openRelaySocket, type RelaySocket } from "./socket.ts";
 
-/** Above this many queued bytes the sender's next chunk waits. */
-const HIGH_WATER = 4 * 1024 * 1024;
 const FRAME = 1024 * 1024;
 const DATA = 1024 * 1024;
 /** Plaintext per record we seal: every peer takes records of any size (§3.5). */
@@ -30,7 +30,6 @@ const RECORD = 64 * 1024;
 /** A partial data chunk waits at most this long, so progress keeps moving on slow links. */
 const DATA_FLUSH_MS = 100;
 const CONNECT_TIMEOUT_MS = 60_000;
-const DRAIN_POLL_MS = 2;
 
 interface WorkerScope {
   postMessage(m: FromWorker, transfer?: Transferable[]): void;
@@ -40,59 +39,59 @@ const scope = self as unknown as WorkerScope;
 const post = (m: FromWorker, transfer: Transferable[] = []) => scope.postMessage(m, transfer);
 
 class Session {
-  readonly #ws: WebSocket;
+  #sock: RelaySocket | null = null;
   readonly #conn: TransitConnection;
-  readonly #data = new Batcher(DATA, (c) => post({ type: "data", chunk: c.buffer }, [c.buffer]));
+  readonly #data = new Batcher(DATA, (c) => this.#postData(c));
   readonly #frame = new Uint8Array(FRAME + RECORD + FRAME_OVERHEAD);
+  /** Sends run one after another: they share `#frame`. */
+  #sending: Promise<void> = Promise.resolve();
   #left: number;
   readonly #receiver: boolean;
+  /** Data chunks the page can still take; reading waits at zero. */
+  #credits = 0;
+  #creditWaiter: (() => void) | null = null;
   #flushTimer: ReturnType<typeof setTimeout> | null = null;
   #connectTimer: ReturnType<typeof setTimeout> | null = null;
+  #isConnected = false;
   /** Set once a close is expected (or already reported): no error follows. */
   #done = false;
 
-  constructor(ws: WebSocket, conn: TransitConnection, receiver: boolean, expect: number) {
-    this.#ws = ws;
+  constructor(conn: TransitConnection, receiver: boolean, expect: number) {
     this.#conn = conn;
     this.#receiver = receiver;
     this.#left = expect;
-    ws.onmessage = (ev) => this.#onData(ev.data);
-    ws.onclose = () => {
-      if (this.#done) return post({ type: "closed" });
-      this.fail(new PageError("peer-gone", "The other side went away (the transit connection closed)"));
-    };
+  }
+
+  async open(url: string): Promise<void> {
+    this.#sock = await openRelaySocket(url, {
+      data: (buf) => this.#onData(buf),
+      closed: () => this.#onClosed(),
+      ready: () => this.#ready(),
+    });
     this.#connectTimer = setTimeout(() => this.fail(new PageError("peer-gone", "The other side never reached the relay")), CONNECT_TIMEOUT_MS);
-    this.#write(conn.start());
+    this.#write(this.#conn.start());
   }
 
-  /** Seals `chunk` into records, queues them, and credits the page once there is room. */
-  async send(chunk: Uint8Array): Promise<void> {
-    let filled = 0;
-    for (let i = 0; i < chunk.length; i += RECORD) {
-      filled += this.#conn.sealInto(chunk.subarray(i, i + RECORD), this.#frame, filled);
-      if (filled >= FRAME) filled = this.#sendFrame(filled);
-    }
-    this.#sendFrame(filled);
-    free(chunk.buffer);
-    while (this.#ws.bufferedAmount > HIGH_WATER && !this.#done) await new Promise((r) => setTimeout(r, DRAIN_POLL_MS));
-    if (!this.#done) post({ type: "credit" });
+  /** Seals `chunk` into records and sends them; credits the page once the socket has room. */
+  send(chunk: Uint8Array): void {
+    this.#sending = this.#sending.then(() => this.#send(chunk)).catch((e: unknown) => this.fail(e));
   }
 
-  /** WebSocket `send` copies, so the frame buffer is ours again at once. */
-  #sendFrame(filled: number): 0 {
-    if (filled > 0) this.#ws.send(this.#frame.subarray(0, filled));
-    return 0;
+  /** The page can take `n` more data chunks. */
+  credit(n: number): void {
+    this.#credits += n;
+    if (this.#credits > 0) this.#creditWaiter?.();
   }
 
   close(): void {
     this.#done = true;
-    this.#ws.close();
+    this.#sock?.close();
   }
 
   /** Waits (bounded) for the peer to close, e.g. the sender once it has read our ack. */
   linger(ms: number): void {
     this.#done = true; // a close now is the expected end, not a failure
-    setTimeout(() => this.#ws.close(), ms);
+    void this.#sending.then(() => setTimeout(() => this.#sock?.close(), ms));
   }
 
   fail(e: unknown): void {
@@ -100,11 +99,43 @@ class Session {
     this.#done = true;
     const kind = e instanceof PageError ? e.kind : "peer-error";
     post({ type: "error", kind, message: e instanceof Error ? e.message : String(e) });
-    this.#ws.close();
+    this.#sock?.close();
   }
 
-  #onData(data: unknown): void {
-    if (!(data instanceof ArrayBuffer)) return this.fail(new PageError("peer-error", "The relay sent a text frame"));
+  async #send(chunk: Uint8Array): Promise<void> {
+    let filled = 0;
+    for (let i = 0; i < chunk.length; i += RECORD) {
+      filled += this.#conn.sealInto(chunk.subarray(i, i + RECORD), this.#frame, filled);
+      if (filled >= FRAME) filled = await this.#sendFrame(filled);
+    }
+    await this.#sendFrame(filled);
+    free(chunk.buffer);
+    if (!this.#done) post({ type: "credit" });
+  }
+
+  async #sendFrame(filled: number): Promise<0> {
+    if (filled > 0 && this.#sock !== null) await this.#sock.send(this.#frame.subarray(0, filled));
+    return 0;
+  }
+
+  /** Reading waits only in the data phase: the handshake needs no credit. */
+  #ready(): Promise<void> {
+    if (!this.#receiver || !this.#isConnected || this.#credits > 0 || this.#done) return Promise.resolve();
+    return new Promise((resolve) => (this.#creditWaiter = () => ((this.#creditWaiter = null), resolve())));
+  }
+
+  #postData(c: Uint8Array<ArrayBuffer>): void {
+    this.#credits -= 1;
+    post({ type: "data", chunk: c.buffer }, [c.buffer]);
+  }
+
+  #onClosed(): void {
+    if (this.#done) return post({ type: "closed" });
+    this.fail(new PageError("peer-gone", "The other side went away (the transit connection closed)"));
+  }
+
+  #onData(data: ArrayBuffer | null): void {
+    if (data === null) return this.fail(new PageError("peer-error", "The relay sent a text frame"));
     try {
       this.#write(this.#conn.receive(new Uint8Array(data), (p) => this.#onRecord(p)));
       free(data);
@@ -117,7 +148,7 @@ class Session {
   }
 
   #write(step: TransitStep): void {
-    for (const bytes of step.send) this.#ws.send(bytes as Uint8Array<ArrayBuffer>);
+    for (const bytes of step.send) this.#sock?.send(bytes).catch(() => {}); // a failure shows as `closed`
     for (const ev of step.events) {
       if (ev.type === "handshake-done") this.#write(this.#conn.decide(true)); // one connection: always "go"
       else if (ev.type === "connected") this.#connected();
@@ -132,6 +163,7 @@ class Session {
   }
 
   #connected(): void {
+    this.#isConnected = true;
     if (this.#connectTimer !== null) clearTimeout(this.#connectTimer);
     post({ type: "connected" });
   }
@@ -155,15 +187,17 @@ scope.onmessage = (e) => {
   const m = e.data;
   if (m.type === "open") return void open(m.url, m.key as TransitKey, m.role === "receiver", m.expect);
   if (session === null) return;
-  if (m.type === "send") void session.send(new Uint8Array(m.chunk)).catch((err: unknown) => session?.fail(err));
+  if (m.type === "send") session.send(new Uint8Array(m.chunk));
+  else if (m.type === "credit") session.credit(m.chunks);
   else if (m.type === "close") session.close();
   else session.linger(m.ms);
 };
 
 async function open(url: string, key: TransitKey, receiver: boolean, expect: number): Promise<void> {
+  const s = new Session(new TransitConnection(key, receiver ? "receiver" : "sender", newRelaySide()), receiver, expect);
+  session = s;
   try {
-    const ws = await openSocket(url, true);
-    session = new Session(ws, new TransitConnection(key, receiver ? "receiver" : "sender", newRelaySide()), receiver, expect);
+    await s.open(url);
   } catch (e) {
     post({ type: "error", kind: e instanceof PageError ? e.kind : "server-gone", message: e instanceof Error ? e.message : String(e) });
   }
