@@ -1,7 +1,8 @@
 // End-to-end tests of the page in Debian's chromium, driven by playwright-core
 // (which never downloads a browser). Run: npm run test:browser.
-// The page receives from and sends to the ferry CLI (FERRY_BIN) through the
-// Python mailbox server and WebSocket-capable transit relay, all on loopback.
+// The page, served by `ferry serve` itself (FERRY_BIN; FERRY_TEST_SERVERS=python
+// for the Python servers and a Node static server instead), receives from and
+// sends to the ferry CLI and Python `wormhole`, all on loopback.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
@@ -10,7 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { chromium } from "playwright-core";
 import { finish, killAll, start } from "./procs.mjs";
-import { PYBIN, startServers } from "./servers.mjs";
+import { PYBIN, SERVERS, startServers } from "./servers.mjs";
 
 const FERRY = process.env.FERRY_BIN ?? "/work/main/target/ci/ferry";
 const CHROMIUM = process.env.CHROMIUM_BIN ?? "/usr/bin/chromium";
@@ -81,6 +82,73 @@ async function expectExit0(proc, what) {
   const r = await finish(proc, STEP_MS, what);
   assert.equal(r.code, 0, `${what} exited ${r.code}:\n${r.stdout}${r.stderr}`);
 }
+
+// ---- the page as ferry serve serves it ----
+
+const FERRY_SERVES = { skip: SERVERS !== "ferry" && "the page comes from the Node static server (FERRY_TEST_SERVERS=python)" };
+
+/** `Content-Security-Policy` split into directive -> list of sources. */
+function directives(csp) {
+  return Object.fromEntries(csp.split(";").map((d) => d.trim().split(/\s+/)).map(([name, ...values]) => [name, values]));
+}
+
+test("ferry serve serves the page with its exact CSP, nosniff and /ferry-web.json", FERRY_SERVES, async () => {
+  const { mailbox, relay_ws } = servers.config;
+  const origin = (ws) => new URL(ws).origin.replace(/^http/, "ws"); // ws://127.0.0.1:PORT
+  assert.equal(servers.origin, origin(mailbox).replace(/^ws/, "http"), "the page is on the mailbox port");
+  const res = await fetch(`${servers.origin}/`);
+  assert.equal(res.status, 200);
+  assert.equal(res.headers.get("content-type"), "text/html; charset=utf-8");
+  const csp = res.headers.get("content-security-policy");
+  assert.equal(
+    csp,
+    `default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self' ${origin(mailbox)} ${origin(relay_ws)}; ` +
+      "worker-src 'self'; manifest-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+  );
+  const d = directives(csp);
+  assert.deepEqual(d["connect-src"], ["'self'", origin(mailbox), origin(relay_ws)], "only this server's mailbox and WebSocket relay");
+  assert.deepEqual(d["script-src"], ["'self'"]);
+  assert.deepEqual(d["default-src"], ["'none'"]);
+  assert.doesNotMatch(csp, /unsafe-inline|unsafe-eval|\*/);
+  const dist = new URL("../../dist/", import.meta.url).pathname;
+  assert.ok(Buffer.from(await res.arrayBuffer()).equals(readFileSync(join(dist, "index.html"))), "the embedded index.html is web/dist's");
+  for (const path of ["/", "/app.js", "/sw.js", "/style.css", "/ferry-web.json"]) {
+    const r = await fetch(`${servers.origin}${path}`);
+    assert.equal(r.status, 200, path);
+    assert.equal(r.headers.get("x-content-type-options"), "nosniff", path);
+    await r.arrayBuffer();
+  }
+  const json = await (await fetch(`${servers.origin}/ferry-web.json`)).json();
+  assert.deepEqual(json, servers.config, "the page is told this server's mailbox and both relays");
+});
+
+test("chromium enforces that CSP on the page from ferry serve", FERRY_SERVES, async () => {
+  // A context of its own, not recorded: this test provokes a violation on purpose.
+  const context = await browser.newContext();
+  try {
+    const page = await context.newPage();
+    page.setDefaultTimeout(STEP_MS);
+    await page.goto(`${servers.origin}/`);
+    await page.locator("#file-input").waitFor({ state: "attached" });
+    const blocked = await page.evaluate(
+      () =>
+        new Promise((resolve) => {
+          document.addEventListener("securitypolicyviolation", (e) => resolve(`${e.effectiveDirective} ${e.blockedURI}`), { once: true });
+          try {
+            new WebSocket("ws://127.0.0.2:9/"); // loopback: nothing leaves the machine even if allowed
+          } catch {
+            // older Chromium threw a SecurityError; the violation event comes either way
+          }
+          setTimeout(() => resolve("no violation"), 5_000);
+        }),
+    );
+    assert.match(blocked, /^connect-src ws:\/\/127\.0\.0\.2:9/);
+  } finally {
+    await context.close();
+  }
+});
+
+// ---- ferry CLI <-> page ----
 
 test("page receives a text from ferry send, opened as /#CODE", async () => {
   const c = code();
@@ -348,6 +416,11 @@ test("the server going away while waiting for the peer is shown as server gone",
 // Last: it checks what every page above loaded.
 test("the pages loaded nothing from another origin and broke no CSP rule", () => {
   assert.ok(requests.length > 0);
+  if (SERVERS === "ferry") {
+    // the pages really came from ferry serve (its mailbox port), under the CSP pinned above
+    assert.equal(servers.origin, new URL(servers.config.mailbox).origin.replace(/^ws/, "http"));
+    for (const file of ["/", "/app.js", "/style.css", "/ferry-web.json"]) assert.ok(requests.includes(servers.origin + file), `${file} loaded from ferry serve`);
+  }
   const allowed = [servers.origin + "/", servers.config.mailbox, servers.config.relay_ws, ...ownOrigins];
   const foreign = requests.filter((u) => !u.startsWith("data:") && !allowed.some((a) => u.startsWith(a)));
   assert.deepEqual(foreign, []);
