@@ -1,7 +1,8 @@
 //! The `ferry serve` binary and its browser page: on by default, `--no-web`
 //! turns it off, `--web-url` is advertised in the welcome; the WebSocket relay
 //! the page needs is served and advertised, `--no-relay-ws` turns it off.
-//! Loopback, port 0 (never the default ports: tests run in parallel).
+//! Loopback, port 0: the default ports only inside a private network namespace,
+//! since tests run in parallel.
 #![allow(clippy::unwrap_used)] // helpers outside #[test] fns, in a test crate
 
 use std::net::SocketAddr;
@@ -19,19 +20,24 @@ use tokio_tungstenite::tungstenite::Message;
 /// (read from its startup lines). The WebSocket relay, on by default at
 /// [::]:4002, is moved to a free port unless `extra` turns it off.
 async fn serve(extra: &[&str]) -> (Child, SocketAddr) {
+    let mut args = vec![
+        "--mailbox-listen",
+        "127.0.0.1:0",
+        "--relay-listen",
+        "127.0.0.1:0",
+    ];
+    if !extra.contains(&"--no-relay-ws") {
+        args.extend(["--relay-ws-listen", "127.0.0.1:0"]);
+    }
+    args.extend(extra);
+    serve_with(&args).await
+}
+
+/// `ferry serve --database :memory: ARGS`, with its mailbox address.
+async fn serve_with(args: &[&str]) -> (Child, SocketAddr) {
     let mut cmd = Command::new(ferry_bin::path());
     ferry_bin::hermetic(&mut cmd);
-    cmd.args(["serve", "--database", ":memory:"])
-        .args([
-            "--mailbox-listen",
-            "127.0.0.1:0",
-            "--relay-listen",
-            "127.0.0.1:0",
-        ])
-        .args(extra);
-    if !extra.contains(&"--no-relay-ws") {
-        cmd.args(["--relay-ws-listen", "127.0.0.1:0"]);
-    }
+    cmd.args(["serve", "--database", ":memory:"]).args(args);
     let mut child = cmd.spawn().unwrap();
     let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
     let find = async {
@@ -188,4 +194,22 @@ async fn no_relay_ws_leaves_the_page_without_a_websocket_relay() {
         "{csp}"
     );
     child.kill().await.unwrap();
+}
+
+/// The defaults themselves ([::]:4000, 4001 and 4002), in a private network
+/// namespace where no other test can hold those ports: the WebSocket relay runs
+/// without being asked for, /ferry-web.json names it, and it pairs with the TCP
+/// relay.
+#[test]
+fn a_default_ferry_serve_serves_the_websocket_relay_on_4002() {
+    let name = "a_default_ferry_serve_serves_the_websocket_relay_on_4002";
+    ferry_test_support::netns::run(module_path!(), name, || async {
+        let (mut child, addr) = serve_with(&[]).await;
+        assert_eq!(addr, "[::]:4000".parse().unwrap());
+        let json = web_json("127.0.0.1:4000".parse().unwrap()).await;
+        assert_eq!(json["relay_ws"], "ws://127.0.0.1:4002/", "{json}");
+        assert_eq!(json["relay_tcp"], "tcp:127.0.0.1:4001", "{json}");
+        websocket_pairs_with_tcp("ws://127.0.0.1:4002/", "127.0.0.1:4001".parse().unwrap()).await;
+        child.kill().await.unwrap();
+    });
 }
