@@ -53,6 +53,8 @@ EOF
 
 # FERRY_TEST_SERVERS=ferry runs `ferry serve` (FERRY_BIN) as both servers instead of the
 # Python reference ones; its SQLite database keeps relay usage rows the relay proof reads.
+# Its WebSocket relay (on by default at [::]:4002) is off: the Python pair it stands in for
+# has none here, and the browser tests start servers of their own on free ports.
 # FERRY_SERVE_LOG sets the server's log filter (e.g. ferry_server=trace logs every frame).
 start_servers() {
   if [ "${FERRY_TEST_SERVERS:-python}" = ferry ]; then
@@ -66,7 +68,7 @@ start_ferry_serve() {
   local ferry="${FERRY_BIN:-target/release/ferry}"
   [ -x "$ferry" ] || { log "missing $ferry: build it first (cargo build --release -p ferry-cli)"; return 1; }
   env ${FERRY_SERVE_LOG:+FERRY_LOG="$FERRY_SERVE_LOG"} "$ferry" serve --mailbox-listen "127.0.0.1:$MAILBOX_PORT" --relay-listen "127.0.0.1:$RELAY_PORT" \
-    --database "$WORK/relay.sqlite" >"$WORK/mailbox.log" 2>&1 &
+    --no-relay-ws --database "$WORK/relay.sqlite" >"$WORK/mailbox.log" 2>&1 &
   MAILBOX_PID=$!
   RELAY_PID=$MAILBOX_PID
   cp /dev/null "$WORK/relay.log"

@@ -211,7 +211,8 @@ def start_ferry_serve(ferry, work):
     log = open(os.path.join(work, "ferry-serve.log"), "wb")
     host, port = FERRY_SERVE_RELAY.removeprefix("tcp:").split(":")
     proc = subprocess.Popen([ferry, "serve", "--no-mailbox", "--relay-listen", f"{host}:{port}",
-                             "--database", ":memory:"], stdout=log, stderr=subprocess.STDOUT)
+                             "--no-relay-ws", "--database", ":memory:"],
+                            stdout=log, stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         try:

@@ -21,8 +21,9 @@ Listeners:
            /ferry-web.json tells the page this server's addresses).
   relay    (--relay-listen, default [::]:4001)  TCP transit relay for file data when the
            two sides cannot connect directly.
-  relay-ws (--relay-ws-listen, off by default)  the same relay over WebSocket (binary
-           frames), for browser clients; pairs with TCP clients.
+  relay-ws (--relay-ws-listen, default [::]:4002)  the same relay over WebSocket (binary
+           frames), for the browser page; pairs with TCP clients. --no-relay-ws turns it
+           off; --no-relay turns off both relays unless --relay-ws-listen is given.
 
 Pointing clients at this server (HOST is this machine):
   ferry            ferry --server ws://HOST:4000/v1 --relay tcp:HOST:4001 send FILE
@@ -37,9 +38,11 @@ encrypted by the clients; the server stores them only until the mailbox closes o
 expires, and never logs them. Use -v for logs (FERRY_LOG=debug for more).
 
 Examples:
-  ferry serve                                   # mailbox :4000, relay :4001
-  ferry serve --relay-ws-listen [::]:4002 --motd 'maintenance at 18:00'
-  ferry serve --relay-ws-listen [::]:4002 --web-url http://HOST:4000/   # senders print the link
+  ferry serve                                   # mailbox :4000, relay :4001, relay-ws :4002
+  ferry serve --motd 'maintenance at 18:00'
+  ferry serve --web-url http://HOST:4000/       # senders print a link to the page
+  ferry serve --no-relay-ws --no-web            # only what the CLI clients need
+  ferry serve --no-mailbox --no-relay-ws        # a TCP relay alone
   ferry serve --config /etc/ferry/serve.toml    # keys as the long flags, e.g. motd = \"hi\"";
 
 /// Run a rendezvous (mailbox) server and a transit relay.
@@ -55,7 +58,7 @@ pub struct ServeArgs {
     /// TCP transit relay listener (clients use tcp:HOST:PORT).
     #[arg(long, env = "FERRY_SERVE_RELAY_LISTEN", value_name = "ADDR")]
     pub relay_listen: Option<SocketAddr>,
-    /// WebSocket transit relay listener (off unless given).
+    /// WebSocket transit relay listener, for the browser page [default: [::]:4002].
     #[arg(long, env = "FERRY_SERVE_RELAY_WS_LISTEN", value_name = "ADDR")]
     pub relay_ws_listen: Option<SocketAddr>,
     /// Separate listener for /metrics and /health only.
@@ -64,9 +67,16 @@ pub struct ServeArgs {
     /// Run no mailbox server (relay only).
     #[arg(long, env = "FERRY_SERVE_NO_MAILBOX")]
     pub no_mailbox: bool,
-    /// Run no TCP relay (mailbox only, unless --relay-ws-listen).
+    /// Run no TCP relay, and no WebSocket relay unless --relay-ws-listen (mailbox only).
     #[arg(long, env = "FERRY_SERVE_NO_RELAY")]
     pub no_relay: bool,
+    /// Run no WebSocket relay (the browser page then cannot move files).
+    #[arg(
+        long,
+        env = "FERRY_SERVE_NO_RELAY_WS",
+        conflicts_with = "relay_ws_listen"
+    )]
+    pub no_relay_ws: bool,
     /// SQLite database file, or ':memory:' [default: ferry/serve.sqlite in the user's data dir]
     #[arg(long, env = "FERRY_SERVE_DATABASE", value_name = "PATH")]
     pub database: Option<String>,
@@ -159,14 +169,16 @@ pub async fn run(args: ServeArgs) -> Result<()> {
 fn settings(args: ServeArgs) -> Result<Config> {
     let mut c = Config::default();
     c.database = Database::Sqlite(default_database());
+    let mut ws_given = args.relay_ws_listen.is_some();
     if let Some(path) = &args.config {
         let text = std::fs::read_to_string(path)
             .with_context(|| format!("cannot read {}", path.display()))?;
         let file = ConfigFile::parse(&text)
             .with_context(|| format!("invalid config file {}", path.display()))?;
+        ws_given |= file.relay_ws_listen.is_some();
         file.apply_to(&mut c);
     }
-    apply_flags(&mut c, args);
+    apply_flags(&mut c, args, ws_given);
     if let Database::Sqlite(path) = &c.database {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir)
@@ -176,17 +188,10 @@ fn settings(args: ServeArgs) -> Result<Config> {
     Ok(c)
 }
 
-fn apply_flags(c: &mut Config, a: ServeArgs) {
-    set(&mut c.mailbox_listen, a.mailbox_listen.map(Some));
-    set(&mut c.relay_tcp_listen, a.relay_listen.map(Some));
-    set(&mut c.relay_ws_listen, a.relay_ws_listen.map(Some));
-    set(&mut c.metrics_listen, a.metrics_listen.map(Some));
-    if a.no_mailbox {
-        c.mailbox_listen = None;
-    }
-    if a.no_relay {
-        c.relay_tcp_listen = None;
-    }
+/// `ws_given`: a WebSocket relay address was named (flag, env or file), which
+/// keeps it running under `--no-relay`.
+fn apply_flags(c: &mut Config, a: ServeArgs, ws_given: bool) {
+    apply_listeners(c, &a, ws_given);
     set(
         &mut c.database,
         a.database.as_deref().map(Database::from_arg),
@@ -206,6 +211,24 @@ fn apply_flags(c: &mut Config, a: ServeArgs) {
     }
     set(&mut c.web_url, a.web_url.map(Some));
     apply_limits(c, a.limits);
+}
+
+/// `--no-relay` means "mailbox only" as it did before the WebSocket relay was on
+/// by default, unless a WebSocket relay address is named.
+fn apply_listeners(c: &mut Config, a: &ServeArgs, ws_given: bool) {
+    set(&mut c.mailbox_listen, a.mailbox_listen.map(Some));
+    set(&mut c.relay_tcp_listen, a.relay_listen.map(Some));
+    set(&mut c.relay_ws_listen, a.relay_ws_listen.map(Some));
+    set(&mut c.metrics_listen, a.metrics_listen.map(Some));
+    if a.no_mailbox {
+        c.mailbox_listen = None;
+    }
+    if a.no_relay {
+        c.relay_tcp_listen = None;
+    }
+    if a.no_relay_ws || (a.no_relay && !ws_given) {
+        c.relay_ws_listen = None;
+    }
 }
 
 fn apply_limits(c: &mut Config, a: LimitArgs) {
@@ -360,5 +383,55 @@ mod tests {
         assert_eq!(c.relay_ws_listen, Some("[::1]:4002".parse().unwrap()));
         assert!(c.web);
         assert_eq!(c.web_url.as_deref(), Some("http://h:4000/"));
+    }
+
+    fn resolve(args: &[&str]) -> Config {
+        let t = T::parse_from(["x", "--database", ":memory:"].iter().chain(args));
+        settings(t.serve).unwrap()
+    }
+
+    fn any(port: u16) -> Option<SocketAddr> {
+        Some(SocketAddr::from((std::net::Ipv6Addr::UNSPECIFIED, port)))
+    }
+
+    #[test]
+    fn the_websocket_relay_runs_by_default_on_4002() {
+        let c = resolve(&[]);
+        assert_eq!(c.mailbox_listen, any(4000));
+        assert_eq!(c.relay_tcp_listen, any(4001));
+        assert_eq!(c.relay_ws_listen, any(4002));
+        assert!(c.web);
+    }
+
+    #[test]
+    fn no_relay_ws_turns_off_only_the_websocket_relay() {
+        let c = resolve(&["--no-relay-ws"]);
+        assert_eq!(c.relay_ws_listen, None);
+        assert_eq!(c.relay_tcp_listen, any(4001));
+        assert_eq!(c.mailbox_listen, any(4000));
+        let both = T::try_parse_from(["x", "--no-relay-ws", "--relay-ws-listen", "[::1]:1"]);
+        assert!(
+            both.is_err(),
+            "--no-relay-ws with --relay-ws-listen is a usage error"
+        );
+    }
+
+    #[test]
+    fn no_relay_means_mailbox_only_unless_a_websocket_relay_is_named() {
+        let c = resolve(&["--no-relay"]);
+        assert_eq!((c.relay_tcp_listen, c.relay_ws_listen), (None, None));
+        assert_eq!(c.mailbox_listen, any(4000));
+        let c = resolve(&["--no-relay", "--relay-ws-listen", "127.0.0.1:0"]);
+        assert_eq!(c.relay_tcp_listen, None);
+        assert_eq!(c.relay_ws_listen, Some("127.0.0.1:0".parse().unwrap()));
+
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("serve.toml");
+        std::fs::write(&file, "relay_ws_listen = \"127.0.0.1:7\"\n").unwrap();
+        let c = resolve(&["--no-relay", "--config", file.to_str().unwrap()]);
+        assert_eq!(c.relay_ws_listen, Some("127.0.0.1:7".parse().unwrap()));
+        std::fs::write(&file, "no_relay_ws = true\n").unwrap();
+        let c = resolve(&["--config", file.to_str().unwrap()]);
+        assert_eq!(c.relay_ws_listen, None);
     }
 }

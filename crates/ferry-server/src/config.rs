@@ -114,7 +114,8 @@ pub struct Config {
     pub mailbox_listen: Option<SocketAddr>,
     /// Transit relay over plain TCP; `None` disables it.
     pub relay_tcp_listen: Option<SocketAddr>,
-    /// Transit relay over WebSocket (binary frames); `None` disables it.
+    /// Transit relay over WebSocket (binary frames), for the browser page;
+    /// `None` disables it.
     pub relay_ws_listen: Option<SocketAddr>,
     /// A separate listener for `/metrics` and `/health` only.
     pub metrics_listen: Option<SocketAddr>,
@@ -144,7 +145,7 @@ impl Default for Config {
         Config {
             mailbox_listen: any(4000),
             relay_tcp_listen: any(4001),
-            relay_ws_listen: None,
+            relay_ws_listen: any(4002),
             metrics_listen: None,
             database: Database::Sqlite(PathBuf::from("ferry-serve.sqlite")),
             motd: None,
@@ -179,6 +180,7 @@ impl Config {
 /// ```toml
 /// mailbox_listen = "[::]:4000"
 /// relay_tcp_listen = "[::]:4001"
+/// relay_ws_listen = "[::]:4002"      # or no_relay_ws = true
 /// database = "/var/lib/ferry/serve.sqlite"
 /// motd = "welcome"
 /// web_url = "https://ferry.example/"
@@ -194,6 +196,8 @@ pub struct ConfigFile {
     pub relay_tcp_listen: Option<SocketAddr>,
     pub relay_ws_listen: Option<SocketAddr>,
     pub metrics_listen: Option<SocketAddr>,
+    /// Run no WebSocket relay (wins over `relay_ws_listen`).
+    pub no_relay_ws: Option<bool>,
     pub database: Option<String>,
     pub motd: Option<String>,
     pub signal_error: Option<String>,
@@ -245,6 +249,9 @@ impl ConfigFile {
         set(&mut c.relay_tcp_listen, self.relay_tcp_listen.map(Some));
         set(&mut c.relay_ws_listen, self.relay_ws_listen.map(Some));
         set(&mut c.metrics_listen, self.metrics_listen.map(Some));
+        if self.no_relay_ws == Some(true) {
+            c.relay_ws_listen = None;
+        }
         set(
             &mut c.database,
             self.database.as_deref().map(Database::from_arg),
@@ -326,6 +333,22 @@ mod tests {
         assert_eq!(c.limits.max_connections_per_ip, 3);
         assert_eq!(c.timing.mailbox_expiry, Duration::from_millis(1500));
         assert_eq!(c.relay_tcp_listen, Config::default().relay_tcp_listen);
+    }
+
+    #[test]
+    fn the_websocket_relay_is_on_by_default_and_the_file_can_turn_it_off() {
+        let any4002 = Some(SocketAddr::from((Ipv6Addr::UNSPECIFIED, 4002)));
+        assert_eq!(Config::default().relay_ws_listen, any4002);
+        let mut c = Config::default();
+        ConfigFile::parse("relay_ws_listen = \"127.0.0.1:9\"\nno_relay_ws = true\n")
+            .unwrap()
+            .apply_to(&mut c);
+        assert_eq!(c.relay_ws_listen, None);
+        let mut c = Config::default();
+        ConfigFile::parse("no_relay_ws = false\n")
+            .unwrap()
+            .apply_to(&mut c);
+        assert_eq!(c.relay_ws_listen, any4002);
     }
 
     #[test]

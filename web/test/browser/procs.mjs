@@ -60,13 +60,13 @@ export function freePort() {
   });
 }
 
-/** Resolves once 127.0.0.1:port accepts a connection, or fails after `ms`. */
-export async function waitForPort(port, ms, proc, what) {
+/** Resolves once host:port (127.0.0.1 unless named) accepts a connection, or fails after `ms`. */
+export async function waitForPort(port, ms, proc, what, host = "127.0.0.1") {
   const deadline = Date.now() + ms;
   while (Date.now() < deadline) {
     if (proc.child.exitCode !== null) throw new Error(`${what} exited early:\n${proc.output()}`);
     const ok = await new Promise((resolve) => {
-      const s = connect(port, "127.0.0.1", () => (s.destroy(), resolve(true)));
+      const s = connect(port, host, () => (s.destroy(), resolve(true)));
       s.on("error", () => resolve(false));
     });
     if (ok) return;

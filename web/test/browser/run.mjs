@@ -1,19 +1,21 @@
 // End-to-end tests of the page in Debian's chromium, driven by playwright-core
 // (which never downloads a browser). Run: npm run test:browser.
-// The page receives from and sends to the ferry CLI (FERRY_BIN) through the
-// Python mailbox server and WebSocket-capable transit relay, all on loopback.
+// The page, served by `ferry serve` itself (FERRY_BIN; FERRY_TEST_SERVERS=python
+// for the Python servers and a Node static server instead), receives from and
+// sends to the ferry CLI, Python `wormhole` and `wormhole-william`, all on loopback.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { chromium } from "playwright-core";
-import { finish, killAll, start } from "./procs.mjs";
-import { PYBIN, startServers } from "./servers.mjs";
+import { finish, freePort, killAll, start, waitForPort } from "./procs.mjs";
+import { PYBIN, SERVERS, startServers } from "./servers.mjs";
 
 const FERRY = process.env.FERRY_BIN ?? "/work/main/target/ci/ferry";
 const CHROMIUM = process.env.CHROMIUM_BIN ?? "/usr/bin/chromium";
+const WILLIAM = process.env.WILLIAM_BIN ?? "/usr/bin/wormhole-william";
 const STEP_MS = 60_000;
 
 let servers;
@@ -77,10 +79,83 @@ function python(args) {
   return start(join(PYBIN, "wormhole"), [...net, ...args], { cwd: work, env: { ...process.env, HOME: work } });
 }
 
+/** ferry's exit code for a wrong code (crates/ferry-cli/src/outcome.rs, the README's table). */
+const WRONG_CODE_EXIT = 3;
+/** 128 + SIGINT: ferry stopped by Ctrl-C. */
+const INTERRUPTED_EXIT = 130;
+
 async function expectExit0(proc, what) {
   const r = await finish(proc, STEP_MS, what);
   assert.equal(r.code, 0, `${what} exited ${r.code}:\n${r.stdout}${r.stderr}`);
 }
+
+// ---- the page as ferry serve serves it ----
+
+const FERRY_SERVES = { skip: SERVERS !== "ferry" && "the page comes from the Node static server (FERRY_TEST_SERVERS=python)" };
+
+/** `Content-Security-Policy` split into directive -> list of sources. */
+function directives(csp) {
+  return Object.fromEntries(csp.split(";").map((d) => d.trim().split(/\s+/)).map(([name, ...values]) => [name, values]));
+}
+
+test("ferry serve serves the page with its exact CSP, nosniff and /ferry-web.json", FERRY_SERVES, async () => {
+  const { mailbox, relay_ws } = servers.config;
+  const origin = (ws) => new URL(ws).origin.replace(/^http/, "ws"); // ws://127.0.0.1:PORT
+  assert.equal(servers.origin, origin(mailbox).replace(/^ws/, "http"), "the page is on the mailbox port");
+  const res = await fetch(`${servers.origin}/`);
+  assert.equal(res.status, 200);
+  assert.equal(res.headers.get("content-type"), "text/html; charset=utf-8");
+  const csp = res.headers.get("content-security-policy");
+  assert.equal(
+    csp,
+    `default-src 'none'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; img-src 'self' data:; connect-src 'self' ${origin(mailbox)} ${origin(relay_ws)}; ` +
+      "worker-src 'self'; manifest-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+  );
+  const d = directives(csp);
+  assert.deepEqual(d["connect-src"], ["'self'", origin(mailbox), origin(relay_ws)], "only this server's mailbox and WebSocket relay");
+  // 'wasm-unsafe-eval' lets the page compile its WebAssembly SHA-256; it allows no JavaScript eval.
+  assert.deepEqual(d["script-src"], ["'self'", "'wasm-unsafe-eval'"]);
+  assert.deepEqual(d["default-src"], ["'none'"]);
+  assert.doesNotMatch(csp, /'unsafe-inline'|'unsafe-eval'|\*/);
+  const dist = new URL("../../dist/", import.meta.url).pathname;
+  assert.ok(Buffer.from(await res.arrayBuffer()).equals(readFileSync(join(dist, "index.html"))), "the embedded index.html is web/dist's");
+  for (const path of ["/", "/app.js", "/transit.js", "/sw.js", "/style.css", "/ferry-web.json"]) {
+    const r = await fetch(`${servers.origin}${path}`);
+    assert.equal(r.status, 200, path);
+    assert.equal(r.headers.get("x-content-type-options"), "nosniff", path);
+    await r.arrayBuffer();
+  }
+  const json = await (await fetch(`${servers.origin}/ferry-web.json`)).json();
+  assert.deepEqual(json, servers.config, "the page is told this server's mailbox and both relays");
+});
+
+test("chromium enforces that CSP on the page from ferry serve", FERRY_SERVES, async () => {
+  // A context of its own, not recorded: this test provokes a violation on purpose.
+  const context = await browser.newContext();
+  try {
+    const page = await context.newPage();
+    page.setDefaultTimeout(STEP_MS);
+    await page.goto(`${servers.origin}/`);
+    await page.locator("#file-input").waitFor({ state: "attached" });
+    const blocked = await page.evaluate(
+      () =>
+        new Promise((resolve) => {
+          document.addEventListener("securitypolicyviolation", (e) => resolve(`${e.effectiveDirective} ${e.blockedURI}`), { once: true });
+          try {
+            new WebSocket("ws://127.0.0.2:9/"); // loopback: nothing leaves the machine even if allowed
+          } catch {
+            // older Chromium threw a SecurityError; the violation event comes either way
+          }
+          setTimeout(() => resolve("no violation"), 5_000);
+        }),
+    );
+    assert.match(blocked, /^connect-src ws:\/\/127\.0\.0\.2:9/);
+  } finally {
+    await context.close();
+  }
+});
+
+// ---- ferry CLI <-> page ----
 
 test("page receives a text from ferry send, opened as /#CODE", async () => {
   const c = code();
@@ -144,7 +219,7 @@ test("a wrong code shows a visible error saying the code was wrong", async () =>
   await err.waitFor({ state: "visible" });
   assert.match((await err.textContent()) ?? "", /wrong code/i);
   const r = await finish(sender, STEP_MS, "ferry send (wrong code)");
-  assert.notEqual(r.code, 0, "the sender fails too");
+  assert.equal(r.code, WRONG_CODE_EXIT, `the sender fails with the wrong-code exit code:\n${r.stderr}`);
   await close();
 });
 
@@ -345,9 +420,198 @@ test("the server going away while waiting for the peer is shown as server gone",
   }
 });
 
+// ---- wormhole-william, the sender cancelling, a wrong code typed into ferry ----
+//
+// wormhole-william (1.0.6) has no transit-relay flag: its relay is always
+// transit.magic-wormhole.io:4001. Only in the test namespace (interop/run-in-netns.sh) is
+// that name loopback (127.0.0.1, where the namespace's Python relay listens, TCP only);
+// anywhere else william would reach the public relay, so these tests run only there.
+//
+// william *receiving* from the page works with our servers as they are: it connects to the
+// relay hint the page sends in its `transit` message (relay_tcp from /ferry-web.json, the TCP
+// side of the relay the page reaches over WebSocket).
+//
+// william *sending* never reads the receiver's `transit` message: after the answer it only
+// waits on its own listener (direct hints; a page cannot dial those) and on the connection it
+// made to its built-in relay. So the page can receive from william only through a relay that
+// has both william's TCP side, at the address transit.magic-wormhole.io names, and the
+// page's WebSocket side. For those tests a `ferry serve` of their own puts its TCP relay on
+// 127.0.0.2:4001 (127.0.0.1:4001 is the namespace's Python relay), and william runs under
+// `unshare --mount` with a private /etc/hosts naming 127.0.0.2 for transit.magic-wormhole.io.
+
+const HAS_WILLIAM = {
+  skip: (!existsSync(WILLIAM) && `no ${WILLIAM}`) || (process.env.FERRY_IN_TEST_NETNS !== "1" && "wormhole-william would use the public relay outside interop/run-in-netns.sh"),
+};
+
+/** `wormhole-william` against `mailbox`; `stdin` is written to it (william asks "ok? (y/N)"); `hosts`: a private /etc/hosts. */
+function william(args, { cwd = work, stdin = "", mailbox = servers.config.mailbox, hosts } = {}) {
+  const cmd = [WILLIAM, "--relay-url", mailbox, ...args];
+  const [bin, argv] = hosts ? ["unshare", ["--mount", "--propagation", "private", "sh", "-c", 'mount --bind "$0" /etc/hosts && exec "$@"', hosts, ...cmd]] : [cmd[0], cmd.slice(1)];
+  const p = start(bin, argv, { cwd, env: { ...process.env, HOME: work }, stdio: ["pipe", "pipe", "pipe"] });
+  p.child.stdin.end(stdin);
+  return p;
+}
+
+let williamRelay;
+/** The ferry serve whose TCP relay is william's built-in one (see above), started once. */
+async function williamRelayServer() {
+  if (williamRelay) return williamRelay;
+  const dir = mkdtempSync(join(work, "william-relay-"));
+  const [mb, ws] = await Promise.all([freePort(), freePort()]);
+  const args = ["serve", "--mailbox-listen", `127.0.0.1:${mb}`, "--relay-listen", "127.0.0.2:4001", "--relay-ws-listen", `127.0.0.1:${ws}`, "--database", ":memory:"];
+  const srv = start(FERRY, args, { cwd: dir });
+  const ready = (port, host) => waitForPort(port, STEP_MS, srv, `ferry serve for william (${host}:${port})`, host);
+  await Promise.all([ready(mb, "127.0.0.1"), ready(ws, "127.0.0.1"), ready(4001, "127.0.0.2")]);
+  const hosts = join(dir, "hosts");
+  writeFileSync(hosts, "127.0.0.1 localhost\n::1 localhost\n127.0.0.2 transit.magic-wormhole.io relay.magic-wormhole.io\n");
+  williamRelay = { origin: `http://127.0.0.1:${mb}`, mailbox: `ws://127.0.0.1:${mb}/v1`, hosts };
+  ownOrigins.push(`${williamRelay.origin}/`, williamRelay.mailbox, `ws://127.0.0.1:${ws}/`);
+  return williamRelay;
+}
+
+test("page receives a file from wormhole-william send", HAS_WILLIAM, async () => {
+  const via = await williamRelayServer();
+  const c = code();
+  const data = randomBytes(1024 * 1024 + 11);
+  const path = join(work, "from-william.bin");
+  writeFileSync(path, data);
+  const sender = william(["send", "--hide-progress", "--code", c, path], via);
+  const { page, close } = await newPage();
+  const download = page.waitForEvent("download", { timeout: STEP_MS });
+  await page.goto(`${via.origin}/#${c}`);
+  const d = await download;
+  assert.equal(d.suggestedFilename(), "from-william.bin");
+  const saved = join(work, "william-downloaded.bin");
+  await d.saveAs(saved);
+  assert.ok(readFileSync(saved).equals(data), "downloaded bytes equal william's file");
+  await expectExit0(sender, "wormhole-william send FILE");
+  await page.locator("body[data-state=done]").waitFor();
+  await close();
+});
+
+test("page receives a text from wormhole-william send", HAS_WILLIAM, async () => {
+  const c = code();
+  const sender = william(["send", "--hide-progress", "--code", c, "--text", "hello from william ✓"]);
+  const { page, close } = await newPage();
+  await page.goto(`${servers.origin}/#${c}`);
+  await page.locator("#text-output").filter({ hasText: "hello from william ✓" }).waitFor();
+  await expectExit0(sender, "wormhole-william send --text");
+  await page.locator("body[data-state=done]").waitFor();
+  await close();
+});
+
+test("page receives a directory from wormhole-william send as DIR.zip", HAS_WILLIAM, async () => {
+  const via = await williamRelayServer();
+  const c = code();
+  const dir = mkdtempSync(join(work, "wdir-"));
+  mkdirSync(join(dir, "album", "deeper"), { recursive: true });
+  writeFileSync(join(dir, "album", "one.txt"), "one\n");
+  const two = randomBytes(90_000);
+  writeFileSync(join(dir, "album", "deeper", "two.bin"), two);
+  const sender = william(["send", "--hide-progress", "--code", c, join(dir, "album")], via);
+  const { page, close } = await newPage();
+  const download = page.waitForEvent("download", { timeout: STEP_MS });
+  await page.goto(`${via.origin}/#${c}`);
+  const d = await download;
+  assert.equal(d.suggestedFilename(), "album.zip");
+  const saved = join(work, "album.zip");
+  await d.saveAs(saved);
+  const script =
+    "import hashlib, json, sys, zipfile; z = zipfile.ZipFile(sys.argv[1]); assert z.testzip() is None; " +
+    "print(json.dumps({n: hashlib.sha256(z.read(n)).hexdigest() for n in z.namelist() if not n.endswith('/')}))";
+  const listed = await finish(start("python3", ["-c", script, saved]), STEP_MS, "python3 zipfile");
+  assert.equal(listed.code, 0, listed.stderr);
+  const sha = (b) => createHash("sha256").update(b).digest("hex");
+  const files = JSON.parse(listed.stdout);
+  assert.deepEqual(Object.keys(files).map((n) => n.replace(/^album\//, "")).sort(), ["deeper/two.bin", "one.txt"]);
+  assert.equal(Object.entries(files).find(([n]) => n.endsWith("two.bin"))?.[1], sha(two), "two.bin's bytes survive");
+  await expectExit0(sender, "wormhole-william send DIR");
+  await page.locator("body[data-state=done]").waitFor();
+  await close();
+});
+
+test("page sends a file to wormhole-william receive", HAS_WILLIAM, async () => {
+  const data = randomBytes(1024 * 1024 + 13);
+  const path = join(work, "to-william.bin");
+  writeFileSync(path, data);
+  const { page, close } = await newPage();
+  await page.goto(`${servers.origin}/`);
+  await page.setInputFiles("#file-input", path);
+  const c = await shownCode(page);
+  const out = mkdtempSync(join(work, "william-recv-"));
+  const receiver = william(["receive", "--hide-progress", c], { cwd: out, stdin: "y\n" });
+  await expectExit0(receiver, "wormhole-william receive FILE");
+  assert.ok(readFileSync(join(out, "to-william.bin")).equals(data), "william received the page's bytes");
+  await page.locator("body[data-state=done]").waitFor();
+  await close();
+});
+
+test("page sends a text to wormhole-william receive", HAS_WILLIAM, async () => {
+  const { page, close } = await newPage();
+  await page.goto(`${servers.origin}/`);
+  await page.fill("#text-input", "hello william, from the page ✓");
+  await page.click("#text-form button");
+  const c = await shownCode(page);
+  const r = await finish(william(["receive", "--hide-progress", c]), STEP_MS, "wormhole-william receive (text)");
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  assert.match(r.stdout, /hello william, from the page ✓/);
+  await page.locator("body[data-state=done]").waitFor();
+  await close();
+});
+
+test("ferry send interrupted (SIGINT) while the page receives: the page fails visibly, ferry exits 130", async (t) => {
+  const c = code();
+  const path = join(work, "big-interrupted.bin");
+  writeFileSync(path, Buffer.alloc(256 * 1024 * 1024)); // ~15 s to the page: long enough to interrupt
+  const sender = ferry(["send", ...net(), "--code", c, path]);
+  const { page, close } = await newPage();
+  try {
+    await page.goto(`${servers.origin}/#${c}`);
+    await page.locator("#progress").waitFor({ state: "visible" });
+    assert.equal(await page.locator("body").getAttribute("data-state"), "busy", "still receiving when ferry is interrupted");
+    process.kill(sender.child.pid, "SIGINT"); // Ctrl-C, to ferry alone
+    const r = await finish(sender, STEP_MS, "ferry send (SIGINT)");
+    assert.equal(r.code, INTERRUPTED_EXIT, `ferry send exits 130 on Ctrl-C:\n${r.stderr}`);
+    const err = page.locator("#error[data-kind]");
+    await err.waitFor({ state: "visible" });
+    const kind = await err.getAttribute("data-kind");
+    t.diagnostic(`the page showed ${kind}: ${await err.textContent()}`);
+    // the transit connection closing (peer-gone, seen) or ferry's `error` message (peer-error), whichever comes first
+    assert.ok(["peer-gone", "peer-error"].includes(kind ?? ""), `error kind ${kind}: ${await err.textContent()}`);
+    await page.locator("body[data-state=failed]").waitFor();
+    assert.equal(await page.locator("body[data-state=done]").count(), 0, "the page never says done");
+  } finally {
+    rmSync(path);
+    await close();
+  }
+});
+
+test("a wrong code typed into ferry receive: ferry exits 3 and the sending page shows wrong-code", async () => {
+  const { page, close } = await newPage();
+  await page.goto(`${servers.origin}/`);
+  await page.fill("#text-input", "for the right code only");
+  await page.click("#text-form button");
+  const c = (await shownCode(page)) ?? "";
+  const [nameplateShown, ...words] = c.split("-");
+  const wrongWords = words.join("-") === "absurd-bedlamp" ? "aardvark-bedlamp" : "absurd-bedlamp";
+  const r = await finish(ferry(["receive", ...net(), `${nameplateShown}-${wrongWords}`]), STEP_MS, "ferry receive (wrong code)");
+  assert.equal(r.code, WRONG_CODE_EXIT, `ferry receive exits with the wrong-code code:\n${r.stdout}${r.stderr}`);
+  assert.doesNotMatch(r.stdout, /for the right code only/);
+  const err = page.locator("#error[data-kind=wrong-code]");
+  await err.waitFor({ state: "visible" });
+  assert.match((await err.textContent()) ?? "", /wrong code/i);
+  await page.locator("body[data-state=failed]").waitFor();
+  await close();
+});
+
 // Last: it checks what every page above loaded.
 test("the pages loaded nothing from another origin and broke no CSP rule", () => {
   assert.ok(requests.length > 0);
+  if (SERVERS === "ferry") {
+    // the pages really came from ferry serve (its mailbox port), under the CSP pinned above
+    assert.equal(servers.origin, new URL(servers.config.mailbox).origin.replace(/^ws/, "http"));
+    for (const file of ["/", "/app.js", "/style.css", "/ferry-web.json"]) assert.ok(requests.includes(servers.origin + file), `${file} loaded from ferry serve`);
+  }
   const allowed = [servers.origin + "/", servers.config.mailbox, servers.config.relay_ws, ...ownOrigins];
   const foreign = requests.filter((u) => !u.startsWith("data:") && !allowed.some((a) => u.startsWith(a)));
   assert.deepEqual(foreign, []);

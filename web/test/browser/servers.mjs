@@ -1,7 +1,12 @@
-// The servers a browser test needs, all on 127.0.0.1 with free ports: the
-// Python mailbox server and transit relay (with its WebSocket listener) from
-// the peers venv, and a static server for web/dist/ that answers
-// /ferry-web.json and sends the CSP that `ferry serve` will send.
+// The servers a browser test needs, all on 127.0.0.1 with free ports.
+//
+// By default one `ferry serve` (FERRY_BIN): mailbox, TCP relay and WebSocket
+// relay, and the page itself (the web/dist/ embedded in the binary) at
+// http://127.0.0.1:MAILBOX/, with the CSP and /ferry-web.json ferry serve makes.
+// FERRY_TEST_SERVERS=python: the Python mailbox server and transit relay (with
+// its WebSocket listener) from the peers venv instead, and, since they serve no
+// page, a Node static server for web/dist/ that answers /ferry-web.json and
+// copies the CSP ferry serve sends.
 import { readFileSync } from "node:fs";
 import { createServer } from "node:http";
 import { homedir } from "node:os";
@@ -14,22 +19,31 @@ const VENV =
 export const PYBIN = join(VENV, "bin");
 const READY_MS = 60_000;
 
-/** FERRY_TEST_SERVERS=ferry: `ferry serve` (FERRY_BIN) as mailbox and both relays instead of Python. */
+/** "ferry" (the default) or "python". */
+export const SERVERS = process.env.FERRY_TEST_SERVERS || "ferry";
+if (!["ferry", "python"].includes(SERVERS)) throw new Error(`FERRY_TEST_SERVERS=${SERVERS}: expected ferry or python`);
+
+/**
+ * Starts the servers; returns {config (what /ferry-web.json says), origin (where
+ * the page is), pageFrom ("ferry serve" or "node"), mailboxProc, close}.
+ */
 export async function startServers(workdir, ferryBin) {
-  const [mailbox, relay, relayWs, web] = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
-  const procs =
-    process.env.FERRY_TEST_SERVERS === "ferry"
-      ? await startFerryServe(ferryBin, workdir, mailbox, relay, relayWs)
-      : await startPython(workdir, mailbox, relay, relayWs);
+  const [mailbox, relay, relayWs] = await Promise.all([freePort(), freePort(), freePort()]);
   const config = {
     mailbox: `ws://127.0.0.1:${mailbox}/v1`,
     relay_ws: `ws://127.0.0.1:${relayWs}/`,
     relay_tcp: `tcp:127.0.0.1:${relay}`,
     appid: "lothar.com/wormhole/text-or-file-xfer",
   };
+  if (SERVERS === "ferry") {
+    const srv = await startFerryServe(ferryBin, workdir, mailbox, relay, relayWs);
+    // `mailboxProc`: a test may kill it to see the page report the server gone.
+    return { config, origin: `http://127.0.0.1:${mailbox}`, pageFrom: "ferry serve", mailboxProc: srv, close: async () => {} };
+  }
+  const procs = await startPython(workdir, mailbox, relay, relayWs);
+  const web = await freePort();
   const http = await staticServer(web, config);
-  // `mailboxProc`: a test may kill it to see the page report the server gone.
-  return { config, origin: `http://127.0.0.1:${web}`, mailboxProc: procs.mailbox, close: () => new Promise((r) => http.close(r)) };
+  return { config, origin: `http://127.0.0.1:${web}`, pageFrom: "node", mailboxProc: procs.mailbox, close: () => new Promise((r) => http.close(r)) };
 }
 
 async function startPython(workdir, mailbox, relay, relayWs) {
@@ -45,15 +59,16 @@ async function startFerryServe(ferry, workdir, mailbox, relay, relayWs) {
   const args = ["serve", "--mailbox-listen", at(mailbox), "--relay-listen", at(relay), "--relay-ws-listen", at(relayWs), "--database", `${workdir}/ferry.sqlite`];
   const srv = start(ferry, args, { cwd: workdir });
   await Promise.all([waitForPort(mailbox, READY_MS, srv, "ferry serve (mailbox)"), waitForPort(relay, READY_MS, srv, "ferry serve (relay)"), waitForPort(relayWs, READY_MS, srv, "ferry serve (websocket relay)")]);
-  return { mailbox: srv };
+  return srv;
 }
 
 const TYPES = { ".html": "text/html; charset=utf-8", ".js": "text/javascript", ".css": "text/css" };
 const FILES = { "/": "index.html", "/app.js": "app.js", "/transit.js": "transit.js", "/sw.js": "sw.js", "/style.css": "style.css" };
 
+/** The CSP ferry serve sends (crates/ferry-server/src/web.rs); the test against ferry serve pins it. */
 function csp(config) {
-  const ws = [config.mailbox, config.relay_ws].filter(Boolean).join(" ");
-  return `default-src 'none'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; img-src 'self' data:; connect-src 'self' ${ws}; worker-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'`;
+  const ws = [config.mailbox.replace(/\/v1$/, ""), config.relay_ws.replace(/\/$/, "")].join(" ");
+  return `default-src 'none'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; img-src 'self' data:; connect-src 'self' ${ws}; worker-src 'self'; manifest-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'`;
 }
 
 function staticServer(port, config) {
