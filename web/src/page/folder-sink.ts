@@ -1,0 +1,78 @@
+/**
+ * Receiving into a folder the user picked, instead of a download: a file is
+ * written there under a fresh name; a directory's zip is written there as
+ * `DIRNAME.zip` (fresh too), unpacked by unpack.ts once the sender has our
+ * ack, and deleted when that worked. If the archive cannot be read at all,
+ * the zip stays, so nothing received is lost.
+ *
+ * Writes go through `FileSystemWritableFileStream`, which Chromium commits
+ * only on `close()`: an aborted transfer leaves no partial file behind.
+ */
+import type { Offer } from "../wormhole/index.ts";
+import { safeName, type Sink } from "./download.ts";
+import type { FlowView } from "./ui-port.ts";
+import { freshName, unpackZip, type UnpackReport } from "./unpack.ts";
+
+/** Records are gathered to this size before one write: each write is a round trip to the browser. */
+const GATHER = 1024 * 1024;
+/** Skipped entries named in the status line; the count covers the rest. */
+const NAMED_SKIPS = 5;
+
+export async function openFolderSink(into: FileSystemDirectoryHandle, offer: Exclude<Offer, { kind: "message" }>): Promise<Sink> {
+  const wanted = offer.kind === "file" ? safeName(offer.filename) : `${safeName(offer.dirname)}.zip`;
+  const name = await freshName(into, wanted);
+  const handle = await into.getFileHandle(name, { create: true });
+  const sink = writableSink(await handle.createWritable(), () => void into.removeEntry(name).catch(() => {}));
+  if (offer.kind === "file") return { ...sink, finish: async () => `Saved as ${name} in the folder you picked.` };
+  return { ...sink, finish: (view) => unpack(into, handle, name, safeName(offer.dirname), view) };
+}
+
+async function unpack(into: FileSystemDirectoryHandle, zip: FileSystemFileHandle, zipName: string, dirname: string, view: FlowView): Promise<string> {
+  view.status(`Unpacking ${zipName}…`);
+  let report: UnpackReport;
+  try {
+    report = await unpackZip(await zip.getFile(), into, dirname, (done, total) => view.progress(done, total));
+  } catch (e) {
+    return `Received ${zipName}, but could not unpack it (${e instanceof Error ? e.message : String(e)}); the zip is kept.`;
+  }
+  await into.removeEntry(zipName);
+  return describe(report);
+}
+
+function describe(r: UnpackReport): string {
+  const done = `Unpacked ${r.files} file${r.files === 1 ? "" : "s"} into ${r.root}.`;
+  if (r.skipped.length === 0) return done;
+  const named = r.skipped.slice(0, NAMED_SKIPS).join("; ");
+  const more = r.skipped.length > NAMED_SKIPS ? ` and ${r.skipped.length - NAMED_SKIPS} more` : "";
+  return `${done} Skipped ${r.skipped.length}: ${named}${more}.`;
+}
+
+/** The `Sink` over a writable file: writes queue in order; `close` waits for them all. */
+function writableSink(w: FileSystemWritableFileStream, discard: () => void): Sink {
+  let queue: Promise<void> = Promise.resolve();
+  let buf = new Uint8Array(GATHER);
+  let len = 0;
+  const flush = () => {
+    if (len === 0) return;
+    const chunk = buf.subarray(0, len);
+    queue = queue.then(() => w.write(chunk));
+    buf = new Uint8Array(GATHER);
+    len = 0;
+  };
+  return {
+    write: (chunk) => {
+      if (len + chunk.length > GATHER) flush();
+      if (chunk.length > GATHER) return void (queue = queue.then(() => w.write(chunk.slice())));
+      buf.set(chunk, len);
+      len += chunk.length;
+    },
+    close: async () => {
+      flush();
+      await queue;
+      await w.close();
+    },
+    abort: (reason) => {
+      void queue.finally(() => w.abort(reason)).catch(() => {}).finally(discard);
+    },
+  };
+}
