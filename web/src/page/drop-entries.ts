@@ -8,17 +8,24 @@ import { MAX_ENTRIES, type Picked } from "./selection.ts";
 
 const MAX_DEPTH = 32;
 
-/** Must be called inside the drop handler: the items are gone once it returns. */
-export function droppedEntries(dt: DataTransfer): FileSystemEntry[] {
+/**
+ * Must be called inside the drop handler: the items are gone once it returns.
+ * An item with no entry (a browser without the API, a synthetic drop) is taken as a plain file.
+ */
+export function droppedEntries(dt: DataTransfer): (FileSystemEntry | File)[] {
   return Array.from(dt.items).flatMap((item) => {
-    const entry = item.kind === "file" ? item.webkitGetAsEntry() : null;
+    if (item.kind !== "file") return [];
+    const entry = item.webkitGetAsEntry() ?? item.getAsFile();
     return entry === null ? [] : [entry];
   });
 }
 
-export async function walkEntries(roots: readonly FileSystemEntry[]): Promise<Picked[]> {
+export async function walkEntries(roots: readonly (FileSystemEntry | File)[]): Promise<Picked[]> {
   const out: Picked[] = [];
-  for (const root of roots) await walk(root, root.name, 0, out);
+  for (const root of roots) {
+    if (root instanceof File) out.push({ path: root.name, file: root });
+    else await walk(root, root.name, 0, out);
+  }
   return out;
 }
 

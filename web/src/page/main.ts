@@ -173,7 +173,13 @@ function codeFromHash(): string | null {
   return code;
 }
 
+/** At load, not on the first download: the worker also keeps the page for offline use (sw/shell.ts). */
+function registerWorker(): void {
+  if ("serviceWorker" in navigator && window.isSecureContext) navigator.serviceWorker.register("./sw.js").catch(() => {});
+}
+
 wire();
+registerWorker();
 const code = codeFromHash();
 if (code !== null) {
   $<HTMLInputElement>("code-input").value = code;
