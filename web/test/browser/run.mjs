@@ -470,9 +470,9 @@ test("page sends a folder to another page, which downloads DIR.zip", async () =>
 
 // Playwright cannot click the native folder picker, so the page's own picker call is
 // answered with a folder in the origin-private file system (same FileSystemDirectoryHandle
-// API). This covers the UI button, the folder sink, unpack.ts (stored entries, fresh names,
-// deleting the zip), not the native dialog nor the user's real disk; deflated entries and
-// hostile zips are covered by the Node tests of zip-reader.ts only.
+// API). This covers the UI button, the folder sink and unpack.ts (stored and deflated
+// entries, hostile names, fresh names, deleting the zip), not the native dialog, the
+// permission prompt, nor a real disk's file system (names Windows refuses, for one).
 const OPFS_PICKER = `window.showDirectoryPicker = async () => (await navigator.storage.getDirectory()).getDirectoryHandle("picked", { create: true });`;
 
 /** Every file under the OPFS folder "picked", as `{path: hex}`. */
@@ -515,6 +515,58 @@ test("page receives a folder from Python wormhole send into a picked folder (OPF
   const unpacked = Object.fromEntries(Object.entries(got).filter(([k]) => k.startsWith("photos (1)/")).map(([k, v]) => [k.slice("photos (1)/".length), v]));
   assertSameTree(unpacked, files);
   assert.deepEqual(Object.keys(got).filter((k) => !k.startsWith("photos")), [], "the temporary zip is gone");
+  await close();
+});
+
+/** A zip with deflated and stored entries, hostile names, a duplicate and a wrong CRC (Python's zipfile, then patched). */
+async function hostileZip(path) {
+  const script = `
+import sys, zipfile
+names = ["ok/deflated.txt", "../evil.txt", "/abs.txt", "C:/drive.txt", "a\\\\..\\\\..\\\\back.txt", "dup.txt", "dup.txt", "badcrc.txt"]
+with zipfile.ZipFile(sys.argv[1], "w") as z:
+    for n in names:
+        z.writestr(zipfile.ZipInfo(n), ("line of %s\\n" % n) * 5000, compress_type=zipfile.ZIP_DEFLATED)
+    z.writestr(zipfile.ZipInfo("stored.bin"), bytes(range(256)) * 10, compress_type=zipfile.ZIP_STORED)
+data = bytearray(open(sys.argv[1], "rb").read())
+cd = data.find(b"badcrc.txt", data.find(b"PK\\x01\\x02")) - 46  # its central header
+data[cd + 16] ^= 0xFF  # a CRC byte
+open(sys.argv[1], "wb").write(bytes(data))
+print(zipfile.ZipFile(sys.argv[1]).namelist())
+`;
+  const r = await finish(start("python3", ["-W", "ignore", "-c", script, path]), STEP_MS, "python3 (hostile zip)");
+  assert.equal(r.code, 0, r.stderr);
+  return r.stdout;
+}
+
+test("a hostile zip from a real wormhole sender unpacks only what is safe, inside the picked folder", { skip: !existsSync(join(PYBIN, "wormhole")) }, async () => {
+  const zip = join(work, "hostile.zip");
+  const listed = await hostileZip(zip);
+  assert.match(listed, /\.\.\/evil\.txt/, "Python kept the hostile names");
+  const c = code();
+  const env = { ...process.env, HOME: work, FERRY_TEST_ZIP: zip, FERRY_TEST_DIRNAME: "hostile" };
+  const netArgs = ["--relay-url", servers.config.mailbox, "--transit-helper", servers.config.relay_tcp];
+  const script = new URL("./zip-sender.py", import.meta.url).pathname;
+  const sender = start(join(PYBIN, "python3"), [script, ...netArgs, "send", "--code", c, zip], { cwd: work, env });
+  const { page, close } = await newPage();
+  await page.addInitScript(OPFS_PICKER);
+  await page.goto(`${servers.origin}/`);
+  await page.fill("#code-input", c);
+  await page.click("#receive-folder");
+  await page.locator("body[data-state=done]").waitFor();
+  await expectExit0(sender, "wormhole send (hostile zip)");
+  const status = (await page.locator("#status").textContent()) ?? "";
+  assert.match(status, /Unpacked 4 files into hostile\. Skipped 5: /);
+  for (const why of [/\.\.\/evil\.txt: path goes outside/, /\/abs\.txt: absolute path/, /C:\/drive\.txt: drive letter/, /back\.txt: path goes outside/, /badcrc\.txt: CRC-32 does not match/]) assert.match(status, why);
+  const got = await opfsTree(page);
+  assert.deepEqual(Object.keys(got).sort(), ["hostile/dup (1).txt", "hostile/dup.txt", "hostile/ok/deflated.txt", "hostile/stored.bin"]);
+  assert.equal(got["hostile/ok/deflated.txt"]?.toString(), "line of ok/deflated.txt\n".repeat(5000));
+  assert.ok(got["hostile/stored.bin"]?.equals(Buffer.concat(Array(10).fill(Buffer.from(Array.from({ length: 256 }, (_, i) => i))))));
+  const top = await page.evaluate(async () => {
+    const names = [];
+    for await (const name of (await navigator.storage.getDirectory()).keys()) names.push(name);
+    return names;
+  });
+  assert.deepEqual(top, ["picked"], "nothing outside the picked folder");
   await close();
 });
 
