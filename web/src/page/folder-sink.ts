@@ -35,8 +35,8 @@ async function unpack(into: FileSystemDirectoryHandle, zip: FileSystemFileHandle
   } catch (e) {
     return `Received ${zipName}, but could not unpack it (${e instanceof Error ? e.message : String(e)}); the zip is kept.`;
   }
-  await into.removeEntry(zipName);
-  return describe(report);
+  const kept = await into.removeEntry(zipName).then(() => "", () => ` (${zipName} could not be deleted)`);
+  return describe(report) + kept;
 }
 
 function describe(r: UnpackReport): string {
@@ -47,9 +47,13 @@ function describe(r: UnpackReport): string {
   return `${done} Skipped ${r.skipped.length}: ${named}${more}.`;
 }
 
-/** The `Sink` over a writable file: writes queue in order; `close` waits for them all. */
+/**
+ * The `Sink` over a writable file: writes queue in order; `close` waits for them all.
+ * An abort after a good close (Cancel while unpacking) keeps the file: it is complete.
+ */
 function writableSink(w: FileSystemWritableFileStream, discard: () => void): Sink {
   let queue: Promise<void> = Promise.resolve();
+  let closed = false;
   let buf = new Uint8Array(GATHER);
   let len = 0;
   const flush = () => {
@@ -70,9 +74,10 @@ function writableSink(w: FileSystemWritableFileStream, discard: () => void): Sin
       flush();
       await queue;
       await w.close();
+      closed = true;
     },
     abort: (reason) => {
-      void queue.finally(() => w.abort(reason)).catch(() => {}).finally(discard);
+      if (!closed) void queue.finally(() => w.abort(reason)).catch(() => {}).finally(discard);
     },
   };
 }
