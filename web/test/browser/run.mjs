@@ -448,6 +448,29 @@ test("files dropped on the page go to ferry receive as one folder", async () => 
   await close();
 });
 
+test("a folder and a file dragged in from the desktop (CDP drag events) go to ferry receive", async () => {
+  const { root, files } = makeTree("dragged");
+  const loose = join(work, "beside.txt");
+  writeFileSync(loose, "beside the folder\n");
+  const { page, close } = await newPage();
+  await page.goto(`${servers.origin}/`);
+  // Input.dispatchDragEvent is a drag from outside the page with real paths, so the page
+  // sees real entries (webkitGetAsEntry) and walks the folder; a synthetic DataTransfer has none.
+  const cdp = await page.context().newCDPSession(page);
+  const box = await page.locator("#drop").boundingBox();
+  const at = { x: box.x + box.width / 2, y: box.y + box.height / 2 };
+  const data = { items: [], files: [root, loose], dragOperationsMask: 1 };
+  for (const type of ["dragEnter", "dragOver", "drop"]) await cdp.send("Input.dispatchDragEvent", { type, ...at, data });
+  const c = await shownCode(page);
+  const out = mkdtempSync(join(work, "recv-drag-"));
+  await expectExit0(ferry(["receive", ...net(), "-y", "-o", out, c]), "ferry receive (dragged folder and file)");
+  const want = { "beside.txt": Buffer.from("beside the folder\n") };
+  for (const [rel, d] of Object.entries(files)) want[`dragged/${rel}`] = d;
+  assertSameTree(readTree(join(out, "files")), want);
+  await page.locator("body[data-state=done]").waitFor();
+  await close();
+});
+
 test("page sends a folder to another page, which downloads DIR.zip", async () => {
   const { root, files } = makeTree("p2p");
   const sender = await newPage();
