@@ -12,6 +12,7 @@ import type { Offer } from "../wormhole/index.ts";
 import { safeName, type Sink } from "./download.ts";
 import type { FlowView } from "./ui-port.ts";
 import { freshName, unpackZip, type UnpackReport } from "./unpack.ts";
+import { DEFAULT_LIMITS, type ZipLimits } from "./zip-reader.ts";
 
 /** Records are gathered to this size before one write: each write is a round trip to the browser. */
 const GATHER = 1024 * 1024;
@@ -24,14 +25,16 @@ export async function openFolderSink(into: FileSystemDirectoryHandle, offer: Exc
   const handle = await into.getFileHandle(name, { create: true });
   const sink = writableSink(await handle.createWritable(), () => void into.removeEntry(name).catch(() => {}));
   if (offer.kind === "file") return { ...sink, finish: async () => `Saved as ${name} in the folder you picked.` };
-  return { ...sink, finish: (view) => unpack(into, handle, name, safeName(offer.dirname), view) };
+  // No more than the offer said (what the user agreed to): a zip bomb stops at `numbytes`, as in ferry's CLI.
+  const limits: ZipLimits = { ...DEFAULT_LIMITS, maxEntrySize: offer.numbytes, maxTotal: offer.numbytes };
+  return { ...sink, finish: (view) => unpack(into, handle, name, safeName(offer.dirname), limits, view) };
 }
 
-async function unpack(into: FileSystemDirectoryHandle, zip: FileSystemFileHandle, zipName: string, dirname: string, view: FlowView): Promise<string> {
+async function unpack(into: FileSystemDirectoryHandle, zip: FileSystemFileHandle, zipName: string, dirname: string, limits: ZipLimits, view: FlowView): Promise<string> {
   view.status(`Unpacking ${zipName}…`);
   let report: UnpackReport;
   try {
-    report = await unpackZip(await zip.getFile(), into, dirname, (done, total) => view.progress(done, total));
+    report = await unpackZip(await zip.getFile(), into, dirname, (done, total) => view.progress(done, total), limits);
   } catch (e) {
     return `Received ${zipName}, but could not unpack it (${e instanceof Error ? e.message : String(e)}); the zip is kept.`;
   }

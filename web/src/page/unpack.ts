@@ -66,6 +66,7 @@ export async function unpackZip(
 async function unpackEntry(zip: Blob, e: CentralEntry, cdOffset: number, dirs: Map<string, FileSystemDirectoryHandle>): Promise<boolean> {
   const path = entryPath(e.name);
   if (!path.ok) throw new ZipError(path.why);
+  if (e.symlink) throw new ZipError("a symbolic link (not followed)");
   const parents = path.dir ? path.segments : path.segments.slice(0, -1);
   const parent = await dirAt(dirs, parents);
   if (path.dir) return false;

@@ -26,6 +26,8 @@ export interface CentralEntry {
   readonly csize: number;
   readonly usize: number;
   readonly localOffset: number;
+  /** Made on Unix with the symlink file type: its data is a link target, never followed or written. */
+  readonly symlink: boolean;
 }
 
 export interface CentralLocation {
@@ -52,6 +54,8 @@ const MAX_COMMENT = 0xffff;
 /** The methods we can unpack: STORED, and DEFLATE through `DecompressionStream`. */
 export const STORED = 0;
 export const DEFLATED = 8;
+const MADE_BY_UNIX = 3;
+const S_IFLNK = 0o120000;
 
 const u16 = (b: Uint8Array, at: number) => need(b, at + 2) && ((b[at] as number) | ((b[at + 1] as number) << 8));
 const u32 = (b: Uint8Array, at: number) => u16(b, at) + u16(b, at + 2) * 0x10000;
@@ -116,7 +120,7 @@ export function centralDirectory(cd: Uint8Array, loc: CentralLocation, limits: Z
   let total = 0;
   for (let at = 0, i = 0; i < loc.count; i++) {
     const [entry, len] = centralHeader(cd, at, loc.offset);
-    if (entry.usize > limits.maxEntrySize) throw new ZipError(`${entry.name}: too large (${entry.usize} bytes)`);
+    if (entry.usize > limits.maxEntrySize) throw new ZipError(`${entry.name}: ${entry.usize} bytes, more than allowed`);
     total += entry.usize;
     if (total > limits.maxTotal) throw new ZipError("the entries add up to more than allowed");
     out.push(entry);
@@ -134,7 +138,8 @@ function centralHeader(cd: Uint8Array, at: number, cdOffset: number): [CentralEn
   need(cd, at + len);
   const name = new TextDecoder("utf-8", { fatal: false }).decode(cd.subarray(at + 46, at + 46 + nameLen));
   if (flags & 1) throw new ZipError(`${name}: encrypted entries are not supported`);
-  const raw = { name, method: u16(cd, at + 10), crc: u32(cd, at + 16), csize: u32(cd, at + 20), usize: u32(cd, at + 24), localOffset: u32(cd, at + 42) };
+  const symlink = u16(cd, at + 4) >> 8 === MADE_BY_UNIX && Math.floor(u32(cd, at + 38) / 0x10000) >> 12 === S_IFLNK >> 12;
+  const raw = { name, method: u16(cd, at + 10), crc: u32(cd, at + 16), csize: u32(cd, at + 20), usize: u32(cd, at + 24), localOffset: u32(cd, at + 42), symlink };
   const entry = applyZip64(raw, cd.subarray(at + 46 + nameLen, at + 46 + nameLen + extraLen));
   if (entry.method !== STORED && entry.method !== DEFLATED) throw new ZipError(`${name}: compression method ${entry.method} is not supported`);
   if (entry.method === STORED && entry.csize !== entry.usize) throw new ZipError(`${name}: stored sizes disagree`);

@@ -541,7 +541,7 @@ test("page receives a folder from Python wormhole send into a picked folder (OPF
   await close();
 });
 
-/** A zip with deflated and stored entries, hostile names, a duplicate and a wrong CRC (Python's zipfile, then patched). */
+/** A zip with deflated and stored entries, hostile names, a duplicate, a symlink and a wrong CRC (Python's zipfile, then patched). */
 async function hostileZip(path) {
   const script = `
 import sys, zipfile
@@ -550,6 +550,10 @@ with zipfile.ZipFile(sys.argv[1], "w") as z:
     for n in names:
         z.writestr(zipfile.ZipInfo(n), ("line of %s\\n" % n) * 5000, compress_type=zipfile.ZIP_DEFLATED)
     z.writestr(zipfile.ZipInfo("stored.bin"), bytes(range(256)) * 10, compress_type=zipfile.ZIP_STORED)
+    link = zipfile.ZipInfo("link")
+    link.create_system = 3
+    link.external_attr = 0o120777 << 16
+    z.writestr(link, "../../../etc/passwd")
 data = bytearray(open(sys.argv[1], "rb").read())
 cd = data.find(b"badcrc.txt", data.find(b"PK\\x01\\x02")) - 46  # its central header
 data[cd + 16] ^= 0xFF  # a CRC byte
@@ -561,12 +565,10 @@ print(zipfile.ZipFile(sys.argv[1]).namelist())
   return r.stdout;
 }
 
-test("a hostile zip from a real wormhole sender unpacks only what is safe, inside the picked folder", { skip: !existsSync(join(PYBIN, "wormhole")) }, async () => {
-  const zip = join(work, "hostile.zip");
-  const listed = await hostileZip(zip);
-  assert.match(listed, /\.\.\/evil\.txt/, "Python kept the hostile names");
+/** Python's `wormhole send` offering our `zip` as directory `dirname`; the page receives it into the OPFS "picked" folder. */
+async function zipIntoPickedFolder(zip, dirname, extraEnv = {}) {
   const c = code();
-  const env = { ...process.env, HOME: work, FERRY_TEST_ZIP: zip, FERRY_TEST_DIRNAME: "hostile" };
+  const env = { ...process.env, HOME: work, FERRY_TEST_ZIP: zip, FERRY_TEST_DIRNAME: dirname, ...extraEnv };
   const netArgs = ["--relay-url", servers.config.mailbox, "--transit-helper", servers.config.relay_tcp];
   const script = new URL("./zip-sender.py", import.meta.url).pathname;
   const sender = start(join(PYBIN, "python3"), [script, ...netArgs, "send", "--code", c, zip], { cwd: work, env });
@@ -576,9 +578,16 @@ test("a hostile zip from a real wormhole sender unpacks only what is safe, insid
   await page.fill("#code-input", c);
   await page.click("#receive-folder");
   await page.locator("body[data-state=done]").waitFor();
-  await expectExit0(sender, "wormhole send (hostile zip)");
-  const status = (await page.locator("#status").textContent()) ?? "";
-  assert.match(status, /Unpacked 4 files into hostile\. Skipped 5: /);
+  await expectExit0(sender, "wormhole send (our zip)");
+  return { page, close, status: (await page.locator("#status").textContent()) ?? "" };
+}
+
+test("a hostile zip from a real wormhole sender unpacks only what is safe, inside the picked folder", { skip: !existsSync(join(PYBIN, "wormhole")) }, async () => {
+  const zip = join(work, "hostile.zip");
+  const listed = await hostileZip(zip);
+  assert.match(listed, /\.\.\/evil\.txt/, "Python kept the hostile names");
+  const { page, close, status } = await zipIntoPickedFolder(zip, "hostile");
+  assert.match(status, /Unpacked 4 files into hostile\. Skipped 6: .* and 1 more\.$/);
   for (const why of [/\.\.\/evil\.txt: path goes outside/, /\/abs\.txt: absolute path/, /C:\/drive\.txt: drive letter/, /back\.txt: path goes outside/, /badcrc\.txt: CRC-32 does not match/]) assert.match(status, why);
   const got = await opfsTree(page);
   assert.deepEqual(Object.keys(got).sort(), ["hostile/dup (1).txt", "hostile/dup.txt", "hostile/ok/deflated.txt", "hostile/stored.bin"]);
@@ -590,6 +599,17 @@ test("a hostile zip from a real wormhole sender unpacks only what is safe, insid
     return names;
   });
   assert.deepEqual(top, ["picked"], "nothing outside the picked folder");
+  await close();
+});
+
+test("a zip that unpacks to more than its offer said is not unpacked, and is kept", { skip: !existsSync(join(PYBIN, "wormhole")) }, async () => {
+  const zip = join(work, "bomb.zip");
+  await hostileZip(zip);
+  const { page, close, status } = await zipIntoPickedFolder(zip, "bomb", { FERRY_TEST_NUMBYTES: "1000" });
+  assert.match(status, /Received bomb\.zip, but could not unpack it \(.*more than allowed\); the zip is kept\./);
+  const got = await opfsTree(page);
+  assert.ok(got["bomb.zip"]?.equals(readFileSync(zip)), "the received zip is kept whole");
+  assert.deepEqual(Object.keys(got).filter((k) => k !== "bomb.zip"), []);
   await close();
 });
 
