@@ -613,6 +613,32 @@ test("a zip that unpacks to more than its offer said is not unpacked, and is kep
   await close();
 });
 
+// wormhole-william (Go, Debian): its transit relay is fixed (transit.magic-wormhole.io:4001, which
+// run-in-netns.sh maps to loopback), but as a receiver it also dials the relay hint the page
+// sends, so both meet on the test relay and Go's archive/zip reads our zip. (As a sender it did
+// not meet the page here, seemingly using only its own relay, which has no WebSocket side in
+// this network: william -> page is not tested.)
+const WILLIAM = process.env.FERRY_WILLIAM_BIN ?? "/usr/bin/wormhole-william";
+
+function william(args, cwd) {
+  const proc = start(WILLIAM, ["--relay-url", servers.config.mailbox, ...args], { cwd, env: { ...process.env, HOME: work }, stdio: ["pipe", "pipe", "pipe"] });
+  proc.child.stdin.end("y\n"); // receive asks "ok? (y/N):" before a file or directory
+  return proc;
+}
+
+test("page sends a folder to wormhole-william receive (Go's archive/zip unpacks it)", { skip: !existsSync(WILLIAM) }, async () => {
+  const { root, files } = makeTree("gofolder");
+  const { page, close } = await newPage();
+  await page.goto(`${servers.origin}/`);
+  await page.setInputFiles("#folder-input", root);
+  const c = await shownCode(page);
+  const out = mkdtempSync(join(work, "go-recv-dir-"));
+  await expectExit0(william(["receive", "--hide-progress", c], out), "wormhole-william receive (folder)");
+  assertSameTree(readTree(join(out, "gofolder")), files);
+  await page.locator("body[data-state=done]").waitFor();
+  await close();
+});
+
 test("page receives a file from ferry send into a picked folder under a fresh name", async () => {
   const c = code();
   const data = randomBytes(200_000);
