@@ -102,6 +102,7 @@ function sendPayload(payload: Payload): void {
 /** One plain file goes as a file; several, or a folder, as a directory (a zip built on the fly). */
 function sendPicked(picked: () => Promise<Picked[]>): void {
   void run(async (cfg, view, cancel) => {
+    view.status("Reading what was picked…"); // a dropped folder is walked first
     const sel = select(await picked());
     if (sel === null) throw new PageError("local", "Nothing to send: no file was picked.");
     await send(cfg, sel.kind === "file" ? { kind: "file", file: sel.file } : { kind: "dir", dir: sel.dir }, view, cancel);

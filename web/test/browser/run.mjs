@@ -388,6 +388,28 @@ async function zipEntries(path) {
   return Object.fromEntries(Object.entries(JSON.parse(r.stdout)).map(([k, v]) => [k, Buffer.from(v, "hex")]));
 }
 
+test("the native file inputs are hidden, their labels show, and the keyboard (Tab, Space) still opens the pickers", async () => {
+  const { page, close } = await newPage();
+  await page.goto(`${servers.origin}/`);
+  for (const id of ["file-input", "folder-input"]) {
+    const box = await page.locator(`#${id}`).boundingBox();
+    assert.ok(box !== null && box.width <= 1 && box.height <= 1, `#${id} is visually hidden: ${JSON.stringify(box)}`);
+    assert.ok(await page.locator(`label[for=${id}]`).isVisible());
+  }
+  await page.focus("#code-input");
+  const stops = [];
+  for (let i = 0; i < 4; i++) {
+    await page.keyboard.press("Tab");
+    stops.push(await page.evaluate(() => document.activeElement?.id || document.activeElement?.textContent));
+  }
+  assert.deepEqual(stops, ["Receive", "receive-folder", "file-input", "folder-input"]);
+  await page.keyboard.press("Shift+Tab");
+  const chooser = page.waitForEvent("filechooser");
+  await page.keyboard.press("Space");
+  assert.equal((await chooser).isMultiple(), true, "the files picker takes several files");
+  await close();
+});
+
 test("page sends a folder to ferry receive, which unpacks the same tree", async () => {
   const { root, files } = makeTree("folder ✓");
   const { page, close } = await newPage();
