@@ -7,10 +7,10 @@
  * of failing to start.
  */
 
+import { SHELL, shellKey } from "./shell-key.ts";
+
 /** One cache per layout of this file; older ones are deleted on activate. */
 const CACHE = "ferry-shell-v1";
-/** Relative to the worker's scope (the page may live under a path prefix). */
-const SHELL = ["./", "app.js", "style.css", "ferry-web.json"];
 
 export async function installShell(caches: CacheStorage, scope: string): Promise<void> {
   const cache = await caches.open(CACHE);
@@ -28,16 +28,6 @@ export function shellResponse(caches: CacheStorage, scope: string, req: Request)
   return key === null ? null : networkFirst(caches, key, req);
 }
 
-/** The cache key of a GET for a shell file (a navigation to the page, whatever its query, is `./`). */
-function shellKey(scope: string, req: Request): string | null {
-  if (req.method !== "GET") return null;
-  const url = new URL(req.url);
-  const root = new URL(scope);
-  if (url.origin !== root.origin) return null;
-  if (req.mode === "navigate" && (url.pathname === root.pathname || url.pathname === root.pathname + "index.html")) return root.href;
-  const hit = SHELL.map((p) => new URL(p, root).href).find((h) => h === url.origin + url.pathname);
-  return hit ?? null;
-}
 
 async function networkFirst(caches: CacheStorage, key: string, req: Request): Promise<Response> {
   try {
