@@ -1,5 +1,5 @@
 // Builds the page into dist/ (or the directory given as the first argument):
-// index.html, app.js, sw.js, style.css. Deterministic: no timestamps, no source
+// index.html, app.js, transit.js (the transit worker), sw.js, style.css. Deterministic: no timestamps, no source
 // maps, no absolute paths, so the committed dist/ can be checked by rebuilding.
 // index.html gets the SHA-384 Subresource Integrity of app.js and style.css.
 import { createHash } from "node:crypto";
@@ -27,6 +27,7 @@ async function bundle(entry, format) {
 const sri = (bytes) => `sha384-${createHash("sha384").update(bytes).digest("base64")}`;
 
 const app = await bundle("src/page/main.ts", "esm");
+const transit = await bundle("src/transit/worker.ts", "iife");
 const sw = await bundle("src/sw/sw.ts", "iife");
 const style = readFileSync("static/style.css");
 const html = readFileSync("static/index.html", "utf8")
@@ -35,6 +36,7 @@ const html = readFileSync("static/index.html", "utf8")
 
 mkdirSync(outdir, { recursive: true });
 writeFileSync(join(outdir, "app.js"), app);
+writeFileSync(join(outdir, "transit.js"), transit);
 writeFileSync(join(outdir, "sw.js"), sw);
 writeFileSync(join(outdir, "style.css"), style);
 writeFileSync(join(outdir, "index.html"), html);

@@ -1,11 +1,11 @@
-// Rebuilds the page into a temporary directory and fails if any of the four
+// Rebuilds the page into a temporary directory and fails if any of the
 // files differs from the committed dist/ (run `npm run build` and commit).
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { execFileSync } from "node:child_process";
 
-const FILES = ["index.html", "app.js", "sw.js", "style.css"];
+const FILES = ["index.html", "app.js", "transit.js", "sw.js", "style.css"];
 const tmp = mkdtempSync(join(tmpdir(), "ferry-dist-"));
 try {
   execFileSync(process.execPath, ["scripts/build-page.mjs", tmp], { stdio: "inherit" });

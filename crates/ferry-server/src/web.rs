@@ -32,9 +32,10 @@ macro_rules! asset {
 }
 
 /// The page's fixed set of files.
-const ASSETS: [Asset; 4] = [
+const ASSETS: [Asset; 5] = [
     asset!("index.html", "text/html; charset=utf-8"),
     asset!("app.js", "text/javascript; charset=utf-8"),
+    asset!("transit.js", "text/javascript; charset=utf-8"),
     asset!("sw.js", "text/javascript; charset=utf-8"),
     asset!("style.css", "text/css; charset=utf-8"),
 ];
@@ -136,14 +137,16 @@ fn plain(status: &'static str, body: &'static str) -> Answer {
 }
 
 /// The page's Content-Security-Policy: nothing from elsewhere, and connections
-/// only to this server's mailbox and WebSocket relay.
+/// only to this server's mailbox and WebSocket relay. `'wasm-unsafe-eval'` lets
+/// the page compile its WebAssembly SHA-256 (the file checksum); it allows no
+/// JavaScript eval.
 pub(crate) fn csp(host: &str, ports: WebPorts) -> String {
     let mut connect = format!("'self' ws://{host}:{}", ports.mailbox);
     if let Some(p) = ports.relay_ws {
         connect += &format!(" ws://{host}:{p}");
     }
     format!(
-        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+        "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; img-src 'self' data:; \
          connect-src {connect}; worker-src 'self'; manifest-src 'self'; base-uri 'none'; \
          form-action 'none'; frame-ancestors 'none'"
     )

@@ -103,6 +103,11 @@ async fn page_and_assets_are_served_with_types_and_headers() {
         ("/", "index.html", "text/html; charset=utf-8"),
         ("/index.html", "index.html", "text/html; charset=utf-8"),
         ("/app.js", "app.js", "text/javascript; charset=utf-8"),
+        (
+            "/transit.js",
+            "transit.js",
+            "text/javascript; charset=utf-8",
+        ),
         ("/sw.js", "sw.js", "text/javascript; charset=utf-8"),
         ("/style.css", "style.css", "text/css; charset=utf-8"),
     ] {
@@ -132,7 +137,7 @@ async fn csp_names_exactly_the_mailbox_and_relay_origins_of_the_host() {
     let (mailbox, relay_ws, _) = ports(&h);
     let r = get(addr, "/", &format!("192.168.1.5:{mailbox}")).await;
     let expected = format!(
-        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+        "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; img-src 'self' data:; \
          connect-src 'self' ws://192.168.1.5:{mailbox} ws://192.168.1.5:{relay_ws}; \
          worker-src 'self'; manifest-src 'self'; base-uri 'none'; form-action 'none'; \
          frame-ancestors 'none'"
@@ -220,6 +225,7 @@ async fn no_web_serves_no_page() {
     for path in [
         "/index.html",
         "/app.js",
+        "/transit.js",
         "/sw.js",
         "/style.css",
         "/ferry-web.json",

@@ -180,6 +180,35 @@ async fn nobody_connects_within_the_overall_timeout() {
     assert_within(waited, Duration::from_secs(90));
 }
 
+/// A peer that can only use a relay (the browser page) is met there at once:
+/// our own listener would never be dialed, so it must not delay the relay.
+#[tokio::test(start_paused = true)]
+async fn a_relay_only_peer_is_dialed_on_the_relay_without_delay() {
+    let relay = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let hint = DirectHint {
+        hostname: "127.0.0.1".into(),
+        port: relay.local_addr().expect("addr").port(),
+        priority: 0.0,
+    };
+    let listen = Listen::Only("127.0.0.1".parse().expect("ip"));
+    let prep = TransitPrep::new(&transit(listen, Timing::default()))
+        .await
+        .expect("transit prepares");
+    let peer = TransitMessage::build(false, true, &[Hint::Relay(vec![hint])]);
+    let start = Instant::now();
+    let dialing = tokio::spawn(async move {
+        let key = TransitKey::from_bytes([7; 32]);
+        prep.connect(Role::Receiver, &key, &peer).await.map(|_| ())
+    });
+    let _conn = relay.accept().await.expect("the relay is dialed");
+    let waited = start.elapsed();
+    dialing.abort();
+    assert!(
+        waited < Timing::default().relay_delay,
+        "the relay was dialed after {waited:?}"
+    );
+}
+
 /// `waited` is `timeout`, give or take the paused clock's rounding.
 fn assert_within(waited: Duration, timeout: Duration) {
     assert!(

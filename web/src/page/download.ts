@@ -55,40 +55,15 @@ async function workerSink(sw: ServiceWorker, name: string, size: number): Promis
   await ready;
   click(new URL(DOWNLOAD_PREFIX + id, location.href).href);
   const port = channel.port1;
-  const batch = new Batcher((chunk) => port.postMessage({ chunk }, [chunk.buffer]));
   return {
-    write: (chunk) => batch.add(chunk),
-    close: () => (batch.flush(), port.postMessage({ end: true })),
+    // Chunks come from the transit worker already gathered (1 MiB); their buffers move on, uncopied.
+    write: (chunk) => {
+      const whole = chunk.byteOffset === 0 && chunk.byteLength === chunk.buffer.byteLength ? chunk : chunk.slice();
+      port.postMessage({ chunk: whole }, [whole.buffer]);
+    },
+    close: () => port.postMessage({ end: true }),
     abort: (reason) => port.postMessage({ abort: reason }),
   };
-}
-
-/** Gathers records into ~1 MiB chunks: one message per record costs more than the copy. */
-class Batcher {
-  static readonly SIZE = 1024 * 1024;
-  #buf = new Uint8Array(Batcher.SIZE);
-  #len = 0;
-  readonly #out: (chunk: Uint8Array<ArrayBuffer>) => void;
-
-  constructor(out: (chunk: Uint8Array<ArrayBuffer>) => void) {
-    this.#out = out;
-  }
-
-  add(chunk: Uint8Array): void {
-    if (this.#len + chunk.length > this.#buf.length) this.flush();
-    if (chunk.length > this.#buf.length) return this.#out(chunk.slice());
-    this.#buf.set(chunk, this.#len);
-    this.#len += chunk.length;
-  }
-
-  /** Hands over what is gathered (transferred, so a fresh buffer follows). */
-  flush(): void {
-    if (this.#len === 0) return;
-    const full = this.#buf.subarray(0, this.#len);
-    this.#out(this.#len === this.#buf.length ? this.#buf : full.slice());
-    this.#buf = new Uint8Array(Batcher.SIZE);
-    this.#len = 0;
-  }
 }
 
 function blobSink(name: string): Sink {

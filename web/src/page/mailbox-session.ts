@@ -18,8 +18,8 @@ import {
 } from "../wormhole/index.ts";
 import { PageError, WRONG_CODE } from "./errors.ts";
 import { AsyncQueue } from "./queue.ts";
+import { openSocket } from "./socket.ts";
 
-const CONNECT_TIMEOUT_MS = 15_000;
 const CLOSE_TIMEOUT_MS = 5_000;
 
 export class MailboxSession {
@@ -116,25 +116,6 @@ export class MailboxSession {
     this.#closed = true;
     this.#events.fail(new PageError("server-gone", "Lost the connection to the ferry server (mailbox)"));
   }
-}
-
-/** A WebSocket once open, or a `server-gone` error (bounded wait). */
-export function openSocket(url: string, binary = false): Promise<WebSocket> {
-  return new Promise((resolve, reject) => {
-    const ws = new WebSocket(url);
-    if (binary) ws.binaryType = "arraybuffer";
-    const timer = setTimeout(() => fail(`timed out connecting to ${url}`), CONNECT_TIMEOUT_MS);
-    const fail = (why: string) => {
-      clearTimeout(timer);
-      ws.close();
-      reject(new PageError("server-gone", `Cannot connect to the ferry server: ${why}`));
-    };
-    ws.onopen = () => {
-      clearTimeout(timer);
-      resolve(ws);
-    };
-    ws.onerror = () => fail(`cannot connect to ${url}`);
-  });
 }
 
 export function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {

@@ -5,16 +5,16 @@
  * relay into a download, with an incremental SHA-256 that goes back as the
  * final ack record so the sender can verify it.
  */
-import { sha256 } from "@noble/hashes/sha2.js";
 import { bytesToHex } from "../wormhole/bytes.ts";
 import { encodeAck, transitKey, type Offer, type PeerMessage } from "../wormhole/index.ts";
+import { Checksum } from "./checksum.ts";
 import type { PageConfig } from "./config.ts";
 import { openDownload, requireSize, safeName, type Sink } from "./download.ts";
 import { PageError } from "./errors.ts";
 import { ourTransitHints } from "./hints.ts";
 import { openFolderSink } from "./folder-sink.ts";
 import { MailboxSession } from "./mailbox-session.ts";
-import { RelayPipe } from "./relay-pipe.ts";
+import { TransitClient } from "./transit-client.ts";
 import type { Cancel, FlowView } from "./ui-port.ts";
 
 /** How long we wait for the sender to hang up after our ack. */
@@ -77,28 +77,27 @@ async function receiveBytes(
   mb.sendMessage(answer);
   view.status(`Receiving ${name}…`);
   const sink = into === null ? await openDownload(name, size) : await openFolderSink(into, offer);
-  const done = receiveInto(sink, size, view);
-  let pipe: RelayPipe;
+  const done = receiveInto(sink, size, await Checksum.create(), view);
+  let pipe: TransitClient;
   try {
-    pipe = await RelayPipe.open(cfg.relayWs, transitKey(key, cfg.appid), "receiver", done.onRecord);
+    pipe = await TransitClient.open(cfg.relayWs, transitKey(key, cfg.appid), "receiver", size, done.onData);
   } catch (e) {
     sink.abort(String(e)); // or the browser shows a download that never ends
     throw e;
   }
   cancel.onCancel(() => (sink.abort("cancelled"), pipe.close()));
-  pipe.onError = done.fail;
+  pipe.failed.catch(done.fail);
   const digest = await done.finished;
-  await pipe.send([encodeAck(digest)]);
+  await pipe.send(encodeAck(digest));
   // Closing at once could drop the ack before the relay forwards it; the sender closes on reading it.
-  await pipe.waitPeerClose(ACK_LINGER_MS);
+  await pipe.linger(ACK_LINGER_MS);
   view.status(`Received ${name} (${size} bytes), SHA-256 ${bytesToHex(digest)}.`);
   if (sink.finish !== undefined) view.status(await sink.finish(view));
   await mb.close("happy");
 }
 
-/** Hashes and writes records until `size` bytes; resolves with the SHA-256. */
-function receiveInto(sink: Sink, size: number, view: FlowView) {
-  const hash = sha256.create();
+/** Hashes and writes chunks until `size` bytes (the worker refuses more); resolves with the SHA-256. */
+function receiveInto(sink: Sink, size: number, hash: Checksum, view: FlowView) {
   let got = 0;
   let resolve!: (d: Uint8Array) => void;
   let reject!: (e: unknown) => void;
@@ -108,11 +107,10 @@ function receiveInto(sink: Sink, size: number, view: FlowView) {
   return {
     finished,
     fail: (e: unknown) => (sink.abort(String(e)), reject(e)),
-    onRecord: (p: Uint8Array) => {
-      if (got + p.length > size) return reject(new PageError("peer-error", "The other side sent more than it offered"));
-      hash.update(p);
-      sink.write(p);
-      got += p.length;
+    onData: (chunk: Uint8Array) => {
+      got += chunk.length;
+      hash.update(chunk);
+      sink.write(chunk); // may transfer the buffer: last
       view.progress(got, size);
       if (got === size) finish();
     },

@@ -6,21 +6,18 @@
  * checked against our own SHA-256 of what we sent. Text: `offer{message}`,
  * wait for `message_ack`.
  */
-import { sha256 } from "@noble/hashes/sha2.js";
 import { checkAck, transitKey, type Offer } from "../wormhole/index.ts";
+import { Checksum } from "./checksum.ts";
 import type { PageConfig } from "./config.ts";
 import { PageError } from "./errors.ts";
 import { fileSource, type ByteSource } from "./byte-source.ts";
 import { ourTransitHints } from "./hints.ts";
 import { MailboxSession } from "./mailbox-session.ts";
-import { RelayPipe } from "./relay-pipe.ts";
 import type { DirSelection } from "./selection.ts";
+import { TransitClient } from "./transit-client.ts";
 import type { Cancel, FlowView } from "./ui-port.ts";
 import { zipSize } from "./zip-records.ts";
 import { zipSource } from "./zip-writer.ts";
-
-/** Plaintext per record, as the Python and Go clients (16 KiB). */
-const RECORD = 16 * 1024;
 
 export type Payload = { kind: "text"; text: string } | { kind: "file"; file: File } | { kind: "dir"; dir: DirSelection };
 
@@ -82,34 +79,25 @@ async function waitAnswer(mb: MailboxSession, want: "message_ack" | "file_ack", 
 async function sendFile(cfg: PageConfig, mb: MailboxSession, src: ByteSource, view: FlowView, cancel: Cancel): Promise<void> {
   const key = mb.sharedKey;
   if (key === null || cfg.relayWs === null) throw new PageError("local", "No confirmed key");
-  let ack!: (r: Uint8Array) => void;
-  const acked = new Promise<Uint8Array>((r) => (ack = r));
-  const pipe = await RelayPipe.open(cfg.relayWs, transitKey(key, cfg.appid), "sender", (r) => ack(r));
-  const gone = new Promise<never>((_, reject) => (pipe.onError = reject));
-  gone.catch(() => {});
+  const hash = await Checksum.create();
+  const pipe = await TransitClient.open(cfg.relayWs, transitKey(key, cfg.appid), "sender", 0);
   cancel.onCancel(() => pipe.close());
-  const hash = sha256.create();
+  const next = () => Promise.race([src.read(), pipe.failed]);
   let sent = 0;
-  for (let chunk = await src.read(); chunk !== null; chunk = await src.read()) {
+  for (let chunk = await next(); chunk !== null; chunk = await next()) {
     if (cancel.cancelled) throw new PageError("cancelled", "Cancelled");
     hash.update(chunk);
-    await Promise.race([pipe.send(records(chunk)), gone]);
     sent += chunk.length;
+    await pipe.send(chunk); // transfers the buffer
     view.progress(sent, src.size);
   }
   if (sent !== src.size) throw new PageError("local", "The file changed while being sent");
   view.status("Waiting for the receiver to confirm…");
-  const record = await Promise.race([acked, gone]);
+  const record = await pipe.nextRecord();
   pipe.close();
   try {
     checkAck(record, hash.digest());
   } catch (e) {
     throw new PageError("peer-error", `The receiver's checksum does not match: ${e instanceof Error ? e.message : String(e)}`);
   }
-}
-
-function records(chunk: Uint8Array): Uint8Array[] {
-  const out: Uint8Array[] = [];
-  for (let i = 0; i < chunk.length; i += RECORD) out.push(chunk.subarray(i, i + RECORD));
-  return out;
 }

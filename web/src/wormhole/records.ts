@@ -12,13 +12,15 @@
 
 import { bigintToBytesBE, bytesEqual, concatBytes } from "./bytes.ts";
 import { localError, peerError } from "./errors.ts";
-import { NONCE_LEN, OVERHEAD, open, sealWithNonce } from "./secretbox.ts";
+import { NONCE_LEN, OVERHEAD, SCRATCH_LEN, TAG_LEN, open, openInto, sealInto, sealWithNonce } from "./secretbox.ts";
 
 export const LENGTH_PREFIX_LEN = 4;
 /** The largest record body accepted or sent (peers send 16 KiB); as ferry-proto's record.rs. */
 export const MAX_RECORD_BODY = 16 * 1024 * 1024;
 /** The largest plaintext one record can carry. */
 export const MAX_RECORD_PLAINTEXT = MAX_RECORD_BODY - OVERHEAD;
+/** A frame's bytes beyond its plaintext: length prefix, nonce, tag. */
+export const FRAME_OVERHEAD = LENGTH_PREFIX_LEN + OVERHEAD;
 
 /** Record `seqnum`'s nonce: the counter as 24 big-endian bytes. */
 export function recordNonce(seqnum: bigint): Uint8Array {
@@ -34,6 +36,23 @@ export function sealRecord(key: Uint8Array, seqnum: bigint, plaintext: Uint8Arra
   const prefix = new Uint8Array(LENGTH_PREFIX_LEN);
   new DataView(prefix.buffer).setUint32(0, body.length);
   return concatBytes(prefix, body);
+}
+
+/**
+ * Writes record `seqnum`'s whole frame at `out[offset…]` without allocating
+ * (FRAME_OVERHEAD + plaintext bytes); returns the frame's length.
+ */
+export function sealRecordInto(key: Uint8Array, seqnum: bigint, plaintext: Uint8Array, out: Uint8Array, offset: number): number {
+  if (plaintext.length > MAX_RECORD_PLAINTEXT) {
+    throw localError("record-too-big", `records carry at most ${MAX_RECORD_PLAINTEXT} bytes`);
+  }
+  const end = offset + FRAME_OVERHEAD + plaintext.length;
+  const tagAt = end - plaintext.length - TAG_LEN;
+  // noble's 16 scratch bytes land on the nonce's place, written after.
+  sealInto(key, recordNonce(seqnum), plaintext, out.subarray(tagAt - (SCRATCH_LEN - TAG_LEN), end));
+  out.set(recordNonce(seqnum), offset + LENGTH_PREFIX_LEN);
+  new DataView(out.buffer, out.byteOffset).setUint32(offset, end - offset - LENGTH_PREFIX_LEN);
+  return end - offset;
 }
 
 /** Opens the body (`nonce ‖ tag ‖ ciphertext`) of what must be record `seqnum`. */
@@ -69,54 +88,105 @@ export class RecordSealer {
     this.#next += 1n;
     return frame;
   }
+
+  /** `sealRecordInto` for the next record. */
+  sealInto(plaintext: Uint8Array, out: Uint8Array, offset: number): number {
+    const n = sealRecordInto(this.#key, this.#next, plaintext, out, offset);
+    this.#next += 1n;
+    return n;
+  }
 }
 
 /**
  * Turns the peer's byte stream (TCP segments or WebSocket frames, any
  * boundaries) into plaintext records, in order. One failure kills the stream.
+ * Received bytes and plaintexts live in buffers reused from record to record,
+ * so a long transfer allocates nothing per record (`pushEach`).
  */
 export class RecordReader {
   readonly #key: Uint8Array;
   #next = 0n;
-  #buffer: Uint8Array = new Uint8Array(0);
+  /** Received bytes not yet opened are `#buf[#start…#end]`. */
+  #buf = new Uint8Array(0);
+  #start = 0;
+  #end = 0;
+  #scratch = new Uint8Array(0);
   #dead = false;
 
   constructor(key: Uint8Array) {
     this.#key = key;
   }
 
-  /** Feeds received bytes; returns every record they complete. */
+  /** Feeds received bytes; returns every record they complete (copies). */
   push(chunk: Uint8Array): Uint8Array[] {
-    if (this.#dead) throw localError("stream-dead", "the record stream already failed");
-    // Only a partial record is ever kept, so a chunk is copied once, not once per record in it.
-    this.#buffer = this.#buffer.length === 0 ? chunk.slice() : concatBytes(this.#buffer, chunk);
     const out: Uint8Array[] = [];
+    this.pushEach(chunk, (p) => out.push(p.slice()));
+    return out;
+  }
+
+  /**
+   * Feeds received bytes; calls `each` with every record they complete, as a
+   * view that is only valid during the call (the next record reuses it).
+   */
+  pushEach(chunk: Uint8Array, each: (plaintext: Uint8Array) => void): void {
+    if (this.#dead) throw localError("stream-dead", "the record stream already failed");
+    this.#append(chunk);
     try {
       for (let body = this.#takeBody(); body !== null; body = this.#takeBody()) {
-        out.push(openRecord(this.#key, this.#next, body));
+        each(this.#open(body));
         this.#next += 1n;
       }
     } catch (e) {
       this.#dead = true;
       throw e;
     }
-    return out;
   }
 
   /** Bytes received that do not yet make a whole record. */
   get pending(): number {
-    return this.#buffer.length;
+    return this.#end - this.#start;
+  }
+
+  #open(body: Uint8Array): Uint8Array {
+    checkBodyLength(body.length);
+    if (!bytesEqual(body.subarray(0, NONCE_LEN), recordNonce(this.#next))) {
+      throw peerError("record-out-of-order", `record out of order or replayed (expected #${this.#next})`);
+    }
+    const need = body.length - NONCE_LEN + SCRATCH_LEN;
+    if (this.#scratch.length < need) this.#scratch = new Uint8Array(need);
+    try {
+      return openInto(this.#key, body, this.#scratch);
+    } catch {
+      throw peerError("record-forged", "record failed authentication (corrupted or forged)");
+    }
+  }
+
+  /** Appends `chunk`, moving the unread bytes to the front (or a bigger buffer) when it does not fit. */
+  #append(chunk: Uint8Array): void {
+    if (this.#buf.length - this.#end < chunk.length) {
+      const pending = this.pending;
+      if (pending + chunk.length <= this.#buf.length) this.#buf.copyWithin(0, this.#start, this.#end);
+      else {
+        const bigger = new Uint8Array(Math.max(pending + chunk.length, 2 * this.#buf.length));
+        bigger.set(this.#buf.subarray(this.#start, this.#end));
+        this.#buf = bigger;
+      }
+      this.#start = 0;
+      this.#end = pending;
+    }
+    this.#buf.set(chunk, this.#end);
+    this.#end += chunk.length;
   }
 
   #takeBody(): Uint8Array | null {
-    if (this.#buffer.length < LENGTH_PREFIX_LEN) return null;
-    const len = new DataView(this.#buffer.buffer, this.#buffer.byteOffset).getUint32(0);
+    if (this.pending < LENGTH_PREFIX_LEN) return null;
+    const len = new DataView(this.#buf.buffer, this.#start).getUint32(0);
     checkBodyLength(len);
-    const end = LENGTH_PREFIX_LEN + len;
-    if (this.#buffer.length < end) return null;
-    // Views, not copies: copying the rest after each record made a 1 MiB frame cost 32 MiB of copying.
-    const body = this.#buffer.subarray(LENGTH_PREFIX_LEN, end);
-    this.#buffer = this.#buffer.subarray(end);
+    const end = this.#start + LENGTH_PREFIX_LEN + len;
+    if (end > this.#end) return null;
+    const body = this.#buf.subarray(this.#start + LENGTH_PREFIX_LEN, end);
+    this.#start = end;
+    if (this.#start === this.#end) this.#start = this.#end = 0;
     return body;
   }
 }

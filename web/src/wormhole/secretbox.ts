@@ -46,3 +46,36 @@ export function open(key: Uint8Array, body: Uint8Array): Uint8Array {
     throw peerError("decrypt-failed", "sealed body failed authentication");
   }
 }
+
+/** Room noble's XSalsa20-Poly1305 needs beyond the data, in the buffers below. */
+export const SCRATCH_LEN = 32;
+
+/**
+ * `open` without allocating: decrypts inside `scratch` (reused by the caller,
+ * at least `body.length - NONCE_LEN + SCRATCH_LEN` bytes) and returns a view
+ * of the plaintext there, valid until the scratch is used again.
+ */
+export function openInto(key: Uint8Array, body: Uint8Array, scratch: Uint8Array): Uint8Array {
+  checkKey(key);
+  if (body.length < OVERHEAD) {
+    throw peerError("too-short", `sealed body of ${body.length} bytes is shorter than ${OVERHEAD}`);
+  }
+  const sealed = body.subarray(NONCE_LEN);
+  try {
+    return xsalsa20poly1305(key, body.subarray(0, NONCE_LEN)).decrypt(sealed, scratch.subarray(0, sealed.length + SCRATCH_LEN));
+  } catch {
+    throw peerError("decrypt-failed", "sealed body failed authentication");
+  }
+}
+
+/**
+ * Seals into `out`, whose last `plaintext.length + TAG_LEN` bytes receive
+ * `tag ‖ ciphertext`; its first 16 bytes are scratch (noble's layout), so
+ * `out` is `plaintext.length + SCRATCH_LEN` bytes and the caller writes what
+ * belongs before the tag (the nonce) afterwards.
+ */
+export function sealInto(key: Uint8Array, nonce: Uint8Array, plaintext: Uint8Array, out: Uint8Array): void {
+  checkKey(key);
+  if (nonce.length !== NONCE_LEN) throw localError("bad-nonce", `nonces are ${NONCE_LEN} bytes`);
+  xsalsa20poly1305(key, nonce).encrypt(plaintext, out);
+}

@@ -59,11 +59,15 @@ export class TransitConnection {
     return { send: [this.#relayLine ?? this.#ours], events: [] };
   }
 
-  /** Bytes from the socket, with any boundaries. */
-  receive(chunk: Uint8Array): TransitStep {
+  /**
+   * Bytes from the socket, with any boundaries. With `onRecord`, records go
+   * there instead of into `events`, as views valid only during the call (no
+   * allocation per record; see `RecordReader.pushEach`).
+   */
+  receive(chunk: Uint8Array, onRecord?: (plaintext: Uint8Array) => void): TransitStep {
     const step: TransitStep = { send: [], events: [] };
     try {
-      this.#receive(chunk, step);
+      this.#receive(chunk, step, onRecord);
     } catch (e) {
       this.#state = "closed";
       throw e;
@@ -89,7 +93,13 @@ export class TransitConnection {
     return this.#sealer.seal(plaintext);
   }
 
-  #receive(chunk: Uint8Array, step: TransitStep): void {
+  /** `seal` written at `out[offset…]` (FRAME_OVERHEAD + plaintext bytes); returns its length. */
+  sealInto(plaintext: Uint8Array, out: Uint8Array, offset: number): number {
+    this.#require("records");
+    return this.#sealer.sealInto(plaintext, out, offset);
+  }
+
+  #receive(chunk: Uint8Array, step: TransitStep, onRecord?: (plaintext: Uint8Array) => void): void {
     let rest: Uint8Array | null = chunk;
     if (this.#state === "relay") {
       rest = this.#expect.push(rest);
@@ -113,7 +123,8 @@ export class TransitConnection {
     // The receiver writes nothing between its handshake and our `go`.
     if (this.#state === "deciding") throw peerError("impatient", "the receiver sent data before go");
     if (this.#state !== "records") throw localError("transit-state", `bytes received in state ${this.#state}`);
-    for (const plaintext of this.#reader.push(rest)) step.events.push({ type: "record", plaintext });
+    if (onRecord !== undefined) this.#reader.pushEach(rest, onRecord);
+    else for (const plaintext of this.#reader.push(rest)) step.events.push({ type: "record", plaintext });
   }
 
   #require(state: State): void {

@@ -49,11 +49,11 @@ async function startFerryServe(ferry, workdir, mailbox, relay, relayWs) {
 }
 
 const TYPES = { ".html": "text/html; charset=utf-8", ".js": "text/javascript", ".css": "text/css" };
-const FILES = { "/": "index.html", "/app.js": "app.js", "/sw.js": "sw.js", "/style.css": "style.css" };
+const FILES = { "/": "index.html", "/app.js": "app.js", "/transit.js": "transit.js", "/sw.js": "sw.js", "/style.css": "style.css" };
 
 function csp(config) {
   const ws = [config.mailbox, config.relay_ws].filter(Boolean).join(" ");
-  return `default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self' ${ws}; worker-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'`;
+  return `default-src 'none'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; img-src 'self' data:; connect-src 'self' ${ws}; worker-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'`;
 }
 
 function staticServer(port, config) {

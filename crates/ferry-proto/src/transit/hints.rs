@@ -60,6 +60,12 @@ impl TransitMessage {
     pub fn peer_can_relay(&self) -> bool {
         self.abilities.iter().any(|a| a["type"] == "relay-v1")
     }
+
+    /// Whether the peer can make or take direct TCP connections; the browser
+    /// page cannot (it only reaches a relay over WebSocket).
+    pub fn peer_can_connect_directly(&self) -> bool {
+        self.abilities.iter().any(|a| a["type"] == "direct-tcp-v1")
+    }
 }
 
 impl Hint {

@@ -129,10 +129,13 @@ impl TransitPrep {
             }
         }
         relays.dedup_by(|a, b| a.hostname == b.hostname && a.port == b.port);
+        // Nobody will dial our listener if the peer cannot do direct TCP, and
+        // keeping it would hold the relays back by `relay_delay` for nothing.
+        let listener = self.listener.filter(|_| peer.peer_can_connect_directly());
         let plan = race::Plan {
             role,
             key,
-            listener: self.listener,
+            listener,
             direct,
             relays,
             timing: &self.timing,
