@@ -4,6 +4,7 @@ import { execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { crc32 as zlibCrc32 } from "node:zlib";
 import type { ByteSource } from "../src/page/byte-source.ts";
 import { crc32, Crc32 } from "../src/page/crc32.ts";
 import { centralHeader, endRecords, entrySpan, localHeader, zipSize, type ZipEntry } from "../src/page/zip-records.ts";
@@ -63,6 +64,14 @@ test("crc32 matches the check value and runs incrementally", () => {
   assert.equal(crc32(utf8("123456789")), 0xcbf43926);
   assert.equal(crc32(new Uint8Array()), 0);
   assert.equal(new Crc32().update(utf8("1234")).update(utf8("56789")).digest(), 0xcbf43926);
+  // The 8-byte loop against zlib's CRC (Node's), at every length and split around the 8-byte steps.
+  const data = Uint8Array.from({ length: 1000 }, (_, i) => (i * 7919) & 0xff);
+  for (const len of [0, 1, 7, 8, 9, 15, 16, 17, 63, 64, 65, 999, 1000]) {
+    const want = zlibCrc32(data.subarray(0, len));
+    assert.equal(crc32(data.subarray(0, len)), want, `length ${len}`);
+    const cut = Math.floor(len / 3);
+    assert.equal(new Crc32().update(data.subarray(0, cut)).update(data.subarray(cut, len)).digest(), want, `length ${len} in two`);
+  }
 });
 
 const tree = () => [
