@@ -226,3 +226,38 @@ test("a Unix symlink entry is marked, so the unpacker can refuse it", async () =
   zip.writeUInt32LE(0o120777 * 0x10000, loc.offset + 38); // the first entry's external attributes
   assert.deepEqual(readZip(zip).entries.map((e) => e.symlink), [true, false]);
 });
+
+// Opt-in (FERRY_ZIP64_TEST=1; writes a 4 GiB file to the temp dir, ~30 s): a real ZIP64
+// archive, a 4 GiB + 1 MiB entry then a small one past the 4 GiB offset, read back by Python.
+test("a real 4 GiB entry streams as ZIP64 that Python's zipfile verifies", { skip: !process.env.FERRY_ZIP64_TEST }, async () => {
+  const { open } = await import("node:fs/promises");
+  const zeros = new Uint8Array(8 << 20);
+  const bigSize = 2 ** 32 + (1 << 20);
+  const big: ZipItem = {
+    entry: { name: "big.bin", kind: "file", size: bigSize, mtime: T },
+    open: () => {
+      let left = bigSize;
+      const read = async () => {
+        if (left === 0) return null;
+        const n = Math.min(zeros.length, left);
+        left -= n;
+        return zeros.subarray(0, n); // the same zeros each time: nothing is held
+      };
+      return { size: bigSize, read };
+    },
+  };
+  const dir = mkdtempSync(join(tmpdir(), "ferry-zip64-"));
+  try {
+    const src = zipSource([big, fileItem("after.txt", utf8("after\n"))]);
+    const out = await open(join(dir, "big.zip"), "w");
+    let n = 0;
+    for (let c = await src.read(); c !== null; c = await src.read()) (await out.write(c), (n += c.length));
+    await out.close();
+    assert.equal(n, src.size);
+    const script = "import sys,zipfile\nz=zipfile.ZipFile(sys.argv[1])\nassert z.testzip() is None\nprint([(i.filename,i.file_size,i.header_offset) for i in z.infolist()])";
+    const listed = execFileSync("python3", ["-c", script, join(dir, "big.zip")], { encoding: "utf8" });
+    assert.match(listed, new RegExp(`\\('big\\.bin', ${bigSize}, 0\\), \\('after\\.txt', 6, ${bigSize + 30 + 7 + 20 + 24}\\)`));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
