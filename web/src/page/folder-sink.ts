@@ -10,6 +10,7 @@
  */
 import type { Offer } from "../wormhole/index.ts";
 import { safeName, type Sink } from "./download.ts";
+import { PageError } from "./errors.ts";
 import type { FlowView } from "./ui-port.ts";
 import { freshName, unpackZip, type UnpackReport } from "./unpack.ts";
 import { DEFAULT_LIMITS, type ZipLimits } from "./zip-reader.ts";
@@ -23,22 +24,31 @@ export async function openFolderSink(into: FileSystemDirectoryHandle, offer: Exc
   const wanted = offer.kind === "file" ? safeName(offer.filename) : `${safeName(offer.dirname)}.zip`;
   const name = await freshName(into, wanted);
   const handle = await into.getFileHandle(name, { create: true });
-  const sink = writableSink(await handle.createWritable(), () => void into.removeEntry(name).catch(() => {}));
+  let stopped = false; // Cancel after the bytes are in: stop unpacking, keep the zip
+  const sink = writableSink(await handle.createWritable(), () => void into.removeEntry(name).catch(() => {}), () => (stopped = true));
   if (offer.kind === "file") return { ...sink, finish: async () => `Saved as ${name} in the folder you picked.` };
   // No more than the offer said (what the user agreed to): a zip bomb stops at `numbytes`, as in ferry's CLI.
   const limits: ZipLimits = { ...DEFAULT_LIMITS, maxEntrySize: offer.numbytes, maxTotal: offer.numbytes };
-  return { ...sink, finish: (view) => unpack(into, handle, name, safeName(offer.dirname), limits, view) };
+  const zip = { handle, name, dirname: safeName(offer.dirname) };
+  return { ...sink, finish: (view) => unpack(into, zip, limits, view, () => stopped) };
 }
 
-async function unpack(into: FileSystemDirectoryHandle, zip: FileSystemFileHandle, zipName: string, dirname: string, limits: ZipLimits, view: FlowView): Promise<string> {
-  view.status(`Unpacking ${zipName}…`);
+interface ReceivedZip {
+  readonly handle: FileSystemFileHandle;
+  readonly name: string;
+  readonly dirname: string;
+}
+
+async function unpack(into: FileSystemDirectoryHandle, zip: ReceivedZip, limits: ZipLimits, view: FlowView, stopped: () => boolean): Promise<string> {
+  view.status(`Unpacking ${zip.name}…`);
   let report: UnpackReport;
   try {
-    report = await unpackZip(await zip.getFile(), into, dirname, (done, total) => view.progress(done, total), limits);
+    report = await unpackZip(await zip.handle.getFile(), into, zip.dirname, (done, total) => view.progress(done, total), limits, stopped);
   } catch (e) {
-    return `Received ${zipName}, but could not unpack it (${e instanceof Error ? e.message : String(e)}); the zip is kept.`;
+    return `Received ${zip.name}, but could not unpack it (${e instanceof Error ? e.message : String(e)}); the zip is kept.`;
   }
-  const kept = await into.removeEntry(zipName).then(() => "", () => ` (${zipName} could not be deleted)`);
+  if (report.stopped) throw new PageError("cancelled", `Cancelled while unpacking: ${describe(report)} ${zip.name} is kept.`);
+  const kept = await into.removeEntry(zip.name).then(() => "", () => ` (${zip.name} could not be deleted)`);
   return describe(report) + kept;
 }
 
@@ -52,9 +62,10 @@ function describe(r: UnpackReport): string {
 
 /**
  * The `Sink` over a writable file: writes queue in order; `close` waits for them all.
- * An abort after a good close (Cancel while unpacking) keeps the file: it is complete.
+ * An abort after a good close (Cancel while unpacking) keeps the file, which is
+ * complete, and calls `late` instead.
  */
-function writableSink(w: FileSystemWritableFileStream, discard: () => void): Sink {
+function writableSink(w: FileSystemWritableFileStream, discard: () => void, late: () => void): Sink {
   let queue: Promise<void> = Promise.resolve();
   let closed = false;
   let buf = new Uint8Array(GATHER);
@@ -80,7 +91,8 @@ function writableSink(w: FileSystemWritableFileStream, discard: () => void): Sin
       closed = true;
     },
     abort: (reason) => {
-      if (!closed) void queue.finally(() => w.abort(reason)).catch(() => {}).finally(discard);
+      if (closed) return late();
+      void queue.finally(() => w.abort(reason)).catch(() => {}).finally(discard);
     },
   };
 }

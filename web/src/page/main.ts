@@ -82,7 +82,8 @@ async function run(flow: (cfg: PageConfig, view: FlowView, cancel: Cancel) => Pr
     await flow(await loadConfig(), view, cancel);
     document.body.dataset["state"] = "done";
   } catch (e) {
-    showError(cancel.cancelled ? new PageError("cancelled", "Cancelled.") : e);
+    // A flow's own "cancelled" error says more (what was kept); other errors after Cancel are its echo.
+    showError(cancel.cancelled && !(e instanceof PageError && e.kind === "cancelled") ? new PageError("cancelled", "Cancelled.") : e);
     document.body.dataset["state"] = "failed";
   } finally {
     busy = null;

@@ -21,6 +21,8 @@ export interface UnpackReport {
   readonly files: number;
   /** Entries not written, each with why. */
   readonly skipped: readonly string[];
+  /** Whether `stopped()` ended it before the last entry. */
+  readonly stopped: boolean;
 }
 
 /** Fresh names tried before giving up (`a (1).txt` … `a (999).txt`). */
@@ -43,6 +45,7 @@ export async function unpackZip(
   dirname: string,
   progress: (done: number, total: number) => void = () => {},
   limits: ZipLimits = DEFAULT_LIMITS,
+  stopped: () => boolean = () => false,
 ): Promise<UnpackReport> {
   const { entries, cdOffset } = await readCentral(zip, limits);
   const [rootName, root] = await freshDir(into, dirname);
@@ -52,6 +55,7 @@ export async function unpackZip(
   let files = 0;
   let done = 0;
   for (const e of entries) {
+    if (stopped()) return { root: rootName, files, skipped, stopped: true };
     try {
       if (await unpackEntry(zip, e, cdOffset, dirs)) files++;
     } catch (err) {
@@ -59,7 +63,7 @@ export async function unpackZip(
     }
     progress((done += e.usize), total);
   }
-  return { root: rootName, files, skipped };
+  return { root: rootName, files, skipped, stopped: false };
 }
 
 /** Writes one entry; true for a file, false for a directory. Throws to skip it. */

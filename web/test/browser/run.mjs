@@ -661,6 +661,29 @@ test("page sends a folder to wormhole-william receive (Go's archive/zip unpacks 
   await close();
 });
 
+test("Cancel while unpacking stops it and keeps the received zip", { skip: !existsSync(join(PYBIN, "wormhole")) }, async () => {
+  const root = join(mkdtempSync(join(work, "many-")), "many");
+  mkdirSync(root);
+  for (let i = 0; i < 3000; i++) writeFileSync(join(root, `f${i}.txt`), `file ${i}\n`);
+  const c = code();
+  const sender = python(["send", "--code", c, root]);
+  const { page, close } = await newPage();
+  await page.addInitScript(OPFS_PICKER);
+  await page.goto(`${servers.origin}/`);
+  await page.fill("#code-input", c);
+  await page.click("#receive-folder");
+  await page.locator("#status").filter({ hasText: "Unpacking many.zip" }).waitFor();
+  await page.click("#cancel");
+  const err = page.locator("#error[data-kind=cancelled]");
+  await err.waitFor({ state: "visible" });
+  assert.match((await err.textContent()) ?? "", /^Cancelled while unpacking: Unpacked \d+ files into many\. many\.zip is kept\.$/);
+  await expectExit0(sender, "wormhole send (3000 files)");
+  const got = await opfsTree(page);
+  assert.ok(got["many.zip"]?.length > 0, "the zip is kept");
+  assert.ok(Object.keys(got).filter((k) => k.startsWith("many/")).length < 3000, "unpacking stopped early");
+  await close();
+});
+
 test("page receives a file from ferry send into a picked folder under a fresh name", async () => {
   const c = code();
   const data = randomBytes(200_000);
