@@ -9,7 +9,7 @@ import type { ByteSource } from "../src/page/byte-source.ts";
 import { crc32, Crc32 } from "../src/page/crc32.ts";
 import { centralHeader, endRecords, entrySpan, localHeader, zipSize, type ZipEntry } from "../src/page/zip-records.ts";
 import { zipSource, type ZipItem } from "../src/page/zip-writer.ts";
-import { centralDirectory, dataStart, entryPath, findEnd, LOCAL_HEADER_LEN, tailRange, zip64End, ZIP64_END_LEN, ZipError, type CentralEntry } from "../src/page/zip-reader.ts";
+import { centralDirectory, dataStart, entryPath, printable, findEnd, LOCAL_HEADER_LEN, tailRange, zip64End, ZIP64_END_LEN, ZipError, type CentralEntry } from "../src/page/zip-reader.ts";
 
 const utf8 = (s: string) => new TextEncoder().encode(s);
 const T = Date.UTC(2024, 5, 1, 12, 0, 0);
@@ -260,4 +260,11 @@ test("a real 4 GiB entry streams as ZIP64 that Python's zipfile verifies", { ski
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test("peer names are shown without control or bidi-override characters, and cut", () => {
+  assert.equal(printable("evil\u202etxt.exe"), "evil\ufffdtxt.exe");
+  assert.equal(printable("a\u0000b\nc"), "a\ufffdb\ufffdc");
+  assert.equal(printable("x".repeat(300)).length, 201);
+  assert.equal(printable("héllo ✓"), "héllo ✓");
 });

@@ -13,7 +13,7 @@ import { safeName, type Sink } from "./download.ts";
 import { PageError } from "./errors.ts";
 import type { FlowView } from "./ui-port.ts";
 import { freshName, unpackZip, type UnpackReport } from "./unpack.ts";
-import { DEFAULT_LIMITS, type ZipLimits } from "./zip-reader.ts";
+import { DEFAULT_LIMITS, printable, type ZipLimits } from "./zip-reader.ts";
 
 /** Records are gathered to this size before one write: each write is a round trip to the browser. */
 const GATHER = 1024 * 1024;
@@ -45,7 +45,7 @@ async function unpack(into: FileSystemDirectoryHandle, zip: ReceivedZip, limits:
   try {
     report = await unpackZip(await zip.handle.getFile(), into, zip.dirname, (done, total) => view.progress(done, total), limits, stopped);
   } catch (e) {
-    return `Received ${zip.name}, but could not unpack it (${e instanceof Error ? e.message : String(e)}); the zip is kept.`;
+    return `Received ${zip.name}, but could not unpack it (${printable(e instanceof Error ? e.message : String(e))}); the zip is kept.`;
   }
   if (report.stopped) throw new PageError("cancelled", `Cancelled while unpacking: ${describe(report)} ${zip.name} is kept.`);
   const kept = await into.removeEntry(zip.name).then(() => "", () => ` (${zip.name} could not be deleted)`);
@@ -55,7 +55,7 @@ async function unpack(into: FileSystemDirectoryHandle, zip: ReceivedZip, limits:
 function describe(r: UnpackReport): string {
   const done = `Unpacked ${r.files} file${r.files === 1 ? "" : "s"} into ${r.root}.`;
   if (r.skipped.length === 0) return done;
-  const named = r.skipped.slice(0, NAMED_SKIPS).join("; ");
+  const named = r.skipped.slice(0, NAMED_SKIPS).map(printable).join("; ");
   const more = r.skipped.length > NAMED_SKIPS ? ` and ${r.skipped.length - NAMED_SKIPS} more` : "";
   return `${done} Skipped ${r.skipped.length}: ${named}${more}.`;
 }

@@ -168,6 +168,20 @@ export function dataStart(local: Uint8Array, e: CentralEntry, cdOffset: number):
   return start;
 }
 
+/** Longest peer-supplied text we put in a message. */
+const MAX_SHOWN = 200;
+
+/**
+ * Peer-supplied text made safe to show: control and bidirectional-override
+ * characters (which could make a name read as something else) become `�`,
+ * and it is cut to a readable length.
+ */
+export function printable(text: string): string {
+  // eslint-disable-next-line no-control-regex
+  const clean = text.replace(/[\u0000-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/g, "\ufffd");
+  return clean.length > MAX_SHOWN ? clean.slice(0, MAX_SHOWN) + "…" : clean;
+}
+
 export type EntryPath = { readonly ok: true; readonly segments: readonly string[]; readonly dir: boolean } | { readonly ok: false; readonly why: string };
 
 const MAX_SEGMENT = 255;
