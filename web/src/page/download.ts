@@ -9,11 +9,15 @@
  * and saved at the end: correct, but the file is held in memory.
  */
 import { PageError } from "./errors.ts";
+import type { FlowView } from "./ui-port.ts";
 
 export interface Sink {
   write(chunk: Uint8Array): void;
-  close(): void;
+  /** All bytes are in; resolves once they are stored (a folder sink flushes its file). */
+  close(): void | Promise<void>;
   abort(reason: string): void;
+  /** After the sender has our ack: more work on what was stored (unpacking a zip); says what was done. */
+  finish?(view: FlowView): Promise<string>;
 }
 
 export const DOWNLOAD_PREFIX = "ferry-download/";

@@ -8,6 +8,8 @@ import { PageError } from "./errors.ts";
 import { qrDataUrl } from "./qr.ts";
 import { receive } from "./receive.ts";
 import { send, type Payload } from "./send.ts";
+import { droppedEntries, walkEntries } from "./drop-entries.ts";
+import { select, type Picked } from "./selection.ts";
 import { Cancel, type FlowView } from "./ui-port.ts";
 import { formatProgress } from "./progress.ts";
 
@@ -80,7 +82,8 @@ async function run(flow: (cfg: PageConfig, view: FlowView, cancel: Cancel) => Pr
     await flow(await loadConfig(), view, cancel);
     document.body.dataset["state"] = "done";
   } catch (e) {
-    showError(cancel.cancelled ? new PageError("cancelled", "Cancelled.") : e);
+    // A flow's own "cancelled" error says more (what was kept); other errors after Cancel are its echo.
+    showError(cancel.cancelled && !(e instanceof PageError && e.kind === "cancelled") ? new PageError("cancelled", "Cancelled.") : e);
     document.body.dataset["state"] = "failed";
   } finally {
     busy = null;
@@ -97,12 +100,21 @@ function sendPayload(payload: Payload): void {
   void run((cfg, view, cancel) => send(cfg, payload, view, cancel));
 }
 
-/** One file for now: several would travel as a v1 zip, which the page does not build yet. */
-function sendFiles(files: FileList | null): void {
-  const file = files?.[0];
-  if (file === undefined) return;
-  if (files !== null && files.length > 1) return void run(() => Promise.reject(new PageError("local", "The page sends one file at a time for now.")));
-  sendPayload({ kind: "file", file });
+/** One plain file goes as a file; several, or a folder, as a directory (a zip built on the fly). */
+function sendPicked(picked: () => Promise<Picked[]>): void {
+  void run(async (cfg, view, cancel) => {
+    view.status("Reading what was picked…"); // a dropped folder is walked first
+    const sel = select(await picked());
+    if (sel === null) throw new PageError("local", "Nothing to send: no file was picked.");
+    await send(cfg, sel.kind === "file" ? { kind: "file", file: sel.file } : { kind: "dir", dir: sel.dir }, view, cancel);
+  });
+}
+
+/** A folder picker's files carry their path under the folder in `webkitRelativePath`. */
+function fromInput(input: HTMLInputElement): void {
+  const files = Array.from(input.files ?? []);
+  input.value = ""; // picking the same files again fires `change` again
+  if (files.length > 0) sendPicked(async () => files.map((f) => ({ path: f.webkitRelativePath || f.name, file: f })));
 }
 
 function wire(): void {
@@ -115,9 +127,12 @@ function wire(): void {
     const text = $<HTMLTextAreaElement>("text-input").value;
     if (text !== "") sendPayload({ kind: "text", text });
   });
-  const input = $<HTMLInputElement>("file-input");
-  input.addEventListener("change", () => sendFiles(input.files));
+  for (const id of ["file-input", "folder-input"]) {
+    const input = $<HTMLInputElement>(id);
+    input.addEventListener("change", () => fromInput(input));
+  }
   wireDrop();
+  wireReceiveFolder();
   $("cancel").addEventListener("click", () => busy?.cancel());
 }
 
@@ -128,7 +143,28 @@ function wireDrop(): void {
   drop.addEventListener("drop", (e) => {
     e.preventDefault();
     drop.classList.remove("over");
-    sendFiles(e.dataTransfer?.files ?? null);
+    if (e.dataTransfer === null) return;
+    const entries = droppedEntries(e.dataTransfer); // now: the items die with the event
+    if (entries.length > 0) sendPicked(() => walkEntries(entries));
+  });
+}
+
+function noFolder(): never {
+  throw new PageError("cancelled", "No folder was picked.");
+}
+
+/** Where the browser has a folder picker (Chromium), received folders can be unpacked into one. */
+function wireReceiveFolder(): void {
+  const pick = (window as { showDirectoryPicker?: (o: object) => Promise<FileSystemDirectoryHandle> }).showDirectoryPicker;
+  if (pick === undefined) return;
+  const button = $<HTMLButtonElement>("receive-folder");
+  show("receive-folder", true);
+  button.addEventListener("click", () => {
+    const typed = $<HTMLInputElement>("code-input").value.trim();
+    if (typed === "" || busy !== null) return void $<HTMLInputElement>("code-input").focus();
+    // The picker must open inside the click (a user gesture), before anything is awaited.
+    const picked = pick.call(window, { id: "ferry-receive", mode: "readwrite" });
+    void run(async (cfg, view, cancel) => receive(cfg, typed, view, cancel, await picked.catch(noFolder)));
   });
 }
 
@@ -139,7 +175,13 @@ function codeFromHash(): string | null {
   return code;
 }
 
+/** At load, not on the first download: the worker also keeps the page for offline use (sw/shell.ts). */
+function registerWorker(): void {
+  if ("serviceWorker" in navigator && window.isSecureContext) navigator.serviceWorker.register("./sw.js").catch(() => {});
+}
+
 wire();
+registerWorker();
 const code = codeFromHash();
 if (code !== null) {
   $<HTMLInputElement>("code-input").value = code;

@@ -12,6 +12,7 @@ import type { PageConfig } from "./config.ts";
 import { openDownload, requireSize, safeName, type Sink } from "./download.ts";
 import { PageError } from "./errors.ts";
 import { ourTransitHints } from "./hints.ts";
+import { openFolderSink } from "./folder-sink.ts";
 import { MailboxSession } from "./mailbox-session.ts";
 import { TransitClient } from "./transit-client.ts";
 import type { Cancel, FlowView } from "./ui-port.ts";
@@ -19,7 +20,8 @@ import type { Cancel, FlowView } from "./ui-port.ts";
 /** How long we wait for the sender to hang up after our ack. */
 const ACK_LINGER_MS = 10_000;
 
-export async function receive(cfg: PageConfig, code: string, view: FlowView, cancel: Cancel): Promise<void> {
+/** `into`: a folder the user picked (files are saved, folders unpacked there); else a download. */
+export async function receive(cfg: PageConfig, code: string, view: FlowView, cancel: Cancel, into: FileSystemDirectoryHandle | null = null): Promise<void> {
   view.status("Connecting…");
   const mb = await MailboxSession.open(cfg.mailbox, cfg.appid);
   cancel.onCancel(() => void mb.close("lonely"));
@@ -37,7 +39,7 @@ export async function receive(cfg: PageConfig, code: string, view: FlowView, can
       if (msg.type !== "offer") continue;
       if (msg.offer.kind === "message") return await receiveText(mb, msg.offer.text, view);
       if (!sentTransit) mb.sendMessage({ type: "transit", transit: ourTransitHints(cfg.relayTcp) });
-      return await receiveBytes(cfg, mb, msg.offer, view, cancel);
+      return await receiveBytes(cfg, mb, msg.offer, view, cancel, into);
     }
   } catch (e) {
     await mb.close(e instanceof PageError && e.kind === "wrong-code" ? "scary" : "errory");
@@ -64,6 +66,7 @@ async function receiveBytes(
   offer: Exclude<Offer, { kind: "message" }>,
   view: FlowView,
   cancel: Cancel,
+  into: FileSystemDirectoryHandle | null,
 ): Promise<void> {
   const { name, size } = target(offer);
   requireSize(size);
@@ -76,7 +79,8 @@ async function receiveBytes(
   // Credits the download grants before the pipe exists are handed over once it does.
   let early = 0;
   let credit: (n: number) => void = (n) => void (early += n);
-  const sink = await openDownload(name, size, (n) => credit(n));
+  const sink = into === null ? await openDownload(name, size, (n) => credit(n)) : await openFolderSink(into, offer);
+  if (into !== null) credit(Number.MAX_SAFE_INTEGER); // the folder's writable stream queues what comes
   const done = receiveInto(sink, size, await Checksum.create(), view);
   let pipe: TransitClient;
   try {
@@ -94,6 +98,7 @@ async function receiveBytes(
   // Closing at once could drop the ack before the relay forwards it; the sender closes on reading it.
   await pipe.linger(ACK_LINGER_MS);
   view.status(`Received ${name} (${size} bytes), SHA-256 ${bytesToHex(digest)}.`);
+  if (sink.finish !== undefined) view.status(await sink.finish(view));
   await mb.close("happy");
 }
 
@@ -103,7 +108,7 @@ function receiveInto(sink: Sink, size: number, hash: Checksum, view: FlowView) {
   let resolve!: (d: Uint8Array) => void;
   let reject!: (e: unknown) => void;
   const finished = new Promise<Uint8Array>((res, rej) => ((resolve = res), (reject = rej)));
-  const finish = () => (sink.close(), resolve(hash.digest()));
+  const finish = () => void Promise.resolve(sink.close()).then(() => resolve(hash.digest()), reject);
   if (size === 0) queueMicrotask(finish);
   return {
     finished,

@@ -1,7 +1,8 @@
 /**
  * Sending with wormhole v1 (WORMHOLE-PROTOCOL.md §4.2), as the CLI does: our
- * `transit` then the `offer`; on `file_ack`, the file through the WebSocket
- * relay in records read from `File.slice`, then the receiver's ack record
+ * `transit` then the `offer`; on `file_ack`, the bytes through the WebSocket
+ * relay in records read from a `ByteSource` (the file, or for several files
+ * or a folder a zip built on the fly, zip-writer.ts), then the receiver's ack record
  * checked against our own SHA-256 of what we sent. Text: `offer{message}`,
  * wait for `message_ack`.
  */
@@ -9,29 +10,30 @@ import { checkAck, transitKey, type Offer } from "../wormhole/index.ts";
 import { Checksum } from "./checksum.ts";
 import type { PageConfig } from "./config.ts";
 import { PageError } from "./errors.ts";
+import { fileSource, type ByteSource } from "./byte-source.ts";
 import { ourTransitHints } from "./hints.ts";
 import { MailboxSession } from "./mailbox-session.ts";
+import type { DirSelection } from "./selection.ts";
 import { TransitClient } from "./transit-client.ts";
 import type { Cancel, FlowView } from "./ui-port.ts";
+import { zipSize } from "./zip-records.ts";
+import { zipSource } from "./zip-writer.ts";
 
-/** Bytes read from the file at once: one `arrayBuffer()` per slice. */
-const SLICE = 1024 * 1024;
-
-export type Payload = { kind: "text"; text: string } | { kind: "file"; file: File };
+export type Payload = { kind: "text"; text: string } | { kind: "file"; file: File } | { kind: "dir"; dir: DirSelection };
 
 export async function send(cfg: PageConfig, payload: Payload, view: FlowView, cancel: Cancel): Promise<void> {
-  if (payload.kind === "file" && cfg.relayWs === null) throw new PageError("local", "This server offers no WebSocket relay, so the page cannot send files");
+  if (payload.kind !== "text" && cfg.relayWs === null) throw new PageError("local", "This server offers no WebSocket relay, so the page cannot send files");
   view.status("Connecting…");
   const mb = await MailboxSession.open(cfg.mailbox, cfg.appid);
   cancel.onCancel(() => void mb.close("lonely"));
   try {
     mb.allocateCode();
     await showCode(mb, view);
-    if (payload.kind === "file") mb.sendMessage({ type: "transit", transit: ourTransitHints(cfg.relayTcp) });
+    if (payload.kind !== "text") mb.sendMessage({ type: "transit", transit: ourTransitHints(cfg.relayTcp) });
     mb.sendMessage({ type: "offer", offer: offerFor(payload) });
     await waitAnswer(mb, payload.kind === "text" ? "message_ack" : "file_ack", view);
-    if (payload.kind === "file") await sendFile(cfg, mb, payload.file, view, cancel);
-    view.status(payload.kind === "text" ? "Text sent." : `Sent ${payload.file.name}.`);
+    if (payload.kind !== "text") await sendFile(cfg, mb, sourceFor(payload), view, cancel);
+    view.status(payload.kind === "text" ? "Text sent." : `Sent ${payload.kind === "file" ? payload.file.name : payload.dir.dirname}.`);
     await mb.close("happy");
   } catch (e) {
     await mb.close(e instanceof PageError && e.kind === "wrong-code" ? "scary" : "errory");
@@ -41,7 +43,15 @@ export async function send(cfg: PageConfig, payload: Payload, view: FlowView, ca
 
 function offerFor(payload: Payload): Offer {
   if (payload.kind === "text") return { kind: "message", text: payload.text };
-  return { kind: "file", filename: payload.file.name, filesize: payload.file.size };
+  if (payload.kind === "file") return { kind: "file", filename: payload.file.name, filesize: payload.file.size };
+  // Every client sends and expects this mode, whatever the zip holds (ours: STORED entries).
+  const { dirname, numbytes, numfiles } = payload.dir;
+  return { kind: "directory", mode: "zipfile/deflated", dirname, zipsize: zipSize(payload.dir.items.map((i) => i.entry)), numbytes, numfiles };
+}
+
+/** The bytes that cross transit: the file itself, or the folder as a zip built while it goes. */
+function sourceFor(payload: Exclude<Payload, { kind: "text" }>): ByteSource {
+  return payload.kind === "file" ? fileSource(payload.file) : zipSource(payload.dir.items);
 }
 
 async function showCode(mb: MailboxSession, view: FlowView): Promise<void> {
@@ -66,20 +76,22 @@ async function waitAnswer(mb: MailboxSession, want: "message_ack" | "file_ack", 
   }
 }
 
-async function sendFile(cfg: PageConfig, mb: MailboxSession, file: File, view: FlowView, cancel: Cancel): Promise<void> {
+async function sendFile(cfg: PageConfig, mb: MailboxSession, src: ByteSource, view: FlowView, cancel: Cancel): Promise<void> {
   const key = mb.sharedKey;
   if (key === null || cfg.relayWs === null) throw new PageError("local", "No confirmed key");
   const hash = await Checksum.create();
   const pipe = await TransitClient.open(cfg.relayWs, transitKey(key, cfg.appid), "sender", 0);
   cancel.onCancel(() => pipe.close());
-  for (let off = 0; off < file.size; off += SLICE) {
+  const next = () => Promise.race([src.read(), pipe.failed]);
+  let sent = 0;
+  for (let chunk = await next(); chunk !== null; chunk = await next()) {
     if (cancel.cancelled) throw new PageError("cancelled", "Cancelled");
-    const chunk = new Uint8Array(await Promise.race([file.slice(off, off + SLICE).arrayBuffer(), pipe.failed]));
     hash.update(chunk);
-    const len = chunk.length;
+    sent += chunk.length;
     await pipe.send(chunk); // transfers the buffer
-    view.progress(off + len, file.size);
+    view.progress(sent, src.size);
   }
+  if (sent !== src.size) throw new PageError("local", "The file changed while being sent");
   view.status("Waiting for the receiver to confirm…");
   const record = await pipe.nextRecord();
   pipe.close();

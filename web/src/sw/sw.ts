@@ -1,10 +1,17 @@
 /**
- * The download service worker. The page posts `{type: "ferry-download", id,
- * name, size}` with a MessagePort; we answer `GET ferry-download/<id>` with a
- * ReadableStream of the chunks that arrive on that port, as an attachment with
- * the file's name and length, so the browser saves it as an ordinary download
- * while it streams. Nothing else is intercepted.
+ * The page's service worker, two jobs.
+ *
+ * Downloads: the page posts `{type: "ferry-download", id, name, size}` with a
+ * MessagePort; we answer `GET ferry-download/<id>` with a ReadableStream of
+ * the chunks that arrive on that port, as an attachment with the file's name
+ * and length, so the browser saves it as an ordinary download while it streams.
+ *
+ * Offline: the app shell (shell.ts) is cached at install and served
+ * network-first, so a page loaded once from the user's server still opens
+ * with no network, and a new `ferry serve` is picked up on the next load.
+ * Nothing else is intercepted.
  */
+import { activateShell, installShell, shellResponse } from "./shell.ts";
 
 interface Pending {
   readonly name: string;
@@ -25,6 +32,7 @@ interface WorkerScope {
   addEventListener(type: "fetch", f: (e: FetchEventLike) => void): void;
   addEventListener(type: "message", f: (e: MessageEvent) => void): void;
   addEventListener(type: "install" | "activate", f: (e: ExtendableEventLike) => void): void;
+  readonly caches: CacheStorage;
   skipWaiting(): Promise<void>;
   readonly clients: { claim(): Promise<void> };
   readonly registration: { readonly scope: string };
@@ -34,8 +42,8 @@ const scope = self as unknown as WorkerScope;
 const pending = new Map<string, Pending>();
 const PREFIX = "ferry-download/";
 
-scope.addEventListener("install", (e) => e.waitUntil(scope.skipWaiting()));
-scope.addEventListener("activate", (e) => e.waitUntil(scope.clients.claim()));
+scope.addEventListener("install", (e) => e.waitUntil(installShell(scope.caches, scope.registration.scope).then(() => scope.skipWaiting())));
+scope.addEventListener("activate", (e) => e.waitUntil(activateShell(scope.caches).then(() => scope.clients.claim())));
 
 scope.addEventListener("message", (e) => {
   const d = e.data as { type?: unknown; id?: unknown; name?: unknown; size?: unknown };
@@ -48,7 +56,11 @@ scope.addEventListener("message", (e) => {
 scope.addEventListener("fetch", (e) => {
   const url = new URL(e.request.url);
   const base = new URL(PREFIX, scope.registration.scope);
-  if (url.origin !== base.origin || !url.pathname.startsWith(base.pathname)) return;
+  if (url.origin !== base.origin || !url.pathname.startsWith(base.pathname)) {
+    const shell = shellResponse(scope.caches, scope.registration.scope, e.request);
+    if (shell !== null) e.respondWith(shell);
+    return;
+  }
   const id = url.pathname.slice(base.pathname.length);
   const p = pending.get(id);
   if (p === undefined) return e.respondWith(new Response("no such download", { status: 404 }));

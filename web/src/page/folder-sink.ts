@@ -1,0 +1,98 @@
+/**
+ * Receiving into a folder the user picked, instead of a download: a file is
+ * written there under a fresh name; a directory's zip is written there as
+ * `DIRNAME.zip` (fresh too), unpacked by unpack.ts once the sender has our
+ * ack, and deleted when that worked. If the archive cannot be read at all,
+ * the zip stays, so nothing received is lost.
+ *
+ * Writes go through `FileSystemWritableFileStream`, which Chromium commits
+ * only on `close()`: an aborted transfer leaves no partial file behind.
+ */
+import type { Offer } from "../wormhole/index.ts";
+import { safeName, type Sink } from "./download.ts";
+import { PageError } from "./errors.ts";
+import type { FlowView } from "./ui-port.ts";
+import { freshName, unpackZip, type UnpackReport } from "./unpack.ts";
+import { DEFAULT_LIMITS, printable, type ZipLimits } from "./zip-reader.ts";
+
+/** Records are gathered to this size before one write: each write is a round trip to the browser. */
+const GATHER = 1024 * 1024;
+/** Skipped entries named in the status line; the count covers the rest. */
+const NAMED_SKIPS = 5;
+
+export async function openFolderSink(into: FileSystemDirectoryHandle, offer: Exclude<Offer, { kind: "message" }>): Promise<Sink> {
+  const wanted = offer.kind === "file" ? safeName(offer.filename) : `${safeName(offer.dirname)}.zip`;
+  const name = await freshName(into, wanted);
+  const handle = await into.getFileHandle(name, { create: true });
+  let stopped = false; // Cancel after the bytes are in: stop unpacking, keep the zip
+  const sink = writableSink(await handle.createWritable(), () => void into.removeEntry(name).catch(() => {}), () => (stopped = true));
+  if (offer.kind === "file") return { ...sink, finish: async () => `Saved as ${name} in the folder you picked.` };
+  // No more than the offer said (what the user agreed to): a zip bomb stops at `numbytes`, as in ferry's CLI.
+  const limits: ZipLimits = { ...DEFAULT_LIMITS, maxEntrySize: offer.numbytes, maxTotal: offer.numbytes };
+  const zip = { handle, name, dirname: safeName(offer.dirname) };
+  return { ...sink, finish: (view) => unpack(into, zip, limits, view, () => stopped) };
+}
+
+interface ReceivedZip {
+  readonly handle: FileSystemFileHandle;
+  readonly name: string;
+  readonly dirname: string;
+}
+
+async function unpack(into: FileSystemDirectoryHandle, zip: ReceivedZip, limits: ZipLimits, view: FlowView, stopped: () => boolean): Promise<string> {
+  view.status(`Unpacking ${zip.name}…`);
+  let report: UnpackReport;
+  try {
+    report = await unpackZip(await zip.handle.getFile(), into, zip.dirname, (done, total) => view.progress(done, total), limits, stopped);
+  } catch (e) {
+    return `Received ${zip.name}, but could not unpack it (${printable(e instanceof Error ? e.message : String(e))}); the zip is kept.`;
+  }
+  if (report.stopped) throw new PageError("cancelled", `Cancelled while unpacking: ${describe(report)} ${zip.name} is kept.`);
+  const kept = await into.removeEntry(zip.name).then(() => "", () => ` (${zip.name} could not be deleted)`);
+  return describe(report) + kept;
+}
+
+function describe(r: UnpackReport): string {
+  const done = `Unpacked ${r.files} file${r.files === 1 ? "" : "s"} into ${r.root}.`;
+  if (r.skipped.length === 0) return done;
+  const named = r.skipped.slice(0, NAMED_SKIPS).map(printable).join("; ");
+  const more = r.skipped.length > NAMED_SKIPS ? ` and ${r.skipped.length - NAMED_SKIPS} more` : "";
+  return `${done} Skipped ${r.skipped.length}: ${named}${more}.`;
+}
+
+/**
+ * The `Sink` over a writable file: writes queue in order; `close` waits for them all.
+ * An abort after a good close (Cancel while unpacking) keeps the file, which is
+ * complete, and calls `late` instead.
+ */
+function writableSink(w: FileSystemWritableFileStream, discard: () => void, late: () => void): Sink {
+  let queue: Promise<void> = Promise.resolve();
+  let closed = false;
+  let buf = new Uint8Array(GATHER);
+  let len = 0;
+  const flush = () => {
+    if (len === 0) return;
+    const chunk = buf.subarray(0, len);
+    queue = queue.then(() => w.write(chunk));
+    buf = new Uint8Array(GATHER);
+    len = 0;
+  };
+  return {
+    write: (chunk) => {
+      if (len + chunk.length > GATHER) flush();
+      if (chunk.length > GATHER) return void (queue = queue.then(() => w.write(chunk.slice())));
+      buf.set(chunk, len);
+      len += chunk.length;
+    },
+    close: async () => {
+      flush();
+      await queue;
+      await w.close();
+      closed = true;
+    },
+    abort: (reason) => {
+      if (closed) return late();
+      void queue.finally(() => w.abort(reason)).catch(() => {}).finally(discard);
+    },
+  };
+}
