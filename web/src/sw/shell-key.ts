@@ -4,7 +4,7 @@
  */
 
 /** Relative to the worker's scope (the page may live under a path prefix). */
-export const SHELL = ["./", "app.js", "style.css", "ferry-web.json"];
+export const SHELL = ["./", "app.js", "transit.js", "style.css", "ferry-web.json"];
 
 export interface RequestLike {
   readonly method: string;
