@@ -365,41 +365,6 @@ test("page sends a file to another page", async () => {
   await receiver.close();
 });
 
-// Opt-in (FERRY_BROWSER_BENCH=MiB): throughput and JS heap both ways, printed as diagnostics.
-const BENCH_MIB = Number(process.env.FERRY_BROWSER_BENCH ?? 0);
-test("throughput ferry CLI <-> page", { skip: BENCH_MIB === 0 }, async (t) => {
-  const path = join(work, "bench.bin");
-  writeFileSync(path, randomBytes(BENCH_MIB * 1024 * 1024));
-  const c = code();
-  const sender = ferry(["send", ...net(), "--code", c, "--hide-progress", path]);
-  const rx = await newPage();
-  const download = rx.page.waitForEvent("download", { timeout: STEP_MS });
-  let t0 = Date.now();
-  await rx.page.goto(`${servers.origin}/#${c}`);
-  await (await download).saveAs(join(work, "bench.out"));
-  await expectExit0(sender, "ferry send (bench)");
-  t.diagnostic(`ferry -> page: ${BENCH_MIB} MiB in ${Date.now() - t0} ms, ${mibs(BENCH_MIB, t0)} MiB/s, heap ${await heapMiB(rx.page)} MiB`);
-  await rx.close();
-  const tx = await newPage();
-  await tx.page.goto(`${servers.origin}/`);
-  t0 = Date.now();
-  await tx.page.setInputFiles("#file-input", path);
-  const out = mkdtempSync(join(work, "bench-recv-"));
-  await expectExit0(ferry(["receive", ...net(), "-y", "-o", out, await shownCode(tx.page)]), "ferry receive (bench)");
-  t.diagnostic(`page -> ferry: ${BENCH_MIB} MiB in ${Date.now() - t0} ms, ${mibs(BENCH_MIB, t0)} MiB/s, heap ${await heapMiB(tx.page)} MiB`);
-  await tx.close();
-});
-
-function mibs(mib, t0) {
-  return (mib / ((Date.now() - t0) / 1000)).toFixed(1);
-}
-
-/** The page's used JS heap (Chromium's performance.memory; ArrayBuffers are not all counted). */
-async function heapMiB(page) {
-  const used = await page.evaluate(() => performance.memory?.usedJSHeapSize ?? -1);
-  return (used / 1024 / 1024).toFixed(1);
-}
-
 test("the server going away while waiting for the peer is shown as server gone", async () => {
   // Servers of its own: this test kills the mailbox.
   const own = await startServers(mkdtempSync(join(work, "own-")), FERRY);

@@ -11,6 +11,7 @@ import { readFileSync } from "node:fs";
 import { createServer } from "node:http";
 import { homedir } from "node:os";
 import { join } from "node:path";
+import { startFerryServe } from "./ferry-serve.mjs";
 import { freePort, start, waitForPort } from "./procs.mjs";
 
 const VENV =
@@ -28,6 +29,11 @@ if (!["ferry", "python"].includes(SERVERS)) throw new Error(`FERRY_TEST_SERVERS=
  * the page is), pageFrom ("ferry serve" or "node"), mailboxProc, close}.
  */
 export async function startServers(workdir, ferryBin) {
+  if (SERVERS === "ferry") {
+    const srv = await startFerryServe(ferryBin);
+    // `mailboxProc`: a test may kill it to see the page report the server gone.
+    return { config: srv.config, origin: srv.origin, pageFrom: "ferry serve", mailboxProc: srv.proc, close: async () => {} };
+  }
   const [mailbox, relay, relayWs] = await Promise.all([freePort(), freePort(), freePort()]);
   const config = {
     mailbox: `ws://127.0.0.1:${mailbox}/v1`,
@@ -35,11 +41,6 @@ export async function startServers(workdir, ferryBin) {
     relay_tcp: `tcp:127.0.0.1:${relay}`,
     appid: "lothar.com/wormhole/text-or-file-xfer",
   };
-  if (SERVERS === "ferry") {
-    const srv = await startFerryServe(ferryBin, workdir, mailbox, relay, relayWs);
-    // `mailboxProc`: a test may kill it to see the page report the server gone.
-    return { config, origin: `http://127.0.0.1:${mailbox}`, pageFrom: "ferry serve", mailboxProc: srv, close: async () => {} };
-  }
   const procs = await startPython(workdir, mailbox, relay, relayWs);
   const web = await freePort();
   const http = await staticServer(web, config);
@@ -54,13 +55,6 @@ async function startPython(workdir, mailbox, relay, relayWs) {
   return { mailbox: mb };
 }
 
-async function startFerryServe(ferry, workdir, mailbox, relay, relayWs) {
-  const at = (p) => `127.0.0.1:${p}`;
-  const args = ["serve", "--mailbox-listen", at(mailbox), "--relay-listen", at(relay), "--relay-ws-listen", at(relayWs), "--database", `${workdir}/ferry.sqlite`];
-  const srv = start(ferry, args, { cwd: workdir });
-  await Promise.all([waitForPort(mailbox, READY_MS, srv, "ferry serve (mailbox)"), waitForPort(relay, READY_MS, srv, "ferry serve (relay)"), waitForPort(relayWs, READY_MS, srv, "ferry serve (websocket relay)")]);
-  return srv;
-}
 
 const TYPES = { ".html": "text/html; charset=utf-8", ".js": "text/javascript", ".css": "text/css" };
 const FILES = { "/": "index.html", "/app.js": "app.js", "/transit.js": "transit.js", "/sw.js": "sw.js", "/style.css": "style.css" };
