@@ -21,6 +21,7 @@ import { Batcher } from "../page/batcher.ts";
 import { PageError } from "../page/errors.ts";
 import { FRAME_OVERHEAD, TransitConnection, newRelaySide, type TransitKey, type TransitStep } from "../wormhole/index.ts";
 import type { FromWorker, ToWorker } from "./protocol.ts";
+import { sodiumReady, sodiumRecordCipher } from "./sodium.ts";
 import { openRelaySocket, type RelaySocket } from "./socket.ts";
 
 const FRAME = 1024 * 1024;
@@ -194,7 +195,8 @@ scope.onmessage = (e) => {
 };
 
 async function open(url: string, key: TransitKey, receiver: boolean, expect: number): Promise<void> {
-  const s = new Session(new TransitConnection(key, receiver ? "receiver" : "sender", newRelaySide()), receiver, expect);
+  await sodiumReady;
+  const s = new Session(new TransitConnection(key, receiver ? "receiver" : "sender", newRelaySide(), sodiumRecordCipher), receiver, expect);
   session = s;
   try {
     await s.open(url);

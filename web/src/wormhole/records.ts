@@ -12,7 +12,7 @@
 
 import { bigintToBytesBE, bytesEqual, concatBytes } from "./bytes.ts";
 import { localError, peerError } from "./errors.ts";
-import { NONCE_LEN, OVERHEAD, SCRATCH_LEN, TAG_LEN, open, openInto, sealInto, sealWithNonce } from "./secretbox.ts";
+import { NONCE_LEN, OVERHEAD, TAG_LEN, nobleRecordCipher, open, sealWithNonce, type RecordCipher } from "./secretbox.ts";
 
 export const LENGTH_PREFIX_LEN = 4;
 /** The largest record body accepted or sent (peers send 16 KiB); as ferry-proto's record.rs. */
@@ -42,14 +42,21 @@ export function sealRecord(key: Uint8Array, seqnum: bigint, plaintext: Uint8Arra
  * Writes record `seqnum`'s whole frame at `out[offset…]` without allocating
  * (FRAME_OVERHEAD + plaintext bytes); returns the frame's length.
  */
-export function sealRecordInto(key: Uint8Array, seqnum: bigint, plaintext: Uint8Array, out: Uint8Array, offset: number): number {
+export function sealRecordInto(
+  key: Uint8Array,
+  seqnum: bigint,
+  plaintext: Uint8Array,
+  out: Uint8Array,
+  offset: number,
+  cipher: RecordCipher = nobleRecordCipher(),
+): number {
   if (plaintext.length > MAX_RECORD_PLAINTEXT) {
     throw localError("record-too-big", `records carry at most ${MAX_RECORD_PLAINTEXT} bytes`);
   }
   const end = offset + FRAME_OVERHEAD + plaintext.length;
   const tagAt = end - plaintext.length - TAG_LEN;
-  // noble's 16 scratch bytes land on the nonce's place, written after.
-  sealInto(key, recordNonce(seqnum), plaintext, out.subarray(tagAt - (SCRATCH_LEN - TAG_LEN), end));
+  // The cipher's scratch bytes before the tag land on the nonce's place, written after.
+  cipher.sealAt(key, recordNonce(seqnum), plaintext, out, tagAt);
   out.set(recordNonce(seqnum), offset + LENGTH_PREFIX_LEN);
   new DataView(out.buffer, out.byteOffset).setUint32(offset, end - offset - LENGTH_PREFIX_LEN);
   return end - offset;
@@ -77,10 +84,12 @@ function checkBodyLength(len: number): void {
 /** Seals the records we write, numbering them 0, 1, 2, … */
 export class RecordSealer {
   readonly #key: Uint8Array;
+  readonly #cipher: RecordCipher;
   #next = 0n;
 
-  constructor(key: Uint8Array) {
+  constructor(key: Uint8Array, cipher: RecordCipher = nobleRecordCipher()) {
     this.#key = key;
+    this.#cipher = cipher;
   }
 
   seal(plaintext: Uint8Array): Uint8Array {
@@ -91,7 +100,7 @@ export class RecordSealer {
 
   /** `sealRecordInto` for the next record. */
   sealInto(plaintext: Uint8Array, out: Uint8Array, offset: number): number {
-    const n = sealRecordInto(this.#key, this.#next, plaintext, out, offset);
+    const n = sealRecordInto(this.#key, this.#next, plaintext, out, offset, this.#cipher);
     this.#next += 1n;
     return n;
   }
@@ -110,11 +119,12 @@ export class RecordReader {
   #buf = new Uint8Array(0);
   #start = 0;
   #end = 0;
-  #scratch = new Uint8Array(0);
+  readonly #cipher: RecordCipher;
   #dead = false;
 
-  constructor(key: Uint8Array) {
+  constructor(key: Uint8Array, cipher: RecordCipher = nobleRecordCipher()) {
     this.#key = key;
+    this.#cipher = cipher;
   }
 
   /** Feeds received bytes; returns every record they complete (copies). */
@@ -152,10 +162,8 @@ export class RecordReader {
     if (!bytesEqual(body.subarray(0, NONCE_LEN), recordNonce(this.#next))) {
       throw peerError("record-out-of-order", `record out of order or replayed (expected #${this.#next})`);
     }
-    const need = body.length - NONCE_LEN + SCRATCH_LEN;
-    if (this.#scratch.length < need) this.#scratch = new Uint8Array(need);
     try {
-      return openInto(this.#key, body, this.#scratch);
+      return this.#cipher.open(this.#key, body);
     } catch {
       throw peerError("record-forged", "record failed authentication (corrupted or forged)");
     }

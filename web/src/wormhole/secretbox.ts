@@ -79,3 +79,31 @@ export function sealInto(key: Uint8Array, nonce: Uint8Array, plaintext: Uint8Arr
   if (nonce.length !== NONCE_LEN) throw localError("bad-nonce", `nonces are ${NONCE_LEN} bytes`);
   xsalsa20poly1305(key, nonce).encrypt(plaintext, out);
 }
+
+/**
+ * XSalsa20-Poly1305 as the record layer uses it, without allocating per
+ * record. noble's is the default (`nobleRecordCipher`); the transit worker
+ * passes a faster one (libsodium's WebAssembly build, ../transit/sodium.ts).
+ */
+export interface RecordCipher {
+  /**
+   * Writes `tag ‖ ciphertext` of `plaintext` at `out[at…]`; it may use the 16
+   * bytes before `at` as scratch (the caller writes them afterwards).
+   */
+  sealAt(key: Uint8Array, nonce: Uint8Array, plaintext: Uint8Array, out: Uint8Array, at: number): void;
+  /** The plaintext of `body` (`nonce ‖ tag ‖ ciphertext`), valid until the next call; a bad tag throws. */
+  open(key: Uint8Array, body: Uint8Array): Uint8Array;
+}
+
+/** noble's cipher, opening in one scratch buffer reused from record to record. */
+export function nobleRecordCipher(): RecordCipher {
+  let scratch = new Uint8Array(0);
+  return {
+    sealAt: (key, nonce, plaintext, out, at) => sealInto(key, nonce, plaintext, out.subarray(at - (SCRATCH_LEN - TAG_LEN), at + TAG_LEN + plaintext.length)),
+    open: (key, body) => {
+      const need = body.length - NONCE_LEN + SCRATCH_LEN;
+      if (scratch.length < need) scratch = new Uint8Array(need);
+      return openInto(key, body, scratch);
+    },
+  };
+}

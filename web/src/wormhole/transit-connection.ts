@@ -15,6 +15,7 @@
 import { localError, peerError } from "./errors.ts";
 import { recordKeys, type Role, type TransitKey } from "./keys.ts";
 import { RecordReader, RecordSealer } from "./records.ts";
+import { nobleRecordCipher, type RecordCipher } from "./secretbox.ts";
 import { ExpectBytes, GO, NEVERMIND, RELAY_OK, handshakeFor, relayHandshake } from "./transit.ts";
 
 export type TransitEvent =
@@ -39,8 +40,8 @@ export class TransitConnection {
   readonly #reader: RecordReader;
   #state: State = "new";
 
-  /** `relaySide` set: this connection goes through a relay. */
-  constructor(tk: TransitKey, role: Role, relaySide?: string) {
+  /** `relaySide` set: this connection goes through a relay. `cipher` makes each direction's record cipher. */
+  constructor(tk: TransitKey, role: Role, relaySide?: string, cipher: () => RecordCipher = nobleRecordCipher) {
     const { send, expect } = handshakeFor(tk, role);
     const keys = recordKeys(tk, role);
     this.#role = role;
@@ -48,8 +49,8 @@ export class TransitConnection {
     this.#theirs = expect;
     this.#relayLine = relaySide === undefined ? null : relayHandshake(tk, relaySide);
     this.#expect = new ExpectBytes(this.#relayLine === null ? expect : RELAY_OK);
-    this.#sealer = new RecordSealer(keys.seal);
-    this.#reader = new RecordReader(keys.open);
+    this.#sealer = new RecordSealer(keys.seal, cipher());
+    this.#reader = new RecordReader(keys.open, cipher());
   }
 
   /** What to write as soon as the socket is open. */

@@ -19,6 +19,8 @@ export class Browser {
     this.#proc = spawn(chromium, args, { stdio: ["ignore", "ignore", "ignore", "pipe", "pipe"] });
     this.#out = this.#proc.stdio[3];
     this.#proc.stdio[4].on("data", (d) => this.#onData(d));
+    // A browser killed at the end resets its pipes: not an error of the run.
+    for (const pipe of [this.#proc.stdio[3], this.#proc.stdio[4]]) pipe.on("error", () => {});
   }
 
   get pid() {
