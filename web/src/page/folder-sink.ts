@@ -15,17 +15,16 @@ import type { FlowView } from "./ui-port.ts";
 import { freshName, unpackZip, type UnpackReport } from "./unpack.ts";
 import { DEFAULT_LIMITS, printable, type ZipLimits } from "./zip-reader.ts";
 
-/** Records are gathered to this size before one write: each write is a round trip to the browser. */
-const GATHER = 1024 * 1024;
 /** Skipped entries named in the status line; the count covers the rest. */
 const NAMED_SKIPS = 5;
 
-export async function openFolderSink(into: FileSystemDirectoryHandle, offer: Exclude<Offer, { kind: "message" }>): Promise<Sink> {
+/** `credit(n)`: the folder can take `n` more chunks (granted as its writes complete). */
+export async function openFolderSink(into: FileSystemDirectoryHandle, offer: Exclude<Offer, { kind: "message" }>, credit: (chunks: number) => void): Promise<Sink> {
   const wanted = offer.kind === "file" ? safeName(offer.filename) : `${safeName(offer.dirname)}.zip`;
   const name = await freshName(into, wanted);
   const handle = await into.getFileHandle(name, { create: true });
   let stopped = false; // Cancel after the bytes are in: stop unpacking, keep the zip
-  const sink = writableSink(await handle.createWritable(), () => void into.removeEntry(name).catch(() => {}), () => (stopped = true));
+  const sink = writableSink(await handle.createWritable(), () => void into.removeEntry(name).catch(() => {}), () => (stopped = true), credit);
   if (offer.kind === "file") return { ...sink, finish: async () => `Saved as ${name} in the folder you picked.` };
   // No more than the offer said (what the user agreed to): a zip bomb stops at `numbytes`, as in ferry's CLI.
   const limits: ZipLimits = { ...DEFAULT_LIMITS, maxEntrySize: offer.numbytes, maxTotal: offer.numbytes };
@@ -65,27 +64,19 @@ function describe(r: UnpackReport): string {
  * An abort after a good close (Cancel while unpacking) keeps the file, which is
  * complete, and calls `late` instead.
  */
-function writableSink(w: FileSystemWritableFileStream, discard: () => void, late: () => void): Sink {
+/** Chunks handed to the file's writable stream and not yet written: the transfer waits beyond this. */
+const WINDOW = 4;
+
+/** Writes each chunk (the worker sends ~1 MiB ones) in order; one credit back per chunk written. */
+function writableSink(w: FileSystemWritableFileStream, discard: () => void, late: () => void, credit: (chunks: number) => void): Sink {
   let queue: Promise<void> = Promise.resolve();
   let closed = false;
-  let buf = new Uint8Array(GATHER);
-  let len = 0;
-  const flush = () => {
-    if (len === 0) return;
-    const chunk = buf.subarray(0, len);
-    queue = queue.then(() => w.write(chunk));
-    buf = new Uint8Array(GATHER);
-    len = 0;
-  };
+  credit(WINDOW);
   return {
     write: (chunk) => {
-      if (len + chunk.length > GATHER) flush();
-      if (chunk.length > GATHER) return void (queue = queue.then(() => w.write(chunk.slice())));
-      buf.set(chunk, len);
-      len += chunk.length;
+      queue = queue.then(() => w.write(chunk as Uint8Array<ArrayBuffer>)).then(() => credit(1));
     },
     close: async () => {
-      flush();
       await queue;
       await w.close();
       closed = true;

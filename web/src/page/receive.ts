@@ -79,8 +79,7 @@ async function receiveBytes(
   // Credits the download grants before the pipe exists are handed over once it does.
   let early = 0;
   let credit: (n: number) => void = (n) => void (early += n);
-  const sink = into === null ? await openDownload(name, size, (n) => credit(n)) : await openFolderSink(into, offer);
-  if (into !== null) credit(Number.MAX_SAFE_INTEGER); // the folder's writable stream queues what comes
+  const sink = into === null ? await openDownload(name, size, (n) => credit(n)) : await openFolderSink(into, offer, (n) => credit(n));
   const done = receiveInto(sink, size, await Checksum.create(), view);
   let pipe: TransitClient;
   try {
@@ -92,7 +91,8 @@ async function receiveBytes(
   credit = (n) => pipe.credit(n);
   credit(early);
   cancel.onCancel(() => (sink.abort("cancelled"), pipe.close()));
-  pipe.failed.catch(done.fail);
+  // Once every byte is stored, a connection that drops (the sender hangs up on our ack) changes nothing.
+  pipe.failed.catch((e: unknown) => done.complete || done.fail(e));
   const digest = await done.finished;
   await pipe.send(encodeAck(digest));
   // Closing at once could drop the ack before the relay forwards it; the sender closes on reading it.
@@ -108,10 +108,14 @@ function receiveInto(sink: Sink, size: number, hash: Checksum, view: FlowView) {
   let resolve!: (d: Uint8Array) => void;
   let reject!: (e: unknown) => void;
   const finished = new Promise<Uint8Array>((res, rej) => ((resolve = res), (reject = rej)));
-  const finish = () => void Promise.resolve(sink.close()).then(() => resolve(hash.digest()), reject);
+  let complete = false;
+  const finish = () => void Promise.resolve(sink.close()).then(() => ((complete = true), resolve(hash.digest())), reject);
   if (size === 0) queueMicrotask(finish);
   return {
     finished,
+    get complete() {
+      return complete;
+    },
     fail: (e: unknown) => (sink.abort(String(e)), reject(e)),
     onData: (chunk: Uint8Array) => {
       got += chunk.length;

@@ -75,6 +75,8 @@ class Session {
 
   /** Seals `chunk` into records and sends them; credits the page once the socket has room. */
   send(chunk: Uint8Array): void {
+    // A receiver sends one record, its ack, after all the data: the sender may hang up as soon as it reads it.
+    if (this.#receiver) this.#done = true;
     this.#sending = this.#sending.then(() => this.#send(chunk)).catch((e: unknown) => this.fail(e));
   }
 

@@ -56,6 +56,18 @@ async function newPage() {
   return { page, close: () => context.close() };
 }
 
+/** Waits for the page's flow to finish; a timeout says where the page stood. */
+async function waitDone(page) {
+  try {
+    await page.locator("body[data-state=done]").waitFor();
+  } catch (e) {
+    const where = await page
+      .evaluate(() => `state=${document.body.dataset.state} status=${document.querySelector("#status")?.textContent} error=${document.querySelector("#error")?.textContent}`)
+      .catch(() => "(page gone)");
+    throw new Error(`${e.message}\n  the page: ${where}`);
+  }
+}
+
 /** A fresh code on its own nameplate: `N-word-word`. */
 function code(words = "guitarist-revenge") {
   nameplate += 1;
@@ -164,7 +176,7 @@ test("page receives a text from ferry send, opened as /#CODE", async () => {
   await page.goto(`${servers.origin}/#${c}`);
   await page.locator("#text-output").filter({ hasText: "hello from ferry ✓" }).waitFor();
   await expectExit0(sender, "ferry send --text");
-  await page.locator("body[data-state=done]").waitFor();
+  await waitDone(page);
   assert.equal(page.url(), `${servers.origin}/`, "the code is dropped from the address bar");
   await close();
 });
@@ -184,7 +196,24 @@ test("page receives a file from ferry send as a download with identical bytes", 
   await d.saveAs(saved);
   assert.ok(readFileSync(saved).equals(data), "downloaded bytes equal the sent file");
   await expectExit0(sender, "ferry send FILE");
-  await page.locator("body[data-state=done]").waitFor();
+  await waitDone(page);
+  await close();
+});
+
+test("page receives a directory from ferry send as DIR.zip with the same files", async () => {
+  const c = code();
+  const { root, files } = makeTree("album");
+  const sender = ferry(["send", ...net(), "--code", c, root]);
+  const { page, close } = await newPage();
+  const download = page.waitForEvent("download", { timeout: STEP_MS });
+  await page.goto(`${servers.origin}/#${c}`);
+  const d = await download;
+  assert.equal(d.suggestedFilename(), "album.zip");
+  const saved = join(work, "album-from-ferry.zip");
+  await d.saveAs(saved);
+  assertSameTree(await zipEntries(saved), files);
+  await expectExit0(sender, "ferry send DIR");
+  await waitDone(page);
   await close();
 });
 
@@ -205,7 +234,7 @@ test("page sends a file to ferry receive", async () => {
   const receiver = ferry(["receive", ...net(), "-y", "-o", out, c]);
   await expectExit0(receiver, "ferry receive");
   assert.ok(readFileSync(join(out, "from-page.bin")).equals(data), "received bytes equal the page's file");
-  await page.locator("body[data-state=done]").waitFor();
+  await waitDone(page);
   await close();
 });
 
@@ -251,7 +280,7 @@ test("page sends a file to Python wormhole receive", { skip: !existsSync(join(PY
   const receiver = python(["receive", "--accept-file", "-o", join(out, "to-python.bin"), c]);
   await expectExit0(receiver, "wormhole receive");
   assert.ok(readFileSync(join(out, "to-python.bin")).equals(data));
-  await page.locator("body[data-state=done]").waitFor();
+  await waitDone(page);
   await close();
 });
 
@@ -265,7 +294,7 @@ test("page sends a text to ferry receive", async () => {
   const r = await finish(receiver, STEP_MS, "ferry receive (text)");
   assert.equal(r.code, 0, r.stdout + r.stderr);
   assert.match(r.stdout, /hello from the page ✓/);
-  await page.locator("body[data-state=done]").waitFor();
+  await waitDone(page);
   await close();
 });
 
@@ -307,7 +336,7 @@ test("page receives a text from Python wormhole send and sends one to wormhole r
   const r = await finish(python(["receive", await shownCode(tx.page)]), STEP_MS, "wormhole receive (text)");
   assert.equal(r.code, 0, r.stdout + r.stderr);
   assert.match(r.stdout, /hello python, from the page/);
-  await tx.page.locator("body[data-state=done]").waitFor();
+  await waitDone(tx.page);
   await tx.close();
 });
 
@@ -359,8 +388,8 @@ test("page sends a file to another page", async () => {
   const saved = join(work, "page-to-page.out");
   await (await download).saveAs(saved);
   assert.ok(readFileSync(saved).equals(data));
-  await sender.page.locator("body[data-state=done]").waitFor();
-  await receiver.page.locator("body[data-state=done]").waitFor();
+  await waitDone(sender.page);
+  await waitDone(receiver.page);
   await sender.close();
   await receiver.close();
 });
@@ -450,7 +479,7 @@ test("page receives a file from wormhole-william send", HAS_WILLIAM, async () =>
   await d.saveAs(saved);
   assert.ok(readFileSync(saved).equals(data), "downloaded bytes equal william's file");
   await expectExit0(sender, "wormhole-william send FILE");
-  await page.locator("body[data-state=done]").waitFor();
+  await waitDone(page);
   await close();
 });
 
@@ -461,7 +490,7 @@ test("page receives a text from wormhole-william send", HAS_WILLIAM, async () =>
   await page.goto(`${servers.origin}/#${c}`);
   await page.locator("#text-output").filter({ hasText: "hello from william ✓" }).waitFor();
   await expectExit0(sender, "wormhole-william send --text");
-  await page.locator("body[data-state=done]").waitFor();
+  await waitDone(page);
   await close();
 });
 
@@ -491,7 +520,7 @@ test("page receives a directory from wormhole-william send as DIR.zip", HAS_WILL
   assert.deepEqual(Object.keys(files).map((n) => n.replace(/^album\//, "")).sort(), ["deeper/two.bin", "one.txt"]);
   assert.equal(Object.entries(files).find(([n]) => n.endsWith("two.bin"))?.[1], sha(two), "two.bin's bytes survive");
   await expectExit0(sender, "wormhole-william send DIR");
-  await page.locator("body[data-state=done]").waitFor();
+  await waitDone(page);
   await close();
 });
 
@@ -507,7 +536,7 @@ test("page sends a file to wormhole-william receive", HAS_WILLIAM, async () => {
   const receiver = william(["receive", "--hide-progress", c], { cwd: out, stdin: "y\n" });
   await expectExit0(receiver, "wormhole-william receive FILE");
   assert.ok(readFileSync(join(out, "to-william.bin")).equals(data), "william received the page's bytes");
-  await page.locator("body[data-state=done]").waitFor();
+  await waitDone(page);
   await close();
 });
 
@@ -520,7 +549,7 @@ test("page sends a text to wormhole-william receive", HAS_WILLIAM, async () => {
   const r = await finish(william(["receive", "--hide-progress", c]), STEP_MS, "wormhole-william receive (text)");
   assert.equal(r.code, 0, r.stdout + r.stderr);
   assert.match(r.stdout, /hello william, from the page ✓/);
-  await page.locator("body[data-state=done]").waitFor();
+  await waitDone(page);
   await close();
 });
 
@@ -644,7 +673,7 @@ test("page sends a folder to ferry receive, which unpacks the same tree", async 
   const out = mkdtempSync(join(work, "recv-dir-"));
   await expectExit0(ferry(["receive", ...net(), "-y", "-o", out, c]), "ferry receive (folder)");
   assertSameTree(readTree(join(out, "folder ✓")), files);
-  await page.locator("body[data-state=done]").waitFor();
+  await waitDone(page);
   await close();
 });
 
@@ -657,7 +686,7 @@ test("page sends a folder to Python wormhole receive", { skip: !existsSync(join(
   const out = mkdtempSync(join(work, "py-recv-dir-"));
   await expectExit0(python(["receive", "--accept-file", "-o", join(out, "pyfolder"), c]), "wormhole receive (folder)");
   assertSameTree(readTree(join(out, "pyfolder")), files);
-  await page.locator("body[data-state=done]").waitFor();
+  await waitDone(page);
   await close();
 });
 
@@ -672,7 +701,7 @@ test("page sends several loose files to ferry receive as one folder", async () =
   const out = mkdtempSync(join(work, "recv-loose-"));
   await expectExit0(ferry(["receive", ...net(), "-y", "-o", out, c]), "ferry receive (several files)");
   assertSameTree(readTree(join(out, "files")), files);
-  await page.locator("body[data-state=done]").waitFor();
+  await waitDone(page);
   await close();
 });
 
@@ -691,7 +720,7 @@ test("files dropped on the page go to ferry receive as one folder", async () => 
   const out = mkdtempSync(join(work, "recv-drop-"));
   await expectExit0(ferry(["receive", ...net(), "-y", "-o", out, c]), "ferry receive (dropped files)");
   assertSameTree(readTree(join(out, "files")), { "dropped-1.txt": Buffer.from("first\n"), "dropped-2.txt": Buffer.from("second ✓\n") });
-  await page.locator("body[data-state=done]").waitFor();
+  await waitDone(page);
   await close();
 });
 
@@ -714,7 +743,7 @@ test("a folder and a file dragged in from the desktop (CDP drag events) go to fe
   const want = { "beside.txt": Buffer.from("beside the folder\n") };
   for (const [rel, d] of Object.entries(files)) want[`dragged/${rel}`] = d;
   assertSameTree(readTree(join(out, "files")), want);
-  await page.locator("body[data-state=done]").waitFor();
+  await waitDone(page);
   await close();
 });
 
@@ -732,8 +761,8 @@ test("page sends a folder to another page, which downloads DIR.zip", async () =>
   const saved = join(work, "p2p.zip");
   await d.saveAs(saved);
   assertSameTree(await zipEntries(saved), files);
-  await sender.page.locator("body[data-state=done]").waitFor();
-  await receiver.page.locator("body[data-state=done]").waitFor();
+  await waitDone(sender.page);
+  await waitDone(receiver.page);
   await sender.close();
   await receiver.close();
 });
@@ -777,7 +806,7 @@ test("page receives a folder from Python wormhole send into a picked folder (OPF
   });
   await page.fill("#code-input", c);
   await page.click("#receive-folder");
-  await page.locator("body[data-state=done]").waitFor();
+  await waitDone(page);
   assert.match((await page.locator("#status").textContent()) ?? "", /Unpacked 5 files into photos \(1\)\./);
   await expectExit0(sender, "wormhole send DIR");
   const got = await opfsTree(page);
@@ -824,7 +853,7 @@ async function zipIntoPickedFolder(zip, dirname, extraEnv = {}) {
   await page.goto(`${servers.origin}/`);
   await page.fill("#code-input", c);
   await page.click("#receive-folder");
-  await page.locator("body[data-state=done]").waitFor();
+  await waitDone(page);
   await expectExit0(sender, "wormhole send (our zip)");
   return { page, close, status: (await page.locator("#status").textContent()) ?? "" };
 }
@@ -869,7 +898,7 @@ test("page sends a folder to wormhole-william receive (Go's archive/zip unpacks 
   const out = mkdtempSync(join(work, "go-recv-dir-"));
   await expectExit0(william(["receive", "--hide-progress", c], { cwd: out, stdin: "y\n" }), "wormhole-william receive (folder)");
   assertSameTree(readTree(join(out, "gofolder")), files);
-  await page.locator("body[data-state=done]").waitFor();
+  await waitDone(page);
   await close();
 });
 
@@ -911,7 +940,7 @@ test("page receives a file from ferry send into a picked folder under a fresh na
   });
   await page.fill("#code-input", c);
   await page.click("#receive-folder");
-  await page.locator("body[data-state=done]").waitFor();
+  await waitDone(page);
   await expectExit0(sender, "ferry send FILE (into a folder)");
   const got = await opfsTree(page);
   assert.equal(got["into-folder.bin"]?.length, 0, "the existing file is untouched");
