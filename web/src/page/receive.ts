@@ -76,10 +76,8 @@ async function receiveBytes(
   const answer: PeerMessage = { type: "answer", answer: { kind: "file_ack", value: "ok" } };
   mb.sendMessage(answer);
   view.status(`Receiving ${name}…`);
-  // Credits the download grants before the pipe exists are handed over once it does.
-  let early = 0;
-  let credit: (n: number) => void = (n) => void (early += n);
-  const sink = into === null ? await openDownload(name, size, (n) => credit(n)) : await openFolderSink(into, offer, (n) => credit(n));
+  const credits = new Credits();
+  const sink = into === null ? await openDownload(name, size, credits.grant) : await openFolderSink(into, offer, credits.grant);
   const done = receiveInto(sink, size, await Checksum.create(), view);
   let pipe: TransitClient;
   try {
@@ -88,8 +86,7 @@ async function receiveBytes(
     sink.abort(String(e)); // or the browser shows a download that never ends
     throw e;
   }
-  credit = (n) => pipe.credit(n);
-  credit(early);
+  credits.attach(pipe);
   cancel.onCancel(() => (sink.abort("cancelled"), pipe.close()));
   // Once every byte is stored, a connection that drops (the sender hangs up on our ack) changes nothing.
   pipe.failed.catch((e: unknown) => done.complete || done.fail(e));
@@ -100,6 +97,22 @@ async function receiveBytes(
   view.status(`Received ${name} (${size} bytes), SHA-256 ${bytesToHex(digest)}.`);
   if (sink.finish !== undefined) view.status(await sink.finish(view));
   await mb.close("happy");
+}
+
+/** The chunks a sink can take, granted before the pipe exists too: handed over once it does. */
+class Credits {
+  #early = 0;
+  #pipe: TransitClient | null = null;
+
+  readonly grant = (n: number): void => {
+    if (this.#pipe === null) this.#early += n;
+    else this.#pipe.credit(n);
+  };
+
+  attach(pipe: TransitClient): void {
+    this.#pipe = pipe;
+    pipe.credit(this.#early);
+  }
 }
 
 /** Hashes and writes chunks until `size` bytes (the worker refuses more); resolves with the SHA-256. */
