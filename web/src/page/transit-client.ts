@@ -40,7 +40,9 @@ export class TransitClient {
     const worker = new Worker(new URL("transit.js", location.href));
     const client = new TransitClient(worker, onData);
     const connected = new Promise<void>((resolve) => (client.#connected = resolve));
-    client.#post({ type: "open", url, key, role, expect });
+    // `?transit-socket=websocket` forces the plain WebSocket the browsers without WebSocketStream use.
+    const socket = new URLSearchParams(location.search).get("transit-socket") === "websocket" ? "websocket" : "auto";
+    client.#post({ type: "open", url, key, role, expect, socket });
     await Promise.race([connected, client.failed]);
     return client;
   }

@@ -6,9 +6,12 @@
 import type { PageErrorKind } from "../page/errors.ts";
 import type { Role } from "../wormhole/index.ts";
 
+/** `auto`: WebSocketStream where the browser has it; `websocket`: always the plain WebSocket (`?transit-socket=websocket`). */
+export type SocketKind = "auto" | "websocket";
+
 export type ToWorker =
   /** `key`: the transit key; `expect`: the bytes a receiver will take, no more. */
-  | { type: "open"; url: string; key: Uint8Array; role: Role; expect: number }
+  | { type: "open"; url: string; key: Uint8Array; role: Role; expect: number; socket: SocketKind }
   /** Sender: plaintext to seal into records; answered by one `credit`. */
   | { type: "send"; chunk: ArrayBuffer }
   /** Receiver: the page can take `chunks` more `data` messages. */

@@ -7,6 +7,7 @@
  */
 import { PageError } from "../page/errors.ts";
 import { openSocket } from "../page/socket.ts";
+import type { SocketKind } from "./protocol.ts";
 
 /** Above this many queued bytes a WebSocket sender waits. */
 const HIGH_WATER = 4 * 1024 * 1024;
@@ -28,8 +29,8 @@ export interface SocketEvents {
   ready(): Promise<void>;
 }
 
-export function openRelaySocket(url: string, ev: SocketEvents): Promise<RelaySocket> {
-  return "WebSocketStream" in globalThis ? openStream(url, ev) : openEvents(url, ev);
+export function openRelaySocket(url: string, ev: SocketEvents, kind: SocketKind): Promise<RelaySocket> {
+  return kind === "auto" && "WebSocketStream" in globalThis ? openStream(url, ev) : openEvents(url, ev);
 }
 
 interface WebSocketStreamLike {

@@ -20,7 +20,7 @@
 import { Batcher } from "../page/batcher.ts";
 import { PageError } from "../page/errors.ts";
 import { FRAME_OVERHEAD, TransitConnection, newRelaySide, type TransitKey, type TransitStep } from "../wormhole/index.ts";
-import type { FromWorker, ToWorker } from "./protocol.ts";
+import type { FromWorker, SocketKind, ToWorker } from "./protocol.ts";
 import { sodiumReady, sodiumRecordCipher } from "./sodium.ts";
 import { openRelaySocket, type RelaySocket } from "./socket.ts";
 
@@ -63,12 +63,12 @@ class Session {
     this.#left = expect;
   }
 
-  async open(url: string): Promise<void> {
+  async open(url: string, kind: SocketKind): Promise<void> {
     this.#sock = await openRelaySocket(url, {
       data: (buf) => this.#onData(buf),
       closed: () => this.#onClosed(),
       ready: () => this.#ready(),
-    });
+    }, kind);
     this.#connectTimer = setTimeout(() => this.fail(new PageError("peer-gone", "The other side never reached the relay")), CONNECT_TIMEOUT_MS);
     this.#write(this.#conn.start());
   }
@@ -188,7 +188,7 @@ let session: Session | null = null;
 
 scope.onmessage = (e) => {
   const m = e.data;
-  if (m.type === "open") return void open(m.url, m.key as TransitKey, m.role === "receiver", m.expect);
+  if (m.type === "open") return void open(m, m.key as TransitKey);
   if (session === null) return;
   if (m.type === "send") session.send(new Uint8Array(m.chunk));
   else if (m.type === "credit") session.credit(m.chunks);
@@ -196,12 +196,13 @@ scope.onmessage = (e) => {
   else session.linger(m.ms);
 };
 
-async function open(url: string, key: TransitKey, receiver: boolean, expect: number): Promise<void> {
+async function open(m: Extract<ToWorker, { type: "open" }>, key: TransitKey): Promise<void> {
   await sodiumReady;
-  const s = new Session(new TransitConnection(key, receiver ? "receiver" : "sender", newRelaySide(), sodiumRecordCipher), receiver, expect);
+  const receiver = m.role === "receiver";
+  const s = new Session(new TransitConnection(key, m.role, newRelaySide(), sodiumRecordCipher), receiver, m.expect);
   session = s;
   try {
-    await s.open(url);
+    await s.open(m.url, m.socket);
   } catch (e) {
     post({ type: "error", kind: e instanceof PageError ? e.kind : "server-gone", message: e instanceof Error ? e.message : String(e) });
   }

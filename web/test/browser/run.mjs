@@ -217,6 +217,31 @@ test("page receives a directory from ferry send as DIR.zip with the same files",
   await close();
 });
 
+test("the plain WebSocket path (browsers without WebSocketStream) receives from and sends to ferry", async () => {
+  const data = randomBytes(5 * 1024 * 1024 + 11);
+  const path = join(work, "plain-ws.bin");
+  writeFileSync(path, data);
+  const c = code();
+  const sender = ferry(["send", ...net(), "--code", c, path]);
+  const rx = await newPage();
+  const download = rx.page.waitForEvent("download", { timeout: STEP_MS });
+  await rx.page.goto(`${servers.origin}/?transit-socket=websocket#${c}`);
+  const saved = join(work, "plain-ws.out");
+  await (await download).saveAs(saved);
+  assert.ok(readFileSync(saved).equals(data), "downloaded bytes equal the sent file");
+  await expectExit0(sender, "ferry send FILE");
+  await rx.close();
+
+  const tx = await newPage();
+  await tx.page.goto(`${servers.origin}/?transit-socket=websocket`);
+  await tx.page.setInputFiles("#file-input", path);
+  const out = mkdtempSync(join(work, "recv-plain-ws-"));
+  await expectExit0(ferry(["receive", ...net(), "-y", "-o", out, await shownCode(tx.page)]), "ferry receive");
+  assert.ok(readFileSync(join(out, "plain-ws.bin")).equals(data), "received bytes equal the page's file");
+  await waitDone(tx.page);
+  await tx.close();
+});
+
 test("page sends a file to ferry receive", async () => {
   const data = randomBytes(2 * 1024 * 1024 + 7);
   const path = join(work, "from-page.bin");
