@@ -78,8 +78,10 @@ pub struct ServeArgs {
     )]
     pub no_relay_ws: bool,
     /// SQLite database file, or ':memory:' [default: ferry/serve.sqlite in the user's data dir]
-    #[arg(long, env = "FERRY_SERVE_DATABASE", value_name = "PATH")]
-    pub database: Option<String>,
+    ///
+    /// URLs (postgres://…) are refused, never taken as a file path.
+    #[arg(long, env = "FERRY_SERVE_DATABASE", value_name = "PATH", value_parser = Database::parse)]
+    pub database: Option<Database>,
     /// Message of the day, shown by every client.
     #[arg(long, env = "FERRY_SERVE_MOTD", value_name = "TEXT")]
     pub motd: Option<String>,
@@ -192,10 +194,7 @@ fn settings(args: ServeArgs) -> Result<Config> {
 /// keeps it running under `--no-relay`.
 fn apply_flags(c: &mut Config, a: ServeArgs, ws_given: bool) {
     apply_listeners(c, &a, ws_given);
-    set(
-        &mut c.database,
-        a.database.as_deref().map(Database::from_arg),
-    );
+    set(&mut c.database, a.database);
     set(&mut c.motd, a.motd.map(Some));
     set(&mut c.signal_error, a.signal_error.map(Some));
     if a.disallow_list {
@@ -358,6 +357,15 @@ mod tests {
         assert_eq!(c.relay_tcp_listen, None);
         assert!(c.mailbox_listen.is_some());
         assert!(!c.web);
+    }
+
+    #[test]
+    fn a_database_url_is_refused_not_taken_as_a_path() {
+        let e = T::try_parse_from(["x", "--database", "postgres://u@h:5432/db"]).unwrap_err();
+        assert_eq!(e.kind(), clap::error::ErrorKind::ValueValidation);
+        assert!(e.to_string().contains("PostgreSQL is not supported"), "{e}");
+        let e = T::try_parse_from(["x", "--database", "mysql://h/db"]).unwrap_err();
+        assert!(e.to_string().contains("unknown database URL scheme"), "{e}");
     }
 
     #[test]

@@ -22,14 +22,48 @@ pub enum Database {
 }
 
 impl Database {
-    /// `:memory:` means SQLite in memory; anything else is a file path.
-    pub fn from_arg(arg: &str) -> Self {
+    /// `--database` (and the config file's `database`): an SQLite file path, or
+    /// `:memory:`. A URL is refused, never taken as a path: `postgres://h/db`
+    /// used to create a directory `./postgres:/h`.
+    pub fn parse(arg: &str) -> Result<Self, String> {
         if arg == ":memory:" {
-            Database::SqliteMemory
-        } else {
-            Database::Sqlite(PathBuf::from(arg))
+            return Ok(Database::SqliteMemory);
         }
+        if let Some(scheme) = url_scheme(arg) {
+            let scheme = scheme.to_ascii_lowercase();
+            return Err(match scheme.as_str() {
+                "postgres" | "postgresql" => format!(
+                    "{arg:?}: PostgreSQL is not supported by this ferry yet; give an SQLite file path or ':memory:'"
+                ),
+                _ => format!(
+                    "{arg:?}: unknown database URL scheme {scheme:?}; give an SQLite file path or ':memory:'"
+                ),
+            });
+        }
+        if arg.is_empty() {
+            return Err(
+                "the database path is empty; give an SQLite file path or ':memory:'".into(),
+            );
+        }
+        Ok(Database::Sqlite(PathBuf::from(arg)))
     }
+}
+
+/// `scheme` of `scheme://…` when it is a valid URL scheme (RFC 3986: a letter,
+/// then letters, digits, `+`, `-`, `.`).
+fn url_scheme(arg: &str) -> Option<&str> {
+    let (scheme, _) = arg.split_once("://")?;
+    let mut chars = scheme.chars();
+    let first = chars.next()?;
+    let valid = first.is_ascii_alphabetic()
+        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'));
+    valid.then_some(scheme)
+}
+
+fn database_arg<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Database>, D::Error> {
+    let arg = Option::<String>::deserialize(d)?;
+    arg.map(|a| Database::parse(&a).map_err(serde::de::Error::custom))
+        .transpose()
 }
 
 /// Abuse limits. Each refusal is logged and counted in `/metrics`.
@@ -198,7 +232,8 @@ pub struct ConfigFile {
     pub metrics_listen: Option<SocketAddr>,
     /// Run no WebSocket relay (wins over `relay_ws_listen`).
     pub no_relay_ws: Option<bool>,
-    pub database: Option<String>,
+    #[serde(default, deserialize_with = "database_arg")]
+    pub database: Option<Database>,
     pub motd: Option<String>,
     pub signal_error: Option<String>,
     pub disallow_list: Option<bool>,
@@ -252,10 +287,7 @@ impl ConfigFile {
         if self.no_relay_ws == Some(true) {
             c.relay_ws_listen = None;
         }
-        set(
-            &mut c.database,
-            self.database.as_deref().map(Database::from_arg),
-        );
+        set(&mut c.database, self.database);
         set(&mut c.motd, self.motd.map(Some));
         set(&mut c.signal_error, self.signal_error.map(Some));
         set(&mut c.allow_list, self.disallow_list.map(|d| !d));
@@ -316,6 +348,28 @@ fn set<T>(slot: &mut T, value: Option<T>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn database_takes_a_path_or_memory_and_refuses_urls() {
+        assert_eq!(Database::parse(":memory:"), Ok(Database::SqliteMemory));
+        assert_eq!(
+            Database::parse("/var/lib/ferry/s.sqlite"),
+            Ok(Database::Sqlite("/var/lib/ferry/s.sqlite".into()))
+        );
+        assert_eq!(
+            Database::parse("dir:with/colons"),
+            Ok(Database::Sqlite("dir:with/colons".into()))
+        );
+        for url in ["postgres://u@h:5432/db", "POSTGRESQL://h/db"] {
+            let e = Database::parse(url).unwrap_err();
+            assert!(e.contains("PostgreSQL is not supported"), "{e}");
+        }
+        let e = Database::parse("mysql://h/db").unwrap_err();
+        assert!(e.contains("unknown database URL scheme \"mysql\""), "{e}");
+        assert!(Database::parse("").is_err());
+        let e = ConfigFile::parse("database = \"redis://h\"\n").unwrap_err();
+        assert!(e.to_string().contains("unknown database URL scheme"), "{e}");
+    }
 
     #[test]
     fn file_overrides_defaults() {
