@@ -8,6 +8,7 @@
  * Without one (plain http on a LAN address), the chunks are kept as a Blob
  * and saved at the end: correct, but the file is held in memory.
  */
+import { whole } from "./buffers.ts";
 import { PageError } from "./errors.ts";
 import type { FlowView } from "./ui-port.ts";
 
@@ -69,8 +70,8 @@ async function workerSink(sw: ServiceWorker, name: string, size: number, credit:
   return {
     // Chunks come from the transit worker already gathered (1 MiB); their buffers move on, uncopied.
     write: (chunk) => {
-      const whole = chunk.byteOffset === 0 && chunk.byteLength === chunk.buffer.byteLength ? chunk : chunk.slice();
-      port.postMessage({ chunk: whole }, [whole.buffer]);
+      const w = whole(chunk);
+      port.postMessage({ chunk: w }, [w.buffer]);
     },
     close: () => port.postMessage({ end: true }),
     abort: (reason) => port.postMessage({ abort: reason }),

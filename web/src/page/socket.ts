@@ -1,7 +1,12 @@
 /** Opening a WebSocket to the ferry server, in the page or in a worker. */
 import { PageError } from "./errors.ts";
 
-const CONNECT_TIMEOUT_MS = 15_000;
+export const CONNECT_TIMEOUT_MS = 15_000;
+
+/** The error for a server that cannot be reached. */
+export function serverGone(why: string): PageError {
+  return new PageError("server-gone", `Cannot connect to the ferry server: ${why}`);
+}
 
 /** A WebSocket once open, or a `server-gone` error (bounded wait). */
 export function openSocket(url: string, binary = false): Promise<WebSocket> {
@@ -12,7 +17,7 @@ export function openSocket(url: string, binary = false): Promise<WebSocket> {
     const fail = (why: string) => {
       clearTimeout(timer);
       ws.close();
-      reject(new PageError("server-gone", `Cannot connect to the ferry server: ${why}`));
+      reject(serverGone(why));
     };
     ws.onopen = () => {
       clearTimeout(timer);

@@ -6,6 +6,7 @@
  */
 import type { FromWorker, ToWorker } from "../transit/protocol.ts";
 import type { Role, TransitKey } from "../wormhole/index.ts";
+import { whole } from "./buffers.ts";
 import { PageError } from "./errors.ts";
 import { AsyncQueue } from "./queue.ts";
 
@@ -52,8 +53,8 @@ export class TransitClient {
     while (this.#inFlight >= WINDOW) await Promise.race([new Promise<void>((r) => this.#credits.push(r)), this.failed]);
     if (this.#error !== null) throw this.#error;
     this.#inFlight += 1;
-    const buf = chunk.byteOffset === 0 && chunk.byteLength === chunk.buffer.byteLength ? chunk.buffer : chunk.slice().buffer;
-    this.#post({ type: "send", chunk: buf as ArrayBuffer }, [buf as ArrayBuffer]);
+    const buf = whole(chunk).buffer;
+    this.#post({ type: "send", chunk: buf }, [buf]);
   }
 
   /** Receiver: the page can take `chunks` more data chunks (its download consumed them). */

@@ -11,6 +11,7 @@
  * with no network, and a new `ferry serve` is picked up on the next load.
  * Nothing else is intercepted.
  */
+import { free } from "../page/buffers.ts";
 import { activateShell, installShell, shellResponse } from "./shell.ts";
 
 interface Pending {
@@ -122,8 +123,8 @@ class Spent {
 
   consumed(n: number): void {
     for (; this.#freed < n - 1; this.#freed += 1) {
-      const buf = this.#chunks.shift()?.buffer as (ArrayBuffer & { transfer?: (n: number) => ArrayBuffer }) | undefined;
-      buf?.transfer?.(0);
+      const chunk = this.#chunks.shift();
+      if (chunk !== undefined) free(chunk.buffer);
     }
   }
 }

@@ -5,14 +5,12 @@
  * through the relay to the sender: memory stays flat however slow the disk.
  * Elsewhere, a WebSocket, which reads as fast as data comes.
  */
-import { PageError } from "../page/errors.ts";
-import { openSocket } from "../page/socket.ts";
+import { CONNECT_TIMEOUT_MS, openSocket, serverGone } from "../page/socket.ts";
 import type { SocketKind } from "./protocol.ts";
 
 /** Above this many queued bytes a WebSocket sender waits. */
 const HIGH_WATER = 4 * 1024 * 1024;
 const DRAIN_POLL_MS = 2;
-const CONNECT_TIMEOUT_MS = 15_000;
 
 export interface RelaySocket {
   /** Sends `bytes`; resolves once `bytes` may be reused and the socket has room. */
@@ -42,13 +40,14 @@ type WebSocketStreamCtor = new (url: string) => WebSocketStreamLike;
 async function openStream(url: string, ev: SocketEvents): Promise<RelaySocket> {
   const wss = new (globalThis as unknown as { WebSocketStream: WebSocketStreamCtor }).WebSocketStream(url);
   let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error("timed out")), CONNECT_TIMEOUT_MS)));
+  const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(serverGone("timed out")), CONNECT_TIMEOUT_MS)));
+  const refused = wss.opened.catch((e: unknown) => Promise.reject(serverGone(e instanceof Error ? e.message : `cannot connect to ${url}`)));
   let opened: Awaited<WebSocketStreamLike["opened"]>;
   try {
-    opened = await Promise.race([wss.opened, timeout]);
+    opened = await Promise.race([refused, timeout]);
   } catch (e) {
     wss.close();
-    throw new PageError("server-gone", `Cannot connect to the ferry server: ${e instanceof Error ? e.message : `cannot connect to ${url}`}`);
+    throw e;
   } finally {
     clearTimeout(timer);
   }

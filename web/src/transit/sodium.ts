@@ -7,6 +7,7 @@
  * is returned at once instead of at V8's next GC.
  */
 import sodium from "libsodium-wrappers";
+import { free } from "../page/buffers.ts";
 import { NONCE_LEN, type RecordCipher } from "../wormhole/secretbox.ts";
 
 /** Resolves once the WebAssembly module is compiled; call before `sodiumRecordCipher`. */
@@ -18,16 +19,12 @@ export function sodiumRecordCipher(): RecordCipher {
     sealAt: (key, nonce, plaintext, out, at) => {
       const sealed = sodium.crypto_secretbox_easy(plaintext, nonce, key);
       out.set(sealed, at);
-      free(sealed);
+      free(sealed.buffer);
     },
     open: (key, body) => {
-      if (last !== null) free(last);
+      if (last !== null) free(last.buffer);
       last = sodium.crypto_secretbox_open_easy(body.subarray(NONCE_LEN), body.subarray(0, NONCE_LEN), key);
       return last;
     },
   };
-}
-
-function free(bytes: Uint8Array): void {
-  (bytes.buffer as ArrayBuffer & { transfer?: (n: number) => ArrayBuffer }).transfer?.(0);
 }

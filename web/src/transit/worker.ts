@@ -18,6 +18,7 @@
  * instead of at V8's next GC (up to 64 MiB of garbage per thread).
  */
 import { Batcher } from "../page/batcher.ts";
+import { free } from "../page/buffers.ts";
 import { PageError } from "../page/errors.ts";
 import { FRAME_OVERHEAD, TransitConnection, newRelaySide, type TransitKey, type TransitStep } from "../wormhole/index.ts";
 import type { FromWorker, SocketKind, ToWorker } from "./protocol.ts";
@@ -177,11 +178,6 @@ class Session {
     this.#data.add(plaintext);
     if (this.#left === 0) this.#data.flush();
   }
-}
-
-/** Detaches `buf`, releasing its memory now (ES2024 `ArrayBuffer.prototype.transfer`). */
-function free(buf: ArrayBufferLike): void {
-  (buf as ArrayBuffer & { transfer?: (n: number) => ArrayBuffer }).transfer?.(0);
 }
 
 let session: Session | null = null;
