@@ -8,6 +8,7 @@
  * Order: `tailRange` → `findEnd` (→ `zip64End` when the locator points
  * elsewhere) → `centralDirectory` → per entry `dataStart` on its local header.
  */
+import { CENTRAL_SIG, END_SIG, LOCAL_SIG, ZIP64_END_SIG, ZIP64_LOCATOR_SIG } from "./zip-format.ts";
 
 export interface ZipLimits {
   readonly maxEntries: number;
@@ -41,11 +42,6 @@ export class ZipError extends Error {
   override readonly name = "ZipError";
 }
 
-const END_SIG = 0x06054b50;
-const ZIP64_LOCATOR_SIG = 0x07064b50;
-const ZIP64_END_SIG = 0x06064b50;
-const CENTRAL_SIG = 0x02014b50;
-const LOCAL_SIG = 0x04034b50;
 const END_LEN = 22;
 const LOCATOR_LEN = 20;
 export const ZIP64_END_LEN = 56;

@@ -13,6 +13,7 @@
  * ZIP64 fields appear only where a value does not fit in 32 bits (16 for
  * the entry count).
  */
+import { CENTRAL_SIG, DESCRIPTOR_SIG, END_SIG, LOCAL_SIG, ZIP64_END_SIG, ZIP64_LOCATOR_SIG } from "./zip-format.ts";
 
 export interface ZipEntry {
   /** Relative, `/`-separated, no `.`/`..`/empty segments; directories end in `/`. */
@@ -24,12 +25,6 @@ export interface ZipEntry {
   readonly mtime: number;
 }
 
-const LOCAL_SIG = 0x04034b50;
-const DESCRIPTOR_SIG = 0x08074b50;
-const CENTRAL_SIG = 0x02014b50;
-const ZIP64_END_SIG = 0x06064b50;
-const ZIP64_LOCATOR_SIG = 0x07064b50;
-const END_SIG = 0x06054b50;
 const ZIP64_EXTRA = 0x0001;
 const VERSION_PLAIN = 20;
 const VERSION_ZIP64 = 45;
