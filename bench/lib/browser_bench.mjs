@@ -15,7 +15,7 @@ import { randomBytes } from "node:crypto";
 import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { Browser, HeapWatch, chromiumCpu } from "../../web/test/browser/cdp.mjs";
+import { chromiumCpu, withMeasuredBrowser } from "../../web/test/browser/cdp.mjs";
 import { startFerryServe } from "../../web/test/browser/ferry-serve.mjs";
 
 const { values: opt } = parseArgs({
@@ -72,21 +72,7 @@ async function until(f, ms, what) {
   }
 }
 
-async function withBrowser(f) {
-  const browser = new Browser(opt.chromium, mkdtempSync(join(opt.work, "profile-")));
-  try {
-    await browser.send("Target.setAutoAttach", { autoAttach: true, waitForDebuggerOnStart: false, flatten: true });
-    await browser.send("Browser.setDownloadBehavior", { behavior: "allow", downloadPath: opt["recv-dir"], eventsEnabled: true });
-    const heap = new HeapWatch(browser);
-    try {
-      return await f(browser, heap);
-    } finally {
-      heap.stop();
-    }
-  } finally {
-    browser.close();
-  }
-}
+const withBrowser = (f) => withMeasuredBrowser(opt.chromium, mkdtempSync(join(opt.work, "profile-")), opt["recv-dir"], f);
 
 let nameplate = 10;
 

@@ -123,3 +123,24 @@ export async function chromiumCpu(browser) {
   const { processInfo } = await browser.send("SystemInfo.getProcessInfo");
   return processInfo.reduce((a, p) => a + p.cpuTime, 0);
 }
+
+/**
+ * Runs `f(browser, heap)` with a headless chromium that saves downloads into
+ * `downloads`, attached to every page and worker, its heap watched; then
+ * ends both.
+ */
+export async function withMeasuredBrowser(chromium, profileDir, downloads, f) {
+  const browser = new Browser(chromium, profileDir);
+  try {
+    await browser.send("Target.setAutoAttach", { autoAttach: true, waitForDebuggerOnStart: false, flatten: true });
+    await browser.send("Browser.setDownloadBehavior", { behavior: "allow", downloadPath: downloads, eventsEnabled: true });
+    const heap = new HeapWatch(browser);
+    try {
+      return await f(browser, heap);
+    } finally {
+      heap.stop();
+    }
+  } finally {
+    browser.close();
+  }
+}

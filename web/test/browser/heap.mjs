@@ -9,7 +9,7 @@ import { createHash, randomBytes } from "node:crypto";
 import { closeSync, createReadStream, mkdtempSync, openSync, readdirSync, rmSync, writeSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Browser, HeapWatch } from "./cdp.mjs";
+import { withMeasuredBrowser } from "./cdp.mjs";
 import { startFerryServe } from "./ferry-serve.mjs";
 import { finish, killAll, start } from "./procs.mjs";
 
@@ -56,17 +56,15 @@ test(`a ${SIZE / 2 ** 30} GiB transfer from ferry send into the page keeps the p
   const src = join(work, "two-gib.bin");
   patternFile(src, SIZE);
   const downloads = mkdtempSync(join(work, "downloads-"));
-  const browser = new Browser(CHROMIUM, mkdtempSync(join(work, "profile-")));
   try {
-    await browser.send("Target.setAutoAttach", { autoAttach: true, waitForDebuggerOnStart: false, flatten: true });
-    await browser.send("Browser.setDownloadBehavior", { behavior: "allow", downloadPath: downloads, eventsEnabled: true });
-    const heap = new HeapWatch(browser);
     const code = "9-guitarist-revenge";
-    const sender = start(FERRY, ["send", ...serve.net, "--code", code, "--hide-progress", src], { cwd: work, env: { ...process.env, HOME: work } });
-    const saved = browser.waitFor((m, p) => m === "Browser.downloadProgress" && p.state !== "inProgress", TRANSFER_MS, "the download");
-    await browser.send("Target.createTarget", { url: `${serve.origin}/#${code}` });
-    const [r, dl] = await Promise.all([finish(sender, TRANSFER_MS, "ferry send (big file)"), saved]);
-    heap.stop();
+    const { r, dl, heap } = await withMeasuredBrowser(CHROMIUM, mkdtempSync(join(work, "profile-")), downloads, async (browser, heap) => {
+      const sender = start(FERRY, ["send", ...serve.net, "--code", code, "--hide-progress", src], { cwd: work, env: { ...process.env, HOME: work } });
+      const saved = browser.waitFor((m, p) => m === "Browser.downloadProgress" && p.state !== "inProgress", TRANSFER_MS, "the download");
+      await browser.send("Target.createTarget", { url: `${serve.origin}/#${code}` });
+      const [r, dl] = await Promise.all([finish(sender, TRANSFER_MS, "ferry send (big file)"), saved]);
+      return { r, dl, heap };
+    });
     assert.equal(r.code, 0, `ferry send exited ${r.code} (its exit 0 means the page's SHA-256 ack matched):\n${r.stdout}${r.stderr}`);
     assert.equal(dl.state, "completed");
     assert.equal(dl.receivedBytes, SIZE);
@@ -85,7 +83,6 @@ test(`a ${SIZE / 2 ** 30} GiB transfer from ferry send into the page keeps the p
     assert.ok(heap.peak < PEAK_LIMIT, `peak heap ${mib(heap.peak)} MiB`);
     assert.ok(second <= first + GROWTH_LIMIT, `heap grew: ${mib(first)} MiB in the first half, ${mib(second)} MiB in the second`);
   } finally {
-    browser.close();
     rmSync(downloads, { recursive: true, force: true });
     rmSync(src, { force: true });
   }

@@ -56,6 +56,16 @@ async function newPage() {
   return { page, close: () => context.close() };
 }
 
+/** Opens `url` in `page` and keeps the download that starts as `work/savedAs`: {name (the browser's), saved}. */
+async function downloadFrom(page, url, savedAs) {
+  const download = page.waitForEvent("download", { timeout: STEP_MS });
+  await page.goto(url);
+  const d = await download;
+  const saved = join(work, savedAs);
+  await d.saveAs(saved);
+  return { name: d.suggestedFilename(), saved };
+}
+
 /** Waits for the page's flow to finish; a timeout says where the page stood. */
 async function waitDone(page) {
   try {
@@ -188,12 +198,8 @@ test("page receives a file from ferry send as a download with identical bytes", 
   writeFileSync(path, data);
   const sender = ferry(["send", ...net(), "--code", c, path]);
   const { page, close } = await newPage();
-  const download = page.waitForEvent("download", { timeout: STEP_MS });
-  await page.goto(`${servers.origin}/#${c}`);
-  const d = await download;
-  assert.equal(d.suggestedFilename(), "to-page.bin");
-  const saved = join(work, "downloaded.bin");
-  await d.saveAs(saved);
+  const { name, saved } = await downloadFrom(page, `${servers.origin}/#${c}`, "downloaded.bin");
+  assert.equal(name, "to-page.bin");
   assert.ok(readFileSync(saved).equals(data), "downloaded bytes equal the sent file");
   await expectExit0(sender, "ferry send FILE");
   await waitDone(page);
@@ -205,12 +211,8 @@ test("page receives a directory from ferry send as DIR.zip with the same files",
   const { root, files } = makeTree("album");
   const sender = ferry(["send", ...net(), "--code", c, root]);
   const { page, close } = await newPage();
-  const download = page.waitForEvent("download", { timeout: STEP_MS });
-  await page.goto(`${servers.origin}/#${c}`);
-  const d = await download;
-  assert.equal(d.suggestedFilename(), "album.zip");
-  const saved = join(work, "album-from-ferry.zip");
-  await d.saveAs(saved);
+  const { name, saved } = await downloadFrom(page, `${servers.origin}/#${c}`, "album-from-ferry.zip");
+  assert.equal(name, "album.zip");
   assertSameTree(await zipEntries(saved), files);
   await expectExit0(sender, "ferry send DIR");
   await waitDone(page);
@@ -224,10 +226,7 @@ test("the plain WebSocket path (browsers without WebSocketStream) receives from 
   const c = code();
   const sender = ferry(["send", ...net(), "--code", c, path]);
   const rx = await newPage();
-  const download = rx.page.waitForEvent("download", { timeout: STEP_MS });
-  await rx.page.goto(`${servers.origin}/?transit-socket=websocket#${c}`);
-  const saved = join(work, "plain-ws.out");
-  await (await download).saveAs(saved);
+  const { saved } = await downloadFrom(rx.page, `${servers.origin}/?transit-socket=websocket#${c}`, "plain-ws.out");
   assert.ok(readFileSync(saved).equals(data), "downloaded bytes equal the sent file");
   await expectExit0(sender, "ferry send FILE");
   await rx.close();
@@ -284,10 +283,7 @@ test("page receives a file from Python wormhole send", { skip: !existsSync(join(
   writeFileSync(path, data);
   const sender = python(["send", "--code", c, path]);
   const { page, close } = await newPage();
-  const download = page.waitForEvent("download", { timeout: STEP_MS });
-  await page.goto(`${servers.origin}/#${c}`);
-  const saved = join(work, "py-downloaded.bin");
-  await (await download).saveAs(saved);
+  const { saved } = await downloadFrom(page, `${servers.origin}/#${c}`, "py-downloaded.bin");
   assert.ok(readFileSync(saved).equals(data));
   await expectExit0(sender, "wormhole send");
   await close();
@@ -331,12 +327,8 @@ test("page receives a directory from Python wormhole send as DIR.zip", { skip: !
   writeFileSync(join(dir, "photos", "sub", "b.bin"), randomBytes(70_000));
   const sender = python(["send", "--code", c, join(dir, "photos")]);
   const { page, close } = await newPage();
-  const download = page.waitForEvent("download", { timeout: STEP_MS });
-  await page.goto(`${servers.origin}/#${c}`);
-  const d = await download;
-  assert.equal(d.suggestedFilename(), "photos.zip");
-  const saved = join(work, "photos.zip");
-  await d.saveAs(saved);
+  const { name, saved } = await downloadFrom(page, `${servers.origin}/#${c}`, "photos.zip");
+  assert.equal(name, "photos.zip");
   const names = start("python3", ["-c", "import sys, zipfile; z = zipfile.ZipFile(sys.argv[1]); assert z.testzip() is None; print(sorted(z.namelist()))", saved]);
   const listed = await finish(names, STEP_MS, "python3 zipfile");
   assert.equal(listed.code, 0, listed.stderr);
@@ -408,10 +400,7 @@ test("page sends a file to another page", async () => {
   await sender.page.setInputFiles("#file-input", path);
   const c = await shownCode(sender.page);
   const receiver = await newPage();
-  const download = receiver.page.waitForEvent("download", { timeout: STEP_MS });
-  await receiver.page.goto(`${servers.origin}/#${c}`);
-  const saved = join(work, "page-to-page.out");
-  await (await download).saveAs(saved);
+  const { saved } = await downloadFrom(receiver.page, `${servers.origin}/#${c}`, "page-to-page.out");
   assert.ok(readFileSync(saved).equals(data));
   await waitDone(sender.page);
   await waitDone(receiver.page);
@@ -496,12 +485,8 @@ test("page receives a file from wormhole-william send", HAS_WILLIAM, async () =>
   writeFileSync(path, data);
   const sender = william(["send", "--hide-progress", "--code", c, path], via);
   const { page, close } = await newPage();
-  const download = page.waitForEvent("download", { timeout: STEP_MS });
-  await page.goto(`${via.origin}/#${c}`);
-  const d = await download;
-  assert.equal(d.suggestedFilename(), "from-william.bin");
-  const saved = join(work, "william-downloaded.bin");
-  await d.saveAs(saved);
+  const { name, saved } = await downloadFrom(page, `${via.origin}/#${c}`, "william-downloaded.bin");
+  assert.equal(name, "from-william.bin");
   assert.ok(readFileSync(saved).equals(data), "downloaded bytes equal william's file");
   await expectExit0(sender, "wormhole-william send FILE");
   await waitDone(page);
@@ -529,12 +514,8 @@ test("page receives a directory from wormhole-william send as DIR.zip", HAS_WILL
   writeFileSync(join(dir, "album", "deeper", "two.bin"), two);
   const sender = william(["send", "--hide-progress", "--code", c, join(dir, "album")], via);
   const { page, close } = await newPage();
-  const download = page.waitForEvent("download", { timeout: STEP_MS });
-  await page.goto(`${via.origin}/#${c}`);
-  const d = await download;
-  assert.equal(d.suggestedFilename(), "album.zip");
-  const saved = join(work, "album.zip");
-  await d.saveAs(saved);
+  const { name, saved } = await downloadFrom(page, `${via.origin}/#${c}`, "album.zip");
+  assert.equal(name, "album.zip");
   const script =
     "import hashlib, json, sys, zipfile; z = zipfile.ZipFile(sys.argv[1]); assert z.testzip() is None; " +
     "print(json.dumps({n: hashlib.sha256(z.read(n)).hexdigest() for n in z.namelist() if not n.endswith('/')}))";
@@ -779,12 +760,8 @@ test("page sends a folder to another page, which downloads DIR.zip", async () =>
   await sender.page.setInputFiles("#folder-input", root);
   const c = await shownCode(sender.page);
   const receiver = await newPage();
-  const download = receiver.page.waitForEvent("download", { timeout: STEP_MS });
-  await receiver.page.goto(`${servers.origin}/#${c}`);
-  const d = await download;
-  assert.equal(d.suggestedFilename(), "p2p.zip");
-  const saved = join(work, "p2p.zip");
-  await d.saveAs(saved);
+  const { name, saved } = await downloadFrom(receiver.page, `${servers.origin}/#${c}`, "p2p.zip");
+  assert.equal(name, "p2p.zip");
   assertSameTree(await zipEntries(saved), files);
   await waitDone(sender.page);
   await waitDone(receiver.page);
