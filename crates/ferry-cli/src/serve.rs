@@ -77,10 +77,13 @@ pub struct ServeArgs {
         conflicts_with = "relay_ws_listen"
     )]
     pub no_relay_ws: bool,
-    /// SQLite database file, or ':memory:' [default: ferry/serve.sqlite in the user's data dir]
+    /// SQLite database file, ':memory:', or postgres://USER[:PASSWORD]@HOST[:PORT]/DB
+    /// [default: ferry/serve.sqlite in the user's data dir]
     ///
-    /// URLs (postgres://…) are refused, never taken as a file path.
-    #[arg(long, env = "FERRY_SERVE_DATABASE", value_name = "PATH", value_parser = Database::parse)]
+    /// With PostgreSQL, several `ferry serve` instances share nameplates, mailboxes,
+    /// messages and expiry (put them behind one TCP load balancer); tables are created
+    /// or migrated at start. Other URL schemes are refused, never taken as a file path.
+    #[arg(long, env = "FERRY_SERVE_DATABASE", value_name = "PATH|URL", value_parser = Database::parse)]
     pub database: Option<Database>,
     /// Message of the day, shown by every client.
     #[arg(long, env = "FERRY_SERVE_MOTD", value_name = "TEXT")]
@@ -360,11 +363,14 @@ mod tests {
     }
 
     #[test]
-    fn a_database_url_is_refused_not_taken_as_a_path() {
-        let e = T::try_parse_from(["x", "--database", "postgres://u@h:5432/db"]).unwrap_err();
-        assert_eq!(e.kind(), clap::error::ErrorKind::ValueValidation);
-        assert!(e.to_string().contains("PostgreSQL is not supported"), "{e}");
+    fn a_postgres_url_is_taken_and_other_urls_refused_not_taken_as_paths() {
+        let t = T::try_parse_from(["x", "--database", "postgres://u@h:5432/db"]).unwrap();
+        assert_eq!(
+            t.serve.database,
+            Some(Database::Postgres("postgres://u@h:5432/db".into()))
+        );
         let e = T::try_parse_from(["x", "--database", "mysql://h/db"]).unwrap_err();
+        assert_eq!(e.kind(), clap::error::ErrorKind::ValueValidation);
         assert!(e.to_string().contains("unknown database URL scheme"), "{e}");
     }
 

@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-/// Where mailbox state lives.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Where mailbox state lives. `Debug` and `Display` hide a URL's password.
+#[derive(Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Database {
     /// An SQLite file (created if missing); survives restarts.
@@ -19,26 +19,28 @@ pub enum Database {
     SqliteMemory,
     /// A plain in-memory store (tests, throw-away servers).
     Memory,
+    /// PostgreSQL (`postgres://USER[:PASSWORD]@HOST[:PORT]/DB`): several instances
+    /// share it.
+    Postgres(String),
 }
 
 impl Database {
-    /// `--database` (and the config file's `database`): an SQLite file path, or
-    /// `:memory:`. A URL is refused, never taken as a path: `postgres://h/db`
-    /// used to create a directory `./postgres:/h`.
+    /// `--database` (and the config file's `database`): an SQLite file path,
+    /// `:memory:`, or a `postgres://` (`postgresql://`) URL. Any other URL is
+    /// refused, never taken as a path (`mysql://h/db` would create `./mysql:/h`).
     pub fn parse(arg: &str) -> Result<Self, String> {
         if arg == ":memory:" {
             return Ok(Database::SqliteMemory);
         }
         if let Some(scheme) = url_scheme(arg) {
             let scheme = scheme.to_ascii_lowercase();
-            return Err(match scheme.as_str() {
-                "postgres" | "postgresql" => format!(
-                    "{arg:?}: PostgreSQL is not supported by this ferry yet; give an SQLite file path or ':memory:'"
-                ),
-                _ => format!(
-                    "{arg:?}: unknown database URL scheme {scheme:?}; give an SQLite file path or ':memory:'"
-                ),
-            });
+            if scheme == "postgres" || scheme == "postgresql" {
+                return Ok(Database::Postgres(arg.to_owned()));
+            }
+            return Err(format!(
+                "{}: unknown database URL scheme {scheme:?}; give an SQLite file path, ':memory:' or a postgres:// URL",
+                redact(arg)
+            ));
         }
         if arg.is_empty() {
             return Err(
@@ -46,6 +48,38 @@ impl Database {
             );
         }
         Ok(Database::Sqlite(PathBuf::from(arg)))
+    }
+}
+
+/// A URL with its password (if any) replaced by `***`, for messages and logs.
+pub fn redact(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let (auth, host) = match rest.rsplit_once('@') {
+        Some(parts) => parts,
+        None => return url.to_owned(),
+    };
+    match auth.split_once(':') {
+        Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
+        None => url.to_owned(),
+    }
+}
+
+impl std::fmt::Debug for Database {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Database({self})")
+    }
+}
+
+impl std::fmt::Display for Database {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Database::Sqlite(p) => write!(f, "{}", p.display()),
+            Database::SqliteMemory => f.write_str(":memory: (SQLite)"),
+            Database::Memory => f.write_str("memory"),
+            Database::Postgres(url) => f.write_str(&redact(url)),
+        }
     }
 }
 
@@ -350,7 +384,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn database_takes_a_path_or_memory_and_refuses_urls() {
+    fn database_takes_a_path_memory_or_postgres_and_refuses_other_urls() {
         assert_eq!(Database::parse(":memory:"), Ok(Database::SqliteMemory));
         assert_eq!(
             Database::parse("/var/lib/ferry/s.sqlite"),
@@ -361,14 +395,27 @@ mod tests {
             Ok(Database::Sqlite("dir:with/colons".into()))
         );
         for url in ["postgres://u@h:5432/db", "POSTGRESQL://h/db"] {
-            let e = Database::parse(url).unwrap_err();
-            assert!(e.contains("PostgreSQL is not supported"), "{e}");
+            assert_eq!(Database::parse(url), Ok(Database::Postgres(url.into())));
         }
         let e = Database::parse("mysql://h/db").unwrap_err();
         assert!(e.contains("unknown database URL scheme \"mysql\""), "{e}");
         assert!(Database::parse("").is_err());
         let e = ConfigFile::parse("database = \"redis://h\"\n").unwrap_err();
         assert!(e.to_string().contains("unknown database URL scheme"), "{e}");
+        let e = Database::parse("mysql://u:secret@h/db").unwrap_err();
+        assert!(!e.contains("secret"), "{e}");
+    }
+
+    #[test]
+    fn a_database_password_is_never_shown() {
+        let db = Database::parse("postgres://ferry:s3cret@db:5432/ferry").unwrap();
+        assert_eq!(db.to_string(), "postgres://ferry:***@db:5432/ferry");
+        assert!(!format!("{db:?}").contains("s3cret"));
+        assert_eq!(
+            redact("postgres://ferry@db/ferry"),
+            "postgres://ferry@db/ferry"
+        );
+        assert_eq!(redact("postgresql://u:p:q@h/d"), "postgresql://u:***@h/d");
     }
 
     #[test]

@@ -36,7 +36,7 @@ mod store;
 mod time;
 mod web;
 
-pub use config::{Config, ConfigFile, Database, Limits, Timing};
+pub use config::{redact, Config, ConfigFile, Database, Limits, Timing};
 pub use error::Error;
 pub use server::{Server, ServerHandle};
-pub use store::{MemoryStore, SqliteStore, Store, StoreError};
+pub use store::{MemoryStore, PgStore, SqliteStore, Store, StoreError};

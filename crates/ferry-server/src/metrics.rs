@@ -61,6 +61,8 @@ pub(crate) struct Metrics {
     pub(crate) refused_per_ip_mailbox: Counter,
     pub(crate) refused_per_ip_relay: Counter,
     pub(crate) slow_clients_dropped: Counter,
+    /// Batches run again after a conflict with another instance (shared store).
+    pub(crate) store_conflicts: Counter,
     pub(crate) idle_clients_dropped: Counter,
     pub(crate) oversize_frames: Counter,
     pub(crate) mailboxes: Gauge,
@@ -150,6 +152,12 @@ impl Metrics {
             "ferry_messages_total",
             "Messages added to mailboxes.",
             self.messages_total.get(),
+        );
+        counter(
+            w,
+            "ferry_store_conflicts_total",
+            "Command batches run again after a conflict with another instance (PostgreSQL).",
+            self.store_conflicts.get(),
         );
         header(
             w,

@@ -17,12 +17,12 @@ use tokio::task::{JoinHandle, JoinSet};
 
 use crate::config::{Config, Database};
 use crate::limits::PerIp;
-use crate::mailbox::hub::Hub;
+use crate::mailbox::hub::{Hub, Opener};
 use crate::mailbox::state::StateConfig;
 use crate::mailbox::{MailboxCtx, PortCtx};
 use crate::metrics::Metrics;
 use crate::relay::{Pairing, RelayCtx, RelayPort};
-use crate::store::{MemoryStore, SqliteStore};
+use crate::store::{MemoryStore, PgStore, SqliteStore, StoreError};
 use crate::web::WebPorts;
 use crate::Error;
 
@@ -66,7 +66,7 @@ fn local(l: &Option<TcpListener>) -> Option<SocketAddr> {
     l.as_ref().and_then(|l| l.local_addr().ok())
 }
 
-fn start_hub(
+async fn start_hub(
     config: &Config,
     metrics: &Arc<Metrics>,
 ) -> Result<(Hub, std::thread::JoinHandle<()>), Error> {
@@ -77,10 +77,28 @@ fn start_hub(
         blur: config.blur_usage.map(|d| d.as_secs_f64()),
     };
     let m = Arc::clone(metrics);
-    match &config.database {
-        Database::Sqlite(path) => Hub::start(SqliteStore::open(path)?, cfg, m),
-        Database::SqliteMemory => Hub::start(SqliteStore::open_in_memory()?, cfg, m),
-        Database::Memory => Hub::start(MemoryStore::new(), cfg, m),
+    match config.database.clone() {
+        Database::Sqlite(path) => Hub::start(alone(move || SqliteStore::open(&path)), cfg, m).await,
+        Database::SqliteMemory => Hub::start(alone(SqliteStore::open_in_memory), cfg, m).await,
+        Database::Memory => Hub::start(alone(|| Ok(MemoryStore::new())), cfg, m).await,
+        Database::Postgres(url) => {
+            let opener = Opener {
+                open: Box::new({
+                    let url = url.clone();
+                    move || PgStore::connect(&url)
+                }),
+                listen: Some(url),
+            };
+            Hub::start(opener, cfg, m).await
+        }
+    }
+}
+
+/// A store of this instance alone.
+fn alone<S>(open: impl FnOnce() -> Result<S, StoreError> + Send + 'static) -> Opener<S> {
+    Opener {
+        open: Box::new(open),
+        listen: None,
     }
 }
 
@@ -92,7 +110,7 @@ impl Server {
         let relay_ws = bind(config.relay_ws_listen).await?;
         let metrics_l = bind(config.metrics_listen).await?;
         let metrics = Arc::new(Metrics::default());
-        let (hub, thread) = start_hub(&config, &metrics)?;
+        let (hub, thread) = start_hub(&config, &metrics).await?;
         let (shutdown, _) = watch::channel(false);
         let mut handle = ServerHandle {
             mailbox_addr: local(&mailbox),
@@ -219,7 +237,7 @@ fn log_start(h: &ServerHandle, config: &Config) {
         relay_tcp = ?h.relay_tcp_addr,
         relay_ws = ?h.relay_ws_addr,
         metrics = ?h.metrics_addr,
-        database = ?config.database,
+        database = %config.database,
         "ferry serve running"
     );
 }

@@ -31,6 +31,7 @@ pub mod interactive;
 pub mod json_run;
 pub mod native_cli;
 pub mod netns;
+pub mod postgres;
 pub mod raw_mailbox;
 pub mod raw_relay;
 pub mod relay_proxy;

@@ -5,19 +5,31 @@
 //! then are live messages pushed to listeners and replies sent (in that order), so
 //! no client hears of anything that a crash could lose. A listener whose queue is full is dropped
 //! (it cannot keep up) instead of ever blocking this thread.
+//!
+//! With a store shared by several instances (PostgreSQL), a batch that conflicts
+//! with another instance's is rolled back and run again, up to [`MAX_TRIES`] times;
+//! other instances' messages arrive as [`Changed`] notices and are read from the
+//! store, each listener getting every position once and in order.
 
+use std::collections::HashSet;
 use std::sync::Arc;
+use std::time::Duration;
+
+use rand::Rng;
 
 use tokio::sync::mpsc::error::TrySendError;
 use tokio::sync::{mpsc, oneshot};
 
 use super::refusal::Refusal;
-use super::state::{Answer, Call, CallCtx, Delivery, State, StateConfig};
+use super::state::{Answer, Call, CallCtx, Delivery, Next, State, StateConfig};
 use crate::metrics::Metrics;
-use crate::store::{Store, UsageRecord};
+use crate::store::{listen_for_changes, ChangeSink, Changed, Store, StoreError, UsageRecord};
 
 /// Commands applied before one commit.
 const MAX_BATCH: usize = 256;
+/// Runs of a batch that keeps conflicting with other instances before its
+/// commands fail.
+const MAX_TRIES: usize = 12;
 /// Pending operations before connection tasks wait.
 const QUEUE: usize = 4096;
 
@@ -39,6 +51,8 @@ pub(crate) enum HubOp {
         cutoff: f64,
     },
     Usage(UsageRecord),
+    /// Another instance changed the shared store.
+    Changed(Changed),
 }
 
 /// The connection tasks' handle on the state thread.
@@ -47,20 +61,66 @@ pub(crate) struct Hub {
     tx: mpsc::Sender<HubOp>,
 }
 
+/// Where the state thread's store comes from: opened on that thread, since a
+/// blocking client (PostgreSQL's) must not run on the async runtime.
+pub(crate) struct Opener<S> {
+    pub(crate) open: Box<dyn FnOnce() -> Result<S, StoreError> + Send>,
+    /// A shared store's URL: other instances' changes are listened for there.
+    pub(crate) listen: Option<String>,
+}
+
+/// Passes the listening thread's notices into the queue, without keeping the
+/// state thread alive.
+struct Notices(mpsc::WeakSender<HubOp>);
+
+impl ChangeSink for Notices {
+    fn changed(&mut self, c: Changed) -> bool {
+        self.0
+            .upgrade()
+            .is_some_and(|tx| tx.blocking_send(HubOp::Changed(c)).is_ok())
+    }
+
+    fn wanted(&self) -> bool {
+        self.0.upgrade().is_some()
+    }
+}
+
 impl Hub {
     /// Starts the thread; it ends when every `Hub` clone is dropped.
-    pub(crate) fn start<S: Store>(
-        store: S,
+    pub(crate) async fn start<S: Store>(
+        opener: Opener<S>,
         cfg: StateConfig,
         metrics: Arc<Metrics>,
     ) -> Result<(Hub, std::thread::JoinHandle<()>), crate::Error> {
-        let state = State::new(store, cfg, Arc::clone(&metrics))?;
         let (tx, rx) = mpsc::channel(QUEUE);
+        let notices = Notices(tx.downgrade());
+        let (ready, started) = oneshot::channel();
         let thread = std::thread::Builder::new()
             .name("ferry-state".into())
-            .spawn(move || run(state, rx, &metrics))
+            .spawn(move || {
+                let opened = (opener.open)().and_then(|store| {
+                    let state = State::new(store, cfg, Arc::clone(&metrics))?;
+                    if let Some(url) = &opener.listen {
+                        listen_for_changes(url, notices)?;
+                    }
+                    Ok(state)
+                });
+                match opened {
+                    Ok(state) => {
+                        let _ = ready.send(Ok(()));
+                        run(state, rx, &metrics);
+                    }
+                    Err(e) => {
+                        let _ = ready.send(Err(e));
+                    }
+                }
+            })
             .map_err(crate::Error::Thread)?;
-        Ok((Hub { tx }, thread))
+        match started.await {
+            Ok(Ok(())) => Ok((Hub { tx }, thread)),
+            Ok(Err(e)) => Err(e.into()),
+            Err(_) => Err(StoreError::new("the state thread died while starting").into()),
+        }
     }
 
     /// Applies a call and waits for its answer.
@@ -108,37 +168,114 @@ fn run<S: Store>(mut state: State<S>, mut rx: mpsc::Receiver<HubOp>, metrics: &M
 }
 
 fn apply_batch<S: Store>(state: &mut State<S>, batch: &mut Vec<HubOp>, metrics: &Metrics) {
-    let mut replies = Vec::with_capacity(batch.len());
-    let mut out = Vec::new();
-    for op in batch.drain(..) {
-        match op {
-            HubOp::Call { call, ctx, reply } => {
-                replies.push((reply, state.apply(call, ctx, &mut out)))
+    let mut tries = 0;
+    let (answers, out) = loop {
+        tries += 1;
+        let (answers, out) = run_batch(state, batch);
+        match state.commit() {
+            Ok(()) => break (answers, out),
+            Err(e) if e.is_conflict() && tries < MAX_TRIES => {
+                metrics.store_conflicts.inc();
+                tracing::debug!(
+                    tries,
+                    "conflict with another instance; running the batch again"
+                );
+                std::thread::sleep(conflict_backoff(tries));
             }
-            HubOp::Detach { conn } => state.detach(conn),
-            HubOp::Prune { now, cutoff } => state.prune(now, cutoff),
-            HubOp::Usage(rec) => state.record(&rec),
+            Err(e) => {
+                tracing::error!(error = %e, "commit failed; the batch was rolled back");
+                for reply in replies(batch) {
+                    let _ = reply.send(Err(Refusal::Internal));
+                }
+                return;
+            }
         }
-    }
-    if let Err(e) = state.commit() {
-        tracing::error!(error = %e, "commit failed; the batch was rolled back");
-        for (reply, _) in replies {
-            let _ = reply.send(Err(Refusal::Internal));
-        }
-        return;
-    }
+    };
     // Live messages first: a connection that gets its answer then finds in its
     // queue everything this batch broadcast before (and with) its command.
-    for d in out {
-        deliver(state, d, metrics);
-    }
-    for (reply, answer) in replies {
+    deliver_all(state, out, metrics);
+    for (reply, answer) in replies(batch).zip(answers) {
         // The connection may have gone meanwhile; nothing to do then.
         let _ = reply.send(answer);
     }
     state.maintain();
 }
 
+/// A random pause before running a conflicting batch again, growing with the
+/// tries: the other instance, which conflicted too, is retrying at the same time,
+/// and without jitter the two could keep colliding.
+fn conflict_backoff(tries: usize) -> Duration {
+    let cap_us = 500u64 << tries.min(7); // 1 ms, 2 ms, ... 64 ms
+    Duration::from_micros(rand::thread_rng().gen_range(0..cap_us))
+}
+
+/// Applies every operation of the batch (again, after a conflict): the batch
+/// keeps its operations until they are committed.
+fn run_batch<S: Store>(
+    state: &mut State<S>,
+    batch: &[HubOp],
+) -> (Vec<Result<Answer, Refusal>>, Vec<Delivery>) {
+    let mut answers = Vec::with_capacity(batch.len());
+    let mut out = Vec::new();
+    for op in batch {
+        match op {
+            HubOp::Call { call, ctx, .. } => {
+                answers.push(state.apply(call.clone(), ctx.clone(), &mut out))
+            }
+            HubOp::Detach { conn } => state.detach(*conn),
+            HubOp::Prune { now, cutoff } => state.prune(*now, *cutoff),
+            HubOp::Usage(rec) => state.record(rec),
+            HubOp::Changed(Changed::Mailbox { app, id }) => state.catch_up(app, id, &mut out),
+            HubOp::Changed(Changed::All) => {
+                for (app, id) in state.listened() {
+                    state.catch_up(&app, &id, &mut out);
+                }
+            }
+        }
+    }
+    (answers, out)
+}
+
+/// The reply channels of the batch's calls, in order (the batch is spent).
+fn replies(batch: &mut Vec<HubOp>) -> impl Iterator<Item = Reply> + '_ {
+    batch.drain(..).filter_map(|op| match op {
+        HubOp::Call { reply, .. } => Some(reply),
+        _ => None,
+    })
+}
+
+/// Pushes committed messages to their listeners, each position once and in
+/// order; a listener that misses some (other instances added them) is caught up
+/// from the store first.
+fn deliver_all<S: Store>(state: &mut State<S>, out: Vec<Delivery>, metrics: &Metrics) {
+    let mut behind = HashSet::new();
+    for d in out {
+        match state.advance(d.conn, d.pos) {
+            Next::Send => deliver(state, d, metrics),
+            Next::Skip => {}
+            Next::Gap => {
+                behind.extend(state.listened_by(d.conn));
+            }
+        }
+    }
+    if behind.is_empty() {
+        return;
+    }
+    let mut more = Vec::new();
+    for (app, id) in behind {
+        state.catch_up(&app, &id, &mut more);
+    }
+    // Ends the read's transaction; nothing was written.
+    if let Err(e) = state.commit() {
+        tracing::warn!(error = %e, "cannot catch up with other instances' messages");
+        return;
+    }
+    for d in more {
+        if state.advance(d.conn, d.pos) == Next::Send {
+            deliver(state, d, metrics);
+        }
+    }
+}
 fn deliver<S: Store>(state: &mut State<S>, d: Delivery, metrics: &Metrics) {
     match d.tx.try_send(d.frame) {
         Ok(()) => {}

@@ -27,7 +27,7 @@ use crate::store::{
 };
 
 /// A command a connection forwards to the state thread.
-#[derive(Debug, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub(crate) enum Call {
     List {
         app: Arc<str>,
@@ -108,7 +108,7 @@ pub(crate) enum Answer {
 }
 
 /// Who is calling, and when.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) struct CallCtx {
     pub(crate) conn: u64,
     pub(crate) ip: IpAddr,
@@ -117,12 +117,26 @@ pub(crate) struct CallCtx {
     pub(crate) queue: Option<mpsc::Sender<Utf8Bytes>>,
 }
 
-/// A frame to push into a listener's queue once the batch is committed.
+/// A frame to push into a listener's queue once the batch is committed: message
+/// number `pos` of the mailbox the listener listens to.
 #[derive(Debug)]
 pub(crate) struct Delivery {
     pub(crate) conn: u64,
     pub(crate) tx: mpsc::Sender<Utf8Bytes>,
     pub(crate) frame: Utf8Bytes,
+    pub(crate) pos: u64,
+}
+
+/// What a listener makes of message `pos` (see [`State::advance`]).
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Next {
+    /// The next one: send it.
+    Send,
+    /// Sent already (or the listener is gone): skip it.
+    Skip,
+    /// Messages before it are missing here (another instance added them): read
+    /// the mailbox from the store first.
+    Gap,
 }
 
 /// Settings of the state.
@@ -140,6 +154,8 @@ type Key = (Arc<str>, String);
 struct Listener {
     conn: u64,
     tx: mpsc::Sender<Utf8Bytes>,
+    /// Messages of the mailbox this connection has had (positions 1..=seen).
+    seen: u64,
 }
 
 /// A store failure (logged, answered as "internal server error") or a refusal.
@@ -177,6 +193,8 @@ pub(crate) struct State<S> {
     metrics: Arc<Metrics>,
     /// A store call failed in this batch: it must be rolled back.
     failed: bool,
+    /// ... because another instance wrote the same rows: it may run again.
+    conflict: bool,
 }
 
 impl<S: Store> State<S> {
@@ -196,6 +214,7 @@ impl<S: Store> State<S> {
             rng: StdRng::from_entropy(),
             metrics,
             failed: false,
+            conflict: false,
         };
         s.reload()?;
         Ok(s)
@@ -226,22 +245,33 @@ impl<S: Store> State<S> {
         ctx: CallCtx,
         out: &mut Vec<Delivery>,
     ) -> Result<Answer, Refusal> {
+        if self.failed {
+            // The batch is lost already (and, in PostgreSQL, so is its transaction).
+            return Err(Refusal::Internal);
+        }
         let result = self.dispatch(call, ctx, out);
         self.publish();
         match result {
             Ok(a) => Ok(a),
             Err(Fail::No(r)) => Err(r),
-            Err(Fail::Store(e)) => {
-                tracing::error!(error = %e, "store failure");
-                self.failed = true;
-                Err(Refusal::Internal)
-            }
+            Err(Fail::Store(e)) => Err(self.store_failed(e)),
         }
+    }
+
+    fn store_failed(&mut self, e: StoreError) -> Refusal {
+        if e.is_conflict() {
+            tracing::debug!(error = %e, "conflict with another instance");
+            self.conflict = true;
+        } else {
+            tracing::error!(error = %e, "store failure");
+        }
+        self.failed = true;
+        Refusal::Internal
     }
 
     fn dispatch(&mut self, call: Call, ctx: CallCtx, out: &mut Vec<Delivery>) -> R<Answer> {
         match call {
-            Call::List { app } => Ok(Answer::Nameplates(self.list(&app))),
+            Call::List { app } => self.list(&app).map(Answer::Nameplates),
             Call::Allocate { app, side } => self.allocate(&app, &side, &ctx),
             Call::Claim {
                 app,
@@ -291,22 +321,41 @@ impl<S: Store> State<S> {
         }
     }
 
-    fn list(&self, app: &str) -> Vec<String> {
-        if self.cfg.allow_list {
-            self.names.sorted(app)
-        } else {
-            Vec::new()
+    fn list(&mut self, app: &str) -> R<Vec<String>> {
+        if !self.cfg.allow_list {
+            return Ok(Vec::new());
         }
+        if !self.store.shared() {
+            return Ok(self.names.sorted(app));
+        }
+        let mut names = self.store.nameplate_names(app)?;
+        names.sort();
+        Ok(names)
     }
 
     fn allocate(&mut self, app: &Arc<str>, side: &str, ctx: &CallCtx) -> R<Answer> {
         self.check_ip_cap(ctx.ip)?;
-        let name = self
-            .names
-            .pick_free(app, &mut self.rng)
-            .ok_or(Refusal::NoNameplateFree)?;
+        let name = self.pick_free(app)?;
         self.claim(app, side, &name, ctx)?;
         Ok(Answer::Allocated(name))
+    }
+
+    /// A free name. With a shared store the index is only a hint (other instances
+    /// allocate too), so each pick is checked in the store; one taken meanwhile
+    /// by another instance is a conflict at commit and the batch runs again.
+    fn pick_free(&mut self, app: &Arc<str>) -> R<String> {
+        const SHARED_TRIES: usize = 64;
+        for _ in 0..SHARED_TRIES {
+            let name = self
+                .names
+                .pick_free(app, &mut self.rng)
+                .ok_or(Refusal::NoNameplateFree)?;
+            if !self.store.shared() || self.store.nameplate(app, &name)?.is_none() {
+                return Ok(name);
+            }
+            self.names.insert(app, &name);
+        }
+        Err(Refusal::NoNameplateFree.into())
     }
 
     /// Refuses a new claim when this address already holds its share.
@@ -433,18 +482,85 @@ impl<S: Store> State<S> {
         self.open_side(&app, side, &id, ctx.now)?;
         let messages = self.store.messages(&app, &id)?;
         if let Some(tx) = ctx.queue {
-            self.listen(ctx.conn, (app, id), tx);
+            let seen = messages.len() as u64;
+            self.listen(ctx.conn, (app, id), tx, seen);
         }
         Ok(Answer::Opened(messages))
     }
 
-    fn listen(&mut self, conn: u64, key: Key, tx: mpsc::Sender<Utf8Bytes>) {
+    fn listen(&mut self, conn: u64, key: Key, tx: mpsc::Sender<Utf8Bytes>, seen: u64) {
         self.detach(conn);
         self.listeners
             .entry(key.clone())
             .or_default()
-            .push(Listener { conn, tx });
+            .push(Listener { conn, tx, seen });
         self.listening.insert(conn, key);
+    }
+
+    /// Whether `conn` should get message `pos` of its mailbox now; counts it as
+    /// seen if so.
+    pub(crate) fn advance(&mut self, conn: u64, pos: u64) -> Next {
+        let Some(key) = self.listening.get(&conn) else {
+            return Next::Skip;
+        };
+        let Some(l) = self
+            .listeners
+            .get_mut(key)
+            .and_then(|list| list.iter_mut().find(|l| l.conn == conn))
+        else {
+            return Next::Skip;
+        };
+        if pos <= l.seen {
+            Next::Skip
+        } else if pos == l.seen + 1 {
+            l.seen = pos;
+            Next::Send
+        } else {
+            Next::Gap
+        }
+    }
+
+    /// The mailbox `conn` listens to.
+    pub(crate) fn listened_by(&self, conn: u64) -> Option<(Arc<str>, String)> {
+        self.listening.get(&conn).cloned()
+    }
+
+    /// Every mailbox someone listens to.
+    pub(crate) fn listened(&self) -> Vec<(Arc<str>, String)> {
+        self.listeners.keys().cloned().collect()
+    }
+
+    /// Frames of the messages this instance's listeners of `app`/`id` have not had
+    /// (another instance added them), read from the store.
+    pub(crate) fn catch_up(&mut self, app: &str, id: &str, out: &mut Vec<Delivery>) {
+        if self.failed {
+            return;
+        }
+        let key: Key = (Arc::from(app), id.to_owned());
+        let Some(list) = self.listeners.get(&key) else {
+            return;
+        };
+        let Some(from) = list.iter().map(|l| l.seen).min() else {
+            return;
+        };
+        let messages = match self.store.messages_after(app, id, from) {
+            Ok(m) => m,
+            Err(e) => {
+                self.store_failed(e);
+                return;
+            }
+        };
+        for (pos, msg) in (from + 1..).zip(&messages) {
+            let frame = Utf8Bytes::from(super::frames::message(msg));
+            for l in list.iter().filter(|l| l.seen < pos) {
+                out.push(Delivery {
+                    conn: l.conn,
+                    tx: l.tx.clone(),
+                    frame: frame.clone(),
+                    pos,
+                });
+            }
+        }
     }
 
     /// Stops delivering to `conn` (it closed, disconnected or was too slow).
@@ -468,11 +584,12 @@ impl<S: Store> State<S> {
         msg: StoredMessage,
         out: &mut Vec<Delivery>,
     ) -> R<()> {
+        let mut pos = None;
         if self.store.mailbox(&app, &id)?.is_some() {
             if self.store.count_messages(&app, &id)? >= self.cfg.max_messages {
                 return Err(Refusal::MailboxFull.into());
             }
-            self.store.add_message(&app, &id, &msg)?;
+            pos = Some(self.store.add_message(&app, &id, &msg)?);
             self.store.touch_mailbox(&app, &id, msg.server_rx)?;
         }
         self.metrics.messages_total.inc();
@@ -482,6 +599,9 @@ impl<S: Store> State<S> {
                 conn: l.conn,
                 tx: l.tx.clone(),
                 frame: frame.clone(),
+                // A message to a mailbox that is gone is not stored: it goes to
+                // the listeners that are left as their next one.
+                pos: pos.unwrap_or(l.seen + 1),
             });
         }
         Ok(())
@@ -549,9 +669,11 @@ impl<S: Store> State<S> {
     /// Expiry: refreshes mailboxes someone listens to, then deletes the ones not
     /// touched since `cutoff`.
     pub(crate) fn prune(&mut self, now: f64, cutoff: f64) {
+        if self.failed {
+            return;
+        }
         if let Err(Fail::Store(e)) = self.try_prune(now, cutoff) {
-            tracing::error!(error = %e, "store failure during expiry");
-            self.failed = true;
+            self.store_failed(e);
         }
         self.held.retain(|_, v| !v.is_empty());
         self.publish();
@@ -565,6 +687,14 @@ impl<S: Store> State<S> {
         let live: Vec<Key> = self.listeners.keys().cloned().collect();
         for (app, id) in &live {
             self.store.touch_mailbox(app, id, now)?;
+        }
+        if self.store.shared() {
+            // Other instances change the store too: refresh the hints, and leave
+            // expiry to whichever instance holds the lock.
+            self.reload()?;
+            if !self.store.lead_expiry()? {
+                return Ok(());
+            }
         }
         let stale = self.store.stale_mailboxes(cutoff)?;
         let count = stale.len();
@@ -582,9 +712,11 @@ impl<S: Store> State<S> {
 
     /// Stores a relay usage record.
     pub(crate) fn record(&mut self, rec: &UsageRecord) {
+        if self.failed {
+            return;
+        }
         if let Err(e) = self.store.record_usage(rec) {
-            tracing::error!(error = %e, "cannot record usage");
-            self.failed = true;
+            self.store_failed(e);
         }
     }
 
@@ -594,15 +726,25 @@ impl<S: Store> State<S> {
     }
 
     /// Commits the batch; on any failure in it, rolls back and reloads instead.
+    /// The error is a conflict (the batch may run again) if a command met one.
     pub(crate) fn commit(&mut self) -> Result<(), StoreError> {
-        let result = if self.failed {
+        let result = if self.conflict {
+            Err(StoreError::conflict(
+                "a command in this batch met another instance's",
+            ))
+        } else if self.failed {
             Err(StoreError::new("a command in this batch failed"))
         } else {
             self.store.commit()
         };
         if result.is_err() {
             self.failed = false;
+            self.conflict = false;
             self.store.rollback();
+            // A shared store's index is a hint, refreshed by expiry.
+            if self.store.shared() {
+                return result;
+            }
             if let Err(e) = self.reload() {
                 tracing::error!(error = %e, "cannot reload state after a rollback");
             }

@@ -98,24 +98,28 @@ impl Store for MemoryStore {
         Ok(self.mailboxes.len() as u64)
     }
 
-    fn messages(&mut self, app: &str, id: &str) -> Result<Vec<StoredMessage>, StoreError> {
-        Ok(self
+    fn messages_after(
+        &mut self,
+        app: &str,
+        id: &str,
+        after: u64,
+    ) -> Result<Vec<StoredMessage>, StoreError> {
+        let all = self
             .messages
             .get(&key(app, id))
-            .cloned()
-            .unwrap_or_default())
+            .map_or(&[][..], Vec::as_slice);
+        let from = usize::try_from(after).unwrap_or(usize::MAX).min(all.len());
+        Ok(all[from..].to_vec())
     }
 
     fn count_messages(&mut self, app: &str, id: &str) -> Result<usize, StoreError> {
         Ok(self.messages.get(&key(app, id)).map_or(0, Vec::len))
     }
 
-    fn add_message(&mut self, app: &str, id: &str, msg: &StoredMessage) -> Result<(), StoreError> {
-        self.messages
-            .entry(key(app, id))
-            .or_default()
-            .push(msg.clone());
-        Ok(())
+    fn add_message(&mut self, app: &str, id: &str, msg: &StoredMessage) -> Result<u64, StoreError> {
+        let list = self.messages.entry(key(app, id)).or_default();
+        list.push(msg.clone());
+        Ok(list.len() as u64)
     }
 
     fn record_usage(&mut self, rec: &UsageRecord) -> Result<(), StoreError> {

@@ -7,24 +7,48 @@
 //! anything a client was told.
 
 mod memory;
+mod postgres;
 mod sqlite;
 
 pub use memory::MemoryStore;
+pub use postgres::PgStore;
+pub(crate) use postgres::{listen_for_changes, ChangeSink, Changed};
 pub use sqlite::SqliteStore;
 
-/// A storage failure (disk full, corrupt file, ...): the server's fault.
+/// A storage failure (disk full, corrupt file, lost database connection, ...): the
+/// server's fault.
 #[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct StoreError(String);
+#[error("{msg}")]
+pub struct StoreError {
+    msg: String,
+    conflict: bool,
+}
 
 impl StoreError {
     pub(crate) fn new(msg: impl Into<String>) -> Self {
-        StoreError(msg.into())
+        StoreError {
+            msg: msg.into(),
+            conflict: false,
+        }
+    }
+
+    /// Another instance changed the same rows at the same time (a serialization
+    /// failure, a deadlock, a duplicate key): nothing was applied, and the same
+    /// commands run again will see the other instance's writes.
+    pub(crate) fn conflict(msg: impl Into<String>) -> Self {
+        StoreError {
+            msg: msg.into(),
+            conflict: true,
+        }
+    }
+
+    pub fn is_conflict(&self) -> bool {
+        self.conflict
     }
 }
 
 /// One side's claim on a nameplate.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct NameplateSide {
     pub side: String,
     /// False once the side released it (it may then never claim it again).
@@ -40,7 +64,7 @@ pub struct Nameplate {
 }
 
 /// One side's use of a mailbox.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct MailboxSide {
     pub side: String,
     /// False once the side closed it.
@@ -130,9 +154,42 @@ pub trait Store: Send + 'static {
     fn count_mailboxes(&mut self) -> Result<u64, StoreError>;
 
     /// Messages in arrival order.
-    fn messages(&mut self, app: &str, id: &str) -> Result<Vec<StoredMessage>, StoreError>;
+    fn messages(&mut self, app: &str, id: &str) -> Result<Vec<StoredMessage>, StoreError> {
+        self.messages_after(app, id, 0)
+    }
+    /// Messages in arrival order, from position `after + 1` (the first is 1).
+    fn messages_after(
+        &mut self,
+        app: &str,
+        id: &str,
+        after: u64,
+    ) -> Result<Vec<StoredMessage>, StoreError>;
     fn count_messages(&mut self, app: &str, id: &str) -> Result<usize, StoreError>;
-    fn add_message(&mut self, app: &str, id: &str, msg: &StoredMessage) -> Result<(), StoreError>;
+    /// Appends a message and returns its position in the mailbox (1 for the first).
+    /// Positions have no gaps, so a reader that has seen `n` messages knows that
+    /// `n + 1` comes next.
+    fn add_message(&mut self, app: &str, id: &str, msg: &StoredMessage) -> Result<u64, StoreError>;
+
+    /// True when other `ferry serve` instances share this store: the state thread
+    /// then reads nameplates from the store instead of its own index, and learns of
+    /// other instances' messages through [`Changed`] notices.
+    fn shared(&self) -> bool {
+        false
+    }
+    /// The nameplates of one app (a shared store; others keep an index in memory).
+    fn nameplate_names(&mut self, app: &str) -> Result<Vec<String>, StoreError> {
+        Ok(self
+            .all_nameplates()?
+            .into_iter()
+            .filter(|(a, _)| a == app)
+            .map(|(_, n)| n)
+            .collect())
+    }
+    /// Whether this instance runs expiry now: with a shared store, one instance at
+    /// a time (for the rest of the transaction).
+    fn lead_expiry(&mut self) -> Result<bool, StoreError> {
+        Ok(true)
+    }
 
     fn record_usage(&mut self, rec: &UsageRecord) -> Result<(), StoreError>;
     /// Makes every write so far durable (a transaction commit).

@@ -399,15 +399,21 @@ impl Store for SqliteStore {
             .map_err(err)
     }
 
-    fn messages(&mut self, app: &str, id: &str) -> Result<Vec<StoredMessage>, StoreError> {
+    fn messages_after(
+        &mut self,
+        app: &str,
+        id: &str,
+        after: u64,
+    ) -> Result<Vec<StoredMessage>, StoreError> {
         let mut st = self
             .conn
             .prepare_cached(
-                "SELECT side, phase, body, server_rx, msg_id FROM messages WHERE app_id=?1 AND mailbox_id=?2 ORDER BY server_rx, rowid",
+                "SELECT side, phase, body, server_rx, msg_id FROM messages WHERE app_id=?1 AND mailbox_id=?2 ORDER BY server_rx, rowid LIMIT -1 OFFSET ?3",
             )
             .map_err(err)?;
+        let after = i64::try_from(after).unwrap_or(i64::MAX);
         let rows = st
-            .query_map(params![app, id], |r| {
+            .query_map(params![app, id, after], |r| {
                 Ok(StoredMessage {
                     side: r.get(0)?,
                     phase: r.get(1)?,
@@ -427,11 +433,13 @@ impl Store for SqliteStore {
             .map_err(err)
     }
 
-    fn add_message(&mut self, app: &str, id: &str, m: &StoredMessage) -> Result<(), StoreError> {
+    fn add_message(&mut self, app: &str, id: &str, m: &StoredMessage) -> Result<u64, StoreError> {
         self.exec(
             "INSERT INTO messages (app_id, mailbox_id, side, phase, body, server_rx, msg_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
             params![app, id, m.side, m.phase, m.body, m.server_rx, m.msg_id],
-        )
+        )?;
+        // One writer: the new message is the last one.
+        Ok(self.count_messages(app, id)? as u64)
     }
 
     fn record_usage(&mut self, u: &UsageRecord) -> Result<(), StoreError> {
