@@ -35,6 +35,11 @@ command -v node >/dev/null || need_apt+=(nodejs)
 command -v npm >/dev/null || need_apt+=(npm)
 # The page's browser tests drive Debian's chromium (playwright-core never downloads one).
 [ -x /usr/bin/chromium ] || need_apt+=(chromium)
+# `ferry serve` on a shared PostgreSQL behind haproxy: the tests start their own
+# cluster (initdb/pg_ctl as an unprivileged user) and load balancer.
+[ -x /usr/lib/postgresql/15/bin/initdb ] || need_apt+=(postgresql-15)
+command -v haproxy >/dev/null || need_apt+=(haproxy)
+command -v runuser >/dev/null || need_apt+=(util-linux)
 if [ ${#need_apt[@]} -gt 0 ]; then
   log "apt-get install ${need_apt[*]}"
   export DEBIAN_FRONTEND=noninteractive

@@ -56,12 +56,81 @@ EOF
 # Its WebSocket relay (on by default at [::]:4002) is off: the Python pair it stands in for
 # has none here, and the browser tests start servers of their own on free ports.
 # FERRY_SERVE_LOG sets the server's log filter (e.g. ferry_server=trace logs every frame).
+#
+# FERRY_TEST_SERVERS=ferry-pool runs FERRY_TEST_POOL (default 2) `ferry serve` instances on
+# one PostgreSQL cluster (initdb/pg_ctl as nobody, in $WORK), behind haproxy in TCP mode,
+# round robin on 4000 (mailbox) and 4001 (relay): the two sides of a code, and the two
+# halves of a relayed pair, land on different instances. Relay usage rows are read from
+# PostgreSQL (FERRY_TEST_RELAY_PG).
 start_servers() {
-  if [ "${FERRY_TEST_SERVERS:-python}" = ferry ]; then
-    start_ferry_serve
-  else
-    start_python_servers
-  fi
+  case "${FERRY_TEST_SERVERS:-python}" in
+    ferry) start_ferry_serve ;;
+    ferry-pool) start_ferry_pool ;;
+    *) start_python_servers ;;
+  esac
+}
+
+PG_BIN=/usr/lib/postgresql/15/bin
+PG_PORT=5433
+
+# as_pg CMD...: PostgreSQL refuses to run as root.
+as_pg() {
+  if [ "$(id -u)" = 0 ]; then runuser -u nobody -- "$@"; else "$@"; fi
+}
+
+start_postgres() {
+  mkdir -p "$WORK/pg"
+  if [ "$(id -u)" = 0 ]; then chown nobody "$WORK/pg" && chmod 755 "$WORK"; fi
+  as_pg "$PG_BIN/initdb" -A trust -U ferry --no-sync -E UTF8 -D "$WORK/pg/data" >"$WORK/pg/initdb.log" 2>&1 ||
+    { cat "$WORK/pg/initdb.log" >&2; return 1; }
+  printf "listen_addresses = '127.0.0.1'\nport = %s\nunix_socket_directories = '%s'\nmax_connections = 300\n" \
+    "$PG_PORT" "$WORK/pg" >>"$WORK/pg/data/postgresql.conf"
+  as_pg "$PG_BIN/pg_ctl" -w -t 60 -D "$WORK/pg/data" -l "$WORK/pg/log" start >/dev/null
+  PG_STARTED=1
+  as_pg "$PG_BIN/createdb" -h 127.0.0.1 -p "$PG_PORT" -U ferry ferry
+}
+
+start_ferry_pool() {
+  local ferry="${FERRY_BIN:-target/release/ferry}" n="${FERRY_TEST_POOL:-2}" i url
+  [ -x "$ferry" ] || { log "missing $ferry: build it first"; return 1; }
+  start_postgres || return 1
+  url="postgres://ferry@127.0.0.1:$PG_PORT/ferry"
+  local mailboxes="" relays=""
+  for ((i = 0; i < n; i++)); do
+    env ${FERRY_SERVE_LOG:+FERRY_LOG="$FERRY_SERVE_LOG"} "$ferry" serve \
+      --mailbox-listen "127.0.0.1:$((4100 + i))" --relay-listen "127.0.0.1:$((4200 + i))" \
+      --no-relay-ws --database "$url" >"$WORK/instance$i.log" 2>&1 &
+    POOL_PIDS+=($!)
+    wait_for_port $((4100 + i)) $! "instance$i" || return 1
+    mailboxes+="  server m$i 127.0.0.1:$((4100 + i))"$'\n'
+    relays+="  server r$i 127.0.0.1:$((4200 + i))"$'\n'
+  done
+  cat >"$WORK/haproxy.cfg" <<EOF
+global
+  maxconn 8000
+defaults
+  mode tcp
+  timeout connect 5s
+  timeout client 1h
+  timeout server 1h
+frontend mailbox
+  bind 127.0.0.1:$MAILBOX_PORT
+  default_backend mailboxes
+backend mailboxes
+  balance roundrobin
+$mailboxes
+frontend relay
+  bind 127.0.0.1:$RELAY_PORT
+  default_backend relays
+backend relays
+  balance roundrobin
+$relays
+EOF
+  haproxy -f "$WORK/haproxy.cfg" -db >"$WORK/mailbox.log" 2>&1 &
+  MAILBOX_PID=$!
+  RELAY_PID=$MAILBOX_PID
+  cp /dev/null "$WORK/relay.log"
+  export FERRY_TEST_RELAY_PG="$url"
 }
 
 start_ferry_serve() {
@@ -102,12 +171,15 @@ wait_for_port() {
 
 stop_servers() {
   local pid
-  for pid in ${MAILBOX_PID:-} ${RELAY_PID:-}; do
+  for pid in ${MAILBOX_PID:-} ${RELAY_PID:-} "${POOL_PIDS[@]}"; do
     kill "$pid" 2>/dev/null || true
   done
-  for pid in ${MAILBOX_PID:-} ${RELAY_PID:-}; do
+  for pid in ${MAILBOX_PID:-} ${RELAY_PID:-} "${POOL_PIDS[@]}"; do
     wait "$pid" 2>/dev/null || true
   done
+  if [ -n "${PG_STARTED:-}" ]; then
+    as_pg "$PG_BIN/pg_ctl" -w -m fast -D "$WORK/pg/data" stop >/dev/null 2>&1 || true
+  fi
   if [ -n "${FERRY_KEEP_SERVER_LOGS:-}" ]; then
     log "server logs kept in $WORK"
   else
@@ -116,6 +188,7 @@ stop_servers() {
 }
 
 WORK="$(mktemp -d -t ferry-netns.XXXXXX)"
+POOL_PIDS=()
 trap stop_servers EXIT
 setup_network
 setup_hosts

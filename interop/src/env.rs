@@ -29,6 +29,8 @@ pub struct TestEnv {
     pub relay: String,
     /// The relay's usage database, used to prove that a transfer went through the relay.
     pub relay_db: Option<PathBuf>,
+    /// The PostgreSQL URL holding relay usage instead (`ferry serve` instances on it).
+    pub relay_pg: Option<String>,
     /// Directory shared by all test processes of one run (nameplate reservations).
     pub state_dir: PathBuf,
 }
@@ -58,6 +60,7 @@ impl TestEnv {
                 .map(PathBuf::from)
                 .unwrap_or_else(|| PathBuf::from("wormhole-william")),
             relay_db: std::env::var_os("FERRY_TEST_RELAY_DB").map(PathBuf::from),
+            relay_pg: std::env::var("FERRY_TEST_RELAY_PG").ok(),
             peers,
             mailbox,
             relay,

@@ -37,6 +37,9 @@ pub struct RelayUsage<'a> {
     env: &'a TestEnv,
 }
 
+/// Debian's `psql` for PostgreSQL 15 (the wrapper in /usr/bin needs a cluster config).
+const PSQL: &str = "/usr/lib/postgresql/15/bin/psql";
+
 const QUERY: &str = r#"
 import sqlite3, sys
 db = sqlite3.connect(sys.argv[1], timeout=10)
@@ -59,15 +62,28 @@ impl<'a> RelayUsage<'a> {
 
     /// Rows (rowid, total_bytes, result) added after `mark`.
     pub fn rows_since(&self, mark: UsageMark) -> Vec<(i64, i64, String)> {
-        let db = self.env.relay_db.as_ref().unwrap_or_else(|| {
-            panic!("FERRY_TEST_RELAY_DB is not set: run the suite through run-in-netns.sh")
-        });
-        let out = Command::new(self.env.python())
-            .args(["-c", QUERY])
-            .arg(db)
-            .arg(mark.0.to_string())
+        let mut cmd = match &self.env.relay_pg {
+            // `ferry serve` instances on PostgreSQL (FERRY_TEST_SERVERS=ferry-pool).
+            Some(url) => {
+                let mut c = Command::new(PSQL);
+                c.args(["-X", "-A", "-t", "-F", " ", url, "-c"]).arg(format!(
+                    "SELECT id, total_bytes, result FROM ferry_usage WHERE kind = 'relay' AND id > {}",
+                    mark.0
+                ));
+                c
+            }
+            None => {
+                let db = self.env.relay_db.as_ref().unwrap_or_else(|| {
+                    panic!("FERRY_TEST_RELAY_DB is not set: run the suite through run-in-netns.sh")
+                });
+                let mut c = Command::new(self.env.python());
+                c.args(["-c", QUERY]).arg(db).arg(mark.0.to_string());
+                c
+            }
+        };
+        let out = cmd
             .output()
-            .unwrap_or_else(|e| panic!("cannot run {}: {e}", self.env.python().display()));
+            .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
         assert!(
             out.status.success(),
             "reading the relay usage DB failed: {}",

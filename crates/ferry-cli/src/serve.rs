@@ -37,13 +37,23 @@ any client is answered, so a restart loses no rendezvous. Message bodies are end
 encrypted by the clients; the server stores them only until the mailbox closes or
 expires, and never logs them. Use -v for logs (FERRY_LOG=debug for more).
 
+Several instances (one name, no single machine to lose): give each the same
+--database postgres://USER[:PASSWORD]@HOST:PORT/DB and put them behind a TCP load
+balancer (haproxy or nginx in TCP mode) for the mailbox and relay ports. Clients of
+one code may land on different instances and still meet. Watch each instance's
+/metrics: ferry_mailbox_errors_total{kind=\"internal\"} (PostgreSQL trouble),
+ferry_store_conflicts_total, ferry_mailbox_connections, ferry_relay_active_pairs.
+The README's `ferry serve` section shows a whole deployment.
+
 Examples:
   ferry serve                                   # mailbox :4000, relay :4001, relay-ws :4002
   ferry serve --motd 'maintenance at 18:00'
   ferry serve --web-url http://HOST:4000/       # senders print a link to the page
   ferry serve --no-relay-ws --no-web            # only what the CLI clients need
   ferry serve --no-mailbox --no-relay-ws        # a TCP relay alone
-  ferry serve --config /etc/ferry/serve.toml    # keys as the long flags, e.g. motd = \"hi\"";
+  ferry serve --config /etc/ferry/serve.toml    # keys as the long flags, e.g. motd = \"hi\"
+  ferry serve --database postgres://ferry@db/ferry --mailbox-listen 10.0.0.11:4000 \\
+              --relay-listen 10.0.0.11:4001     # one of several instances";
 
 /// Run a rendezvous (mailbox) server and a transit relay.
 #[derive(Debug, Args)]

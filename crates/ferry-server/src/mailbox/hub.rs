@@ -75,6 +75,7 @@ struct Notices(mpsc::WeakSender<HubOp>);
 
 impl ChangeSink for Notices {
     fn changed(&mut self, c: Changed) -> bool {
+        tracing::trace!(change = ?c, "another instance changed the store");
         self.0
             .upgrade()
             .is_some_and(|tx| tx.blocking_send(HubOp::Changed(c)).is_ok())

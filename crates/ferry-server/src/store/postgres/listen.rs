@@ -63,13 +63,14 @@ pub(crate) fn listen_for_changes(
 /// Passes notifications on until the connection is lost (true) or nobody wants
 /// them any more (false).
 fn pump(session: &mut Session, sink: &mut impl ChangeSink) -> bool {
-    let Ok(client) = session.client() else {
-        return true;
-    };
-    let mut notes = client.notifications();
-    let mut iter = notes.timeout_iter(POLL);
-    let lost = loop {
-        match iter.next() {
+    loop {
+        let Ok(client) = session.client() else {
+            return true;
+        };
+        // A fresh iterator for each wait: its timer starts when it is made and,
+        // once run out, never waits again.
+        let next = client.notifications().timeout_iter(POLL).next();
+        match next {
             Ok(Some(n)) => {
                 if !sink.changed(parse(n.payload())) {
                     return false;
@@ -78,14 +79,13 @@ fn pump(session: &mut Session, sink: &mut impl ChangeSink) -> bool {
             // Quiet for a while: is anyone still there?
             Ok(None) if !sink.wanted() => return false,
             Ok(None) => {}
-            Err(e) => break e,
+            Err(e) => {
+                let e = session.error(e);
+                tracing::warn!(error = %e, "PostgreSQL notifications interrupted");
+                return true;
+            }
         }
-    };
-    drop(iter);
-    drop(notes);
-    let e = session.error(lost);
-    tracing::warn!(error = %e, "PostgreSQL notifications interrupted");
-    true
+    }
 }
 
 fn parse(payload: &str) -> Changed {

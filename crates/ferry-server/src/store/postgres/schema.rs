@@ -33,7 +33,7 @@ CREATE TABLE ferry_messages (
   server_rx DOUBLE PRECISION NOT NULL, msg_id TEXT,
   PRIMARY KEY (app_id, mailbox_id, pos));
 CREATE TABLE ferry_usage (
-  kind TEXT NOT NULL, app_id TEXT NOT NULL, for_nameplate BOOLEAN NOT NULL,
+  id BIGSERIAL PRIMARY KEY, kind TEXT NOT NULL, app_id TEXT NOT NULL, for_nameplate BOOLEAN NOT NULL,
   started DOUBLE PRECISION NOT NULL, waiting_time DOUBLE PRECISION,
   total_time DOUBLE PRECISION NOT NULL, total_bytes BIGINT NOT NULL, result TEXT NOT NULL);
 ",
