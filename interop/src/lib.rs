@@ -13,7 +13,9 @@
 //! - [`data`] and [`tree`]: test data and content comparison by SHA-256;
 //! - [`relay`]: proof, from the relay's usage database, that a transfer was relayed;
 //! - [`code`]: codes whose nameplates are unique within a run, so tests can run in parallel;
-//! - [`process`]: child processes with captured output, killed by PID at their deadline.
+//! - [`process`]: child processes with captured output, killed by PID at their deadline;
+//! - [`pool`]: `ferry serve` instances on a PostgreSQL cluster behind haproxy, of a
+//!   test's own (the failover tests kill instances).
 //!
 //! The LocalSend (LAN) tests run ferry against `localsendd` and `localsend-cli` instead:
 //! - [`lan_net`]: a test LAN of network namespaces on a bridge, one peer per host;
@@ -30,6 +32,7 @@ pub mod lan_ferry;
 pub mod lan_net;
 pub mod lan_peers;
 pub mod peer;
+pub mod pool;
 pub mod process;
 pub mod relay;
 pub mod transfer;

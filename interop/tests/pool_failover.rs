@@ -1,0 +1,66 @@
+//! `ferry serve` instances sharing PostgreSQL behind haproxy, one killed with `kill -9`
+//! mid-rendezvous: the Python client (which reconnects to its mailbox server, as the
+//! protocol allows) continues through another instance and the transfer completes.
+//! Each test has a pool of its own (interop/src/pool.rs), so killing is safe.
+
+use std::time::{Duration, Instant};
+
+use ferry_interop::code::Code;
+use ferry_interop::data;
+use ferry_interop::peer::Options;
+use ferry_interop::pool::Pool;
+use ferry_interop::process::Running;
+use ferry_interop::{Payload, Peer, TestEnv};
+
+const WAIT: Duration = Duration::from_secs(60);
+
+fn killed_mid_rendezvous(receiver: Peer) {
+    let base = TestEnv::get();
+    let mut pool = Pool::start(base, 2);
+    let env = pool.env(base);
+    let src = env.scratch_dir("src.");
+    let path = data::random_file(&src.path().join("failover.bin"), 100_000).unwrap();
+    let code = Code::reserve(&env.state_dir).to_string();
+    let send = Peer::Python.sender(&env, &code, &Payload::Path(path), Options::default());
+    let mut sender = Running::spawn(&send).unwrap();
+    sender.wait_for_output(&code, WAIT).unwrap();
+
+    // The sender waits on one instance with its nameplate claimed and its pake
+    // message stored: kill that instance.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let holding = loop {
+        if let [i] = pool.with_clients()[..] {
+            break i;
+        }
+        assert!(Instant::now() < deadline, "one instance holds the sender");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    pool.kill9(holding);
+
+    // The receiver comes later, through the surviving instance.
+    let out = env.scratch_dir("out.");
+    let recv = receiver.receiver(&env, &code, out.path(), Options::default());
+    let receiver_run = Running::spawn(&recv).unwrap();
+    let deadline = Instant::now() + WAIT;
+    let (s, r) = (sender.finish(deadline), receiver_run.finish(deadline));
+    assert!(
+        s.succeeded() && r.succeeded(),
+        "the transfer completes after instance {holding} died\n--- sender\n{}\n--- receiver\n{}\n{}",
+        s.all_output(),
+        r.all_output(),
+        pool.logs()
+    );
+    let got = std::fs::read(out.path().join("failover.bin")).unwrap();
+    let sent = std::fs::read(src.path().join("failover.bin")).unwrap();
+    assert_eq!(got, sent);
+}
+
+#[test]
+fn python_sender_survives_its_instance_killed_mid_rendezvous_to_ferry() {
+    killed_mid_rendezvous(Peer::Ferry);
+}
+
+#[test]
+fn python_sender_survives_its_instance_killed_mid_rendezvous_to_python() {
+    killed_mid_rendezvous(Peer::Python);
+}
