@@ -3,6 +3,8 @@
 //! protocol allows) continues through another instance and the transfer completes.
 //! Each test has a pool of its own (interop/src/pool.rs), so killing is safe.
 
+#![allow(clippy::unwrap_used)] // helpers outside #[test] fns, in a test crate
+
 use std::time::{Duration, Instant};
 
 use ferry_interop::code::Code;
