@@ -70,77 +70,19 @@ start_servers() {
   esac
 }
 
-PG_BIN=/usr/lib/postgresql/15/bin
-PG_PORT=5433
-
-# as_pg CMD...: PostgreSQL refuses to run as root.
-as_pg() {
-  if [ "$(id -u)" = 0 ]; then runuser -u nobody -- "$@"; else "$@"; fi
-}
-
-start_postgres() {
-  mkdir -p "$WORK/pg"
-  if [ "$(id -u)" = 0 ]; then chown nobody "$WORK/pg" && chmod 755 "$WORK"; fi
-  as_pg "$PG_BIN/initdb" -A trust -U ferry --no-sync -E UTF8 -D "$WORK/pg/data" >"$WORK/pg/initdb.log" 2>&1 ||
-    { cat "$WORK/pg/initdb.log" >&2; return 1; }
-  printf "listen_addresses = '127.0.0.1'\nport = %s\nunix_socket_directories = '%s'\nmax_connections = 300\n" \
-    "$PG_PORT" "$WORK/pg" >>"$WORK/pg/data/postgresql.conf"
-  as_pg "$PG_BIN/pg_ctl" -w -t 60 -D "$WORK/pg/data" -l "$WORK/pg/log" start >/dev/null
-  PG_STARTED=1
-  as_pg "$PG_BIN/createdb" -h 127.0.0.1 -p "$PG_PORT" -U ferry ferry
-}
+# The pool's pieces live in bench/lib/pool.sh (bench/serve starts them too).
+source "$(dirname "${BASH_SOURCE[0]}")/../bench/lib/pool.sh"
 
 start_ferry_pool() {
-  local ferry="${FERRY_BIN:-target/release/ferry}" n="${FERRY_TEST_POOL:-2}" i url
-  [ -x "$ferry" ] || { log "missing $ferry: build it first"; return 1; }
-  start_postgres || return 1
-  url="postgres://ferry@127.0.0.1:$PG_PORT/ferry"
-  local mailboxes="" relays=""
-  for ((i = 0; i < n; i++)); do
-    env ${FERRY_SERVE_LOG:+FERRY_LOG="$FERRY_SERVE_LOG"} "$ferry" serve \
-      --mailbox-listen "127.0.0.1:$((4100 + i))" --relay-listen "127.0.0.1:$((4200 + i))" \
-      --no-relay-ws --database "$url" >"$WORK/instance$i.log" 2>&1 &
-    POOL_PIDS+=($!)
-    wait_for_port $((4100 + i)) $! "instance$i" || return 1
-    mailboxes+="  server m$i 127.0.0.1:$((4100 + i))"$'\n'
-    relays+="  server r$i 127.0.0.1:$((4200 + i))"$'\n'
-  done
-  cat >"$WORK/haproxy.cfg" <<EOF
-global
-  maxconn 8000
-defaults
-  mode tcp
-  timeout connect 5s
-  timeout client 1h
-  timeout server 1h
-frontend mailbox
-  bind 127.0.0.1:$MAILBOX_PORT
-  default_backend mailboxes
-backend mailboxes
-  balance roundrobin
-$mailboxes
-frontend relay
-  bind 127.0.0.1:$RELAY_PORT
-  default_backend relays
-backend relays
-  balance roundrobin
-$relays
-EOF
-  haproxy -f "$WORK/haproxy.cfg" -db >"$WORK/mailbox.log" 2>&1 &
-  MAILBOX_PID=$!
-  RELAY_PID=$MAILBOX_PID
+  FERRY="${FERRY_BIN:-target/release/ferry}"
+  [ -x "$FERRY" ] || { log "missing $FERRY: build it first"; return 1; }
+  pool_postgres "$WORK" 5433 || return 1
+  pool_start "$WORK" "${FERRY_TEST_POOL:-2}" "$MAILBOX_PORT" "$RELAY_PORT" 4100 || return 1
+  MAILBOX_PID=$HAPROXY_PID
+  RELAY_PID=$HAPROXY_PID
+  ln -sf haproxy.log "$WORK/mailbox.log"
   cp /dev/null "$WORK/relay.log"
-  export FERRY_TEST_RELAY_PG="$url"
-}
-
-start_ferry_serve() {
-  local ferry="${FERRY_BIN:-target/release/ferry}"
-  [ -x "$ferry" ] || { log "missing $ferry: build it first (cargo build --release -p ferry-cli)"; return 1; }
-  env ${FERRY_SERVE_LOG:+FERRY_LOG="$FERRY_SERVE_LOG"} "$ferry" serve --mailbox-listen "127.0.0.1:$MAILBOX_PORT" --relay-listen "127.0.0.1:$RELAY_PORT" \
-    --no-relay-ws --database "$WORK/relay.sqlite" >"$WORK/mailbox.log" 2>&1 &
-  MAILBOX_PID=$!
-  RELAY_PID=$MAILBOX_PID
-  cp /dev/null "$WORK/relay.log"
+  export FERRY_TEST_RELAY_PG="$PG_URL"
 }
 
 start_python_servers() {
@@ -171,15 +113,13 @@ wait_for_port() {
 
 stop_servers() {
   local pid
-  for pid in ${MAILBOX_PID:-} ${RELAY_PID:-} "${POOL_PIDS[@]}"; do
+  for pid in ${MAILBOX_PID:-} ${RELAY_PID:-}; do
     kill "$pid" 2>/dev/null || true
   done
-  for pid in ${MAILBOX_PID:-} ${RELAY_PID:-} "${POOL_PIDS[@]}"; do
+  for pid in ${MAILBOX_PID:-} ${RELAY_PID:-}; do
     wait "$pid" 2>/dev/null || true
   done
-  if [ -n "${PG_STARTED:-}" ]; then
-    as_pg "$PG_BIN/pg_ctl" -w -m fast -D "$WORK/pg/data" stop >/dev/null 2>&1 || true
-  fi
+  if [ "${FERRY_TEST_SERVERS:-}" = ferry-pool ]; then pool_stop; fi
   if [ -n "${FERRY_KEEP_SERVER_LOGS:-}" ]; then
     log "server logs kept in $WORK"
   else
@@ -188,7 +128,6 @@ stop_servers() {
 }
 
 WORK="$(mktemp -d -t ferry-netns.XXXXXX)"
-POOL_PIDS=()
 trap stop_servers EXIT
 setup_network
 setup_hosts

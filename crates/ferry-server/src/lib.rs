@@ -39,4 +39,4 @@ mod web;
 pub use config::{redact, Config, ConfigFile, Database, Limits, Timing};
 pub use error::Error;
 pub use server::{Server, ServerHandle};
-pub use store::{MemoryStore, PgStore, SqliteStore, Store, StoreError};
+pub use store::{ChangeFeed, MemoryStore, PgStore, SqliteStore, Store, StoreError};

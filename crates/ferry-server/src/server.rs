@@ -78,28 +78,17 @@ async fn start_hub(
     };
     let m = Arc::clone(metrics);
     match config.database.clone() {
-        Database::Sqlite(path) => Hub::start(alone(move || SqliteStore::open(&path)), cfg, m).await,
-        Database::SqliteMemory => Hub::start(alone(SqliteStore::open_in_memory), cfg, m).await,
-        Database::Memory => Hub::start(alone(|| Ok(MemoryStore::new())), cfg, m).await,
-        Database::Postgres(url) => {
-            let opener = Opener {
-                open: Box::new({
-                    let url = url.clone();
-                    move || PgStore::connect(&url)
-                }),
-                listen: Some(url),
-            };
-            Hub::start(opener, cfg, m).await
+        Database::Sqlite(path) => {
+            Hub::start(opener(move || SqliteStore::open(&path)), cfg, m).await
         }
+        Database::SqliteMemory => Hub::start(opener(SqliteStore::open_in_memory), cfg, m).await,
+        Database::Memory => Hub::start(opener(|| Ok(MemoryStore::new())), cfg, m).await,
+        Database::Postgres(url) => Hub::start(opener(move || PgStore::connect(&url)), cfg, m).await,
     }
 }
 
-/// A store of this instance alone.
-fn alone<S>(open: impl FnOnce() -> Result<S, StoreError> + Send + 'static) -> Opener<S> {
-    Opener {
-        open: Box::new(open),
-        listen: None,
-    }
+fn opener<S>(open: impl FnOnce() -> Result<S, StoreError> + Send + 'static) -> Opener<S> {
+    Box::new(open)
 }
 
 impl Server {

@@ -61,13 +61,9 @@ pub(crate) struct Hub {
     tx: mpsc::Sender<HubOp>,
 }
 
-/// Where the state thread's store comes from: opened on that thread, since a
-/// blocking client (PostgreSQL's) must not run on the async runtime.
-pub(crate) struct Opener<S> {
-    pub(crate) open: Box<dyn FnOnce() -> Result<S, StoreError> + Send>,
-    /// A shared store's URL: other instances' changes are listened for there.
-    pub(crate) listen: Option<String>,
-}
+/// Opens the state thread's store, on that thread: a blocking client
+/// (PostgreSQL's) must not run on the async runtime.
+pub(crate) type Opener<S> = Box<dyn FnOnce() -> Result<S, StoreError> + Send>;
 
 /// Passes the listening thread's notices into the queue, without keeping the
 /// state thread alive.
@@ -99,12 +95,11 @@ impl Hub {
         let thread = std::thread::Builder::new()
             .name("ferry-state".into())
             .spawn(move || {
-                let opened = (opener.open)().and_then(|store| {
-                    let state = State::new(store, cfg, Arc::clone(&metrics))?;
-                    if let Some(url) = &opener.listen {
-                        listen_for_changes(url, notices)?;
+                let opened = opener().and_then(|store| {
+                    if let Some(feed) = store.change_feed() {
+                        listen_for_changes(feed, notices)?;
                     }
-                    Ok(state)
+                    State::new(store, cfg, Arc::clone(&metrics))
                 });
                 match opened {
                     Ok(state) => {

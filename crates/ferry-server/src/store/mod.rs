@@ -11,6 +11,7 @@ mod postgres;
 mod sqlite;
 
 pub use memory::MemoryStore;
+pub use postgres::ChangeFeed;
 pub use postgres::PgStore;
 pub(crate) use postgres::{listen_for_changes, ChangeSink, Changed};
 pub use sqlite::SqliteStore;
@@ -175,6 +176,10 @@ pub trait Store: Send + 'static {
     /// other instances' messages through [`Changed`] notices.
     fn shared(&self) -> bool {
         false
+    }
+    /// Where a shared store announces other instances' messages.
+    fn change_feed(&self) -> Option<ChangeFeed> {
+        None
     }
     /// The nameplates of one app (a shared store; others keep an index in memory).
     fn nameplate_names(&mut self, app: &str) -> Result<Vec<String>, StoreError> {

@@ -11,6 +11,14 @@ use super::conn::{self, Session};
 use super::CHANNEL;
 use crate::store::StoreError;
 
+/// Where an instance hears of the others' changes: the database, and its own mark,
+/// so that it skips the notices of its own messages (it delivered those itself).
+#[derive(Debug, Clone)]
+pub struct ChangeFeed {
+    pub(crate) url: String,
+    pub(crate) origin: String,
+}
+
 /// What changed in the shared store.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Changed {
@@ -40,14 +48,14 @@ pub(crate) trait ChangeSink: Send + 'static {
 
 /// Starts the listening thread; it ends once the sink is no longer wanted.
 pub(crate) fn listen_for_changes(
-    url: &str,
+    feed: ChangeFeed,
     mut sink: impl ChangeSink,
 ) -> Result<std::thread::JoinHandle<()>, StoreError> {
-    let mut session = Session::connect(conn::config(url)?, listen)?;
+    let mut session = Session::connect(conn::config(&feed.url)?, listen)?;
     std::thread::Builder::new()
         .name("ferry-pg-listen".into())
         .spawn(move || {
-            while sink.changed(Changed::All) && pump(&mut session, &mut sink) {
+            while sink.changed(Changed::All) && pump(&mut session, &feed.origin, &mut sink) {
                 // The connection was lost: wait for the database to come back.
                 while session.client().is_err() {
                     if !sink.wanted() {
@@ -62,7 +70,7 @@ pub(crate) fn listen_for_changes(
 
 /// Passes notifications on until the connection is lost (true) or nobody wants
 /// them any more (false).
-fn pump(session: &mut Session, sink: &mut impl ChangeSink) -> bool {
+fn pump(session: &mut Session, origin: &str, sink: &mut impl ChangeSink) -> bool {
     loop {
         let Ok(client) = session.client() else {
             return true;
@@ -72,8 +80,10 @@ fn pump(session: &mut Session, sink: &mut impl ChangeSink) -> bool {
         let next = client.notifications().timeout_iter(POLL).next();
         match next {
             Ok(Some(n)) => {
-                if !sink.changed(parse(n.payload())) {
-                    return false;
+                if let Some(c) = parse(n.payload(), origin) {
+                    if !sink.changed(c) {
+                        return false;
+                    }
                 }
             }
             // Quiet for a while: is anyone still there?
@@ -88,10 +98,12 @@ fn pump(session: &mut Session, sink: &mut impl ChangeSink) -> bool {
     }
 }
 
-fn parse(payload: &str) -> Changed {
-    match serde_json::from_str::<(String, String)>(payload) {
-        Ok((app, id)) => Changed::Mailbox { app, id },
-        Err(_) => Changed::All,
+/// The change a notice tells of; `None` for this instance's own messages.
+fn parse(payload: &str, origin: &str) -> Option<Changed> {
+    match serde_json::from_str::<(String, String, String)>(payload) {
+        Ok((_, _, from)) if from == origin => None,
+        Ok((app, id, _)) => Some(Changed::Mailbox { app, id }),
+        Err(_) => Some(Changed::All),
     }
 }
 
@@ -100,15 +112,16 @@ mod tests {
     use super::*;
 
     #[test]
-    fn payloads_name_a_mailbox_or_everything() {
+    fn payloads_name_a_mailbox_or_everything_and_our_own_are_skipped() {
         assert_eq!(
-            parse(r#"["app","mb"]"#),
-            Changed::Mailbox {
+            parse(r#"["app","mb","them"]"#, "us"),
+            Some(Changed::Mailbox {
                 app: "app".into(),
                 id: "mb".into()
-            }
+            })
         );
-        assert_eq!(parse("*"), Changed::All);
-        assert_eq!(parse("garbage"), Changed::All);
+        assert_eq!(parse(r#"["app","mb","us"]"#, "us"), None);
+        assert_eq!(parse("*", "us"), Some(Changed::All));
+        assert_eq!(parse("garbage", "us"), Some(Changed::All));
     }
 }

@@ -21,14 +21,16 @@ mod listen;
 mod schema;
 
 use postgres::Client;
+use rand::RngCore;
 
+pub use listen::ChangeFeed;
 pub(crate) use listen::{listen_for_changes, ChangeSink, Changed};
 
 use super::{Mailbox, Nameplate, Store, StoreError, StoredMessage, UsageRecord};
 use conn::Session;
 
-/// The notification channel for new messages; the payload is `[app, mailbox]` in
-/// JSON, or `*` ("catch up everything") when that would not fit.
+/// The notification channel for new messages; the payload is `[app, mailbox,
+/// origin]` in JSON, or `*` ("catch up everything") when that would not fit.
 pub(crate) const CHANNEL: &str = "ferry_mailbox";
 /// Transaction-scoped advisory lock held by the instance that runs expiry ("ferryexp").
 const EXPIRY_LOCK: i64 = 0x6665_7272_7965_7870;
@@ -39,6 +41,7 @@ const MAX_PAYLOAD: usize = 7900;
 pub struct PgStore {
     session: Session,
     in_tx: bool,
+    feed: ChangeFeed,
 }
 
 impl std::fmt::Debug for PgStore {
@@ -68,9 +71,16 @@ impl PgStore {
     /// call it outside the async runtime (the state thread does).
     pub fn connect(url: &str) -> Result<Self, StoreError> {
         let session = Session::connect(conn::config(url)?, prepare_session)?;
+        let mut mark = [0u8; 8];
+        rand::thread_rng().fill_bytes(&mut mark);
+        let origin = mark.iter().map(|b| format!("{b:02x}")).collect();
         Ok(PgStore {
             session,
             in_tx: false,
+            feed: ChangeFeed {
+                url: url.to_owned(),
+                origin,
+            },
         })
     }
 
@@ -261,7 +271,9 @@ impl Store for PgStore {
     }
 
     fn add_message(&mut self, app: &str, id: &str, m: &StoredMessage) -> Result<u64, StoreError> {
-        let payload = json(&(app, id)).ok().filter(|p| p.len() <= MAX_PAYLOAD);
+        let payload = json(&(app, id, &self.feed.origin))
+            .ok()
+            .filter(|p| p.len() <= MAX_PAYLOAD);
         let payload = payload.unwrap_or_else(|| "*".to_owned());
         // Two instances adding at once compute the same position; the unique key
         // makes one of them conflict and run again.
@@ -308,6 +320,10 @@ impl Store for PgStore {
 
     fn shared(&self) -> bool {
         true
+    }
+
+    fn change_feed(&self) -> Option<ChangeFeed> {
+        Some(self.feed.clone())
     }
 
     fn lead_expiry(&mut self) -> Result<bool, StoreError> {
