@@ -12,8 +12,8 @@ use std::time::Duration;
 use ferry_proto::wire::relay::RelayRequest;
 use ferry_proto::wire::relay_pool::PoolPreamble;
 use ferry_server::{
-    Config, Database, Error, MemoryDirectory, Owner, RelayDirectory, RelayPool, Server,
-    ServerHandle,
+    Config, Database, DirFuture, DirectoryError, Error, MemoryDirectory, Owner, RelayDirectory,
+    RelayPool, Server, ServerHandle,
 };
 use ferry_test_support::raw_relay::{read_n, read_to_end, relay_line, relay_tcp, token};
 use ferry_test_support::server::{init_logs, spawn, wait_metrics};
@@ -534,4 +534,74 @@ async fn a_pool_needs_a_reachable_address_and_a_long_secret() {
     short.relay_pool = Some(RelayPool::new(dir.clone(), &b"short"[..]));
     let e = Server::spawn(short).await.unwrap_err();
     assert!(e.to_string().contains("at least 16 bytes"), "{e}");
+}
+
+#[tokio::test]
+async fn an_impatient_client_handed_over_hears_it_from_the_owner() {
+    let dir = directory();
+    let hs = pool_of(2, &dir, |_| {}).await;
+    let t = token(12);
+    let _a = Half::open(Kind::Tcp, &hs[0], &t, SIDE_A).await;
+    metrics_show(&hs[0], &["ferry_relay_waiting 1"]).await;
+    // the same side: handed over, it waits at the owner, then talks too soon
+    let mut b = Half::open(Kind::Tcp, &hs[1], &t, SIDE_A).await;
+    metrics_show(&hs[0], &["ferry_relay_waiting 2"]).await;
+    b.send(b"too soon").await;
+    assert_eq!(b.rest().await, b"impatient\n");
+    metrics_show(
+        &hs[0],
+        &["ferry_relay_results_total{result=\"impatient\"} 1"],
+    )
+    .await;
+}
+
+/// A directory implemented outside the crate (as the PostgreSQL one is) that
+/// fails every call, or never answers.
+struct Broken {
+    hang: bool,
+}
+
+impl Broken {
+    fn answer<T: Send + 'static>(&self) -> DirFuture<'_, T> {
+        match self.hang {
+            true => Box::pin(std::future::pending()),
+            false => Box::pin(async { Err(DirectoryError::new("the store is down")) }),
+        }
+    }
+}
+
+impl RelayDirectory for Broken {
+    fn claim<'a>(&'a self, _token: &'a str, _me: SocketAddr) -> DirFuture<'a, Owner> {
+        self.answer()
+    }
+    fn release<'a>(&'a self, _token: &'a str, _me: SocketAddr) -> DirFuture<'a, ()> {
+        self.answer()
+    }
+    fn evict<'a>(&'a self, _token: &'a str, _owner: SocketAddr) -> DirFuture<'a, ()> {
+        self.answer()
+    }
+}
+
+/// Without a working directory each instance is a lone relay: a pair on one
+/// instance still meets.
+async fn without_a_directory(hang: bool) {
+    let broken: Arc<dyn RelayDirectory> = Arc::new(Broken { hang });
+    let mut cfg = Config::ephemeral();
+    cfg.relay_pool = Some(RelayPool::new(broken, SECRET));
+    cfg.timing.relay_handshake_timeout = Duration::from_millis(500);
+    let h = spawn(cfg).await;
+    let (mut a, mut b) = split_pair(&h, Kind::Tcp, &h, Kind::Ws, &token(13)).await;
+    exchange(&mut a, &mut b, b"still", b"works").await;
+    // a's claim and the release after pairing; b paired without a call
+    metrics_show(&h, &["ferry_relay_pool_errors_total 2"]).await;
+}
+
+#[tokio::test]
+async fn a_failing_directory_leaves_a_lone_relay() {
+    without_a_directory(false).await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_directory_that_never_answers_times_out_into_a_lone_relay() {
+    without_a_directory(true).await;
 }

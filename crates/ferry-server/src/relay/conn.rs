@@ -216,10 +216,15 @@ pub(crate) async fn rendezvous(
                     tracing::debug!(count = redundant.len(), "dropping redundant connections");
                 }
                 drop(redundant);
-                match partner.0.send(Partner {
+                let sent = partner.0.send(Partner {
                     stream,
                     arrived: Instant::now(),
-                }) {
+                });
+                if let Some(pool) = &ctx.pool {
+                    // after the hand-over, so a slow directory delays no pair
+                    pool.left(&ctx, &req.token).await;
+                }
+                match sent {
                     Ok(()) => return,
                     Err(back) => stream = back.stream,
                 }
@@ -337,38 +342,58 @@ pub(crate) async fn serve_tcp(
     let _ = stream.set_nodelay(true);
     let started = Instant::now();
     let line = tokio::time::timeout(ctx.handshake_timeout, read_line(&mut stream)).await;
-    let relay = RelayStream::Tcp;
-    let (req, origin) = match line {
+    let mut stream = RelayStream::Tcp(stream);
+    match admit(&ctx, line, peer, &mut slot) {
+        Ok((req, origin)) => rendezvous(ctx, stream, req, id, started, origin, shutdown).await,
+        Err(Refusal(answer, result)) => {
+            if let Some(answer) = answer {
+                ctx.say(&mut stream, answer).await;
+            }
+            ctx.record(result, started, None, 0);
+        }
+    }
+    drop(slot);
+}
+
+/// A TCP connection that ends before pairing: what it is told, if anything,
+/// and the result recorded.
+struct Refusal(Option<&'static [u8]>, &'static str);
+
+type LineRead = Result<std::io::Result<Option<Handshake>>, tokio::time::error::Elapsed>;
+
+/// The request of a TCP connection and where it came from, from its line.
+fn admit(
+    ctx: &RelayCtx,
+    line: LineRead,
+    peer: std::net::IpAddr,
+    slot: &mut IpSlot,
+) -> Result<(RelayRequest, Origin), Refusal> {
+    let handshake = match line {
         Err(_) => {
             tracing::info!("relay client sent no handshake in time");
-            return ctx.record("errory", started, None, 0);
+            return Err(Refusal(None, "errory"));
         }
-        Ok(Err(_)) | Ok(Ok(None)) => return ctx.record("errory", started, None, 0),
-        Ok(Ok(Some(Handshake::Ok(req)))) => (req, Origin::Client(peer)),
-        Ok(Ok(Some(Handshake::HandedOver(p)))) => {
-            let accepted = match &ctx.pool {
-                Some(pool) => pool.accept(&ctx, p, &mut slot),
-                None => Err(BAD_HANDSHAKE),
-            };
-            match accepted {
-                Ok(placed) => placed,
-                Err(answer) => {
-                    ctx.say(&mut relay(stream), answer).await;
-                    return ctx.record("errory", started, None, 0);
-                }
-            }
-        }
-        Ok(Ok(Some(Handshake::Bad))) => {
-            tracing::info!("relay handshake failure");
-            ctx.say(&mut relay(stream), BAD_HANDSHAKE).await;
-            return ctx.record("errory", started, None, 0);
-        }
-        Ok(Ok(Some(Handshake::Impatient))) => {
-            tracing::info!("relay client sent data before pairing");
-            ctx.say(&mut relay(stream), IMPATIENT).await;
-            return ctx.record("impatient", started, None, 0);
-        }
+        Ok(Err(_)) | Ok(Ok(None)) => return Err(Refusal(None, "errory")),
+        Ok(Ok(Some(h))) => h,
     };
-    rendezvous(ctx, relay(stream), req, id, started, origin, shutdown).await;
-    drop(slot);
+    match handshake {
+        Handshake::Ok(req) => Ok((req, Origin::Client(peer))),
+        Handshake::HandedOver(p) => match &ctx.pool {
+            Some(pool) => pool
+                .accept(ctx, p, slot)
+                .map_err(|answer| Refusal(Some(answer), "errory")),
+            None => {
+                tracing::info!("a hand-over line, but this relay is in no pool");
+                Err(Refusal(Some(BAD_HANDSHAKE), "errory"))
+            }
+        },
+        Handshake::Bad => {
+            tracing::info!("relay handshake failure");
+            Err(Refusal(Some(BAD_HANDSHAKE), "errory"))
+        }
+        Handshake::Impatient => {
+            tracing::info!("relay client sent data before pairing");
+            Err(Refusal(Some(IMPATIENT), "impatient"))
+        }
+    }
 }

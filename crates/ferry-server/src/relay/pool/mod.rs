@@ -30,7 +30,8 @@
 //! there. A directory call that fails or times out counts in
 //! `ferry_relay_pool_errors_total` and the connection is placed locally, as if
 //! there were no pool. When the last waiting connection of a token here pairs
-//! or leaves, the entry is released.
+//! or leaves, the entry is released (after the pair is handed its streams,
+//! so a slow directory delays no pair).
 
 mod directory;
 mod forward;
@@ -166,15 +167,12 @@ impl Pool {
                 }
             }
         }
-        let arrival = ctx.arrive(id, req, waiter);
-        if matches!(arrival, Arrival::Paired { .. }) {
-            self.release(ctx, &req.token).await;
-        }
-        Placed::Here(arrival)
+        Placed::Here(ctx.arrive(id, req, waiter))
     }
 
-    /// A connection waiting here for `token` left: release the token if it
-    /// was the last one.
+    /// A connection for `token` stopped waiting here (paired, or gave up):
+    /// release the token if none is left. Checked under the token's turn, so
+    /// a connection that claimed it meanwhile keeps it.
     pub(crate) async fn left(&self, ctx: &RelayCtx, token: &str) {
         let _turn = self.turn(token).lock().await;
         if !ctx.has_waiters(token) {
