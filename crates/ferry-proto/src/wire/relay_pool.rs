@@ -91,6 +91,7 @@ impl PoolPreamble {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
 
     const TOKEN: &str = "03bce0633f7cbdc0a3a1594a0936360833e2230fb8c12791c5048b466fdd657d";
 
@@ -155,5 +156,35 @@ mod tests {
         assert!(!PoolPreamble::is_preamble(
             format!("please relay {TOKEN}").as_bytes()
         ));
+    }
+
+    proptest! {
+        #[test]
+        fn decoding_never_panics_and_only_the_encoding_decodes(
+            tail in proptest::collection::vec(any::<u8>(), 0..300)
+        ) {
+            let line = [PREFIX.as_bytes(), &tail].concat();
+            if let Some(p) = PoolPreamble::decode_line(&line) {
+                prop_assert_eq!(p.encode(), [&line[..], b"\n"].concat());
+            }
+        }
+
+        #[test]
+        fn every_preamble_round_trips(
+            token in "[0-9A-Za-z_]{64}",
+            side in proptest::option::of("[0-9A-Za-z_]{16}"),
+            client_ip in any::<IpAddr>(),
+            issued_at in any::<u64>(),
+            tag in any::<[u8; 32]>(),
+        ) {
+            let p = PoolPreamble {
+                request: RelayRequest { token, side },
+                client_ip,
+                issued_at,
+                tag,
+            };
+            let line = p.encode();
+            prop_assert_eq!(PoolPreamble::decode_line(&line[..line.len() - 1]), Some(p));
+        }
     }
 }
