@@ -605,3 +605,20 @@ async fn a_failing_directory_leaves_a_lone_relay() {
 async fn a_directory_that_never_answers_times_out_into_a_lone_relay() {
     without_a_directory(true).await;
 }
+
+#[tokio::test]
+async fn a_graceful_shutdown_releases_the_tokens_waiting_there() {
+    let dir = directory();
+    let mut hs = pool_of(2, &dir, |_| {}).await;
+    let t = token(14);
+    let mut a = Half::open(Kind::Tcp, &hs[0], &t, SIDE_A).await;
+    metrics_show(&hs[0], &["ferry_relay_waiting 1"]).await;
+    assert_eq!(dir.owner(&t), Some(tcp(&hs[0])));
+    hs.remove(0).shutdown().await;
+    assert_eq!(a.rest().await, b"");
+    assert!(dir.is_empty(), "released on the way down");
+    // the next half claims the token at a live instance
+    let _b = Half::open(Kind::Tcp, &hs[0], &t, SIDE_B).await;
+    metrics_show(&hs[0], &["ferry_relay_waiting 1"]).await;
+    assert_eq!(dir.owner(&t), Some(tcp(&hs[0])));
+}
