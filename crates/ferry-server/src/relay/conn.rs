@@ -7,7 +7,9 @@
 //! both on pairing. ferry's own refusals are lines starting with `error: `. The
 //! line and the reference's answers are encoded and decoded by
 //! `ferry_proto::wire::relay`; this file keeps the relay's policy (line length,
-//! timeouts, limits).
+//! timeouts, limits). In a relay pool the TCP line may instead be another
+//! instance handing a client over (`ferry_proto::wire::relay_pool`, checked
+//! by `pool`), and a connection may be handed over rather than wait here.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -19,7 +21,6 @@ use tokio::sync::{oneshot, watch};
 use tokio::time::Instant;
 
 use ferry_proto::wire::relay::{scan, LineScan, RelayRequest, BAD_HANDSHAKE, IMPATIENT, OK};
-
 use ferry_proto::wire::relay_pool::PoolPreamble;
 
 use super::meter::SpliceEnd;
