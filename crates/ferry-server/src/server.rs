@@ -109,6 +109,7 @@ impl Server {
         let relay_tcp = bind(config.relay_tcp_listen).await?;
         let relay_ws = bind(config.relay_ws_listen).await?;
         let metrics_l = bind(config.metrics_listen).await?;
+        let pool = join_pool(&config, local(&relay_tcp))?;
         let metrics = Arc::new(Metrics::default());
         let (hub, thread) = start_hub(&config, &metrics).await?;
         let (shutdown, _) = watch::channel(false);
@@ -139,7 +140,6 @@ impl Server {
             });
         }
         if relay_tcp.is_some() || relay_ws.is_some() {
-            let pool = join_pool(&config, handle.relay_tcp_addr)?;
             let port = Arc::new(relay_port(&config, &hub, &metrics, log_addresses, pool));
             if let Some(l) = relay_tcp {
                 let p = Arc::clone(&port);
@@ -195,7 +195,8 @@ fn mailbox_port(
 }
 
 /// The relay's membership in `config.relay_pool`, reached at the advertised
-/// address or else the bound relay TCP address (which must not be a wildcard).
+/// address or else the bound relay TCP address (which must not be a wildcard);
+/// checked before anything starts.
 fn join_pool(config: &Config, relay_tcp: Option<SocketAddr>) -> Result<Option<Pool>, Error> {
     let Some(pool) = &config.relay_pool else {
         return Ok(None);
