@@ -1,8 +1,10 @@
-//! The transit relay's handshake: `RelayRequest::decode_line` / `decode_frame`
-//! and `scan` take whatever bytes reach the relay's TCP or WebSocket port.
+//! The transit relay's handshake: `RelayRequest::decode_line` / `decode_frame`,
+//! `PoolPreamble::decode_line` (a pool instance's hand-over) and `scan` take
+//! whatever bytes reach the relay's TCP or WebSocket port.
 #![no_main]
 
 use ferry_proto::wire::relay::{scan, LineScan, RelayRequest};
+use ferry_proto::wire::relay_pool::PoolPreamble;
 use libfuzzer_sys::fuzz_target;
 
 /// The relay's limit (`ferry-server/src/relay/conn.rs`).
@@ -28,6 +30,10 @@ fuzz_target!(|data: &[u8]| {
     // Only the exact encoding of a request decodes.
     if let Some(req) = RelayRequest::decode_line(line) {
         assert_eq!(req.encode(), [line, b"\n"].concat());
+    }
+    if let Some(p) = PoolPreamble::decode_line(line) {
+        assert!(PoolPreamble::is_preamble(line));
+        assert_eq!(p.encode(), [line, b"\n"].concat());
     }
     if let Some(req) = RelayRequest::decode_frame(data) {
         let encoded = req.encode();

@@ -74,6 +74,10 @@ pub struct ServeArgs {
     /// Separate listener for /metrics and /health only.
     #[arg(long, env = "FERRY_SERVE_METRICS_LISTEN", value_name = "ADDR")]
     pub metrics_listen: Option<SocketAddr>,
+    /// In a relay pool: the relay TCP address the other instances reach this one
+    /// at, when --relay-listen is a wildcard address.
+    #[arg(long, env = "FERRY_SERVE_RELAY_ADVERTISE", value_name = "ADDR")]
+    pub relay_advertise: Option<SocketAddr>,
     /// Run no mailbox server (relay only).
     #[arg(long, env = "FERRY_SERVE_NO_MAILBOX")]
     pub no_mailbox: bool,
@@ -232,6 +236,7 @@ fn apply_listeners(c: &mut Config, a: &ServeArgs, ws_given: bool) {
     set(&mut c.relay_tcp_listen, a.relay_listen.map(Some));
     set(&mut c.relay_ws_listen, a.relay_ws_listen.map(Some));
     set(&mut c.metrics_listen, a.metrics_listen.map(Some));
+    set(&mut c.relay_advertise, a.relay_advertise.map(Some));
     if a.no_mailbox {
         c.mailbox_listen = None;
     }
@@ -397,6 +402,8 @@ mod tests {
             ":memory:",
             "--web-url",
             "http://h:4000/",
+            "--relay-advertise",
+            "10.0.0.5:4001",
         ])
         .unwrap();
         let crate::args::Command::Serve(args) = cli.command else {
@@ -407,6 +414,7 @@ mod tests {
         assert_eq!(c.relay_ws_listen, Some("[::1]:4002".parse().unwrap()));
         assert!(c.web);
         assert_eq!(c.web_url.as_deref(), Some("http://h:4000/"));
+        assert_eq!(c.relay_advertise, Some("10.0.0.5:4001".parse().unwrap()));
     }
 
     fn resolve(args: &[&str]) -> Config {

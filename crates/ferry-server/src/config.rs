@@ -9,6 +9,8 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+use crate::relay::pool::RelayPool;
+
 /// Where mailbox state lives. `Debug` and `Display` hide a URL's password.
 #[derive(Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -203,6 +205,12 @@ pub struct Config {
     /// The page's public address, advertised in `welcome` as `ferry-web` so
     /// `ferry send` can print a link (only while `web` is on).
     pub web_url: Option<String>,
+    /// Share the relay's pairing with other instances behind one name
+    /// (`docs/relay-pool.md`); `None`: a lone relay.
+    pub relay_pool: Option<RelayPool>,
+    /// The relay TCP address the other instances of the pool reach this one
+    /// at; needed when `relay_tcp_listen` is a wildcard address.
+    pub relay_advertise: Option<SocketAddr>,
     pub limits: Limits,
     pub timing: Timing,
 }
@@ -223,6 +231,8 @@ impl Default for Config {
             trust_x_real_ip: false,
             web: true,
             web_url: None,
+            relay_pool: None,
+            relay_advertise: None,
             limits: Limits::default(),
             timing: Timing::default(),
         }
@@ -275,6 +285,7 @@ pub struct ConfigFile {
     pub trust_x_real_ip: Option<bool>,
     pub no_web: Option<bool>,
     pub web_url: Option<String>,
+    pub relay_advertise: Option<SocketAddr>,
     #[serde(default)]
     pub limits: LimitsFile,
     #[serde(default)]
@@ -332,6 +343,7 @@ impl ConfigFile {
         set(&mut c.trust_x_real_ip, self.trust_x_real_ip);
         set(&mut c.web, self.no_web.map(|n| !n));
         set(&mut c.web_url, self.web_url.map(Some));
+        set(&mut c.relay_advertise, self.relay_advertise.map(Some));
         self.limits.apply_to(&mut c.limits);
         self.timing.apply_to(&mut c.timing);
     }

@@ -13,7 +13,9 @@
 //! - `relay`: the handshake-line parser and pairing by token (both pure), and the
 //!   splice of two paired streams (TCP or WebSocket) with limits: in the kernel
 //!   (`splice(2)` through a pipe) for two TCP streams on Linux, otherwise
-//!   copied through a buffer;
+//!   copied through a buffer; `relay::pool`: several instances behind one
+//!   name sharing a [`RelayDirectory`] of waiting tokens, handing a connection
+//!   over to the instance that owns its token;
 //! - `store`: [`Store`] trait with an embedded SQLite backend (default) and an
 //!   in-memory one; every mutation is committed before the client hears about it;
 //! - `http`: the few bytes of HTTP/1.1 we need (upgrade to `/v1`, `/`, `/health`,
@@ -38,5 +40,8 @@ mod web;
 
 pub use config::{redact, Config, ConfigFile, Database, Limits, Timing};
 pub use error::Error;
+pub use relay::pool::{
+    DirFuture, DirectoryError, MemoryDirectory, NoPool, Owner, RelayDirectory, RelayPool,
+};
 pub use server::{Server, ServerHandle};
 pub use store::{ChangeFeed, MemoryStore, PgStore, SqliteStore, Store, StoreError};

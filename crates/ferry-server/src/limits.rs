@@ -43,6 +43,40 @@ impl PerIp {
     }
 }
 
+impl IpSlot {
+    /// Moves this slot to `ip` (the client of a handed-over relay connection,
+    /// which came from another instance's address); false, leaving it where
+    /// it was, when `ip` has no slot free.
+    pub(crate) fn move_to(&mut self, ip: IpAddr) -> bool {
+        let ip = canonical(ip);
+        if ip == self.ip {
+            return true;
+        }
+        let mut counts = self
+            .owner
+            .counts
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let n = counts.entry(ip).or_insert(0);
+        if *n >= self.owner.max {
+            return false;
+        }
+        *n += 1;
+        release(&mut counts, self.ip);
+        self.ip = ip;
+        true
+    }
+}
+
+fn release(counts: &mut HashMap<IpAddr, usize>, ip: IpAddr) {
+    if let Some(n) = counts.get_mut(&ip) {
+        *n -= 1;
+        if *n == 0 {
+            counts.remove(&ip);
+        }
+    }
+}
+
 impl Drop for IpSlot {
     fn drop(&mut self) {
         let mut counts = self
@@ -50,12 +84,7 @@ impl Drop for IpSlot {
             .counts
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
-        if let Some(n) = counts.get_mut(&self.ip) {
-            *n -= 1;
-            if *n == 0 {
-                counts.remove(&self.ip);
-            }
-        }
+        release(&mut counts, self.ip);
     }
 }
 
@@ -82,6 +111,20 @@ mod tests {
         assert!(lim.try_acquire(other).is_some());
         drop(a);
         assert!(lim.try_acquire(ip).is_some());
+    }
+
+    #[test]
+    fn a_slot_moves_to_another_address_only_if_it_has_room() {
+        let lim = PerIp::new(1);
+        let (a, b): (IpAddr, IpAddr) = ("10.0.0.1".parse().unwrap(), "10.0.0.2".parse().unwrap());
+        let mut s = lim.try_acquire(a).unwrap();
+        assert!(s.move_to(b));
+        let _a2 = lim.try_acquire(a).unwrap();
+        let mut t = lim.try_acquire("10.0.0.3".parse().unwrap()).unwrap();
+        assert!(!t.move_to(b), "b is full");
+        drop(s);
+        assert!(t.move_to(b));
+        assert!(lim.try_acquire("10.0.0.3".parse().unwrap()).is_some());
     }
 
     #[test]

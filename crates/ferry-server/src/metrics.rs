@@ -78,6 +78,12 @@ pub(crate) struct Metrics {
     pub(crate) relay_active_pairs: Gauge,
     pub(crate) relay_bytes_total: Counter,
     pub(crate) relay_results: [Counter; RELAY_RESULTS.len()],
+    pub(crate) relay_forwarded_total: Counter,
+    pub(crate) relay_forwarding: Gauge,
+    pub(crate) relay_forwarded_bytes_total: Counter,
+    pub(crate) relay_pool_refused_total: Counter,
+    pub(crate) relay_pool_evictions_total: Counter,
+    pub(crate) relay_pool_errors_total: Counter,
 }
 
 fn result_index(table: &[&str], result: &str) -> Option<usize> {
@@ -248,7 +254,47 @@ impl Metrics {
             &RELAY_RESULTS,
             &self.relay_results,
         );
+        self.render_pool(w);
         out
+    }
+
+    fn render_pool(&self, w: &mut String) {
+        counter(
+            w,
+            "ferry_relay_forwarded_total",
+            "Relay connections handed over to the pool instance owning their token.",
+            self.relay_forwarded_total.get(),
+        );
+        gauge(
+            w,
+            "ferry_relay_forwarding",
+            "Relay connections being handed over now.",
+            self.relay_forwarding.get(),
+        );
+        counter(
+            w,
+            "ferry_relay_forwarded_bytes_total",
+            "Bytes copied for handed-over connections (both directions; the owner counts them as relayed).",
+            self.relay_forwarded_bytes_total.get(),
+        );
+        counter(
+            w,
+            "ferry_relay_pool_refused_total",
+            "Hand-over lines refused (wrong tag or stale).",
+            self.relay_pool_refused_total.get(),
+        );
+        counter(
+            w,
+            "ferry_relay_pool_evictions_total",
+            "Pool instances that did not answer a hand-over; their token was evicted.",
+            self.relay_pool_evictions_total.get(),
+        );
+        counter(
+            w,
+            "ferry_relay_pool_errors_total",
+            "Relay directory calls that failed or timed out (the connection stayed here).",
+            self.relay_pool_errors_total.get(),
+        );
     }
 
     fn render_errors(&self, w: &mut String) {
@@ -309,5 +355,7 @@ mod tests {
         assert!(text.contains("ferry_mailbox_results_total{result=\"scary\"} 1"));
         assert!(text.contains("ferry_relay_bytes_total 42"));
         assert!(text.contains("# TYPE ferry_relay_active_pairs gauge"));
+        assert!(text.contains("ferry_relay_forwarded_total 0"));
+        assert!(text.contains("# TYPE ferry_relay_forwarding gauge"));
     }
 }

@@ -21,7 +21,7 @@ use crate::mailbox::hub::{Hub, Opener};
 use crate::mailbox::state::StateConfig;
 use crate::mailbox::{MailboxCtx, PortCtx};
 use crate::metrics::Metrics;
-use crate::relay::{Pairing, RelayCtx, RelayPort};
+use crate::relay::{Pairing, Pool, RelayCtx, RelayPort};
 use crate::store::{MemoryStore, PgStore, SqliteStore, StoreError};
 use crate::web::WebPorts;
 use crate::Error;
@@ -98,6 +98,7 @@ impl Server {
         let relay_tcp = bind(config.relay_tcp_listen).await?;
         let relay_ws = bind(config.relay_ws_listen).await?;
         let metrics_l = bind(config.metrics_listen).await?;
+        let pool = join_pool(&config, local(&relay_tcp))?;
         let metrics = Arc::new(Metrics::default());
         let (hub, thread) = start_hub(&config, &metrics).await?;
         let (shutdown, _) = watch::channel(false);
@@ -128,7 +129,7 @@ impl Server {
             });
         }
         if relay_tcp.is_some() || relay_ws.is_some() {
-            let port = Arc::new(relay_port(&config, &hub, &metrics, log_addresses));
+            let port = Arc::new(relay_port(&config, &hub, &metrics, log_addresses, pool));
             if let Some(l) = relay_tcp {
                 let p = Arc::clone(&port);
                 handle.listen(l, grace, move |s, peer, sd| {
@@ -182,11 +183,34 @@ fn mailbox_port(
     }
 }
 
+/// The relay's membership in `config.relay_pool`, reached at the advertised
+/// address or else the bound relay TCP address (which must not be a wildcard);
+/// checked before anything starts.
+fn join_pool(config: &Config, relay_tcp: Option<SocketAddr>) -> Result<Option<Pool>, Error> {
+    let Some(pool) = &config.relay_pool else {
+        return Ok(None);
+    };
+    let bound = relay_tcp.ok_or_else(|| {
+        Error::Config("a relay pool hands connections over on the relay TCP port: enable it".into())
+    })?;
+    let me = match config.relay_advertise {
+        Some(a) => a,
+        None if bound.ip().is_unspecified() => {
+            return Err(Error::Config(format!(
+                "the relay listens on {bound}: give the address the other instances reach it at (--relay-advertise)"
+            )))
+        }
+        None => bound,
+    };
+    Pool::new(pool, me, config.timing.relay_handshake_timeout).map(Some)
+}
+
 fn relay_port(
     config: &Config,
     hub: &Hub,
     metrics: &Arc<Metrics>,
     log_addresses: bool,
+    pool: Option<Pool>,
 ) -> RelayPort {
     let t = &config.timing;
     let relay = Arc::new(RelayCtx {
@@ -200,6 +224,7 @@ fn relay_port(
         wait_timeout: t.relay_wait_timeout,
         write_timeout: t.write_timeout,
         blur: config.blur_usage.map(|d| d.as_secs_f64()),
+        pool,
     });
     RelayPort {
         relay,

@@ -7,7 +7,9 @@
 //! both on pairing. ferry's own refusals are lines starting with `error: `. The
 //! line and the reference's answers are encoded and decoded by
 //! `ferry_proto::wire::relay`; this file keeps the relay's policy (line length,
-//! timeouts, limits).
+//! timeouts, limits). In a relay pool the TCP line may instead be another
+//! instance handing a client over (`ferry_proto::wire::relay_pool`, checked
+//! by `pool`), and a connection may be handed over rather than wait here.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -19,11 +21,15 @@ use tokio::sync::{oneshot, watch};
 use tokio::time::Instant;
 
 use ferry_proto::wire::relay::{scan, LineScan, RelayRequest, BAD_HANDSHAKE, IMPATIENT, OK};
+use ferry_proto::wire::relay_pool::PoolPreamble;
 
 use super::meter::SpliceEnd;
 use super::pairing::{Arrival, Pairing};
+use super::pool::{Origin, Placed, Pool};
 use super::splice::splice;
 use super::stream::RelayStream;
+use super::RelayPort;
+use crate::limits::IpSlot;
 use crate::mailbox::hub::Hub;
 use crate::metrics::Metrics;
 use crate::store::{UsageKind, UsageRecord};
@@ -44,6 +50,8 @@ pub(crate) struct RelayCtx {
     pub(crate) wait_timeout: Duration,
     pub(crate) write_timeout: Duration,
     pub(crate) blur: Option<f64>,
+    /// The pool this instance belongs to; `None` for a lone relay.
+    pub(crate) pool: Option<Pool>,
 }
 
 /// How to reach a waiting connection: send it the partner's stream.
@@ -61,8 +69,17 @@ const MAX_LINE: usize = 1024;
 /// What reading the TCP handshake line gave.
 pub(crate) enum Handshake {
     Ok(RelayRequest),
+    /// Another instance of the pool hands a client over (not checked yet).
+    HandedOver(PoolPreamble),
     Bad,
     Impatient,
+}
+
+fn decode(line: &[u8]) -> Option<Handshake> {
+    if PoolPreamble::is_preamble(line) {
+        return PoolPreamble::decode_line(line).map(Handshake::HandedOver);
+    }
+    RelayRequest::decode_line(line).map(Handshake::Ok)
 }
 
 /// Reads the handshake line of a TCP connection.
@@ -79,10 +96,10 @@ pub(crate) async fn read_line(stream: &mut TcpStream) -> std::io::Result<Option<
             LineScan::Incomplete => continue,
             LineScan::TooLong => return Ok(Some(Handshake::Bad)),
             LineScan::Line { len, extra } => {
-                return Ok(Some(match RelayRequest::decode_line(&buf[..len]) {
+                return Ok(Some(match decode(&buf[..len]) {
                     None => Handshake::Bad,
                     Some(_) if extra => Handshake::Impatient,
-                    Some(req) => Handshake::Ok(req),
+                    Some(h) => h,
                 }));
             }
         }
@@ -144,26 +161,55 @@ impl RelayCtx {
     fn publish_waiting(&self, pairing: &Pairing<Waiter>) {
         self.metrics.relay_waiting.set(pairing.waiting() as i64);
     }
+
+    /// Pairs with a waiting partner, or waits under `id`.
+    pub(crate) fn arrive(&self, id: u64, req: &RelayRequest, waiter: Waiter) -> Arrival<Waiter> {
+        let mut p = self.pairing();
+        let a = p.arrive(id, &req.token, req.side.as_deref(), waiter);
+        self.publish_waiting(&p);
+        a
+    }
+
+    /// Whether `req` would pair now.
+    pub(crate) fn would_pair(&self, req: &RelayRequest) -> bool {
+        self.pairing().would_pair(&req.token, req.side.as_deref())
+    }
+
+    /// Whether a connection waits here with `token`.
+    pub(crate) fn has_waiters(&self, token: &str) -> bool {
+        self.pairing().has_waiters(token)
+    }
 }
 
-/// Pairs `stream` by its request, then splices (if it waited) or hands over.
+/// Pairs `stream` by its request, then splices (if it waited) or hands over
+/// to the partner; in a pool, it may hand the stream over to the instance
+/// that owns the token instead.
 pub(crate) async fn rendezvous(
     ctx: Arc<RelayCtx>,
     mut stream: RelayStream,
     req: RelayRequest,
     id: u64,
     started: Instant,
+    origin: Origin,
     shutdown: watch::Receiver<bool>,
 ) {
     // A partner that vanished between being found and being handed our stream
-    // gives the stream back; try again a bounded number of times.
+    // gives the stream back, and so does a pool owner that did not answer; try
+    // again a bounded number of times.
     for _ in 0..3 {
         let (tx, rx) = oneshot::channel();
-        let arrival = {
-            let mut p = ctx.pairing();
-            let a = p.arrive(id, &req.token, req.side.as_deref(), Waiter(tx));
-            ctx.publish_waiting(&p);
-            a
+        let arrival = match &ctx.pool {
+            None => ctx.arrive(id, &req, Waiter(tx)),
+            Some(pool) => match pool.place(&ctx, id, &req, Waiter(tx), origin).await {
+                Placed::Here(a) => a,
+                Placed::At(owner) => {
+                    match super::pool::forward(&ctx, pool, stream, &req, owner, origin.ip()).await {
+                        Ok(()) => return,
+                        Err(back) => stream = back,
+                    }
+                    continue;
+                }
+            },
         };
         match arrival {
             Arrival::Paired { partner, redundant } => {
@@ -171,10 +217,15 @@ pub(crate) async fn rendezvous(
                     tracing::debug!(count = redundant.len(), "dropping redundant connections");
                 }
                 drop(redundant);
-                match partner.0.send(Partner {
+                let sent = partner.0.send(Partner {
                     stream,
                     arrived: Instant::now(),
-                }) {
+                });
+                if let Some(pool) = &ctx.pool {
+                    // after the hand-over, so a slow directory delays no pair
+                    pool.left(&ctx, &req.token).await;
+                }
+                match sent {
                     Ok(()) => return,
                     Err(back) => stream = back.stream,
                 }
@@ -198,9 +249,14 @@ async fn wait(
 ) {
     let outcome = wait_for_partner(&mut stream, rx, ctx.wait_timeout, shutdown).await;
     if !matches!(outcome, Wait::Partner(_) | Wait::Redundant) {
-        let mut p = ctx.pairing();
-        p.leave(id, token);
-        ctx.publish_waiting(&p);
+        {
+            let mut p = ctx.pairing();
+            p.leave(id, token);
+            ctx.publish_waiting(&p);
+        }
+        if let Some(pool) = &ctx.pool {
+            pool.left(&ctx, token).await;
+        }
     }
     match outcome {
         Wait::Partner(partner) => run_pair(&ctx, stream, partner, started).await,
@@ -258,7 +314,7 @@ async fn run_pair(ctx: &RelayCtx, mut first: RelayStream, partner: Partner, star
     ctx.say(&mut first, OK).await;
     ctx.say(&mut second, OK).await;
     tracing::debug!("relaying");
-    let (end, bytes) = splice(first, second, ctx.max_bytes, &ctx.metrics).await;
+    let (end, bytes) = splice(first, second, ctx.max_bytes, &ctx.metrics.relay_bytes_total).await;
     ctx.metrics.relay_active_pairs.dec();
     ctx.active_pairs.fetch_sub(1, Ordering::AcqRel);
     let result = match end {
@@ -272,35 +328,73 @@ async fn run_pair(ctx: &RelayCtx, mut first: RelayStream, partner: Partner, star
     ctx.record(result, started, Some(waiting), bytes);
 }
 
-/// Serves one TCP relay connection from handshake to the end.
+/// Serves one TCP relay connection from handshake to the end. `slot` is its
+/// place under the per-address cap, moved to the client's address when
+/// another instance of the pool hands a client over.
 pub(crate) async fn serve_tcp(
-    ctx: Arc<RelayCtx>,
+    port: Arc<RelayPort>,
     mut stream: TcpStream,
+    mut slot: IpSlot,
+    peer: std::net::IpAddr,
     id: u64,
     shutdown: watch::Receiver<bool>,
 ) {
+    let ctx = Arc::clone(&port.relay);
     let _ = stream.set_nodelay(true);
     let started = Instant::now();
     let line = tokio::time::timeout(ctx.handshake_timeout, read_line(&mut stream)).await;
-    let relay = RelayStream::Tcp;
-    match line {
+    let mut stream = RelayStream::Tcp(stream);
+    match admit(&ctx, line, peer, &mut slot) {
+        Ok((req, origin)) => rendezvous(ctx, stream, req, id, started, origin, shutdown).await,
+        Err(Refusal(answer, result)) => {
+            if let Some(answer) = answer {
+                ctx.say(&mut stream, answer).await;
+            }
+            ctx.record(result, started, None, 0);
+        }
+    }
+    drop(slot);
+}
+
+/// A TCP connection that ends before pairing: what it is told, if anything,
+/// and the result recorded.
+struct Refusal(Option<&'static [u8]>, &'static str);
+
+type LineRead = Result<std::io::Result<Option<Handshake>>, tokio::time::error::Elapsed>;
+
+/// The request of a TCP connection and where it came from, from its line.
+fn admit(
+    ctx: &RelayCtx,
+    line: LineRead,
+    peer: std::net::IpAddr,
+    slot: &mut IpSlot,
+) -> Result<(RelayRequest, Origin), Refusal> {
+    let handshake = match line {
         Err(_) => {
             tracing::info!("relay client sent no handshake in time");
-            ctx.record("errory", started, None, 0);
+            return Err(Refusal(None, "errory"));
         }
-        Ok(Err(_)) | Ok(Ok(None)) => ctx.record("errory", started, None, 0),
-        Ok(Ok(Some(Handshake::Bad))) => {
+        Ok(Err(_)) | Ok(Ok(None)) => return Err(Refusal(None, "errory")),
+        Ok(Ok(Some(h))) => h,
+    };
+    match handshake {
+        Handshake::Ok(req) => Ok((req, Origin::Client(peer))),
+        Handshake::HandedOver(p) => match &ctx.pool {
+            Some(pool) => pool
+                .accept(ctx, p, slot)
+                .map_err(|answer| Refusal(Some(answer), "errory")),
+            None => {
+                tracing::info!("a hand-over line, but this relay is in no pool");
+                Err(Refusal(Some(BAD_HANDSHAKE), "errory"))
+            }
+        },
+        Handshake::Bad => {
             tracing::info!("relay handshake failure");
-            ctx.say(&mut relay(stream), BAD_HANDSHAKE).await;
-            ctx.record("errory", started, None, 0);
+            Err(Refusal(Some(BAD_HANDSHAKE), "errory"))
         }
-        Ok(Ok(Some(Handshake::Impatient))) => {
+        Handshake::Impatient => {
             tracing::info!("relay client sent data before pairing");
-            ctx.say(&mut relay(stream), IMPATIENT).await;
-            ctx.record("impatient", started, None, 0);
-        }
-        Ok(Ok(Some(Handshake::Ok(req)))) => {
-            rendezvous(ctx, relay(stream), req, id, started, shutdown).await
+            Err(Refusal(Some(IMPATIENT), "impatient"))
         }
     }
 }

@@ -5,7 +5,7 @@
 
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
-use crate::metrics::Metrics;
+use crate::metrics::Counter;
 
 /// Buffer per direction when copying in user space; it is also the largest
 /// WebSocket frame the relay writes. Measured: 64 KiB and more cost 15–25%
@@ -21,19 +21,19 @@ pub(crate) enum SpliceEnd {
     OverLimit,
 }
 
-/// Counts a pair's bytes, both ways, against its budget and the metrics.
+/// Counts a pair's bytes, both ways, against its budget and a metric.
 pub(super) struct Meter<'a> {
     total: AtomicU64,
     budget: Option<u64>,
-    metrics: &'a Metrics,
+    counted: &'a Counter,
 }
 
 impl<'a> Meter<'a> {
-    pub(super) fn new(budget: Option<u64>, metrics: &'a Metrics) -> Self {
+    pub(super) fn new(budget: Option<u64>, counted: &'a Counter) -> Self {
         Meter {
             total: AtomicU64::new(0),
             budget,
-            metrics,
+            counted,
         }
     }
 
@@ -44,7 +44,7 @@ impl<'a> Meter<'a> {
         if self.budget.is_some_and(|b| so_far > b) {
             return false;
         }
-        self.metrics.relay_bytes_total.add(n as u64);
+        self.counted.add(n as u64);
         true
     }
 

@@ -1,10 +1,13 @@
 //! The transit relay: pairs two connections that present the same token and
 //! copies bytes between them. Listens on TCP and, optionally, on WebSocket; a TCP
-//! client pairs with a WebSocket one.
+//! client pairs with a WebSocket one. Several instances can share the pairing
+//! as a pool (`pool`): a connection whose token waits at another instance is
+//! handed over to it.
 
 mod conn;
 mod meter;
 mod pairing;
+pub(crate) mod pool;
 mod splice;
 mod stream;
 #[cfg(target_os = "linux")]
@@ -28,6 +31,8 @@ use ferry_proto::wire::relay::{RelayRequest, BAD_HANDSHAKE};
 pub(crate) use conn::RelayCtx;
 use conn::TOO_MANY;
 pub(crate) use pairing::Pairing;
+use pool::Origin;
+pub(crate) use pool::Pool;
 use stream::{RelayStream, WsBytes};
 
 use crate::http;
@@ -83,15 +88,16 @@ pub(crate) async fn serve_tcp(
     port: Arc<RelayPort>,
     shutdown: watch::Receiver<bool>,
 ) {
-    let Some(_slot) = port.per_ip.try_acquire(peer.ip()) else {
+    let Some(slot) = port.per_ip.try_acquire(peer.ip()) else {
         refused(&port, peer);
         let _ = tokio::time::timeout(Duration::from_secs(1), stream.write_all(TOO_MANY)).await;
         return;
     };
     let _open = Open::new(&port.relay.metrics);
     let id = crate::mailbox::next_conn_id();
-    let fut = conn::serve_tcp(Arc::clone(&port.relay), stream, id, shutdown);
-    tracing::Instrument::instrument(fut, span(id, peer, port.log_addresses)).await;
+    let span = span(id, peer, port.log_addresses);
+    let fut = conn::serve_tcp(Arc::clone(&port), stream, slot, peer.ip(), id, shutdown);
+    tracing::Instrument::instrument(fut, span).await;
 }
 
 /// Serves one connection of the WebSocket relay listener.
@@ -128,7 +134,8 @@ pub(crate) async fn serve_ws(
     let cfg = crate::mailbox::ws_config(16 * 1024 * 1024);
     let ws = WebSocketStream::from_partially_read(stream, leftover, Role::Server, Some(cfg)).await;
     let id = crate::mailbox::next_conn_id();
-    let fut = ws_handshake(Arc::clone(&port.relay), ws, id, shutdown);
+    let origin = Origin::Client(peer.ip());
+    let fut = ws_handshake(Arc::clone(&port.relay), ws, id, origin, shutdown);
     tracing::Instrument::instrument(fut, span(id, peer, port.log_addresses)).await;
 }
 
@@ -137,6 +144,7 @@ async fn ws_handshake(
     ctx: Arc<RelayCtx>,
     mut ws: WebSocketStream<TcpStream>,
     id: u64,
+    origin: Origin,
     shutdown: watch::Receiver<bool>,
 ) {
     let started = Instant::now();
@@ -151,7 +159,7 @@ async fn ws_handshake(
     };
     let mut stream = RelayStream::Ws(Box::new(WsBytes::new(ws)));
     match req {
-        Some(req) => conn::rendezvous(ctx, stream, req, id, started, shutdown).await,
+        Some(req) => conn::rendezvous(ctx, stream, req, id, started, origin, shutdown).await,
         None => {
             tracing::info!("relay handshake failure");
             ctx.say(&mut stream, BAD_HANDSHAKE).await;

@@ -74,6 +74,18 @@ impl<T> Pairing<T> {
         Arrival::Waiting
     }
 
+    /// Whether a connection with `token` and `side` would pair now.
+    pub(crate) fn would_pair(&self, token: &str, side: Option<&str>) -> bool {
+        self.waiting
+            .get(token)
+            .is_some_and(|list| list.iter().any(|w| compatible(w.side.as_deref(), side)))
+    }
+
+    /// Whether any connection waits with `token`.
+    pub(crate) fn has_waiters(&self, token: &str) -> bool {
+        self.waiting.contains_key(token)
+    }
+
     /// Connection `id` stops waiting (gave up, impatient, disconnected); returns
     /// its value if it was still waiting.
     pub(crate) fn leave(&mut self, id: u64, token: &str) -> Option<T> {
@@ -130,6 +142,18 @@ mod tests {
         assert_eq!(paired(p.arrive(2, "t", None, 2)).0, 1);
         assert!(matches!(p.arrive(3, "u", Some("a"), 3), Arrival::Waiting));
         assert_eq!(paired(p.arrive(4, "u", None, 4)).0, 3);
+    }
+
+    #[test]
+    fn asking_before_arriving() {
+        let mut p = Pairing::default();
+        assert!(!p.would_pair("t", Some("a")) && !p.has_waiters("t"));
+        assert!(matches!(p.arrive(1, "t", Some("a"), 1), Arrival::Waiting));
+        assert!(!p.would_pair("t", Some("a")), "same side");
+        assert!(p.would_pair("t", Some("b")) && p.would_pair("t", None));
+        assert!(p.has_waiters("t") && !p.has_waiters("u"));
+        p.leave(1, "t");
+        assert!(!p.has_waiters("t"));
     }
 
     #[test]

@@ -14,19 +14,20 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
 use super::meter::{Meter, SpliceEnd, BUF};
 use super::stream::RelayStream;
-use crate::metrics::Metrics;
+use crate::metrics::Counter;
 
 /// How long closing one side may take (a WebSocket close frame).
 const GRACE: Duration = Duration::from_secs(1);
 
 /// Copies both ways until one side ends; returns how and the bytes copied.
+/// `counted` is the metric the bytes add to (relayed or handed over).
 pub(crate) async fn splice(
     a: RelayStream,
     b: RelayStream,
     budget: Option<u64>,
-    metrics: &Metrics,
+    counted: &Counter,
 ) -> (SpliceEnd, u64) {
-    let meter = Meter::new(budget, metrics);
+    let meter = Meter::new(budget, counted);
     let (end, a, b) = both_ways(a, b, &meter).await;
     close(a).await;
     close(b).await;

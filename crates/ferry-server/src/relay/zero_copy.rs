@@ -148,7 +148,7 @@ mod tests {
         let (to, mut dst) = connected().await;
         let data: Vec<u8> = (0..3_000_000u32).map(|i| (i % 251) as u8).collect();
         let metrics = Metrics::default();
-        let meter = Meter::new(budget, &metrics);
+        let meter = Meter::new(budget, &metrics.relay_bytes_total);
         let send = async {
             let _ = src.write_all(&data).await;
             drop(src);
