@@ -21,8 +21,9 @@ use crate::mailbox::hub::{Hub, Opener};
 use crate::mailbox::state::StateConfig;
 use crate::mailbox::{MailboxCtx, PortCtx};
 use crate::metrics::Metrics;
+use crate::relay::pool::RelayPool;
 use crate::relay::{Pairing, Pool, RelayCtx, RelayPort};
-use crate::store::{MemoryStore, PgStore, SqliteStore, StoreError};
+use crate::store::{pool_secret, MemoryStore, PgDirectory, PgStore, SqliteStore, StoreError};
 use crate::web::WebPorts;
 use crate::Error;
 
@@ -98,9 +99,12 @@ impl Server {
         let relay_tcp = bind(config.relay_tcp_listen).await?;
         let relay_ws = bind(config.relay_ws_listen).await?;
         let metrics_l = bind(config.metrics_listen).await?;
-        let pool = join_pool(&config, local(&relay_tcp))?;
         let metrics = Arc::new(Metrics::default());
         let (hub, thread) = start_hub(&config, &metrics).await?;
+        let pool = match shared_pool(&config, local(&relay_tcp)).await? {
+            Some(shared) => join_pool(&config, Some(&shared), local(&relay_tcp))?,
+            None => join_pool(&config, config.relay_pool.as_ref(), local(&relay_tcp))?,
+        };
         let (shutdown, _) = watch::channel(false);
         let mut handle = ServerHandle {
             mailbox_addr: local(&mailbox),
@@ -186,8 +190,12 @@ fn mailbox_port(
 /// The relay's membership in `config.relay_pool`, reached at the advertised
 /// address or else the bound relay TCP address (which must not be a wildcard);
 /// checked before anything starts.
-fn join_pool(config: &Config, relay_tcp: Option<SocketAddr>) -> Result<Option<Pool>, Error> {
-    let Some(pool) = &config.relay_pool else {
+fn join_pool(
+    config: &Config,
+    pool: Option<&RelayPool>,
+    relay_tcp: Option<SocketAddr>,
+) -> Result<Option<Pool>, Error> {
+    let Some(pool) = pool else {
         return Ok(None);
     };
     let bound = relay_tcp.ok_or_else(|| {
@@ -203,6 +211,34 @@ fn join_pool(config: &Config, relay_tcp: Option<SocketAddr>) -> Result<Option<Po
         None => bound,
     };
     Pool::new(pool, me, config.timing.relay_handshake_timeout).map(Some)
+}
+
+/// Instances on one PostgreSQL database form a relay pool by themselves (the
+/// directory and the secret live there), unless the config names a pool or the
+/// relay's address cannot be given to the others (a wildcard bind without
+/// `--relay-advertise`: then a warning, and the relay pairs only its own
+/// connections).
+async fn shared_pool(
+    config: &Config,
+    relay_tcp: Option<SocketAddr>,
+) -> Result<Option<RelayPool>, Error> {
+    let Database::Postgres(url) = &config.database else {
+        return Ok(None);
+    };
+    let Some(bound) = relay_tcp.filter(|_| config.relay_pool.is_none()) else {
+        return Ok(None);
+    };
+    if bound.ip().is_unspecified() && config.relay_advertise.is_none() {
+        tracing::warn!(
+            %bound,
+            "the relay pool is off: give --relay-advertise HOST:PORT (the address the other \
+             instances reach this relay at), or a concrete --relay-listen address"
+        );
+        return Ok(None);
+    }
+    let directory = PgDirectory::new(url, config.timing.relay_wait_timeout)?;
+    let secret = pool_secret(url).await?;
+    Ok(Some(RelayPool::new(Arc::new(directory), secret)))
 }
 
 fn relay_port(

@@ -284,7 +284,11 @@ fn instances_starting_together_migrate_once() {
     for t in threads {
         t.join().unwrap().unwrap();
     }
-    assert_eq!(pg.psql("SELECT COUNT(*) FROM ferry_schema"), "1");
+    // Each version once, none skipped.
+    assert_eq!(
+        pg.psql("SELECT COUNT(*) = COUNT(DISTINCT version) AND COUNT(*) = MAX(version) AND COUNT(*) > 1 FROM ferry_schema"),
+        "t"
+    );
     // And a store on it works.
     let mut s = PgStore::connect(&url).unwrap();
     assert_eq!(s.count_mailboxes().unwrap(), 0);
@@ -314,4 +318,42 @@ async fn an_unreachable_database_fails_the_start_clearly() {
     let text = e.to_string();
     assert!(text.contains("cannot connect to PostgreSQL"), "{text}");
     assert!(!text.contains("pw@"), "no password in errors: {text}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn relay_halves_on_two_instances_meet_through_the_database() {
+    use ferry_test_support::raw_relay::{read_n, relay_line, relay_tcp, token};
+    use tokio::io::AsyncWriteExt;
+    let pg = cluster().await;
+    let s = instances(&pg, 2).await;
+    let (r0, r1) = (
+        s[0].relay_tcp_addr().unwrap(),
+        s[1].relay_tcp_addr().unwrap(),
+    );
+    for round in 0..3u8 {
+        let t = token(round);
+        let mut a = relay_tcp(r0, &relay_line(&t, Some("aaaaaaaaaaaaaaaa"))).await;
+        // The first half waits at instance 0, which now owns the token.
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+        while pg.psql("SELECT COUNT(*) FROM ferry_relay_tokens") != "1" {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "the token is claimed"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let mut b = relay_tcp(r1, &relay_line(&t, Some("bbbbbbbbbbbbbbbb"))).await;
+        assert_eq!(read_n(&mut a, 3).await, b"ok\n");
+        assert_eq!(read_n(&mut b, 3).await, b"ok\n");
+        a.write_all(b"from a").await.unwrap();
+        b.write_all(b"from b").await.unwrap();
+        assert_eq!(read_n(&mut b, 6).await, b"from a");
+        assert_eq!(read_n(&mut a, 6).await, b"from b");
+    }
+    wait_metrics(&s[1], |m| m.contains("ferry_relay_forwarded_total 3")).await;
+    assert!(s[1]
+        .metrics_text()
+        .contains("ferry_relay_forwarded_total 3"));
+    // Both instances found the same secret in the database.
+    assert_eq!(pg.psql("SELECT COUNT(*) FROM ferry_pool"), "1");
 }

@@ -14,6 +14,7 @@ pub use memory::MemoryStore;
 pub use postgres::ChangeFeed;
 pub use postgres::PgStore;
 pub(crate) use postgres::{listen_for_changes, ChangeSink, Changed};
+pub(crate) use postgres::{pool_secret, PgDirectory};
 pub use sqlite::SqliteStore;
 
 /// A storage failure (disk full, corrupt file, lost database connection, ...): the

@@ -29,8 +29,8 @@ pub(crate) struct Session {
 }
 
 /// `postgres://…` parsed into a client configuration with our timeouts.
-pub(crate) fn config(url: &str) -> Result<postgres::Config, StoreError> {
-    let mut config: postgres::Config = url
+pub(crate) fn async_config(url: &str) -> Result<tokio_postgres::Config, StoreError> {
+    let mut config: tokio_postgres::Config = url
         .parse()
         .map_err(|e| StoreError::new(format!("bad PostgreSQL URL: {e}")))?;
     config
@@ -39,6 +39,11 @@ pub(crate) fn config(url: &str) -> Result<postgres::Config, StoreError> {
         .keepalives_idle(Duration::from_secs(30))
         .application_name("ferry serve");
     Ok(config)
+}
+
+/// The same for the blocking client.
+pub(crate) fn config(url: &str) -> Result<postgres::Config, StoreError> {
+    async_config(url).map(postgres::Config::from)
 }
 
 impl Session {

@@ -17,12 +17,14 @@
 //!   server, so nothing is half-applied) and the next batch reconnects, with backoff.
 
 mod conn;
+mod directory;
 mod listen;
 mod schema;
 
 use postgres::Client;
 use rand::RngCore;
 
+pub(crate) use directory::{pool_secret, PgDirectory};
 pub use listen::ChangeFeed;
 pub(crate) use listen::{listen_for_changes, ChangeSink, Changed};
 

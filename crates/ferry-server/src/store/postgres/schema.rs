@@ -37,6 +37,14 @@ CREATE TABLE ferry_usage (
   started DOUBLE PRECISION NOT NULL, waiting_time DOUBLE PRECISION,
   total_time DOUBLE PRECISION NOT NULL, total_bytes BIGINT NOT NULL, result TEXT NOT NULL);
 ",
+    // 2: the relay pool: which instance holds the waiting half of a token, and the
+    // secret that signs hand-overs between instances.
+    "
+CREATE TABLE ferry_relay_tokens (
+  token TEXT PRIMARY KEY, owner TEXT NOT NULL, since TIMESTAMPTZ NOT NULL);
+CREATE TABLE ferry_pool (
+  id INTEGER PRIMARY KEY CHECK (id = 1), secret BYTEA NOT NULL);
+",
 ];
 
 /// The schema version this ferry writes.
