@@ -373,7 +373,16 @@ impl Conn {
                 return;
             }
             End::WriteTimeout => {
-                self.ctx.metrics.slow_clients_dropped.inc();
+                // The state thread may have dropped this client for the same
+                // reason already (its queue overflowed, closing it); closing the
+                // queue now makes it see the client gone, not slow: counted once.
+                let dropped_by_hub = self.queue.as_ref().is_some_and(mpsc::Receiver::is_closed);
+                if let Some(q) = self.queue.as_mut() {
+                    q.close();
+                }
+                if !dropped_by_hub {
+                    self.ctx.metrics.slow_clients_dropped.inc();
+                }
                 tracing::info!("dropping a client that does not read");
                 return;
             }
