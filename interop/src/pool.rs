@@ -119,7 +119,14 @@ impl Pool {
     /// The instances now holding a mailbox connection, by index (from their `/metrics`).
     pub fn with_clients(&self) -> Vec<usize> {
         (0..self.instances.len())
-            .filter(|&i| mailbox_connections(self.mailbox_ports[i]) > 0)
+            .filter(|&i| metric(self.mailbox_ports[i], "ferry_mailbox_connections") > 0)
+            .collect()
+    }
+
+    /// The instances now relaying a pair (the owners of split pairs), by index.
+    pub fn relaying(&self) -> Vec<usize> {
+        (0..self.instances.len())
+            .filter(|&i| metric(self.mailbox_ports[i], "ferry_relay_active_pairs") > 0)
             .collect()
     }
 
@@ -144,8 +151,8 @@ impl Pool {
     }
 }
 
-/// `ferry_mailbox_connections` of the instance on `port` (0 when it does not answer).
-fn mailbox_connections(port: u16) -> u64 {
+/// An unlabelled metric of the instance on `port` (0 when it does not answer).
+fn metric(port: u16, name: &str) -> u64 {
     use std::io::{Read, Write};
     let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", port)) else {
         return 0;
@@ -155,7 +162,7 @@ fn mailbox_connections(port: u16) -> u64 {
     let mut text = String::new();
     let _ = s.read_to_string(&mut text);
     text.lines()
-        .find_map(|l| l.strip_prefix("ferry_mailbox_connections "))
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' '))
         .and_then(|n| n.trim().parse().ok())
         .unwrap_or(0)
 }

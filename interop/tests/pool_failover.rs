@@ -1,6 +1,8 @@
-//! `ferry serve` instances sharing PostgreSQL behind haproxy, one killed with `kill -9`
-//! mid-rendezvous: the Python client (which reconnects to its mailbox server, as the
-//! protocol allows) continues through another instance and the transfer completes.
+//! `ferry serve` instances sharing PostgreSQL behind haproxy, one killed with `kill -9`:
+//! - mid-rendezvous, the Python client (which reconnects to its mailbox server, as the
+//!   protocol allows) continues through another instance and the transfer completes;
+//! - mid-relay, the transfer through the dead instance fails cleanly on both sides and
+//!   a retry succeeds through the survivors.
 //! Each test has a pool of its own (interop/src/pool.rs), so killing is safe.
 
 #![allow(clippy::unwrap_used)] // helpers outside #[test] fns, in a test crate
@@ -65,4 +67,80 @@ fn python_sender_survives_its_instance_killed_mid_rendezvous_to_ferry() {
 #[test]
 fn python_sender_survives_its_instance_killed_mid_rendezvous_to_python() {
     killed_mid_rendezvous(Peer::Python);
+}
+
+/// A relayed transfer (ferry, `--force-relay`, halves split across instances by
+/// haproxy) whose relaying instance dies half-way: both sides fail cleanly, no
+/// final file is left, and the same transfer again succeeds.
+#[test]
+fn a_relayed_transfer_on_a_killed_instance_fails_cleanly_and_a_retry_succeeds() {
+    let base = TestEnv::get();
+    let mut pool = Pool::start(base, 3);
+    let env = pool.env(base);
+    let src = env.scratch_dir("src.");
+    // Big enough to be under way when the instance dies.
+    let path = data::sparse_file(&src.path().join("big.bin"), 4 << 30).unwrap();
+    let relay = Options {
+        force_relay: true,
+        ..Options::default()
+    };
+    let out = env.scratch_dir("out.");
+    let (mut sender, receiver) = start(&env, Peer::Ferry, Peer::Ferry, &path, out.path(), relay);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let owner = loop {
+        if let [i] = pool.relaying()[..] {
+            break i;
+        }
+        assert!(
+            Instant::now() < deadline && !sender.poll_exit(),
+            "a pair is relayed\n{}",
+            pool.logs()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    pool.kill9(owner);
+    let deadline = Instant::now() + WAIT;
+    let (s, r) = (sender.finish(deadline), receiver.finish(deadline));
+    assert!(
+        s.failed_cleanly() && r.failed_cleanly(),
+        "both sides exit with an error by themselves\n--- sender\n{}\n--- receiver\n{}",
+        s.all_output(),
+        r.all_output()
+    );
+    assert!(!out.path().join("big.bin").exists(), "no final file");
+
+    // Again, through the instances left.
+    let small = data::random_file(&src.path().join("again.bin"), 3_000_000).unwrap();
+    let out = env.scratch_dir("out.");
+    let (sender, receiver) = start(&env, Peer::Ferry, Peer::Ferry, &small, out.path(), relay);
+    let deadline = Instant::now() + WAIT;
+    let (s, r) = (sender.finish(deadline), receiver.finish(deadline));
+    assert!(
+        s.succeeded() && r.succeeded(),
+        "the retry succeeds\n--- sender\n{}\n--- receiver\n{}\n{}",
+        s.all_output(),
+        r.all_output(),
+        pool.logs()
+    );
+    assert_eq!(
+        std::fs::read(out.path().join("again.bin")).unwrap(),
+        std::fs::read(&small).unwrap()
+    );
+}
+
+/// Starts a sender and, once it shows the code, a receiver.
+fn start(
+    env: &TestEnv,
+    from: Peer,
+    to: Peer,
+    path: &std::path::Path,
+    out: &std::path::Path,
+    opts: Options,
+) -> (Running, Running) {
+    let code = Code::reserve(&env.state_dir).to_string();
+    let send = from.sender(env, &code, &Payload::Path(path.to_owned()), opts);
+    let mut sender = Running::spawn(&send).unwrap();
+    sender.wait_for_output(&code, WAIT).unwrap();
+    let recv = to.receiver(env, &code, out, opts);
+    (sender, Running::spawn(&recv).unwrap())
 }
