@@ -3,6 +3,7 @@
 //!   protocol allows) continues through another instance and the transfer completes;
 //! - mid-relay, the transfer through the dead instance fails cleanly on both sides and
 //!   a retry succeeds through the survivors.
+//!
 //! Each test has a pool of its own (interop/src/pool.rs), so killing is safe.
 
 #![allow(clippy::unwrap_used)] // helpers outside #[test] fns, in a test crate
