@@ -74,8 +74,9 @@ pub struct ServeArgs {
     /// Separate listener for /metrics and /health only.
     #[arg(long, env = "FERRY_SERVE_METRICS_LISTEN", value_name = "ADDR")]
     pub metrics_listen: Option<SocketAddr>,
-    /// In a relay pool: the relay TCP address the other instances reach this one
-    /// at, when --relay-listen is a wildcard address.
+    /// In a relay pool (instances on one --database postgres://…): the relay TCP
+    /// address the other instances reach this one at, when --relay-listen is a
+    /// wildcard address. Without it such a relay pairs only its own connections.
     #[arg(long, env = "FERRY_SERVE_RELAY_ADVERTISE", value_name = "ADDR")]
     pub relay_advertise: Option<SocketAddr>,
     /// Run no mailbox server (relay only).
