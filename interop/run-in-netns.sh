@@ -70,6 +70,16 @@ start_servers() {
   esac
 }
 
+start_ferry_serve() {
+  local ferry="${FERRY_BIN:-target/release/ferry}"
+  [ -x "$ferry" ] || { log "missing $ferry: build it first (cargo build --release -p ferry-cli)"; return 1; }
+  env ${FERRY_SERVE_LOG:+FERRY_LOG="$FERRY_SERVE_LOG"} "$ferry" serve --mailbox-listen "127.0.0.1:$MAILBOX_PORT" --relay-listen "127.0.0.1:$RELAY_PORT" \
+    --no-relay-ws --database "$WORK/relay.sqlite" >"$WORK/mailbox.log" 2>&1 &
+  MAILBOX_PID=$!
+  RELAY_PID=$MAILBOX_PID
+  cp /dev/null "$WORK/relay.log"
+}
+
 # The pool's pieces live in bench/lib/pool.sh (bench/serve starts them too).
 source "$(dirname "${BASH_SOURCE[0]}")/../bench/lib/pool.sh"
 
