@@ -4,7 +4,7 @@
 use std::path::Path;
 use std::time::Duration;
 
-use ferry::transit::{Listen, TransitConfig};
+use ferry::transit::{Listen, Relay, TransitConfig};
 use ferry::{
     CodeChoice, MailboxConfig, Payload, ReceiveOptions, Received, RendezvousObserver, SendOptions,
     Ui,
@@ -46,17 +46,19 @@ pub fn mailbox(h: &ServerHandle, plain: bool) -> MailboxConfig {
             ferry::native::app_versions()
         },
         timing: ferry::Timing::default(),
+        trust: Default::default(),
     }
 }
 
 pub fn transit(h: &ServerHandle) -> TransitConfig {
     let relay = h.relay_tcp_addr().expect("relay");
     TransitConfig {
-        relay: Some(DirectHint {
+        relay: Some(Relay::Tcp(DirectHint {
             hostname: relay.ip().to_string(),
             port: relay.port(),
             priority: 0.0,
-        }),
+        })),
+        trust: Default::default(),
         listen: Listen::Only("127.0.0.1".parse().expect("ip")),
         force_relay: false,
         timing: ferry::Timing::default(),
