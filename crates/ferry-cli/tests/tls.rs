@@ -187,6 +187,31 @@ async fn a_file_over_the_websocket_relay_on_the_tls_mailbox_port() {
     assert!(r.stderr.contains(&via), "not {via}:\n{}", r.stderr);
 }
 
+#[tokio::test(flavor = "multi_thread")]
+async fn the_page_health_and_metrics_are_served_over_https_with_wss_urls() {
+    let dir = tempfile::tempdir().unwrap();
+    let ca = TestCa::new("ferry test CA");
+    let cert = ca.server_cert(dir.path(), "server", &["localhost"]);
+    let served = Served::start(&cert).await;
+    let addr = served.mailbox;
+    let health = ca.https_get(addr, "localhost", "/health").await;
+    assert!(
+        health.starts_with("HTTP/1.1 200 OK") && health.ends_with("ok\n"),
+        "{health}"
+    );
+    let metrics = ca.https_get(addr, "localhost", "/metrics").await;
+    assert!(metrics.contains("HTTP/1.1 200 OK"), "{metrics}");
+    let page = ca.https_get(addr, "localhost", "/").await;
+    let port = addr.port();
+    let connect = format!("connect-src 'self' wss://localhost:{port};");
+    assert!(page.contains(&connect), "{connect} not in {page}");
+    let json = ca.https_get(addr, "localhost", "/ferry-web.json").await;
+    let (_, body) = json.split_once("\r\n\r\n").unwrap();
+    let json: serde_json::Value = serde_json::from_str(body).unwrap();
+    assert_eq!(json["mailbox"], format!("wss://localhost:{port}/v1"));
+    assert_eq!(json["relay_ws"], format!("wss://localhost:{port}/relay"));
+}
+
 /// One client run against `url` that must fail on the certificate.
 async fn refused(url: &str, relay: &str, extra: &[&str]) -> Finished {
     let mut f = sender(url, relay, &fresh_code(), extra);

@@ -82,16 +82,27 @@ pub async fn transfer(
     code: &str,
     sides: Sides,
 ) -> (ferry::Result<()>, ferry::Result<Received>) {
+    transfer_over(h, transit(h), payload, (out, code), sides).await
+}
+
+/// [`transfer`] with these transit settings on both sides.
+pub async fn transfer_over(
+    h: &ServerHandle,
+    transit: TransitConfig,
+    payload: Payload,
+    (out, code): (&Path, &str),
+    sides: Sides,
+) -> (ferry::Result<()>, ferry::Result<Received>) {
     let code = Code::parse(code).expect("code");
     let send = SendOptions {
         mailbox: mailbox(h, sides.sender_plain),
-        transit: transit(h),
+        transit: transit.clone(),
         code: CodeChoice::Given(code.clone()),
         v1: sides.sender_v1,
     };
     let recv = ReceiveOptions {
         mailbox: mailbox(h, sides.receiver_plain),
-        transit: transit(h),
+        transit,
         code,
         output_dir: out.to_owned(),
         v1: sides.receiver_v1,

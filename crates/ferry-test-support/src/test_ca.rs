@@ -5,6 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair, KeyUsagePurpose};
+use rustls_pki_types::pem::PemObject;
 
 /// A private CA.
 pub struct TestCa {
@@ -70,5 +71,38 @@ impl TestCa {
         std::fs::write(&files.cert, cert.pem()).unwrap();
         std::fs::write(&files.key, key.serialize_pem()).unwrap();
         files
+    }
+}
+
+impl TestCa {
+    /// The whole answer (head and body) to `GET path` over TLS to `addr`,
+    /// verifying the server as `host` against this CA only.
+    pub async fn https_get(&self, addr: std::net::SocketAddr, host: &str, path: &str) -> String {
+        use std::sync::Arc;
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+        let mut roots = rustls::RootCertStore::empty();
+        let der = rustls_pki_types::CertificateDer::from_pem_slice(self.pem.as_bytes()).unwrap();
+        roots.add(der).unwrap();
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let config = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+        let name = rustls_pki_types::ServerName::try_from(host.to_owned()).unwrap();
+        let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
+        let mut tls = connector.connect(name, tcp).await.unwrap();
+        let request = format!(
+            "GET {path} HTTP/1.1\r\nHost: {host}:{}\r\n\r\n",
+            addr.port()
+        );
+        tls.write_all(request.as_bytes()).await.unwrap();
+        let mut out = Vec::new();
+        let reading = tls.read_to_end(&mut out);
+        // The server closes without close_notify after its answer: what came counts.
+        let _ = tokio::time::timeout(crate::WAIT, reading).await.unwrap();
+        String::from_utf8_lossy(&out).into_owned()
     }
 }
