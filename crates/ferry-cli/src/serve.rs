@@ -367,24 +367,36 @@ fn announce(h: &ServerHandle, web: bool) {
     }
 }
 
-/// Waits for Ctrl-C or SIGTERM; meanwhile each SIGHUP reloads the TLS
-/// certificate (a failure is logged and the old certificate kept).
+/// Waits for Ctrl-C or SIGTERM. With TLS, each SIGHUP meanwhile reloads the
+/// certificate (a failure is logged and the old certificate kept); without,
+/// SIGHUP keeps its default action and stops the server, as it always did.
 async fn wait_for_signal(handle: &ServerHandle) {
     use tokio::signal::unix::{signal, SignalKind};
-    let (Ok(mut term), Ok(mut hup)) = (
-        signal(SignalKind::terminate()),
-        signal(SignalKind::hangup()),
-    ) else {
+    let Ok(mut term) = signal(SignalKind::terminate()) else {
         let _ = tokio::signal::ctrl_c().await;
         return;
+    };
+    let mut hup = match handle.is_tls() {
+        true => signal(SignalKind::hangup()).ok(),
+        false => None,
     };
     loop {
         tokio::select! {
             _ = tokio::signal::ctrl_c() => return,
             _ = term.recv() => return,
-            _ = hup.recv() => reload(handle),
+            _ = hangup(&mut hup) => reload(handle),
         }
     }
+}
+
+/// The next SIGHUP, or never when it is not watched.
+async fn hangup(hup: &mut Option<tokio::signal::unix::Signal>) {
+    if let Some(h) = hup {
+        if h.recv().await.is_some() {
+            return;
+        }
+    }
+    std::future::pending().await
 }
 
 fn reload(handle: &ServerHandle) {
@@ -393,7 +405,7 @@ fn reload(handle: &ServerHandle) {
             tracing::info!("TLS certificate reloaded");
             eprintln!("ferry serve: TLS certificate reloaded");
         }
-        Ok(false) => tracing::info!("SIGHUP: no TLS certificate to reload"),
+        Ok(false) => {}
         Err(e) => {
             tracing::error!(error = %e, "TLS reload failed; keeping the old certificate");
             eprintln!("ferry serve: TLS reload failed, keeping the old certificate: {e}");

@@ -368,3 +368,31 @@ async fn sighup_reloads_the_certificate_for_new_connections() {
     still.assert_failed_with(&["certificate authority we do not trust"]);
     served.child.kill().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn without_tls_sighup_still_stops_the_server() {
+    use std::os::unix::process::ExitStatusExt;
+    let mut cmd = Command::new(ferry_bin::path());
+    ferry_bin::hermetic(&mut cmd);
+    cmd.args(["serve", "--database", ":memory:", "--no-relay"])
+        .args(["--mailbox-listen", "127.0.0.1:0"]);
+    let mut child = cmd.spawn().unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let started = async {
+        while let Some(line) = lines.next_line().await.unwrap() {
+            if line.starts_with("ferry serve: mailbox   ws://") {
+                return;
+            }
+        }
+        panic!("ferry serve ended without naming its mailbox");
+    };
+    tokio::time::timeout(Duration::from_secs(10), started)
+        .await
+        .unwrap();
+    ferry_bin::signal(&child, "HUP");
+    let status = tokio::time::timeout(Duration::from_secs(10), child.wait())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(status.signal(), Some(1), "{status:?}");
+}
