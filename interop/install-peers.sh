@@ -76,6 +76,9 @@ fi
 # Fail here, not in the middle of the test suite, if a peer cannot even start.
 "$PEERS/venv/bin/wormhole" --version >&2
 "$PEERS/venv/bin/twistd" --version >/dev/null
+# wss:// for the Python peer (tests/tls_python.rs): Twisted's TLS needs pyOpenSSL and
+# service_identity, which magic-wormhole's twisted[tls] requirement installs.
+"$PEERS/venv/bin/python3" -c 'import OpenSSL, service_identity'
 "$PEERS/cargo/bin/wormhole-rs" --version >&2
 wormhole-william --version >&2
 "$PEERS/venv/bin/localsendd" --help >/dev/null

@@ -33,6 +33,10 @@ pub struct Transfer {
     /// The receiver types a different code (same nameplate, other words).
     pub wrong_code: bool,
     pub timeout: Duration,
+    /// Other servers than the test network's (e.g. a `ferry serve` over TLS).
+    pub env: Option<TestEnv>,
+    /// Variables set for both sides (e.g. `SSL_CERT_FILE`).
+    pub vars: Vec<(String, String)>,
 }
 
 /// What happened.
@@ -55,7 +59,21 @@ impl Transfer {
             options: Options::default(),
             wrong_code: false,
             timeout: NORMAL_TIMEOUT,
+            env: None,
+            vars: Vec::new(),
         }
+    }
+
+    /// Runs against the servers of `env` instead of the test network's.
+    pub fn on(mut self, env: TestEnv) -> Transfer {
+        self.env = Some(env);
+        self
+    }
+
+    /// Sets `key=value` in both sides' environment.
+    pub fn var(mut self, key: &str, value: &str) -> Transfer {
+        self.vars.push((key.to_owned(), value.to_owned()));
+        self
     }
 
     pub fn force_relay(mut self) -> Transfer {
@@ -116,7 +134,7 @@ impl Transfer {
     }
 
     fn start_into(self, out_dir: TempDir) -> Result<Started, Box<TransferRun>> {
-        let env = TestEnv::get();
+        let env = self.env.as_ref().unwrap_or_else(|| TestEnv::get());
         let code = Code::reserve(&env.state_dir);
         let receiver_code = if self.wrong_code {
             code.mistyped()
@@ -124,10 +142,14 @@ impl Transfer {
             code.clone()
         };
         let (code, receiver_code) = (code.to_string(), receiver_code.to_string());
-        let send = self.sender.sender(env, &code, &self.payload, self.options);
-        let recv = self
+        let mut send = self.sender.sender(env, &code, &self.payload, self.options);
+        let mut recv = self
             .receiver
             .receiver(env, &receiver_code, out_dir.path(), self.options);
+        for (key, value) in &self.vars {
+            send.env(key, value);
+            recv.env(key, value);
+        }
 
         let (sender, receiver) = match Running::spawn(&send) {
             Err(e) => (

@@ -64,9 +64,14 @@ pub struct Common {
     /// Rendezvous (mailbox) server URL [env: FERRY_SERVER].
     #[arg(long, value_name = "URL")]
     pub server: Option<String>,
-    /// Transit relay used when no direct connection works (tcp:HOST:PORT) [env: FERRY_RELAY].
+    /// Transit relay used when no direct connection works: tcp:HOST:PORT, tls:HOST:PORT,
+    /// or a WebSocket relay wss://HOST:PORT/relay [env: FERRY_RELAY].
     #[arg(long, value_name = "ADDR")]
     pub relay: Option<String>,
+    /// Extra certificate authorities (a PEM file) to trust for wss:// servers and
+    /// TLS relays, besides the system's (or SSL_CERT_FILE's) [env: FERRY_CA_FILE].
+    #[arg(long, value_name = "FILE")]
+    pub ca_file: Option<PathBuf>,
     /// Application id; both sides must use the same one [env: FERRY_APPID].
     #[arg(long, value_name = "ID")]
     pub app_id: Option<String>,

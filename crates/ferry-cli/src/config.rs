@@ -8,6 +8,7 @@
 //! server = "ws://mailbox.example:4000/v1"
 //! relay = "tcp:mailbox.example:4001"
 //! app_id = "example.com/ferry"
+//! ca_file = "~/private-ca.pem"   # extra trusted CAs for wss:// and TLS relays
 //! output_dir = "~/Downloads"     # receive only
 //! web_url = "http://mailbox.example:4000/"   # send only: the browser link
 //! ```
@@ -27,6 +28,8 @@ use crate::checks::{
 pub struct ConfigFile {
     pub server: Option<String>,
     pub relay: Option<String>,
+    /// Extra trusted CAs (PEM), like `--ca-file`.
+    pub ca_file: Option<PathBuf>,
     pub app_id: Option<String>,
     pub output_dir: Option<PathBuf>,
     pub web_url: Option<String>,
@@ -78,6 +81,7 @@ fn parse(text: &str) -> Result<ConfigFile, String> {
         ("web_url", &f.web_url, check_web_url),
     ])?;
     f.output_dir = f.output_dir.map(expand_home);
+    f.ca_file = f.ca_file.map(expand_home);
     Ok(f)
 }
 

@@ -95,6 +95,7 @@ fn refuse_wormhole_options(before: &Common, after: &Common, more: &[(&str, bool)
     let flags = [
         ("--server", given(|c| c.server.is_some())),
         ("--relay", given(|c| c.relay.is_some())),
+        ("--ca-file", given(|c| c.ca_file.is_some())),
         ("--app-id", given(|c| c.app_id.is_some())),
         ("--force-relay", given(|c| c.force_relay)),
         ("--no-listen", given(|c| c.no_listen)),

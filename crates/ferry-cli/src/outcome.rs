@@ -142,7 +142,11 @@ pub fn exit_code(e: &anyhow::Error) -> u8 {
             exit::REFUSED_LOCALLY
         }
         Some(E::Network(N::NoConnection(_) | N::Lost(_) | N::TimedOut(_))) => exit::NETWORK,
-        Some(E::Server(S::Unreachable { .. } | S::Lost | S::TimedOut(_))) => exit::NETWORK,
+        // A certificate that fails verification: the server cannot be reached
+        // safely, like one that cannot be reached at all.
+        Some(E::Server(
+            S::Unreachable { .. } | S::Certificate { .. } | S::Lost | S::TimedOut(_),
+        )) => exit::NETWORK,
         Some(E::Peer(P::Vanished)) => exit::NETWORK,
         _ => exit::FAILURE,
     }
@@ -157,6 +161,10 @@ pub fn hint(e: &anyhow::Error) -> Option<&'static str> {
         Some(ferry::Error::Peer(ferry::PeerError::Refused(
             ferry_proto::localsend::SendError::PinRequiredOrWrong,
         ))) => Some("give the PIN the other device shows with --pin"),
+        Some(ferry::Error::Server(ferry::ServerError::Certificate {
+            problem: ferry::tls::CertProblem::UntrustedCa,
+            ..
+        })) => Some("trust a private CA with --ca-file FILE (or SSL_CERT_FILE)"),
         _ => None,
     }
 }

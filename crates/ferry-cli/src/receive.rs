@@ -20,14 +20,15 @@ pub async fn run(args: ReceiveArgs, cancel: &Cancel) -> Result<()> {
         return Err(Invalid("--json needs --yes: there is no prompt in JSON mode".into()).into());
     }
     let words = (!args.code.is_empty()).then(|| args.code.join(" "));
+    let trust = settings::trust(common)?;
     let typed = match code_source::given(words.as_deref(), args.code_file.as_deref())? {
         Some(c) => c,
-        None => prompt::ask_code(&settings::mailbox(common))?,
+        None => prompt::ask_code(&settings::mailbox(common, &trust))?,
     };
     let code = code_source::parse(&typed)?;
     let options = ReceiveOptions {
-        mailbox: settings::mailbox(common),
-        transit: settings::transit(common)?,
+        mailbox: settings::mailbox(common, &trust),
+        transit: settings::transit(common, &trust)?,
         code,
         output_dir: args.output_dir.unwrap_or_else(|| ".".into()),
         v1: common.v1,

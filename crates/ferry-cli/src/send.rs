@@ -20,9 +20,10 @@ pub async fn run(args: SendArgs, cancel: &Cancel) -> Result<()> {
             words: usize::from(args.code_length),
         },
     };
+    let trust = settings::trust(common)?;
     let options = SendOptions {
-        mailbox: settings::mailbox(common),
-        transit: settings::transit(common)?,
+        mailbox: settings::mailbox(common, &trust),
+        transit: settings::transit(common, &trust)?,
         code,
         v1: common.v1,
     };

@@ -11,7 +11,9 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 use clap::Args;
-use ferry_server::{Config, ConfigFile, Database, Server, ServerHandle};
+use ferry_server::{Config, ConfigFile, Database, Server, ServerHandle, TlsFiles};
+
+use crate::checks::Invalid;
 
 const AFTER_HELP: &str = "\
 Listeners:
@@ -24,6 +26,11 @@ Listeners:
   relay-ws (--relay-ws-listen, default [::]:4002)  the same relay over WebSocket (binary
            frames), for the browser page; pairs with TCP clients. --no-relay-ws turns it
            off; --no-relay turns off both relays unless --relay-ws-listen is given.
+
+TLS (--tls-cert FILE --tls-key FILE): the mailbox port serves wss://HOST:4000/v1, the page at
+https://HOST:4000/, /health, /metrics, and the WebSocket relay at wss://HOST:4000/relay, all
+with that certificate; the TCP relay (:4001) stays plain TCP (its data is end-to-end
+encrypted by the clients anyway). `kill -HUP PID` reloads the certificate and key.
 
 Pointing clients at this server (HOST is this machine):
   ferry            ferry --server ws://HOST:4000/v1 --relay tcp:HOST:4001 send FILE
@@ -51,6 +58,7 @@ Examples:
   ferry serve --web-url http://HOST:4000/       # senders print a link to the page
   ferry serve --no-relay-ws --no-web            # only what the CLI clients need
   ferry serve --no-mailbox --no-relay-ws        # a TCP relay alone
+  ferry serve --tls-cert cert.pem --tls-key key.pem   # clients: --server wss://HOST:4000/v1
   ferry serve --config /etc/ferry/serve.toml    # keys as the long flags, e.g. motd = \"hi\"
   ferry serve --database postgres://ferry@db/ferry --mailbox-listen 10.0.0.11:4000 \\
               --relay-listen 10.0.0.11:4001     # one of several instances";
@@ -122,6 +130,16 @@ pub struct ServeArgs {
     /// in the welcome so `ferry send` prints a link to it.
     #[arg(long, env = "FERRY_SERVE_WEB_URL", value_name = "URL", value_parser = web_url)]
     pub web_url: Option<String>,
+    /// Serve the mailbox port over TLS with this PEM certificate (chain); needs --tls-key.
+    ///
+    /// wss://HOST:PORT/v1 for clients, https:// for the page, and the WebSocket relay at
+    /// wss://HOST:PORT/relay, all on the mailbox port. SIGHUP reloads both files (new
+    /// connections get the new certificate; a bad new pair is logged, the old one kept).
+    #[arg(long, env = "FERRY_SERVE_TLS_CERT", value_name = "FILE")]
+    pub tls_cert: Option<PathBuf>,
+    /// The PEM private key of --tls-cert (PKCS#8, PKCS#1 or SEC1).
+    #[arg(long, env = "FERRY_SERVE_TLS_KEY", value_name = "FILE")]
+    pub tls_key: Option<PathBuf>,
     #[command(flatten)]
     pub limits: LimitArgs,
 }
@@ -179,7 +197,7 @@ pub async fn run(args: ServeArgs) -> Result<()> {
         .await
         .context("cannot start the server")?;
     announce(&handle, web);
-    wait_for_signal().await;
+    wait_for_signal(&handle).await;
     eprintln!("ferry serve: shutting down");
     handle.shutdown().await;
     Ok(())
@@ -190,14 +208,18 @@ fn settings(args: ServeArgs) -> Result<Config> {
     let mut c = Config::default();
     c.database = Database::Sqlite(default_database());
     let mut ws_given = args.relay_ws_listen.is_some();
+    let (mut cert, mut key) = (args.tls_cert.clone(), args.tls_key.clone());
     if let Some(path) = &args.config {
         let text = std::fs::read_to_string(path)
             .with_context(|| format!("cannot read {}", path.display()))?;
         let file = ConfigFile::parse(&text)
             .with_context(|| format!("invalid config file {}", path.display()))?;
         ws_given |= file.relay_ws_listen.is_some();
+        cert = cert.or(file.tls_cert.clone());
+        key = key.or(file.tls_key.clone());
         file.apply_to(&mut c);
     }
+    c.tls = tls_files(cert, key)?;
     apply_flags(&mut c, args, ws_given);
     if let Database::Sqlite(path) = &c.database {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
@@ -206,6 +228,23 @@ fn settings(args: ServeArgs) -> Result<Config> {
         }
     }
     Ok(c)
+}
+
+/// The certificate and key, each from its flag, variable or config key: both
+/// or neither.
+fn tls_files(cert: Option<PathBuf>, key: Option<PathBuf>) -> Result<Option<TlsFiles>> {
+    match (cert, key) {
+        (Some(cert), Some(key)) => Ok(Some(TlsFiles { cert, key })),
+        (None, None) => Ok(None),
+        (Some(_), None) => Err(Invalid(
+            "--tls-cert needs --tls-key (the certificate's private key) [env: FERRY_SERVE_TLS_KEY, config: tls_key]".into(),
+        )
+        .into()),
+        (None, Some(_)) => Err(Invalid(
+            "--tls-key needs --tls-cert (the certificate) [env: FERRY_SERVE_TLS_CERT, config: tls_cert]".into(),
+        )
+        .into()),
+    }
 }
 
 /// `ws_given`: a WebSocket relay address was named (flag, env or file), which
@@ -299,9 +338,13 @@ fn default_database() -> PathBuf {
 }
 
 fn announce(h: &ServerHandle, web: bool) {
+    let (ws, http) = match h.is_tls() {
+        true => ("wss", "https"),
+        false => ("ws", "http"),
+    };
     if let Some(a) = h.mailbox_addr() {
         eprintln!(
-            "ferry serve: mailbox   ws://{a}/v1   (clients: --server ws://HOST:{}/v1)",
+            "ferry serve: mailbox   {ws}://{a}/v1   (clients: --server {ws}://HOST:{}/v1)",
             a.port()
         );
     }
@@ -313,28 +356,62 @@ fn announce(h: &ServerHandle, web: bool) {
     }
     if let Some(a) = h.relay_ws_addr() {
         eprintln!("ferry serve: relay-ws  ws://{a}/");
+        if let Some(m) = h.mailbox_addr() {
+            eprintln!("ferry serve: relay-ws  {ws}://{m}/relay");
+        }
     }
     if let Some(a) = h.mailbox_addr().filter(|_| web) {
-        eprintln!("ferry serve: web page  http://{a}/");
+        eprintln!("ferry serve: web page  {http}://{a}/");
     }
     if let Some(a) = h.metrics_addr() {
         eprintln!("ferry serve: metrics   http://{a}/metrics");
     }
 }
 
-async fn wait_for_signal() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{signal, SignalKind};
-        if let Ok(mut term) = signal(SignalKind::terminate()) {
-            tokio::select! {
-                _ = tokio::signal::ctrl_c() => {}
-                _ = term.recv() => {}
-            }
+/// Waits for Ctrl-C or SIGTERM. With TLS, each SIGHUP meanwhile reloads the
+/// certificate (a failure is logged and the old certificate kept); without,
+/// SIGHUP keeps its default action and stops the server, as it always did.
+async fn wait_for_signal(handle: &ServerHandle) {
+    use tokio::signal::unix::{signal, SignalKind};
+    let Ok(mut term) = signal(SignalKind::terminate()) else {
+        let _ = tokio::signal::ctrl_c().await;
+        return;
+    };
+    let mut hup = match handle.is_tls() {
+        true => signal(SignalKind::hangup()).ok(),
+        false => None,
+    };
+    loop {
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => return,
+            _ = term.recv() => return,
+            _ = hangup(&mut hup) => reload(handle),
+        }
+    }
+}
+
+/// The next SIGHUP, or never when it is not watched.
+async fn hangup(hup: &mut Option<tokio::signal::unix::Signal>) {
+    if let Some(h) = hup {
+        if h.recv().await.is_some() {
             return;
         }
     }
-    let _ = tokio::signal::ctrl_c().await;
+    std::future::pending().await
+}
+
+fn reload(handle: &ServerHandle) {
+    match handle.reload_tls() {
+        Ok(true) => {
+            tracing::info!("TLS certificate reloaded");
+            eprintln!("ferry serve: TLS certificate reloaded");
+        }
+        Ok(false) => {}
+        Err(e) => {
+            tracing::error!(error = %e, "TLS reload failed; keeping the old certificate");
+            eprintln!("ferry serve: TLS reload failed, keeping the old certificate: {e}");
+        }
+    }
 }
 
 #[cfg(test)]

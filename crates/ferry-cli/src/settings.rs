@@ -7,6 +7,7 @@ use std::path::PathBuf;
 
 use anyhow::Result;
 
+use ferry::tls::Trust;
 use ferry::transit::{parse_relay, Listen, TransitConfig, DEFAULT_RELAY};
 use ferry::{MailboxConfig, DEFAULT_MAILBOX_URL};
 use ferry_proto::transfer::DEFAULT_APPID;
@@ -35,6 +36,7 @@ pub fn resolve(before: Common, after: Common) -> Result<Resolved> {
     let ConfigFile {
         server,
         relay,
+        ca_file,
         app_id,
         output_dir,
         web_url,
@@ -42,6 +44,10 @@ pub fn resolve(before: Common, after: Common) -> Result<Resolved> {
     c.server = layer(c.server, "FERRY_SERVER", check_server, server)?;
     c.relay = layer(c.relay, "FERRY_RELAY", check_relay, relay)?;
     c.app_id = layer(c.app_id, "FERRY_APPID", check_app_id, app_id)?;
+    c.ca_file = c
+        .ca_file
+        .or_else(|| env("FERRY_CA_FILE").map(PathBuf::from))
+        .or(ca_file);
     Ok(Resolved {
         common: c,
         output_dir,
@@ -60,6 +66,7 @@ fn merge(before: Common, after: Common) -> Result<Common> {
     let c = Common {
         server: after.server.or(before.server),
         relay: after.relay.or(before.relay),
+        ca_file: after.ca_file.or(before.ca_file),
         app_id: after.app_id.or(before.app_id),
         config: after.config.or(before.config),
         quiet: after.quiet || before.quiet,
@@ -93,6 +100,7 @@ fn any_given(c: &Common) -> bool {
     let Common {
         server,
         relay,
+        ca_file,
         app_id,
         config,
         quiet,
@@ -105,6 +113,7 @@ fn any_given(c: &Common) -> bool {
     } = c;
     server.is_some()
         || relay.is_some()
+        || ca_file.is_some()
         || app_id.is_some()
         || config.is_some()
         || listen.is_some()
@@ -146,8 +155,17 @@ fn check_flags(c: &Common) -> Result<()> {
     .map_err(|e| Invalid(e).into())
 }
 
+/// The CAs to trust: the system's, plus `--ca-file`'s (read and checked here,
+/// so a bad file fails before anyone is involved).
+pub fn trust(common: &Common) -> Result<Trust> {
+    Ok(match &common.ca_file {
+        Some(path) => Trust::with_ca_file(path).map_err(|e| Invalid(e.to_string()))?,
+        None => Trust::system(),
+    })
+}
+
 /// The mailbox settings.
-pub fn mailbox(common: &Common) -> MailboxConfig {
+pub fn mailbox(common: &Common, trust: &Trust) -> MailboxConfig {
     MailboxConfig {
         url: common
             .server
@@ -159,11 +177,12 @@ pub fn mailbox(common: &Common) -> MailboxConfig {
             .unwrap_or_else(|| DEFAULT_APPID.to_owned()),
         app_versions: ferry::native::app_versions(),
         timing: ferry::Timing::default(),
+        trust: trust.clone(),
     }
 }
 
 /// The transit settings.
-pub fn transit(common: &Common) -> Result<TransitConfig> {
+pub fn transit(common: &Common, trust: &Trust) -> Result<TransitConfig> {
     let relay_text = common.relay.as_deref().unwrap_or(DEFAULT_RELAY);
     let relay = parse_relay(relay_text).map_err(|e| Invalid(format!("bad --relay: {e}")))?;
     let listen = match (common.no_listen, common.listen) {
@@ -173,6 +192,7 @@ pub fn transit(common: &Common) -> Result<TransitConfig> {
     };
     Ok(TransitConfig {
         relay: Some(relay),
+        trust: trust.clone(),
         listen,
         force_relay: common.force_relay,
         timing: ferry::Timing::default(),

@@ -205,6 +205,9 @@ pub struct Config {
     /// The page's public address, advertised in `welcome` as `ferry-web` so
     /// `ferry send` can print a link (only while `web` is on).
     pub web_url: Option<String>,
+    /// Serve the mailbox port (with the page and the WebSocket relay at
+    /// `/relay`) over TLS with this certificate and key.
+    pub tls: Option<crate::TlsFiles>,
     /// Share the relay's pairing with other instances behind one name
     /// (`docs/relay-pool.md`); `None`: a lone relay.
     pub relay_pool: Option<RelayPool>,
@@ -231,6 +234,7 @@ impl Default for Config {
             trust_x_real_ip: false,
             web: true,
             web_url: None,
+            tls: None,
             relay_pool: None,
             relay_advertise: None,
             limits: Limits::default(),
@@ -262,6 +266,8 @@ impl Config {
 /// database = "/var/lib/ferry/serve.sqlite"
 /// motd = "welcome"
 /// web_url = "https://ferry.example/"
+/// tls_cert = "/etc/ferry/cert.pem"   # with tls_key: TLS on the mailbox port
+/// tls_key = "/etc/ferry/key.pem"
 /// [limits]
 /// max_connections_per_ip = 64
 /// [timing]
@@ -285,6 +291,10 @@ pub struct ConfigFile {
     pub trust_x_real_ip: Option<bool>,
     pub no_web: Option<bool>,
     pub web_url: Option<String>,
+    /// PEM certificate (chain) for TLS on the mailbox port; needs `tls_key`.
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key of `tls_cert`.
+    pub tls_key: Option<PathBuf>,
     pub relay_advertise: Option<SocketAddr>,
     #[serde(default)]
     pub limits: LimitsFile,
@@ -343,6 +353,10 @@ impl ConfigFile {
         set(&mut c.trust_x_real_ip, self.trust_x_real_ip);
         set(&mut c.web, self.no_web.map(|n| !n));
         set(&mut c.web_url, self.web_url.map(Some));
+        // Only a whole pair; the CLI refuses half of one (with the flags in mind).
+        if let (Some(cert), Some(key)) = (self.tls_cert, self.tls_key) {
+            c.tls = Some(crate::TlsFiles { cert, key });
+        }
         set(&mut c.relay_advertise, self.relay_advertise.map(Some));
         self.limits.apply_to(&mut c.limits);
         self.timing.apply_to(&mut c.timing);

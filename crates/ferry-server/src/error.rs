@@ -20,6 +20,9 @@ pub enum Error {
     /// The configuration is inconsistent.
     #[error("configuration: {0}")]
     Config(String),
+    /// The TLS certificate or key could not be used.
+    #[error("TLS: {0}")]
+    Tls(String),
     /// The state thread could not be started.
     #[error("cannot start the state thread: {0}")]
     Thread(#[source] std::io::Error),

@@ -7,8 +7,7 @@
 use std::net::IpAddr;
 use std::time::Duration;
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio_tungstenite_030::tungstenite::handshake::derive_accept_key;
 
 /// Longest request head we read.
@@ -77,8 +76,8 @@ pub(crate) fn parse_head(buf: &[u8]) -> Result<Option<(RequestHead, usize)>, Htt
 }
 
 /// Reads one request head; returns it with any bytes read past its end.
-pub(crate) async fn read_head(
-    stream: &mut TcpStream,
+pub(crate) async fn read_head<S: AsyncRead + Unpin>(
+    stream: &mut S,
     limit: Duration,
 ) -> Result<(RequestHead, Vec<u8>), HttpError> {
     tokio::time::timeout(limit, read_head_inner(stream))
@@ -86,7 +85,9 @@ pub(crate) async fn read_head(
         .map_err(|_| HttpError::Timeout)?
 }
 
-async fn read_head_inner(stream: &mut TcpStream) -> Result<(RequestHead, Vec<u8>), HttpError> {
+async fn read_head_inner<S: AsyncRead + Unpin>(
+    stream: &mut S,
+) -> Result<(RequestHead, Vec<u8>), HttpError> {
     let mut buf = Vec::with_capacity(1024);
     let mut chunk = [0u8; 1024];
     loop {
@@ -105,7 +106,10 @@ async fn read_head_inner(stream: &mut TcpStream) -> Result<(RequestHead, Vec<u8>
 }
 
 /// Writes the `101 Switching Protocols` answer to an upgrade request.
-pub(crate) async fn accept_upgrade(stream: &mut TcpStream, key: &str) -> std::io::Result<()> {
+pub(crate) async fn accept_upgrade<S: AsyncWrite + Unpin>(
+    stream: &mut S,
+    key: &str,
+) -> std::io::Result<()> {
     let accept = derive_accept_key(key.as_bytes());
     let resp = format!(
         "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {accept}\r\n\r\n"
@@ -114,8 +118,8 @@ pub(crate) async fn accept_upgrade(stream: &mut TcpStream, key: &str) -> std::io
 }
 
 /// Writes a complete plain-text response and closes our side.
-pub(crate) async fn respond(
-    stream: &mut TcpStream,
+pub(crate) async fn respond<S: AsyncWrite + Unpin>(
+    stream: &mut S,
     status: &str,
     content_type: &str,
     body: &str,
@@ -128,10 +132,16 @@ pub(crate) async fn respond(
     stream.shutdown().await
 }
 
+/// The answer to a connection over the per-address limit.
+pub(crate) async fn too_many<S: AsyncWrite + Unpin>(stream: &mut S) -> std::io::Result<()> {
+    let body = "too many connections from your address\n";
+    respond(stream, "429 Too Many Requests", "text/plain", body).await
+}
+
 /// Writes a complete answer of the browser page and closes our side; a `HEAD`
 /// request gets the headers only.
-pub(crate) async fn respond_web(
-    stream: &mut TcpStream,
+pub(crate) async fn respond_web<S: AsyncWrite + Unpin>(
+    stream: &mut S,
     answer: &crate::web::Answer,
     head_only: bool,
 ) -> std::io::Result<()> {

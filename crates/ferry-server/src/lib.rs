@@ -20,6 +20,8 @@
 //!   in-memory one; every mutation is committed before the client hears about it;
 //! - `http`: the few bytes of HTTP/1.1 we need (upgrade to `/v1`, `/`, `/health`,
 //!   `/metrics`), and `metrics`: Prometheus text counters;
+//! - `tls`: the certificate of the mailbox port (reloadable), and `io`: a
+//!   connection that is plain TCP or TLS;
 //! - `web`: the browser page (`web/dist/`, embedded at compile time) at `/` of
 //!   the mailbox port, its Content-Security-Policy, and `/ferry-web.json`.
 //!
@@ -29,6 +31,7 @@
 mod config;
 mod error;
 mod http;
+mod io;
 mod limits;
 mod mailbox;
 mod metrics;
@@ -36,6 +39,7 @@ mod relay;
 mod server;
 mod store;
 mod time;
+mod tls;
 mod web;
 
 pub use config::{redact, Config, ConfigFile, Database, Limits, Timing};
@@ -45,3 +49,4 @@ pub use relay::pool::{
 };
 pub use server::{Server, ServerHandle};
 pub use store::{ChangeFeed, MemoryStore, PgStore, SqliteStore, Store, StoreError};
+pub use tls::TlsFiles;

@@ -24,6 +24,7 @@ use crate::metrics::Metrics;
 use crate::relay::pool::RelayPool;
 use crate::relay::{Pairing, Pool, RelayCtx, RelayPort};
 use crate::store::{pool_secret, MemoryStore, PgDirectory, PgStore, SqliteStore, StoreError};
+use crate::tls::TlsPort;
 use crate::web::WebPorts;
 use crate::Error;
 
@@ -43,6 +44,8 @@ pub struct ServerHandle {
     tasks: Vec<JoinHandle<()>>,
     state_thread: Option<std::thread::JoinHandle<()>>,
     hub: Option<Hub>,
+    /// The mailbox port's certificate, when it serves TLS.
+    tls: Option<Arc<TlsPort>>,
 }
 
 impl std::fmt::Debug for ServerHandle {
@@ -95,6 +98,12 @@ fn opener<S>(open: impl FnOnce() -> Result<S, StoreError> + Send + 'static) -> O
 impl Server {
     /// Binds the listeners, opens the store and starts serving.
     pub async fn spawn(config: Config) -> Result<ServerHandle, Error> {
+        let tls = config
+            .tls
+            .clone()
+            .map(TlsPort::new)
+            .transpose()?
+            .map(Arc::new);
         let mailbox = bind(config.mailbox_listen).await?;
         let relay_tcp = bind(config.relay_tcp_listen).await?;
         let relay_ws = bind(config.relay_ws_listen).await?;
@@ -116,9 +125,12 @@ impl Server {
             tasks: Vec::new(),
             state_thread: Some(thread),
             hub: Some(hub.clone()),
+            tls: tls.clone(),
         };
         let grace = config.timing.shutdown_grace;
         let log_addresses = config.blur_usage.is_none();
+        let relay = (relay_tcp.is_some() || relay_ws.is_some())
+            .then(|| Arc::new(relay_port(&config, &hub, &metrics, log_addresses, pool)));
         if let Some(l) = mailbox {
             let web = config.web.then(|| {
                 WebPorts::new(
@@ -126,14 +138,24 @@ impl Server {
                     handle.relay_tcp_addr,
                     handle.relay_ws_addr,
                 )
+                .with_tls(tls.is_some())
             });
-            let port = Arc::new(mailbox_port(&config, &hub, &metrics, log_addresses, web));
+            // The WebSocket relay answers at /relay of this port too.
+            let relay_here = relay.clone().filter(|_| relay_ws.is_some());
+            let mut port = mailbox_port(&config, &hub, &metrics, log_addresses, web);
+            port.relay = relay_here;
+            let port = Arc::new(port);
+            let limit = config.timing.http_timeout;
             handle.listen(l, grace, move |s, peer, sd| {
-                crate::mailbox::serve_http(s, peer, Arc::clone(&port), sd)
+                let (port, tls) = (Arc::clone(&port), tls.clone());
+                async move {
+                    if let Some(s) = crate::io::accept(s, tls.as_deref(), limit).await {
+                        crate::mailbox::serve_http(s, peer, port, sd).await;
+                    }
+                }
             });
         }
-        if relay_tcp.is_some() || relay_ws.is_some() {
-            let port = Arc::new(relay_port(&config, &hub, &metrics, log_addresses, pool));
+        if let Some(port) = relay {
             if let Some(l) = relay_tcp {
                 let p = Arc::clone(&port);
                 handle.listen(l, grace, move |s, peer, sd| {
@@ -184,6 +206,7 @@ fn mailbox_port(
         http_timeout: t.http_timeout,
         log_addresses,
         web,
+        relay: None,
     }
 }
 
@@ -322,7 +345,7 @@ impl ServerHandle {
         }));
     }
 
-    /// The mailbox WebSocket listener (`ws://ADDR/v1`).
+    /// The mailbox WebSocket listener (`ws://ADDR/v1`, or `wss://` with TLS).
     pub fn mailbox_addr(&self) -> Option<SocketAddr> {
         self.mailbox_addr
     }
@@ -335,6 +358,21 @@ impl ServerHandle {
     /// The WebSocket transit relay listener.
     pub fn relay_ws_addr(&self) -> Option<SocketAddr> {
         self.relay_ws_addr
+    }
+
+    /// Reads the TLS certificate and key files again (on SIGHUP): new
+    /// connections get the new pair, established ones keep theirs. A pair that
+    /// does not load leaves the old one serving. `Ok(false)`: no TLS configured.
+    pub fn reload_tls(&self) -> Result<bool, Error> {
+        match &self.tls {
+            Some(tls) => tls.reload().map(|()| true),
+            None => Ok(false),
+        }
+    }
+
+    /// Whether the mailbox port serves TLS (`wss://`, `https://`).
+    pub fn is_tls(&self) -> bool {
+        self.tls.is_some()
     }
 
     /// The separate metrics listener, if configured.

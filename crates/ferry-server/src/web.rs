@@ -5,8 +5,10 @@
 //! Everything the page may connect to is named by the request's `Host` header, so
 //! a page opened at `http://192.168.1.5:4000/` talks back to `192.168.1.5`; the
 //! header is checked (a hostname or an IP address, an optional port) before it is
-//! written into a header or JSON. The ports are the listeners' own: behind a TLS
-//! proxy (`wss://`, other ports) the page would need more than this (future work).
+//! written into a header or JSON. The ports are the listeners' own. When the
+//! mailbox port serves TLS itself (`--tls-cert`), the page is told `wss://` URLs,
+//! the relay at `/relay` of the mailbox port; behind a TLS proxy (other ports)
+//! the page would need more than this (future work).
 
 use std::borrow::Cow;
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
@@ -59,6 +61,9 @@ pub(crate) struct WebPorts {
     pub(crate) mailbox: u16,
     pub(crate) relay_tcp: Option<u16>,
     pub(crate) relay_ws: Option<u16>,
+    /// The mailbox port serves TLS: the page gets `wss://` URLs, and the
+    /// WebSocket relay at `/relay` of the mailbox port.
+    pub(crate) tls: bool,
 }
 
 impl WebPorts {
@@ -71,7 +76,34 @@ impl WebPorts {
             mailbox: mailbox.map_or(0, |a| a.port()),
             relay_tcp: relay_tcp.map(|a| a.port()),
             relay_ws: relay_ws.map(|a| a.port()),
+            tls: false,
         }
+    }
+
+    pub(crate) fn with_tls(self, tls: bool) -> Self {
+        WebPorts { tls, ..self }
+    }
+
+    /// The mailbox URL under `host`.
+    fn mailbox_url(&self, host: &str) -> String {
+        match self.tls {
+            true => format!("wss://{host}:{}/v1", self.mailbox),
+            false => format!("ws://{host}:{}/v1", self.mailbox),
+        }
+    }
+
+    /// The WebSocket relay URL under `host`: its own port in plain text, the
+    /// mailbox port's `/relay` with TLS (one port, one certificate).
+    fn relay_ws_url(&self, host: &str) -> Option<String> {
+        let port = self.relay_ws?;
+        Some(match self.tls {
+            true => format!(
+                "wss://{host}:{}{}",
+                self.mailbox,
+                crate::mailbox::RELAY_PATH
+            ),
+            false => format!("ws://{host}:{port}/"),
+        })
     }
 }
 
@@ -141,8 +173,11 @@ fn plain(status: &'static str, body: &'static str) -> Answer {
 /// the page compile its WebAssembly SHA-256 (the file checksum); it allows no
 /// JavaScript eval.
 pub(crate) fn csp(host: &str, ports: WebPorts) -> String {
-    let mut connect = format!("'self' ws://{host}:{}", ports.mailbox);
-    if let Some(p) = ports.relay_ws {
+    let mut connect = match ports.tls {
+        true => format!("'self' wss://{host}:{}", ports.mailbox),
+        false => format!("'self' ws://{host}:{}", ports.mailbox),
+    };
+    if let Some(p) = ports.relay_ws.filter(|_| !ports.tls) {
         connect += &format!(" ws://{host}:{p}");
     }
     format!(
@@ -155,8 +190,8 @@ pub(crate) fn csp(host: &str, ports: WebPorts) -> String {
 /// `/ferry-web.json`: what the page needs to start.
 pub(crate) fn config_json(host: &str, ports: WebPorts) -> String {
     let v = serde_json::json!({
-        "mailbox": format!("ws://{host}:{}/v1", ports.mailbox),
-        "relay_ws": ports.relay_ws.map(|p| format!("ws://{host}:{p}/")),
+        "mailbox": ports.mailbox_url(host),
+        "relay_ws": ports.relay_ws_url(host),
         "relay_tcp": ports.relay_tcp.map(|p| format!("tcp:{host}:{p}")),
         "appid": DEFAULT_APPID,
     });
@@ -248,6 +283,43 @@ mod tests {
             assert_eq!(host_name(bad), None, "{bad:?}");
         }
         assert_eq!(host_name(&"a".repeat(64)), None);
+    }
+
+    #[test]
+    fn with_tls_the_page_gets_wss_urls_and_the_relay_on_the_mailbox_port() {
+        let ports = WebPorts {
+            mailbox: 4000,
+            relay_tcp: Some(4001),
+            relay_ws: Some(4002),
+            tls: true,
+        };
+        let json: serde_json::Value =
+            serde_json::from_str(&config_json("h.example", ports)).unwrap();
+        assert_eq!(json["mailbox"], "wss://h.example:4000/v1");
+        assert_eq!(json["relay_ws"], "wss://h.example:4000/relay");
+        assert_eq!(json["relay_tcp"], "tcp:h.example:4001");
+        let csp = csp("h.example", ports);
+        assert!(
+            csp.contains("connect-src 'self' wss://h.example:4000;"),
+            "{csp}"
+        );
+        let plain = WebPorts {
+            tls: false,
+            ..ports
+        };
+        let json: serde_json::Value =
+            serde_json::from_str(&config_json("h.example", plain)).unwrap();
+        assert_eq!(json["mailbox"], "ws://h.example:4000/v1");
+        assert_eq!(json["relay_ws"], "ws://h.example:4002/");
+        let no_ws = WebPorts {
+            relay_ws: None,
+            ..ports
+        };
+        assert!(
+            serde_json::from_str::<serde_json::Value>(&config_json("h", no_ws)).unwrap()
+                ["relay_ws"]
+                .is_null()
+        );
     }
 
     #[test]

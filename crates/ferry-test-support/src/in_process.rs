@@ -4,7 +4,7 @@
 use std::path::Path;
 use std::time::Duration;
 
-use ferry::transit::{Listen, TransitConfig};
+use ferry::transit::{Listen, Relay, TransitConfig};
 use ferry::{
     CodeChoice, MailboxConfig, Payload, ReceiveOptions, Received, RendezvousObserver, SendOptions,
     Ui,
@@ -46,17 +46,19 @@ pub fn mailbox(h: &ServerHandle, plain: bool) -> MailboxConfig {
             ferry::native::app_versions()
         },
         timing: ferry::Timing::default(),
+        trust: Default::default(),
     }
 }
 
 pub fn transit(h: &ServerHandle) -> TransitConfig {
     let relay = h.relay_tcp_addr().expect("relay");
     TransitConfig {
-        relay: Some(DirectHint {
+        relay: Some(Relay::Tcp(DirectHint {
             hostname: relay.ip().to_string(),
             port: relay.port(),
             priority: 0.0,
-        }),
+        })),
+        trust: Default::default(),
         listen: Listen::Only("127.0.0.1".parse().expect("ip")),
         force_relay: false,
         timing: ferry::Timing::default(),
@@ -80,16 +82,27 @@ pub async fn transfer(
     code: &str,
     sides: Sides,
 ) -> (ferry::Result<()>, ferry::Result<Received>) {
+    transfer_over(h, transit(h), payload, (out, code), sides).await
+}
+
+/// [`transfer`] with these transit settings on both sides.
+pub async fn transfer_over(
+    h: &ServerHandle,
+    transit: TransitConfig,
+    payload: Payload,
+    (out, code): (&Path, &str),
+    sides: Sides,
+) -> (ferry::Result<()>, ferry::Result<Received>) {
     let code = Code::parse(code).expect("code");
     let send = SendOptions {
         mailbox: mailbox(h, sides.sender_plain),
-        transit: transit(h),
+        transit: transit.clone(),
         code: CodeChoice::Given(code.clone()),
         v1: sides.sender_v1,
     };
     let recv = ReceiveOptions {
         mailbox: mailbox(h, sides.receiver_plain),
-        transit: transit(h),
+        transit,
         code,
         output_dir: out.to_owned(),
         v1: sides.receiver_v1,

@@ -31,9 +31,21 @@ pub struct Ended {
 impl JsonRun {
     /// `ferry SUBCOMMAND --server … --relay … --listen 127.0.0.1 --json ARGS…`, from `cwd`.
     pub fn spawn(server: &TestServer, subcommand: &str, args: &[&str], cwd: &Path) -> JsonRun {
+        let urls = (server.url(), server.relay());
+        JsonRun::spawn_with_urls(&urls.0, &urls.1, subcommand, args, cwd)
+    }
+
+    /// [`JsonRun::spawn`] against any mailbox URL and relay.
+    pub fn spawn_with_urls(
+        url: &str,
+        relay: &str,
+        subcommand: &str,
+        args: &[&str],
+        cwd: &Path,
+    ) -> JsonRun {
         let mut cmd = Command::new(crate::ferry_bin::path());
         cmd.arg(subcommand)
-            .args(["--server", &server.url(), "--relay", &server.relay()])
+            .args(["--server", url, "--relay", relay])
             .args(["--listen", "127.0.0.1", "--json"])
             .args(args)
             .current_dir(cwd);

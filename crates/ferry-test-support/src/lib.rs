@@ -14,6 +14,7 @@
 //! - [`relay_proxy`]: a transit relay stand-in that throttles, cuts or corrupts.
 //! - [`netns`]: a test body re-run in a private network namespace (loopback
 //!   only, multicast routed to it): the LAN tests.
+//! - [`test_ca`]: a private CA and the server certificates it signs (TLS tests).
 //! - [`tree`], [`files`], [`zipraw`]: sandboxes, file trees and their snapshots,
 //!   deterministic content, hand-made (hostile) zip archives.
 //!
@@ -37,6 +38,7 @@ pub mod raw_relay;
 pub mod relay_proxy;
 pub mod scenario;
 pub mod server;
+pub mod test_ca;
 pub mod tree;
 pub mod zipraw;
 

@@ -71,6 +71,12 @@ pub enum PeerError {
 pub enum ServerError {
     #[error("cannot reach the mailbox server at {url}: {}", escape_for_terminal(.reason))]
     Unreachable { url: String, reason: String },
+    /// A `wss://` server whose certificate failed verification.
+    #[error("refusing the mailbox server at {url}: {problem}")]
+    Certificate {
+        url: String,
+        problem: crate::tls::CertProblem,
+    },
     #[error("lost the connection to the mailbox server before the transfer finished")]
     Lost,
     #[error("timed out {0}")]

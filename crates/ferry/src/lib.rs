@@ -15,10 +15,12 @@ mod receive;
 mod rendezvous;
 mod send;
 mod timing;
+pub mod tls;
 pub mod transfer;
 pub mod transit;
 mod ui;
 pub mod v1;
+mod ws;
 
 pub use error::{Error, LocalError, NetworkError, PeerError, Result, ServerError};
 pub use receive::{receive, receive_until, ReceiveOptions};

@@ -25,6 +25,7 @@ fn mailbox(url: String, timing: Timing) -> MailboxConfig {
         appid: DEFAULT_APPID.into(),
         app_versions: serde_json::json!({}),
         timing,
+        trust: Default::default(),
     }
 }
 
@@ -112,6 +113,7 @@ async fn connect_timeout_follows_the_timing() {
 fn transit(listen: Listen, timing: Timing) -> TransitConfig {
     TransitConfig {
         relay: None,
+        trust: Default::default(),
         listen,
         force_relay: false,
         timing,

@@ -56,6 +56,40 @@ impl TransitMessage {
         self.hints.iter().filter_map(Hint::from_json).collect()
     }
 
+    /// Adds a relay reachable over WebSocket at `urls` (`ws://` or `wss://`),
+    /// as the Rust peer and the browser page write it: a `relay-v1` hint of
+    /// `{"type": "websocket", "url": …}` entries. Clients that know only TCP
+    /// relays skip it.
+    pub fn with_websocket_relays(mut self, urls: &[String]) -> Self {
+        if !urls.is_empty() {
+            let inner: Vec<Value> = urls
+                .iter()
+                .map(|u| json!({"type": "websocket", "url": u}))
+                .collect();
+            self.hints.push(json!({"type": "relay-v1", "hints": inner}));
+        }
+        self
+    }
+
+    /// The URLs of the WebSocket relays among the peer's relay hints, in the
+    /// order given; entries that are not a plausible `ws://`/`wss://` URL are
+    /// dropped.
+    pub fn websocket_relays(&self) -> Vec<String> {
+        let relay_hints = self
+            .hints
+            .iter()
+            .filter(|h| h.get("type").and_then(Value::as_str) == Some("relay-v1"));
+        let inner = relay_hints
+            .filter_map(|h| h.get("hints")?.as_array())
+            .flatten();
+        inner
+            .filter(|h| h.get("type").and_then(Value::as_str) == Some("websocket"))
+            .filter_map(|h| h.get("url")?.as_str())
+            .filter(|u| plausible_ws_url(u))
+            .map(str::to_owned)
+            .collect()
+    }
+
     /// Whether the peer says it can use a relay (all real clients do).
     pub fn peer_can_relay(&self) -> bool {
         self.abilities.iter().any(|a| a["type"] == "relay-v1")
@@ -96,6 +130,17 @@ impl Hint {
             _ => None,
         }
     }
+}
+
+/// `ws://` or `wss://`, then printable ASCII only, at most 2 KiB (a URL from a
+/// peer goes into logs and error messages).
+fn plausible_ws_url(url: &str) -> bool {
+    let rest = url
+        .strip_prefix("wss://")
+        .or_else(|| url.strip_prefix("ws://"));
+    rest.is_some_and(|r| !r.is_empty() && !r.starts_with('/'))
+        && url.len() <= 2048
+        && url.bytes().all(|b| b.is_ascii_graphic())
 }
 
 fn direct_json(d: &DirectHint) -> Value {
@@ -157,5 +202,27 @@ mod tests {
             priority: 0.0,
         };
         assert_eq!(msg.usable_hints(), vec![Hint::Relay(vec![relay])]);
+        assert_eq!(
+            msg.websocket_relays(),
+            vec!["ws://127.0.0.1:4002".to_owned()]
+        );
+    }
+
+    #[test]
+    fn websocket_relays_round_trip_and_bad_urls_are_dropped() {
+        let urls = vec!["wss://relay.example:443/relay".to_owned()];
+        let msg = TransitMessage::build(false, true, &[]).with_websocket_relays(&urls);
+        let text = serde_json::to_string(&msg).unwrap();
+        let back: TransitMessage = serde_json::from_str(&text).unwrap();
+        assert_eq!(back.websocket_relays(), urls);
+        // Clients that know only TCP relays see no usable hint in it.
+        assert_eq!(back.usable_hints(), vec![]);
+        let hostile = r#"{"hints-v1":[{"type":"relay-v1","hints":[
+            {"type":"websocket","url":"http://x/"},{"type":"websocket","url":"wss://"},
+            {"type":"websocket","url":"wss://a b/"},{"type":"websocket","url":5},
+            {"type":"websocket"},{"type":"websocket","url":"wss://ok:1/relay"}]},
+            {"type":"relay-v1","hints":"nope"}]}"#;
+        let msg: TransitMessage = serde_json::from_str(hostile).unwrap();
+        assert_eq!(msg.websocket_relays(), vec!["wss://ok:1/relay".to_owned()]);
     }
 }

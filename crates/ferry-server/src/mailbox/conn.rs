@@ -21,7 +21,6 @@ use std::time::Duration;
 use ferry_proto::wire::mailbox::{ClientFrame, FrameError, ServerFrame};
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{Map, Value};
-use tokio::net::TcpStream;
 use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 use tokio_tungstenite_030::tungstenite::protocol::frame::coding::CloseCode;
@@ -35,6 +34,7 @@ use super::hub::Hub;
 use super::refusal::Refusal;
 use super::rules::{Rules, Step};
 use super::state::{Answer, CallCtx, CallKind};
+use crate::io::MaybeTls;
 use crate::metrics::Metrics;
 use crate::time;
 
@@ -58,7 +58,7 @@ pub(crate) struct MailboxCtx {
 /// half-open one.
 const DRAIN_LIMIT: Duration = Duration::from_secs(10);
 
-type Ws = WebSocketStream<WriteFuse<TcpStream>>;
+type Ws = WebSocketStream<WriteFuse<MaybeTls>>;
 
 /// Why a connection ended, for the log.
 #[derive(Debug)]

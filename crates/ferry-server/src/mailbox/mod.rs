@@ -1,5 +1,6 @@
 //! The rendezvous ("mailbox") server: the WebSocket at `/v1` plus the small HTTP
-//! pages on the same port.
+//! pages on the same port, and the WebSocket relay at [`RELAY_PATH`] (handed
+//! to `relay`), all plain or all TLS.
 
 mod conn;
 pub(crate) mod frames;
@@ -16,7 +17,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::net::TcpStream;
 use tokio::sync::watch;
 use tokio_tungstenite_030::tungstenite::protocol::{Role, WebSocketConfig};
 use tokio_tungstenite_030::WebSocketStream;
@@ -24,6 +24,7 @@ use tokio_tungstenite_030::WebSocketStream;
 pub(crate) use conn::MailboxCtx;
 
 use crate::http::{self, RequestHead};
+use crate::io::MaybeTls;
 use crate::limits::{IpSlot, PerIp};
 use crate::metrics::Metrics;
 
@@ -53,17 +54,22 @@ pub(crate) struct PortCtx {
     pub(crate) log_addresses: bool,
     /// The browser page's listeners, when the page is served.
     pub(crate) web: Option<crate::web::WebPorts>,
+    /// The WebSocket relay, served at [`RELAY_PATH`] too when it runs.
+    pub(crate) relay: Option<Arc<crate::relay::RelayPort>>,
 }
+
+/// Where the WebSocket relay answers on the mailbox port (over TLS when the
+/// port is), besides its own listener.
+pub(crate) const RELAY_PATH: &str = "/relay";
 
 /// Serves one TCP connection of the mailbox port: a WebSocket upgrade at `/v1`,
 /// or a plain page.
 pub(crate) async fn serve_http(
-    mut stream: TcpStream,
+    mut stream: MaybeTls,
     peer: SocketAddr,
     ctx: Arc<PortCtx>,
     shutdown: watch::Receiver<bool>,
 ) {
-    let _ = stream.set_nodelay(true);
     // Without a trusted proxy the socket address is the client: cap it before
     // spending anything on the request.
     let mut slot = None;
@@ -88,10 +94,18 @@ pub(crate) async fn serve_http(
         }
     };
     ctx.mailbox.metrics.http_requests_total.inc();
+    let relay = ctx.relay.as_ref().filter(|_| head.path == RELAY_PATH);
+    if let (Some(relay), Some(key)) = (relay, head.ws_key.as_deref()) {
+        drop(slot); // the relay counts its own connections per address
+        let relay = Arc::clone(relay);
+        return crate::relay::serve_upgrade(stream, peer, (key, leftover), relay, shutdown).await;
+    }
     if head.path == "/v1" {
         if let Some(key) = head.ws_key.clone() {
             return upgrade(stream, peer, head, &key, leftover, ctx, slot, shutdown).await;
         }
+    }
+    if head.path == "/v1" || relay.is_some() {
         let _ = http::respond(
             &mut stream,
             "400 Bad Request",
@@ -112,7 +126,7 @@ pub(crate) async fn serve_http(
 
 #[allow(clippy::too_many_arguments)]
 async fn upgrade(
-    mut stream: TcpStream,
+    mut stream: MaybeTls,
     peer: SocketAddr,
     head: RequestHead,
     key: &str,
@@ -172,17 +186,11 @@ async fn upgrade(
     drop(slot);
 }
 
-async fn too_many(mut stream: TcpStream, metrics: &Metrics, ip: Option<IpAddr>) {
+async fn too_many(mut stream: MaybeTls, metrics: &Metrics, ip: Option<IpAddr>) {
     metrics.refused_per_ip_mailbox.inc();
     match ip {
         Some(ip) => tracing::warn!(%ip, "refusing a connection: too many from this address"),
         None => tracing::warn!("refusing a connection: too many from one address"),
     }
-    let _ = http::respond(
-        &mut stream,
-        "429 Too Many Requests",
-        "text/plain",
-        "too many connections from your address\n",
-    )
-    .await;
+    let _ = http::too_many(&mut stream).await;
 }

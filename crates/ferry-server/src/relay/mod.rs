@@ -1,8 +1,9 @@
 //! The transit relay: pairs two connections that present the same token and
-//! copies bytes between them. Listens on TCP and, optionally, on WebSocket; a TCP
-//! client pairs with a WebSocket one. Several instances can share the pairing
-//! as a pool (`pool`): a connection whose token waits at another instance is
-//! handed over to it.
+//! copies bytes between them. Listens on TCP and, optionally, on WebSocket (its
+//! own port, and `/relay` of the mailbox port, TLS there when the mailbox port
+//! is); a TCP client pairs with a WebSocket one. Several instances can share
+//! the pairing as a pool (`pool`): a connection whose token waits at another
+//! instance is handed over to it.
 
 mod conn;
 mod meter;
@@ -36,6 +37,7 @@ pub(crate) use pool::Pool;
 use stream::{RelayStream, WsBytes};
 
 use crate::http;
+use crate::io::MaybeTls;
 use crate::limits::PerIp;
 use crate::metrics::Metrics;
 
@@ -102,22 +104,15 @@ pub(crate) async fn serve_tcp(
 
 /// Serves one connection of the WebSocket relay listener.
 pub(crate) async fn serve_ws(
-    mut stream: TcpStream,
+    stream: TcpStream,
     peer: SocketAddr,
     port: Arc<RelayPort>,
     shutdown: watch::Receiver<bool>,
 ) {
     let _ = stream.set_nodelay(true);
+    let mut stream: MaybeTls = Box::new(stream);
     let Some(_slot) = port.per_ip.try_acquire(peer.ip()) else {
-        refused(&port, peer);
-        let _ = http::respond(
-            &mut stream,
-            "429 Too Many Requests",
-            "text/plain",
-            "too many connections from your address\n",
-        )
-        .await;
-        return;
+        return too_many(stream, &port, peer).await;
     };
     let Ok((head, leftover)) = http::read_head(&mut stream, port.http_timeout).await else {
         return;
@@ -127,6 +122,37 @@ pub(crate) async fn serve_ws(
         let _ = http::respond(&mut stream, status, ctype, &body).await;
         return;
     };
+    upgrade(stream, peer, key, leftover, port, shutdown).await;
+}
+
+/// A WebSocket relay request that came to another listener (`/relay` of the
+/// mailbox port, plain or TLS), its head already read.
+pub(crate) async fn serve_upgrade(
+    stream: MaybeTls,
+    peer: SocketAddr,
+    (key, leftover): (&str, Vec<u8>),
+    port: Arc<RelayPort>,
+    shutdown: watch::Receiver<bool>,
+) {
+    let Some(_slot) = port.per_ip.try_acquire(peer.ip()) else {
+        return too_many(stream, &port, peer).await;
+    };
+    upgrade(stream, peer, key, leftover, port, shutdown).await;
+}
+
+async fn too_many(mut stream: MaybeTls, port: &RelayPort, peer: SocketAddr) {
+    refused(port, peer);
+    let _ = http::too_many(&mut stream).await;
+}
+
+async fn upgrade(
+    mut stream: MaybeTls,
+    peer: SocketAddr,
+    key: &str,
+    leftover: Vec<u8>,
+    port: Arc<RelayPort>,
+    shutdown: watch::Receiver<bool>,
+) {
     if http::accept_upgrade(&mut stream, key).await.is_err() {
         return;
     }
@@ -142,7 +168,7 @@ pub(crate) async fn serve_ws(
 /// The first binary frame holds the whole `please relay` line.
 async fn ws_handshake(
     ctx: Arc<RelayCtx>,
-    mut ws: WebSocketStream<TcpStream>,
+    mut ws: WebSocketStream<MaybeTls>,
     id: u64,
     origin: Origin,
     shutdown: watch::Receiver<bool>,
@@ -170,7 +196,7 @@ async fn ws_handshake(
 
 /// The first binary frame; `None` on close, error or a text frame (which the
 /// reference treats as a protocol error).
-async fn first_data_frame(ws: &mut WebSocketStream<TcpStream>) -> Option<Vec<u8>> {
+async fn first_data_frame(ws: &mut WebSocketStream<MaybeTls>) -> Option<Vec<u8>> {
     loop {
         match ws.next().await? {
             Ok(Message::Binary(b)) => return Some(b.to_vec()),

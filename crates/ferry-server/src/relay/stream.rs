@@ -14,16 +14,19 @@ use tokio::net::TcpStream;
 use tokio_tungstenite_030::tungstenite::{Bytes, Message};
 use tokio_tungstenite_030::WebSocketStream;
 
-/// A WebSocket seen as bytes.
+use crate::io::MaybeTls;
+
+/// A WebSocket seen as bytes (on the relay's own listener, or at `/relay` of
+/// the mailbox port, which may be TLS).
 pub(crate) struct WsBytes {
-    ws: WebSocketStream<TcpStream>,
+    ws: WebSocketStream<MaybeTls>,
     /// The rest of the last binary frame.
     pending: Bytes,
     eof: bool,
 }
 
 impl WsBytes {
-    pub(crate) fn new(ws: WebSocketStream<TcpStream>) -> Self {
+    pub(crate) fn new(ws: WebSocketStream<MaybeTls>) -> Self {
         WsBytes {
             ws,
             pending: Bytes::new(),

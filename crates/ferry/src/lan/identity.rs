@@ -20,7 +20,7 @@ use ferry_proto::localsend::Fingerprint;
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 
-use super::provider::ring_provider;
+use crate::tls::ring_provider;
 
 const CERT_FILE: &str = "cert.pem";
 const KEY_FILE: &str = "key.pem";

@@ -21,7 +21,6 @@ mod land;
 mod link;
 mod native;
 mod outgoing;
-mod provider;
 mod receive;
 mod scan;
 mod send;

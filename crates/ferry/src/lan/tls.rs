@@ -21,7 +21,7 @@ use ferry_proto::transfer::path::escape_for_terminal;
 use rustls::{ClientConfig, ServerConfig};
 
 use super::identity::Identity;
-pub(crate) use super::provider::ring_provider;
+pub(crate) use crate::tls::ring_provider;
 
 mod verify;
 

@@ -5,7 +5,7 @@
 use std::sync::mpsc::{Receiver, Sender};
 use std::time::Duration;
 
-use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 
 use ferry_proto::crypto::kdf::TransitKey;
 use ferry_proto::native::machine::NativeError;
@@ -19,10 +19,7 @@ use crate::rendezvous::TRANSFER_CANCELLED;
 use crate::timing::Timing;
 use crate::transit::TransitStream;
 
-/// The two halves of whatever carries the records: a transit TCP connection,
-/// or (LocalSend between two ferry) an upgraded TLS connection.
-pub(crate) type ReadHalf = Box<dyn AsyncRead + Unpin + Send>;
-pub(crate) type WriteHalf = Box<dyn AsyncWrite + Unpin + Send>;
+pub(crate) use crate::transit::{ReadHalf, WriteHalf};
 
 /// A connection speaking native frames.
 pub(crate) struct Link {

@@ -13,7 +13,8 @@ use crate::error::Result;
 pub async fn list_nameplates(config: &MailboxConfig) -> Result<Vec<String>> {
     let patience = config.timing.mailbox_connect;
     let asking = async {
-        let mut conn = MailboxConnection::connect(&config.url, &config.timing).await?;
+        let mut conn =
+            MailboxConnection::connect(&config.url, &config.timing, &config.trust).await?;
         let (mut session, _) = new_session(config);
         session.list_nameplates();
         let listed = loop {

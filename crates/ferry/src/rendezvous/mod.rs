@@ -33,6 +33,8 @@ pub struct MailboxConfig {
     pub app_versions: Value,
     /// The mailbox timers are read from here (`mailbox_*`).
     pub timing: Timing,
+    /// The CAs a `wss://` server's certificate is checked against.
+    pub trust: crate::tls::Trust,
 }
 
 /// How the code comes to be.
@@ -93,7 +95,7 @@ impl Wormhole {
         observer: &mut dyn RendezvousObserver,
         cancel: &Cancel,
     ) -> Result<Wormhole> {
-        let conn = MailboxConnection::connect(&config.url, &config.timing).await?;
+        let conn = MailboxConnection::connect(&config.url, &config.timing, &config.trust).await?;
         let (mut session, presence) = new_session(config);
         match choice {
             CodeChoice::Allocate { words } => session.allocate_code(words),

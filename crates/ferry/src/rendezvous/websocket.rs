@@ -4,37 +4,44 @@ use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
 use rand::RngCore;
-use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::{Bytes, Message};
-use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 use ferry_proto::wire::mailbox::{ClientEnvelope, ClientMessage, ServerMessage};
 
 use crate::error::{Error, Result, ServerError};
 use crate::timing::Timing;
+use crate::tls::Trust;
+use crate::ws::{ClientWs, DialError};
 
 const SILENT_SERVER: &str =
     "waiting for the mailbox server: it stopped answering (no reply to pings)";
 
 /// One connection to a mailbox server.
 pub(crate) struct MailboxConnection {
-    ws: WebSocketStream<MaybeTlsStream<TcpStream>>,
+    ws: ClientWs,
     /// Silence from the server after which we ping it; twice this without a
     /// word means it is gone.
     keepalive: Duration,
 }
 
 impl MailboxConnection {
-    pub(crate) async fn connect(url: &str, timing: &Timing) -> Result<Self> {
+    pub(crate) async fn connect(url: &str, timing: &Timing, trust: &Trust) -> Result<Self> {
         let unreachable = |reason: String| ServerError::Unreachable {
             url: url.to_owned(),
             reason,
         };
-        let connecting = tokio_tungstenite::connect_async(url);
-        let (ws, _) = tokio::time::timeout(timing.mailbox_connect, connecting)
+        let connecting = crate::ws::dial(url, trust);
+        let ws = tokio::time::timeout(timing.mailbox_connect, connecting)
             .await
             .map_err(|_| unreachable("timed out".into()))?
-            .map_err(|e| unreachable(why_not(url, e)))?;
+            .map_err(|e| match e {
+                DialError::Certificate(problem) => ServerError::Certificate {
+                    url: url.to_owned(),
+                    problem,
+                },
+                DialError::Http(status) => unreachable(not_a_mailbox(url, status)),
+                DialError::Other(why) => unreachable(why),
+            })?;
         Ok(MailboxConnection {
             ws,
             keepalive: timing.mailbox_keepalive,
@@ -104,11 +111,7 @@ impl MailboxConnection {
 /// Why the WebSocket did not open, in the user's terms. A plain HTTP answer
 /// (`ws://HOST:PORT` without `/v1` gets `200 OK` from `ferry serve`) means a web
 /// server, not a mailbox, is at that URL; the likely fix is the `/v1` path.
-fn why_not(url: &str, e: tokio_tungstenite::tungstenite::Error) -> String {
-    let tokio_tungstenite::tungstenite::Error::Http(response) = &e else {
-        return e.to_string();
-    };
-    let status = response.status().as_u16();
+fn not_a_mailbox(url: &str, status: u16) -> String {
     let said = format!("URL is not a wormhole mailbox server (HTTP {status})");
     match with_v1(url) {
         Some(fixed) => format!("{said}; did you mean {fixed}?"),

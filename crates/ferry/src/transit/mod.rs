@@ -14,7 +14,9 @@ use ferry_proto::transit::Role;
 
 use crate::error::{Error, Result};
 use crate::timing::Timing;
+use crate::tls::Trust;
 
+pub(crate) use stream::{ReadHalf, WriteHalf};
 pub use stream::{TransitStream, PEER_RECORD_SIZE, RECORD_SIZE};
 
 /// The public transit relay that the other clients use by default.
@@ -34,7 +36,9 @@ pub enum Listen {
 /// How transit connections are made.
 #[derive(Debug, Clone)]
 pub struct TransitConfig {
-    pub relay: Option<DirectHint>,
+    pub relay: Option<Relay>,
+    /// The CAs a `tls:` or `wss://` relay's certificate is checked against.
+    pub trust: Trust,
     pub listen: Listen,
     /// Never connect directly and send no direct hints (hides local addresses).
     pub force_relay: bool,
@@ -43,12 +47,49 @@ pub struct TransitConfig {
     pub timing: Timing,
 }
 
-/// Parses a relay address: `tcp:HOST:PORT`, `tcp://HOST:PORT` or `HOST:PORT`.
-pub fn parse_relay(s: &str) -> Result<DirectHint, String> {
+/// A transit relay: as the user names it, or as a peer offers it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Relay {
+    /// `tcp:HOST:PORT`: the relay protocol on plain TCP (every client's).
+    Tcp(DirectHint),
+    /// `tls:HOST:PORT`: the same inside TLS (a relay behind a TLS proxy). Only
+    /// used when given here: there is no hint for it, so both sides name it.
+    Tls(DirectHint),
+    /// `ws://…` or `wss://…`: the relay over WebSocket binary frames (`ferry
+    /// serve`'s `/relay`), offered to the peer as a `websocket` relay hint.
+    WebSocket(String),
+}
+
+impl std::fmt::Display for Relay {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Relay::Tcp(h) => write!(f, "{}:{}", h.hostname, h.port),
+            Relay::Tls(h) => write!(f, "tls:{}:{}", h.hostname, h.port),
+            Relay::WebSocket(url) => f.write_str(url),
+        }
+    }
+}
+
+/// Parses a relay address: `tcp:HOST:PORT`, `tcp://HOST:PORT` or `HOST:PORT`;
+/// `tls:HOST:PORT` or `tls://HOST:PORT`; `ws://HOST[:PORT]/PATH` or
+/// `wss://HOST[:PORT]/PATH`.
+pub fn parse_relay(s: &str) -> Result<Relay, String> {
+    if s.starts_with("ws://") || s.starts_with("wss://") {
+        crate::ws::Endpoint::parse(s).map_err(|e| format!("relay {e}"))?;
+        return Ok(Relay::WebSocket(s.to_owned()));
+    }
+    if let Some(rest) = s.strip_prefix("tls://").or_else(|| s.strip_prefix("tls:")) {
+        return host_port(s, rest).map(Relay::Tls);
+    }
     let rest = s
         .strip_prefix("tcp://")
         .or_else(|| s.strip_prefix("tcp:"))
         .unwrap_or(s);
+    host_port(s, rest).map(Relay::Tcp)
+}
+
+/// `HOST:PORT` (IPv6 in brackets) of the relay address `s`.
+fn host_port(s: &str, rest: &str) -> Result<DirectHint, String> {
     let (host, port) = rest
         .rsplit_once(':')
         .ok_or_else(|| format!("relay {s:?} has no port"))?;
@@ -70,9 +111,10 @@ pub fn parse_relay(s: &str) -> Result<DirectHint, String> {
 pub struct TransitPrep {
     listener: Option<TcpListener>,
     message: TransitMessage,
-    relays: Vec<DirectHint>,
+    relays: Vec<Relay>,
     force_relay: bool,
     timing: Timing,
+    trust: Trust,
 }
 
 impl TransitPrep {
@@ -88,17 +130,20 @@ impl TransitPrep {
             Some(l) => direct_hints(listen, l.local_addr().map_err(|e| Error::io("listen", e))?),
             None => Vec::new(),
         };
-        let relays: Vec<DirectHint> = config.relay.iter().cloned().collect();
-        if !relays.is_empty() {
-            hints.push(Hint::Relay(relays.clone()));
+        let relays: Vec<Relay> = config.relay.iter().cloned().collect();
+        let (tcp, websocket) = advertised(&relays);
+        if !tcp.is_empty() {
+            hints.push(Hint::Relay(tcp));
         }
-        let message = TransitMessage::build(!config.force_relay, true, &hints);
+        let message = TransitMessage::build(!config.force_relay, true, &hints)
+            .with_websocket_relays(&websocket);
         Ok(TransitPrep {
             listener,
             message,
             relays,
             force_relay: config.force_relay,
             timing: config.timing.clone(),
+            trust: config.trust.clone(),
         })
     }
 
@@ -125,10 +170,11 @@ impl TransitPrep {
             match hint {
                 Hint::Direct(d) if !self.force_relay => direct.push(d),
                 Hint::Direct(_) => {}
-                Hint::Relay(r) => relays.extend(r),
+                Hint::Relay(r) => relays.extend(r.into_iter().map(Relay::Tcp)),
             }
         }
-        relays.dedup_by(|a, b| a.hostname == b.hostname && a.port == b.port);
+        relays.extend(peer_websocket_relays(peer));
+        dedup(&mut relays);
         // Nobody will dial our listener if the peer cannot do direct TCP, and
         // keeping it would hold the relays back by `relay_delay` for nothing.
         let listener = self.listener.filter(|_| peer.peer_can_connect_directly());
@@ -139,11 +185,47 @@ impl TransitPrep {
             direct,
             relays,
             timing: &self.timing,
+            trust: &self.trust,
         };
         let (stream, description) = plan.run().await?;
         tracing::info!(%description, "transit connected");
         Ok(TransitStream::new(stream, role, key, description))
     }
+}
+
+/// Our relays as hints: TCP endpoints, and WebSocket URLs (a `tls:` relay has
+/// no hint).
+fn advertised(relays: &[Relay]) -> (Vec<DirectHint>, Vec<String>) {
+    let mut tcp = Vec::new();
+    let mut websocket = Vec::new();
+    for relay in relays {
+        match relay {
+            Relay::Tcp(h) => tcp.push(h.clone()),
+            Relay::WebSocket(url) => websocket.push(url.clone()),
+            Relay::Tls(_) => {}
+        }
+    }
+    (tcp, websocket)
+}
+
+/// The peer's WebSocket relays that we use: `wss://` only (a plain `ws://`
+/// relay is the browser page's way; we have TCP for that).
+fn peer_websocket_relays(peer: &TransitMessage) -> impl Iterator<Item = Relay> {
+    let urls = peer.websocket_relays().into_iter();
+    urls.filter(|u| u.starts_with("wss://"))
+        .filter(|u| crate::ws::Endpoint::parse(u).is_ok())
+        .map(Relay::WebSocket)
+}
+
+/// Drops repeated relays (the same endpoint named by both sides), keeping order.
+fn dedup(relays: &mut Vec<Relay>) {
+    let mut seen: Vec<String> = Vec::new();
+    relays.retain(|r| {
+        let key = r.to_string();
+        let new = !seen.contains(&key);
+        seen.push(key);
+        new
+    });
 }
 
 async fn bind(listen: Listen) -> Result<Option<TcpListener>> {
@@ -194,6 +276,13 @@ fn advertised_ips() -> Vec<IpAddr> {
 mod tests {
     use super::*;
 
+    fn tcp(s: &str) -> DirectHint {
+        match parse_relay(s).unwrap() {
+            Relay::Tcp(h) => h,
+            other => panic!("{s}: not TCP but {other:?}"),
+        }
+    }
+
     #[test]
     fn relay_forms() {
         for s in [
@@ -201,12 +290,51 @@ mod tests {
             "tcp://relay.example:4001",
             "relay.example:4001",
         ] {
-            let h = parse_relay(s).unwrap();
+            let h = tcp(s);
             assert_eq!((h.hostname.as_str(), h.port), ("relay.example", 4001));
         }
-        assert_eq!(parse_relay("tcp:[::1]:4001").unwrap().hostname, "::1");
+        assert_eq!(tcp("tcp:[::1]:4001").hostname, "::1");
         assert!(parse_relay("tcp:host").is_err());
         assert!(parse_relay("tcp:host:0").is_err());
         assert!(parse_relay(":4001").is_err());
+    }
+
+    #[test]
+    fn tls_and_websocket_relay_forms() {
+        for s in ["tls:relay.example:443", "tls://relay.example:443"] {
+            let Ok(Relay::Tls(h)) = parse_relay(s) else {
+                panic!("{s}")
+            };
+            assert_eq!((h.hostname.as_str(), h.port), ("relay.example", 443));
+        }
+        for s in [
+            "wss://relay.example/relay",
+            "ws://127.0.0.1:4002/",
+            "wss://[::1]:4000/relay",
+        ] {
+            assert_eq!(parse_relay(s), Ok(Relay::WebSocket(s.to_owned())));
+        }
+        assert!(parse_relay("tls:host").is_err());
+        assert!(parse_relay("wss://:4000/relay").is_err());
+        assert!(parse_relay("wss://h:x/relay").is_err());
+    }
+
+    #[test]
+    fn our_relays_become_hints_and_the_peers_wss_relays_candidates() {
+        let ours = [
+            parse_relay("tcp:r:4001").unwrap(),
+            parse_relay("tls:r:443").unwrap(),
+            parse_relay("wss://r/relay").unwrap(),
+        ];
+        let (tcp, websocket) = advertised(&ours);
+        assert_eq!(tcp.len(), 1);
+        assert_eq!(websocket, vec!["wss://r/relay".to_owned()]);
+        let urls = ["ws://p:4002/".to_owned(), "wss://p/relay".to_owned()];
+        let peer = TransitMessage::build(true, true, &[]).with_websocket_relays(&urls);
+        let theirs: Vec<Relay> = peer_websocket_relays(&peer).collect();
+        assert_eq!(theirs, vec![Relay::WebSocket("wss://p/relay".into())]);
+        let mut all = vec![ours[2].clone(), ours[0].clone(), ours[2].clone()];
+        dedup(&mut all);
+        assert_eq!(all, vec![ours[2].clone(), ours[0].clone()]);
     }
 }

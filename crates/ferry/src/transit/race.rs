@@ -1,10 +1,11 @@
-//! Racing transit candidates: direct connections both ways and relays, each running
-//! the handshake; the sender takes the first that completes and says `go`.
+//! Racing transit candidates: direct connections both ways and relays (TCP, TLS
+//! or WebSocket), each running the handshake; the sender takes the first that
+//! completes and says `go`.
 
 use std::time::Duration;
 
 use rand::RngCore;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
@@ -14,19 +15,37 @@ use ferry_proto::transit::handshake::{relay_line, Handshake, GO, RELAY_OK};
 use ferry_proto::transit::hints::DirectHint;
 use ferry_proto::transit::Role;
 
+use super::Relay;
 use crate::error::{Error, NetworkError, Result};
 use crate::timing::Timing;
+use crate::tls::{CertProblem, Trust};
+use crate::ws::{Io, WsBytes};
 
-type Won = (TcpStream, String);
+/// A handshaken connection: TCP (direct or relayed, kept as such so the bulk
+/// path splits it without a lock), or TLS / WebSocket to a relay.
+pub(super) enum Conn {
+    Tcp(TcpStream),
+    Other(Box<dyn Io>),
+}
+
+type Won = (Conn, String);
+
+/// Where a candidate connects.
+enum Target {
+    Direct(DirectHint),
+    Relay(Relay),
+}
 
 pub(super) struct Plan<'a> {
     pub(super) role: Role,
     pub(super) key: &'a TransitKey,
     pub(super) listener: Option<TcpListener>,
     pub(super) direct: Vec<DirectHint>,
-    pub(super) relays: Vec<DirectHint>,
+    pub(super) relays: Vec<Relay>,
     /// `relay_delay`, `transit_connect`, `transit_handshake`, `transit_overall`.
     pub(super) timing: &'a Timing,
+    /// For `tls:` and `wss://` relays.
+    pub(super) trust: &'a Trust,
 }
 
 impl Plan<'_> {
@@ -42,7 +61,7 @@ impl Plan<'_> {
         let timing = self.timing;
         for hint in self.direct {
             let c = Candidate::new(self.role, hs.clone(), None, Duration::ZERO, timing);
-            tasks.spawn(c.dial(hint, tx.clone()));
+            tasks.spawn(c.dial(Target::Direct(hint), tx.clone(), self.trust.clone()));
             dialed += 1;
         }
         // Relays start later when direct candidates exist, so a working direct
@@ -52,9 +71,9 @@ impl Plan<'_> {
         } else {
             Duration::ZERO
         };
-        for hint in self.relays {
+        for relay in self.relays {
             let c = Candidate::new(self.role, hs.clone(), Some(line.clone()), delay, timing);
-            tasks.spawn(c.dial(hint, tx.clone()));
+            tasks.spawn(c.dial(Target::Relay(relay), tx.clone(), self.trust.clone()));
             dialed += 1;
         }
         let listening = self.listener.is_some();
@@ -69,7 +88,11 @@ impl Plan<'_> {
         let (mut stream, description) =
             outcome.map_err(|_| NetworkError::TimedOut("connecting to the other side"))??;
         if self.role == Role::Sender {
-            stream.write_all(GO).await.map_err(Error::lost)?;
+            let written = match &mut stream {
+                Conn::Tcp(s) => s.write_all(GO).await,
+                Conn::Other(s) => s.write_all(GO).await.and(s.flush().await),
+            };
+            written.map_err(Error::lost)?;
         }
         Ok((stream, description))
     }
@@ -126,36 +149,47 @@ impl Candidate {
         }
     }
 
-    async fn dial(self, hint: DirectHint, tx: mpsc::Sender<std::result::Result<Won, String>>) {
+    async fn dial(
+        self,
+        target: Target,
+        tx: mpsc::Sender<std::result::Result<Won, String>>,
+        trust: Trust,
+    ) {
         tokio::time::sleep(self.delay).await;
-        let kind = if self.relay_line.is_some() {
-            "relay"
-        } else {
-            "direct"
+        let description = match &target {
+            Target::Direct(h) => format!("direct {}:{}", h.hostname, h.port),
+            Target::Relay(relay) => format!("relay {relay}"),
         };
-        let description = format!("{kind} {}:{}", hint.hostname, hint.port);
-        let result = self.try_dial(&hint).await.map(|s| (s, description.clone()));
+        let result = self.try_dial(&target, &trust).await;
+        let result = result.map(|s| (s, description.clone()));
         let _ = tx
             .send(result.map_err(|e| format!("{description}: {e}")))
             .await;
     }
 
-    async fn try_dial(&self, hint: &DirectHint) -> std::io::Result<TcpStream> {
-        let addr = (hint.hostname.as_str(), hint.port);
-        let stream = tokio::time::timeout(self.connect_timeout, TcpStream::connect(addr))
+    async fn try_dial(&self, target: &Target, trust: &Trust) -> std::io::Result<Conn> {
+        let connecting = connect(target, trust);
+        let stream = tokio::time::timeout(self.connect_timeout, connecting)
             .await
             .map_err(|_| timed_out("connect"))??;
-        self.handshake(stream).await
+        Ok(match stream {
+            Conn::Tcp(s) => Conn::Tcp(self.handshake(s).await?),
+            Conn::Other(s) => Conn::Other(self.handshake(s).await?),
+        })
     }
 
-    async fn handshake(&self, mut stream: TcpStream) -> std::io::Result<TcpStream> {
-        let _ = stream.set_nodelay(true);
+    async fn handshake<S>(&self, mut stream: S) -> std::io::Result<S>
+    where
+        S: AsyncRead + AsyncWrite + Unpin,
+    {
         let steps = async {
             if let Some(line) = &self.relay_line {
                 stream.write_all(line).await?;
+                stream.flush().await?;
                 expect(&mut stream, RELAY_OK).await?;
             }
             stream.write_all(self.hs.ours()).await?;
+            stream.flush().await?;
             expect(&mut stream, self.hs.expected()).await?;
             if self.role == Role::Receiver {
                 expect(&mut stream, GO).await?;
@@ -179,15 +213,44 @@ async fn accept_loop(
         let (c, tx) = (candidate.clone(), tx.clone());
         handshakes.spawn(async move {
             // Failed inbound attempts are not counted: anyone may knock.
+            let _ = stream.set_nodelay(true);
             if let Ok(s) = c.handshake(stream).await {
-                let _ = tx.send(Ok((s, format!("direct from {peer}")))).await;
+                let _ = tx
+                    .send(Ok((Conn::Tcp(s), format!("direct from {peer}"))))
+                    .await;
             }
         });
     }
 }
 
+/// Opens the connection to `target`: TCP, then TLS or a WebSocket for such a relay.
+async fn connect(target: &Target, trust: &Trust) -> std::io::Result<Conn> {
+    let hint = match target {
+        Target::Direct(h) | Target::Relay(Relay::Tcp(h) | Relay::Tls(h)) => h,
+        Target::Relay(Relay::WebSocket(url)) => {
+            let ws = crate::ws::dial(url, trust)
+                .await
+                .map_err(|e| std::io::Error::other(e.to_string()))?;
+            return Ok(Conn::Other(Box::new(WsBytes::new(ws))));
+        }
+    };
+    let tcp = TcpStream::connect((hint.hostname.as_str(), hint.port)).await?;
+    let _ = tcp.set_nodelay(true);
+    if !matches!(target, Target::Relay(Relay::Tls(_))) {
+        return Ok(Conn::Tcp(tcp));
+    }
+    let tls = trust
+        .connect(&hint.hostname, tcp)
+        .await
+        .map_err(|e| match CertProblem::of(&e) {
+            Some(problem) => std::io::Error::other(format!("refused: {problem}")),
+            None => e,
+        })?;
+    Ok(Conn::Other(Box::new(tls)))
+}
+
 /// Reads exactly `want.len()` bytes and checks them.
-async fn expect(stream: &mut TcpStream, want: &[u8]) -> std::io::Result<()> {
+async fn expect<S: AsyncRead + Unpin>(stream: &mut S, want: &[u8]) -> std::io::Result<()> {
     let mut got = vec![0u8; want.len()];
     stream.read_exact(&mut got).await?;
     if got != want {

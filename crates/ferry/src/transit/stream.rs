@@ -15,14 +15,13 @@ mod tests;
 
 use std::io::{Read, Write};
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt, BufReader};
-use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
-use tokio::net::TcpStream;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader};
 
 use ferry_proto::crypto::kdf::TransitKey;
 use ferry_proto::transit::record::{Opener, Sealer, OVERHEAD};
 use ferry_proto::transit::Role;
 
+use super::race::Conn;
 use crate::error::{Error, PeerError, Result};
 
 /// Plaintext bytes per record we send to another ferry (`--v1`). The peers send
@@ -43,23 +42,34 @@ const SLOTS: usize = 16;
 /// while the peers' 16 KiB records still come several per system call.
 const READ_BUFFER: usize = 64 * 1024;
 
+/// The two halves of whatever carries the records: a TCP connection (direct or
+/// relayed), TLS or a WebSocket to a relay, or (LocalSend between two ferry)
+/// an upgraded TLS connection.
+pub(crate) type ReadHalf = Box<dyn AsyncRead + Unpin + Send>;
+pub(crate) type WriteHalf = Box<dyn AsyncWrite + Unpin + Send>;
+
 /// A connected, handshaken transit connection.
 pub struct TransitStream {
-    reader: BufReader<OwnedReadHalf>,
-    writer: OwnedWriteHalf,
+    reader: BufReader<ReadHalf>,
+    writer: WriteHalf,
     sealer: Option<Sealer>,
     opener: Opener,
     description: String,
 }
 
 impl TransitStream {
-    pub(super) fn new(
-        stream: TcpStream,
-        role: Role,
-        key: &TransitKey,
-        description: String,
-    ) -> Self {
-        let (r, w) = stream.into_split();
+    pub(super) fn new(stream: Conn, role: Role, key: &TransitKey, description: String) -> Self {
+        // TCP splits without a lock; the rest shares one.
+        let (r, w): (ReadHalf, WriteHalf) = match stream {
+            Conn::Tcp(s) => {
+                let (r, w) = s.into_split();
+                (Box::new(r), Box::new(w))
+            }
+            Conn::Other(s) => {
+                let (r, w) = tokio::io::split(s);
+                (Box::new(r), Box::new(w))
+            }
+        };
         TransitStream {
             reader: BufReader::with_capacity(READ_BUFFER, r),
             writer: w,
@@ -76,7 +86,7 @@ impl TransitStream {
 
     /// The bare connection, for a protocol that seals records its own way (the
     /// native protocol); no record has been sent or read on it yet.
-    pub(crate) fn into_parts(self) -> (BufReader<OwnedReadHalf>, OwnedWriteHalf) {
+    pub(crate) fn into_parts(self) -> (BufReader<ReadHalf>, WriteHalf) {
         (self.reader, self.writer)
     }
 

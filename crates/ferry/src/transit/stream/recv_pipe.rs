@@ -25,7 +25,6 @@ use std::sync::Arc;
 
 use sha2::{Digest, Sha256};
 use tokio::io::{AsyncReadExt, BufReader};
-use tokio::net::tcp::OwnedReadHalf;
 use tokio::sync::Semaphore;
 
 use ferry_proto::transit::record::{Opener, RecordError, RecordKey, OVERHEAD};
@@ -33,7 +32,7 @@ use ferry_proto::transit::record::{Opener, RecordError, RecordKey, OVERHEAD};
 use super::plumbing::{
     crypto_threads, join, settle_allocator, spawn_stage, spawn_workers, FreeList, Lease, Reorder,
 };
-use super::{RECORD_SIZE, SLOTS};
+use super::{ReadHalf, RECORD_SIZE, SLOTS};
 use crate::error::{Error, PeerError, Result};
 
 /// Bytes of one ferry-sized record body: the unit of batches and of permits.
@@ -67,7 +66,7 @@ type Plain = Arc<(Vec<Vec<u8>>, Lease)>;
 
 /// Receives exactly `size` bytes into `sink`; returns their SHA-256.
 pub(super) async fn receive(
-    reader: &mut BufReader<OwnedReadHalf>,
+    reader: &mut BufReader<ReadHalf>,
     opener: &mut Opener,
     sink: Box<dyn Write + Send>,
     size: u64,
@@ -95,7 +94,7 @@ pub(super) async fn receive(
 
 /// Reads records off the socket and hands them to the openers in numbered batches.
 async fn pump(
-    reader: &mut BufReader<OwnedReadHalf>,
+    reader: &mut BufReader<ReadHalf>,
     opener: &mut Opener,
     size: u64,
     jobs: sync_mpsc::Sender<Batch>,
@@ -189,7 +188,7 @@ impl Batcher {
 }
 
 /// The next record's body length, bounded before anything is allocated.
-async fn read_len(reader: &mut BufReader<OwnedReadHalf>) -> Result<usize> {
+async fn read_len(reader: &mut BufReader<ReadHalf>) -> Result<usize> {
     let mut prefix = [0u8; 4];
     reader
         .read_exact(&mut prefix)

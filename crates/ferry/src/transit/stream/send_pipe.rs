@@ -16,7 +16,6 @@ use std::sync::Arc;
 
 use sha2::{Digest, Sha256};
 use tokio::io::AsyncWriteExt;
-use tokio::net::tcp::OwnedWriteHalf;
 use tokio::sync::mpsc;
 
 use ferry_proto::transit::record::{RecordKey, SealedRecord, Sealer};
@@ -24,7 +23,7 @@ use ferry_proto::transit::record::{RecordKey, SealedRecord, Sealer};
 use super::plumbing::{
     crypto_threads, join, settle_allocator, spawn_stage, spawn_workers, FreeList, Lease, Reorder,
 };
-use super::{lost, SLOTS};
+use super::{lost, WriteHalf, SLOTS};
 use crate::error::{Error, Result};
 
 /// A record's plaintext, shared by the hasher and the sealer that handles it.
@@ -37,7 +36,7 @@ type Sealed = (u64, SealedRecord, Plain);
 /// Streams exactly `size` bytes of `source`; returns the sealer (for later
 /// records) and the SHA-256 of what was sent.
 pub(super) async fn send(
-    writer: &mut OwnedWriteHalf,
+    writer: &mut WriteHalf,
     source: Box<dyn Read + Send>,
     (size, record): (u64, usize),
     sealer: Sealer,
@@ -126,7 +125,7 @@ fn seal_one(
 
 /// Writes the sealed records in order until all `count` are out.
 async fn write_in_order(
-    writer: &mut OwnedWriteHalf,
+    writer: &mut WriteHalf,
     mut sealed: mpsc::UnboundedReceiver<Sealed>,
     count: u64,
     progress: &mut (dyn FnMut(u64) + Send),
@@ -146,7 +145,7 @@ async fn write_in_order(
 }
 
 /// Head and body in one system call where the socket takes them.
-async fn write_record(writer: &mut OwnedWriteHalf, record: &SealedRecord) -> std::io::Result<()> {
+async fn write_record(writer: &mut WriteHalf, record: &SealedRecord) -> std::io::Result<()> {
     let (mut head, mut body) = (&record.head[..], &record.body[..]);
     while !head.is_empty() || !body.is_empty() {
         let n = writer

@@ -14,6 +14,7 @@ use ferry_proto::transit::Role;
 
 use super::{TransitStream, PEER_RECORD_SIZE, RECORD_SIZE};
 use crate::error::{Error, LocalError, PeerError};
+use crate::transit::race::Conn;
 
 fn key() -> TransitKey {
     TransitKey::from_bytes([9; 32])
@@ -28,8 +29,8 @@ async fn socket_pair() -> (TcpStream, TcpStream) {
 
 async fn stream_pair() -> (TransitStream, TransitStream) {
     let (a, b) = socket_pair().await;
-    let sender = TransitStream::new(a, Role::Sender, &key(), "test".into());
-    let receiver = TransitStream::new(b, Role::Receiver, &key(), "test".into());
+    let sender = TransitStream::new(Conn::Tcp(a), Role::Sender, &key(), "test".into());
+    let receiver = TransitStream::new(Conn::Tcp(b), Role::Receiver, &key(), "test".into());
     (sender, receiver)
 }
 
@@ -107,7 +108,7 @@ fn peer_frames(payload: &[u8]) -> Vec<Vec<u8>> {
 /// Feeds `frames` to a receiving stream; returns its result and what it wrote.
 async fn receive_frames(frames: Vec<Vec<u8>>, size: u64) -> (Result<[u8; 32], Error>, Vec<u8>) {
     let (mut a, b) = socket_pair().await;
-    let mut rx = TransitStream::new(b, Role::Receiver, &key(), "test".into());
+    let mut rx = TransitStream::new(Conn::Tcp(b), Role::Receiver, &key(), "test".into());
     let sink = Shared::default();
     // Hangs up after the last frame, as a peer that stops early would.
     let feed = async move {
