@@ -27,6 +27,8 @@ use tokio_tungstenite_030::{MaybeTlsStream, WebSocketStream};
 type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 const APPID: &str = "lothar.com/wormhole/text-or-file-xfer";
+/// Longest one rendezvous may take before it counts as failed.
+const PAIR_TIMEOUT: Duration = Duration::from_secs(20);
 
 #[tokio::main]
 async fn main() -> Result<(), BoxError> {
@@ -210,9 +212,10 @@ async fn rendezvous(url: &str, pairs: u64, conc: u64, max_secs: u64) -> Result<(
                 if i >= pairs || Instant::now() > deadline {
                     return (lat, errors);
                 }
-                match one_pair(Arc::clone(&url), i).await {
-                    Ok(d) => lat.push(d),
-                    Err(_) => errors += 1,
+                // A pair that never completes (a lost message) is an error, not a hang.
+                match tokio::time::timeout(PAIR_TIMEOUT, one_pair(Arc::clone(&url), i)).await {
+                    Ok(Ok(d)) => lat.push(d),
+                    Ok(Err(_)) | Err(_) => errors += 1,
                 }
             }
         }));
