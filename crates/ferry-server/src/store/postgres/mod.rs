@@ -1,16 +1,17 @@
 //! The PostgreSQL [`Store`]: several `ferry serve` instances share one database.
 //!
-//! - **Transactions.** Each batch of the state thread is one `REPEATABLE READ`
-//!   transaction (a snapshot), begun by its first statement and ended by
-//!   [`Store::commit`]. Every rule in `mailbox::state` that reads a nameplate or a
-//!   mailbox writes that same row back (or inserts one under a unique key: a new
-//!   nameplate, mailbox or message position), so two instances that act on the same
-//!   code at once collide on a row; the later one gets [`StoreError::is_conflict`]
-//!   ("could not serialize access due to concurrent update", or a duplicate key),
-//!   nothing of its batch is applied, and the state thread runs it again on the
-//!   winner's data. So the rules, written once, hold across instances as in one.
-//!   (`SERIALIZABLE` would add predicate locks, whose page granularity made
-//!   unrelated codes conflict: 80 rendezvous/s on two instances in `bench/serve`.)
+//! - **Transactions.** Each batch of the state thread is one transaction, begun by
+//!   its first statement and ended by [`Store::commit`], that first takes a
+//!   pool-wide advisory lock ([`BATCH_LOCK`]): the instances' batches run one after
+//!   the other, each seeing every earlier commit (`READ COMMITTED`), so the rules in
+//!   `mailbox::state`, written once, hold across instances exactly as in one. A
+//!   batch holds the lock only for its own statements (a few round trips per
+//!   command); the instances' WebSocket, JSON and relay work stays parallel.
+//!   Finer locking was measured and dropped: row conflicts under `REPEATABLE READ`
+//!   or `SERIALIZABLE` hit nearly every pair split across instances (both sides
+//!   claim and add at once), and batches touching many mailboxes in different
+//!   orders deadlocked (a second each to detect): 26–80 rendezvous/s on two
+//!   instances in `bench/serve`. A conflict that still happens is run again.
 //! - **Messages** carry their position in the mailbox (a unique key), so positions
 //!   have no gaps; adding one also sends a notification on [`CHANNEL`], delivered by
 //!   PostgreSQL only if the transaction commits. Other instances listen
@@ -39,6 +40,8 @@ use conn::Session;
 /// The notification channel for new messages; the payload is `[app, mailbox,
 /// origin]` in JSON, or `*` ("catch up everything") when that would not fit.
 pub(crate) const CHANNEL: &str = "ferry_mailbox";
+/// Transaction-scoped advisory lock taken by every batch.
+const BATCH_LOCK: i64 = 7_378_698_002_470_004_081;
 /// Transaction-scoped advisory lock held by the instance that runs expiry ("ferryexp").
 const EXPIRY_LOCK: i64 = 0x6665_7272_7965_7870;
 /// PostgreSQL refuses notification payloads from 8000 bytes.
@@ -97,9 +100,13 @@ impl PgStore {
         if self.in_tx {
             return Ok(());
         }
-        const BEGIN: &str = "BEGIN ISOLATION LEVEL REPEATABLE READ";
-        if self.session.batch(BEGIN).is_err() {
-            self.session.batch(BEGIN)?;
+        // One round trip: the transaction and the pool-wide lock that orders
+        // the instances' batches (see the module docs).
+        let begin = format!(
+            "BEGIN ISOLATION LEVEL READ COMMITTED; SELECT pg_advisory_xact_lock({BATCH_LOCK})"
+        );
+        if self.session.batch(&begin).is_err() {
+            self.session.batch(&begin)?;
         }
         self.in_tx = true;
         Ok(())
