@@ -43,14 +43,12 @@ async fn ferry_sends_through_two_instances_of_a_relay_pool() {
     got.assert_success();
     assert!(std::fs::read(sandbox.out.join("pooled.bin")).unwrap() == data);
     // Each side dials both relays (its own and the peer's hint), all with the
-    // same token: the instance that did not win the first claim handed its
-    // connections over, and only the owner relayed.
+    // same token, so the pair may form at either instance, and a hand-over may or
+    // may not finish before the transfer ends (it did in most runs, not all: CI
+    // saw none once). What always holds with a pool: exactly one instance
+    // relayed. The hand-over itself is tested deterministically in
+    // ferry-server's relay_pool.rs and postgres.rs.
     let m = [one.handle().metrics_text(), two.handle().metrics_text()];
-    let forwarded: u64 = m
-        .iter()
-        .map(|t| metric(t, "ferry_relay_forwarded_total"))
-        .sum();
-    assert!(forwarded >= 1, "no hand-over:\n{}\n{}", m[0], m[1]);
     let relayed = m
         .iter()
         .filter(|t| metric(t, "ferry_relay_bytes_total") > 0)
