@@ -5,10 +5,29 @@
 //! `/v1`, `/`, `/health` and `/metrics`, and keeps handshake buffers short-lived.
 
 use std::net::IpAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio_tungstenite_030::tungstenite::handshake::derive_accept_key;
+use tokio_tungstenite_030::tungstenite::protocol::WebSocketConfig;
+
+/// Connection ids, for logs and for the state thread's listener table.
+static NEXT_CONN: AtomicU64 = AtomicU64::new(1);
+
+pub(crate) fn next_conn_id() -> u64 {
+    NEXT_CONN.fetch_add(1, Ordering::Relaxed)
+}
+
+/// Small buffers keep an idle client cheap; frames up to the body limit still fit.
+pub(crate) fn ws_config(max_message: usize) -> WebSocketConfig {
+    WebSocketConfig::default()
+        .read_buffer_size(512)
+        .write_buffer_size(0)
+        .max_write_buffer_size(max_message.saturating_add(64 * 1024))
+        .max_message_size(Some(max_message))
+        .max_frame_size(Some(max_message))
+}
 
 /// Longest request head we read.
 const MAX_HEAD: usize = 8 * 1024;

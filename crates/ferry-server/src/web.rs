@@ -15,6 +15,10 @@ use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
 
 use ferry_proto::transfer::DEFAULT_APPID;
 
+/// Where the WebSocket relay answers on the mailbox port (over TLS when the
+/// port is), besides its own listener.
+pub(crate) const RELAY_PATH: &str = "/relay";
+
 /// One embedded file.
 struct Asset {
     path: &'static str,
@@ -97,11 +101,7 @@ impl WebPorts {
     fn relay_ws_url(&self, host: &str) -> Option<String> {
         let port = self.relay_ws?;
         Some(match self.tls {
-            true => format!(
-                "wss://{host}:{}{}",
-                self.mailbox,
-                crate::mailbox::RELAY_PATH
-            ),
+            true => format!("wss://{host}:{}{}", self.mailbox, RELAY_PATH),
             false => format!("ws://{host}:{port}/"),
         })
     }

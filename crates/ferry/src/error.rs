@@ -65,6 +65,23 @@ pub enum PeerError {
     Refused(#[from] ferry_proto::localsend::sender::SendError),
 }
 
+/// Why a server's certificate was refused (`tls::CertProblem::of` reads it off a
+/// failed handshake).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum CertProblem {
+    #[error("its certificate has expired")]
+    Expired,
+    #[error("its certificate is not valid yet")]
+    NotValidYet,
+    #[error("its certificate is for another host name ({presented}), not {expected}")]
+    WrongName { expected: String, presented: String },
+    #[error("its certificate is issued by a certificate authority we do not trust")]
+    UntrustedCa,
+    #[error("its certificate is invalid ({0})")]
+    Bad(String),
+}
+
 /// The mailbox server could not be reached, went away, or refused.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -73,10 +90,7 @@ pub enum ServerError {
     Unreachable { url: String, reason: String },
     /// A `wss://` server whose certificate failed verification.
     #[error("refusing the mailbox server at {url}: {problem}")]
-    Certificate {
-        url: String,
-        problem: crate::tls::CertProblem,
-    },
+    Certificate { url: String, problem: CertProblem },
     #[error("lost the connection to the mailbox server before the transfer finished")]
     Lost,
     #[error("timed out {0}")]

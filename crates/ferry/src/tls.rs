@@ -22,6 +22,8 @@ use tokio_rustls::client::TlsStream;
 
 use ferry_proto::transfer::path::escape_for_terminal;
 
+// The kind lives with the other errors; it is reached here too, where it is made.
+pub use crate::error::CertProblem;
 use crate::error::{Error, LocalError};
 
 /// The one crypto provider of ferry's TLS: ring (never aws-lc-rs), passed
@@ -95,22 +97,6 @@ impl Trust {
         let connector = tokio_rustls::TlsConnector::from(self.client_config()?);
         connector.connect(name, tcp).await
     }
-}
-
-/// Why a server's certificate was refused.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum CertProblem {
-    #[error("its certificate has expired")]
-    Expired,
-    #[error("its certificate is not valid yet")]
-    NotValidYet,
-    #[error("its certificate is for another host name ({presented}), not {expected}")]
-    WrongName { expected: String, presented: String },
-    #[error("its certificate is issued by a certificate authority we do not trust")]
-    UntrustedCa,
-    #[error("its certificate is invalid ({0})")]
-    Bad(String),
 }
 
 impl CertProblem {

@@ -1,5 +1,5 @@
 //! The rendezvous ("mailbox") server: the WebSocket at `/v1` plus the small HTTP
-//! pages on the same port, and the WebSocket relay at [`RELAY_PATH`] (handed
+//! pages on the same port, and the WebSocket relay at [`RELAY_PATH`](crate::web::RELAY_PATH) (handed
 //! to `relay`), all plain or all TLS.
 
 mod conn;
@@ -13,37 +13,19 @@ pub(crate) mod state;
 mod summary;
 
 use std::net::{IpAddr, SocketAddr};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::watch;
-use tokio_tungstenite_030::tungstenite::protocol::{Role, WebSocketConfig};
+use tokio_tungstenite_030::tungstenite::protocol::Role;
 use tokio_tungstenite_030::WebSocketStream;
 
 pub(crate) use conn::MailboxCtx;
 
-use crate::http::{self, RequestHead};
+use crate::http::{self, next_conn_id, ws_config, RequestHead};
 use crate::io::MaybeTls;
 use crate::limits::{IpSlot, PerIp};
 use crate::metrics::Metrics;
-
-/// Connection ids, for logs and for the state thread's listener table.
-static NEXT_CONN: AtomicU64 = AtomicU64::new(1);
-
-pub(crate) fn next_conn_id() -> u64 {
-    NEXT_CONN.fetch_add(1, Ordering::Relaxed)
-}
-
-/// Small buffers keep an idle client cheap; frames up to the body limit still fit.
-pub(crate) fn ws_config(max_message: usize) -> WebSocketConfig {
-    WebSocketConfig::default()
-        .read_buffer_size(512)
-        .write_buffer_size(0)
-        .max_write_buffer_size(max_message.saturating_add(64 * 1024))
-        .max_message_size(Some(max_message))
-        .max_frame_size(Some(max_message))
-}
 
 /// What the mailbox port's connections share besides [`MailboxCtx`].
 pub(crate) struct PortCtx {
@@ -54,13 +36,9 @@ pub(crate) struct PortCtx {
     pub(crate) log_addresses: bool,
     /// The browser page's listeners, when the page is served.
     pub(crate) web: Option<crate::web::WebPorts>,
-    /// The WebSocket relay, served at [`RELAY_PATH`] too when it runs.
+    /// The WebSocket relay, served at [`RELAY_PATH`](crate::web::RELAY_PATH) too when it runs.
     pub(crate) relay: Option<Arc<crate::relay::RelayPort>>,
 }
-
-/// Where the WebSocket relay answers on the mailbox port (over TLS when the
-/// port is), besides its own listener.
-pub(crate) const RELAY_PATH: &str = "/relay";
 
 /// Serves one TCP connection of the mailbox port: a WebSocket upgrade at `/v1`,
 /// or a plain page.
@@ -94,7 +72,10 @@ pub(crate) async fn serve_http(
         }
     };
     ctx.mailbox.metrics.http_requests_total.inc();
-    let relay = ctx.relay.as_ref().filter(|_| head.path == RELAY_PATH);
+    let relay = ctx
+        .relay
+        .as_ref()
+        .filter(|_| head.path == crate::web::RELAY_PATH);
     if let (Some(relay), Some(key)) = (relay, head.ws_key.as_deref()) {
         drop(slot); // the relay counts its own connections per address
         let relay = Arc::clone(relay);

@@ -96,7 +96,7 @@ pub(crate) async fn serve_tcp(
         return;
     };
     let _open = Open::new(&port.relay.metrics);
-    let id = crate::mailbox::next_conn_id();
+    let id = http::next_conn_id();
     let span = span(id, peer, port.log_addresses);
     let fut = conn::serve_tcp(Arc::clone(&port), stream, slot, peer.ip(), id, shutdown);
     tracing::Instrument::instrument(fut, span).await;
@@ -157,9 +157,9 @@ async fn upgrade(
         return;
     }
     let _open = Open::new(&port.relay.metrics);
-    let cfg = crate::mailbox::ws_config(16 * 1024 * 1024);
+    let cfg = http::ws_config(16 * 1024 * 1024);
     let ws = WebSocketStream::from_partially_read(stream, leftover, Role::Server, Some(cfg)).await;
-    let id = crate::mailbox::next_conn_id();
+    let id = http::next_conn_id();
     let origin = Origin::Client(peer.ip());
     let fut = ws_handshake(Arc::clone(&port.relay), ws, id, origin, shutdown);
     tracing::Instrument::instrument(fut, span(id, peer, port.log_addresses)).await;
