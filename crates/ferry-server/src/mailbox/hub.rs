@@ -6,9 +6,9 @@
 //! no client hears of anything that a crash could lose. A listener whose queue is full is dropped
 //! (it cannot keep up) instead of ever blocking this thread.
 //!
-//! With a store shared by several instances (PostgreSQL), a batch that conflicts
-//! with another instance's is rolled back and run again, split in halves if it
-//! keeps conflicting, a single command up to [`MAX_TRIES`] times;
+//! With a store shared by several instances (PostgreSQL), batches take turns under
+//! the store's lock; one that still conflicts (a writer outside that lock) is
+//! rolled back and run again, up to [`MAX_TRIES`] times;
 //! other instances' messages arrive as [`Changed`] notices and are read from the
 //! store, each listener getting every position once and in order.
 
@@ -28,11 +28,8 @@ use crate::store::{listen_for_changes, ChangeSink, Changed, Store, StoreError, U
 
 /// Commands applied before one commit.
 const MAX_BATCH: usize = 256;
-/// Runs of one command that keeps conflicting with other instances before it
-/// fails.
+/// Runs of a batch that keeps conflicting before its commands fail.
 const MAX_TRIES: usize = 12;
-/// Runs of a batch of several commands before it is split in two.
-const SPLIT_AFTER: usize = 3;
 /// Pending operations before connection tasks wait.
 const QUEUE: usize = 4096;
 
@@ -167,34 +164,19 @@ fn run<S: Store>(mut state: State<S>, mut rx: mpsc::Receiver<HubOp>, metrics: &M
 }
 
 fn apply_batch<S: Store>(state: &mut State<S>, batch: &mut Vec<HubOp>, metrics: &Metrics) {
-    // A big batch that keeps conflicting is split: each half conflicts less, and
-    // a single command conflicts only with the other instance's command on the
-    // same nameplate or mailbox.
-    let tries = if batch.len() > 1 {
-        SPLIT_AFTER
-    } else {
-        MAX_TRIES
-    };
     let mut tried = 0;
     let (answers, out) = loop {
         tried += 1;
         let (answers, out) = run_batch(state, batch);
         match state.commit() {
             Ok(()) => break (answers, out),
-            Err(e) if e.is_conflict() && tried < tries => {
+            Err(e) if e.is_conflict() && tried < MAX_TRIES => {
                 metrics.store_conflicts.inc();
                 tracing::debug!(
                     tried,
                     "conflict with another instance; running the batch again"
                 );
                 std::thread::sleep(conflict_backoff(tried));
-            }
-            Err(e) if e.is_conflict() && batch.len() > 1 => {
-                metrics.store_conflicts.inc();
-                let mut second = batch.split_off(batch.len() / 2);
-                apply_batch(state, batch, metrics);
-                apply_batch(state, &mut second, metrics);
-                return;
             }
             Err(e) => {
                 tracing::error!(error = %e, "commit failed; the batch was rolled back");

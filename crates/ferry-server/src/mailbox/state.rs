@@ -689,12 +689,8 @@ impl<S: Store> State<S> {
             self.store.touch_mailbox(app, id, now)?;
         }
         if self.store.shared() {
-            // Other instances change the store too: refresh the hints, and leave
-            // expiry to whichever instance holds the lock.
+            // Other instances change the store too: refresh the hints.
             self.reload()?;
-            if !self.store.lead_expiry()? {
-                return Ok(());
-            }
         }
         let stale = self.store.stale_mailboxes(cutoff)?;
         let count = stale.len();

@@ -191,11 +191,6 @@ pub trait Store: Send + 'static {
             .map(|(_, n)| n)
             .collect())
     }
-    /// Whether this instance runs expiry now: with a shared store, one instance at
-    /// a time (for the rest of the transaction).
-    fn lead_expiry(&mut self) -> Result<bool, StoreError> {
-        Ok(true)
-    }
 
     fn record_usage(&mut self, rec: &UsageRecord) -> Result<(), StoreError>;
     /// Makes every write so far durable (a transaction commit).

@@ -17,8 +17,8 @@
 //!   PostgreSQL only if the transaction commits. Other instances listen
 //!   ([`listen_for_changes`]) and catch up by position, so a missed notification
 //!   (a lost connection) costs a catch-up read, never a message.
-//! - **Expiry** runs in one instance at a time: [`Store::lead_expiry`] takes a
-//!   transaction-scoped advisory lock.
+//! - **Expiry** is a batch like any other: under the batch lock one instance's
+//!   expiry runs at a time, and deletes each stale mailbox once.
 //! - **Outages.** A lost connection fails the batch in flight (rolled back by the
 //!   server, so nothing is half-applied) and the next batch reconnects, with backoff.
 
@@ -42,8 +42,6 @@ use conn::Session;
 pub(crate) const CHANNEL: &str = "ferry_mailbox";
 /// Transaction-scoped advisory lock taken by every batch.
 const BATCH_LOCK: i64 = 7_378_698_002_470_004_081;
-/// Transaction-scoped advisory lock held by the instance that runs expiry ("ferryexp").
-const EXPIRY_LOCK: i64 = 0x6665_7272_7965_7870;
 /// PostgreSQL refuses notification payloads from 8000 bytes.
 const MAX_PAYLOAD: usize = 7900;
 
@@ -338,11 +336,6 @@ impl Store for PgStore {
 
     fn change_feed(&self) -> Option<ChangeFeed> {
         Some(self.feed.clone())
-    }
-
-    fn lead_expiry(&mut self) -> Result<bool, StoreError> {
-        let rows = self.query("SELECT pg_try_advisory_xact_lock($1)", &[&EXPIRY_LOCK])?;
-        Ok(rows.first().is_some_and(|r| r.get(0)))
     }
 
     fn commit(&mut self) -> Result<(), StoreError> {
