@@ -22,6 +22,7 @@
 //! whole `ferry` process (killed when it overstays).
 #![allow(clippy::unwrap_used)] // a test kit: a failed unwrap is a failed test
 
+pub mod balancer;
 pub mod evil_peer;
 pub mod evil_server;
 pub mod evil_transit;
