@@ -9,6 +9,8 @@ PY_PKGS=(magic-wormhole==0.24.0 magic-wormhole-mailbox-server==0.8.0 magic-wormh
 # LocalSend peers (docs/localsend/peers.md §3); localsend-cli does not declare its
 # dependencies, so requests and cryptography are installed beside it.
 LS_PKGS=(localsendd==0.1.1 localsend-cli==0.1.1 requests==2.34.2 cryptography==50.0.2)
+# bench/serve's independent mailbox load generator (bench/lib/ws_loadgen.py).
+BENCH_PKGS=(websockets==17.4)
 RS_CLI_VERSION=0.8.1
 mkdir -p "$PEERS"
 
@@ -65,6 +67,13 @@ if [ ! -e "$ls_stamp" ]; then
   touch "$ls_stamp"
 fi
 
+bench_stamp="$PEERS/venv/.ferry-bench-$(echo "${BENCH_PKGS[*]}" | sha256sum | cut -c1-12)"
+if [ ! -e "$bench_stamp" ]; then
+  log "benchmark packages ${BENCH_PKGS[*]}"
+  "$PEERS/venv/bin/pip" install -q "${BENCH_PKGS[@]}" >&2
+  touch "$bench_stamp"
+fi
+
 # Reinstall when the cached binary is missing or another version (the pin changed).
 if ! "$PEERS/cargo/bin/wormhole-rs" --version 2>/dev/null | grep -qx "wormhole-rs $RS_CLI_VERSION"; then
   log "cargo install magic-wormhole-cli $RS_CLI_VERSION (several minutes, once)"
@@ -79,6 +88,7 @@ fi
 # wss:// for the Python peer (tests/tls_python.rs): Twisted's TLS needs pyOpenSSL and
 # service_identity, which magic-wormhole's twisted[tls] requirement installs.
 "$PEERS/venv/bin/python3" -c 'import OpenSSL, service_identity'
+"$PEERS/venv/bin/python3" -c 'import websockets'
 "$PEERS/cargo/bin/wormhole-rs" --version >&2
 wormhole-william --version >&2
 "$PEERS/venv/bin/localsendd" --help >/dev/null
