@@ -217,6 +217,9 @@ impl<S: Store> State<S> {
             conflict: false,
         };
         s.reload()?;
+        // Ends the transaction the reads opened, so that it holds nothing (a
+        // WAL read mark, PostgreSQL's batch lock) until the first batch.
+        s.store.commit()?;
         Ok(s)
     }
 

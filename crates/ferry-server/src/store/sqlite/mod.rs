@@ -1,162 +1,69 @@
 //! The embedded SQLite [`Store`] (the default backend).
 //!
-//! WAL journal with `synchronous=NORMAL`: a commit reaches the OS before the
-//! client is answered, so killing the server loses nothing it acknowledged (a
-//! power cut may lose the last commits, which for a rendezvous is harmless).
-//! Writes open a transaction lazily; [`Store::commit`] ends it, which lets the
-//! state thread group the commands that arrive together into one commit.
+//! WAL journal with `synchronous=NORMAL`: a commit reaches the OS (a `pwrite` to
+//! the WAL) before the client is answered, so killing the server loses nothing it
+//! acknowledged; only a checkpoint `fsync`s. A power cut may lose the last
+//! commits, which for a rendezvous is harmless: both clients lose their
+//! connection to the server too, and a Python client that reconnects re-sends its
+//! `claim`/`open`/`add`.
 //!
-//! Checkpoints (copying the WAL into the database file, with two `fsync`s) do
-//! not run inside a commit, where SQLite's automatic checkpoint would stall the
-//! state thread and every client waiting on it. A file database has a
-//! checkpointer thread with its own connection that runs passive checkpoints
-//! while the state thread goes on committing. Under sustained load those never
-//! catch up completely, so the WAL could not restart from its beginning; once it
-//! has grown past [`WAL_RESET_FRAMES`] the state thread runs one checkpoint
-//! itself in [`Store::maintain`], after the batch's replies have gone out.
+//! One transaction per batch of the state thread: the first statement after a
+//! commit, read or write, opens it and [`Store::commit`] ends it, so the commands
+//! that arrive together share one commit and one set of file locks. The schema
+//! (schema.rs) keeps each record in one row; checkpoints run on a thread of their
+//! own (checkpoint.rs).
 
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{self, RecvTimeoutError, SyncSender};
-use std::sync::Arc;
-use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+mod checkpoint;
+mod schema;
+
+use std::path::Path;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
 
 use rusqlite::{params, Connection, OptionalExtension};
 
-use super::{
-    Mailbox, MailboxSide, Nameplate, NameplateSide, Store, StoreError, StoredMessage, UsageRecord,
-};
+use super::{Mailbox, Nameplate, Store, StoreError, StoredMessage, UsageRecord};
+use checkpoint::{passive_checkpoint, Checkpointer, CHECKPOINT_DELAY};
 
-const SCHEMA: &str = "
-CREATE TABLE IF NOT EXISTS nameplates (
-  app_id TEXT NOT NULL, name TEXT NOT NULL, mailbox_id TEXT NOT NULL,
-  PRIMARY KEY (app_id, name));
-CREATE INDEX IF NOT EXISTS nameplates_mailbox ON nameplates (app_id, mailbox_id);
-CREATE TABLE IF NOT EXISTS nameplate_sides (
-  app_id TEXT NOT NULL, name TEXT NOT NULL, side TEXT NOT NULL,
-  claimed INTEGER NOT NULL, added REAL NOT NULL,
-  PRIMARY KEY (app_id, name, side));
-CREATE TABLE IF NOT EXISTS mailboxes (
-  app_id TEXT NOT NULL, id TEXT NOT NULL, for_nameplate INTEGER NOT NULL, updated REAL NOT NULL,
-  PRIMARY KEY (app_id, id));
-CREATE INDEX IF NOT EXISTS mailboxes_updated ON mailboxes (updated);
-CREATE TABLE IF NOT EXISTS mailbox_sides (
-  app_id TEXT NOT NULL, mailbox_id TEXT NOT NULL, side TEXT NOT NULL,
-  opened INTEGER NOT NULL, added REAL NOT NULL, mood TEXT,
-  PRIMARY KEY (app_id, mailbox_id, side));
-CREATE TABLE IF NOT EXISTS messages (
-  app_id TEXT NOT NULL, mailbox_id TEXT NOT NULL, side TEXT NOT NULL, phase TEXT NOT NULL,
-  body TEXT NOT NULL, server_rx REAL NOT NULL, msg_id TEXT);
-CREATE INDEX IF NOT EXISTS messages_mailbox ON messages (app_id, mailbox_id);
-CREATE TABLE IF NOT EXISTS usage (
-  kind TEXT NOT NULL, app_id TEXT NOT NULL, for_nameplate INTEGER NOT NULL,
-  started REAL NOT NULL, waiting_time REAL, total_time REAL NOT NULL,
-  total_bytes INTEGER NOT NULL, result TEXT NOT NULL);
-PRAGMA user_version = 1;
-";
-
-/// WAL frames (pages) past which the state thread checkpoints itself, so that
-/// the WAL restarts: about 64 MiB with 4 KiB pages.
-const WAL_RESET_FRAMES: i64 = 16 * 1024;
-/// The checkpointer waits this long after a commit so that one checkpoint
-/// covers many commits.
-const CHECKPOINT_DELAY: Duration = Duration::from_millis(200);
 /// The WAL file is truncated to this size when it restarts.
 const WAL_KEEP_BYTES: i64 = 4 * 1024 * 1024;
 
 /// SQLite-backed store; see the module docs for durability.
 pub struct SqliteStore {
     conn: Connection,
+    /// A transaction is open (since the first statement after a commit).
     in_tx: bool,
+    /// ... and has written something.
+    wrote: bool,
     checkpointer: Option<Checkpointer>,
-}
-
-/// The background checkpoint thread of a file database.
-struct Checkpointer {
-    /// A commit happened; dropping it stops the thread.
-    wake: Option<SyncSender<()>>,
-    /// Set by the thread when the WAL is too long to restart on its own.
-    wal_long: Arc<AtomicBool>,
-    thread: Option<JoinHandle<()>>,
-}
-
-impl Checkpointer {
-    fn start(path: &Path, delay: Duration) -> Result<Self, StoreError> {
-        let conn = Connection::open(path).map_err(err)?;
-        conn.execute_batch("PRAGMA busy_timeout = 5000;")
-            .map_err(err)?;
-        let (wake, woken) = mpsc::sync_channel(1);
-        let wal_long = Arc::new(AtomicBool::new(false));
-        let flag = Arc::clone(&wal_long);
-        let path: PathBuf = path.to_owned();
-        let thread = std::thread::Builder::new()
-            .name("ferry-checkpoint".into())
-            .spawn(move || checkpoint_loop(&conn, &woken, &flag, &path, delay))
-            .map_err(|e| StoreError::new(e.to_string()))?;
-        Ok(Checkpointer {
-            wake: Some(wake),
-            wal_long,
-            thread: Some(thread),
-        })
-    }
-
-    fn committed(&self) {
-        if let Some(w) = &self.wake {
-            // Full: a wake-up is pending already.
-            let _ = w.try_send(());
-        }
-    }
-}
-
-impl Drop for Checkpointer {
-    fn drop(&mut self) {
-        self.wake = None;
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-    }
-}
-
-/// Runs a passive checkpoint shortly after commits, until the store is dropped.
-fn checkpoint_loop(
-    conn: &Connection,
-    woken: &mpsc::Receiver<()>,
-    wal_long: &AtomicBool,
-    path: &Path,
-    delay: Duration,
-) {
-    while woken.recv().is_ok() {
-        // Let more commits pile up; stop at once if the store goes away.
-        let until = Instant::now() + delay;
-        loop {
-            match woken.recv_timeout(until.saturating_duration_since(Instant::now())) {
-                Ok(()) => continue,
-                Err(RecvTimeoutError::Timeout) => break,
-                Err(RecvTimeoutError::Disconnected) => return,
-            }
-        }
-        match passive_checkpoint(conn) {
-            Ok((_, log, _)) if log > WAL_RESET_FRAMES => wal_long.store(true, Ordering::Relaxed),
-            Ok(_) => {}
-            Err(e) => tracing::warn!(error = %e, db = %path.display(), "checkpoint failed"),
-        }
-    }
-}
-
-/// `PRAGMA wal_checkpoint(PASSIVE)`: (busy, frames in the WAL, frames copied).
-fn passive_checkpoint(conn: &Connection) -> rusqlite::Result<(i64, i64, i64)> {
-    conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| {
-        Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-    })
 }
 
 fn err(e: rusqlite::Error) -> StoreError {
     StoreError::new(e.to_string())
 }
 
+fn json<T: serde::Serialize>(v: &T) -> Result<String, StoreError> {
+    serde_json::to_string(v).map_err(|e| StoreError::new(e.to_string()))
+}
+
+/// Sides read back from a row; a column that is not our JSON is a SQL error.
+fn sides<T: serde::de::DeserializeOwned>(r: &rusqlite::Row<'_>, i: usize) -> rusqlite::Result<T> {
+    let text: String = r.get(i)?;
+    serde_json::from_str(&text).map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, e.into())
+    })
+}
+
+/// A nameplate from columns `i` (mailbox id) and `i + 1` (sides).
+fn nameplate_at(r: &rusqlite::Row<'_>, i: usize) -> rusqlite::Result<Nameplate> {
+    Ok(Nameplate {
+        mailbox: r.get(i)?,
+        sides: sides(r, i + 1)?,
+    })
+}
+
 impl SqliteStore {
-    /// Opens (creating if needed) the database file.
+    /// Opens (creating or migrating if needed) the database file.
     pub fn open(path: &Path) -> Result<Self, StoreError> {
         Self::open_with_delay(path, CHECKPOINT_DELAY)
     }
@@ -185,79 +92,57 @@ impl SqliteStore {
             .map_err(err)?;
         conn.execute_batch("PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000;")
             .map_err(err)?;
-        conn.execute_batch(SCHEMA).map_err(err)?;
+        schema::migrate(&conn)?;
         conn.set_prepared_statement_cache_capacity(64);
         Ok(SqliteStore {
             conn,
             in_tx: false,
+            wrote: false,
             checkpointer: None,
         })
     }
 
-    /// Opens a transaction before the first write after a commit.
-    fn begin(&mut self) -> Result<(), StoreError> {
+    /// The connection, inside the batch's transaction (opened here if needed).
+    fn tx(&mut self) -> Result<&Connection, StoreError> {
         if !self.in_tx {
             self.conn.execute_batch("BEGIN").map_err(err)?;
             self.in_tx = true;
         }
-        Ok(())
+        Ok(&self.conn)
     }
 
     fn exec(&mut self, sql: &str, p: impl rusqlite::Params) -> Result<(), StoreError> {
-        self.begin()?;
-        self.conn
+        self.tx()?
             .prepare_cached(sql)
             .and_then(|mut s| s.execute(p))
             .map_err(err)?;
+        self.wrote = true;
         Ok(())
     }
 
-    fn nameplate_sides(&mut self, app: &str, name: &str) -> Result<Vec<NameplateSide>, StoreError> {
-        let mut st = self
-            .conn
-            .prepare_cached(
-                "SELECT side, claimed, added FROM nameplate_sides WHERE app_id=?1 AND name=?2 ORDER BY added, rowid",
-            )
-            .map_err(err)?;
-        let rows = st
-            .query_map(params![app, name], |r| {
-                Ok(NameplateSide {
-                    side: r.get(0)?,
-                    claimed: r.get(1)?,
-                    added: r.get(2)?,
-                })
-            })
-            .map_err(err)?;
+    /// The rows of a query, each mapped by `f`.
+    fn rows<T>(
+        &mut self,
+        sql: &str,
+        p: impl rusqlite::Params,
+        f: impl FnMut(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+    ) -> Result<Vec<T>, StoreError> {
+        let mut st = self.tx()?.prepare_cached(sql).map_err(err)?;
+        let rows = st.query_map(p, f).map_err(err)?;
         rows.collect::<Result<_, _>>().map_err(err)
     }
 
-    fn mailbox_sides(&mut self, app: &str, id: &str) -> Result<Vec<MailboxSide>, StoreError> {
-        let mut st = self
-            .conn
-            .prepare_cached(
-                "SELECT side, opened, added, mood FROM mailbox_sides WHERE app_id=?1 AND mailbox_id=?2 ORDER BY added, rowid",
-            )
-            .map_err(err)?;
-        let rows = st
-            .query_map(params![app, id], |r| {
-                Ok(MailboxSide {
-                    side: r.get(0)?,
-                    opened: r.get(1)?,
-                    added: r.get(2)?,
-                    mood: r.get(3)?,
-                })
-            })
-            .map_err(err)?;
-        rows.collect::<Result<_, _>>().map_err(err)
-    }
-
-    fn names_for_mailbox(&mut self, app: &str, id: &str) -> Result<Vec<String>, StoreError> {
-        let mut st = self
-            .conn
-            .prepare_cached("SELECT name FROM nameplates WHERE app_id=?1 AND mailbox_id=?2")
-            .map_err(err)?;
-        let rows = st.query_map(params![app, id], |r| r.get(0)).map_err(err)?;
-        rows.collect::<Result<_, _>>().map_err(err)
+    /// The one row of a query, if any, mapped by `f`.
+    fn row<T>(
+        &mut self,
+        sql: &str,
+        p: impl rusqlite::Params,
+        f: impl FnOnce(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+    ) -> Result<Option<T>, StoreError> {
+        self.tx()?
+            .prepare_cached(sql)
+            .and_then(|mut s| s.query_row(p, f).optional())
+            .map_err(err)
     }
 
     fn pairs(
@@ -265,47 +150,32 @@ impl SqliteStore {
         sql: &str,
         p: impl rusqlite::Params,
     ) -> Result<Vec<(String, String)>, StoreError> {
-        let mut st = self.conn.prepare_cached(sql).map_err(err)?;
-        let rows = st
-            .query_map(p, |r| Ok((r.get(0)?, r.get(1)?)))
-            .map_err(err)?;
-        rows.collect::<Result<_, _>>().map_err(err)
+        self.rows(sql, p, |r| Ok((r.get(0)?, r.get(1)?)))
+    }
+
+    fn count(&mut self, sql: &str, p: impl rusqlite::Params) -> Result<u64, StoreError> {
+        let n: Option<i64> = self.row(sql, p, |r| r.get(0))?;
+        Ok(n.and_then(|n| u64::try_from(n).ok()).unwrap_or(0))
     }
 }
 
 impl Store for SqliteStore {
     fn nameplate(&mut self, app: &str, name: &str) -> Result<Option<Nameplate>, StoreError> {
-        let mailbox: Option<String> = self
-            .conn
-            .prepare_cached("SELECT mailbox_id FROM nameplates WHERE app_id=?1 AND name=?2")
-            .and_then(|mut s| s.query_row(params![app, name], |r| r.get(0)).optional())
-            .map_err(err)?;
-        let Some(mailbox) = mailbox else {
-            return Ok(None);
-        };
-        let sides = self.nameplate_sides(app, name)?;
-        Ok(Some(Nameplate { mailbox, sides }))
+        self.row(
+            "SELECT mailbox_id, sides FROM nameplates WHERE app_id=?1 AND name=?2",
+            params![app, name],
+            |r| nameplate_at(r, 0),
+        )
     }
 
     fn put_nameplate(&mut self, app: &str, name: &str, np: &Nameplate) -> Result<(), StoreError> {
         self.exec(
-            "INSERT OR REPLACE INTO nameplates (app_id, name, mailbox_id) VALUES (?1, ?2, ?3)",
-            params![app, name, np.mailbox],
-        )?;
-        for s in &np.sides {
-            self.exec(
-                "INSERT OR REPLACE INTO nameplate_sides (app_id, name, side, claimed, added) VALUES (?1, ?2, ?3, ?4, ?5)",
-                params![app, name, s.side, s.claimed, s.added],
-            )?;
-        }
-        Ok(())
+            "INSERT OR REPLACE INTO nameplates (app_id, name, mailbox_id, sides) VALUES (?1, ?2, ?3, ?4)",
+            params![app, name, np.mailbox, json(&np.sides)?],
+        )
     }
 
     fn delete_nameplate(&mut self, app: &str, name: &str) -> Result<(), StoreError> {
-        self.exec(
-            "DELETE FROM nameplate_sides WHERE app_id=?1 AND name=?2",
-            params![app, name],
-        )?;
         self.exec(
             "DELETE FROM nameplates WHERE app_id=?1 AND name=?2",
             params![app, name],
@@ -317,39 +187,24 @@ impl Store for SqliteStore {
     }
 
     fn mailbox(&mut self, app: &str, id: &str) -> Result<Option<Mailbox>, StoreError> {
-        let row: Option<(bool, f64)> = self
-            .conn
-            .prepare_cached(
-                "SELECT for_nameplate, updated FROM mailboxes WHERE app_id=?1 AND id=?2",
-            )
-            .and_then(|mut s| {
-                s.query_row(params![app, id], |r| Ok((r.get(0)?, r.get(1)?)))
-                    .optional()
-            })
-            .map_err(err)?;
-        let Some((for_nameplate, updated)) = row else {
-            return Ok(None);
-        };
-        let sides = self.mailbox_sides(app, id)?;
-        Ok(Some(Mailbox {
-            for_nameplate,
-            updated,
-            sides,
-        }))
+        self.row(
+            "SELECT for_nameplate, updated, sides FROM mailboxes WHERE app_id=?1 AND id=?2",
+            params![app, id],
+            |r| {
+                Ok(Mailbox {
+                    for_nameplate: r.get(0)?,
+                    updated: r.get(1)?,
+                    sides: sides(r, 2)?,
+                })
+            },
+        )
     }
 
     fn put_mailbox(&mut self, app: &str, id: &str, mb: &Mailbox) -> Result<(), StoreError> {
         self.exec(
-            "INSERT OR REPLACE INTO mailboxes (app_id, id, for_nameplate, updated) VALUES (?1, ?2, ?3, ?4)",
-            params![app, id, mb.for_nameplate, mb.updated],
-        )?;
-        for s in &mb.sides {
-            self.exec(
-                "INSERT OR REPLACE INTO mailbox_sides (app_id, mailbox_id, side, opened, added, mood) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                params![app, id, s.side, s.opened, s.added, s.mood],
-            )?;
-        }
-        Ok(())
+            "INSERT OR REPLACE INTO mailboxes (app_id, id, for_nameplate, updated, sides) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![app, id, mb.for_nameplate, mb.updated, json(&mb.sides)?],
+        )
     }
 
     fn touch_mailbox(&mut self, app: &str, id: &str, now: f64) -> Result<(), StoreError> {
@@ -364,19 +219,19 @@ impl Store for SqliteStore {
         app: &str,
         id: &str,
     ) -> Result<Vec<(String, Nameplate)>, StoreError> {
-        let mut gone = Vec::new();
-        for name in self.names_for_mailbox(app, id)? {
-            if let Some(np) = self.nameplate(app, &name)? {
-                gone.push((name.clone(), np));
-            }
-            self.delete_nameplate(app, &name)?;
+        let gone = self.rows(
+            "SELECT name, mailbox_id, sides FROM nameplates WHERE app_id=?1 AND mailbox_id=?2",
+            params![app, id],
+            |r| Ok((r.get(0)?, nameplate_at(r, 1)?)),
+        )?;
+        if !gone.is_empty() {
+            self.exec(
+                "DELETE FROM nameplates WHERE app_id=?1 AND mailbox_id=?2",
+                params![app, id],
+            )?;
         }
         self.exec(
             "DELETE FROM messages WHERE app_id=?1 AND mailbox_id=?2",
-            params![app, id],
-        )?;
-        self.exec(
-            "DELETE FROM mailbox_sides WHERE app_id=?1 AND mailbox_id=?2",
             params![app, id],
         )?;
         self.exec(
@@ -394,9 +249,7 @@ impl Store for SqliteStore {
     }
 
     fn count_mailboxes(&mut self) -> Result<u64, StoreError> {
-        self.conn
-            .query_row("SELECT COUNT(*) FROM mailboxes", [], |r| r.get(0))
-            .map_err(err)
+        self.count("SELECT COUNT(*) FROM mailboxes", [])
     }
 
     fn messages_after(
@@ -405,15 +258,11 @@ impl Store for SqliteStore {
         id: &str,
         after: u64,
     ) -> Result<Vec<StoredMessage>, StoreError> {
-        let mut st = self
-            .conn
-            .prepare_cached(
-                "SELECT side, phase, body, server_rx, msg_id FROM messages WHERE app_id=?1 AND mailbox_id=?2 ORDER BY server_rx, rowid LIMIT -1 OFFSET ?3",
-            )
-            .map_err(err)?;
         let after = i64::try_from(after).unwrap_or(i64::MAX);
-        let rows = st
-            .query_map(params![app, id, after], |r| {
+        self.rows(
+            "SELECT side, phase, body, server_rx, msg_id FROM messages WHERE app_id=?1 AND mailbox_id=?2 AND pos > ?3 ORDER BY pos",
+            params![app, id, after],
+            |r| {
                 Ok(StoredMessage {
                     side: r.get(0)?,
                     phase: r.get(1)?,
@@ -421,25 +270,33 @@ impl Store for SqliteStore {
                     server_rx: r.get(3)?,
                     msg_id: r.get(4)?,
                 })
-            })
-            .map_err(err)?;
-        rows.collect::<Result<_, _>>().map_err(err)
+            },
+        )
     }
 
     fn count_messages(&mut self, app: &str, id: &str) -> Result<usize, StoreError> {
-        self.conn
-            .prepare_cached("SELECT COUNT(*) FROM messages WHERE app_id=?1 AND mailbox_id=?2")
-            .and_then(|mut s| s.query_row(params![app, id], |r| r.get(0)))
-            .map_err(err)
+        // Positions have no gaps: the last one is the count.
+        let n = self.count(
+            "SELECT COALESCE(MAX(pos), 0) FROM messages WHERE app_id=?1 AND mailbox_id=?2",
+            params![app, id],
+        )?;
+        Ok(usize::try_from(n).unwrap_or(usize::MAX))
     }
 
     fn add_message(&mut self, app: &str, id: &str, m: &StoredMessage) -> Result<u64, StoreError> {
-        self.exec(
-            "INSERT INTO messages (app_id, mailbox_id, side, phase, body, server_rx, msg_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        // One statement: the position is the last one + 1 (one writer, the
+        // state thread), found at the end of the primary key.
+        let pos = self.row(
+            "INSERT INTO messages (app_id, mailbox_id, pos, side, phase, body, server_rx, msg_id)
+             VALUES (?1, ?2, (SELECT COALESCE(MAX(pos), 0) + 1 FROM messages WHERE app_id=?1 AND mailbox_id=?2),
+                     ?3, ?4, ?5, ?6, ?7)
+             RETURNING pos",
             params![app, id, m.side, m.phase, m.body, m.server_rx, m.msg_id],
+            |r| r.get::<_, i64>(0),
         )?;
-        // One writer: the new message is the last one.
-        Ok(self.count_messages(app, id)? as u64)
+        self.wrote = true;
+        pos.and_then(|p| u64::try_from(p).ok())
+            .ok_or_else(|| StoreError::new("a message was stored without a position"))
     }
 
     fn record_usage(&mut self, u: &UsageRecord) -> Result<(), StoreError> {
@@ -459,9 +316,12 @@ impl Store for SqliteStore {
     }
 
     fn commit(&mut self) -> Result<(), StoreError> {
-        if self.in_tx {
-            self.in_tx = false;
-            self.conn.execute_batch("COMMIT").map_err(err)?;
+        if !self.in_tx {
+            return Ok(());
+        }
+        self.in_tx = false;
+        self.conn.execute_batch("COMMIT").map_err(err)?;
+        if std::mem::take(&mut self.wrote) {
             if let Some(c) = &self.checkpointer {
                 c.committed();
             }
@@ -491,6 +351,7 @@ impl Store for SqliteStore {
     fn rollback(&mut self) {
         if self.in_tx {
             self.in_tx = false;
+            self.wrote = false;
             // Nothing more can be done if even the rollback fails; the next BEGIN will tell.
             let _ = self.conn.execute_batch("ROLLBACK");
         }
@@ -500,7 +361,10 @@ impl Store for SqliteStore {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::NameplateSide;
     use rusqlite::OpenFlags;
+    use std::sync::Arc;
+    use std::time::Instant;
 
     /// The nameplate names stored in the database file itself, WAL ignored.
     fn names_in_main_file(path: &Path) -> Vec<String> {
@@ -570,5 +434,89 @@ mod tests {
         assert!(s.checkpointer.is_none());
         put(&mut s, "1");
         s.maintain();
+    }
+
+    #[test]
+    fn a_version_1_file_is_migrated_with_its_records() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("db.sqlite");
+        {
+            let c = Connection::open(&path).unwrap();
+            c.execute_batch(schema::V1).unwrap();
+            c.execute_batch(
+                "INSERT INTO nameplates VALUES ('app', '7', 'mb');
+                 INSERT INTO nameplate_sides VALUES ('app', '7', 'b', 0, 2.0), ('app', '7', 'a', 1, 1.0);
+                 INSERT INTO mailboxes VALUES ('app', 'mb', 1, 5.0), ('app', 'lone', 0, 6.0);
+                 INSERT INTO mailbox_sides VALUES ('app', 'mb', 'a', 0, 1.5, 'happy'), ('app', 'mb', 'b', 1, 2.5, NULL);
+                 INSERT INTO messages VALUES ('app', 'mb', 'a', 'version', '01', 4.0, NULL),
+                   ('app', 'mb', 'b', 'pake', '02', 3.0, 'x1'), ('app', 'mb', 'a', 'pake', '03', 3.0, NULL);
+                 INSERT INTO usage VALUES ('relay', '', 0, 1.0, NULL, 2.0, 99, 'happy');",
+            )
+            .unwrap();
+        }
+        let mut s = SqliteStore::open(&path).unwrap();
+        let side = |side: &str, claimed, added| NameplateSide {
+            side: side.into(),
+            claimed,
+            added,
+        };
+        assert_eq!(
+            s.nameplate("app", "7").unwrap(),
+            Some(Nameplate {
+                mailbox: "mb".into(),
+                sides: vec![side("a", true, 1.0), side("b", false, 2.0)],
+            })
+        );
+        let mb = s.mailbox("app", "mb").unwrap().unwrap();
+        assert!(mb.for_nameplate);
+        assert_eq!(mb.updated, 5.0);
+        assert_eq!(mb.sides.len(), 2);
+        assert_eq!(
+            (mb.sides[0].side.as_str(), mb.sides[0].opened),
+            ("a", false)
+        );
+        assert_eq!(mb.sides[0].mood.as_deref(), Some("happy"));
+        assert_eq!((mb.sides[1].side.as_str(), mb.sides[1].opened), ("b", true));
+        assert_eq!(mb.sides[1].mood, None);
+        assert_eq!(s.mailbox("app", "lone").unwrap().unwrap().sides, []);
+        // Arrival order (server_rx, then insertion) became the positions.
+        let bodies: Vec<_> = s
+            .messages("app", "mb")
+            .unwrap()
+            .into_iter()
+            .map(|m| m.body)
+            .collect();
+        assert_eq!(bodies, ["02", "03", "01"]);
+        assert_eq!(s.count_messages("app", "mb").unwrap(), 3);
+        let next = StoredMessage {
+            side: "a".into(),
+            phase: "0".into(),
+            body: "04".into(),
+            server_rx: 5.0,
+            msg_id: None,
+        };
+        assert_eq!(s.add_message("app", "mb", &next).unwrap(), 4);
+        let usage: i64 = s
+            .conn
+            .query_row("SELECT total_bytes FROM usage", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(usage, 99);
+        s.commit().unwrap();
+        // Opened again: version 2 already, nothing to do.
+        drop(s);
+        let mut s = SqliteStore::open(&path).unwrap();
+        assert_eq!(s.count_messages("app", "mb").unwrap(), 4);
+    }
+
+    #[test]
+    fn a_newer_schema_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("db.sqlite");
+        Connection::open(&path)
+            .unwrap()
+            .execute_batch("PRAGMA user_version = 3;")
+            .unwrap();
+        let e = SqliteStore::open(&path).err().unwrap();
+        assert!(e.to_string().contains("newer than this ferry"), "{e}");
     }
 }
