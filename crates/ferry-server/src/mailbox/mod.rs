@@ -27,6 +27,11 @@ use crate::io::MaybeTls;
 use crate::limits::{IpSlot, PerIp};
 use crate::metrics::Metrics;
 
+/// Frames a mailbox connection queues before it writes them without a flush: a
+/// command's `ack`, answer and live messages go out in one write (see `conn`).
+/// The buffer holds only what one flush sends, so an idle client keeps no more.
+const WRITE_BUFFER: usize = 8 * 1024;
+
 /// What the mailbox port's connections share besides [`MailboxCtx`].
 pub(crate) struct PortCtx {
     pub(crate) mailbox: Arc<MailboxCtx>,
@@ -147,7 +152,8 @@ async fn upgrade(
             .max_body
             .saturating_mul(2)
             .saturating_add(64 * 1024),
-    );
+    )
+    .write_buffer_size(WRITE_BUFFER);
     let stream = fuse::WriteFuse::new(stream);
     let ws = WebSocketStream::from_partially_read(stream, leftover, Role::Server, Some(cfg)).await;
     let id = next_conn_id();
