@@ -149,7 +149,8 @@ impl Server {
             handle.listen(l, grace, move |s, peer, sd| {
                 let (port, tls) = (Arc::clone(&port), tls.clone());
                 async move {
-                    if let Some(s) = crate::io::accept(s, tls.as_deref(), limit).await {
+                    // Boxed: the TLS handshake's future need not stay in the task.
+                    if let Some(s) = Box::pin(crate::io::accept(s, tls.as_deref(), limit)).await {
                         crate::mailbox::serve_http(s, peer, port, sd).await;
                     }
                 }

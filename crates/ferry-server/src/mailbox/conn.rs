@@ -27,7 +27,7 @@ use std::time::Duration;
 use ferry_proto::wire::mailbox::{ClientFrame, FrameError, ServerFrame};
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{Map, Value};
-use tokio::sync::{mpsc, watch};
+use tokio::sync::watch;
 use tokio::time::Instant;
 use tokio_tungstenite_030::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite_030::tungstenite::protocol::CloseFrame;
@@ -37,6 +37,7 @@ use tokio_tungstenite_030::WebSocketStream;
 use super::frames;
 use super::fuse::WriteFuse;
 use super::hub::Hub;
+use super::live::{self, LiveRx};
 use super::refusal::Refusal;
 use super::rules::{Rules, Step};
 use super::state::{Answer, CallCtx, CallKind};
@@ -87,7 +88,7 @@ struct Conn {
     id: u64,
     ip: IpAddr,
     /// Live messages of the mailbox we listen to.
-    queue: Option<mpsc::Receiver<Utf8Bytes>>,
+    queue: Option<LiveRx>,
     last_heard: Instant,
     /// Set by the first failed write: nothing is written after it, but commands
     /// already sent are still read and applied until this deadline.
@@ -95,14 +96,20 @@ struct Conn {
 }
 
 /// Serves one upgraded WebSocket until it ends.
-pub(crate) async fn serve(
+///
+/// An idle client costs the server what its task holds, so the future is kept
+/// small: the connection is built before it (an `async fn` would hold its
+/// arguments beside the `Conn` they move into), and the work of one event
+/// (a command, a live message, a ping) runs in a future boxed for that event,
+/// not inline in the long-lived one (see [`Conn::run`]).
+pub(crate) fn serve(
     ws: Ws,
     ctx: Arc<MailboxCtx>,
     id: u64,
     ip: IpAddr,
     you: SocketAddr,
     shutdown: watch::Receiver<bool>,
-) {
+) -> impl std::future::Future<Output = ()> + Send {
     let metrics = Arc::clone(&ctx.metrics);
     metrics.ws_connections.inc();
     metrics.ws_connections_total.inc();
@@ -116,9 +123,18 @@ pub(crate) async fn serve(
         last_heard: Instant::now(),
         draining: None,
     };
-    let end = conn.run(you, shutdown).await;
-    conn.finish(end).await;
-    metrics.ws_connections.dec();
+    async move {
+        let end = conn.run(you, shutdown).await;
+        Box::pin(conn.finish(end)).await;
+        metrics.ws_connections.dec();
+    }
+}
+
+/// What woke a connection up.
+enum Event {
+    Live(Option<Utf8Bytes>),
+    Incoming(Option<Result<Message, WsError>>),
+    Ping,
 }
 
 /// Sleeps until `t`; pending forever without one.
@@ -130,7 +146,7 @@ async fn sleep_until(t: Option<Instant>) {
 }
 
 /// Waits for the next live message; pending forever when not listening.
-async fn next_live(queue: &mut Option<mpsc::Receiver<Utf8Bytes>>) -> Option<Utf8Bytes> {
+async fn next_live(queue: &mut Option<LiveRx>) -> Option<Utf8Bytes> {
     match queue {
         Some(q) => q.recv().await,
         None => std::future::pending().await,
@@ -145,27 +161,33 @@ impl Conn {
             self.ctx.web_url.as_deref(),
             you,
         );
-        if let Err(e) = self.send(welcome).await {
+        if let Err(e) = Box::pin(self.send(welcome)).await {
             return e;
         }
         let period = self.ctx.ping_interval;
         let mut ping = tokio::time::interval_at(Instant::now() + period, period);
         loop {
             let drain_until = self.draining;
-            let step = tokio::select! {
+            let event = tokio::select! {
                 biased;
-                _ = shutdown.changed() => Err(End::Shutdown),
-                live = next_live(&mut self.queue) => match live {
-                    Some(frame) => self.send_live(frame).await,
-                    None => Err(End::Slow),
-                },
-                incoming = self.ws.next() => self.on_incoming(incoming).await,
-                _ = ping.tick(), if drain_until.is_none() => self.ping().await,
-                _ = sleep_until(drain_until), if drain_until.is_some() => Err(End::DrainTimeout),
+                _ = shutdown.changed() => return End::Shutdown,
+                live = next_live(&mut self.queue) => Event::Live(live),
+                incoming = self.ws.next() => Event::Incoming(incoming),
+                _ = ping.tick(), if drain_until.is_none() => Event::Ping,
+                _ = sleep_until(drain_until), if drain_until.is_some() => return End::DrainTimeout,
             };
-            if let Err(end) = step {
+            if let Err(end) = Box::pin(self.on_event(event)).await {
                 return end;
             }
+        }
+    }
+
+    async fn on_event(&mut self, event: Event) -> Result<(), End> {
+        match event {
+            Event::Live(Some(frame)) => self.send_live(frame).await,
+            Event::Live(None) => Err(End::Slow),
+            Event::Incoming(incoming) => self.on_incoming(incoming).await,
+            Event::Ping => self.ping().await,
         }
     }
 
@@ -236,7 +258,7 @@ impl Conn {
         let kind = call.kind();
         let (queue_tx, queue_rx) = match kind {
             CallKind::Open => {
-                let (tx, rx) = mpsc::channel(self.ctx.queue_frames);
+                let (tx, rx) = live::channel(self.ctx.queue_frames);
                 (Some(tx), Some(rx))
             }
             _ => (None, None),
@@ -258,7 +280,7 @@ impl Conn {
                     // so these were all broadcast before our close was applied: the
                     // reference server would have written them already.
                     if let Some(mut queue) = self.queue.take() {
-                        while let Ok(frame) = queue.try_recv() {
+                        while let Some(frame) = queue.try_recv() {
                             self.feed(Message::Text(frame)).await?;
                         }
                     }
@@ -321,7 +343,7 @@ impl Conn {
 
     /// Queues the live messages waiting in this connection's queue.
     async fn feed_queued(&mut self) -> Result<(), End> {
-        while let Some(frame) = self.queue.as_mut().and_then(|q| q.try_recv().ok()) {
+        while let Some(frame) = self.queue.as_mut().and_then(|q| q.try_recv()) {
             self.feed(Message::Text(frame)).await?;
         }
         Ok(())
@@ -400,7 +422,7 @@ impl Conn {
                 // The state thread may have dropped this client for the same
                 // reason already (its queue overflowed, closing it); closing the
                 // queue now makes it see the client gone, not slow: counted once.
-                let dropped_by_hub = self.queue.as_ref().is_some_and(mpsc::Receiver::is_closed);
+                let dropped_by_hub = self.queue.as_ref().is_some_and(LiveRx::is_closed);
                 if let Some(q) = self.queue.as_mut() {
                     q.close();
                 }

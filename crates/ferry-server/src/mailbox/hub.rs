@@ -18,9 +18,9 @@ use std::time::Duration;
 
 use rand::Rng;
 
-use tokio::sync::mpsc::error::TrySendError;
 use tokio::sync::{mpsc, oneshot};
 
+use super::live::TrySendError;
 use super::refusal::Refusal;
 use super::state::{Answer, Call, CallCtx, Delivery, Next, State, StateConfig};
 use crate::metrics::Metrics;
@@ -282,11 +282,11 @@ fn deliver_all<S: Store>(state: &mut State<S>, out: Vec<Delivery>, metrics: &Met
 fn deliver<S: Store>(state: &mut State<S>, d: Delivery, metrics: &Metrics) {
     match d.tx.try_send(d.frame) {
         Ok(()) => {}
-        Err(TrySendError::Full(_)) => {
+        Err(TrySendError::Full) => {
             tracing::warn!(conn = d.conn, "dropping a client that does not keep up");
             metrics.slow_clients_dropped.inc();
             state.detach(d.conn);
         }
-        Err(TrySendError::Closed(_)) => state.detach(d.conn),
+        Err(TrySendError::Closed) => state.detach(d.conn),
     }
 }

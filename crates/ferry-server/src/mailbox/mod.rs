@@ -6,12 +6,14 @@ mod conn;
 pub(crate) mod frames;
 mod fuse;
 pub(crate) mod hub;
+mod live;
 mod nameplates;
 pub(crate) mod refusal;
 mod rules;
 pub(crate) mod state;
 mod summary;
 
+use std::future::Future;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
@@ -60,16 +62,18 @@ pub(crate) async fn serve_http(
         match ctx.per_ip.try_acquire(peer.ip()) {
             Some(s) => slot = Some(s),
             None => {
-                return too_many(
+                return Box::pin(too_many(
                     stream,
                     &ctx.mailbox.metrics,
                     ctx.log_addresses.then_some(peer.ip()),
-                )
+                ))
                 .await
             }
         }
     }
-    let (head, leftover) = match http::read_head(&mut stream, ctx.http_timeout).await {
+    // Boxed, like every step but the connection's own: the task's future is as
+    // large as its largest step, and an idle client keeps it (see conn::serve).
+    let (head, leftover) = match Box::pin(http::read_head(&mut stream, ctx.http_timeout)).await {
         Ok(h) => h,
         Err(e) => {
             tracing::debug!(error = %e, "bad HTTP request");
@@ -84,32 +88,51 @@ pub(crate) async fn serve_http(
     if let (Some(relay), Some(key)) = (relay, head.ws_key.as_deref()) {
         drop(slot); // the relay counts its own connections per address
         let relay = Arc::clone(relay);
-        return crate::relay::serve_upgrade(stream, peer, (key, leftover), relay, shutdown).await;
+        let relay = crate::relay::serve_upgrade(stream, peer, (key, leftover), relay, shutdown);
+        return Box::pin(relay).await;
     }
     if head.path == "/v1" {
         if let Some(key) = head.ws_key.clone() {
-            return upgrade(stream, peer, head, &key, leftover, ctx, slot, shutdown).await;
+            let Some((conn, slot)) = Box::pin(upgrade(
+                stream, peer, head, &key, leftover, &ctx, slot, shutdown,
+            ))
+            .await
+            else {
+                return;
+            };
+            conn.await;
+            drop(slot);
+            return;
         }
     }
     if head.path == "/v1" || relay.is_some() {
-        let _ = http::respond(
+        let answer = http::respond(
             &mut stream,
             "400 Bad Request",
             "text/plain",
             "WebSocket only\n",
-        )
-        .await;
+        );
+        let _ = Box::pin(answer).await;
         return;
     }
     if let Some(ports) = ctx.web.filter(|_| crate::web::is_web_path(&head.path)) {
         let answer = crate::web::answer(&head.method, &head.path, head.host.as_deref(), ports);
-        let _ = http::respond_web(&mut stream, &answer, head.method == "HEAD").await;
+        let _ = Box::pin(http::respond_web(
+            &mut stream,
+            &answer,
+            head.method == "HEAD",
+        ))
+        .await;
         return;
     }
     let (status, ctype, body) = http::page(&head.path, || ctx.mailbox.metrics.render());
-    let _ = http::respond(&mut stream, status, ctype, &body).await;
+    let _ = Box::pin(http::respond(&mut stream, status, ctype, &body)).await;
 }
 
+/// The upgrade to a mailbox WebSocket: checks the per-address cap, answers the
+/// handshake and returns the connection's future (to be awaited by the caller,
+/// so that nothing of the handshake stays in the task) with the address slot it
+/// holds; `None` if the client was refused or went away.
 #[allow(clippy::too_many_arguments)]
 async fn upgrade(
     mut stream: MaybeTls,
@@ -117,10 +140,10 @@ async fn upgrade(
     head: RequestHead,
     key: &str,
     leftover: Vec<u8>,
-    ctx: Arc<PortCtx>,
+    ctx: &PortCtx,
     mut slot: Option<IpSlot>,
     shutdown: watch::Receiver<bool>,
-) {
+) -> Option<(impl Future<Output = ()> + Send, Option<IpSlot>)> {
     let ip = match head.real_ip.filter(|_| ctx.trust_x_real_ip) {
         Some(real) => real,
         None => peer.ip(),
@@ -129,12 +152,9 @@ async fn upgrade(
         match ctx.per_ip.try_acquire(ip) {
             Some(s) => slot = Some(s),
             None => {
-                return too_many(
-                    stream,
-                    &ctx.mailbox.metrics,
-                    ctx.log_addresses.then_some(ip),
-                )
-                .await
+                let metrics = &ctx.mailbox.metrics;
+                too_many(stream, metrics, ctx.log_addresses.then_some(ip)).await;
+                return None;
             }
         }
     }
@@ -144,9 +164,7 @@ async fn upgrade(
         head.real_ip.unwrap_or(peer.ip()),
         head.real_port.unwrap_or(peer.port()),
     );
-    if http::accept_upgrade(&mut stream, key).await.is_err() {
-        return;
-    }
+    http::accept_upgrade(&mut stream, key).await.ok()?;
     let cfg = ws_config(
         ctx.mailbox
             .max_body
@@ -169,8 +187,7 @@ async fn upgrade(
         you,
         shutdown,
     );
-    tracing::Instrument::instrument(fut, span).await;
-    drop(slot);
+    Some((tracing::Instrument::instrument(fut, span), slot))
 }
 
 async fn too_many(mut stream: MaybeTls, metrics: &Metrics, ip: Option<IpAddr>) {

@@ -15,9 +15,9 @@ use std::sync::Arc;
 
 use rand::rngs::StdRng;
 use rand::{RngCore, SeedableRng};
-use tokio::sync::mpsc;
 use tokio_tungstenite_030::tungstenite::Utf8Bytes;
 
+use super::live::LiveTx;
 use super::nameplates::NameplateIndex;
 use super::refusal::Refusal;
 use super::summary;
@@ -114,7 +114,7 @@ pub(crate) struct CallCtx {
     pub(crate) ip: IpAddr,
     pub(crate) now: f64,
     /// For `Open`: where to push live messages for this connection.
-    pub(crate) queue: Option<mpsc::Sender<Utf8Bytes>>,
+    pub(crate) queue: Option<LiveTx>,
 }
 
 /// A frame to push into a listener's queue once the batch is committed: message
@@ -122,7 +122,7 @@ pub(crate) struct CallCtx {
 #[derive(Debug)]
 pub(crate) struct Delivery {
     pub(crate) conn: u64,
-    pub(crate) tx: mpsc::Sender<Utf8Bytes>,
+    pub(crate) tx: LiveTx,
     pub(crate) frame: Utf8Bytes,
     pub(crate) pos: u64,
 }
@@ -153,7 +153,7 @@ type Key = (Arc<str>, String);
 #[derive(Debug)]
 struct Listener {
     conn: u64,
-    tx: mpsc::Sender<Utf8Bytes>,
+    tx: LiveTx,
     /// Messages of the mailbox this connection has had (positions 1..=seen).
     seen: u64,
 }
@@ -491,7 +491,7 @@ impl<S: Store> State<S> {
         Ok(Answer::Opened(messages))
     }
 
-    fn listen(&mut self, conn: u64, key: Key, tx: mpsc::Sender<Utf8Bytes>, seen: u64) {
+    fn listen(&mut self, conn: u64, key: Key, tx: LiveTx, seen: u64) {
         self.detach(conn);
         self.listeners
             .entry(key.clone())

@@ -1,6 +1,7 @@
 //! The state rules against the in-memory store, without any sockets.
 
 use super::*;
+use crate::mailbox::live;
 use crate::store::MemoryStore;
 
 fn state(max_per_ip: usize) -> State<MemoryStore> {
@@ -93,7 +94,7 @@ fn release_then_reclaim_is_refused_and_nameplate_goes_when_all_released() {
 #[test]
 fn messages_are_stored_broadcast_and_deleted_on_last_close() {
     let mut s = state(100);
-    let (tx, mut rx) = mpsc::channel(8);
+    let (tx, mut rx) = live::channel(8);
     let open = Call::Open {
         app: app(),
         side: side("a"),
@@ -207,7 +208,7 @@ fn per_address_nameplate_cap() {
 fn expiry_deletes_idle_mailboxes_but_not_listened_ones() {
     let mut s = state(100);
     claim(&mut s, "a", "4").unwrap();
-    let (tx, _rx) = mpsc::channel(8);
+    let (tx, _rx) = live::channel(8);
     let c = CallCtx {
         queue: Some(tx),
         ..ctx(5, 1.0)
