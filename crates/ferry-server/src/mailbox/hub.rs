@@ -1,5 +1,7 @@
 //! The state thread: owns the [`State`] (and so the store), takes [`HubOp`]s from
-//! the connection tasks, and answers them.
+//! the connection tasks, and answers them. With a store only this instance uses
+//! (SQLite, memory) there is no such thread once the store is open: the task that
+//! submits an operation applies it itself, with any others waiting (combine.rs).
 //!
 //! Commands that arrive together are applied as one batch and committed once; only
 //! then are live messages pushed to listeners and replies sent (in that order), so
@@ -20,6 +22,7 @@ use rand::Rng;
 
 use tokio::sync::{mpsc, oneshot};
 
+use super::combine::{Combiner, Engine};
 use super::live::TrySendError;
 use super::refusal::Refusal;
 use super::state::{Answer, Call, CallCtx, Delivery, Next, State, StateConfig};
@@ -27,7 +30,7 @@ use crate::metrics::Metrics;
 use crate::store::{listen_for_changes, ChangeSink, Changed, Store, StoreError, UsageRecord};
 
 /// Commands applied before one commit.
-const MAX_BATCH: usize = 256;
+pub(super) const MAX_BATCH: usize = 256;
 /// Runs of a batch that keeps conflicting before its commands fail.
 const MAX_TRIES: usize = 12;
 /// Pending operations before connection tasks wait.
@@ -58,7 +61,15 @@ pub(crate) enum HubOp {
 /// The connection tasks' handle on the state thread.
 #[derive(Clone)]
 pub(crate) struct Hub {
-    tx: mpsc::Sender<HubOp>,
+    way: Way,
+}
+
+#[derive(Clone)]
+enum Way {
+    /// To the state thread (a shared store).
+    Thread(mpsc::Sender<HubOp>),
+    /// Applied by the submitting task (see combine.rs).
+    Inline(Arc<dyn Engine>),
 }
 
 /// Opens the state thread's store, on that thread: a blocking client
@@ -83,13 +94,16 @@ impl ChangeSink for Notices {
 }
 
 impl Hub {
-    /// Starts the thread; it ends when every `Hub` clone is dropped.
+    /// Opens the store on a thread of its own. A shared store keeps the thread:
+    /// it ends when every `Hub` clone is dropped. Any other store is handed back,
+    /// the thread ends, and the callers apply their operations themselves.
     pub(crate) async fn start<S: Store>(
         opener: Opener<S>,
         cfg: StateConfig,
         metrics: Arc<Metrics>,
     ) -> Result<(Hub, std::thread::JoinHandle<()>), crate::Error> {
         let (tx, rx) = mpsc::channel(QUEUE);
+        let metrics_here = Arc::clone(&metrics);
         let notices = Notices(tx.downgrade());
         let (ready, started) = oneshot::channel();
         let thread = std::thread::Builder::new()
@@ -102,8 +116,11 @@ impl Hub {
                     State::new(store, cfg, Arc::clone(&metrics))
                 });
                 match opened {
+                    Ok(state) if !state.shared() => {
+                        let _ = ready.send(Ok(Some(state)));
+                    }
                     Ok(state) => {
-                        let _ = ready.send(Ok(()));
+                        let _ = ready.send(Ok(None));
                         run(state, rx, &metrics);
                     }
                     Err(e) => {
@@ -112,39 +129,63 @@ impl Hub {
                 }
             })
             .map_err(crate::Error::Thread)?;
-        match started.await {
-            Ok(Ok(())) => Ok((Hub { tx }, thread)),
-            Ok(Err(e)) => Err(e.into()),
-            Err(_) => Err(StoreError::new("the state thread died while starting").into()),
+        let way = match started.await {
+            Ok(Ok(Some(state))) => Way::Inline(Arc::new(Combiner::new(state, metrics_here))),
+            Ok(Ok(None)) => Way::Thread(tx),
+            Ok(Err(e)) => return Err(e.into()),
+            Err(_) => return Err(StoreError::new("the state thread died while starting").into()),
+        };
+        Ok((Hub { way }, thread))
+    }
+
+    /// Hands `op` to the state without waiting (dropped if the thread's queue is full).
+    fn submit(&self, op: HubOp) {
+        match &self.way {
+            Way::Thread(tx) => {
+                let _ = tx.try_send(op);
+            }
+            Way::Inline(engine) => engine.submit(op),
         }
     }
 
     /// Applies a call and waits for its answer.
     pub(crate) async fn call(&self, call: Call, ctx: CallCtx) -> Result<Answer, Refusal> {
         let (reply, answer) = oneshot::channel();
-        if self
-            .tx
-            .send(HubOp::Call { call, ctx, reply })
-            .await
-            .is_err()
-        {
-            return Err(Refusal::Internal);
+        let op = HubOp::Call { call, ctx, reply };
+        match &self.way {
+            Way::Thread(tx) => {
+                if tx.send(op).await.is_err() {
+                    return Err(Refusal::Internal);
+                }
+            }
+            // Usually answered by the time this returns.
+            Way::Inline(engine) => engine.submit(op),
         }
         answer.await.unwrap_or(Err(Refusal::Internal))
     }
 
     /// Best effort: if the queue is full, expiry cleans the listener up later.
     pub(crate) fn detach(&self, conn: u64) {
-        let _ = self.tx.try_send(HubOp::Detach { conn });
+        self.submit(HubOp::Detach { conn });
     }
 
+    /// Expiry, which may delete many mailboxes: off the async workers.
     pub(crate) async fn prune(&self, now: f64, cutoff: f64) {
-        let _ = self.tx.send(HubOp::Prune { now, cutoff }).await;
+        let op = HubOp::Prune { now, cutoff };
+        match &self.way {
+            Way::Thread(tx) => {
+                let _ = tx.send(op).await;
+            }
+            Way::Inline(engine) => {
+                let engine = Arc::clone(engine);
+                let _ = tokio::task::spawn_blocking(move || engine.submit(op)).await;
+            }
+        }
     }
 
     /// Best effort: usage statistics are not worth blocking a relay for.
     pub(crate) fn usage(&self, rec: UsageRecord) {
-        let _ = self.tx.try_send(HubOp::Usage(rec));
+        self.submit(HubOp::Usage(rec));
     }
 }
 
@@ -163,7 +204,12 @@ fn run<S: Store>(mut state: State<S>, mut rx: mpsc::Receiver<HubOp>, metrics: &M
     tracing::debug!("state thread stopped");
 }
 
-fn apply_batch<S: Store>(state: &mut State<S>, batch: &mut Vec<HubOp>, metrics: &Metrics) {
+/// Applies and commits `batch` (emptying it), then delivers and answers.
+pub(super) fn apply_batch<S: Store>(
+    state: &mut State<S>,
+    batch: &mut Vec<HubOp>,
+    metrics: &Metrics,
+) {
     let mut tried = 0;
     let (answers, out) = loop {
         tried += 1;

@@ -234,6 +234,11 @@ impl<S: Store> State<S> {
         Ok(())
     }
 
+    /// Whether other instances share the store.
+    pub(crate) fn shared(&self) -> bool {
+        self.store.shared()
+    }
+
     fn publish(&self) {
         self.metrics.nameplates.set(self.names.len() as i64);
         self.metrics.mailboxes.set(self.mailbox_count);
