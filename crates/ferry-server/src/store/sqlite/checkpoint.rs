@@ -6,7 +6,7 @@
 //! runs a passive checkpoint [`CHECKPOINT_DELAY`] after a commit, while the state
 //! thread goes on committing. Under sustained load those never catch up
 //! completely, so the WAL could not restart from its beginning; once it has grown
-//! past [`WAL_RESET_FRAMES`] the thread raises a flag and the state thread runs
+//! past [`WAL_RESET_FRAMES`] the thread raises a flag and the state runs
 //! one checkpoint itself (`SqliteStore::maintain`), after the batch's replies have
 //! gone out.
 //!
@@ -28,9 +28,10 @@ use rusqlite::Connection;
 use super::err;
 use crate::store::StoreError;
 
-/// WAL frames (pages) past which the state thread checkpoints itself, so that
-/// the WAL restarts: about 64 MiB with 4 KiB pages.
-const WAL_RESET_FRAMES: i64 = 16 * 1024;
+/// WAL frames (pages) past which the state checkpoints itself, so that the WAL
+/// restarts: about 32 MiB with 4 KiB pages (a second or two of full load), half
+/// the size the WAL file is kept at (`WAL_KEEP_BYTES`).
+const WAL_RESET_FRAMES: i64 = 8 * 1024;
 /// The checkpointer waits this long after a commit so that one checkpoint
 /// covers many commits.
 pub(super) const CHECKPOINT_DELAY: Duration = Duration::from_millis(200);
