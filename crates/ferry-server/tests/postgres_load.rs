@@ -260,7 +260,10 @@ async fn a_postgres_restart_under_load_loses_duplicates_and_strands_nothing() {
     })
     .await;
     // Clients in the middle of a pair notice the outage: their requests fail.
-    wait_for("failed requests", || outages.load(Ordering::Relaxed) >= WORKERS).await;
+    wait_for("failed requests", || {
+        outages.load(Ordering::Relaxed) >= WORKERS
+    })
+    .await;
     pg = blocking(move || {
         pg.start_server();
         pg
