@@ -53,6 +53,8 @@ pub(crate) enum HubOp {
     Usage(UsageRecord),
     /// Another instance changed the shared store.
     Changed(Changed),
+    /// Nothing but a batch: it retries catch-ups a failed one left.
+    Tick,
 }
 
 /// The connection tasks' handle on the state thread.
@@ -96,14 +98,15 @@ impl Hub {
             .name("ferry-state".into())
             .spawn(move || {
                 let opened = opener().and_then(|store| {
+                    let shared = store.change_feed().is_some();
                     if let Some(feed) = store.change_feed() {
                         listen_for_changes(feed, notices)?;
                     }
-                    State::new(store, cfg, Arc::clone(&metrics))
+                    Ok((State::new(store, cfg, Arc::clone(&metrics))?, shared))
                 });
                 match opened {
-                    Ok(state) => {
-                        let _ = ready.send(Ok(()));
+                    Ok((state, shared)) => {
+                        let _ = ready.send(Ok(shared));
                         run(state, rx, &metrics);
                     }
                     Err(e) => {
@@ -113,7 +116,12 @@ impl Hub {
             })
             .map_err(crate::Error::Thread)?;
         match started.await {
-            Ok(Ok(())) => Ok((Hub { tx }, thread)),
+            Ok(Ok(shared)) => {
+                if shared {
+                    tokio::spawn(tick(tx.downgrade()));
+                }
+                Ok((Hub { tx }, thread))
+            }
             Ok(Err(e)) => Err(e.into()),
             Err(_) => Err(StoreError::new("the state thread died while starting").into()),
         }
@@ -148,6 +156,22 @@ impl Hub {
     }
 }
 
+/// How often a shared store's state thread wakes up by itself to retry
+/// catch-ups (notices from other instances may have stopped coming).
+const TICK: Duration = Duration::from_secs(1);
+
+/// Wakes the state thread every [`TICK`] until it is gone.
+async fn tick(tx: mpsc::WeakSender<HubOp>) {
+    let mut every = tokio::time::interval(TICK);
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        every.tick().await;
+        let Some(tx) = tx.upgrade() else { return };
+        // A full queue means batches are running anyway.
+        let _ = tx.try_send(HubOp::Tick);
+    }
+}
+
 fn run<S: Store>(mut state: State<S>, mut rx: mpsc::Receiver<HubOp>, metrics: &Metrics) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
     while let Some(first) = rx.blocking_recv() {
@@ -169,7 +193,10 @@ fn apply_batch<S: Store>(state: &mut State<S>, batch: &mut Vec<HubOp>, metrics: 
         tried += 1;
         let (answers, out) = run_batch(state, batch);
         match state.commit() {
-            Ok(()) => break (answers, out),
+            Ok(()) => {
+                state.settle_catch_ups(true);
+                break (answers, out);
+            }
             Err(e) if e.is_conflict() && tried < MAX_TRIES => {
                 metrics.store_conflicts.inc();
                 tracing::debug!(
@@ -179,6 +206,7 @@ fn apply_batch<S: Store>(state: &mut State<S>, batch: &mut Vec<HubOp>, metrics: 
                 std::thread::sleep(conflict_backoff(tried));
             }
             Err(e) => {
+                state.settle_catch_ups(false);
                 tracing::error!(error = %e, "commit failed; the batch was rolled back");
                 for reply in replies(batch) {
                     let _ = reply.send(Err(Refusal::Internal));
@@ -220,6 +248,11 @@ fn run_batch<S: Store>(
 ) -> (Vec<Result<Answer, Refusal>>, Vec<Delivery>) {
     let mut answers = Vec::with_capacity(batch.len());
     let mut out = Vec::new();
+    state.prefetch(batch.iter().filter_map(|op| match op {
+        HubOp::Call { call, .. } => Some(call),
+        _ => None,
+    }));
+    state.retry_catch_ups(&mut out);
     for op in batch {
         match op {
             HubOp::Call { call, ctx, .. } => {
@@ -234,6 +267,7 @@ fn run_batch<S: Store>(
                     state.catch_up(&app, &id, &mut out);
                 }
             }
+            HubOp::Tick => {}
         }
     }
     (answers, out)
@@ -269,8 +303,10 @@ fn deliver_all<S: Store>(state: &mut State<S>, out: Vec<Delivery>, metrics: &Met
         state.catch_up(&app, &id, &mut more);
     }
     // Ends the read's transaction; nothing was written.
-    if let Err(e) = state.commit() {
-        tracing::warn!(error = %e, "cannot catch up with other instances' messages");
+    let committed = state.commit();
+    state.settle_catch_ups(committed.is_ok());
+    if let Err(e) = committed {
+        tracing::warn!(error = %e, "cannot catch up with other instances' messages; retrying");
         return;
     }
     for d in more {

@@ -18,10 +18,12 @@ use rand::{RngCore, SeedableRng};
 use tokio::sync::mpsc;
 use tokio_tungstenite_030::tungstenite::Utf8Bytes;
 
+use super::behind::Behind;
 use super::nameplates::NameplateIndex;
 use super::refusal::Refusal;
 use super::summary;
 use crate::metrics::Metrics;
+use crate::store::Key as RowKey;
 use crate::store::{
     Mailbox, MailboxSide, Nameplate, NameplateSide, Store, StoreError, StoredMessage, UsageRecord,
 };
@@ -68,6 +70,12 @@ pub(crate) enum Call {
     },
 }
 
+/// A stored row a call works on.
+pub(crate) enum Row<'a> {
+    Nameplate(RowKey<'a>),
+    Mailbox(RowKey<'a>),
+}
+
 /// Which call, without its data.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum CallKind {
@@ -81,6 +89,19 @@ pub(crate) enum CallKind {
 }
 
 impl Call {
+    /// The nameplate or mailbox row the call reads and writes first.
+    pub(crate) fn row(&self) -> Option<Row<'_>> {
+        match self {
+            Call::Claim { app, nameplate, .. } | Call::Release { app, nameplate, .. } => {
+                Some(Row::Nameplate((app, nameplate)))
+            }
+            Call::Open { app, mailbox, .. }
+            | Call::Add { app, mailbox, .. }
+            | Call::Close { app, mailbox, .. } => Some(Row::Mailbox((app, mailbox))),
+            Call::List { .. } | Call::Allocate { .. } => None,
+        }
+    }
+
     pub(crate) fn kind(&self) -> CallKind {
         match self {
             Call::List { .. } => CallKind::List,
@@ -148,7 +169,7 @@ pub(crate) struct StateConfig {
     pub(crate) blur: Option<f64>,
 }
 
-type Key = (Arc<str>, String);
+pub(crate) type Key = (Arc<str>, String);
 
 #[derive(Debug)]
 struct Listener {
@@ -195,6 +216,8 @@ pub(crate) struct State<S> {
     failed: bool,
     /// ... because another instance wrote the same rows: it may run again.
     conflict: bool,
+    /// Listeners' catch-ups still to do.
+    behind: Behind,
 }
 
 impl<S: Store> State<S> {
@@ -215,6 +238,7 @@ impl<S: Store> State<S> {
             metrics,
             failed: false,
             conflict: false,
+            behind: Behind::default(),
         };
         s.reload()?;
         Ok(s)
@@ -255,6 +279,24 @@ impl<S: Store> State<S> {
             Ok(a) => Ok(a),
             Err(Fail::No(r)) => Err(r),
             Err(Fail::Store(e)) => Err(self.store_failed(e)),
+        }
+    }
+
+    /// Reads the rows these calls will use in one go (see [`Store::prefetch`]);
+    /// a failure fails the batch, as the calls' own reads would.
+    pub(crate) fn prefetch<'a>(&mut self, calls: impl Iterator<Item = &'a Call>) {
+        let (mut nameplates, mut mailboxes) = (Vec::new(), Vec::new());
+        for row in calls.filter_map(Call::row) {
+            match row {
+                Row::Nameplate(k) => nameplates.push(k),
+                Row::Mailbox(k) => mailboxes.push(k),
+            }
+        }
+        if nameplates.is_empty() && mailboxes.is_empty() {
+            return;
+        }
+        if let Err(e) = self.store.prefetch(&nameplates, &mailboxes) {
+            self.store_failed(e);
         }
     }
 
@@ -533,9 +575,6 @@ impl<S: Store> State<S> {
     /// Frames of the messages this instance's listeners of `app`/`id` have not had
     /// (another instance added them), read from the store.
     pub(crate) fn catch_up(&mut self, app: &str, id: &str, out: &mut Vec<Delivery>) {
-        if self.failed {
-            return;
-        }
         let key: Key = (Arc::from(app), id.to_owned());
         let Some(list) = self.listeners.get(&key) else {
             return;
@@ -543,12 +582,19 @@ impl<S: Store> State<S> {
         let Some(from) = list.iter().map(|l| l.seen).min() else {
             return;
         };
+        self.behind.started(key.clone());
+        if self.failed {
+            return;
+        }
         let messages = match self.store.messages_after(app, id, from) {
             Ok(m) => m,
             Err(e) => {
                 self.store_failed(e);
                 return;
             }
+        };
+        let Some(list) = self.listeners.get(&key) else {
+            return;
         };
         for (pos, msg) in (from + 1..).zip(&messages) {
             let frame = Utf8Bytes::from(super::frames::message(msg));
@@ -561,6 +607,18 @@ impl<S: Store> State<S> {
                 });
             }
         }
+    }
+
+    /// Catches up the mailboxes a failed batch left behind.
+    pub(crate) fn retry_catch_ups(&mut self, out: &mut Vec<Delivery>) {
+        for (app, id) in self.behind.waiting() {
+            self.catch_up(&app, &id, out);
+        }
+    }
+
+    /// The batch's catch-ups are done if it committed, still to do if not.
+    pub(crate) fn settle_catch_ups(&mut self, committed: bool) {
+        self.behind.settle(committed);
     }
 
     /// Stops delivering to `conn` (it closed, disconnected or was too slow).

@@ -132,6 +132,9 @@ pub struct UsageRecord {
     pub result: &'static str,
 }
 
+/// `(app, name)` of a nameplate or `(app, id)` of a mailbox.
+pub(crate) type Key<'a> = (&'a str, &'a str);
+
 /// Storage for mailbox state. Implementations need not be thread-safe: one thread
 /// owns the store.
 pub trait Store: Send + 'static {
@@ -193,6 +196,16 @@ pub trait Store: Send + 'static {
     }
 
     fn record_usage(&mut self, rec: &UsageRecord) -> Result<(), StoreError>;
+    /// The rows a batch is about to use, `(app, name)` of nameplates and `(app,
+    /// id)` of mailboxes: a store across a network reads them all at once
+    /// instead of one round trip each. A hint; reads of other rows still work.
+    fn prefetch(
+        &mut self,
+        _nameplates: &[Key<'_>],
+        _mailboxes: &[Key<'_>],
+    ) -> Result<(), StoreError> {
+        Ok(())
+    }
     /// Makes every write so far durable (a transaction commit).
     fn commit(&mut self) -> Result<(), StoreError>;
     /// Forgets uncommitted writes after a failure.
