@@ -253,6 +253,19 @@ fn run_batch<S: Store>(
         _ => None,
     }));
     state.retry_catch_ups(&mut out);
+    // Other instances' messages first, all read at once: they were stored
+    // before anything this batch adds.
+    let mut changed = Vec::new();
+    for op in batch {
+        match op {
+            HubOp::Changed(Changed::Mailbox { app, id }) => {
+                changed.push((Arc::from(app.as_str()), id.clone()))
+            }
+            HubOp::Changed(Changed::All) => changed.extend(state.listened()),
+            _ => {}
+        }
+    }
+    state.catch_up(changed, &mut out);
     for op in batch {
         match op {
             HubOp::Call { call, ctx, .. } => {
@@ -261,13 +274,7 @@ fn run_batch<S: Store>(
             HubOp::Detach { conn } => state.detach(*conn),
             HubOp::Prune { now, cutoff } => state.prune(*now, *cutoff),
             HubOp::Usage(rec) => state.record(rec),
-            HubOp::Changed(Changed::Mailbox { app, id }) => state.catch_up(app, id, &mut out),
-            HubOp::Changed(Changed::All) => {
-                for (app, id) in state.listened() {
-                    state.catch_up(&app, &id, &mut out);
-                }
-            }
-            HubOp::Tick => {}
+            HubOp::Changed(_) | HubOp::Tick => {}
         }
     }
     (answers, out)
@@ -299,9 +306,7 @@ fn deliver_all<S: Store>(state: &mut State<S>, out: Vec<Delivery>, metrics: &Met
         return;
     }
     let mut more = Vec::new();
-    for (app, id) in behind {
-        state.catch_up(&app, &id, &mut more);
-    }
+    state.catch_up(behind, &mut more);
     // Ends the read's transaction; nothing was written.
     let committed = state.commit();
     state.settle_catch_ups(committed.is_ok());

@@ -572,31 +572,56 @@ impl<S: Store> State<S> {
         self.listeners.keys().cloned().collect()
     }
 
-    /// Frames of the messages this instance's listeners of `app`/`id` have not had
-    /// (another instance added them), read from the store.
-    pub(crate) fn catch_up(&mut self, app: &str, id: &str, out: &mut Vec<Delivery>) {
-        let key: Key = (Arc::from(app), id.to_owned());
-        let Some(list) = self.listeners.get(&key) else {
-            return;
-        };
-        let Some(from) = list.iter().map(|l| l.seen).min() else {
-            return;
-        };
-        self.behind.started(key.clone());
-        if self.failed {
+    /// Frames of the messages this instance's listeners of these mailboxes have
+    /// not had (another instance added them), read from the store at once.
+    pub(crate) fn catch_up(
+        &mut self,
+        keys: impl IntoIterator<Item = Key>,
+        out: &mut Vec<Delivery>,
+    ) {
+        let mut asks: Vec<(Key, u64)> = Vec::new();
+        for key in keys {
+            let from = self
+                .listeners
+                .get(&key)
+                .and_then(|l| l.iter().map(|l| l.seen).min());
+            if let Some(from) = from.filter(|_| !asks.iter().any(|(k, _)| *k == key)) {
+                self.behind.started(key.clone());
+                asks.push((key, from));
+            }
+        }
+        if self.failed || asks.is_empty() {
             return;
         }
-        let messages = match self.store.messages_after(app, id, from) {
+        let reads: Vec<(&str, &str, u64)> = asks
+            .iter()
+            .map(|((a, i), from)| (&**a, i.as_str(), *from))
+            .collect();
+        let found = match self.store.messages_after_many(&reads) {
             Ok(m) => m,
             Err(e) => {
                 self.store_failed(e);
                 return;
             }
         };
-        let Some(list) = self.listeners.get(&key) else {
+        for ((key, from), messages) in asks.iter().zip(found) {
+            self.deliveries(key, *from, &messages, out);
+        }
+    }
+
+    /// Frames of `messages` (positions from `from + 1`) for the listeners of
+    /// `key` that have not had them.
+    fn deliveries(
+        &self,
+        key: &Key,
+        from: u64,
+        messages: &[StoredMessage],
+        out: &mut Vec<Delivery>,
+    ) {
+        let Some(list) = self.listeners.get(key) else {
             return;
         };
-        for (pos, msg) in (from + 1..).zip(&messages) {
+        for (pos, msg) in (from + 1..).zip(messages) {
             let frame = Utf8Bytes::from(super::frames::message(msg));
             for l in list.iter().filter(|l| l.seen < pos) {
                 out.push(Delivery {
@@ -611,9 +636,8 @@ impl<S: Store> State<S> {
 
     /// Catches up the mailboxes a failed batch left behind.
     pub(crate) fn retry_catch_ups(&mut self, out: &mut Vec<Delivery>) {
-        for (app, id) in self.behind.waiting() {
-            self.catch_up(&app, &id, out);
-        }
+        let waiting = self.behind.waiting();
+        self.catch_up(waiting, out);
     }
 
     /// The batch's catch-ups are done if it committed, still to do if not.

@@ -169,6 +169,16 @@ pub trait Store: Send + 'static {
         id: &str,
         after: u64,
     ) -> Result<Vec<StoredMessage>, StoreError>;
+    /// [`Store::messages_after`] for several `(app, id, after)` at once (a store
+    /// across a network answers in one round trip).
+    fn messages_after_many(
+        &mut self,
+        reads: &[(&str, &str, u64)],
+    ) -> Result<Vec<Vec<StoredMessage>>, StoreError> {
+        let one =
+            |s: &mut Self, (app, id, after): &(&str, &str, u64)| s.messages_after(app, id, *after);
+        reads.iter().map(|r| one(self, r)).collect()
+    }
     fn count_messages(&mut self, app: &str, id: &str) -> Result<usize, StoreError>;
     /// Appends a message and returns its position in the mailbox (1 for the first).
     /// Positions have no gaps, so a reader that has seen `n` messages knows that

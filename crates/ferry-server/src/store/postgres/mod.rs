@@ -92,6 +92,17 @@ fn nameplate_at(r: &postgres::Row, at: usize) -> Result<Nameplate, StoreError> {
     })
 }
 
+/// A message from columns `side, phase, body, server_rx, msg_id` starting at `at`.
+fn message_at(r: &postgres::Row, at: usize) -> StoredMessage {
+    StoredMessage {
+        side: r.get(at),
+        phase: r.get(at + 1),
+        body: r.get(at + 2),
+        server_rx: r.get(at + 3),
+        msg_id: r.get(at + 4),
+    }
+}
+
 /// A mailbox from columns `for_nameplate, updated, sides` starting at `at`.
 fn mailbox_at(r: &postgres::Row, at: usize) -> Result<Mailbox, StoreError> {
     Ok(Mailbox {
@@ -454,19 +465,42 @@ impl Store for PgStore {
              WHERE app_id=$1 AND mailbox_id=$2 AND pos > $3 ORDER BY pos",
             &[&app, &id, &after_i],
         )?;
-        let mut stored: Vec<StoredMessage> = rows
-            .iter()
-            .map(|r| StoredMessage {
-                side: r.get(0),
-                phase: r.get(1),
-                body: r.get(2),
-                server_rx: r.get(3),
-                msg_id: r.get(4),
-            })
-            .collect();
+        let mut stored: Vec<StoredMessage> = rows.iter().map(|r| message_at(r, 0)).collect();
         // Pending positions all come after the stored ones.
         stored.extend(self.unit.pending_after(app, id, after));
         Ok(stored)
+    }
+
+    fn messages_after_many(
+        &mut self,
+        reads: &[(&str, &str, u64)],
+    ) -> Result<Vec<Vec<StoredMessage>>, StoreError> {
+        let apps: Vec<&str> = reads.iter().map(|r| r.0).collect();
+        let ids: Vec<&str> = reads.iter().map(|r| r.1).collect();
+        let after: Vec<i64> = reads
+            .iter()
+            .map(|r| i64::try_from(r.2).unwrap_or(i64::MAX))
+            .collect();
+        let rows = self.query(
+            "SELECT k.n, m.side, m.phase, m.body, m.server_rx, m.msg_id
+             FROM unnest($1::text[], $2::text[], $3::int8[]) WITH ORDINALITY AS k(app, id, after, n)
+             JOIN ferry_messages m ON m.app_id = k.app AND m.mailbox_id = k.id AND m.pos > k.after
+             ORDER BY k.n, m.pos",
+            &[&apps, &ids, &after],
+        )?;
+        let mut found: Vec<Vec<StoredMessage>> = vec![Vec::new(); reads.len()];
+        for r in &rows {
+            let n: i64 = r.get(0);
+            let at = usize::try_from(n - 1).unwrap_or(usize::MAX);
+            if let Some(list) = found.get_mut(at) {
+                list.push(message_at(r, 1));
+            }
+        }
+        // Pending positions all come after the stored ones.
+        for (list, (app, id, after)) in found.iter_mut().zip(reads) {
+            list.extend(self.unit.pending_after(app, id, *after));
+        }
+        Ok(found)
     }
 
     fn count_messages(&mut self, app: &str, id: &str) -> Result<usize, StoreError> {
