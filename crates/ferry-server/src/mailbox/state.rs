@@ -24,6 +24,7 @@ use super::refusal::Refusal;
 use super::summary;
 use crate::metrics::Metrics;
 use crate::store::Key as RowKey;
+use crate::store::Prefetch;
 use crate::store::{
     Mailbox, MailboxSide, Nameplate, NameplateSide, Store, StoreError, StoredMessage, UsageRecord,
 };
@@ -285,17 +286,21 @@ impl<S: Store> State<S> {
     /// Reads the rows these calls will use in one go (see [`Store::prefetch`]);
     /// a failure fails the batch, as the calls' own reads would.
     pub(crate) fn prefetch<'a>(&mut self, calls: impl Iterator<Item = &'a Call>) {
-        let (mut nameplates, mut mailboxes) = (Vec::new(), Vec::new());
-        for row in calls.filter_map(Call::row) {
-            match row {
-                Row::Nameplate(k) => nameplates.push(k),
-                Row::Mailbox(k) => mailboxes.push(k),
+        let mut rows = Prefetch::default();
+        for call in calls {
+            match call.row() {
+                Some(Row::Nameplate(k)) => rows.nameplates.push(k),
+                Some(Row::Mailbox(k)) => rows.mailboxes.push(k),
+                None => {}
+            }
+            if let Call::Open { app, mailbox, .. } = call {
+                rows.opened.push((app, mailbox));
             }
         }
-        if nameplates.is_empty() && mailboxes.is_empty() {
+        if rows.nameplates.is_empty() && rows.mailboxes.is_empty() {
             return;
         }
-        if let Err(e) = self.store.prefetch(&nameplates, &mailboxes) {
+        if let Err(e) = self.store.prefetch(&rows) {
             self.store_failed(e);
         }
     }

@@ -133,7 +133,16 @@ pub struct UsageRecord {
 }
 
 /// `(app, name)` of a nameplate or `(app, id)` of a mailbox.
-pub(crate) type Key<'a> = (&'a str, &'a str);
+pub type Key<'a> = (&'a str, &'a str);
+
+/// What [`Store::prefetch`] reads ahead.
+#[derive(Default)]
+pub struct Prefetch<'a> {
+    pub nameplates: Vec<Key<'a>>,
+    pub mailboxes: Vec<Key<'a>>,
+    /// Mailboxes whose messages are read too.
+    pub opened: Vec<Key<'a>>,
+}
 
 /// Storage for mailbox state. Implementations need not be thread-safe: one thread
 /// owns the store.
@@ -206,14 +215,10 @@ pub trait Store: Send + 'static {
     }
 
     fn record_usage(&mut self, rec: &UsageRecord) -> Result<(), StoreError>;
-    /// The rows a batch is about to use, `(app, name)` of nameplates and `(app,
-    /// id)` of mailboxes: a store across a network reads them all at once
-    /// instead of one round trip each. A hint; reads of other rows still work.
-    fn prefetch(
-        &mut self,
-        _nameplates: &[Key<'_>],
-        _mailboxes: &[Key<'_>],
-    ) -> Result<(), StoreError> {
+    /// The rows a batch is about to use, and the mailboxes whose messages it
+    /// will read: a store across a network reads them all at once instead of
+    /// one round trip each. A hint; reads of other rows still work.
+    fn prefetch(&mut self, _rows: &Prefetch<'_>) -> Result<(), StoreError> {
         Ok(())
     }
     /// Makes every write so far durable (a transaction commit).

@@ -41,7 +41,7 @@ pub(crate) use directory::{pool_secret, PgDirectory};
 pub use listen::ChangeFeed;
 pub(crate) use listen::{listen_for_changes, ChangeSink, Changed};
 
-use super::{Key, Mailbox, Nameplate, Store, StoreError, StoredMessage, UsageRecord};
+use super::{Key, Mailbox, Nameplate, Prefetch, Store, StoreError, StoredMessage, UsageRecord};
 use conn::Session;
 use unit::Unit;
 
@@ -332,6 +332,35 @@ impl PgStore {
         Ok(())
     }
 
+    /// Stored messages after each `(app, id, after)`, in one query.
+    fn stored_after_many(
+        &mut self,
+        reads: &[(&str, &str, u64)],
+    ) -> Result<Vec<Vec<StoredMessage>>, StoreError> {
+        let apps: Vec<&str> = reads.iter().map(|r| r.0).collect();
+        let ids: Vec<&str> = reads.iter().map(|r| r.1).collect();
+        let after: Vec<i64> = reads
+            .iter()
+            .map(|r| i64::try_from(r.2).unwrap_or(i64::MAX))
+            .collect();
+        let rows = self.query(
+            "SELECT k.n, m.side, m.phase, m.body, m.server_rx, m.msg_id
+             FROM unnest($1::text[], $2::text[], $3::int8[]) WITH ORDINALITY AS k(app, id, after, n)
+             JOIN ferry_messages m ON m.app_id = k.app AND m.mailbox_id = k.id AND m.pos > k.after
+             ORDER BY k.n, m.pos",
+            &[&apps, &ids, &after],
+        )?;
+        let mut found: Vec<Vec<StoredMessage>> = vec![Vec::new(); reads.len()];
+        for r in &rows {
+            let n: i64 = r.get(0);
+            let at = usize::try_from(n - 1).unwrap_or(usize::MAX);
+            if let Some(list) = found.get_mut(at) {
+                list.push(message_at(r, 1));
+            }
+        }
+        Ok(found)
+    }
+
     /// The last position in a mailbox, stored or pending.
     fn last_pos(&mut self, app: &str, id: &str) -> Result<u64, StoreError> {
         if let Some(pos) = self.unit.last_pos(app, id) {
@@ -459,6 +488,9 @@ impl Store for PgStore {
         id: &str,
         after: u64,
     ) -> Result<Vec<StoredMessage>, StoreError> {
+        if let Some(known) = self.unit.known_after(app, id, after) {
+            return Ok(known);
+        }
         let after_i = i64::try_from(after).unwrap_or(i64::MAX);
         let rows = self.query(
             "SELECT side, phase, body, server_rx, msg_id FROM ferry_messages
@@ -475,27 +507,7 @@ impl Store for PgStore {
         &mut self,
         reads: &[(&str, &str, u64)],
     ) -> Result<Vec<Vec<StoredMessage>>, StoreError> {
-        let apps: Vec<&str> = reads.iter().map(|r| r.0).collect();
-        let ids: Vec<&str> = reads.iter().map(|r| r.1).collect();
-        let after: Vec<i64> = reads
-            .iter()
-            .map(|r| i64::try_from(r.2).unwrap_or(i64::MAX))
-            .collect();
-        let rows = self.query(
-            "SELECT k.n, m.side, m.phase, m.body, m.server_rx, m.msg_id
-             FROM unnest($1::text[], $2::text[], $3::int8[]) WITH ORDINALITY AS k(app, id, after, n)
-             JOIN ferry_messages m ON m.app_id = k.app AND m.mailbox_id = k.id AND m.pos > k.after
-             ORDER BY k.n, m.pos",
-            &[&apps, &ids, &after],
-        )?;
-        let mut found: Vec<Vec<StoredMessage>> = vec![Vec::new(); reads.len()];
-        for r in &rows {
-            let n: i64 = r.get(0);
-            let at = usize::try_from(n - 1).unwrap_or(usize::MAX);
-            if let Some(list) = found.get_mut(at) {
-                list.push(message_at(r, 1));
-            }
-        }
+        let mut found = self.stored_after_many(reads)?;
         // Pending positions all come after the stored ones.
         for (list, (app, id, after)) in found.iter_mut().zip(reads) {
             list.extend(self.unit.pending_after(app, id, *after));
@@ -514,12 +526,21 @@ impl Store for PgStore {
         Ok(self.unit.add_message(app, id, m))
     }
 
-    fn prefetch(
-        &mut self,
-        nameplates: &[Key<'_>],
-        mailboxes: &[Key<'_>],
-    ) -> Result<(), StoreError> {
-        self.read_ahead(nameplates, mailboxes)
+    fn prefetch(&mut self, rows: &Prefetch<'_>) -> Result<(), StoreError> {
+        self.read_ahead(&rows.nameplates, &rows.mailboxes)?;
+        let mut opened: Vec<Key<'_>> = rows.opened.clone();
+        opened.retain(|(app, id)| self.unit.known_after(app, id, 0).is_none());
+        opened.sort_unstable();
+        opened.dedup();
+        if opened.is_empty() {
+            return Ok(());
+        }
+        let reads: Vec<(&str, &str, u64)> = opened.iter().map(|(a, i)| (*a, *i, 0)).collect();
+        let found = self.stored_after_many(&reads)?;
+        for ((app, id), messages) in opened.iter().zip(found) {
+            self.unit.read_stored(app, id, messages);
+        }
+        Ok(())
     }
 
     fn record_usage(&mut self, u: &UsageRecord) -> Result<(), StoreError> {

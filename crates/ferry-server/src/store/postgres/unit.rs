@@ -27,6 +27,8 @@ pub(super) struct Unit {
     dirty_mailboxes: HashSet<Key>,
     /// The last position in each mailbox, stored or pending.
     last_pos: HashMap<Key, u64>,
+    /// Every stored message of some mailboxes (position `i + 1` at `i`).
+    stored: HashMap<Key, Vec<StoredMessage>>,
     messages: Vec<(Key, u64, StoredMessage)>,
     usage: Vec<UsageRecord>,
 }
@@ -128,12 +130,39 @@ impl Unit {
         self.dirty_mailboxes.remove(&k);
         self.mailboxes.insert(k.clone(), None);
         self.last_pos.insert(k.clone(), 0);
+        self.stored.insert(k.clone(), Vec::new());
         self.messages.retain(|(m, _, _)| *m != k);
         for name in nameplates {
             let n = key(app, name);
             self.dirty_nameplates.remove(&n);
             self.nameplates.insert(n, None);
         }
+    }
+
+    /// Remembers all of a mailbox's stored messages (read at once).
+    pub(super) fn read_stored(&mut self, app: &str, id: &str, messages: Vec<StoredMessage>) {
+        let k = key(app, id);
+        self.last_pos
+            .entry(k.clone())
+            .or_insert(messages.len() as u64);
+        self.stored.insert(k, messages);
+    }
+
+    /// The messages after position `after`, stored and pending, if this batch
+    /// read the mailbox's messages.
+    pub(super) fn known_after(
+        &self,
+        app: &str,
+        id: &str,
+        after: u64,
+    ) -> Option<Vec<StoredMessage>> {
+        let stored = self.stored.get(&key(app, id))?;
+        let from = usize::try_from(after)
+            .unwrap_or(usize::MAX)
+            .min(stored.len());
+        let mut all = stored[from..].to_vec();
+        all.extend(self.pending_after(app, id, after));
+        Some(all)
     }
 
     pub(super) fn last_pos(&self, app: &str, id: &str) -> Option<u64> {
@@ -195,6 +224,9 @@ impl Unit {
         for (k, pos, m) in std::mem::take(&mut self.messages) {
             if !f.notify.contains(&k) {
                 f.notify.push(k.clone());
+            }
+            if let Some(stored) = self.stored.get_mut(&k) {
+                stored.push(m.clone());
             }
             push_message(&mut f.messages, k, pos, m);
         }
@@ -308,6 +340,20 @@ mod tests {
         assert_eq!(f.messages.pos, [4, 5]);
         assert_eq!(f.notify, [key("app", "m")]);
         assert_eq!(u.last_pos("app", "m"), Some(5));
+    }
+
+    #[test]
+    fn read_messages_and_pending_ones_answer_together_and_stay_after_a_flush() {
+        let mut u = Unit::default();
+        u.read_stored("app", "m", vec![msg("a"), msg("b")]);
+        assert_eq!(u.add_message("app", "m", &msg("c")), 3);
+        assert_eq!(u.known_after("app", "m", 1), Some(vec![msg("b"), msg("c")]));
+        u.take_writes();
+        assert_eq!(
+            u.known_after("app", "m", 0),
+            Some(vec![msg("a"), msg("b"), msg("c")])
+        );
+        assert_eq!(u.known_after("app", "other", 0), None);
     }
 
     #[test]
