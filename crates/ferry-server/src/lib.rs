@@ -48,5 +48,5 @@ pub use relay::pool::{
     DirFuture, DirectoryError, MemoryDirectory, NoPool, Owner, RelayDirectory, RelayPool,
 };
 pub use server::{Server, ServerHandle};
-pub use store::{ChangeFeed, MemoryStore, PgStore, SqliteStore, Store, StoreError};
+pub use store::{ChangeFeed, Key, MemoryStore, PgStore, Prefetch, SqliteStore, Store, StoreError};
 pub use tls::TlsFiles;

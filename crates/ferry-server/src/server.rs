@@ -11,7 +11,7 @@ use std::sync::atomic::AtomicUsize;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::{TcpListener, TcpSocket, TcpStream};
 use tokio::sync::watch;
 use tokio::task::{JoinHandle, JoinSet};
 
@@ -58,12 +58,27 @@ impl std::fmt::Debug for ServerHandle {
     }
 }
 
-async fn bind(addr: Option<SocketAddr>) -> Result<Option<TcpListener>, Error> {
+/// Connections the kernel queues before we accept them. A burst (a load
+/// balancer's clients reconnecting at once, 200 pairs starting together)
+/// overflows the usual 128, and each dropped SYN costs its client a 1 s
+/// retransmit; the kernel caps this at `net.core.somaxconn`.
+const BACKLOG: u32 = 4096;
+
+fn bind(addr: Option<SocketAddr>) -> Result<Option<TcpListener>, Error> {
     let Some(addr) = addr else { return Ok(None) };
-    let l = TcpListener::bind(addr)
-        .await
-        .map_err(|source| Error::Bind { addr, source })?;
-    Ok(Some(l))
+    let listen = || {
+        let socket = match addr {
+            SocketAddr::V4(_) => TcpSocket::new_v4(),
+            SocketAddr::V6(_) => TcpSocket::new_v6(),
+        }?;
+        // As std does on Unix: a restarted server rebinds despite TIME_WAIT.
+        socket.set_reuseaddr(true)?;
+        socket.bind(addr)?;
+        socket.listen(BACKLOG)
+    };
+    listen()
+        .map(Some)
+        .map_err(|source| Error::Bind { addr, source })
 }
 
 fn local(l: &Option<TcpListener>) -> Option<SocketAddr> {
@@ -104,10 +119,10 @@ impl Server {
             .map(TlsPort::new)
             .transpose()?
             .map(Arc::new);
-        let mailbox = bind(config.mailbox_listen).await?;
-        let relay_tcp = bind(config.relay_tcp_listen).await?;
-        let relay_ws = bind(config.relay_ws_listen).await?;
-        let metrics_l = bind(config.metrics_listen).await?;
+        let mailbox = bind(config.mailbox_listen)?;
+        let relay_tcp = bind(config.relay_tcp_listen)?;
+        let relay_ws = bind(config.relay_ws_listen)?;
+        let metrics_l = bind(config.metrics_listen)?;
         let metrics = Arc::new(Metrics::default());
         let (hub, thread) = start_hub(&config, &metrics).await?;
         let pool = match shared_pool(&config, local(&relay_tcp)).await? {

@@ -86,6 +86,21 @@ impl Client {
         }
     }
 
+    /// The next text frame as JSON, or `None` once the connection is gone (for
+    /// clients that reconnect); fails after `wait` of silence.
+    pub async fn next_or_closed(&mut self, wait: Duration) -> Option<Value> {
+        loop {
+            let next = tokio::time::timeout(wait, self.ws.next())
+                .await
+                .expect("a frame or the end of the connection");
+            match next {
+                Some(Ok(Message::Text(t))) => return Some(serde_json::from_str(&t).expect("JSON")),
+                Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return None,
+                Some(Ok(_)) => continue,
+            }
+        }
+    }
+
     /// No text frame arrives for `d` (reading meanwhile, so pings get answered).
     pub async fn silent_for(&mut self, d: Duration) {
         let deadline = tokio::time::Instant::now() + d;

@@ -56,6 +56,8 @@ pub(crate) enum HubOp {
     Usage(UsageRecord),
     /// Another instance changed the shared store.
     Changed(Changed),
+    /// Nothing but a batch: it retries catch-ups a failed one left.
+    Tick,
 }
 
 /// The connection tasks' handle on the state thread.
@@ -110,16 +112,17 @@ impl Hub {
             .name("ferry-state".into())
             .spawn(move || {
                 let opened = opener().and_then(|store| {
+                    let shared = store.change_feed().is_some();
                     if let Some(feed) = store.change_feed() {
                         listen_for_changes(feed, notices)?;
                     }
-                    State::new(store, cfg, Arc::clone(&metrics))
+                    Ok((State::new(store, cfg, Arc::clone(&metrics))?, shared))
                 });
                 match opened {
-                    Ok(state) if !state.shared() => {
+                    Ok((state, false)) => {
                         let _ = ready.send(Ok(Some(state)));
                     }
-                    Ok(state) => {
+                    Ok((state, true)) => {
                         let _ = ready.send(Ok(None));
                         run(state, rx, &metrics);
                     }
@@ -131,7 +134,10 @@ impl Hub {
             .map_err(crate::Error::Thread)?;
         let way = match started.await {
             Ok(Ok(Some(state))) => Way::Inline(Arc::new(Combiner::new(state, metrics_here))),
-            Ok(Ok(None)) => Way::Thread(tx),
+            Ok(Ok(None)) => {
+                tokio::spawn(tick(tx.downgrade()));
+                Way::Thread(tx)
+            }
             Ok(Err(e)) => return Err(e.into()),
             Err(_) => return Err(StoreError::new("the state thread died while starting").into()),
         };
@@ -189,6 +195,22 @@ impl Hub {
     }
 }
 
+/// How often a shared store's state thread wakes up by itself to retry
+/// catch-ups (notices from other instances may have stopped coming).
+const TICK: Duration = Duration::from_secs(1);
+
+/// Wakes the state thread every [`TICK`] until it is gone.
+async fn tick(tx: mpsc::WeakSender<HubOp>) {
+    let mut every = tokio::time::interval(TICK);
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        every.tick().await;
+        let Some(tx) = tx.upgrade() else { return };
+        // A full queue means batches are running anyway.
+        let _ = tx.try_send(HubOp::Tick);
+    }
+}
+
 fn run<S: Store>(mut state: State<S>, mut rx: mpsc::Receiver<HubOp>, metrics: &Metrics) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
     while let Some(first) = rx.blocking_recv() {
@@ -215,7 +237,10 @@ pub(super) fn apply_batch<S: Store>(
         tried += 1;
         let (answers, out) = run_batch(state, batch);
         match state.commit() {
-            Ok(()) => break (answers, out),
+            Ok(()) => {
+                state.settle_catch_ups(true);
+                break (answers, out);
+            }
             Err(e) if e.is_conflict() && tried < MAX_TRIES => {
                 metrics.store_conflicts.inc();
                 tracing::debug!(
@@ -225,6 +250,7 @@ pub(super) fn apply_batch<S: Store>(
                 std::thread::sleep(conflict_backoff(tried));
             }
             Err(e) => {
+                state.settle_catch_ups(false);
                 tracing::error!(error = %e, "commit failed; the batch was rolled back");
                 for reply in replies(batch) {
                     let _ = reply.send(Err(Refusal::Internal));
@@ -266,6 +292,24 @@ fn run_batch<S: Store>(
 ) -> (Vec<Result<Answer, Refusal>>, Vec<Delivery>) {
     let mut answers = Vec::with_capacity(batch.len());
     let mut out = Vec::new();
+    state.prefetch(batch.iter().filter_map(|op| match op {
+        HubOp::Call { call, .. } => Some(call),
+        _ => None,
+    }));
+    state.retry_catch_ups(&mut out);
+    // Other instances' messages first, all read at once: they were stored
+    // before anything this batch adds.
+    let mut changed = Vec::new();
+    for op in batch {
+        match op {
+            HubOp::Changed(Changed::Mailbox { app, id }) => {
+                changed.push((Arc::from(app.as_str()), id.clone()))
+            }
+            HubOp::Changed(Changed::All) => changed.extend(state.listened()),
+            _ => {}
+        }
+    }
+    state.catch_up(changed, &mut out);
     for op in batch {
         match op {
             HubOp::Call { call, ctx, .. } => {
@@ -274,12 +318,7 @@ fn run_batch<S: Store>(
             HubOp::Detach { conn } => state.detach(*conn),
             HubOp::Prune { now, cutoff } => state.prune(*now, *cutoff),
             HubOp::Usage(rec) => state.record(rec),
-            HubOp::Changed(Changed::Mailbox { app, id }) => state.catch_up(app, id, &mut out),
-            HubOp::Changed(Changed::All) => {
-                for (app, id) in state.listened() {
-                    state.catch_up(&app, &id, &mut out);
-                }
-            }
+            HubOp::Changed(_) | HubOp::Tick => {}
         }
     }
     (answers, out)
@@ -311,12 +350,12 @@ fn deliver_all<S: Store>(state: &mut State<S>, out: Vec<Delivery>, metrics: &Met
         return;
     }
     let mut more = Vec::new();
-    for (app, id) in behind {
-        state.catch_up(&app, &id, &mut more);
-    }
+    state.catch_up(behind, &mut more);
     // Ends the read's transaction; nothing was written.
-    if let Err(e) = state.commit() {
-        tracing::warn!(error = %e, "cannot catch up with other instances' messages");
+    let committed = state.commit();
+    state.settle_catch_ups(committed.is_ok());
+    if let Err(e) = committed {
+        tracing::warn!(error = %e, "cannot catch up with other instances' messages; retrying");
         return;
     }
     for d in more {

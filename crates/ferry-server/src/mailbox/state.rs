@@ -18,10 +18,13 @@ use rand::{RngCore, SeedableRng};
 use tokio_tungstenite_030::tungstenite::Utf8Bytes;
 
 use super::live::LiveTx;
+use super::behind::Behind;
 use super::nameplates::NameplateIndex;
 use super::refusal::Refusal;
 use super::summary;
 use crate::metrics::Metrics;
+use crate::store::Key as RowKey;
+use crate::store::Prefetch;
 use crate::store::{
     Mailbox, MailboxSide, Nameplate, NameplateSide, Store, StoreError, StoredMessage, UsageRecord,
 };
@@ -68,6 +71,12 @@ pub(crate) enum Call {
     },
 }
 
+/// A stored row a call works on.
+pub(crate) enum Row<'a> {
+    Nameplate(RowKey<'a>),
+    Mailbox(RowKey<'a>),
+}
+
 /// Which call, without its data.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum CallKind {
@@ -81,6 +90,19 @@ pub(crate) enum CallKind {
 }
 
 impl Call {
+    /// The nameplate or mailbox row the call reads and writes first.
+    pub(crate) fn row(&self) -> Option<Row<'_>> {
+        match self {
+            Call::Claim { app, nameplate, .. } | Call::Release { app, nameplate, .. } => {
+                Some(Row::Nameplate((app, nameplate)))
+            }
+            Call::Open { app, mailbox, .. }
+            | Call::Add { app, mailbox, .. }
+            | Call::Close { app, mailbox, .. } => Some(Row::Mailbox((app, mailbox))),
+            Call::List { .. } | Call::Allocate { .. } => None,
+        }
+    }
+
     pub(crate) fn kind(&self) -> CallKind {
         match self {
             Call::List { .. } => CallKind::List,
@@ -148,7 +170,7 @@ pub(crate) struct StateConfig {
     pub(crate) blur: Option<f64>,
 }
 
-type Key = (Arc<str>, String);
+pub(crate) type Key = (Arc<str>, String);
 
 #[derive(Debug)]
 struct Listener {
@@ -195,6 +217,8 @@ pub(crate) struct State<S> {
     failed: bool,
     /// ... because another instance wrote the same rows: it may run again.
     conflict: bool,
+    /// Listeners' catch-ups still to do.
+    behind: Behind,
 }
 
 impl<S: Store> State<S> {
@@ -215,6 +239,7 @@ impl<S: Store> State<S> {
             metrics,
             failed: false,
             conflict: false,
+            behind: Behind::default(),
         };
         s.reload()?;
         // Ends the transaction the reads opened, so that it holds nothing (a
@@ -232,11 +257,6 @@ impl<S: Store> State<S> {
         self.mailbox_count = i64::try_from(self.store.count_mailboxes()?).unwrap_or(i64::MAX);
         self.publish();
         Ok(())
-    }
-
-    /// Whether other instances share the store.
-    pub(crate) fn shared(&self) -> bool {
-        self.store.shared()
     }
 
     fn publish(&self) {
@@ -263,6 +283,28 @@ impl<S: Store> State<S> {
             Ok(a) => Ok(a),
             Err(Fail::No(r)) => Err(r),
             Err(Fail::Store(e)) => Err(self.store_failed(e)),
+        }
+    }
+
+    /// Reads the rows these calls will use in one go (see [`Store::prefetch`]);
+    /// a failure fails the batch, as the calls' own reads would.
+    pub(crate) fn prefetch<'a>(&mut self, calls: impl Iterator<Item = &'a Call>) {
+        let mut rows = Prefetch::default();
+        for call in calls {
+            match call.row() {
+                Some(Row::Nameplate(k)) => rows.nameplates.push(k),
+                Some(Row::Mailbox(k)) => rows.mailboxes.push(k),
+                None => {}
+            }
+            if let Call::Open { app, mailbox, .. } = call {
+                rows.opened.push((app, mailbox));
+            }
+        }
+        if rows.nameplates.is_empty() && rows.mailboxes.is_empty() {
+            return;
+        }
+        if let Err(e) = self.store.prefetch(&rows) {
+            self.store_failed(e);
         }
     }
 
@@ -538,27 +580,56 @@ impl<S: Store> State<S> {
         self.listeners.keys().cloned().collect()
     }
 
-    /// Frames of the messages this instance's listeners of `app`/`id` have not had
-    /// (another instance added them), read from the store.
-    pub(crate) fn catch_up(&mut self, app: &str, id: &str, out: &mut Vec<Delivery>) {
-        if self.failed {
+    /// Frames of the messages this instance's listeners of these mailboxes have
+    /// not had (another instance added them), read from the store at once.
+    pub(crate) fn catch_up(
+        &mut self,
+        keys: impl IntoIterator<Item = Key>,
+        out: &mut Vec<Delivery>,
+    ) {
+        let mut asks: Vec<(Key, u64)> = Vec::new();
+        for key in keys {
+            let from = self
+                .listeners
+                .get(&key)
+                .and_then(|l| l.iter().map(|l| l.seen).min());
+            if let Some(from) = from.filter(|_| !asks.iter().any(|(k, _)| *k == key)) {
+                self.behind.started(key.clone());
+                asks.push((key, from));
+            }
+        }
+        if self.failed || asks.is_empty() {
             return;
         }
-        let key: Key = (Arc::from(app), id.to_owned());
-        let Some(list) = self.listeners.get(&key) else {
-            return;
-        };
-        let Some(from) = list.iter().map(|l| l.seen).min() else {
-            return;
-        };
-        let messages = match self.store.messages_after(app, id, from) {
+        let reads: Vec<(&str, &str, u64)> = asks
+            .iter()
+            .map(|((a, i), from)| (&**a, i.as_str(), *from))
+            .collect();
+        let found = match self.store.messages_after_many(&reads) {
             Ok(m) => m,
             Err(e) => {
                 self.store_failed(e);
                 return;
             }
         };
-        for (pos, msg) in (from + 1..).zip(&messages) {
+        for ((key, from), messages) in asks.iter().zip(found) {
+            self.deliveries(key, *from, &messages, out);
+        }
+    }
+
+    /// Frames of `messages` (positions from `from + 1`) for the listeners of
+    /// `key` that have not had them.
+    fn deliveries(
+        &self,
+        key: &Key,
+        from: u64,
+        messages: &[StoredMessage],
+        out: &mut Vec<Delivery>,
+    ) {
+        let Some(list) = self.listeners.get(key) else {
+            return;
+        };
+        for (pos, msg) in (from + 1..).zip(messages) {
             let frame = Utf8Bytes::from(super::frames::message(msg));
             for l in list.iter().filter(|l| l.seen < pos) {
                 out.push(Delivery {
@@ -569,6 +640,17 @@ impl<S: Store> State<S> {
                 });
             }
         }
+    }
+
+    /// Catches up the mailboxes a failed batch left behind.
+    pub(crate) fn retry_catch_ups(&mut self, out: &mut Vec<Delivery>) {
+        let waiting = self.behind.waiting();
+        self.catch_up(waiting, out);
+    }
+
+    /// The batch's catch-ups are done if it committed, still to do if not.
+    pub(crate) fn settle_catch_ups(&mut self, committed: bool) {
+        self.behind.settle(committed);
     }
 
     /// Stops delivering to `conn` (it closed, disconnected or was too slow).

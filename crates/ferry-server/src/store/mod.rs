@@ -132,6 +132,18 @@ pub struct UsageRecord {
     pub result: &'static str,
 }
 
+/// `(app, name)` of a nameplate or `(app, id)` of a mailbox.
+pub type Key<'a> = (&'a str, &'a str);
+
+/// What [`Store::prefetch`] reads ahead.
+#[derive(Default)]
+pub struct Prefetch<'a> {
+    pub nameplates: Vec<Key<'a>>,
+    pub mailboxes: Vec<Key<'a>>,
+    /// Mailboxes whose messages are read too.
+    pub opened: Vec<Key<'a>>,
+}
+
 /// Storage for mailbox state. Implementations need not be thread-safe: one thread
 /// owns the store.
 pub trait Store: Send + 'static {
@@ -166,6 +178,16 @@ pub trait Store: Send + 'static {
         id: &str,
         after: u64,
     ) -> Result<Vec<StoredMessage>, StoreError>;
+    /// [`Store::messages_after`] for several `(app, id, after)` at once (a store
+    /// across a network answers in one round trip).
+    fn messages_after_many(
+        &mut self,
+        reads: &[(&str, &str, u64)],
+    ) -> Result<Vec<Vec<StoredMessage>>, StoreError> {
+        let one =
+            |s: &mut Self, (app, id, after): &(&str, &str, u64)| s.messages_after(app, id, *after);
+        reads.iter().map(|r| one(self, r)).collect()
+    }
     fn count_messages(&mut self, app: &str, id: &str) -> Result<usize, StoreError>;
     /// Appends a message and returns its position in the mailbox (1 for the first).
     /// Positions have no gaps, so a reader that has seen `n` messages knows that
@@ -193,6 +215,12 @@ pub trait Store: Send + 'static {
     }
 
     fn record_usage(&mut self, rec: &UsageRecord) -> Result<(), StoreError>;
+    /// The rows a batch is about to use, and the mailboxes whose messages it
+    /// will read: a store across a network reads them all at once instead of
+    /// one round trip each. A hint; reads of other rows still work.
+    fn prefetch(&mut self, _rows: &Prefetch<'_>) -> Result<(), StoreError> {
+        Ok(())
+    }
     /// Makes every write so far durable (a transaction commit).
     fn commit(&mut self) -> Result<(), StoreError>;
     /// Forgets uncommitted writes after a failure.
