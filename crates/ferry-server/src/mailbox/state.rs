@@ -17,8 +17,8 @@ use rand::rngs::StdRng;
 use rand::{RngCore, SeedableRng};
 use tokio_tungstenite_030::tungstenite::Utf8Bytes;
 
-use super::live::LiveTx;
 use super::behind::Behind;
+use super::live::LiveTx;
 use super::nameplates::NameplateIndex;
 use super::refusal::Refusal;
 use super::summary;
