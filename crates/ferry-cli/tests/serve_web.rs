@@ -213,3 +213,20 @@ fn a_default_ferry_serve_serves_the_websocket_relay_on_4002() {
         child.kill().await.unwrap();
     });
 }
+
+/// A port in use is named with its cause, once (the error chain printed the
+/// cause twice: in the message and again as its source).
+#[tokio::test]
+async fn a_port_in_use_is_named_with_its_cause_once() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    let failed = ferry_test_support::ferry_bin::Ferry::bare()
+        .args(["serve", "--database", ":memory:", "--mailbox-listen", &addr])
+        .args(["--relay-listen", "127.0.0.1:0", "--no-relay-ws"])
+        .spawn()
+        .finish()
+        .await;
+    failed.assert_failed_with(&[&format!("cannot listen on {addr}"), "in use"]);
+    let cause = failed.stderr.matches("in use").count();
+    assert_eq!(cause, 1, "the cause is said once:\n{}", failed.stderr);
+}

@@ -7,8 +7,10 @@ use std::net::SocketAddr;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
-    /// A listener could not be bound (address in use, permission, ...).
-    #[error("cannot listen on {addr}: {source}")]
+    /// A listener could not be bound (address in use, permission, ...). The
+    /// messages leave the cause to `source()`: reporters that print the chain
+    /// would say it twice.
+    #[error("cannot listen on {addr}")]
     Bind {
         addr: SocketAddr,
         #[source]
@@ -24,6 +26,6 @@ pub enum Error {
     #[error("TLS: {0}")]
     Tls(String),
     /// The state thread could not be started.
-    #[error("cannot start the state thread: {0}")]
+    #[error("cannot start the state thread")]
     Thread(#[source] std::io::Error),
 }
