@@ -26,6 +26,10 @@ pub(crate) struct Session {
     backoff: Duration,
     /// Runs after each (re)connect, before the session is used.
     on_connect: fn(&mut Client) -> Result<(), StoreError>,
+    /// Set while a transaction is open: a lost connection is then an error,
+    /// never silently replaced (a statement on the new one would run outside
+    /// the transaction, and a COMMIT there would "succeed" with nothing in it).
+    pinned: bool,
 }
 
 /// `postgres://…` parsed into a client configuration with our timeouts.
@@ -59,15 +63,32 @@ impl Session {
             retry_at: None,
             backoff: FIRST_BACKOFF,
             on_connect,
+            pinned: false,
         };
         s.client()?;
         Ok(s)
     }
 
-    /// The live client, reconnecting if the last one was lost.
+    /// Keeps the current connection until [`unpin`](Self::unpin): from now on a
+    /// lost one fails every use instead of being replaced.
+    pub(crate) fn pin(&mut self) {
+        self.pinned = true;
+    }
+
+    /// Lets the next use reconnect again (the transaction is over).
+    pub(crate) fn unpin(&mut self) {
+        self.pinned = false;
+    }
+
+    /// The live client, reconnecting if the last one was lost (unless pinned).
     pub(crate) fn client(&mut self) -> Result<&mut Client, StoreError> {
         if self.client.as_ref().is_some_and(Client::is_closed) {
             self.lost();
+        }
+        if self.client.is_none() && self.pinned {
+            return Err(StoreError::new(
+                "lost the PostgreSQL connection in a transaction (rolled back)",
+            ));
         }
         if self.client.is_none() {
             let c = self.reconnect()?;

@@ -32,6 +32,8 @@ mod conn;
 mod directory;
 mod listen;
 mod schema;
+#[cfg(test)]
+mod tests;
 mod unit;
 
 use postgres::Client;
@@ -145,6 +147,8 @@ impl PgStore {
         if self.session.batch(&begin).is_err() {
             self.session.batch(&begin)?;
         }
+        // Every statement until COMMIT or ROLLBACK must run on this connection.
+        self.session.pin();
         self.in_tx = true;
         Ok(())
     }
@@ -159,6 +163,7 @@ impl PgStore {
         if rows.is_err() && !self.session.connected() {
             // The server rolled the transaction back with the connection.
             self.in_tx = false;
+            self.session.unpin();
             self.unit.clear();
         }
         rows
@@ -568,7 +573,9 @@ impl Store for PgStore {
             return Err(e);
         }
         self.in_tx = false;
-        self.session.batch("COMMIT")
+        let committed = self.session.batch("COMMIT");
+        self.session.unpin();
+        committed
     }
 
     fn rollback(&mut self) {
@@ -577,6 +584,7 @@ impl Store for PgStore {
             self.in_tx = false;
             // A lost connection rolled it back already.
             let _ = self.session.batch("ROLLBACK");
+            self.session.unpin();
         }
     }
 }
