@@ -3,20 +3,28 @@
 //! down, a conflict), its deliveries are dropped with it, and a notice that
 //! already came would not come again. So a mailbox stays behind until a batch
 //! that caught it up commits, and each batch first retries those still behind.
+//! Mailboxes are named by whatever key the state uses (`K`).
 
 use std::collections::HashSet;
+use std::hash::Hash;
 
-use super::state::Key;
-
-#[derive(Default)]
-pub(crate) struct Behind {
-    waiting: HashSet<Key>,
-    this_batch: Vec<Key>,
+pub(crate) struct Behind<K> {
+    waiting: HashSet<K>,
+    this_batch: Vec<K>,
 }
 
-impl Behind {
+impl<K> Default for Behind<K> {
+    fn default() -> Self {
+        Behind {
+            waiting: HashSet::new(),
+            this_batch: Vec::new(),
+        }
+    }
+}
+
+impl<K: Eq + Hash + Clone> Behind<K> {
     /// A catch-up of `key` runs in the current batch.
-    pub(crate) fn started(&mut self, key: Key) {
+    pub(crate) fn started(&mut self, key: K) {
         self.this_batch.push(key);
     }
 
@@ -33,7 +41,7 @@ impl Behind {
     }
 
     /// Mailboxes still to catch up.
-    pub(crate) fn waiting(&self) -> Vec<Key> {
+    pub(crate) fn waiting(&self) -> Vec<K> {
         self.waiting.iter().cloned().collect()
     }
 }
@@ -42,6 +50,8 @@ impl Behind {
 mod tests {
     use super::*;
     use std::sync::Arc;
+
+    type Key = (Arc<str>, String);
 
     fn key(id: &str) -> Key {
         (Arc::from("app"), id.to_owned())

@@ -22,7 +22,7 @@
 
 use std::sync::{Arc, Mutex, MutexGuard, TryLockError};
 
-use super::hub::{apply_batch, HubOp, MAX_BATCH};
+use super::batch::{apply_batch, HubOp, MAX_BATCH};
 use super::state::State;
 use crate::metrics::Metrics;
 use crate::store::Store;

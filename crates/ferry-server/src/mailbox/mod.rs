@@ -2,6 +2,7 @@
 //! pages on the same port, and the WebSocket relay at [`RELAY_PATH`](crate::web::RELAY_PATH) (handed
 //! to `relay`), all plain or all TLS.
 
+mod batch;
 mod behind;
 mod combine;
 mod conn;

@@ -218,7 +218,7 @@ pub(crate) struct State<S> {
     /// ... because another instance wrote the same rows: it may run again.
     conflict: bool,
     /// Listeners' catch-ups still to do.
-    behind: Behind,
+    behind: Behind<Key>,
 }
 
 impl<S: Store> State<S> {
