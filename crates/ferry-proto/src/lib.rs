@@ -26,6 +26,7 @@ pub mod code;
 pub mod crypto;
 pub mod localsend;
 pub mod native;
+pub mod portmap;
 pub mod session;
 #[cfg(test)]
 mod sim;
