@@ -46,7 +46,7 @@ impl MapRequest {
 
     /// The gateway's answer to this request: a mapping of our port, or why not.
     pub fn parse_answer(&self, b: &[u8]) -> Result<Mapped, MapError> {
-        if b.len() < SIZE || b.len() > MAX || b.len() % 4 != 0 {
+        if b.len() < SIZE || b.len() > MAX || !b.len().is_multiple_of(4) {
             return Err(MapError::Malformed("size"));
         }
         if b[0] != VERSION || b[1] != RESPONSE | OP_MAP {

@@ -1,6 +1,7 @@
 //! Transit on real sockets: listen and publish hints, race direct and relayed
 //! candidates, and carry encrypted records on the winner.
 
+mod portmap;
 mod race;
 mod stream;
 
@@ -110,6 +111,8 @@ fn host_port(s: &str, rest: &str) -> Result<DirectHint, String> {
 /// Our side of transit before the peer's hints are known.
 pub struct TransitPrep {
     listener: Option<TcpListener>,
+    /// The router's port forwarded to `listener`, kept until the transfer ends.
+    mapping: Option<portmap::Mapping>,
     message: TransitMessage,
     relays: Vec<Relay>,
     force_relay: bool,
@@ -126,10 +129,23 @@ impl TransitPrep {
             config.listen
         };
         let listener = bind(listen).await?;
-        let mut hints = match &listener {
-            Some(l) => direct_hints(listen, l.local_addr().map_err(|e| Error::io("listen", e))?),
-            None => Vec::new(),
+        let local = match &listener {
+            Some(l) => Some(l.local_addr().map_err(|e| Error::io("listen", e))?),
+            None => None,
         };
+        let mut hints = local.map_or_else(Vec::new, |a| direct_hints(listen, a));
+        // Only with the default listener: `--listen IP` names what to advertise.
+        let mapping = match (listen, local) {
+            (Listen::Auto, Some(a)) => portmap::map(a.port()).await,
+            _ => None,
+        };
+        hints.extend(mapping.iter().map(|m| {
+            Hint::Direct(DirectHint {
+                hostname: m.external.ip().to_string(),
+                port: m.external.port(),
+                priority: 0.0,
+            })
+        }));
         let relays: Vec<Relay> = config.relay.iter().cloned().collect();
         let (tcp, websocket) = advertised(&relays);
         if !tcp.is_empty() {
@@ -139,6 +155,7 @@ impl TransitPrep {
             .with_websocket_relays(&websocket);
         Ok(TransitPrep {
             listener,
+            mapping,
             message,
             relays,
             force_relay: config.force_relay,
@@ -189,7 +206,8 @@ impl TransitPrep {
         };
         let (stream, description) = plan.run().await?;
         tracing::info!(%description, "transit connected");
-        Ok(TransitStream::new(stream, role, key, description))
+        let stream = TransitStream::new(stream, role, key, description);
+        Ok(stream.holding(self.mapping))
     }
 }
 

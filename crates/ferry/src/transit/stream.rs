@@ -14,6 +14,8 @@ mod send_pipe;
 mod tests;
 
 use std::io::{Read, Write};
+use std::pin::Pin;
+use std::task::{Context, Poll};
 
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader};
 
@@ -21,6 +23,7 @@ use ferry_proto::crypto::kdf::TransitKey;
 use ferry_proto::transit::record::{Opener, Sealer, OVERHEAD};
 use ferry_proto::transit::Role;
 
+use super::portmap::Mapping;
 use super::race::Conn;
 use crate::error::{Error, PeerError, Result};
 
@@ -55,6 +58,8 @@ pub struct TransitStream {
     sealer: Option<Sealer>,
     opener: Opener,
     description: String,
+    /// The router's port forwarded to our listener, deleted when this ends.
+    mapping: Option<Mapping>,
 }
 
 impl TransitStream {
@@ -76,7 +81,14 @@ impl TransitStream {
             sealer: Some(Sealer::new(key, role)),
             opener: Opener::new(key, role),
             description,
+            mapping: None,
         }
+    }
+
+    /// Keeps `mapping` for as long as this connection (or its writer) lives.
+    pub(super) fn holding(mut self, mapping: Option<Mapping>) -> Self {
+        self.mapping = mapping;
+        self
     }
 
     /// How we are connected (`direct 1.2.3.4:5` or `relay host:port`).
@@ -87,7 +99,14 @@ impl TransitStream {
     /// The bare connection, for a protocol that seals records its own way (the
     /// native protocol); no record has been sent or read on it yet.
     pub(crate) fn into_parts(self) -> (BufReader<ReadHalf>, WriteHalf) {
-        (self.reader, self.writer)
+        let writer = match self.mapping {
+            Some(mapping) => Box::new(Holding {
+                inner: self.writer,
+                _mapping: mapping,
+            }),
+            None => self.writer,
+        };
+        (self.reader, writer)
     }
 
     /// Sends one record.
@@ -146,4 +165,40 @@ fn sealer_lost() -> Error {
 
 fn lost(e: std::io::Error) -> Error {
     Error::lost(e)
+}
+
+/// A writer that keeps the router's port mapping until the transfer drops it.
+struct Holding {
+    inner: WriteHalf,
+    _mapping: Mapping,
+}
+
+impl AsyncWrite for Holding {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.inner).poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.inner).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
 }
