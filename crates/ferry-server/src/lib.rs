@@ -38,6 +38,7 @@ mod metrics;
 mod relay;
 mod server;
 mod store;
+mod stun;
 mod time;
 mod tls;
 mod web;

@@ -171,6 +171,12 @@ impl Server {
                 }
             });
         }
+        if let Some(socket) = handle.relay_tcp_addr.and_then(crate::stun::bind) {
+            let shutdown = handle.shutdown.subscribe();
+            handle
+                .tasks
+                .push(tokio::spawn(crate::stun::serve(socket, shutdown)));
+        }
         if let Some(port) = relay {
             if let Some(l) = relay_tcp {
                 let p = Arc::clone(&port);

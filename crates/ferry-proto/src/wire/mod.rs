@@ -8,3 +8,4 @@
 pub mod mailbox;
 pub mod relay;
 pub mod relay_pool;
+pub mod stun;
