@@ -42,6 +42,10 @@ command -v npm >/dev/null || need_apt+=(npm)
 [ -x /usr/lib/postgresql/15/bin/initdb ] || need_apt+=(postgresql-15)
 command -v haproxy >/dev/null || need_apt+=(haproxy)
 command -v runuser >/dev/null || need_apt+=(util-linux)
+# The NAT lab (interop/src/nat_lab.rs): home routers' NAT and filter in nftables, and
+# miniupnpd (its nftables build) mapping ports by UPnP-IGD, NAT-PMP and PCP.
+command -v nft >/dev/null || need_apt+=(nftables)
+command -v miniupnpd >/dev/null || need_apt+=(miniupnpd-nftables)
 if [ ${#need_apt[@]} -gt 0 ]; then
   log "apt-get install ${need_apt[*]}"
   export DEBIAN_FRONTEND=noninteractive

@@ -90,28 +90,34 @@ impl Lan {
         &self.hosts[i]
     }
 
-    /// Starts a holder in a new network namespace and returns that namespace's path once the
-    /// holder is in it.
+    /// Starts a holder in a new network namespace; returns that namespace's path.
     fn add_holder(&mut self, name: &str) -> Result<String, String> {
-        let mut inv = Invocation::new(format!("{name} netns"), "unshare", std::env::temp_dir());
-        inv.args(["--net", "sleep", HOLDER_SECS]);
-        let mut holder = Running::spawn(&inv).map_err(|e| format!("unshare: {e}"))?;
-        let netns = format!("/proc/{}/ns/net", holder.pid());
-        let ours = std::fs::read_link("/proc/self/ns/net").map_err(|e| e.to_string())?;
-        let deadline = Instant::now() + SETUP_TIMEOUT;
-        // unshare execs sleep after entering the namespace: wait until it has.
-        while std::fs::read_link(&netns).ok().is_none_or(|ns| ns == ours) {
-            if holder.poll_exit() || Instant::now() >= deadline {
-                return Err(format!(
-                    "{name}: no namespace of its own\n{}",
-                    holder.into_outcome()
-                ));
-            }
-            thread::sleep(Duration::from_millis(10));
-        }
+        let (holder, netns) = holder(name)?;
         self.holders.push(holder);
         Ok(netns)
     }
+}
+
+/// A `sleep` that `unshare --net` put in a fresh network namespace, and that
+/// namespace's path once the holder is in it. Dropping the holder kills it.
+pub(crate) fn holder(name: &str) -> Result<(Running, String), String> {
+    let mut inv = Invocation::new(format!("{name} netns"), "unshare", std::env::temp_dir());
+    inv.args(["--net", "sleep", HOLDER_SECS]);
+    let mut holder = Running::spawn(&inv).map_err(|e| format!("unshare: {e}"))?;
+    let netns = format!("/proc/{}/ns/net", holder.pid());
+    let ours = std::fs::read_link("/proc/self/ns/net").map_err(|e| e.to_string())?;
+    let deadline = Instant::now() + SETUP_TIMEOUT;
+    // unshare execs sleep after entering the namespace: wait until it has.
+    while std::fs::read_link(&netns).ok().is_none_or(|ns| ns == ours) {
+        if holder.poll_exit() || Instant::now() >= deadline {
+            return Err(format!(
+                "{name}: no namespace of its own\n{}",
+                holder.into_outcome()
+            ));
+        }
+        thread::sleep(Duration::from_millis(10));
+    }
+    Ok((holder, netns))
 }
 
 impl Drop for Lan {
@@ -142,20 +148,20 @@ fn connect(switch: &str, host: &Host, i: usize) -> Result<(), String> {
     )
 }
 
-fn pid_of(netns: &str) -> &str {
+pub(crate) fn pid_of(netns: &str) -> &str {
     netns
         .trim_start_matches("/proc/")
         .trim_end_matches("/ns/net")
 }
 
-fn run_in(netns: &str, argv: &[&str]) -> Result<(), String> {
+pub(crate) fn run_in(netns: &str, argv: &[&str]) -> Result<(), String> {
     run(Command::new("nsenter")
         .arg(format!("--net={netns}"))
         .arg("--")
         .args(argv))
 }
 
-fn run(cmd: &mut Command) -> Result<(), String> {
+pub(crate) fn run(cmd: &mut Command) -> Result<(), String> {
     let out = cmd.output().map_err(|e| format!("{cmd:?}: {e}"))?;
     match out.status.success() {
         true => Ok(()),
@@ -168,6 +174,25 @@ fn run(cmd: &mut Command) -> Result<(), String> {
 }
 
 impl Host {
+    /// A host in the namespace at `netns` (`/proc/PID/ns/net` of its holder).
+    pub(crate) fn new(name: &str, ip: &str, netns: String) -> Host {
+        Host {
+            name: name.to_owned(),
+            ip: ip.to_owned(),
+            netns,
+        }
+    }
+
+    /// `/proc/PID/ns/net` of the host's holder.
+    pub(crate) fn netns(&self) -> &str {
+        &self.netns
+    }
+
+    /// Runs `argv` inside this host; `Err` says how it failed.
+    pub fn exec(&self, argv: &[&str]) -> Result<(), String> {
+        run_in(&self.netns, argv)
+    }
+
     /// `program` to be run inside this host (add its arguments to the result).
     pub fn invocation(&self, label: &str, program: impl Into<PathBuf>, cwd: PathBuf) -> Invocation {
         let mut inv = Invocation::new(format!("{label}@{}", self.name), "nsenter", cwd);

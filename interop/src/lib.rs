@@ -21,6 +21,9 @@
 //! - [`lan_net`]: a test LAN of network namespaces on a bridge, one peer per host;
 //! - [`lan_peers`] and [`lan_ferry`]: each program in a host, with state of its own;
 //! - [`lan_client`]: a plain HTTP client of a share (a browser, a script) in a host.
+//!
+//! [`nat_lab`] puts two homes behind NAT routers (nftables, miniupnpd) with `ferry serve`
+//! between them, for the port-mapping and relay-fallback tests.
 
 pub mod cases;
 pub mod code;
@@ -31,6 +34,7 @@ pub mod lan_client;
 pub mod lan_ferry;
 pub mod lan_net;
 pub mod lan_peers;
+pub mod nat_lab;
 pub mod peer;
 pub mod pool;
 pub mod process;

@@ -1,0 +1,176 @@
+//! Transfers across the NAT lab (`ferry_interop::nat_lab`): a sender behind a router
+//! with miniupnpd maps its port, so the real peers behind another NAT reach ferry
+//! directly (the relay carries nothing); behind two symmetric NATs without port
+//! mapping, ferry falls back to the relay and completes.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use ferry_interop::code::Code;
+use ferry_interop::data::random_file;
+use ferry_interop::lan_net::Host;
+use ferry_interop::nat_lab::{in_host, wait_until, Nat, NatLab, Upnpd};
+use ferry_interop::process::{finish_pair, Invocation, Outcome, Running};
+use ferry_interop::TestEnv;
+
+const TIMEOUT: Duration = Duration::from_secs(60);
+const SIZE: u64 = 300 * 1024;
+
+#[derive(Debug, Clone, Copy)]
+enum Receiver {
+    Ferry,
+    Python,
+    William,
+}
+
+struct Run {
+    sender: Outcome,
+    receiver: Outcome,
+}
+
+/// ferry sends a file from home A; `receiver` takes it in home B. Both must succeed
+/// and the file must arrive whole.
+fn transfer(lab: &NatLab, receiver: Receiver) -> Run {
+    let env = TestEnv::get();
+    let code = Code::reserve(&env.state_dir).to_string();
+    let data = env.scratch_dir("natdata.");
+    let file = random_file(&data.path().join("payload.bin"), SIZE).expect("test file");
+    let out = env.scratch_dir("natout.");
+    let mut send = in_host(&lab.homes[0], "ferry sender", &env.ferry_bin, lab.dir());
+    send.args(["send", "--server", &lab.mailbox(), "--relay", &lab.relay()]);
+    send.args(["--hide-progress", "--code", &code]).arg(&file);
+    send.env("FERRY_LOG", "ferry::transit::portmap=info");
+    let recv = receive(lab, receiver, &code, out.path());
+    let mut sender = Running::spawn(&send).expect("sender starts");
+    sender
+        .wait_for_output(&code, Duration::from_secs(30))
+        .unwrap_or_else(|e| panic!("{e}\n{}", sender.output_so_far()));
+    let receiver = Running::spawn(&recv).expect("receiver starts");
+    let deadline = Instant::now() + TIMEOUT;
+    let (sender, receiver) = finish_pair(sender, receiver, deadline, Duration::from_secs(20));
+    let report = format!("{sender}\n{receiver}");
+    assert!(sender.succeeded() && receiver.succeeded(), "{report}");
+    let got = std::fs::read(out.path().join("payload.bin")).expect("received file");
+    assert!(
+        got == std::fs::read(&file).expect("sent file"),
+        "different bytes\n{report}"
+    );
+    Run { sender, receiver }
+}
+
+fn receive(lab: &NatLab, receiver: Receiver, code: &str, out: &Path) -> Invocation {
+    let env = TestEnv::get();
+    let home: &Host = &lab.homes[1];
+    let mut inv;
+    match receiver {
+        Receiver::Ferry => {
+            inv = in_host(home, "ferry receiver", &env.ferry_bin, out.to_path_buf());
+            inv.args([
+                "receive",
+                "--server",
+                &lab.mailbox(),
+                "--relay",
+                &lab.relay(),
+            ]);
+            inv.args(["--hide-progress", "--yes", "--output-dir"])
+                .arg(out)
+                .arg(code);
+        }
+        Receiver::Python => {
+            inv = in_host(
+                home,
+                "python receiver",
+                env.python_wormhole(),
+                out.to_path_buf(),
+            );
+            inv.args([
+                "--relay-url",
+                &lab.mailbox(),
+                "--transit-helper",
+                &lab.relay(),
+            ]);
+            inv.args(["receive", "--hide-progress", "--accept-file", code]);
+        }
+        Receiver::William => {
+            inv = in_host(
+                home,
+                "william receiver",
+                &env.william_bin,
+                out.to_path_buf(),
+            );
+            inv.args([
+                "--relay-url",
+                &lab.mailbox(),
+                "receive",
+                "--hide-progress",
+                code,
+            ]);
+            inv.stdin(b"y\n");
+        }
+    }
+    inv
+}
+
+/// The sender says it connected directly and that one of `protocols` mapped its
+/// port (PCP and NAT-PMP race on a router that has both); the relay carried nothing.
+fn assert_direct_through(lab: &NatLab, run: &Run, protocols: &[&str]) {
+    let stderr = run.sender.stderr_text();
+    let report = format!("{}\n{}", run.sender, run.receiver);
+    assert!(
+        stderr.contains("Connected (direct"),
+        "not direct:\n{report}"
+    );
+    let mapped = |p: &&str| {
+        stderr.contains(&format!(
+            "port mapped protocol=\"{p}\" external=203.0.113.2:"
+        ))
+    };
+    assert!(
+        protocols.iter().any(mapped),
+        "no {protocols:?} mapping:\n{report}"
+    );
+    assert_eq!(lab.relay_bytes(), 0, "the relay carried bytes:\n{report}");
+}
+
+#[test]
+fn python_and_william_behind_nat_reach_ferry_through_its_mapped_port() {
+    let lab = NatLab::new((Nat::PortPreserving, Upnpd::All), Nat::PortPreserving);
+    for receiver in [Receiver::Python, Receiver::William] {
+        let run = transfer(&lab, receiver);
+        assert_direct_through(&lab, &run, &["PCP", "NAT-PMP", "UPnP"]);
+    }
+}
+
+#[test]
+fn a_upnp_only_router_maps_too() {
+    let lab = NatLab::new((Nat::PortPreserving, Upnpd::UpnpOnly), Nat::PortPreserving);
+    let run = transfer(&lab, Receiver::Python);
+    assert_direct_through(&lab, &run, &["UPnP"]);
+}
+
+#[test]
+fn a_pmp_only_router_maps_too() {
+    let lab = NatLab::new((Nat::Symmetric, Upnpd::PmpOnly), Nat::Symmetric);
+    let run = transfer(&lab, Receiver::William);
+    assert_direct_through(&lab, &run, &["PCP", "NAT-PMP"]);
+}
+
+#[test]
+fn ferry_to_ferry_behind_symmetric_nats_falls_back_to_the_relay() {
+    let lab = NatLab::new((Nat::Symmetric, Upnpd::Off), Nat::Symmetric);
+    let run = transfer(&lab, Receiver::Ferry);
+    let report = format!("{}\n{}", run.sender, run.receiver);
+    assert!(
+        run.sender.stderr_text().contains("Connected (relay"),
+        "{report}"
+    );
+    assert!(!report.contains("port mapped"), "{report}");
+    let relayed = wait_until(Duration::from_secs(5), || {
+        Some(lab.relay_bytes()).filter(|b| *b >= SIZE)
+    });
+    assert!(
+        relayed.is_some(),
+        "relay bytes {} < {SIZE}\n{report}",
+        lab.relay_bytes()
+    );
+}
