@@ -195,6 +195,8 @@ pub fn transit(common: &Common, trust: &Trust) -> Result<TransitConfig> {
         trust: trust.clone(),
         listen,
         force_relay: common.force_relay,
+        // FERRY_NO_PORT_MAPPING=1: no packets to the router (tests, or by choice).
+        port_mapping: env("FERRY_NO_PORT_MAPPING").is_none(),
         timing: ferry::Timing::default(),
     })
 }

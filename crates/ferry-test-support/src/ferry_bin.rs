@@ -185,6 +185,8 @@ pub fn hermetic(cmd: &mut Command) {
         .env_remove("FERRY_CODE")
         .env_remove("FERRY_LOG")
         .env_remove("NO_COLOR")
+        // Nothing leaves the machine: no port mapping requests to its router.
+        .env("FERRY_NO_PORT_MAPPING", "1")
         .env("XDG_CONFIG_HOME", "/nonexistent/ferry-test-config")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())

@@ -61,6 +61,7 @@ pub fn transit(h: &ServerHandle) -> TransitConfig {
         trust: Default::default(),
         listen: Listen::Only("127.0.0.1".parse().expect("ip")),
         force_relay: false,
+        port_mapping: false,
         timing: ferry::Timing::default(),
     }
 }

@@ -116,6 +116,7 @@ fn transit(listen: Listen, timing: Timing) -> TransitConfig {
         trust: Default::default(),
         listen,
         force_relay: false,
+        port_mapping: false,
         timing,
     }
 }

@@ -43,6 +43,9 @@ pub struct TransitConfig {
     pub listen: Listen,
     /// Never connect directly and send no direct hints (hides local addresses).
     pub force_relay: bool,
+    /// Ask the home router to forward a port to the listener (PCP, NAT-PMP,
+    /// UPnP-IGD) and advertise it; only with [`Listen::Auto`].
+    pub port_mapping: bool,
     /// The transit timers are read from here (`relay_delay`, `transit_*`,
     /// and the native protocol's `linger` and `drain`).
     pub timing: Timing,
@@ -136,7 +139,7 @@ impl TransitPrep {
         let mut hints = local.map_or_else(Vec::new, |a| direct_hints(listen, a));
         // Only with the default listener: `--listen IP` names what to advertise.
         let mapping = match (listen, local) {
-            (Listen::Auto, Some(a)) => portmap::map(a.port()).await,
+            (Listen::Auto, Some(a)) if config.port_mapping => portmap::map(a.port()).await,
             _ => None,
         };
         hints.extend(mapping.iter().map(|m| {
