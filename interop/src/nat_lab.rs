@@ -115,6 +115,19 @@ impl NatLab {
             .unwrap_or_else(|e| panic!("{line}: {e}"))
     }
 
+    /// The port forwards router A has now (miniupnpd's DNAT rules), as `nft` lists them.
+    pub fn forwards(&self) -> Vec<String> {
+        let mut inv = self.routers[0].invocation("nft", "nft", self.dir());
+        inv.args(["list", "chain", "inet", "filter", "prerouting_miniupnpd"]);
+        let out = self.routers[0].run(&inv, Duration::from_secs(5));
+        assert!(out.succeeded(), "{out}");
+        let text = out.stdout_text();
+        text.lines()
+            .filter(|l| l.contains("dnat"))
+            .map(|l| l.trim().to_owned())
+            .collect()
+    }
+
     /// Namespaces and links, addresses and default routes.
     fn wire(env: &TestEnv) -> Result<NatLab, String> {
         let dir = env.scratch_dir("natlab.");

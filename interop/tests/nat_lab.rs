@@ -112,7 +112,8 @@ fn receive(lab: &NatLab, receiver: Receiver, code: &str, out: &Path) -> Invocati
 }
 
 /// The sender says it connected directly and that one of `protocols` mapped its
-/// port (PCP and NAT-PMP race on a router that has both); the relay carried nothing.
+/// port (PCP and NAT-PMP race on a router that has both); the relay carried nothing;
+/// the router forwards nothing once the transfer is over.
 fn assert_direct_through(lab: &NatLab, run: &Run, protocols: &[&str]) {
     let stderr = run.sender.stderr_text();
     let report = format!("{}\n{}", run.sender, run.receiver);
@@ -130,6 +131,15 @@ fn assert_direct_through(lab: &NatLab, run: &Run, protocols: &[&str]) {
         "no {protocols:?} mapping:\n{report}"
     );
     assert_eq!(lab.relay_bytes(), 0, "the relay carried bytes:\n{report}");
+    // The sender deleted its mapping as it finished.
+    let left = wait_until(Duration::from_secs(3), || {
+        Some(lab.forwards()).filter(Vec::is_empty)
+    });
+    assert!(
+        left.is_some(),
+        "forwards left: {:?}\n{report}",
+        lab.forwards()
+    );
 }
 
 #[test]
