@@ -67,7 +67,10 @@ pub(super) async fn map(port: u16) -> Option<Mapping> {
         }
         None
     };
+    // A gateway without an external address of its own has nothing to offer (a
+    // private or reserved one is still a usable address: labs, carrier-grade NAT).
     let mapping = timeout(BUDGET, first).await.ok().flatten();
+    let mapping = mapping.filter(|m| !m.external.ip().is_unspecified() && m.external.port() != 0);
     match &mapping {
         Some(m) => tracing::info!(protocol = m.protocol, external = %m.external, "port mapped"),
         None => tracing::debug!(%gateway, "no port mapping"),
