@@ -3,6 +3,7 @@
 
 mod race;
 mod stream;
+mod tune;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
