@@ -345,6 +345,12 @@ def print_ratios(results, ref_rows, size, has_native, has_serve):
         limit = [v for n, v, _ in ref_rows if v and "aes-256-gcm, loopback (limit)" in n]
         ratio_line("ferry->ferry native ÷ AES-256-GCM record stream (limit)", nat,
                    limit[0] if limit else None, 0.60)
+        files = [v for n, v, _ in ref_rows if v and "(file limit)" in n]
+        ratio_line("ferry->ferry native ÷ file-to-file record stream (file limit)", nat,
+                   files[0] if files else None, 0.85)
+        if limit and files:
+            print(f"- file I/O share of the file-to-file limit: "
+                  f"{100 * (1 - files[0] / limit[0]):.0f} % (1 − file limit ÷ record limit)")
         ratio_line("ferry->ferry native relayed (Python relay) ÷ direct",
                    r("ferry->ferry [native] relay"), nat, 0.90)
         if has_serve:
@@ -402,6 +408,7 @@ def main():
         ref_rows += refs.pynacl(os.path.join(args.peers, "venv/bin/python"))
         ref_rows += refs.iperf3() + refs.tcp_copy()
         ref_rows += refs.files(max(sources)[1], args.recv_dir, args.disk_dir)
+        ref_rows += refs.transit_limit_files(args.root, max(sources)[1], args.recv_dir)
 
     serve = start_ferry_serve(args.ferry, args.work) if has_serve else None
     relay_pids = {"relay": listener_pid(4001)}

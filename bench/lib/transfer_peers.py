@@ -32,6 +32,8 @@ class Setup:
         self.rust = os.path.join(peers, "cargo/bin/wormhole-rs")
         self.william = "wormhole-william"
         self.mailbox = mailbox
+        # The address ferry listens on and advertises, per role (`send`, `receive`).
+        self.listen = {"send": "127.0.0.1", "receive": "127.0.0.1"}
 
 
 class Side:
@@ -46,7 +48,7 @@ class Side:
 
 def ferry(s, role, code, path, relay, relay_addr, proto="v1"):
     common = ["--server", s.mailbox, "--relay", relay_addr, "--hide-progress"]
-    common += ["--force-relay"] if relay else ["--listen", "127.0.0.1"]
+    common += ["--force-relay"] if relay else ["--listen", s.listen[role]]
     if proto == "v1-flag":
         common.append("--v1")
     if role == "send":

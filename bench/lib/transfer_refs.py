@@ -63,6 +63,24 @@ def transit_limit(root):
     return rows
 
 
+def transit_limit_files(root, source, recv_dir):
+    """The file-to-file limit: the record stream plus reading the source and writing
+    (and syncing) the receive directory, in two processes; no hashing, no protocol."""
+    exe = os.path.join(root, "target/release/examples/transit_limit")
+    name = "native records file-to-file, aes-256-gcm, loopback (file limit)"
+    out_dir = os.path.join(recv_dir, "transit-limit")
+    os.makedirs(out_dir, exist_ok=True)
+    try:
+        out = subprocess.run([exe, "files", source, out_dir], capture_output=True, text=True,
+                             timeout=300, check=True).stdout
+    except (OSError, subprocess.SubprocessError) as e:
+        return [(name, None, f"not measured: {e}")]
+    finally:
+        shutil.rmtree(out_dir, ignore_errors=True)
+    m = re.match(r"\S+ file-to-file ([\d.]+) MB/s", out)
+    return [(name, float(m.group(1)) if m else None, "2 processes, read + write + sync")]
+
+
 PYNACL = r"""
 import sys, time, hashlib
 from nacl.bindings import crypto_secretbox, crypto_secretbox_open

@@ -14,6 +14,8 @@
 //! - [`relay_proxy`]: a transit relay stand-in that throttles, cuts or corrupts.
 //! - [`netns`]: a test body re-run in a private network namespace (loopback
 //!   only, multicast routed to it): the LAN tests.
+//! - [`link`]: a link emulator (delay, loss, rate, queue, cuts) between two
+//!   network namespaces over TUN devices; the `ferry-link` binary runs it.
 //! - [`test_ca`]: a private CA and the server certificates it signs (TLS tests).
 //! - [`tree`], [`files`], [`zipraw`]: sandboxes, file trees and their snapshots,
 //!   deterministic content, hand-made (hostile) zip archives.
@@ -31,6 +33,7 @@ pub mod files;
 pub mod in_process;
 pub mod interactive;
 pub mod json_run;
+pub mod link;
 pub mod native_cli;
 pub mod netns;
 pub mod postgres;

@@ -341,6 +341,9 @@ pub(crate) async fn serve_tcp(
 ) {
     let ctx = Arc::clone(&port.relay);
     let _ = stream.set_nodelay(true);
+    // The relay sends each side's data onward: BBR where the kernel allows it,
+    // as the clients ask for (ferry's transit/tune.rs: random loss starves cubic).
+    let _ = rustix::net::sockopt::set_tcp_congestion(&stream, "bbr");
     let started = Instant::now();
     let line = tokio::time::timeout(ctx.handshake_timeout, read_line(&mut stream)).await;
     let mut stream = RelayStream::Tcp(stream);

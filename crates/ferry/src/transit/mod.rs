@@ -4,6 +4,7 @@
 mod portmap;
 mod race;
 mod stream;
+mod tune;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 

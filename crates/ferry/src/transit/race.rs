@@ -213,7 +213,7 @@ async fn accept_loop(
         let (c, tx) = (candidate.clone(), tx.clone());
         handshakes.spawn(async move {
             // Failed inbound attempts are not counted: anyone may knock.
-            let _ = stream.set_nodelay(true);
+            super::tune::tune(&stream);
             if let Ok(s) = c.handshake(stream).await {
                 let _ = tx
                     .send(Ok((Conn::Tcp(s), format!("direct from {peer}"))))
@@ -235,7 +235,7 @@ async fn connect(target: &Target, trust: &Trust) -> std::io::Result<Conn> {
         }
     };
     let tcp = TcpStream::connect((hint.hostname.as_str(), hint.port)).await?;
-    let _ = tcp.set_nodelay(true);
+    super::tune::tune(&tcp);
     if !matches!(target, Target::Relay(Relay::Tls(_))) {
         return Ok(Conn::Tcp(tcp));
     }

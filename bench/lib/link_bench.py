@@ -1,0 +1,289 @@
+#!/usr/bin/env python3
+"""bench/transfer --link's runner: transfers over emulated long, lossy links.
+
+Started by bench/transfer inside a private mount namespace (its /run/netns and
+/etc/netns are tmpfs of its own). For each congestion control and each link row it
+makes two network namespaces joined by the userspace link emulator (`ferry-link`:
+TUN devices, one-way delay RTT/2, random loss both ways, the line rate, a drop-tail
+queue of one bandwidth-delay product), runs `ferry serve` (mailbox + relay) in the
+sender's namespace, and sends one random file from namespace A to namespace B with
+ferry native, ferry v1, Python `wormhole` and `wormhole-william` (each peer with
+itself). A transfer that has not finished after --max-secs is stopped; its rate is
+then the bytes the receiver's interface took in over that time (IP and TCP headers
+included: an upper bound), marked `cut`.
+"""
+
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import transfer_bench as tb  # noqa: E402
+import transfer_peers as peers  # noqa: E402
+
+NS_A, NS_B = "ferrylink-a", "ferrylink-b"
+ADDR_A, ADDR_B = "10.99.0.1", "10.99.0.2"
+DEV = "fl0"
+MAILBOX = f"ws://{ADDR_A}:4000/v1"
+RELAY = f"tcp:{ADDR_A}:4001"
+# rate (bit/s), round-trip time, loss (each direction)
+ROWS = [("1G", 1e9, "10ms", "0"), ("100M", 100e6, "80ms", "0.5%"), ("20M", 20e6, "200ms", "1%")]
+# (label, sender, receiver, ferry protocol)
+CASES = [("ferry native", "ferry", "ferry", "native"), ("ferry v1", "ferry", "ferry", "v1-flag"),
+         ("python wormhole", "python", "python", None), ("wormhole-william", "william", "william", None)]
+
+
+def sh(*argv, check=True):
+    return subprocess.run(argv, check=check, capture_output=True, text=True).stdout
+
+
+def in_ns(ns, argv):
+    return ["ip", "netns", "exec", ns, *argv]
+
+
+class Link:
+    """The two namespaces and the emulator between them, for one row."""
+
+    def __init__(self, emulator, rate, rtt, loss, cc, work):
+        for ns in (NS_A, NS_B):
+            sh("ip", "netns", "add", ns)
+            sh("ip", "-n", ns, "link", "set", "lo", "up")
+        self.out = open(os.path.join(work, "ferry-link.out"), "w+")
+        self.proc = subprocess.Popen([emulator, "--a", f"{NS_A}:{DEV}", "--b", f"{NS_B}:{DEV}",
+                                      "--rate", rate, "--rtt", rtt, "--loss", loss],
+                                     stdin=subprocess.PIPE, stdout=self.out,
+                                     stderr=subprocess.STDOUT, text=True)
+        self.wait_ready()
+        for ns, me, peer in ((NS_A, ADDR_A, ADDR_B), (NS_B, ADDR_B, ADDR_A)):
+            sh("ip", "-n", ns, "addr", "add", me, "peer", peer, "dev", DEV)
+            sh("ip", "-n", ns, "link", "set", DEV, "up", "txqueuelen", "1000")
+            sh(*in_ns(ns, ["sysctl", "-qw", f"net.ipv4.tcp_congestion_control={cc}"]))
+
+    def wait_ready(self):
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            self.out.seek(0)
+            if "ready" in self.out.read():
+                return
+            if self.proc.poll() is not None:
+                break
+            time.sleep(0.05)
+        self.out.seek(0)
+        raise RuntimeError(f"ferry-link did not start: {self.out.read()}")
+
+    def stats(self):
+        self.proc.stdin.write("stats\n")
+        self.proc.stdin.flush()
+        time.sleep(0.2)
+        self.out.seek(0)
+        return self.out.read().strip().splitlines()[-2:]
+
+    def close(self):
+        self.proc.kill()
+        self.proc.wait()
+        for ns in (NS_A, NS_B):
+            sh("ip", "netns", "del", ns, check=False)
+
+
+def rx_bytes(ns):
+    out = sh(*in_ns(ns, ["cat", f"/sys/class/net/{DEV}/statistics/rx_bytes"]), check=False)
+    return int(out.strip() or 0)
+
+
+SAMPLER = f"""
+import sys, time
+path = "/sys/class/net/{DEV}/statistics/rx_bytes"
+while True:
+    with open(path) as f:
+        print(time.monotonic(), f.read().strip(), flush=True)
+    time.sleep(0.02)
+"""
+
+
+def start_sampler(ns, out_path):
+    """The receiver's interface byte count every 20 ms (monotonic time, bytes)."""
+    return subprocess.Popen(in_ns(ns, [sys.executable, "-c", SAMPLER]), stdout=open(out_path, "w"))
+
+
+def data_rate(samples_path, size):
+    """The file's rate over the middle 90 % of the bytes the receiver took in
+    (5 % to 95 % of the total): without start-up, rendezvous and the last ack."""
+    with open(samples_path) as f:
+        pts = [(float(t), int(b)) for t, b in (line.split() for line in f if line.strip())]
+    if len(pts) < 3:
+        return None
+    base, total = pts[0][1], pts[-1][1] - pts[0][1]
+    lo = next(t for t, b in pts if b - base >= 0.05 * total)
+    hi = next(t for t, b in pts if b - base >= 0.95 * total)
+    return 0.9 * size / (hi - lo) if hi > lo else None
+
+
+def start_serve(ferry, work):
+    log = open(os.path.join(work, "serve.log"), "wb")
+    proc = subprocess.Popen(in_ns(NS_A, [ferry, "serve", "--mailbox-listen", f"{ADDR_A}:4000",
+                                         "--relay-listen", f"{ADDR_A}:4001", "--no-relay-ws",
+                                         "--no-web", "--database", ":memory:"]),
+                            stdout=log, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        probe = f"exec 3<>/dev/tcp/{ADDR_A}/4000"
+        if subprocess.run(in_ns(NS_A, ["bash", "-c", probe]), capture_output=True).returncode == 0:
+            return proc
+        if proc.poll() is not None:
+            break
+        time.sleep(0.2)
+    proc.kill()
+    raise RuntimeError("ferry serve did not start: see serve.log")
+
+
+def run_case(args, setup, case, source, size, nameplate):
+    label, sender, receiver, proto = case
+    code = f"{nameplate}-link-bench"
+    out_dir = os.path.join(args.work, f"out-{nameplate}")
+    os.makedirs(out_dir)
+    logs = os.path.join(args.work, f"case-{nameplate}")
+    send = peers.PEERS[sender](setup, "send", code, source, False, RELAY, proto)
+    recv = peers.PEERS[receiver](setup, "receive", code, out_dir, False, RELAY, proto)
+    send.argv, recv.argv = in_ns(NS_A, send.argv), in_ns(NS_B, recv.argv)
+    sp = peers.spawn_timed(send, logs + ".send.time", logs + ".send.log")
+    rp = None
+    try:
+        tb.wait_for_text(logs + ".send.log", code, sp)
+        sampler = start_sampler(NS_B, logs + ".rx")
+        time.sleep(0.1)
+        rx0, t0 = rx_bytes(NS_B), time.monotonic()
+        rp = peers.spawn_timed(recv, logs + ".recv.time", logs + ".recv.log")
+        cut = False
+        try:
+            rp.wait(args.max_secs)
+            sp.wait(max(5, args.max_secs - (time.monotonic() - t0)))
+        except subprocess.TimeoutExpired:
+            cut = True
+        wall = time.monotonic() - t0
+        carried = rx_bytes(NS_B) - rx0
+    finally:
+        for p in (sp, rp, locals().get("sampler")):
+            if p is not None and p.poll() is None:
+                p.kill()
+                p.wait()
+    if cut:
+        result = {"wall": wall, "bytes": carried, "cut": True, "ok": False}
+    else:
+        ok = sp.returncode == 0 and rp.returncode == 0 and tb.same_file(source, out_dir, size)
+        if not ok:
+            tb.report_failure(logs, sp.returncode, rp.returncode)
+        result = {"wall": wall, "bytes": size, "cut": False, "ok": ok,
+                  "send_cpu": sum(peers.read_time(logs + ".send.time")[1:3]),
+                  "recv_cpu": sum(peers.read_time(logs + ".recv.time")[1:3]),
+                  "data_rate": data_rate(logs + ".rx", size)}
+    subprocess.run(["rm", "-rf", out_dir])
+    return result
+
+
+def mbits(r):
+    """(whole-run Mbit/s, data-phase Mbit/s or the whole-run one for a cut run)."""
+    whole = r["bytes"] * 8 / r["wall"] / 1e6
+    data = r.get("data_rate")
+    return whole, (data * 8 / 1e6 if data else whole)
+
+
+def fmt_row(cc, row, label, r, best_peer):
+    name, rate_bps = row[0], row[1]
+    whole, data = mbits(r)
+    pct = 100 * data * 1e6 / rate_bps
+    vs = f"{data / best_peer:5.1f}×" if best_peer else "    -"
+    state = "cut" if r["cut"] else ("ok" if r["ok"] else "FAILED")
+    return (f"| {cc:5} | {name:>4} {row[2]:>5} {row[3]:>4} | {label:16} | {r['wall']:7.1f} | "
+            f"{whole:8.1f} | {data:8.1f} | {pct:5.1f} % | {vs:>11} | {state:6} |")
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--ferry", required=True)
+    ap.add_argument("--emulator", required=True)
+    ap.add_argument("--peers", required=True)
+    ap.add_argument("--work", required=True)
+    ap.add_argument("--size", default="32M")
+    ap.add_argument("--max-secs", type=float, default=120)
+    ap.add_argument("--ccs", default="bbr,cubic")
+    ap.add_argument("--rows", default="1G,100M,20M", help="which rows, by rate")
+    ap.add_argument("--only", help="regex on case labels")
+    ap.add_argument("--json")
+    args = ap.parse_args()
+
+    size = tb.parse_size(args.size)
+    source = os.path.join(args.work, "random.bin")
+    subprocess.run(["head", "-c", str(size), "/dev/urandom"], stdout=open(source, "wb"), check=True)
+    setup = peers.Setup(args.ferry, args.peers, MAILBOX)
+    setup.listen = {"send": ADDR_A, "receive": ADDR_B}
+    rows = [r for r in ROWS if r[0] in args.rows.split(",")]
+    cases = [c for c in CASES if not args.only or re.search(args.only, c[0])]
+    print(f"# bench/transfer --link — {time.strftime('%Y-%m-%d %H:%M:%S %Z')}\n")
+    print(f"- {os.cpu_count()} cores, load at start {tb.load()}; file {tb.human(size)}; "
+          f"sender in one namespace (with `ferry serve`), receiver in the other")
+    print("- link: ferry-link (userspace, TUN), RTT = 2 × one-way delay, loss each way, "
+          "queue = 1 BDP (≥ 64 KiB), MTU 1500")
+    results, nameplate = {}, 100
+    for cc in args.ccs.split(","):
+        for row in rows:
+            link = Link(args.emulator, row[0], row[2], row[3], cc, args.work)
+            serve = None
+            try:
+                if cc == args.ccs.split(",")[0] and row == rows[0]:
+                    mem = sh(*in_ns(NS_A, ["sysctl", "-n", "net.ipv4.tcp_rmem",
+                                            "net.ipv4.tcp_wmem"])).split("\n")
+                    print(f"- namespaces' tcp_rmem {mem[0]!r}, tcp_wmem {mem[1]!r}")
+                serve = start_serve(args.ferry, args.work)
+                for case in cases:
+                    nameplate += 1
+                    try:
+                        r = run_case(args, setup, case, source, size, nameplate)
+                    except (RuntimeError, subprocess.TimeoutExpired) as e:
+                        print(f"  {cc} {row[0]} {case[0]}: {e}", file=sys.stderr)
+                        log = os.path.join(args.work, f"case-{nameplate}.send.log")
+                        if os.path.exists(log):
+                            print(open(log, errors="replace").read()[-600:], file=sys.stderr)
+                        r = {"wall": 1, "bytes": 0, "cut": False, "ok": False}
+                    results[(cc, row[0], case[0])] = r
+                    print(f"{cc} {row[0]} {case[0]}: {r['bytes'] * 8 / r['wall'] / 1e6:.1f} "
+                          f"Mbit/s in {r['wall']:.1f} s {'(cut)' if r['cut'] else ''} "
+                          f"load {tb.load()}", file=sys.stderr, flush=True)
+                print(f"  link {row[0]} {cc}: {' / '.join(link.stats())}", file=sys.stderr)
+            finally:
+                if serve:
+                    serve.kill()
+                    serve.wait()
+                link.close()
+    print_table(results, args.ccs.split(","), rows, cases)
+    print(f"\n- load at end {tb.load()}")
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump({"|".join(k): v for k, v in results.items()}, f, indent=1)
+
+
+def print_table(results, ccs, rows, cases):
+    print("\n(Mbit/s: the file over the whole run, from the receiver's start; data: over the\n"
+          "middle 90 % of its bytes; % link and ÷ best peer (Python, william) from data)\n")
+    print("| CC    | link (rate RTT loss) | case             |  wall s |   Mbit/s |     data |"
+          " % link | ÷ best peer | state  |")
+    print("|-------|----------------------|------------------|---------|----------|----------|"
+          "--------|-------------|--------|")
+    for cc in ccs:
+        for row in rows:
+            peer_rates = [mbits(r)[1] for (c, n, label), r in results.items()
+                          if c == cc and n == row[0] and label in ("python wormhole",
+                                                                   "wormhole-william")]
+            best = max(peer_rates) if peer_rates else None
+            for case in cases:
+                r = results.get((cc, row[0], case[0]))
+                if r:
+                    print(fmt_row(cc, row, case[0], r, best))
+
+
+if __name__ == "__main__":
+    main()
