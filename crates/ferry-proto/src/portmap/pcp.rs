@@ -11,6 +11,8 @@ const RESPONSE: u8 = 0x80;
 const TCP: u8 = 6;
 /// Header (24) + MAP opcode (36).
 const SIZE: usize = 60;
+/// The result code for "unsupported version" (both protocols).
+pub const UNSUPP_VERSION: u16 = 1;
 /// RFC 6887 §7: no PCP message is longer.
 const MAX: usize = 1100;
 
@@ -46,6 +48,10 @@ impl MapRequest {
 
     /// The gateway's answer to this request: a mapping of our port, or why not.
     pub fn parse_answer(&self, b: &[u8]) -> Result<Mapped, MapError> {
+        // A NAT-PMP-only gateway answers with its own version 0 (RFC 6887 §9).
+        if b.len() >= 4 && b[0] == 0 {
+            return Err(MapError::Refused(UNSUPP_VERSION));
+        }
         if b.len() < SIZE || b.len() > MAX || !b.len().is_multiple_of(4) {
             return Err(MapError::Malformed("size"));
         }
@@ -145,7 +151,12 @@ mod tests {
         other[24] ^= 1;
         assert!(request().parse_answer(&other).is_err());
         assert!(request().parse_answer(&answer(0)[..59]).is_err());
-        // A NAT-PMP gateway's "unsupported version" answer is 8 or 12 bytes.
-        assert!(request().parse_answer(&[0, 129, 0, 1, 0, 0, 0, 0]).is_err());
+        // A NAT-PMP gateway's "unsupported version" answer: a refusal, so the
+        // client goes on to NAT-PMP at once.
+        let old = [0, 129, 0, 1, 0, 0, 0, 0];
+        assert_eq!(
+            request().parse_answer(&old),
+            Err(MapError::Refused(UNSUPP_VERSION))
+        );
     }
 }

@@ -2,8 +2,11 @@
 //! to our transit listener, so a peer outside can dial us; the mapped address goes
 //! out as one more direct hint (any wormhole client can use it).
 //!
-//! PCP, NAT-PMP and UPnP-IGD are tried at once; the first mapping wins and the
-//! others are dropped (a late one is deleted by its own [`Mapping`]). The whole
+//! PCP, NAT-PMP and UPnP-IGD are tried at once, but only one of them creates a
+//! mapping: each finds the gateway on its own, then takes the [`Claim`] to ask for
+//! the port; the first that gets it ends the others. (Two protocols mapping the same
+//! port share one rule on the router, so deleting the loser's would delete the
+//! winner's.) The whole
 //! attempt is bounded by [`BUDGET`]: a router that answers none of them costs a
 //! transfer that much, once. The messages are `ferry_proto::portmap`'s; this file
 //! owns the sockets and the clock. The mapping is deleted (best effort, bounded)
@@ -12,6 +15,7 @@
 
 use std::io::{Read, Write};
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
+use std::sync::Arc;
 use std::time::Duration;
 
 use ferry_proto::portmap::igd::{self, Url};
@@ -29,6 +33,8 @@ pub(super) const BUDGET: Duration = Duration::from_millis(1500);
 const LEASE: u32 = 3600;
 /// The first UDP retransmission (RFC 6886 §3.1 and RFC 6887 §8.1.1), doubling.
 const FIRST_RETRY: Duration = Duration::from_millis(250);
+/// The longest one protocol holds the [`Claim`] while it creates its mapping.
+const CREATE_STEP: Duration = Duration::from_millis(600);
 /// Sends of one request: 250 + 500 + 1000 ms of waiting outlast [`BUDGET`].
 const SENDS: usize = 3;
 /// Each step of deleting a mapping when the transfer ends.
@@ -55,10 +61,11 @@ pub(super) async fn map(port: u16) -> Option<Mapping> {
     let routes = std::fs::read_to_string("/proc/net/route").ok()?;
     let gateway = default_gateway(&routes)?;
     let local = local_ip_towards(gateway).await?;
+    let claim = Arc::new(Claim::default());
     let mut attempts = JoinSet::new();
-    attempts.spawn(by_pcp(gateway, local, port));
-    attempts.spawn(by_natpmp(gateway, port));
-    attempts.spawn(by_upnp(gateway, local, port));
+    attempts.spawn(by_pcp(gateway, local, port, Arc::clone(&claim)));
+    attempts.spawn(by_natpmp(gateway, port, Arc::clone(&claim)));
+    attempts.spawn(by_upnp(gateway, local, port, claim));
     let first = async {
         while let Some(done) = attempts.join_next().await {
             if let Ok(Some(mapping)) = done {
@@ -76,6 +83,24 @@ pub(super) async fn map(port: u16) -> Option<Mapping> {
         None => tracing::debug!(%gateway, "no port mapping"),
     }
     mapping
+}
+
+/// The right to create the one mapping: `true` once a protocol has.
+#[derive(Default)]
+struct Claim(tokio::sync::Mutex<bool>);
+
+impl Claim {
+    /// Runs `create` unless a mapping exists already, one protocol at a time, for at
+    /// most [`CREATE_STEP`].
+    async fn create<T>(&self, create: impl std::future::Future<Output = Option<T>>) -> Option<T> {
+        let mut done = self.0.lock().await;
+        if *done {
+            return None;
+        }
+        let got = timeout(CREATE_STEP, create).await.ok().flatten();
+        *done = got.is_some();
+        got
+    }
 }
 
 /// The IPv4 default route's gateway in `/proc/net/route`'s text.
@@ -103,7 +128,12 @@ async fn local_ip_towards(gateway: Ipv4Addr) -> Option<Ipv4Addr> {
     }
 }
 
-async fn by_pcp(gateway: Ipv4Addr, client: Ipv4Addr, port: u16) -> Option<Mapping> {
+async fn by_pcp(
+    gateway: Ipv4Addr,
+    client: Ipv4Addr,
+    port: u16,
+    claim: Arc<Claim>,
+) -> Option<Mapping> {
     let mut nonce = [0u8; 12];
     rand::thread_rng().fill_bytes(&mut nonce);
     let request = pcp::MapRequest {
@@ -114,7 +144,9 @@ async fn by_pcp(gateway: Ipv4Addr, client: Ipv4Addr, port: u16) -> Option<Mappin
         nonce,
     };
     let socket = udp_to(gateway).await?;
-    let got = exchange(&socket, &request.encode(), |b| request.parse_answer(b)).await?;
+    let bytes = request.encode();
+    let map = exchange(&socket, &bytes, |b| request.parse_answer(b));
+    let got = claim.create(map).await?;
     Some(Mapping {
         external: SocketAddrV4::new(got.external, got.external_port),
         protocol: "PCP",
@@ -122,11 +154,12 @@ async fn by_pcp(gateway: Ipv4Addr, client: Ipv4Addr, port: u16) -> Option<Mappin
     })
 }
 
-async fn by_natpmp(gateway: Ipv4Addr, port: u16) -> Option<Mapping> {
+async fn by_natpmp(gateway: Ipv4Addr, port: u16, claim: Arc<Claim>) -> Option<Mapping> {
     let socket = udp_to(gateway).await?;
     let external = exchange(&socket, &natpmp::address_request(), natpmp::parse_address).await?;
     let request = natpmp::map_request(port, port, LEASE);
-    let got = exchange(&socket, &request, |b| natpmp::parse_map(b, port)).await?;
+    let map = exchange(&socket, &request, |b| natpmp::parse_map(b, port));
+    let got = claim.create(map).await?;
     Some(Mapping {
         external: SocketAddrV4::new(external, got.external_port),
         protocol: "NAT-PMP",
@@ -173,7 +206,12 @@ async fn exchange<T>(
     None
 }
 
-async fn by_upnp(gateway: Ipv4Addr, client: Ipv4Addr, port: u16) -> Option<Mapping> {
+async fn by_upnp(
+    gateway: Ipv4Addr,
+    client: Ipv4Addr,
+    port: u16,
+    claim: Arc<Claim>,
+) -> Option<Mapping> {
     let description = discover(gateway).await?;
     let (status, body) = http(&description, igd::get(&description)).await?;
     let body = String::from_utf8(body).ok().filter(|_| status == 200)?;
@@ -185,15 +223,22 @@ async fn by_upnp(gateway: Ipv4Addr, client: Ipv4Addr, port: u16) -> Option<Mappi
     let (status, body) = http(&control, igd::get_external_ip(&control, service)).await?;
     let body = String::from_utf8(body).ok().filter(|_| status == 200)?;
     let external = igd::parse_external_ip(&body).ok()?;
+    let add = add_port_mapping(&control, service, client, port);
+    claim.create(add).await?;
+    Some(Mapping {
+        external: SocketAddrV4::new(external, port),
+        protocol: "UPnP",
+        undo: Undo::Upnp(control, service, port),
+    })
+}
+
+/// `AddPortMapping` for [`LEASE`], or for good when the gateway takes only that.
+async fn add_port_mapping(control: &Url, service: &str, client: Ipv4Addr, port: u16) -> Option<()> {
     for lease in [LEASE, 0] {
-        let add = igd::add_port_mapping(&control, service, client, port, lease);
-        let (status, body) = http(&control, add).await?;
+        let add = igd::add_port_mapping(control, service, client, port, lease);
+        let (status, body) = http(control, add).await?;
         if status == 200 {
-            return Some(Mapping {
-                external: SocketAddrV4::new(external, port),
-                protocol: "UPnP",
-                undo: Undo::Upnp(control, service, port),
-            });
+            return Some(());
         }
         let code = igd::fault_code(status, &String::from_utf8_lossy(&body));
         tracing::debug!(code, "UPnP AddPortMapping refused");
