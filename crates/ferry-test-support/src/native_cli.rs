@@ -28,6 +28,8 @@ fn ferry() -> Command {
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .env("NO_COLOR", "1")
+        // These tests interrupt transfers for good; reconnecting is tested apart.
+        .env("FERRY_RECONNECT_FOR", "0")
         .kill_on_drop(true);
     c
 }
