@@ -52,6 +52,9 @@ pub(crate) async fn receive(
         let result = run(&mut link, Some(&mut *wormhole), output_dir, &mut across, ui).await;
         match result {
             Err(e) if healing.heals(&e) => {
+                // Closed at once: a peer still reading it (our keep-alives
+                // would keep it waiting) learns that it broke.
+                drop(link);
                 link = healing.reconnect(wormhole, transit, &e, ui).await?;
             }
             Err(e) => {

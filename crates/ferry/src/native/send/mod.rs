@@ -61,6 +61,9 @@ pub(crate) async fn send(
     loop {
         match run(&mut link, &source, &mut trees, &stop, ui).await {
             Err(e) if healing.heals(&e) => {
+                // Closed at once: a peer still reading it (our keep-alives
+                // would keep it waiting) learns that it broke.
+                drop(link);
                 link = healing.reconnect(wormhole, transit, &e, ui).await?;
             }
             Err(e) => {
