@@ -98,6 +98,12 @@ pub struct Common {
     /// messages for people stay on stderr.
     #[arg(long)]
     pub json: bool,
+    /// Between two ferry: when the connection breaks mid-transfer, keep trying to
+    /// reconnect for this many seconds (through the same mailbox, no new code),
+    /// then give up keeping what arrived for a later resume; 0 gives up at once
+    /// [env: FERRY_RECONNECT_FOR] [default: 180].
+    #[arg(long, value_name = "SECS")]
+    pub reconnect_for: Option<u64>,
     /// Use plain Magic Wormhole file transfer even with another ferry (with --lan,
     /// plain LocalSend): no resume, no per-chunk verification; for testing and
     /// comparisons.

@@ -291,6 +291,11 @@ impl Ui for Events {
         self.emit(json!({"event": "confirming"}));
     }
 
+    fn reconnecting(&mut self, attempt: u32, why: &str) {
+        self.term.reconnecting(attempt, why);
+        self.emit(json!({"event": "reconnecting", "attempt": attempt, "reason": why}));
+    }
+
     fn warn(&mut self, message: &str) {
         self.term.warn(message);
         self.emit(json!({"event": "warning", "message": message}));

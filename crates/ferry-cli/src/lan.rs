@@ -99,6 +99,7 @@ fn refuse_wormhole_options(before: &Common, after: &Common, more: &[(&str, bool)
         ("--app-id", given(|c| c.app_id.is_some())),
         ("--force-relay", given(|c| c.force_relay)),
         ("--no-listen", given(|c| c.no_listen)),
+        ("--reconnect-for", given(|c| c.reconnect_for.is_some())),
     ];
     let wrong: Vec<&str> = flags
         .iter()

@@ -4,6 +4,7 @@
 //! `ferry send --web-url` resolves the same way (`FERRY_WEB_URL`, `web_url`).
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use anyhow::Result;
 
@@ -75,6 +76,7 @@ fn merge(before: Common, after: Common) -> Result<Common> {
         no_listen: after.no_listen || before.no_listen,
         hide_progress: after.hide_progress || before.hide_progress,
         json: after.json || before.json,
+        reconnect_for: after.reconnect_for.or(before.reconnect_for),
         v1: after.v1 || before.v1,
     };
     // clap sees this conflict only when both flags sit on the same side.
@@ -109,6 +111,7 @@ fn any_given(c: &Common) -> bool {
         no_listen,
         hide_progress,
         json,
+        reconnect_for,
         v1,
     } = c;
     server.is_some()
@@ -122,6 +125,7 @@ fn any_given(c: &Common) -> bool {
         || *no_listen
         || *hide_progress
         || *json
+        || reconnect_for.is_some()
         || *v1
 }
 
@@ -197,8 +201,32 @@ pub fn transit(common: &Common, trust: &Trust) -> Result<TransitConfig> {
         force_relay: common.force_relay,
         // FERRY_NO_PORT_MAPPING=1: no packets to the router (tests, or by choice).
         port_mapping: env("FERRY_NO_PORT_MAPPING").is_none(),
-        timing: ferry::Timing::default(),
+        timing: transit_timing(common)?,
     })
+}
+
+/// The transit timers: `--reconnect-for` (or FERRY_RECONNECT_FOR), and
+/// FERRY_IDLE_TIMEOUT (seconds of silence that end a transfer; keep-alives go
+/// out six times as often), which tests shrink.
+fn transit_timing(common: &Common) -> Result<ferry::Timing> {
+    let secs = |var: &str| -> Result<Option<u64>> {
+        match env(var) {
+            None => Ok(None),
+            Some(v) => v
+                .parse()
+                .map(Some)
+                .map_err(|_| Invalid(format!("bad {var}: not a number of seconds")).into()),
+        }
+    };
+    let mut timing = ferry::Timing::default();
+    if let Some(s) = common.reconnect_for.or(secs("FERRY_RECONNECT_FOR")?) {
+        timing.reconnect_for = Duration::from_secs(s);
+    }
+    if let Some(s) = secs("FERRY_IDLE_TIMEOUT")?.filter(|&s| s > 0) {
+        timing.transit_idle = Duration::from_secs(s);
+        timing.keepalive = Duration::from_secs(s) / 6;
+    }
+    Ok(timing)
 }
 
 /// Whether colour may be used: never when NO_COLOR is set to anything non-empty

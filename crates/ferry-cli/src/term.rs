@@ -156,6 +156,14 @@ impl Ui for Terminal {
         eprintln!("warning: {}", escape_for_terminal(message));
     }
 
+    fn reconnecting(&mut self, attempt: u32, why: &str) {
+        if self.quiet {
+            return;
+        }
+        let why = escape_for_terminal(why);
+        eprintln!("Connection lost ({why}); reconnecting (attempt {attempt})…");
+    }
+
     fn served(&mut self, to: std::net::IpAddr, path: &str, complete: bool) {
         if self.quiet {
             return;

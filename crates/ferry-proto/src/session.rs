@@ -92,6 +92,8 @@ pub struct Session<R> {
     early_in: Vec<(String, String, String)>,
     inbox: BTreeMap<u64, Vec<u8>>,
     next_in_phase: u64,
+    /// Every `add` we sent, for [`Session::rejoin`].
+    added: Vec<ClientMessage>,
 }
 
 impl<R: RngCore + CryptoRng> Session<R> {
@@ -122,6 +124,7 @@ impl<R: RngCore + CryptoRng> Session<R> {
             early_in: Vec::new(),
             inbox: BTreeMap::new(),
             next_in_phase: 0,
+            added: Vec::new(),
         }
     }
 
@@ -156,6 +159,26 @@ impl<R: RngCore + CryptoRng> Session<R> {
         } else {
             self.held_out.push(plaintext);
         }
+    }
+
+    /// After the connection to the server broke, on a new one: binds again with
+    /// the same side, opens the same mailbox, and adds again every message we
+    /// added (one may have been lost with the connection). The server then sends
+    /// the whole mailbox again; what we saw already is passed over (the peer
+    /// does the same with our repeated messages: its phases are already seen).
+    /// Nothing happens before the mailbox is known.
+    pub fn rejoin(&mut self) {
+        let Some(mailbox) = self.mailbox.clone() else {
+            return;
+        };
+        self.outbox.clear();
+        self.outbox.push_back(ClientMessage::Bind {
+            appid: self.config.appid.clone(),
+            side: self.config.side.clone(),
+            client_version: Some(self.config.client_version.clone()),
+        });
+        self.outbox.push_back(ClientMessage::Open { mailbox });
+        self.outbox.extend(self.added.iter().cloned());
     }
 
     /// Releases the nameplate if still held and closes the mailbox with `mood`.
@@ -355,10 +378,12 @@ impl<R: RngCore + CryptoRng> Session<R> {
     }
 
     fn add(&mut self, phase: &str, body: String) {
-        self.outbox.push_back(ClientMessage::Add {
+        let add = ClientMessage::Add {
             phase: phase.to_owned(),
             body,
-        });
+        };
+        self.added.push(add.clone());
+        self.outbox.push_back(add);
     }
 
     /// Also while the claim is on its way: the server handles our commands in

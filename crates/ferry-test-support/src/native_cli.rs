@@ -28,6 +28,8 @@ fn ferry() -> Command {
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .env("NO_COLOR", "1")
+        // These tests interrupt transfers for good; reconnecting is tested apart.
+        .env("FERRY_RECONNECT_FOR", "0")
         .kill_on_drop(true);
     c
 }
@@ -52,24 +54,36 @@ fn common(h: &ServerHandle, route: &Route) -> Vec<String> {
 }
 
 pub fn spawn_sender(h: &ServerHandle, route: &Route, code: &str, path: &Path) -> Child {
-    ferry()
-        .arg("send")
-        .args(common(h, route))
-        .args(["--code", code])
-        .arg(path)
+    sender(h, route, code, path)
         .spawn()
         .expect("ferry send starts")
 }
 
 pub fn spawn_receiver(h: &ServerHandle, route: &Route, code: &str, out: &Path) -> Child {
-    ferry()
-        .args(["-v", "receive"])
+    receiver(h, route, code, out)
+        .spawn()
+        .expect("ferry receive starts")
+}
+
+/// The command [`spawn_sender`] runs, for more flags or variables.
+pub fn sender(h: &ServerHandle, route: &Route, code: &str, path: &Path) -> Command {
+    let mut c = ferry();
+    c.arg("send")
+        .args(common(h, route))
+        .args(["--code", code])
+        .arg(path);
+    c
+}
+
+/// The command [`spawn_receiver`] runs, for more flags or variables.
+pub fn receiver(h: &ServerHandle, route: &Route, code: &str, out: &Path) -> Command {
+    let mut c = ferry();
+    c.args(["-v", "receive"])
         .args(common(h, route))
         .args(["--yes", "-o"])
         .arg(out)
-        .arg(code)
-        .spawn()
-        .expect("ferry receive starts")
+        .arg(code);
+    c
 }
 
 /// How a `ferry` process ended.

@@ -21,6 +21,22 @@ pub struct ProxyPlan {
     pub rate: Option<u64>,
     /// Flip the low bit of the byte at this offset of either direction.
     pub flip_at: Option<u64>,
+    /// The first pair is closed once this many bytes crossed it (both
+    /// directions together); later pairs are untouched.
+    pub cut_after: Option<u64>,
+    /// The first pair goes silent (open, nothing copied) once this many bytes
+    /// crossed it: a dead path that no reset announces.
+    pub stall_after: Option<u64>,
+    /// Only the first pair is relayed; later connections are closed at once.
+    pub only_first: bool,
+}
+
+/// What happens to one pair's bytes: the plan, and (first pair only) a fault.
+#[derive(Clone)]
+struct PairPlan {
+    plan: ProxyPlan,
+    first: bool,
+    crossed: Arc<AtomicU64>,
 }
 
 type Waiting = Arc<Mutex<HashMap<String, (String, BufReader<TcpStream>)>>>;
@@ -55,12 +71,22 @@ impl Proxy {
 
 async fn accept(listener: TcpListener, plan: ProxyPlan, copied: Arc<AtomicU64>) {
     let waiting: Waiting = Arc::default();
+    let paired = Arc::new(AtomicU64::new(0));
     let mut pairs = JoinSet::new();
     while let Ok((stream, _)) = listener.accept().await {
-        let (waiting, copied) = (waiting.clone(), copied.clone());
+        let (waiting, copied, paired) = (waiting.clone(), copied.clone(), paired.clone());
         pairs.spawn(async move {
             if let Some((a, b)) = pair(stream, &waiting).await {
-                splice(a, b, plan, copied).await;
+                let n = paired.fetch_add(1, Ordering::Relaxed);
+                if n > 0 && plan.only_first {
+                    return;
+                }
+                let pair_plan = PairPlan {
+                    plan,
+                    first: n == 0,
+                    crossed: Arc::default(),
+                };
+                splice(a, b, pair_plan, copied).await;
             }
         });
     }
@@ -102,13 +128,13 @@ async fn pair(
 async fn splice(
     a: BufReader<TcpStream>,
     b: BufReader<TcpStream>,
-    plan: ProxyPlan,
+    plan: PairPlan,
     copied: Arc<AtomicU64>,
 ) {
     let (ar, aw) = split(a);
     let (br, bw) = split(b);
     let mut both = JoinSet::new();
-    both.spawn(copy(ar, bw, plan, copied.clone()));
+    both.spawn(copy(ar, bw, plan.clone(), copied.clone()));
     both.spawn(copy(br, aw, plan, copied));
     // When one direction ends, the relay closes both.
     let _ = both.join_next().await;
@@ -123,9 +149,10 @@ fn split(s: BufReader<TcpStream>) -> (OwnedReadHalf, OwnedWriteHalf) {
 async fn copy(
     mut from: OwnedReadHalf,
     mut to: OwnedWriteHalf,
-    plan: ProxyPlan,
+    pair: PairPlan,
     copied: Arc<AtomicU64>,
 ) {
+    let plan = pair.plan;
     let mut buf = vec![0u8; 64 * 1024];
     let mut done = 0u64;
     let start = tokio::time::Instant::now();
@@ -144,6 +171,13 @@ async fn copy(
         }
         done += n as u64;
         copied.fetch_add(n as u64, Ordering::Relaxed);
+        let crossed = pair.crossed.fetch_add(n as u64, Ordering::Relaxed) + n as u64;
+        if pair.first && plan.cut_after.is_some_and(|at| crossed >= at) {
+            return; // `splice` closes both directions
+        }
+        if pair.first && plan.stall_after.is_some_and(|at| crossed >= at) {
+            std::future::pending::<()>().await;
+        }
         if let Some(rate) = plan.rate {
             let due = start + Duration::from_secs_f64(done as f64 / rate as f64);
             tokio::time::sleep_until(due).await;

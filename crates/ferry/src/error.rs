@@ -109,6 +109,13 @@ pub enum NetworkError {
     NoConnection(String),
     #[error("the connection to the other side was lost: {0}")]
     Lost(io::Error),
+    /// Nothing came (not even a keep-alive), or nothing could be written, for
+    /// this long: the peer or the path to it is gone.
+    #[error("no data from the peer for {} s", .0.as_secs())]
+    Silent(std::time::Duration),
+    /// The transit connection broke and could not be made again in time.
+    #[error("{cause}; could not reconnect within {secs} s")]
+    GaveUp { cause: String, secs: u64 },
     #[error("timed out {0}")]
     TimedOut(&'static str),
 }
@@ -197,6 +204,10 @@ impl Error {
             Error::Cancelled => TRANSFER_CANCELLED,
             Error::Peer(PeerError::Protocol(_) | PeerError::Integrity(_)) => {
                 "invalid data from the sender"
+            }
+            Error::Network(NetworkError::Silent(_)) => "the connection went silent",
+            Error::Network(NetworkError::GaveUp { .. }) => {
+                "the connection broke and could not be made again"
             }
             _ => "transfer failed",
         }

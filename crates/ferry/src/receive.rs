@@ -50,7 +50,7 @@ pub async fn receive_until(
     let result = cancel
         .guard(async {
             match native::negotiated(&mailbox, w) {
-                Some(aead) => receive_native(w, options, aead, ui).await,
+                Some(agreed) => receive_native(w, options, agreed, ui).await,
                 None => v1::receive(w, to(options), ui).await,
             }
         })
@@ -66,7 +66,7 @@ pub async fn receive_until(
 async fn receive_native(
     wormhole: &mut Wormhole,
     options: &ReceiveOptions,
-    aead: ferry_proto::native::record::Aead,
+    agreed: native::Agreed,
     ui: &mut dyn Ui,
 ) -> Result<Received> {
     let first = wormhole.receive().await?;
@@ -74,7 +74,7 @@ async fn receive_native(
         v1::ack_text(wormhole).await?;
         return Ok(Received::Text(text));
     }
-    native::receive(wormhole, &first, to(options), aead, ui)
+    native::receive(wormhole, &first, to(options), agreed, ui)
         .await
         .map(Received::Files)
 }

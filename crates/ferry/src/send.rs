@@ -63,7 +63,7 @@ pub async fn send_until(
         .guard(async {
             match (&selection, native::negotiated(&mailbox, w)) {
                 (Selection::Text(text), _) => v1::send_text(w, text).await,
-                (_, Some(aead)) => native::send(w, transit, selection, aead, ui).await,
+                (_, Some(agreed)) => native::send(w, transit, selection, agreed, ui).await,
                 (_, None) => v1::send(w, transit, &selection, ui).await,
             }
         })

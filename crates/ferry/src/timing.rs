@@ -35,6 +35,16 @@ pub struct Timing {
     /// Native protocol, failing side: how long it tries to send its `ERROR`,
     /// and how long a pause in the peer's data means the peer has stopped.
     pub linger: Duration,
+    /// Transit silence (nothing read, or a write that moves nothing) after which
+    /// the peer counts as gone: native links whose peer sends keep-alives, and
+    /// v1 receivers waiting for records.
+    pub transit_idle: Duration,
+    /// Native protocol: a side that has written nothing for this long sends a
+    /// keep-alive (several per `transit_idle`, so one lost or late is no matter).
+    pub keepalive: Duration,
+    /// Native protocol between two ferry: how long after the transit connection
+    /// broke we keep trying to make it again before giving up.
+    pub reconnect_for: Duration,
     /// Native protocol, failing side: the longest it reads on (a sender stops
     /// after a few windows without acknowledgements, then reads the `ERROR`).
     pub drain: Duration,
@@ -52,6 +62,9 @@ impl Default for Timing {
             transit_connect: Duration::from_secs(10),
             transit_handshake: Duration::from_secs(30),
             transit_overall: Duration::from_secs(90),
+            transit_idle: Duration::from_secs(30),
+            keepalive: Duration::from_secs(5),
+            reconnect_for: Duration::from_secs(180),
             linger: Duration::from_secs(2),
             drain: Duration::from_secs(30),
         }

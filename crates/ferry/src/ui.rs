@@ -31,6 +31,10 @@ pub trait Ui: RendezvousObserver + Send {
     fn hashed(&mut self, _path: &str, _digest: &Digest) {}
     /// v1 sender: every byte is written; the receiver's final ack is awaited.
     fn confirming(&mut self) {}
+    /// ferry to ferry: the transit connection broke (`why`) and is being made
+    /// again; `attempt` counts connections (2: the first reconnection). A new
+    /// `transit` follows when it is made.
+    fn reconnecting(&mut self, _attempt: u32, _why: &str) {}
     /// Something the user should know that does not stop the transfer.
     fn warn(&mut self, _message: &str) {}
     /// Sharing only (`lan::share`): the device at `to` fetched our file `path`

@@ -23,6 +23,43 @@ pub const NATIVE_V2: &str = "native-v2";
 /// HKDF purpose of the native transit key; distinct from every v1 purpose, so a v1
 /// peer can never complete a native handshake (or the other way round).
 const TRANSIT_PURPOSE: &[u8] = b"ferry.native-v2.transit-key";
+/// HKDF purpose prefix of the transit key of a reconnection (then the attempt, u32 BE).
+const RECONNECT_PURPOSE: &[u8] = b"ferry.native-v2.reconnect-key";
+
+/// Optional abilities of a `native-v2` side, listed in `app_versions.ferry.features`;
+/// each is used only when both sides list it (a peer of an earlier release lists
+/// none, and would refuse the frames and messages they bring).
+pub const KEEPALIVE: &str = "keepalive";
+/// See [`KEEPALIVE`]: the transit connection is made again after it breaks.
+pub const RECONNECT: &str = "reconnect";
+
+/// The optional abilities both sides listed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Features {
+    /// `KEEPALIVE` frames are sent after a pause in writing; silence is an error.
+    pub keepalive: bool,
+    /// A broken transit connection is made again through the mailbox.
+    pub reconnect: bool,
+}
+
+impl Features {
+    /// What `ours` and `theirs` both list.
+    pub fn shared(ours: &Value, theirs: &Value) -> Features {
+        let both = |name: &str| lists(ours, name) && lists(theirs, name);
+        Features {
+            keepalive: both(KEEPALIVE),
+            reconnect: both(RECONNECT),
+        }
+    }
+}
+
+fn lists(app_versions: &Value, feature: &str) -> bool {
+    app_versions
+        .get("ferry")
+        .and_then(|f| f.get("features"))
+        .and_then(Value::as_array)
+        .is_some_and(|list| list.iter().any(|v| v == feature))
+}
 
 /// Which file-transfer protocol two sides speak.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,7 +77,7 @@ pub fn app_versions(prefer: Aead) -> Value {
         Aead::Aes256Gcm => vec![Aead::Aes256Gcm.name(), Aead::ChaCha20Poly1305.name()],
         Aead::ChaCha20Poly1305 => vec![Aead::ChaCha20Poly1305.name(), Aead::Aes256Gcm.name()],
     };
-    json!({"ferry": {"transfer": [NATIVE_V2], "aead": ciphers}})
+    json!({"ferry": {"transfer": [NATIVE_V2], "aead": ciphers, "features": [KEEPALIVE, RECONNECT]}})
 }
 
 /// `app_versions` with our capability removed (for `--v1`); other keys are kept.
@@ -103,14 +140,32 @@ pub fn transit_key(key: &SharedKey) -> TransitKey {
     TransitKey::from_bytes(bytes)
 }
 
-/// The only mailbox messages of a native transfer, one each way before transit.
+/// The transit key of reconnection `attempt` (2 for the first reconnection): a
+/// fresh key, so relay tokens and handshakes differ from every earlier attempt.
+pub fn reconnect_key(native: &TransitKey, attempt: u32) -> TransitKey {
+    let mut purpose = RECONNECT_PURPOSE.to_vec();
+    purpose.extend_from_slice(&attempt.to_be_bytes());
+    TransitKey::from_bytes(native.subkey(&purpose))
+}
+
+/// The mailbox messages of a native transfer: hints one each way before
+/// transit, then (with the `reconnect` feature) new hints per reconnection.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum MailboxMessage {
     /// Our transit hints (the v1 `transit` body under another key, so that a
     /// mis-negotiated v1 peer fails at once instead of waiting for an offer).
     NativeTransit(TransitMessage),
+    /// Our hints for reconnection `attempt` after the transit connection broke.
+    NativeReconnect(Reconnect),
     Error(String),
+}
+
+/// `{"native-reconnect": {"attempt": N, "transit": {...hints...}}}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Reconnect {
+    pub attempt: u32,
+    pub transit: TransitMessage,
 }
 
 impl MailboxMessage {
@@ -197,6 +252,60 @@ mod tests {
         let v1 = k.transit_key("lothar.com/wormhole/text-or-file-xfer");
         assert_ne!(transit_key(&k).as_bytes(), v1.as_bytes());
         assert_eq!(transit_key(&k).as_bytes(), transit_key(&k).as_bytes());
+    }
+
+    #[test]
+    fn features_count_only_when_both_list_them() {
+        let ours = app_versions(AES);
+        let all = Features {
+            keepalive: true,
+            reconnect: true,
+        };
+        assert_eq!(Features::shared(&ours, &ours), all);
+        // A native-v2 peer of the previous release lists no features.
+        let old = json!({"ferry": {"transfer": ["native-v2"], "aead": ["aes-256-gcm"]}});
+        assert_eq!(Features::shared(&ours, &old), Features::default());
+        assert_eq!(Features::shared(&old, &ours), Features::default());
+        let some = json!({"ferry": {"transfer": ["native-v2"], "features": ["keepalive", "x"]}});
+        assert_eq!(
+            Features::shared(&ours, &some),
+            Features {
+                keepalive: true,
+                reconnect: false
+            }
+        );
+        let odd = json!({"ferry": {"features": "keepalive reconnect"}});
+        assert_eq!(Features::shared(&ours, &odd), Features::default());
+    }
+
+    #[test]
+    fn each_reconnection_has_its_own_key() {
+        let native = transit_key(&SharedKey::from_bytes([3; 32]));
+        let (two, three) = (reconnect_key(&native, 2), reconnect_key(&native, 3));
+        assert_ne!(two.as_bytes(), three.as_bytes());
+        assert_ne!(two.as_bytes(), native.as_bytes());
+        assert_eq!(two.as_bytes(), reconnect_key(&native, 2).as_bytes());
+        // HKDF-SHA256(native, info = purpose ‖ 2 (u32 BE)), as docs/protocol.md says.
+        let mut info = b"ferry.native-v2.reconnect-key".to_vec();
+        info.extend_from_slice(&[0, 0, 0, 2]);
+        assert_eq!(two.as_bytes(), &native.subkey(&info));
+    }
+
+    #[test]
+    fn reconnect_message() {
+        let m = MailboxMessage::NativeReconnect(Reconnect {
+            attempt: 2,
+            transit: TransitMessage {
+                abilities: vec![],
+                hints: vec![],
+            },
+        });
+        let text = String::from_utf8(m.encode()).unwrap();
+        assert_eq!(
+            text,
+            r#"{"native-reconnect":{"attempt":2,"transit":{"abilities-v1":[],"hints-v1":[]}}}"#
+        );
+        assert_eq!(MailboxMessage::decode(text.as_bytes()).unwrap(), m);
     }
 
     #[test]

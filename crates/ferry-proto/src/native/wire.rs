@@ -24,6 +24,7 @@ mod tag {
     pub(super) const ACK: u8 = 0x22;
     pub(super) const BATCH_END: u8 = 0x23;
     pub(super) const DONE: u8 = 0x30;
+    pub(super) const KEEPALIVE: u8 = 0x40;
     pub(super) const ERROR: u8 = 0x7f;
 }
 
@@ -110,6 +111,9 @@ pub enum Frame<'a> {
     Ack(u64),
     BatchEnd,
     Done(Totals),
+    /// "Still here": sent by a side that has written nothing for a while, only
+    /// to a peer that listed the `keepalive` feature. Never reaches a machine.
+    KeepAlive,
     Error {
         code: ErrorCode,
         message: String,
@@ -148,6 +152,7 @@ impl Frame<'_> {
             Frame::Ack(_) => "ACK",
             Frame::BatchEnd => "BATCH_END",
             Frame::Done(_) => "DONE",
+            Frame::KeepAlive => "KEEPALIVE",
             Frame::Error { .. } => "ERROR",
         }
     }
@@ -191,6 +196,7 @@ impl Frame<'_> {
             Frame::Ack(n) => seq(tag::ACK, *n, &mut w),
             Frame::BatchEnd => w.push(tag::BATCH_END),
             Frame::Done(t) => totals(tag::DONE, t, &mut w),
+            Frame::KeepAlive => w.push(tag::KEEPALIVE),
             Frame::Error { code, message } => {
                 w.push(tag::ERROR);
                 w.push(code.to_byte());
@@ -289,6 +295,7 @@ pub fn decode(bytes: &[u8]) -> Result<Frame<'_>, WireError> {
         tag::ACK => Frame::Ack(r.u64()?),
         tag::BATCH_END => Frame::BatchEnd,
         tag::DONE => Frame::Done(r.totals()?),
+        tag::KEEPALIVE => Frame::KeepAlive,
         tag::ERROR => {
             let code = ErrorCode::from_byte(r.u8()?);
             Frame::Error {

@@ -71,6 +71,20 @@ impl FakeServer {
     }
 }
 
+/// Two sessions with the same code, on an empty server.
+fn two_on_one_code() -> ([S; 2], FakeServer) {
+    let mut s = [session("aaaaaaaaaa", 1), session("bbbbbbbbbb", 2)];
+    let code = Code::parse("5-a-b").unwrap();
+    s[0].set_code(code.clone());
+    s[1].set_code(code);
+    let server = FakeServer {
+        log: Vec::new(),
+        opened: [false; 2],
+        history: Vec::new(),
+    };
+    (s, server)
+}
+
 /// Runs both machines until nothing moves; returns their events and errors.
 fn run(sessions: &mut [S; 2], server: &mut FakeServer) -> [(Vec<Event>, Option<SessionError>); 2] {
     let mut out: [(Vec<Event>, Option<SessionError>); 2] = Default::default();
@@ -163,15 +177,7 @@ fn wrong_code_fails_on_both_sides_and_leaks_no_payload() {
 
 #[test]
 fn echo_of_own_messages_is_ignored_and_close_reports_closed() {
-    let mut s = [session("aaaaaaaaaa", 1), session("bbbbbbbbbb", 2)];
-    let mut server = FakeServer {
-        log: Vec::new(),
-        opened: [false; 2],
-        history: Vec::new(),
-    };
-    let code = Code::parse("5-a-b").unwrap();
-    s[0].set_code(code.clone());
-    s[1].set_code(code);
+    let (mut s, mut server) = two_on_one_code();
     run(&mut s, &mut server);
     s[0].close(Mood::Happy);
     let [a, _] = run(&mut s, &mut server);
@@ -234,4 +240,35 @@ fn close_before_claimed_releases_the_nameplate() {
         .iter()
         .any(|m| matches!(m, ClientMessage::Close { .. })));
     assert!(matches!(s.poll_event(), Some(Event::Closed)));
+}
+
+/// A side whose server connection broke rejoins on a new one: same side, same
+/// mailbox, its messages added again; the replayed mailbox delivers each of the
+/// peer's messages once, and the peer sees each of ours once.
+#[test]
+fn rejoin_replays_nothing_twice() {
+    let (mut s, mut server) = two_on_one_code();
+    s[0].send(b"one".to_vec());
+    s[1].send(b"reply".to_vec());
+    let [a, b] = run(&mut s, &mut server);
+    assert_eq!(messages(&a.0), vec![b"reply".to_vec()]);
+    assert_eq!(messages(&b.0), vec![b"one".to_vec()]);
+    // Side 0 lost its connection; what it sends meanwhile is lost with it.
+    s[0].send(b"lost".to_vec());
+    while s[0].poll_transmit().is_some() {}
+    s[0].rejoin();
+    let sent: Vec<ClientMessage> = std::iter::from_fn(|| s[0].poll_transmit()).collect();
+    assert!(matches!(&sent[0], ClientMessage::Bind { side, .. } if side == "aaaaaaaaaa"));
+    assert!(matches!(&sent[1], ClientMessage::Open { mailbox } if mailbox == "mb"));
+    assert!(!sent
+        .iter()
+        .any(|m| matches!(m, ClientMessage::Claim { .. })));
+    for m in sent {
+        server.handle(0, m);
+    }
+    s[1].send(b"after".to_vec());
+    let [a, b] = run(&mut s, &mut server);
+    assert_eq!((&a.1, &b.1), (&None, &None));
+    assert_eq!(messages(&a.0), vec![b"after".to_vec()]);
+    assert_eq!(messages(&b.0), vec![b"lost".to_vec()]);
 }

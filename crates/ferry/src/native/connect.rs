@@ -1,8 +1,8 @@
 //! From a confirmed wormhole to a native transit connection: exchange hints
 //! through the mailbox (sender first), then race candidates with the native key.
 
+use ferry_proto::crypto::kdf::TransitKey;
 use ferry_proto::native::negotiate::{self, MailboxMessage};
-use ferry_proto::native::record::Aead;
 use ferry_proto::transit::hints::TransitMessage;
 use ferry_proto::transit::Role;
 
@@ -12,6 +12,7 @@ use crate::transit::{TransitConfig, TransitPrep};
 use crate::ui::Ui;
 
 use super::link::Link;
+use super::Agreed;
 
 /// Sends our hints and waits for the peer's; the sender speaks first, so the
 /// receiver can still recognise a text offer, which always travels as v1.
@@ -35,23 +36,35 @@ pub(super) fn decode(bytes: &[u8]) -> Result<TransitMessage> {
     match MailboxMessage::decode(bytes) {
         Ok(MailboxMessage::NativeTransit(t)) => Ok(t),
         Ok(MailboxMessage::Error(e)) => Err(Error::from_peer(e)),
+        Ok(other) => Err(Error::protocol(format!(
+            "expected native transit hints, got {other:?}"
+        ))),
         Err(e) => Err(Error::protocol(format!(
             "expected native transit hints: {e}"
         ))),
     }
 }
 
-/// Races the candidates and returns the native link, its records sealed by `aead`.
+/// The native transit key of this wormhole.
+pub(super) fn native_key(wormhole: &Wormhole) -> Result<TransitKey> {
+    Ok(negotiate::transit_key(
+        wormhole.key().ok_or(Error::SERVER_LOST)?,
+    ))
+}
+
+/// Races the candidates and returns the native link, its records sealed as agreed.
 pub(super) async fn connect(
-    wormhole: &Wormhole,
     prep: TransitPrep,
-    (role, aead): (Role, Aead),
-    peer: &TransitMessage,
+    (role, agreed): (Role, Agreed),
+    (key, peer): (&TransitKey, &TransitMessage),
     ui: &mut dyn Ui,
 ) -> Result<Link> {
-    let key = negotiate::transit_key(wormhole.key().ok_or(Error::SERVER_LOST)?);
     let timing = prep.timing().clone();
-    let stream = prep.connect(role, &key, peer).await?;
+    let stream = prep.connect(role, key, peer).await?;
     ui.transit(stream.description());
-    Ok(Link::new(stream, &key, aead, role, &timing))
+    let mut link = Link::new(stream, key, agreed.aead, role, &timing);
+    if agreed.features.keepalive {
+        link.keep_alive(&timing);
+    }
+    Ok(link)
 }

@@ -1,11 +1,21 @@
 //! Native frames over a transit connection: one frame per record, sealed with the
 //! negotiated AEAD (`ferry_proto::native::record`), and a machine's verdict (the
 //! peer's `ERROR` among them) turned into our error.
+//!
+//! Liveness (when both sides list the `keepalive` feature): a task writes a
+//! `KEEPALIVE` frame whenever nothing was written for `Timing::keepalive`, whatever
+//! the driver is busy with (hashing, planning against disk, the user's answer), and
+//! every read or write that makes no progress for `Timing::transit_idle` ends the
+//! transfer with [`NetworkError::Silent`] instead of waiting forever.
 
 use std::sync::mpsc::{Receiver, Sender};
+use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::sync::Mutex;
+use tokio::task::JoinHandle;
+use tokio::time::Instant;
 
 use ferry_proto::crypto::kdf::TransitKey;
 use ferry_proto::native::machine::NativeError;
@@ -14,7 +24,7 @@ use ferry_proto::native::wire::{self, ErrorCode, Frame};
 use ferry_proto::transfer::v1::TRANSFER_REJECTED;
 use ferry_proto::transit::Role;
 
-use crate::error::{Error, LocalError, PeerError, Result};
+use crate::error::{Error, LocalError, NetworkError, PeerError, Result};
 use crate::rendezvous::TRANSFER_CANCELLED;
 use crate::timing::Timing;
 use crate::transit::TransitStream;
@@ -24,13 +34,11 @@ pub(crate) use crate::transit::{ReadHalf, WriteHalf};
 /// A connection speaking native frames.
 pub(crate) struct Link {
     reader: BufReader<ReadHalf>,
-    writer: WriteHalf,
-    sealer: Sealer,
+    /// Shared with the keep-alive task: records never interleave.
+    out: Arc<Mutex<Out>>,
     opener: Opener,
     /// The plaintext of the last record read.
     buf: Vec<u8>,
-    /// Reused for sealing small frames.
-    out: Vec<u8>,
     /// Record buffers handed out by `take_payload` come back here for reuse.
     spare: (Sender<Vec<u8>>, Receiver<Vec<u8>>),
     /// How long a failing side waits to send its last word, and for the peer to pause.
@@ -38,6 +46,89 @@ pub(crate) struct Link {
     /// The longest a failing side reads on: a sender stops after a few windows
     /// without acknowledgements, then reads the `ERROR`.
     drain: Duration,
+    /// Silence (no byte read, or none written) after which the peer counts as gone.
+    idle: Option<Duration>,
+    keepalive: Option<JoinHandle<()>>,
+    /// `KEEPALIVE` frames read (for the log).
+    keepalives: u64,
+}
+
+/// The writing half: the socket, its sealer, and when it last carried a record.
+struct Out {
+    writer: WriteHalf,
+    sealer: Sealer,
+    /// Reused for sealing small frames.
+    frame: Vec<u8>,
+    last: Instant,
+    idle: Option<Duration>,
+}
+
+impl Out {
+    async fn send(&mut self, frame: &Frame<'_>) -> Result<()> {
+        self.frame.clear();
+        self.sealer.seal_frame(&frame.encode(), &mut self.frame);
+        let bytes = std::mem::take(&mut self.frame);
+        let written = self.write(&bytes).await;
+        self.frame = bytes;
+        written
+    }
+
+    /// Writes a whole record; a write that moves nothing for `idle` fails.
+    async fn write(&mut self, mut bytes: &[u8]) -> Result<()> {
+        while !bytes.is_empty() {
+            let n = within(self.idle, self.writer.write(bytes))
+                .await
+                .map_err(gone)?;
+            if n == 0 {
+                return Err(write_failed(std::io::ErrorKind::WriteZero.into()));
+            }
+            bytes = &bytes[n..];
+        }
+        // A TLS stream may still hold what we wrote (a TCP stream holds nothing):
+        // the peer must get a frame before we wait on it.
+        within(self.idle, self.writer.flush()).await.map_err(gone)?;
+        self.last = Instant::now();
+        Ok(())
+    }
+}
+
+/// `io` within `idle` (if set): an error is the peer gone, silence is `Silent`.
+async fn within<T>(
+    idle: Option<Duration>,
+    io: impl std::future::Future<Output = std::io::Result<T>>,
+) -> Result<T> {
+    let done = match idle {
+        Some(idle) => tokio::time::timeout(idle, io)
+            .await
+            .map_err(|_| NetworkError::Silent(idle))?,
+        None => io.await,
+    };
+    done.map_err(Error::lost)
+}
+
+/// When to check for keep-alives, given that nothing is owed before `every`.
+async fn keep_alive(out: Arc<Mutex<Out>>, every: Duration) {
+    let mut due = Instant::now() + every;
+    loop {
+        tokio::time::sleep_until(due).await;
+        // A record being written counts; its writer holds the lock.
+        let Ok(mut out) = out.try_lock() else {
+            due = Instant::now() + every;
+            continue;
+        };
+        if out.last + every <= Instant::now() && out.send(&Frame::KeepAlive).await.is_err() {
+            return; // the reads will notice
+        }
+        due = out.last + every;
+    }
+}
+
+impl Drop for Link {
+    fn drop(&mut self) {
+        if let Some(task) = self.keepalive.take() {
+            task.abort();
+        }
+    }
 }
 
 impl Link {
@@ -67,42 +158,50 @@ impl Link {
         role: Role,
         timing: &Timing,
     ) -> Self {
-        Link {
-            reader: BufReader::new(reader),
+        let out = Out {
             writer,
             sealer: Sealer::new(key, aead, role),
+            frame: Vec::new(),
+            last: Instant::now(),
+            idle: None,
+        };
+        Link {
+            reader: BufReader::new(reader),
+            out: Arc::new(Mutex::new(out)),
             opener: Opener::new(key, aead, role),
             buf: Vec::new(),
-            out: Vec::new(),
             spare: std::sync::mpsc::channel(),
             linger: timing.linger,
             drain: timing.drain,
+            idle: None,
+            keepalive: None,
+            keepalives: 0,
         }
     }
 
+    /// Turns liveness on (both sides listed `keepalive`): a `KEEPALIVE` after
+    /// every `timing.keepalive` without a write, and `timing.transit_idle` of
+    /// silence either way is an error. Must run inside a tokio runtime.
+    pub(super) fn keep_alive(&mut self, timing: &Timing) {
+        self.idle = Some(timing.transit_idle);
+        if let Ok(mut out) = self.out.try_lock() {
+            out.idle = Some(timing.transit_idle);
+        }
+        let task = keep_alive(Arc::clone(&self.out), timing.keepalive);
+        self.keepalive = Some(tokio::spawn(task));
+    }
+
     pub(super) async fn send(&mut self, frame: &Frame<'_>) -> Result<()> {
-        self.out.clear();
-        self.sealer.seal_frame(&frame.encode(), &mut self.out);
-        self.writer
-            .write_all(&self.out)
-            .await
-            .map_err(write_failed)?;
-        self.flush().await
+        self.out.lock().await.send(frame).await
     }
 
     /// Seals and sends a frame built in place: `frame` is laid out as
     /// `[PREFIX_LEN][frame bytes][TAG_LEN]` (a `DATA` frame read straight from
     /// the file), so the group is encrypted where it lies.
     pub(super) async fn send_in_place(&mut self, frame: &mut [u8]) -> Result<()> {
-        self.sealer.seal_in_place(frame);
-        self.writer.write_all(frame).await.map_err(write_failed)?;
-        self.flush().await
-    }
-
-    /// Pushes out what a TLS stream may still hold after a write (a TCP
-    /// stream holds nothing): the peer must get a frame before we wait on it.
-    async fn flush(&mut self) -> Result<()> {
-        self.writer.flush().await.map_err(write_failed)
+        let mut out = self.out.lock().await;
+        out.sealer.seal_in_place(frame);
+        out.write(frame).await
     }
 
     /// Hands over the last record's buffer, whose final `len` bytes are the
@@ -120,28 +219,32 @@ impl Link {
 
     /// The next frame as it came, `ERROR` included: the machine judges every
     /// frame itself.
+    /// A `KEEPALIVE` is read and passed over here.
     pub(super) async fn recv(&mut self) -> Result<Frame<'_>> {
-        self.read_record().await.map_err(gone)?;
+        loop {
+            self.read_record().await.map_err(gone)?;
+            if self.buf.first() != Some(&KEEPALIVE) {
+                break;
+            }
+            if self.idle.is_none() {
+                return Err(Error::protocol("KEEPALIVE without the feature".into()));
+            }
+            self.keepalives += 1;
+        }
         wire::decode(&self.buf).map_err(|e| Error::protocol(format!("undecodable frame: {e}")))
     }
 
     /// Reads and opens one record into `buf`.
     async fn read_record(&mut self) -> Result<()> {
         let mut prefix = [0u8; PREFIX_LEN];
-        self.reader
-            .read_exact(&mut prefix)
-            .await
-            .map_err(Error::lost)?;
+        read_exact(&mut self.reader, &mut prefix, self.idle).await?;
         let len = Opener::body_len(prefix).map_err(|e| Error::protocol(e.to_string()))?;
         if self.buf.capacity() == 0 {
             self.buf = self.spare.1.try_recv().unwrap_or_default();
         }
         // A reused buffer of the usual size needs no zeroing.
         self.buf.resize(len, 0);
-        self.reader
-            .read_exact(&mut self.buf)
-            .await
-            .map_err(Error::lost)?;
+        read_exact(&mut self.reader, &mut self.buf, self.idle).await?;
         let n = self
             .opener
             .open_in_place(prefix, &mut self.buf)
@@ -154,9 +257,9 @@ impl Link {
     /// for our answer: its `ERROR` (a cancel) or its leaving, as our error.
     /// Until the first byte it is safe to drop (nothing is consumed).
     pub(super) async fn peer_left(&mut self) -> Error {
-        match self.reader.fill_buf().await {
+        match within(self.idle, self.reader.fill_buf()).await {
             Ok([]) => return Error::VANISHED,
-            Err(e) => return gone(Error::lost(e)),
+            Err(e) => return gone(e),
             Ok(_) => {}
         }
         match self.recv().await {
@@ -196,10 +299,32 @@ impl Link {
     }
 }
 
-/// A broken connection in the middle of a transfer: the peer went away.
+/// The type byte of `KEEPALIVE`, the only frame the link handles itself.
+const KEEPALIVE: u8 = 0x40;
+
+/// Fills `buf`; a read that brings nothing for `idle` fails (progress resets it,
+/// so a large record on a slow link is not cut).
+async fn read_exact<R: AsyncRead + Unpin>(
+    reader: &mut R,
+    buf: &mut [u8],
+    idle: Option<Duration>,
+) -> Result<()> {
+    let mut filled = 0;
+    while filled < buf.len() {
+        let n = within(idle, reader.read(&mut buf[filled..])).await?;
+        if n == 0 {
+            return Err(Error::lost(std::io::ErrorKind::UnexpectedEof.into()));
+        }
+        filled += n;
+    }
+    Ok(())
+}
+
+/// A broken connection in the middle of a transfer: the peer went away. Its
+/// silence stays what it is, so the user learns how long we waited.
 fn gone(e: Error) -> Error {
     match e {
-        Error::Network(_) => Error::VANISHED,
+        Error::Network(NetworkError::Lost(_)) => Error::VANISHED,
         other => other,
     }
 }
@@ -249,3 +374,6 @@ fn code_for(e: &Error) -> ErrorCode {
         _ => ErrorCode::Refused,
     }
 }
+
+#[cfg(test)]
+mod tests;

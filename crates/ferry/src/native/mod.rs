@@ -20,12 +20,13 @@ mod current;
 mod hash;
 mod link;
 mod receive;
+mod reconnect;
 mod send;
 
 use serde_json::Value;
 
 use ferry_proto::native::manifest::Manifest;
-use ferry_proto::native::negotiate::{self, Protocol};
+use ferry_proto::native::negotiate::{self, Features, Protocol};
 use ferry_proto::native::record::Aead;
 
 use crate::rendezvous::{MailboxConfig, Wormhole};
@@ -66,11 +67,22 @@ pub(crate) fn mailbox_config(config: &MailboxConfig, v1: bool) -> MailboxConfig 
     config
 }
 
-/// The cipher of the native protocol, if this wormhole runs it (both sides
-/// advertised it).
-pub(crate) fn negotiated(ours: &MailboxConfig, wormhole: &Wormhole) -> Option<Aead> {
-    match negotiate::negotiate(&ours.app_versions, wormhole.peer_app_versions()) {
-        Protocol::Native(aead) => Some(aead),
+/// What two ferry agreed on for a native transfer.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Agreed {
+    pub(crate) aead: Aead,
+    pub(crate) features: Features,
+}
+
+/// The cipher and features of the native protocol, if this wormhole runs it
+/// (both sides advertised it).
+pub(crate) fn negotiated(ours: &MailboxConfig, wormhole: &Wormhole) -> Option<Agreed> {
+    let theirs = wormhole.peer_app_versions();
+    match negotiate::negotiate(&ours.app_versions, theirs) {
+        Protocol::Native(aead) => Some(Agreed {
+            aead,
+            features: Features::shared(&ours.app_versions, theirs),
+        }),
         Protocol::V1 => None,
     }
 }

@@ -12,7 +12,7 @@ use ferry_proto::crypto::kdf::SharedKey;
 use ferry_proto::session::{Event, Session, SessionConfig};
 use ferry_proto::wire::mailbox::{ClientMessage, Mood, ServerMessage};
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, ServerError};
 use crate::timing::Timing;
 use websocket::MailboxConnection;
 
@@ -74,6 +74,9 @@ pub struct Wormhole {
     peer_app_versions: Value,
     appid: String,
     closed: bool,
+    /// Where to connect again if the server connection breaks (`rejoin`).
+    url: String,
+    trust: crate::tls::Trust,
 }
 
 impl Wormhole {
@@ -132,6 +135,8 @@ impl Wormhole {
             peer_app_versions: versions,
             appid: config.appid.clone(),
             closed: false,
+            url: config.url.clone(),
+            trust: config.trust.clone(),
         })
     }
 
@@ -176,6 +181,34 @@ impl Wormhole {
             self.session.handle(msg)?;
             flush(&mut self.conn, &mut self.session).await?;
             self.drain_events();
+        }
+    }
+
+    /// After the server connection broke: connects again, binds with the same
+    /// side and opens the same mailbox (`Session::rejoin`); messages already
+    /// seen are passed over, ours are added again.
+    pub(crate) async fn rejoin(&mut self) -> Result<()> {
+        self.conn = MailboxConnection::connect(&self.url, &self.timing, &self.trust).await?;
+        self.session.rejoin();
+        flush(&mut self.conn, &mut self.session).await
+    }
+
+    /// [`Wormhole::send`], rejoining the mailbox once if its connection broke.
+    pub(crate) async fn send_rejoining(&mut self, payload: Vec<u8>) -> Result<()> {
+        match self.send(payload).await {
+            Err(Error::Server(ServerError::Lost | ServerError::TimedOut(_))) => self.rejoin().await,
+            done => done,
+        }
+    }
+
+    /// [`Wormhole::receive`], rejoining the mailbox once if its connection broke.
+    pub(crate) async fn receive_rejoining(&mut self) -> Result<Vec<u8>> {
+        match self.receive().await {
+            Err(Error::Server(ServerError::Lost | ServerError::TimedOut(_))) => {
+                self.rejoin().await?;
+                self.receive().await
+            }
+            done => done,
         }
     }
 

@@ -210,7 +210,8 @@ impl TransitPrep {
         };
         let (stream, description) = plan.run().await?;
         tracing::info!(%description, "transit connected");
-        let stream = TransitStream::new(stream, role, key, description);
+        let mut stream = TransitStream::new(stream, role, key, description);
+        stream.idle = Some(self.timing.transit_idle);
         Ok(stream.holding(self.mapping))
     }
 }

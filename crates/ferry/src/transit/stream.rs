@@ -60,6 +60,11 @@ pub struct TransitStream {
     description: String,
     /// The router's port forwarded to our listener, deleted when this ends.
     mapping: Option<Mapping>,
+    /// Silence while records are awaited (`receive_into`) after which the
+    /// sender counts as gone. A v1 sender writes without a pause once
+    /// connected (Python and Go zip a folder before they offer it; ferry's zip
+    /// streams as fast as the disk reads), so `Timing::transit_idle` fits.
+    pub(super) idle: Option<std::time::Duration>,
 }
 
 impl TransitStream {
@@ -82,6 +87,7 @@ impl TransitStream {
             opener: Opener::new(key, role),
             description,
             mapping: None,
+            idle: None,
         }
     }
 
@@ -155,7 +161,8 @@ impl TransitStream {
         size: u64,
         progress: &mut (dyn FnMut(u64) + Send),
     ) -> Result<[u8; 32]> {
-        recv_pipe::receive(&mut self.reader, &mut self.opener, sink, size, progress).await
+        let reader = (&mut self.reader, self.idle);
+        recv_pipe::receive(reader, &mut self.opener, sink, size, progress).await
     }
 }
 

@@ -11,7 +11,7 @@ use ferry_proto::transfer::v1::{DirectoryOffer, Offer, V1Event, V1Sender};
 use ferry_proto::transit::hints::TransitMessage;
 use ferry_proto::transit::Role;
 
-use crate::error::{Error, Result};
+use crate::error::{Error, NetworkError, Result};
 use crate::rendezvous::Wormhole;
 use crate::transfer::{Item, Selection};
 use crate::transit::{TransitConfig, TransitPrep, PEER_RECORD_SIZE, RECORD_SIZE};
@@ -75,13 +75,23 @@ pub(crate) async fn send(
     }
     ui.confirming();
     let mut buf = Vec::new();
-    let start = stream
-        .read_record(&mut buf)
+    let patience = ack_patience(&transit.timing, size);
+    let ack = tokio::time::timeout(patience, stream.read_record(&mut buf));
+    let start = ack
         .await
+        .map_err(|_| NetworkError::Silent(patience))?
         .map_err(|_| Error::VANISHED)?;
     machine.handle_record(&buf[start..]).map_err(v1_error)?;
     ui.progress(size, size);
     Ok(())
+}
+
+/// How long the final ack may take. Python's receiver unzips a folder before it
+/// acks (Go and Rust ack once the bytes are in and hashed): `transit_idle` plus
+/// a second per 10 MB allows even a slow disk to unpack, while a receiver that
+/// is gone (v1 has no keep-alive) is still noticed in bounded time.
+fn ack_patience(timing: &crate::timing::Timing, size: u64) -> std::time::Duration {
+    timing.transit_idle + std::time::Duration::from_secs(size / 10_000_000)
 }
 
 /// The driver loop (see `ferry_proto::transfer::v1`) up to the machine's next

@@ -47,6 +47,7 @@ fn samples() -> Vec<Frame<'static>> {
         Frame::Checkpoint(3),
         Frame::Ack(3),
         Frame::BatchEnd,
+        Frame::KeepAlive,
         Frame::Done(Totals {
             entries: 2,
             files: 1,
@@ -87,6 +88,7 @@ fn wire_snapshots() {
         "20000000010000000278"
     );
     assert_eq!(hex(Frame::Checkpoint(258)), "210000000000000102");
+    assert_eq!(hex(Frame::KeepAlive), "40");
     assert_eq!(
         hex(Frame::Wants(vec![Want {
             file: 4,

@@ -9,7 +9,6 @@ use std::path::{Path, PathBuf};
 use ferry_proto::native::machine::{NativeReceiver, RecvEvent};
 use ferry_proto::native::manifest::{Entry, EntryKind, Manifest};
 use ferry_proto::native::ranges::GroupSet;
-use ferry_proto::native::record::Aead;
 use ferry_proto::native::tree::Tree;
 use ferry_proto::transit::Role;
 
@@ -20,10 +19,11 @@ use crate::transfer::{OfferSummary, Report};
 use crate::transit::TransitConfig;
 use crate::ui::Ui;
 
-use super::connect::{connect, decode, send_hints};
+use super::connect::{decode, send_hints};
 use super::current::{self, CurrentFile};
 use super::link::{native_error, peer_text, Link};
-use super::queue_depth;
+use super::reconnect::Healing;
+use super::{queue_depth, Agreed};
 
 use plan::{plan_file, wanted, FilePlan};
 use writer::{FileJob, Job, Writer};
@@ -33,36 +33,61 @@ mod saver;
 mod writer;
 
 /// Receives from a ferry sender into `output_dir`; `first` is the sender's
-/// first mailbox message, its transit hints.
+/// first mailbox message, its transit hints. A broken connection is made again
+/// (`reconnect`); the sender then offers the same manifest, accepted without
+/// asking again, and only what the resume states do not hold moves.
 pub(crate) async fn receive(
     wormhole: &mut Wormhole,
     first: &[u8],
     (transit, output_dir): (&TransitConfig, &Path),
-    aead: Aead,
+    agreed: Agreed,
     ui: &mut dyn Ui,
 ) -> Result<Report> {
     let peer = decode(first)?;
     let prep = send_hints(wormhole, transit).await?;
-    let link = connect(wormhole, prep, (Role::Receiver, aead), &peer, ui).await?;
-    drive(link, Some(wormhole), output_dir, ui).await
+    let mut healing = Healing::new(wormhole, (Role::Receiver, agreed), transit)?;
+    let mut link = healing.first(prep, &peer, ui).await?;
+    let mut across = Across::default();
+    loop {
+        let result = run(&mut link, Some(&mut *wormhole), output_dir, &mut across, ui).await;
+        match result {
+            Err(e) if healing.heals(&e) => {
+                // Closed at once: a peer still reading it (our keep-alives
+                // would keep it waiting) learns that it broke.
+                drop(link);
+                link = healing.reconnect(wormhole, transit, &e, ui).await?;
+            }
+            Err(e) => {
+                link.fail(&e).await;
+                return Err(e);
+            }
+            Ok(report) => return Ok(report),
+        }
+    }
 }
 
 /// Receives over a link made elsewhere (LocalSend between two ferry, `lan`).
-pub(crate) async fn receive_over(link: Link, output_dir: &Path, ui: &mut dyn Ui) -> Result<Report> {
-    drive(link, None, output_dir, ui).await
-}
-
-async fn drive(
+pub(crate) async fn receive_over(
     mut link: Link,
-    wormhole: Option<&mut Wormhole>,
     output_dir: &Path,
     ui: &mut dyn Ui,
 ) -> Result<Report> {
-    let result = run(&mut link, wormhole, output_dir, ui).await;
+    let result = run(&mut link, None, output_dir, &mut Across::default(), ui).await;
     if let Err(e) = &result {
         link.fail(e).await;
     }
     result
+}
+
+/// What one connection's conversation leaves to the next after a reconnect.
+#[derive(Default)]
+struct Across {
+    /// The manifest the user accepted: a later offer must be the same.
+    manifest: Option<Manifest>,
+    /// The directories created for it, finished once at the end.
+    dirs: Option<CreatedDirs>,
+    /// File bytes the earlier connections moved.
+    moved: u64,
 }
 
 /// While the user decides, a sender that cancels says so in the `wormhole`
@@ -71,6 +96,7 @@ async fn run(
     link: &mut Link,
     wormhole: Option<&mut Wormhole>,
     output_dir: &Path,
+    across: &mut Across,
     ui: &mut dyn Ui,
 ) -> Result<Report> {
     let mut machine = NativeReceiver::new();
@@ -81,13 +107,20 @@ async fn run(
         .manifest()
         .cloned()
         .ok_or_else(|| Error::internal("an offer without a manifest"))?;
-    let peer_left = async {
-        match wormhole {
-            Some(wormhole) => wormhole.peer_left().await,
-            None => link.peer_left().await,
+    let prepared = match &across.manifest {
+        Some(accepted) if *accepted == manifest => recheck(&manifest, output_dir).await,
+        Some(_) => Err(Error::protocol("another offer after reconnecting".into())),
+        None => {
+            let peer_left = async {
+                match wormhole {
+                    Some(wormhole) => wormhole.peer_left().await,
+                    None => link.peer_left().await,
+                }
+            };
+            prepare(&manifest, output_dir, ui, peer_left).await
         }
     };
-    let (targets, dirs) = match prepare(&manifest, output_dir, ui, peer_left).await {
+    let (targets, dirs) = match prepared {
         Ok(ready) => ready,
         Err(e) => {
             machine.reject(peer_text(&e)).map_err(native_error)?;
@@ -95,6 +128,11 @@ async fn run(
             return Err(e);
         }
     };
+    across.manifest = Some(manifest.clone());
+    match &mut across.dirs {
+        Some(created) => created.extend(dirs),
+        None => across.dirs = Some(dirs),
+    }
     machine.accept().map_err(native_error)?;
     flush(link, &mut machine).await?;
     let mut writer = Writer::spawn(queue_depth(&manifest), link.recycler());
@@ -110,13 +148,18 @@ async fn run(
         .await;
     // Even after an error, let the writer save what is verified.
     let written = writer.finish().await;
+    if received.is_err() || written.is_err() {
+        across.moved += batch.report.transferred;
+    }
     received?;
     written?;
-    tokio::task::spawn_blocking(move || dirs.finish())
+    let dirs = across.dirs.take();
+    tokio::task::spawn_blocking(move || dirs.map_or(Ok(()), CreatedDirs::finish))
         .await
         .map_err(join_error)??;
     machine.finished().map_err(native_error)?;
     flush(link, &mut machine).await?;
+    carry(&mut batch.report, across.moved);
     let r = &batch.report;
     tracing::info!(
         transferred = r.transferred,
@@ -172,6 +215,29 @@ async fn prepare(
     })
     .await
     .map_err(join_error)?
+}
+
+/// The same manifest again, after a reconnect: the targets checked anew (files
+/// completed meanwhile are now there), nothing asked.
+async fn recheck(manifest: &Manifest, output_dir: &Path) -> Result<(Targets, CreatedDirs)> {
+    let (m, out) = (manifest.clone(), output_dir.to_owned());
+    tokio::task::spawn_blocking(move || {
+        let targets = landing::check(&m, &out)?;
+        let dirs = landing::create_dirs(&m, &targets, &out)?;
+        Ok::<_, Error>((targets, dirs))
+    })
+    .await
+    .map_err(join_error)?
+}
+
+/// The last connection's report with what the earlier ones moved: that data
+/// counted as resumed or present on the last one, and crossed the network.
+fn carry(report: &mut Report, moved: u64) {
+    report.transferred += moved;
+    let from_resumed = moved.min(report.resumed);
+    report.resumed -= from_resumed;
+    let rest = (moved - from_resumed).min(report.already_present);
+    report.already_present -= rest;
 }
 
 /// The manifest as the person receiving decides on it.

@@ -4,12 +4,13 @@
 //! are still writing, and `DONE`. This loop only does the I/O: the socket, the
 //! hashing thread (`ahead`), the read-ahead thread (`stream`) and the user.
 
+use std::ops::Range;
 use std::sync::Arc;
 
 use tokio::task::JoinHandle;
 
 use ferry_proto::native::machine::{NativeSender, SendEvent, Transmit};
-use ferry_proto::native::record::Aead;
+use ferry_proto::native::tree::Tree;
 use ferry_proto::native::wire::Frame;
 use ferry_proto::transit::Role;
 
@@ -19,10 +20,11 @@ use crate::transfer::Selection;
 use crate::transit::TransitConfig;
 use crate::ui::Ui;
 
-use super::connect::{connect, peer_hints, send_hints};
+use super::connect::{peer_hints, send_hints};
 use super::current::{self, CurrentFile};
 use super::link::{native_error, Link};
-use super::queue_depth;
+use super::reconnect::Healing;
+use super::{queue_depth, Agreed};
 
 use ahead::Hashes;
 use source::Source;
@@ -32,20 +34,45 @@ mod ahead;
 mod source;
 mod stream;
 
-/// Sends a walked file or directory to a ferry receiver.
+/// Sends a walked file or directory to a ferry receiver; a broken connection
+/// is made again (`reconnect`) and the conversation runs again on the new one.
 pub(crate) async fn send(
     wormhole: &mut Wormhole,
     transit: &TransitConfig,
     selection: Selection,
-    aead: Aead,
+    agreed: Agreed,
     ui: &mut dyn Ui,
 ) -> Result<()> {
     let prep = send_hints(wormhole, transit).await?;
     // The manifest, then hashing, go on while the connection is made.
     let scanning = scan(selection, false);
     let peer = peer_hints(wormhole).await?;
-    let link = connect(wormhole, prep, (Role::Sender, aead), &peer, ui).await?;
-    drive(link, scanning, &Cancel::new(), ui).await
+    let mut healing = Healing::new(wormhole, (Role::Sender, agreed), transit)?;
+    let mut link = healing.first(prep, &peer, ui).await?;
+    let stop = Cancel::new();
+    let (source, hashes) = match scanned(scanning, &stop).await {
+        Ok(scanned) => scanned,
+        Err(e) => {
+            link.fail(&e).await;
+            return Err(e);
+        }
+    };
+    let mut trees = Trees::new(hashes, agreed.features.reconnect);
+    loop {
+        match run(&mut link, &source, &mut trees, &stop, ui).await {
+            Err(e) if healing.heals(&e) => {
+                // Closed at once: a peer still reading it (our keep-alives
+                // would keep it waiting) learns that it broke.
+                drop(link);
+                link = healing.reconnect(wormhole, transit, &e, ui).await?;
+            }
+            Err(e) => {
+                link.fail(&e).await;
+                return Err(e);
+            }
+            Ok(()) => return Ok(()),
+        }
+    }
 }
 
 /// Sends over a link made elsewhere (LocalSend between two ferry, `lan`);
@@ -71,13 +98,19 @@ fn scan(selection: Selection, loose: bool) -> Scanning {
     })
 }
 
-async fn drive(mut link: Link, scanning: Scanning, stop: &Cancel, ui: &mut dyn Ui) -> Result<()> {
-    let scanned = tokio::select! {
+async fn scanned(scanning: Scanning, stop: &Cancel) -> Result<(Arc<Source>, Hashes)> {
+    tokio::select! {
         scanned = scanning => scanned.map_err(join_error).and_then(|r| r),
         () = stop.cancelled() => Err(Error::Cancelled),
-    };
-    let result = match scanned {
-        Ok((source, mut hashes)) => run(&mut link, &source, &mut hashes, stop, ui).await,
+    }
+}
+
+async fn drive(mut link: Link, scanning: Scanning, stop: &Cancel, ui: &mut dyn Ui) -> Result<()> {
+    let result = match scanned(scanning, stop).await {
+        Ok((source, hashes)) => {
+            let mut trees = Trees::new(hashes, false);
+            run(&mut link, &source, &mut trees, stop, ui).await
+        }
         Err(e) => Err(e),
     };
     if let Err(e) = &result {
@@ -93,7 +126,7 @@ async fn drive(mut link: Link, scanning: Scanning, stop: &Cancel, ui: &mut dyn U
 async fn run(
     link: &mut Link,
     source: &Arc<Source>,
-    hashes: &mut Hashes,
+    hashes: &mut Trees,
     stop: &Cancel,
     ui: &mut dyn Ui,
 ) -> Result<()> {
@@ -132,6 +165,34 @@ async fn run(
     }
 }
 
+/// The batches' trees as the hashing thread makes them; kept, when the
+/// connection may be made again, for the conversation to run again on it.
+struct Trees {
+    hashes: Hashes,
+    kept: Option<Vec<(Range<u32>, Vec<Tree>)>>,
+}
+
+impl Trees {
+    fn new(hashes: Hashes, keep: bool) -> Self {
+        Trees {
+            hashes,
+            kept: keep.then(Vec::new),
+        }
+    }
+
+    async fn next(&mut self, batch: Range<u32>) -> Result<Vec<Tree>> {
+        let kept = self.kept.iter().flatten();
+        if let Some((_, trees)) = kept.into_iter().find(|(b, _)| *b == batch) {
+            return Ok(trees.clone());
+        }
+        let trees = self.hashes.next(batch.clone()).await?;
+        if let Some(kept) = &mut self.kept {
+            kept.push((batch, trees.clone()));
+        }
+        Ok(trees)
+    }
+}
+
 struct Driver<'a> {
     machine: NativeSender,
     source: &'a Arc<Source>,
@@ -144,7 +205,7 @@ impl Driver<'_> {
     async fn on_event(
         &mut self,
         event: SendEvent,
-        hashes: &mut Hashes,
+        hashes: &mut Trees,
         ui: &mut dyn Ui,
     ) -> Result<()> {
         match event {

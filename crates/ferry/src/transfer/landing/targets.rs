@@ -128,6 +128,11 @@ pub(crate) fn create_dirs(
 }
 
 impl CreatedDirs {
+    /// Adds directories created later (after a reconnect), finished after these.
+    pub(crate) fn extend(&mut self, later: CreatedDirs) {
+        self.0.extend(later.0);
+    }
+
     /// Sets times and modes, deepest first, so a read-only directory is finished last.
     pub(crate) fn finish(self) -> Result<()> {
         for (path, mode, mtime) in self.0.into_iter().rev() {

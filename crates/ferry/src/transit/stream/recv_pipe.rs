@@ -23,6 +23,8 @@ use std::io::{self, IoSlice, Write};
 use std::sync::mpsc as sync_mpsc;
 use std::sync::Arc;
 
+use std::time::Duration;
+
 use sha2::{Digest, Sha256};
 use tokio::io::{AsyncReadExt, BufReader};
 use tokio::sync::Semaphore;
@@ -33,7 +35,7 @@ use super::plumbing::{
     crypto_threads, join, settle_allocator, spawn_stage, spawn_workers, FreeList, Lease, Reorder,
 };
 use super::{ReadHalf, RECORD_SIZE, SLOTS};
-use crate::error::{Error, PeerError, Result};
+use crate::error::{Error, NetworkError, PeerError, Result};
 
 /// Bytes of one ferry-sized record body: the unit of batches and of permits.
 const UNIT: usize = RECORD_SIZE + OVERHEAD;
@@ -66,7 +68,7 @@ type Plain = Arc<(Vec<Vec<u8>>, Lease)>;
 
 /// Receives exactly `size` bytes into `sink`; returns their SHA-256.
 pub(super) async fn receive(
-    reader: &mut BufReader<ReadHalf>,
+    reader: (&mut BufReader<ReadHalf>, Option<Duration>),
     opener: &mut Opener,
     sink: Box<dyn Write + Send>,
     size: u64,
@@ -94,7 +96,7 @@ pub(super) async fn receive(
 
 /// Reads records off the socket and hands them to the openers in numbered batches.
 async fn pump(
-    reader: &mut BufReader<ReadHalf>,
+    (reader, idle): (&mut BufReader<ReadHalf>, Option<Duration>),
     opener: &mut Opener,
     size: u64,
     jobs: sync_mpsc::Sender<Batch>,
@@ -103,7 +105,7 @@ async fn pump(
     let mut batcher = Batcher::new();
     let mut got = 0u64;
     while got < size {
-        let len = read_len(reader).await?;
+        let len = within(idle, read_len(reader)).await?;
         got += (len - OVERHEAD) as u64;
         if got > size {
             return Err(Error::protocol(format!(
@@ -115,10 +117,8 @@ async fn pump(
         if batch.bodies.len() < start + len {
             batch.bodies.resize(start + len, 0);
         }
-        reader
-            .read_exact(&mut batch.bodies[start..start + len])
-            .await
-            .map_err(|_| Error::VANISHED)?;
+        let body = reader.read_exact(&mut batch.bodies[start..start + len]);
+        within(idle, async { body.await.map_err(|_| Error::VANISHED) }).await?;
         batch.ends.push(start + len);
         progress(got);
         // Never sit on records while waiting for the socket.
@@ -184,6 +184,19 @@ impl Batcher {
             Some(batch) => jobs.send(batch).map_err(|_| writer_stopped()),
             None => Ok(()),
         }
+    }
+}
+
+/// `read` within `idle` (if set): a sender silent that long is gone.
+async fn within<T>(
+    idle: Option<Duration>,
+    read: impl std::future::Future<Output = Result<T>>,
+) -> Result<T> {
+    match idle {
+        Some(idle) => tokio::time::timeout(idle, read)
+            .await
+            .map_err(|_| NetworkError::Silent(idle))?,
+        None => read.await,
     }
 }
 

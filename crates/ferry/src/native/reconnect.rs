@@ -1,0 +1,159 @@
+//! Healing a native transfer (both sides list the `reconnect` feature): when the
+//! transit connection breaks — reset, closed, or silent for `Timing::transit_idle`,
+//! never because a side said `ERROR` — both sides make a new one through the
+//! mailbox they still hold (rejoined if its own connection broke), each attempt
+//! with new hints and its own key (`negotiate::reconnect_key`), and the
+//! conversation runs again on it: the receiver's resume states hold every group
+//! verified so far, so only the rest moves. Attempts are retried with backoff for
+//! `Timing::reconnect_for` after each break; then the transfer fails, and the
+//! receiver keeps what it verified for a later resume.
+
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+use ferry_proto::crypto::kdf::TransitKey;
+use ferry_proto::native::negotiate::{reconnect_key, MailboxMessage, Reconnect};
+use ferry_proto::transit::hints::TransitMessage;
+use ferry_proto::transit::Role;
+
+use crate::error::{Error, NetworkError, PeerError, Result};
+use crate::rendezvous::Wormhole;
+use crate::transit::{TransitConfig, TransitPrep};
+use crate::ui::Ui;
+
+use super::connect::{connect, native_key};
+use super::link::Link;
+use super::Agreed;
+
+/// Most connections one transfer makes: a link that breaks again and again
+/// gives up even if each break heals.
+const MAX_ATTEMPTS: u32 = 50;
+/// The longest pause between two attempts of one outage.
+const MAX_BACKOFF: Duration = Duration::from_secs(8);
+
+/// What a side needs to make the transit connection again.
+pub(super) struct Healing {
+    role: Role,
+    agreed: Agreed,
+    key: TransitKey,
+    /// The connection in use: 1 is the first, made with the native key.
+    attempt: u32,
+    /// How long after each break we keep trying (`Timing::reconnect_for`).
+    patience: Duration,
+}
+
+impl Healing {
+    pub(super) fn new(
+        wormhole: &Wormhole,
+        (role, agreed): (Role, Agreed),
+        transit: &TransitConfig,
+    ) -> Result<Self> {
+        Ok(Healing {
+            role,
+            agreed,
+            key: native_key(wormhole)?,
+            attempt: 1,
+            patience: transit.timing.reconnect_for,
+        })
+    }
+
+    /// The first connection (the hints exchanged already).
+    pub(super) async fn first(
+        &self,
+        prep: TransitPrep,
+        peer: &TransitMessage,
+        ui: &mut dyn Ui,
+    ) -> Result<Link> {
+        connect(prep, (self.role, self.agreed), (&self.key, peer), ui).await
+    }
+
+    /// Whether `e` is a broken connection that both sides can heal: the
+    /// peer did not say why it stopped, and it can reconnect.
+    pub(super) fn heals(&self, e: &Error) -> bool {
+        let broken = matches!(
+            e,
+            Error::Peer(PeerError::Vanished)
+                | Error::Network(NetworkError::Lost(_) | NetworkError::Silent(_))
+        );
+        let allowed = self.agreed.features.reconnect && !self.patience.is_zero();
+        broken && allowed && self.attempt < MAX_ATTEMPTS
+    }
+
+    /// Makes the connection again after `cause` broke it, or gives up after
+    /// `transit.timing.reconnect_for`.
+    pub(super) async fn reconnect(
+        &mut self,
+        wormhole: &mut Wormhole,
+        transit: &TransitConfig,
+        cause: &Error,
+        ui: &mut dyn Ui,
+    ) -> Result<Link> {
+        let patience = self.patience;
+        let deadline = Instant::now() + patience;
+        let gave_up = || NetworkError::GaveUp {
+            cause: cause.to_string(),
+            secs: patience.as_secs(),
+        };
+        let mut pause = Duration::from_secs(1);
+        while self.attempt < MAX_ATTEMPTS {
+            self.attempt += 1;
+            ui.reconnecting(self.attempt, &cause.to_string());
+            let once = self.once(wormhole, transit, ui);
+            match tokio::time::timeout_at(deadline, once).await {
+                Err(_) => break,
+                Ok(Ok(link)) => return Ok(link),
+                Ok(Err(e)) if retries(&e) => {
+                    tracing::debug!(error = %e, attempt = self.attempt, "reconnect failed");
+                }
+                Ok(Err(e)) => return Err(e),
+            }
+            if Instant::now() + pause >= deadline {
+                break;
+            }
+            tokio::time::sleep(pause).await;
+            pause = (pause * 2).min(MAX_BACKOFF);
+        }
+        Err(gave_up().into())
+    }
+
+    /// One attempt: our new hints, the peer's for the same attempt (a peer
+    /// further on wins: we follow it), then the race with this attempt's key.
+    async fn once(
+        &mut self,
+        wormhole: &mut Wormhole,
+        transit: &TransitConfig,
+        ui: &mut dyn Ui,
+    ) -> Result<Link> {
+        let prep = TransitPrep::new(transit).await?;
+        let ours = |attempt| {
+            let transit = prep.message().clone();
+            MailboxMessage::NativeReconnect(Reconnect { attempt, transit }).encode()
+        };
+        wormhole.send_rejoining(ours(self.attempt)).await?;
+        let peer = loop {
+            let bytes = wormhole.receive_rejoining().await?;
+            match MailboxMessage::decode(&bytes) {
+                Ok(MailboxMessage::NativeReconnect(r)) if r.attempt < self.attempt => continue,
+                Ok(MailboxMessage::NativeReconnect(r)) => {
+                    if r.attempt > self.attempt {
+                        self.attempt = r.attempt;
+                        wormhole.send_rejoining(ours(self.attempt)).await?;
+                    }
+                    break r.transit;
+                }
+                Ok(MailboxMessage::Error(e)) => return Err(Error::from_peer(e)),
+                Ok(MailboxMessage::NativeTransit(_)) | Err(_) => {
+                    return Err(Error::protocol("expected reconnection hints".into()))
+                }
+            }
+        };
+        let key = reconnect_key(&self.key, self.attempt);
+        connect(prep, (self.role, self.agreed), (&key, &peer), ui).await
+    }
+}
+
+/// Failures worth another attempt: the network, or the mailbox server.
+fn retries(e: &Error) -> bool {
+    matches!(e, Error::Network(_) | Error::Server(_))
+}
