@@ -81,6 +81,7 @@ fn via(proxy: &Proxy, reconnect_for: Duration) -> TransitConfig {
         trust: Default::default(),
         listen: Listen::Off,
         force_relay: true,
+        port_mapping: false,
         timing: timing(reconnect_for),
     }
 }
