@@ -70,7 +70,7 @@ impl Healing {
 
     /// Whether `e` is a broken connection that both sides can heal: the
     /// peer did not say why it stopped, and it can reconnect.
-    pub(super) fn heals(&self, e: &Error) -> bool {
+    fn heals(&self, e: &Error) -> bool {
         let broken = matches!(
             e,
             Error::Peer(PeerError::Vanished)
@@ -80,9 +80,29 @@ impl Healing {
         broken && allowed && self.attempt < MAX_ATTEMPTS
     }
 
+    /// After `link` failed with `e`: a new link if the failure heals, else the
+    /// peer is told (`Link::fail`) and `e` returned.
+    pub(super) async fn recover(
+        &mut self,
+        mut link: Link,
+        e: Error,
+        wormhole: &mut Wormhole,
+        transit: &TransitConfig,
+        ui: &mut dyn Ui,
+    ) -> Result<Link> {
+        if !self.heals(&e) {
+            link.fail(&e).await;
+            return Err(e);
+        }
+        // Closed at once: a peer still reading it (our keep-alives would keep
+        // it waiting) learns that it broke.
+        drop(link);
+        self.reconnect(wormhole, transit, &e, ui).await
+    }
+
     /// Makes the connection again after `cause` broke it, or gives up after
     /// `transit.timing.reconnect_for`.
-    pub(super) async fn reconnect(
+    async fn reconnect(
         &mut self,
         wormhole: &mut Wormhole,
         transit: &TransitConfig,

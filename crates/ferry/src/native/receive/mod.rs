@@ -51,17 +51,8 @@ pub(crate) async fn receive(
     loop {
         let result = run(&mut link, Some(&mut *wormhole), output_dir, &mut across, ui).await;
         match result {
-            Err(e) if healing.heals(&e) => {
-                // Closed at once: a peer still reading it (our keep-alives
-                // would keep it waiting) learns that it broke.
-                drop(link);
-                link = healing.reconnect(wormhole, transit, &e, ui).await?;
-            }
-            Err(e) => {
-                link.fail(&e).await;
-                return Err(e);
-            }
             Ok(report) => return Ok(report),
+            Err(e) => link = healing.recover(link, e, wormhole, transit, ui).await?,
         }
     }
 }

@@ -60,17 +60,8 @@ pub(crate) async fn send(
     let mut trees = Trees::new(hashes, agreed.features.reconnect);
     loop {
         match run(&mut link, &source, &mut trees, &stop, ui).await {
-            Err(e) if healing.heals(&e) => {
-                // Closed at once: a peer still reading it (our keep-alives
-                // would keep it waiting) learns that it broke.
-                drop(link);
-                link = healing.reconnect(wormhole, transit, &e, ui).await?;
-            }
-            Err(e) => {
-                link.fail(&e).await;
-                return Err(e);
-            }
             Ok(()) => return Ok(()),
+            Err(e) => link = healing.recover(link, e, wormhole, transit, ui).await?,
         }
     }
 }
