@@ -1,8 +1,8 @@
 //! `ferry serve` instances sharing PostgreSQL behind haproxy, one killed with `kill -9`:
 //! - mid-rendezvous, the Python client (which reconnects to its mailbox server, as the
 //!   protocol allows) continues through another instance and the transfer completes;
-//! - mid-relay, the transfer through the dead instance fails cleanly on both sides and
-//!   a retry succeeds through the survivors.
+//! - mid-relay, ferry's transfer through the dead instance heals through the survivors;
+//!   with healing turned off it fails cleanly on both sides and a retry succeeds.
 //!
 //! Each test has a pool of its own (interop/src/pool.rs), so killing is safe.
 
@@ -15,6 +15,7 @@ use ferry_interop::data;
 use ferry_interop::peer::Options;
 use ferry_interop::pool::Pool;
 use ferry_interop::process::Running;
+use ferry_interop::tree::file_node;
 use ferry_interop::{Payload, Peer, TestEnv};
 
 const WAIT: Duration = Duration::from_secs(60);
@@ -71,35 +72,51 @@ fn python_sender_survives_its_instance_killed_mid_rendezvous_to_python() {
 }
 
 /// A relayed transfer (ferry, `--force-relay`, halves split across instances by
-/// haproxy) whose relaying instance dies half-way: both sides fail cleanly, no
-/// final file is left, and the same transfer again succeeds.
+/// haproxy) whose relaying instance dies half-way heals: both sides reconnect
+/// through the instances left, with the same code, and the file arrives whole.
 #[test]
-fn a_relayed_transfer_on_a_killed_instance_fails_cleanly_and_a_retry_succeeds() {
+fn a_relayed_transfer_on_a_killed_instance_heals_through_the_instances_left() {
     let base = TestEnv::get();
     let mut pool = Pool::start(base, 3);
     let env = pool.env(base);
     let src = env.scratch_dir("src.");
-    // Big enough to be under way when the instance dies.
-    let path = data::sparse_file(&src.path().join("big.bin"), 4 << 30).unwrap();
-    let relay = Options {
-        force_relay: true,
-        ..Options::default()
-    };
+    let path = data::sparse_file(&src.path().join("big.bin"), 512 << 20).unwrap();
     let out = env.scratch_dir("out.");
-    let (mut sender, receiver) = start(&env, Peer::Ferry, Peer::Ferry, &path, out.path(), relay);
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let owner = loop {
-        if let [i] = pool.relaying()[..] {
-            break i;
-        }
+    let (mut sender, receiver) = start_relayed(&env, &path, out.path(), &[]);
+    let owner = kill_the_relaying_instance(&mut pool, &mut sender);
+    // Room for the backoff and a second pass over a busy machine's relay.
+    let deadline = Instant::now() + 2 * WAIT;
+    let (s, r) = (sender.finish(deadline), receiver.finish(deadline));
+    assert!(
+        s.succeeded() && r.succeeded(),
+        "the transfer heals after instance {owner} died\n--- sender\n{}\n--- receiver\n{}\n{}",
+        s.all_output(),
+        r.all_output(),
+        pool.logs()
+    );
+    for side in [&s, &r] {
         assert!(
-            Instant::now() < deadline && !sender.poll_exit(),
-            "a pair is relayed\n{}",
-            pool.logs()
+            side.stderr_text().contains("reconnecting"),
+            "{}",
+            side.all_output()
         );
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    pool.kill9(owner);
+    }
+    assert_same_file(&out.path().join("big.bin"), &path);
+}
+
+/// The same with healing turned off (`--reconnect-for 0`): both sides fail cleanly,
+/// no final file is left, and the same transfer again succeeds through the survivors.
+#[test]
+fn a_relayed_transfer_on_a_killed_instance_without_healing_fails_cleanly_and_a_retry_succeeds() {
+    let base = TestEnv::get();
+    let mut pool = Pool::start(base, 3);
+    let env = pool.env(base);
+    let src = env.scratch_dir("src.");
+    let path = data::sparse_file(&src.path().join("big.bin"), 4 << 30).unwrap();
+    let out = env.scratch_dir("out.");
+    let no_healing = ["--reconnect-for", "0"];
+    let (mut sender, receiver) = start_relayed(&env, &path, out.path(), &no_healing);
+    kill_the_relaying_instance(&mut pool, &mut sender);
     let deadline = Instant::now() + WAIT;
     let (s, r) = (sender.finish(deadline), receiver.finish(deadline));
     assert!(
@@ -113,7 +130,7 @@ fn a_relayed_transfer_on_a_killed_instance_fails_cleanly_and_a_retry_succeeds() 
     // Again, through the instances left.
     let small = data::random_file(&src.path().join("again.bin"), 3_000_000).unwrap();
     let out = env.scratch_dir("out.");
-    let (sender, receiver) = start(&env, Peer::Ferry, Peer::Ferry, &small, out.path(), relay);
+    let (sender, receiver) = start_relayed(&env, &small, out.path(), &no_healing);
     let deadline = Instant::now() + WAIT;
     let (s, r) = (sender.finish(deadline), receiver.finish(deadline));
     assert!(
@@ -123,25 +140,49 @@ fn a_relayed_transfer_on_a_killed_instance_fails_cleanly_and_a_retry_succeeds() 
         r.all_output(),
         pool.logs()
     );
-    assert_eq!(
-        std::fs::read(out.path().join("again.bin")).unwrap(),
-        std::fs::read(&small).unwrap()
-    );
+    assert_same_file(&out.path().join("again.bin"), &small);
 }
 
-/// Starts a sender and, once it shows the code, a receiver.
-fn start(
+/// Waits until exactly one instance relays the pair, kills it, and says which.
+fn kill_the_relaying_instance(pool: &mut Pool, sender: &mut Running) -> usize {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let owner = loop {
+        if let [i] = pool.relaying()[..] {
+            break i;
+        }
+        assert!(
+            Instant::now() < deadline && !sender.poll_exit(),
+            "a pair is relayed\n{}",
+            pool.logs()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    pool.kill9(owner);
+    owner
+}
+
+fn assert_same_file(got: &std::path::Path, want: &std::path::Path) {
+    let node = |p: &std::path::Path| file_node(p).unwrap();
+    assert_eq!(node(got), node(want), "{} arrived whole", got.display());
+}
+
+/// A ferry-to-ferry transfer forced through the relay, with `extra` flags on both sides.
+fn start_relayed(
     env: &TestEnv,
-    from: Peer,
-    to: Peer,
     path: &std::path::Path,
     out: &std::path::Path,
-    opts: Options,
+    extra: &[&str],
 ) -> (Running, Running) {
+    let relay = Options {
+        force_relay: true,
+        ..Options::default()
+    };
     let code = Code::reserve(&env.state_dir).to_string();
-    let send = from.sender(env, &code, &Payload::Path(path.to_owned()), opts);
+    let mut send = Peer::Ferry.sender(env, &code, &Payload::Path(path.to_owned()), relay);
+    send.args(extra);
     let mut sender = Running::spawn(&send).unwrap();
     sender.wait_for_output(&code, WAIT).unwrap();
-    let recv = to.receiver(env, &code, out, opts);
+    let mut recv = Peer::Ferry.receiver(env, &code, out, relay);
+    recv.args(extra);
     (sender, Running::spawn(&recv).unwrap())
 }
