@@ -83,6 +83,10 @@ class Link:
         self.out.seek(0)
         return self.out.read().strip().splitlines()[-2:]
 
+    def cut(self, secs):
+        self.proc.stdin.write(f"cut {secs}\n")
+        self.proc.stdin.flush()
+
     def close(self):
         self.proc.kill()
         self.proc.wait()
@@ -185,6 +189,76 @@ def run_case(args, setup, case, source, size, nameplate):
     return result
 
 
+# What a side prints when it notices a dead link and starts healing (ferry native); any
+# other side notices only by exiting.
+NOTICED = ("Connection lost",)
+
+
+def noticed(proc, log_path):
+    if proc.poll() is not None:
+        return True
+    with open(log_path, errors="replace") as f:
+        return any(n in f.read() for n in NOTICED)
+
+
+def run_dead_link(args, setup, link, case, source, size, nameplate):
+    """Cuts the link for good once the receiver took in a tenth of the file; returns
+    the seconds each side took to notice (exit, or say it lost the connection), or
+    None when it had not after --max-secs."""
+    label, sender, receiver, proto = case
+    code = f"{nameplate}-link-bench"
+    out_dir = os.path.join(args.work, f"out-{nameplate}")
+    os.makedirs(out_dir)
+    logs = os.path.join(args.work, f"case-{nameplate}")
+    send = peers.PEERS[sender](setup, "send", code, source, False, RELAY, proto)
+    recv = peers.PEERS[receiver](setup, "receive", code, out_dir, False, RELAY, proto)
+    send.argv, recv.argv = in_ns(NS_A, send.argv), in_ns(NS_B, recv.argv)
+    sides = {"send": (peers.spawn_timed(send, logs + ".send.time", logs + ".send.log"),
+                      logs + ".send.log")}
+    try:
+        tb.wait_for_text(logs + ".send.log", code, sides["send"][0])
+        rx0 = rx_bytes(NS_B)
+        sides["recv"] = (peers.spawn_timed(recv, logs + ".recv.time", logs + ".recv.log"),
+                         logs + ".recv.log")
+        deadline = time.monotonic() + args.max_secs
+        while rx_bytes(NS_B) - rx0 < size / 10:
+            if time.monotonic() > deadline or any(p.poll() is not None for p, _ in sides.values()):
+                raise RuntimeError("the transfer ended or stalled before a tenth of the file")
+            time.sleep(0.01)
+        link.cut(10 * args.max_secs)
+        t0 = time.monotonic()
+        seen = {}
+        while len(seen) < 2 and time.monotonic() - t0 < args.max_secs:
+            for side, (proc, log) in sides.items():
+                if side not in seen and noticed(proc, log):
+                    seen[side] = time.monotonic() - t0
+            time.sleep(0.05)
+        return {side: seen.get(side) for side in sides}
+    finally:
+        for proc, _ in sides.values():
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+        link.cut(0)
+        subprocess.run(["rm", "-rf", out_dir])
+
+
+def print_dead_link(results, ccs, rows, cases, max_secs):
+    print("\n(seconds from a permanent cut, a tenth into the file, until each side exits or\n"
+          f"says it lost the connection; '> {max_secs:g}' = not within --max-secs)\n")
+    print("| CC    | link (rate RTT loss) | case             | sender s | receiver s |")
+    print("|-------|----------------------|------------------|----------|------------|")
+    show = lambda t: f"{t:8.1f}" if t is not None else f"> {max_secs:g}".rjust(8)  # noqa: E731
+    for cc in ccs:
+        for row in rows:
+            for case in cases:
+                r = results.get((cc, row[0], case[0]))
+                if r:
+                    link = f"{row[0]:>4} {row[2]:>5} {row[3]:>4}".ljust(20)
+                    print(f"| {cc:5} | {link} | {case[0]:16} | "
+                          f"{show(r.get('send'))} | {show(r.get('recv')):>10} |")
+
+
 def mbits(r):
     """(whole-run Mbit/s, data-phase Mbit/s or the whole-run one for a cut run)."""
     whole = r["bytes"] * 8 / r["wall"] / 1e6
@@ -213,6 +287,8 @@ def main():
     ap.add_argument("--ccs", default="bbr,cubic")
     ap.add_argument("--rows", default="1G,100M,20M", help="which rows, by rate")
     ap.add_argument("--only", help="regex on case labels")
+    ap.add_argument("--dead-link", action="store_true",
+                    help="instead of rates: the time each side takes to notice a link cut for good")
     ap.add_argument("--json")
     args = ap.parse_args()
 
@@ -242,6 +318,12 @@ def main():
                 for case in cases:
                     nameplate += 1
                     try:
+                        if args.dead_link:
+                            r = run_dead_link(args, setup, link, case, source, size, nameplate)
+                            results[(cc, row[0], case[0])] = r
+                            print(f"{cc} {row[0]} {case[0]}: noticed after {r}",
+                                  file=sys.stderr, flush=True)
+                            continue
                         r = run_case(args, setup, case, source, size, nameplate)
                     except (RuntimeError, subprocess.TimeoutExpired) as e:
                         print(f"  {cc} {row[0]} {case[0]}: {e}", file=sys.stderr)
@@ -259,7 +341,10 @@ def main():
                     serve.kill()
                     serve.wait()
                 link.close()
-    print_table(results, args.ccs.split(","), rows, cases)
+    if args.dead_link:
+        print_dead_link(results, args.ccs.split(","), rows, cases, args.max_secs)
+    else:
+        print_table(results, args.ccs.split(","), rows, cases)
     print(f"\n- load at end {tb.load()}")
     if args.json:
         with open(args.json, "w") as f:

@@ -60,10 +60,12 @@ pub struct TransitStream {
     description: String,
     /// The router's port forwarded to our listener, deleted when this ends.
     mapping: Option<Mapping>,
-    /// Silence while records are awaited (`receive_into`) after which the
-    /// sender counts as gone. A v1 sender writes without a pause once
-    /// connected (Python and Go zip a folder before they offer it; ferry's zip
-    /// streams as fast as the disk reads), so `Timing::transit_idle` fits.
+    /// Silence while records are awaited (`receive_into`), or a socket that
+    /// takes nothing while they are sent (`send_from`), after which the peer
+    /// counts as gone. A v1 sender writes without a pause once connected (Python
+    /// and Go zip a folder before they offer it; ferry's zip streams as fast as
+    /// the disk reads) and a v1 receiver reads as it writes, so
+    /// `Timing::transit_idle` fits.
     pub(super) idle: Option<std::time::Duration>,
 }
 
@@ -147,8 +149,9 @@ impl TransitStream {
     ) -> Result<[u8; 32]> {
         let sealer = self.sealer.take().ok_or_else(sealer_lost)?;
         let record = record.clamp(1, RECORD_SIZE);
+        let writer = (&mut self.writer, self.idle);
         let (sealer, digest) =
-            send_pipe::send(&mut self.writer, source, (size, record), sealer, progress).await?;
+            send_pipe::send(writer, source, (size, record), sealer, progress).await?;
         self.sealer = Some(sealer);
         Ok(digest)
     }

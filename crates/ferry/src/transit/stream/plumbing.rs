@@ -205,6 +205,19 @@ fn next_job<J>(jobs: &Mutex<sync_mpsc::Receiver<J>>) -> Option<J> {
     jobs.lock().ok()?.recv().ok()
 }
 
+/// `io` within `idle` (if set): a peer that takes or gives nothing that long is gone.
+pub(super) async fn within<T>(
+    idle: Option<std::time::Duration>,
+    io: impl std::future::Future<Output = crate::error::Result<T>>,
+) -> crate::error::Result<T> {
+    match idle {
+        Some(idle) => tokio::time::timeout(idle, io)
+            .await
+            .map_err(|_| crate::error::NetworkError::Silent(idle))?,
+        None => io.await,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

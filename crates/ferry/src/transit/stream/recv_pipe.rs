@@ -32,10 +32,11 @@ use tokio::sync::Semaphore;
 use ferry_proto::transit::record::{Opener, RecordError, RecordKey, OVERHEAD};
 
 use super::plumbing::{
-    crypto_threads, join, settle_allocator, spawn_stage, spawn_workers, FreeList, Lease, Reorder,
+    crypto_threads, join, settle_allocator, spawn_stage, spawn_workers, within, FreeList, Lease,
+    Reorder,
 };
 use super::{ReadHalf, RECORD_SIZE, SLOTS};
-use crate::error::{Error, NetworkError, PeerError, Result};
+use crate::error::{Error, PeerError, Result};
 
 /// Bytes of one ferry-sized record body: the unit of batches and of permits.
 const UNIT: usize = RECORD_SIZE + OVERHEAD;
@@ -184,19 +185,6 @@ impl Batcher {
             Some(batch) => jobs.send(batch).map_err(|_| writer_stopped()),
             None => Ok(()),
         }
-    }
-}
-
-/// `read` within `idle` (if set): a sender silent that long is gone.
-async fn within<T>(
-    idle: Option<Duration>,
-    read: impl std::future::Future<Output = Result<T>>,
-) -> Result<T> {
-    match idle {
-        Some(idle) => tokio::time::timeout(idle, read)
-            .await
-            .map_err(|_| NetworkError::Silent(idle))?,
-        None => read.await,
     }
 }
 

@@ -13,6 +13,7 @@
 use std::io::{IoSlice, Read};
 use std::sync::mpsc as sync_mpsc;
 use std::sync::Arc;
+use std::time::Duration;
 
 use sha2::{Digest, Sha256};
 use tokio::io::AsyncWriteExt;
@@ -21,7 +22,8 @@ use tokio::sync::mpsc;
 use ferry_proto::transit::record::{RecordKey, SealedRecord, Sealer};
 
 use super::plumbing::{
-    crypto_threads, join, settle_allocator, spawn_stage, spawn_workers, FreeList, Lease, Reorder,
+    crypto_threads, join, settle_allocator, spawn_stage, spawn_workers, within, FreeList, Lease,
+    Reorder,
 };
 use super::{lost, WriteHalf, SLOTS};
 use crate::error::{Error, Result};
@@ -36,7 +38,7 @@ type Sealed = (u64, SealedRecord, Plain);
 /// Streams exactly `size` bytes of `source`; returns the sealer (for later
 /// records) and the SHA-256 of what was sent.
 pub(super) async fn send(
-    writer: &mut WriteHalf,
+    writer: (&mut WriteHalf, Option<Duration>),
     source: Box<dyn Read + Send>,
     (size, record): (u64, usize),
     sealer: Sealer,
@@ -123,9 +125,10 @@ fn seal_one(
     out.send((index, record, plain)).is_ok()
 }
 
-/// Writes the sealed records in order until all `count` are out.
+/// Writes the sealed records in order until all `count` are out; a socket that
+/// takes nothing for `idle` means the receiver or the path is gone.
 async fn write_in_order(
-    writer: &mut WriteHalf,
+    (writer, idle): (&mut WriteHalf, Option<Duration>),
     mut sealed: mpsc::UnboundedReceiver<Sealed>,
     count: u64,
     progress: &mut (dyn FnMut(u64) + Send),
@@ -136,12 +139,15 @@ async fn write_in_order(
         let (index, record, plain) = sealed.recv().await.ok_or_else(stopped)?;
         order.push(index, (record, plain));
         while let Some((record, _plain)) = order.pop() {
-            write_record(writer, &record).await.map_err(lost)?;
+            within(idle, async {
+                write_record(writer, &record).await.map_err(lost)
+            })
+            .await?;
             sent += record.plaintext_len() as u64;
             progress(sent);
         }
     }
-    writer.flush().await.map_err(lost)
+    within(idle, async { writer.flush().await.map_err(lost) }).await
 }
 
 /// Head and body in one system call where the socket takes them.

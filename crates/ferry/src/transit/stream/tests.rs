@@ -13,7 +13,7 @@ use ferry_proto::transit::record::Sealer;
 use ferry_proto::transit::Role;
 
 use super::{TransitStream, PEER_RECORD_SIZE, RECORD_SIZE};
-use crate::error::{Error, LocalError, PeerError};
+use crate::error::{Error, LocalError, NetworkError, PeerError};
 use crate::transit::race::Conn;
 
 fn key() -> TransitKey {
@@ -237,6 +237,24 @@ async fn a_file_that_shrinks_is_a_local_error() {
     );
     assert!(
         matches!(sent, Err(Error::Local(LocalError::Io { .. }))),
+        "{sent:?}"
+    );
+}
+
+/// A v1 receiver (or path) that stops taking data is noticed by the sender
+/// within the idle bound, as a silent peer, not waited on forever.
+#[tokio::test(start_paused = true)]
+async fn a_receiver_that_takes_nothing_is_noticed_within_the_idle_bound() {
+    let (mut tx, _rx_never_reads) = stream_pair().await;
+    let idle = std::time::Duration::from_secs(30);
+    tx.idle = Some(idle);
+    let size = 256 * RECORD_SIZE as u64;
+    let source = Box::new(std::io::Cursor::new(vec![7u8; size as usize]));
+    let sent = tx
+        .send_from(source, (size, RECORD_SIZE), &mut quiet())
+        .await;
+    assert!(
+        matches!(sent, Err(Error::Network(NetworkError::Silent(d))) if d == idle),
         "{sent:?}"
     );
 }
