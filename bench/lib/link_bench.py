@@ -145,7 +145,8 @@ def start_serve(ferry, work):
     raise RuntimeError("ferry serve did not start: see serve.log")
 
 
-def run_case(args, setup, case, source, size, nameplate):
+def prepare(args, setup, case, source, nameplate):
+    """The code, receive directory, log prefix, and both sides' commands of one case."""
     label, sender, receiver, proto = case
     code = f"{nameplate}-link-bench"
     out_dir = os.path.join(args.work, f"out-{nameplate}")
@@ -154,6 +155,11 @@ def run_case(args, setup, case, source, size, nameplate):
     send = peers.PEERS[sender](setup, "send", code, source, False, RELAY, proto)
     recv = peers.PEERS[receiver](setup, "receive", code, out_dir, False, RELAY, proto)
     send.argv, recv.argv = in_ns(NS_A, send.argv), in_ns(NS_B, recv.argv)
+    return code, out_dir, logs, send, recv
+
+
+def run_case(args, setup, case, source, size, nameplate):
+    code, out_dir, logs, send, recv = prepare(args, setup, case, source, nameplate)
     sp = peers.spawn_timed(send, logs + ".send.time", logs + ".send.log")
     rp = None
     try:
@@ -205,14 +211,7 @@ def run_dead_link(args, setup, link, case, source, size, nameplate):
     """Cuts the link for good once the receiver took in a tenth of the file; returns
     the seconds each side took to notice (exit, or say it lost the connection), or
     None when it had not after --max-secs."""
-    label, sender, receiver, proto = case
-    code = f"{nameplate}-link-bench"
-    out_dir = os.path.join(args.work, f"out-{nameplate}")
-    os.makedirs(out_dir)
-    logs = os.path.join(args.work, f"case-{nameplate}")
-    send = peers.PEERS[sender](setup, "send", code, source, False, RELAY, proto)
-    recv = peers.PEERS[receiver](setup, "receive", code, out_dir, False, RELAY, proto)
-    send.argv, recv.argv = in_ns(NS_A, send.argv), in_ns(NS_B, recv.argv)
+    code, out_dir, logs, send, recv = prepare(args, setup, case, source, nameplate)
     sides = {"send": (peers.spawn_timed(send, logs + ".send.time", logs + ".send.log"),
                       logs + ".send.log")}
     try:
