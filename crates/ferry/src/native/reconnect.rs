@@ -58,6 +58,37 @@ impl Healing {
         })
     }
 
+    /// [`Healing::new`] for a receive continued in a new process, which had
+    /// reached connection `attempt`.
+    pub(super) fn resumed(
+        wormhole: &Wormhole,
+        side: (Role, Agreed),
+        transit: &TransitConfig,
+        attempt: u32,
+    ) -> Result<Self> {
+        let mut healing = Healing::new(wormhole, side, transit)?;
+        healing.attempt = attempt;
+        Ok(healing)
+    }
+
+    /// The connection in use (1: the first).
+    pub(super) fn attempt(&self) -> u32 {
+        self.attempt
+    }
+
+    /// The first connection of a process that continues an interrupted
+    /// receive: the next attempt, which the waiting sender takes up.
+    pub(super) async fn rejoin(
+        &mut self,
+        wormhole: &mut Wormhole,
+        transit: &TransitConfig,
+        ui: &mut dyn Ui,
+    ) -> Result<Link> {
+        let restarted = std::io::Error::other("the receiver restarted");
+        let cause = NetworkError::Lost(restarted).into();
+        self.reconnect(wormhole, transit, &cause, ui).await
+    }
+
     /// The first connection (the hints exchanged already).
     pub(super) async fn first(
         &self,
@@ -116,6 +147,7 @@ impl Healing {
             secs: patience.as_secs(),
         };
         let mut pause = Duration::from_secs(1);
+        ui.waiting_for_peer(patience.as_secs());
         while self.attempt < MAX_ATTEMPTS {
             self.attempt += 1;
             ui.reconnecting(self.attempt, &cause.to_string());
