@@ -106,7 +106,8 @@ async fn stopped_then_continued(stop: Stop, again: Again, code: &str) {
     assert!(s.success && r.success, "{both}");
     assert!(
         r.stderr
-            .contains("Continuing the interrupted transfer into"),
+            .contains("Continuing the interrupted transfer into")
+            && !r.stderr.contains("Waiting up to"),
         "{}",
         r.stderr
     );

@@ -128,6 +128,7 @@ impl Healing {
         // Closed at once: a peer still reading it (our keep-alives would keep
         // it waiting) learns that it broke.
         drop(link);
+        ui.waiting_for_peer(self.patience.as_secs());
         self.reconnect(wormhole, transit, &e, ui).await
     }
 
@@ -147,7 +148,6 @@ impl Healing {
             secs: patience.as_secs(),
         };
         let mut pause = Duration::from_secs(1);
-        ui.waiting_for_peer(patience.as_secs());
         while self.attempt < MAX_ATTEMPTS {
             self.attempt += 1;
             ui.reconnecting(self.attempt, &cause.to_string());
