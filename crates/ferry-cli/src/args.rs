@@ -189,6 +189,14 @@ pub struct ReceiveArgs {
     /// IP:PORT), an alias, or the start of its fingerprint.
     #[arg(long, value_name = "DEVICE", requires = "lan")]
     pub from: Option<String>,
+    /// Continue an interrupted receive into the output directory, with no
+    /// code: a ferry receiver stopped by Ctrl-C, a crash or a reboot picks up
+    /// from its last verified data while the sender still waits for it (the
+    /// sender's --reconnect-for, 180 s by default). Give the CODE too when
+    /// several are waiting. Running `ferry receive CODE` again with the same
+    /// code and directory does the same.
+    #[arg(long, conflicts_with = "code_file")]
+    pub resume: bool,
     #[command(flatten)]
     pub lan: LanArgs,
     #[command(flatten)]

@@ -296,6 +296,11 @@ impl Ui for Events {
         self.emit(json!({"event": "reconnecting", "attempt": attempt, "reason": why}));
     }
 
+    fn waiting_for_peer(&mut self, secs: u64) {
+        self.term.waiting_for_peer(secs);
+        self.emit(json!({"event": "waiting-for-peer", "seconds": secs}));
+    }
+
     fn warn(&mut self, message: &str) {
         self.term.warn(message);
         self.emit(json!({"event": "warning", "message": message}));

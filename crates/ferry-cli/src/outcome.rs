@@ -117,7 +117,11 @@ pub fn stopped_code() -> u8 {
 
 /// Whether the command ended because our user stopped it.
 pub fn interrupted(e: &anyhow::Error) -> bool {
-    e.is::<Interrupted>() || matches!(e.downcast_ref(), Some(ferry::Error::Cancelled))
+    e.is::<Interrupted>()
+        || matches!(
+            e.downcast_ref(),
+            Some(ferry::Error::Cancelled | ferry::Error::Paused { .. })
+        )
 }
 
 /// The one mapping from what went wrong to the exit code (see the README).

@@ -164,6 +164,15 @@ impl Ui for Terminal {
         eprintln!("Connection lost ({why}); reconnecting (attempt {attempt})…");
     }
 
+    fn waiting_for_peer(&mut self, secs: u64) {
+        if self.quiet {
+            return;
+        }
+        eprintln!(
+            "Waiting up to {secs} s for the other side to come back (a stopped receiver continues with `ferry receive --resume`)."
+        );
+    }
+
     fn served(&mut self, to: std::net::IpAddr, path: &str, complete: bool) {
         if self.quiet {
             return;

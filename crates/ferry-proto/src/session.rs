@@ -94,6 +94,23 @@ pub struct Session<R> {
     next_in_phase: u64,
     /// Every `add` we sent, for [`Session::rejoin`].
     added: Vec<ClientMessage>,
+    /// A resumed session ([`Session::resume`]) until the server answered this
+    /// ping: the mailbox it sends back before the pong shows how many phases
+    /// we sent in the earlier process, so our next one follows them.
+    replaying: Option<u64>,
+}
+
+/// What a session needs to continue in another process ([`Session::resume`]):
+/// the mailbox, the confirmed key, both sides, and how many of the peer's
+/// numbered messages were handled already.
+#[derive(Debug, Clone)]
+pub struct Rejoin {
+    pub mailbox: String,
+    pub key: SharedKey,
+    pub side: String,
+    pub peer_side: String,
+    /// The peer's numbered phases below this are passed over.
+    pub peer_phases_seen: u64,
 }
 
 impl<R: RngCore + CryptoRng> Session<R> {
@@ -125,7 +142,50 @@ impl<R: RngCore + CryptoRng> Session<R> {
             inbox: BTreeMap::new(),
             next_in_phase: 0,
             added: Vec::new(),
+            replaying: None,
         }
+    }
+
+    /// A session continued in a new process from [`Session::rejoin_state`]:
+    /// binds with the same side and opens the same mailbox (the nameplate is
+    /// long released: it is not claimed), key already confirmed. Payloads are
+    /// held until the server has sent the mailbox back (a ping's pong marks
+    /// the end), which tells which phase number is ours next.
+    pub fn resume(config: SessionConfig, rng: R, rejoin: Rejoin) -> Self {
+        let mut session = Session::new(config, rng);
+        let ping = session.rng.next_u32().into();
+        session.outbox.push_back(ClientMessage::Open {
+            mailbox: rejoin.mailbox.clone(),
+        });
+        session.outbox.push_back(ClientMessage::Ping { ping });
+        session.replaying = Some(ping);
+        session.mailbox = Some(rejoin.mailbox);
+        session.key = Some(rejoin.key);
+        session.peer_side = Some(rejoin.peer_side);
+        session.next_in_phase = rejoin.peer_phases_seen;
+        session.released = true;
+        session.verified = true;
+        session
+    }
+
+    /// A resumed session whose mailbox the server has not finished sending
+    /// back: what it sends waits.
+    pub fn replaying(&self) -> bool {
+        self.replaying.is_some()
+    }
+
+    /// What [`Session::resume`] needs, once the key is confirmed.
+    pub fn rejoin_state(&self) -> Option<Rejoin> {
+        if !self.verified {
+            return None;
+        }
+        Some(Rejoin {
+            mailbox: self.mailbox.clone()?,
+            key: self.key.clone()?,
+            side: self.config.side.clone(),
+            peer_side: self.peer_side.clone()?,
+            peer_phases_seen: self.next_in_phase,
+        })
     }
 
     /// Uses a code the user typed or chose: claims its nameplate and starts the PAKE.
@@ -154,7 +214,7 @@ impl<R: RngCore + CryptoRng> Session<R> {
 
     /// Queues one application payload; it goes out once the key is confirmed.
     pub fn send(&mut self, plaintext: Vec<u8>) {
-        if self.verified {
+        if self.verified && self.replaying.is_none() {
             self.send_phase(plaintext);
         } else {
             self.held_out.push(plaintext);
@@ -233,6 +293,7 @@ impl<R: RngCore + CryptoRng> Session<R> {
                 side, phase, body, ..
             } => self.on_message(side, phase, body)?,
             ServerMessage::Closed => self.events.push_back(Event::Closed),
+            ServerMessage::Pong { pong } if self.replaying == Some(pong) => self.replayed(),
             ServerMessage::Error { error, .. } => return Err(SessionError::Server(error)),
             ServerMessage::Ack { .. }
             | ServerMessage::Released
@@ -267,7 +328,11 @@ impl<R: RngCore + CryptoRng> Session<R> {
         body: String,
     ) -> Result<(), SessionError> {
         if side == self.config.side {
-            return Ok(()); // the server echoes our own messages back
+            // The server echoes our own messages back; resumed, they count.
+            if let (Some(_), Ok(n)) = (self.replaying, phase.parse::<u64>()) {
+                self.next_out_phase = self.next_out_phase.max(n + 1);
+            }
+            return Ok(());
         }
         if self.peer_side.as_ref().is_some_and(|p| *p != side) {
             return Ok(()); // a third side: the server marks the mailbox crowded
@@ -346,6 +411,14 @@ impl<R: RngCore + CryptoRng> Session<R> {
             self.send_phase(plaintext);
         }
         Ok(())
+    }
+
+    /// The mailbox came back to a resumed session: what it held goes out now.
+    fn replayed(&mut self) {
+        self.replaying = None;
+        for plaintext in std::mem::take(&mut self.held_out) {
+            self.send_phase(plaintext);
+        }
     }
 
     fn decrypt(&self, side: &str, phase: &str, body_hex: &str) -> Result<Vec<u8>, ()> {

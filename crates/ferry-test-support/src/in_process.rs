@@ -107,6 +107,7 @@ pub async fn transfer_over(
         code,
         output_dir: out.to_owned(),
         v1: sides.receiver_v1,
+        sessions: None,
     };
     let sending = async {
         let mut ui = TestUi::default();

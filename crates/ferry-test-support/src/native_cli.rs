@@ -86,6 +86,16 @@ pub fn receiver(h: &ServerHandle, route: &Route, code: &str, out: &Path) -> Comm
     c
 }
 
+/// `ferry receive --resume` into `out`: no code, the stored session's.
+pub fn resumer(h: &ServerHandle, route: &Route, out: &Path) -> Command {
+    let mut c = ferry();
+    c.args(["-v", "receive"])
+        .args(common(h, route))
+        .args(["--yes", "--resume", "-o"])
+        .arg(out);
+    c
+}
+
 /// How a `ferry` process ended.
 #[derive(Debug)]
 pub struct Outcome {

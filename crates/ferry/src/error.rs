@@ -24,6 +24,11 @@ pub enum Error {
     /// Our user cancelled (Ctrl-C); the other side has been told.
     #[error("the transfer was cancelled")]
     Cancelled,
+    /// Our user stopped (Ctrl-C) a native receive that can continue: the
+    /// sender was not told and waits `secs` for a receiver with the stored
+    /// session (`ferry receive --resume`).
+    #[error("the transfer was interrupted; the sender waits {secs} s for it to continue")]
+    Paused { secs: u64, dir: PathBuf },
     #[error(transparent)]
     Peer(#[from] PeerError),
     #[error(transparent)]
@@ -143,6 +148,15 @@ pub enum LocalError {
     // the whole chain, which would say the OS error twice.
     #[error("{context}: {cause}")]
     Io { context: String, cause: io::Error },
+    /// A stored receive session (`ferry receive --resume`) cannot be read.
+    #[error("the stored session {} is damaged ({why}); remove it", .path.display())]
+    DamagedSession { path: PathBuf, why: String },
+    /// `--resume` found no stored session for this directory.
+    #[error("nothing to resume in {}: no interrupted transfer into it is waiting (the sender gives up after --reconnect-for)", .0.display())]
+    NothingToResume(PathBuf),
+    /// `--resume` found several: the code picks one.
+    #[error("{} interrupted transfers into {} are waiting; give the code of the one to continue", .count, .dir.display())]
+    SeveralToResume { dir: PathBuf, count: usize },
 }
 
 impl Error {

@@ -23,7 +23,8 @@ pub mod v1;
 mod ws;
 
 pub use error::{Error, LocalError, NetworkError, PeerError, Result, ServerError};
-pub use receive::{receive, receive_until, ReceiveOptions};
+pub use native::{SessionStore, StoredSession};
+pub use receive::{receive, receive_stored, receive_until, ReceiveOptions};
 pub use rendezvous::{
     list_nameplates, Cancel, CodeChoice, MailboxConfig, RendezvousObserver, Wormhole,
     DEFAULT_MAILBOX_URL, TRANSFER_CANCELLED,

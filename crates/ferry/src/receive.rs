@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use ferry_proto::code::Code;
 
 use crate::error::{Error, Result};
-use crate::native;
+use crate::native::{self, Keeping, SessionStore, StoredSession};
 use crate::rendezvous::{Cancel, CodeChoice, MailboxConfig, Wormhole};
 use crate::transfer::{landing, Received};
 use crate::transit::TransitConfig;
@@ -24,6 +24,9 @@ pub struct ReceiveOptions {
     pub output_dir: PathBuf,
     /// Force plain file-transfer v1 even when the peer is ferry (no native protocol).
     pub v1: bool,
+    /// Where a native receive keeps its session so that a new process can
+    /// continue it ([`receive_stored`]); `None`: nowhere.
+    pub sessions: Option<SessionStore>,
 }
 
 /// Receives whatever the sender offers. The output directory is checked
@@ -46,15 +49,83 @@ pub async fn receive_until(
     let mailbox = native::mailbox_config(&options.mailbox, options.v1);
     let mut wormhole = Wormhole::connect_until(&mailbox, choice, ui, cancel).await?;
     ui.connected(&wormhole.verifier());
-    let w = &mut wormhole;
+    let mut keeping = Keeping::new(options.sessions.clone());
+    let (w, k) = (&mut wormhole, &mut keeping);
     let result = cancel
         .guard(async {
             match native::negotiated(&mailbox, w) {
-                Some(agreed) => receive_native(w, options, agreed, ui).await,
+                Some(agreed) => receive_native(w, options, (agreed, k), ui).await,
                 None => v1::receive(w, to(options), ui).await,
             }
         })
         .await;
+    end(wormhole, keeping, result).await
+}
+
+/// Continues a native receive that another process stored in `options.sessions`
+/// (`ferry receive --resume`): the same mailbox rejoined, the sender — still
+/// waiting to reconnect — offers the same files again, accepted without asking,
+/// and only what is not verified yet moves. `options.code` is not used.
+pub async fn receive_stored(
+    options: &ReceiveOptions,
+    stored: StoredSession,
+    ui: &mut dyn Ui,
+    cancel: &Cancel,
+) -> Result<Received> {
+    let store = options
+        .sessions
+        .clone()
+        .ok_or_else(|| Error::internal("a stored session to continue, but no session store"))?;
+    let mut mailbox = options.mailbox.clone();
+    mailbox.url.clone_from(&stored.mailbox_url);
+    mailbox.appid.clone_from(&stored.appid);
+    let agreed = native::Agreed::stored(&stored)?;
+    let attempt = stored.attempt;
+    let rejoin = stored.rejoin()?;
+    let mut keeping = Keeping::resumed(store, stored);
+    let joined = cancel.guard(Wormhole::resume(&mailbox, rejoin)).await;
+    let mut wormhole = match joined {
+        Ok(w) => w,
+        Err(e) => return Err(keep_unless_over(&mut keeping, e)),
+    };
+    let (w, k) = (&mut wormhole, &mut keeping);
+    let result = cancel
+        .guard(async {
+            let to = to(options);
+            native::receive_resumed(w, to, (agreed, attempt), k, ui)
+                .await
+                .map(Received::Files)
+        })
+        .await;
+    end(wormhole, keeping, result).await
+}
+
+/// The stored session stays for a later try when the mailbox could not be
+/// reached or the user stopped us; any other failure ends it.
+fn keep_unless_over(keeping: &mut Keeping, e: Error) -> Error {
+    match (&e, keeping.paused()) {
+        (Error::Cancelled, Some((secs, dir))) => Error::Paused { secs, dir },
+        (Error::Server(_), _) => e,
+        _ => {
+            keeping.forget();
+            e
+        }
+    }
+}
+
+/// How a receive ends: a Ctrl-C with a stored session leaves without a word
+/// (the sender keeps waiting for us; the mailbox stays open); anything else
+/// forgets the session, tells the sender, and closes the mailbox.
+async fn end(
+    mut wormhole: Wormhole,
+    mut keeping: Keeping,
+    result: Result<Received>,
+) -> Result<Received> {
+    if let (Err(Error::Cancelled), Some((secs, dir))) = (&result, keeping.paused()) {
+        wormhole.hang_up().await;
+        return Err(Error::Paused { secs, dir });
+    }
+    keeping.forget();
     match &result {
         Err(Error::Cancelled) => {} // said by `finish`, in the words for it
         Err(e) => v1::refuse(&mut wormhole, e).await,
@@ -66,7 +137,7 @@ pub async fn receive_until(
 async fn receive_native(
     wormhole: &mut Wormhole,
     options: &ReceiveOptions,
-    agreed: native::Agreed,
+    agreed: (native::Agreed, &mut Keeping),
     ui: &mut dyn Ui,
 ) -> Result<Received> {
     let first = wormhole.receive().await?;

@@ -35,6 +35,10 @@ pub trait Ui: RendezvousObserver + Send {
     /// again; `attempt` counts connections (2: the first reconnection). A new
     /// `transit` follows when it is made.
     fn reconnecting(&mut self, _attempt: u32, _why: &str) {}
+    /// Native only, once per break, before the first `reconnecting`: we wait
+    /// at most `secs` for the other side to come back (a receiver may come
+    /// back as a new process, with its stored session).
+    fn waiting_for_peer(&mut self, _secs: u64) {}
     /// Something the user should know that does not stop the transfer.
     fn warn(&mut self, _message: &str) {}
     /// Sharing only (`lan::share`): the device at `to` fetched our file `path`

@@ -108,6 +108,7 @@ async fn run(h: &ServerHandle, transit: TransitConfig, src: &Path, out: &Path) -
         code,
         output_dir: out.to_owned(),
         v1: false,
+        sessions: None,
     };
     let (mut sender, mut receiver) = (Seen::default(), Seen::default());
     let start = Instant::now();

@@ -40,6 +40,7 @@ impl FakeServer {
             },
             ClientMessage::Release { .. } => ServerMessage::Released,
             ClientMessage::Close { .. } => ServerMessage::Closed,
+            ClientMessage::Ping { ping } => ServerMessage::Pong { pong: ping },
             ClientMessage::Open { .. } => {
                 self.opened[from] = true;
                 for m in self.history.clone() {
@@ -271,4 +272,50 @@ fn rejoin_replays_nothing_twice() {
     assert_eq!((&a.1, &b.1), (&None, &None));
     assert_eq!(messages(&a.0), vec![b"after".to_vec()]);
     assert_eq!(messages(&b.0), vec![b"lost".to_vec()]);
+}
+
+/// A side whose process ended continues in a new one from its rejoin state:
+/// it claims nothing, passes over what it handled, numbers its next message
+/// after the ones its earlier self sent (learnt from the replayed mailbox),
+/// and the peer sees that message once.
+#[test]
+fn resume_in_a_new_process_continues_the_phases() {
+    let (mut s, mut server) = two_on_one_code();
+    s[0].send(b"one".to_vec());
+    s[0].send(b"two".to_vec());
+    s[1].send(b"reply".to_vec());
+    run(&mut s, &mut server);
+    let state = s[0].rejoin_state().expect("verified");
+    assert_eq!(state.peer_phases_seen, 1);
+    assert_eq!(state.side, "aaaaaaaaaa");
+    let config = SessionConfig {
+        appid: "lothar.com/wormhole/text-or-file-xfer".into(),
+        side: state.side.clone(),
+        app_versions: json!({}),
+        client_version: ("ferry".into(), "test".into()),
+    };
+    s[0] = Session::resume(config, StdRng::seed_from_u64(9), state);
+    s[0].send(b"three".to_vec());
+    let sent: Vec<ClientMessage> = std::iter::from_fn(|| s[0].poll_transmit()).collect();
+    assert!(!sent.iter().any(|m| matches!(
+        m,
+        ClientMessage::Claim { .. } | ClientMessage::Add { .. } | ClientMessage::Release { .. }
+    )));
+    for m in sent {
+        server.handle(0, m);
+    }
+    s[1].send(b"later".to_vec());
+    let [a, b] = run(&mut s, &mut server);
+    assert_eq!((&a.1, &b.1), (&None, &None));
+    assert_eq!(messages(&a.0), vec![b"later".to_vec()]);
+    assert_eq!(messages(&b.0), vec![b"three".to_vec()]);
+    assert!(!a.0.iter().any(|e| matches!(e, Event::Verified { .. })));
+}
+
+/// Before key confirmation there is nothing to continue.
+#[test]
+fn no_rejoin_state_before_the_key_is_confirmed() {
+    let mut s = session("aaaaaaaaaa", 3);
+    s.set_code(Code::parse("5-a-b").unwrap());
+    assert!(s.rejoin_state().is_none());
 }

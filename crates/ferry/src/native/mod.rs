@@ -10,7 +10,9 @@
 //! - `send/`: the sender — `source` (the walked selection as a manifest),
 //!   `ahead` (batches hashed ahead of need), the frame loop;
 //! - `receive/`: the receiver — `plan` (what to ask for, given what is on disk),
-//!   `writer` and `saver` (the threads that verify, write and checkpoint).
+//!   `writer` and `saver` (the threads that verify, write and checkpoint),
+//!   `keep` (its stored session, for a new process to continue);
+//! - `stored`: those sessions on disk (`ferry receive --resume`).
 //!
 //! Where files land, and under which partial and resume names, is the shared
 //! `transfer::landing`.
@@ -22,6 +24,7 @@ mod link;
 mod receive;
 mod reconnect;
 mod send;
+mod stored;
 
 use serde_json::Value;
 
@@ -32,8 +35,9 @@ use ferry_proto::native::record::Aead;
 use crate::rendezvous::{MailboxConfig, Wormhole};
 
 pub(crate) use link::Link;
-pub(crate) use receive::{receive, receive_over};
+pub(crate) use receive::{receive, receive_over, receive_resumed, Keeping};
 pub(crate) use send::{send, send_over};
+pub use stored::{SessionStore, StoredSession};
 
 /// The `app_versions` that tells another ferry we speak the native protocol.
 /// Put it in [`MailboxConfig::app_versions`] to use native transfers with ferry peers.
@@ -72,6 +76,20 @@ pub(crate) fn mailbox_config(config: &MailboxConfig, v1: bool) -> MailboxConfig 
 pub(crate) struct Agreed {
     pub(crate) aead: Aead,
     pub(crate) features: Features,
+}
+
+impl Agreed {
+    /// What a stored session agreed on: it was stored only because both
+    /// sides can reconnect.
+    pub(crate) fn stored(session: &StoredSession) -> crate::error::Result<Agreed> {
+        Ok(Agreed {
+            aead: session.aead()?,
+            features: Features {
+                keepalive: session.keepalive,
+                reconnect: true,
+            },
+        })
+    }
 }
 
 /// The cipher and features of the native protocol, if this wormhole runs it

@@ -58,6 +58,37 @@ impl Healing {
         })
     }
 
+    /// [`Healing::new`] for a receive continued in a new process, which had
+    /// reached connection `attempt`.
+    pub(super) fn resumed(
+        wormhole: &Wormhole,
+        side: (Role, Agreed),
+        transit: &TransitConfig,
+        attempt: u32,
+    ) -> Result<Self> {
+        let mut healing = Healing::new(wormhole, side, transit)?;
+        healing.attempt = attempt;
+        Ok(healing)
+    }
+
+    /// The connection in use (1: the first).
+    pub(super) fn attempt(&self) -> u32 {
+        self.attempt
+    }
+
+    /// The first connection of a process that continues an interrupted
+    /// receive: the next attempt, which the waiting sender takes up.
+    pub(super) async fn rejoin(
+        &mut self,
+        wormhole: &mut Wormhole,
+        transit: &TransitConfig,
+        ui: &mut dyn Ui,
+    ) -> Result<Link> {
+        let restarted = std::io::Error::other("the receiver restarted");
+        let cause = NetworkError::Lost(restarted).into();
+        self.reconnect(wormhole, transit, &cause, ui).await
+    }
+
     /// The first connection (the hints exchanged already).
     pub(super) async fn first(
         &self,
@@ -97,6 +128,7 @@ impl Healing {
         // Closed at once: a peer still reading it (our keep-alives would keep
         // it waiting) learns that it broke.
         drop(link);
+        ui.waiting_for_peer(self.patience.as_secs());
         self.reconnect(wormhole, transit, &e, ui).await
     }
 

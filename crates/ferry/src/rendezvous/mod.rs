@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use ferry_proto::code::Code;
 use ferry_proto::crypto::kdf::SharedKey;
-use ferry_proto::session::{Event, Session, SessionConfig};
+use ferry_proto::session::{Event, Rejoin, Session, SessionConfig};
 use ferry_proto::wire::mailbox::{ClientMessage, Mood, ServerMessage};
 
 use crate::error::{Error, Result, ServerError};
@@ -69,7 +69,8 @@ pub struct Wormhole {
     timing: Timing,
     session: Session<StdRng>,
     inbox: VecDeque<Vec<u8>>,
-    code: Code,
+    /// `None` when resumed in a new process: only a hash of the code was kept.
+    code: Option<Code>,
     verifier: [u8; 32],
     peer_app_versions: Value,
     appid: String,
@@ -130,7 +131,7 @@ impl Wormhole {
             timing: pending.timing,
             session: pending.session,
             inbox: pending.inbox,
-            code,
+            code: Some(code),
             verifier,
             peer_app_versions: versions,
             appid: config.appid.clone(),
@@ -140,9 +141,53 @@ impl Wormhole {
         })
     }
 
-    /// The code both sides used.
-    pub fn code(&self) -> &Code {
-        &self.code
+    /// [`Wormhole::connect`]'s session continued by another process: the
+    /// same side rejoins the same mailbox with the key confirmed before
+    /// (`Session::resume`); nothing is claimed, no PAKE runs.
+    pub(crate) async fn resume(config: &MailboxConfig, rejoin: Rejoin) -> Result<Wormhole> {
+        let conn = MailboxConnection::connect(&config.url, &config.timing, &config.trust).await?;
+        let verifier = rejoin.key.verifier();
+        let session_config = SessionConfig {
+            side: rejoin.side.clone(),
+            ..session_config(config, String::new())
+        };
+        let session = Session::resume(session_config, StdRng::from_entropy(), rejoin);
+        let mut wormhole = Wormhole {
+            conn,
+            timing: config.timing.clone(),
+            session,
+            inbox: VecDeque::new(),
+            code: None,
+            verifier,
+            peer_app_versions: Value::Null,
+            appid: config.appid.clone(),
+            closed: false,
+            url: config.url.clone(),
+            trust: config.trust.clone(),
+        };
+        // Until the server has sent the mailbox back, our next phase is unknown.
+        while wormhole.session.replaying() {
+            flush(&mut wormhole.conn, &mut wormhole.session).await?;
+            let msg = wormhole.conn.recv().await?;
+            wormhole.session.handle(msg)?;
+            wormhole.drain_events();
+        }
+        Ok(wormhole)
+    }
+
+    /// The code both sides used (`None` for a resumed session).
+    pub fn code(&self) -> Option<&Code> {
+        self.code.as_ref()
+    }
+
+    /// The mailbox server's URL.
+    pub(crate) fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// What another process needs to rejoin this mailbox ([`Wormhole::resume`]).
+    pub(crate) fn rejoin_state(&self) -> Option<Rejoin> {
+        self.session.rejoin_state()
     }
 
     /// The verifier both sides can compare out of band.
@@ -237,6 +282,13 @@ impl Wormhole {
             Err(_) => tracing::debug!("mailbox server did not confirm the close"),
         }
         Ok(())
+    }
+
+    /// Leaves without closing the mailbox or telling the peer: it waits for
+    /// us to come back (`Wormhole::resume` in another process).
+    pub(crate) async fn hang_up(mut self) {
+        let shutdown = self.conn.shutdown();
+        let _ = tokio::time::timeout(self.timing.mailbox_shutdown, shutdown).await;
     }
 
     /// Closes the mailbox with a mood that matches `result`, keeping the
@@ -394,14 +446,18 @@ impl Pending {
 fn new_session(config: &MailboxConfig) -> (Session<StdRng>, Presence) {
     let mut rng = StdRng::from_entropy();
     let side = hex::encode(rng.next_u64().to_be_bytes())[..10].to_owned();
-    let session_config = SessionConfig {
+    let session_config = session_config(config, side);
+    let presence = Presence::new(&session_config.side);
+    (Session::new(session_config, rng), presence)
+}
+
+fn session_config(config: &MailboxConfig, side: String) -> SessionConfig {
+    SessionConfig {
         appid: config.appid.clone(),
         side,
         app_versions: config.app_versions.clone(),
         client_version: ("ferry".into(), env!("CARGO_PKG_VERSION").into()),
-    };
-    let presence = Presence::new(&session_config.side);
-    (Session::new(session_config, rng), presence)
+    }
 }
 
 async fn flush(conn: &mut MailboxConnection, session: &mut Session<StdRng>) -> Result<()> {

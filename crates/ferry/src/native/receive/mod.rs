@@ -28,6 +28,9 @@ use super::{queue_depth, Agreed};
 use plan::{plan_file, wanted, FilePlan};
 use writer::{FileJob, Job, Writer};
 
+pub(crate) use keep::Keeping;
+
+mod keep;
 mod plan;
 mod saver;
 mod writer;
@@ -35,24 +38,62 @@ mod writer;
 /// Receives from a ferry sender into `output_dir`; `first` is the sender's
 /// first mailbox message, its transit hints. A broken connection is made again
 /// (`reconnect`); the sender then offers the same manifest, accepted without
-/// asking again, and only what the resume states do not hold moves.
+/// asking again, and only what the resume states do not hold moves. Once the
+/// user accepts, `keeping` stores the session for a new process to continue.
 pub(crate) async fn receive(
     wormhole: &mut Wormhole,
     first: &[u8],
     (transit, output_dir): (&TransitConfig, &Path),
-    agreed: Agreed,
+    (agreed, keeping): (Agreed, &mut Keeping),
     ui: &mut dyn Ui,
 ) -> Result<Report> {
     let peer = decode(first)?;
     let prep = send_hints(wormhole, transit).await?;
-    let mut healing = Healing::new(wormhole, (Role::Receiver, agreed), transit)?;
-    let mut link = healing.first(prep, &peer, ui).await?;
-    let mut across = Across::default();
+    keeping.prepare(wormhole, (agreed, transit), output_dir);
+    let healing = Healing::new(wormhole, (Role::Receiver, agreed), transit)?;
+    let link = healing.first(prep, &peer, ui).await?;
+    let to = (transit, output_dir);
+    heal_until_done((link, healing), wormhole, to, keeping, ui).await
+}
+
+/// Continues a receive an earlier process stored (`keeping` holds it), which
+/// had reached connection `attempt`: the next one is made through the
+/// rejoined mailbox, the sender offers its manifest again, and the transfer
+/// goes on from what the resume states hold.
+pub(crate) async fn receive_resumed(
+    wormhole: &mut Wormhole,
+    (transit, output_dir): (&TransitConfig, &Path),
+    (agreed, attempt): (Agreed, u32),
+    keeping: &mut Keeping,
+    ui: &mut dyn Ui,
+) -> Result<Report> {
+    let mut healing = Healing::resumed(wormhole, (Role::Receiver, agreed), transit, attempt)?;
+    let link = healing.rejoin(wormhole, transit, ui).await?;
+    keeping.relinked(wormhole, healing.attempt(), ui);
+    let to = (transit, output_dir);
+    heal_until_done((link, healing), wormhole, to, keeping, ui).await
+}
+
+/// The conversation, run again on a new link after each break that heals.
+async fn heal_until_done(
+    (mut link, mut healing): (Link, Healing),
+    wormhole: &mut Wormhole,
+    (transit, output_dir): (&TransitConfig, &Path),
+    keeping: &mut Keeping,
+    ui: &mut dyn Ui,
+) -> Result<Report> {
+    let mut across = Across {
+        keeping: Some(keeping),
+        ..Across::default()
+    };
     loop {
         let result = run(&mut link, Some(&mut *wormhole), output_dir, &mut across, ui).await;
         match result {
             Ok(report) => return Ok(report),
             Err(e) => link = healing.recover(link, e, wormhole, transit, ui).await?,
+        }
+        if let Some(k) = across.keeping.as_deref_mut() {
+            k.relinked(wormhole, healing.attempt(), ui);
         }
     }
 }
@@ -72,13 +113,15 @@ pub(crate) async fn receive_over(
 
 /// What one connection's conversation leaves to the next after a reconnect.
 #[derive(Default)]
-struct Across {
+struct Across<'k> {
     /// The manifest the user accepted: a later offer must be the same.
     manifest: Option<Manifest>,
     /// The directories created for it, finished once at the end.
     dirs: Option<CreatedDirs>,
     /// File bytes the earlier connections moved.
     moved: u64,
+    /// The stored session, when another process may continue this receive.
+    keeping: Option<&'k mut Keeping>,
 }
 
 /// While the user decides, a sender that cancels says so in the `wormhole`
@@ -87,7 +130,7 @@ async fn run(
     link: &mut Link,
     wormhole: Option<&mut Wormhole>,
     output_dir: &Path,
-    across: &mut Across,
+    across: &mut Across<'_>,
     ui: &mut dyn Ui,
 ) -> Result<Report> {
     let mut machine = NativeReceiver::new();
@@ -98,10 +141,18 @@ async fn run(
         .manifest()
         .cloned()
         .ok_or_else(|| Error::internal("an offer without a manifest"))?;
-    let prepared = match &across.manifest {
-        Some(accepted) if *accepted == manifest => recheck(&manifest, output_dir).await,
-        Some(_) => Err(Error::protocol("another offer after reconnecting".into())),
-        None => {
+    let before = across
+        .keeping
+        .as_deref()
+        .and_then(|k| k.accepted_before(&manifest));
+    let prepared = match (&across.manifest, before) {
+        (Some(accepted), _) if *accepted == manifest => recheck(&manifest, output_dir).await,
+        (Some(_), _) => Err(Error::protocol("another offer after reconnecting".into())),
+        (None, Some(true)) => recheck(&manifest, output_dir).await,
+        (None, Some(false)) => Err(Error::protocol(
+            "an offer other than the interrupted transfer's".into(),
+        )),
+        (None, None) => {
             let peer_left = async {
                 match wormhole {
                     Some(wormhole) => wormhole.peer_left().await,
@@ -119,7 +170,11 @@ async fn run(
             return Err(e);
         }
     };
-    across.manifest = Some(manifest.clone());
+    if across.manifest.replace(manifest.clone()).is_none() {
+        if let Some(k) = across.keeping.as_deref_mut() {
+            k.accepted(&manifest, output_dir, ui);
+        }
+    }
     match &mut across.dirs {
         Some(created) => created.extend(dirs),
         None => across.dirs = Some(dirs),
@@ -133,6 +188,7 @@ async fn run(
         targets: &targets,
         files: Vec::new(),
         current: CurrentFile::default(),
+        keeping: across.keeping.as_deref_mut(),
     };
     let received = batch
         .receive_all((link, &mut machine), &mut writer, ui)
@@ -267,6 +323,7 @@ struct BatchState<'a> {
     /// The files of the batch being received.
     files: Vec<Planned>,
     current: CurrentFile,
+    keeping: Option<&'a mut Keeping>,
 }
 
 /// One file of the batch being received.
@@ -316,6 +373,9 @@ impl BatchState<'_> {
                         writer.send(Job::End).await?;
                     }
                     ui.progress(self.report.present(), self.report.bytes);
+                    if let Some(k) = self.keeping.as_deref_mut() {
+                        k.alive();
+                    }
                 }
                 RecvEvent::BatchEnd(_) => {
                     begin_up_to(&mut self.files, u32::MAX, writer).await?;
