@@ -167,6 +167,9 @@ fn ferry_common(inv: &mut Invocation, env: &TestEnv, opts: Options) {
         inv.args(["--listen", DIRECT_LISTEN_ADDR]);
     }
     inv.env("RUST_BACKTRACE", "1");
+    // Sessions a receiver keeps for `--resume` stay with the run, not the user's.
+    let sessions = env.state_dir.join("xdg-state");
+    inv.env("XDG_STATE_HOME", &sessions.display().to_string());
 }
 
 fn ferry_send(inv: &mut Invocation, env: &TestEnv, code: &str, payload: &Payload, o: Options) {

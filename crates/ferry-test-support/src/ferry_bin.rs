@@ -188,10 +188,17 @@ pub fn hermetic(cmd: &mut Command) {
         // Nothing leaves the machine: no port mapping requests to its router.
         .env("FERRY_NO_PORT_MAPPING", "1")
         .env("XDG_CONFIG_HOME", "/nonexistent/ferry-test-config")
+        // Sessions a receiver keeps for `--resume`: the test process's, not the user's.
+        .env("XDG_STATE_HOME", test_state_home())
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .kill_on_drop(true);
+}
+
+/// One state directory per test process (nextest runs each test in its own).
+fn test_state_home() -> std::path::PathBuf {
+    std::env::temp_dir().join(format!("ferry-test-state-{}", std::process::id()))
 }
 
 /// SIGINT to a running child, as Ctrl-C at a terminal (or `kill -INT`) sends it.
