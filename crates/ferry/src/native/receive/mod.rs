@@ -44,14 +44,17 @@ pub(crate) async fn receive(
     ui: &mut dyn Ui,
 ) -> Result<Report> {
     let peer = decode(first)?;
-    let prep = send_hints(wormhole, transit).await?;
+    let prep = send_hints(wormhole, (transit, agreed)).await?;
     let mut healing = Healing::new(wormhole, (Role::Receiver, agreed), transit)?;
     let mut link = healing.first(prep, &peer, ui).await?;
     let mut across = Across::default();
     loop {
         let result = run(&mut link, Some(&mut *wormhole), output_dir, &mut across, ui).await;
         match result {
-            Ok(report) => return Ok(report),
+            Ok(report) => {
+                link.close().await;
+                return Ok(report);
+            }
             Err(e) => link = healing.recover(link, e, wormhole, transit, ui).await?,
         }
     }
