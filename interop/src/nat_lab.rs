@@ -202,8 +202,11 @@ impl NatLab {
             "serve",
             "--mailbox-listen",
             &format!("0.0.0.0:{MAILBOX_PORT}"),
+            // The relay's own address, not 0.0.0.0: the STUN responder on the
+            // same address then answers home B from 203.0.113.1 too (a wildcard
+            // socket would answer from 198.51.100.1, which B's NAT drops).
             "--relay-listen",
-            &format!("0.0.0.0:{RELAY_PORT}"),
+            &format!("{SERVER_IP}:{RELAY_PORT}"),
             "--metrics-listen",
             &format!("0.0.0.0:{METRICS_PORT}"),
             "--no-relay-ws",

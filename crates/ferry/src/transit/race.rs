@@ -206,6 +206,9 @@ impl Candidate {
             Ok::<_, std::io::Error>((Conn::Quic(io), description))
         };
         let result = dialing.await;
+        if let Err(e) = &result {
+            tracing::debug!(%target, error = %e, "QUIC dial failed");
+        }
         let _ = tx
             .send(result.map_err(|e| format!("direct, QUIC {target}: {e}")))
             .await;
