@@ -42,7 +42,7 @@ fn transfer(lab: &NatLab, receiver: Receiver) -> Run {
     let mut send = in_host(&lab.homes[0], "ferry sender", &env.ferry_bin, lab.dir());
     send.args(["send", "--server", &lab.mailbox(), "--relay", &lab.relay()]);
     send.args(["--hide-progress", "--code", &code]).arg(&file);
-    send.env("FERRY_LOG", "ferry::transit=debug,quinn_proto=debug");
+    send.env("FERRY_LOG", "ferry::transit::portmap=info");
     let recv = receive(lab, receiver, &code, out.path());
     let mut sender = Running::spawn(&send).expect("sender starts");
     sender
@@ -80,7 +80,6 @@ fn receive(lab: &NatLab, receiver: Receiver, code: &str, out: &Path) -> Invocati
                 "--relay",
                 &lab.relay(),
             ]);
-            inv.env("FERRY_LOG", "ferry::transit=debug,quinn_proto=debug");
             inv.args(["--hide-progress", "--yes", "--output-dir"])
                 .arg(out)
                 .arg(code);
