@@ -228,8 +228,9 @@ impl Host {
             }
             if server.poll_exit() {
                 return Err(format!(
-                    "{} exited before listening on {port}",
-                    server.label()
+                    "{} exited before listening on {port}:\n{}",
+                    server.label(),
+                    server.output_so_far()
                 ));
             }
             if Instant::now() >= deadline {

@@ -202,8 +202,11 @@ impl NatLab {
             "serve",
             "--mailbox-listen",
             &format!("0.0.0.0:{MAILBOX_PORT}"),
+            // The relay's own address, not 0.0.0.0: the STUN responder on the
+            // same address then answers home B from 203.0.113.1 too (a wildcard
+            // socket would answer from 198.51.100.1, which B's NAT drops).
             "--relay-listen",
-            &format!("0.0.0.0:{RELAY_PORT}"),
+            &format!("{SERVER_IP}:{RELAY_PORT}"),
             "--metrics-listen",
             &format!("0.0.0.0:{METRICS_PORT}"),
             "--no-relay-ws",
@@ -293,7 +296,10 @@ fn link(
 }
 
 /// A home router's nftables: NAT of the home's flows (`lan`) out of `wan0`, and from
-/// the WAN only replies and what miniupnpd adds (its chains are the ones miniupnpd
+/// the WAN only replies and what miniupnpd adds. Unsolicited packets to the router
+/// itself are dropped too: accepted (and answered with ICMP), a peer's early punch
+/// packet would leave a conntrack entry that makes the masquerade pick another port
+/// for the home's own flow to that peer, as no home router does (its chains are the ones miniupnpd
 /// 2.3.1 fills by default). The router's own packets (miniupnpd's STUN) keep their
 /// ports, as on a real router.
 fn ruleset(nat: Nat, lan: &str) -> String {
@@ -303,6 +309,11 @@ fn ruleset(nat: Nat, lan: &str) -> String {
     };
     format!(
         "table inet filter {{
+  chain input {{
+    type filter hook input priority 0; policy accept;
+    iifname \"wan0\" ct state established,related accept
+    iifname \"wan0\" drop
+  }}
   chain forward {{
     type filter hook forward priority 0; policy drop;
     ct state established,related accept

@@ -1,7 +1,8 @@
 //! Transfers across the NAT lab (`ferry_interop::nat_lab`): a sender behind a router
 //! with miniupnpd maps its port, so the real peers behind another NAT reach ferry
-//! directly (the relay carries nothing); behind two symmetric NATs without port
-//! mapping, ferry falls back to the relay and completes.
+//! directly (the relay carries nothing); two ferry behind port-preserving NATs
+//! without port mapping punch through with QUIC (the relay carries nothing);
+//! behind two symmetric NATs ferry falls back to the relay within seconds.
 
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -26,6 +27,8 @@ enum Receiver {
 struct Run {
     sender: Outcome,
     receiver: Outcome,
+    /// From the receiver's start to both ends.
+    took: Duration,
 }
 
 /// ferry sends a file from home A; `receiver` takes it in home B. Both must succeed
@@ -46,6 +49,7 @@ fn transfer(lab: &NatLab, receiver: Receiver) -> Run {
         .wait_for_output(&code, Duration::from_secs(30))
         .unwrap_or_else(|e| panic!("{e}\n{}", sender.output_so_far()));
     let receiver = Running::spawn(&recv).expect("receiver starts");
+    let start = Instant::now();
     let deadline = Instant::now() + TIMEOUT;
     let (sender, receiver) = finish_pair(sender, receiver, deadline, Duration::from_secs(20));
     let report = format!("{sender}\n{receiver}");
@@ -55,7 +59,11 @@ fn transfer(lab: &NatLab, receiver: Receiver) -> Run {
         got == std::fs::read(&file).expect("sent file"),
         "different bytes\n{report}"
     );
-    Run { sender, receiver }
+    Run {
+        sender,
+        receiver,
+        took: start.elapsed(),
+    }
 }
 
 fn receive(lab: &NatLab, receiver: Receiver, code: &str, out: &Path) -> Invocation {
@@ -166,6 +174,24 @@ fn a_pmp_only_router_maps_too() {
 }
 
 #[test]
+fn ferry_to_ferry_behind_two_port_preserving_nats_connects_directly_over_quic() {
+    let lab = NatLab::new((Nat::PortPreserving, Upnpd::Off), Nat::PortPreserving);
+    let run = transfer(&lab, Receiver::Ferry);
+    let report = format!("{}\n{}", run.sender, run.receiver);
+    for side in [&run.sender, &run.receiver] {
+        let stderr = side.stderr_text();
+        assert!(stderr.contains("Connected (direct, QUIC "), "{report}");
+    }
+    // The peer's public (STUN) address, never its private one.
+    let to_b = "Connected (direct, QUIC 198.51.100.2:";
+    let to_a = "Connected (direct, QUIC 203.0.113.2:";
+    assert!(run.sender.stderr_text().contains(to_b), "{report}");
+    assert!(run.receiver.stderr_text().contains(to_a), "{report}");
+    assert!(!report.contains("port mapped"), "{report}");
+    assert_eq!(lab.relay_bytes(), 0, "the relay carried bytes:\n{report}");
+}
+
+#[test]
 fn ferry_to_ferry_behind_symmetric_nats_falls_back_to_the_relay() {
     let lab = NatLab::new((Nat::Symmetric, Upnpd::Off), Nat::Symmetric);
     let run = transfer(&lab, Receiver::Ferry);
@@ -175,6 +201,13 @@ fn ferry_to_ferry_behind_symmetric_nats_falls_back_to_the_relay() {
         "{report}"
     );
     assert!(!report.contains("port mapped"), "{report}");
+    // Port mapping (1.5 s at most, beside STUN) and the relay delay (2 s): the
+    // failed QUIC punch holds nothing up.
+    assert!(
+        run.took < Duration::from_secs(10),
+        "took {:?}\n{report}",
+        run.took
+    );
     let relayed = wait_until(Duration::from_secs(5), || {
         Some(lab.relay_bytes()).filter(|b| *b >= SIZE)
     });

@@ -258,7 +258,13 @@ impl Ui for Events {
             true => "relay",
             false => "direct",
         };
-        self.emit(json!({"event": "connected", "path": path, "description": description}));
+        let transport = match description.contains("QUIC") {
+            true => "quic",
+            false => "tcp",
+        };
+        let event = json!({"event": "connected", "path": path, "transport": transport,
+            "description": description});
+        self.emit(event);
     }
 
     fn progress(&mut self, done: u64, total: u64) {

@@ -9,7 +9,7 @@ use std::time::Duration;
 use anyhow::Result;
 
 use ferry::tls::Trust;
-use ferry::transit::{parse_relay, Listen, TransitConfig, DEFAULT_RELAY};
+use ferry::transit::{parse_relay, Listen, Quic, TransitConfig, DEFAULT_RELAY};
 use ferry::{MailboxConfig, DEFAULT_MAILBOX_URL};
 use ferry_proto::transfer::DEFAULT_APPID;
 
@@ -201,8 +201,24 @@ pub fn transit(common: &Common, trust: &Trust) -> Result<TransitConfig> {
         force_relay: common.force_relay,
         // FERRY_NO_PORT_MAPPING=1: no packets to the router (tests, or by choice).
         port_mapping: env("FERRY_NO_PORT_MAPPING").is_none(),
+        quic: quic_setting()?,
         timing: transit_timing(common)?,
     })
+}
+
+/// FERRY_QUIC: `off` (no UDP socket, no STUN query), `only` (QUIC instead of
+/// direct TCP with a ferry that takes it: benchmarks of the path), or `on`, the
+/// default.
+fn quic_setting() -> Result<Quic> {
+    match env("FERRY_QUIC").as_deref() {
+        None | Some("on") => Ok(Quic::On),
+        Some("off") => Ok(Quic::Off),
+        Some("only") => Ok(Quic::Only),
+        Some(other) => {
+            let why = format!("FERRY_QUIC must be on, off or only, not {other:?}");
+            Err(Invalid(why).into())
+        }
+    }
 }
 
 /// The transit timers: `--reconnect-for` (or FERRY_RECONNECT_FOR), and

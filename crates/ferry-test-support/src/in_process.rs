@@ -62,6 +62,7 @@ pub fn transit(h: &ServerHandle) -> TransitConfig {
         listen: Listen::Only("127.0.0.1".parse().expect("ip")),
         force_relay: false,
         port_mapping: false,
+        quic: ferry::transit::Quic::Off,
         timing: ferry::Timing::default(),
     }
 }

@@ -82,6 +82,7 @@ fn via(proxy: &Proxy, reconnect_for: Duration) -> TransitConfig {
         listen: Listen::Off,
         force_relay: true,
         port_mapping: false,
+        quic: ferry::transit::Quic::Off,
         timing: timing(reconnect_for),
     }
 }

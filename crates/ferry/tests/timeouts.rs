@@ -117,6 +117,7 @@ fn transit(listen: Listen, timing: Timing) -> TransitConfig {
         listen,
         force_relay: false,
         port_mapping: false,
+        quic: ferry::transit::Quic::Off,
         timing,
     }
 }

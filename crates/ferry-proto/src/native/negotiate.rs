@@ -32,6 +32,9 @@ const RECONNECT_PURPOSE: &[u8] = b"ferry.native-v2.reconnect-key";
 pub const KEEPALIVE: &str = "keepalive";
 /// See [`KEEPALIVE`]: the transit connection is made again after it breaks.
 pub const RECONNECT: &str = "reconnect";
+/// See [`KEEPALIVE`]: the native hints carry QUIC candidates (`hints::QUIC_V1`)
+/// and the transit race tries them (UDP hole punching).
+pub const QUIC: &str = "quic";
 
 /// The optional abilities both sides listed.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -40,6 +43,8 @@ pub struct Features {
     pub keepalive: bool,
     /// A broken transit connection is made again through the mailbox.
     pub reconnect: bool,
+    /// QUIC candidates are exchanged and raced beside TCP.
+    pub quic: bool,
 }
 
 impl Features {
@@ -49,6 +54,7 @@ impl Features {
         Features {
             keepalive: both(KEEPALIVE),
             reconnect: both(RECONNECT),
+            quic: both(QUIC),
         }
     }
 }
@@ -77,7 +83,7 @@ pub fn app_versions(prefer: Aead) -> Value {
         Aead::Aes256Gcm => vec![Aead::Aes256Gcm.name(), Aead::ChaCha20Poly1305.name()],
         Aead::ChaCha20Poly1305 => vec![Aead::ChaCha20Poly1305.name(), Aead::Aes256Gcm.name()],
     };
-    json!({"ferry": {"transfer": [NATIVE_V2], "aead": ciphers, "features": [KEEPALIVE, RECONNECT]}})
+    json!({"ferry": {"transfer": [NATIVE_V2], "aead": ciphers, "features": [KEEPALIVE, RECONNECT, QUIC]}})
 }
 
 /// `app_versions` with our capability removed (for `--v1`); other keys are kept.
@@ -260,6 +266,7 @@ mod tests {
         let all = Features {
             keepalive: true,
             reconnect: true,
+            quic: true,
         };
         assert_eq!(Features::shared(&ours, &ours), all);
         // A native-v2 peer of the previous release lists no features.
@@ -271,7 +278,8 @@ mod tests {
             Features::shared(&ours, &some),
             Features {
                 keepalive: true,
-                reconnect: false
+                reconnect: false,
+                quic: false,
             }
         );
         let odd = json!({"ferry": {"features": "keepalive reconnect"}});

@@ -5,8 +5,25 @@
 //! send anything, so hints are decoded one by one: an entry we cannot use is dropped,
 //! never fatal.
 
+use std::net::{IpAddr, SocketAddr};
+
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
+
+/// ferry's QUIC path (docs/protocol.md, "QUIC candidates"): the type of the
+/// ability that pins our certificate and of each UDP candidate hint. Only sent
+/// to a ferry that listed the `quic` feature; other clients drop unknown types.
+pub const QUIC_V1: &str = "ferry-quic-v1";
+/// The most QUIC candidates read from a peer (a hostile list is cut here).
+pub const MAX_QUIC_CANDIDATES: usize = 8;
+
+/// What a side offers for QUIC: the SHA-256 of its per-transfer certificate and
+/// the UDP addresses its endpoint may be reached at.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QuicOffer {
+    pub cert_sha256: [u8; 32],
+    pub candidates: Vec<SocketAddr>,
+}
 
 /// A TCP endpoint: a direct address of the peer, or one of a relay.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -88,6 +105,42 @@ impl TransitMessage {
             .filter(|u| plausible_ws_url(u))
             .map(str::to_owned)
             .collect()
+    }
+
+    /// Adds our QUIC ability (with the certificate's hash) and one hint per candidate.
+    pub fn with_quic(mut self, offer: &QuicOffer) -> Self {
+        let cert = hex::encode(offer.cert_sha256);
+        self.abilities
+            .push(json!({"type": QUIC_V1, "cert-sha256": cert}));
+        for c in &offer.candidates {
+            self.hints.push(json!({"type": QUIC_V1, "priority": 0.0,
+                "hostname": c.ip().to_string(), "port": c.port()}));
+        }
+        self
+    }
+
+    /// The peer's QUIC offer, if it made one: its certificate hash and at most
+    /// [`MAX_QUIC_CANDIDATES`] candidates that are IP literals with a port
+    /// (anything else is dropped).
+    pub fn quic(&self) -> Option<QuicOffer> {
+        let ability = self.abilities.iter().find(|a| a["type"] == QUIC_V1)?;
+        let hash = hex::decode(ability.get("cert-sha256")?.as_str()?).ok()?;
+        let cert_sha256: [u8; 32] = hash.try_into().ok()?;
+        let candidates = self
+            .hints
+            .iter()
+            .filter(|h| h["type"] == QUIC_V1)
+            .filter_map(|h| {
+                let ip: IpAddr = h.get("hostname")?.as_str()?.parse().ok()?;
+                let port = u16::try_from(h.get("port")?.as_u64()?).ok()?;
+                (port != 0).then_some(SocketAddr::new(ip, port))
+            })
+            .take(MAX_QUIC_CANDIDATES)
+            .collect();
+        Some(QuicOffer {
+            cert_sha256,
+            candidates,
+        })
     }
 
     /// Whether the peer says it can use a relay (all real clients do).
@@ -206,6 +259,49 @@ mod tests {
             msg.websocket_relays(),
             vec!["ws://127.0.0.1:4002".to_owned()]
         );
+    }
+
+    #[test]
+    fn quic_offers_round_trip_and_other_clients_see_no_usable_hint() {
+        let offer = QuicOffer {
+            cert_sha256: [0xab; 32],
+            candidates: vec![
+                "203.0.113.5:4123".parse().unwrap(),
+                "[2001:db8::1]:9".parse().unwrap(),
+            ],
+        };
+        let msg = TransitMessage::build(true, true, &[]).with_quic(&offer);
+        let text = serde_json::to_string(&msg).unwrap();
+        assert!(text.contains(r#""type":"ferry-quic-v1""#), "{text}");
+        assert!(text.contains(&format!(r#""cert-sha256":"{}""#, "ab".repeat(32))));
+        let back: TransitMessage = serde_json::from_str(&text).unwrap();
+        assert_eq!(back.quic(), Some(offer));
+        assert_eq!(back.usable_hints(), vec![]);
+        assert!(back.peer_can_connect_directly());
+        assert_eq!(TransitMessage::build(true, true, &[]).quic(), None);
+    }
+
+    #[test]
+    fn hostile_quic_offers_are_cut_down() {
+        let text = r#"{"abilities-v1":[{"type":"ferry-quic-v1","cert-sha256":"00"}]}"#;
+        let short: TransitMessage = serde_json::from_str(text).unwrap();
+        assert_eq!(short.quic(), None);
+        let mut hints = vec![
+            json!({"type": "ferry-quic-v1", "hostname": "name.example", "port": 1}),
+            json!({"type": "ferry-quic-v1", "hostname": "192.0.2.1", "port": 0}),
+            json!({"type": "ferry-quic-v1", "hostname": "192.0.2.1", "port": 70000}),
+            json!({"type": "ferry-quic-v1", "hostname": "192.0.2.1"}),
+        ];
+        for port in 1..=20 {
+            hints.push(json!({"type": "ferry-quic-v1", "hostname": "192.0.2.2", "port": port}));
+        }
+        let msg = TransitMessage {
+            abilities: vec![json!({"type": QUIC_V1, "cert-sha256": hex::encode([1; 32])})],
+            hints,
+        };
+        let offer = msg.quic().unwrap();
+        assert_eq!(offer.candidates.len(), MAX_QUIC_CANDIDATES);
+        assert_eq!(offer.candidates[0], "192.0.2.2:1".parse().unwrap());
     }
 
     #[test]

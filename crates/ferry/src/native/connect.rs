@@ -16,11 +16,12 @@ use super::Agreed;
 
 /// Sends our hints and waits for the peer's; the sender speaks first, so the
 /// receiver can still recognise a text offer, which always travels as v1.
+/// QUIC candidates go in only when both listed the `quic` feature.
 pub(super) async fn send_hints(
     wormhole: &mut Wormhole,
-    config: &TransitConfig,
+    (config, agreed): (&TransitConfig, Agreed),
 ) -> Result<TransitPrep> {
-    let prep = TransitPrep::new(config).await?;
+    let prep = TransitPrep::with_quic(config, agreed.features.quic).await?;
     let hints = MailboxMessage::NativeTransit(prep.message().clone());
     wormhole.send(hints.encode()).await?;
     Ok(prep)

@@ -269,6 +269,14 @@ impl Link {
         }
     }
 
+    /// Ends our side in order after our last frame: the transport gets it to
+    /// the peer before we go (a QUIC stream waits for the acknowledgement, TCP
+    /// hands it to the kernel); best effort, bounded by `linger`.
+    pub(super) async fn close(self) {
+        let mut out = self.out.lock().await;
+        let _ = tokio::time::timeout(self.linger, out.writer.shutdown()).await;
+    }
+
     /// Tells the peer why we stop; best effort, as the connection may be gone.
     /// Then reads (and drops) what the peer still sends for a moment: closing on a
     /// peer busy writing would reset the connection and lose our `ERROR` frame.

@@ -87,6 +87,7 @@ impl Agreed {
             features: Features {
                 keepalive: session.keepalive,
                 reconnect: true,
+                quic: session.quic,
             },
         })
     }

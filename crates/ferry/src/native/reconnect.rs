@@ -177,7 +177,7 @@ impl Healing {
         transit: &TransitConfig,
         ui: &mut dyn Ui,
     ) -> Result<Link> {
-        let prep = TransitPrep::new(transit).await?;
+        let prep = TransitPrep::with_quic(transit, self.agreed.features.quic).await?;
         let ours = |attempt| {
             let transit = prep.message().clone();
             MailboxMessage::NativeReconnect(Reconnect { attempt, transit }).encode()

@@ -26,6 +26,7 @@ use serde::{Deserialize, Serialize};
 use ferry_proto::code::Code;
 use ferry_proto::crypto::kdf::SharedKey;
 use ferry_proto::native::manifest::{EntryKind, Manifest};
+use ferry_proto::native::negotiate::Features;
 use ferry_proto::native::record::Aead;
 use ferry_proto::session::Rejoin;
 
@@ -51,6 +52,9 @@ pub struct StoredSession {
     key: String,
     aead: String,
     pub(crate) keepalive: bool,
+    /// Both sides race QUIC beside TCP (absent in entries from before QUIC).
+    #[serde(default)]
+    pub(crate) quic: bool,
     /// The transit connection in use when last saved (1: the first).
     pub(crate) attempt: u32,
     /// The receive directory, canonical.
@@ -84,7 +88,7 @@ pub(crate) struct Mailbox<'a> {
 impl StoredSession {
     pub(crate) fn new(
         mailbox: Mailbox<'_>,
-        (aead, keepalive): (Aead, bool),
+        (aead, features): (Aead, Features),
         (code, output_dir): (&Code, &Path),
         patience: Duration,
     ) -> StoredSession {
@@ -99,7 +103,8 @@ impl StoredSession {
             peer_phases_seen: r.peer_phases_seen,
             key: hex::encode(r.key.as_bytes()),
             aead: aead.name().to_owned(),
-            keepalive,
+            keepalive: features.keepalive,
+            quic: features.quic,
             attempt: 1,
             output_dir: output_dir.to_owned(),
             code_hash: code_hash(code),

@@ -2,6 +2,7 @@
 //! candidates, and carry encrypted records on the winner.
 
 mod portmap;
+mod quic;
 mod race;
 mod stream;
 mod tune;
@@ -11,7 +12,7 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use tokio::net::TcpListener;
 
 use ferry_proto::crypto::kdf::TransitKey;
-use ferry_proto::transit::hints::{DirectHint, Hint, TransitMessage};
+use ferry_proto::transit::hints::{DirectHint, Hint, QuicOffer, TransitMessage};
 use ferry_proto::transit::Role;
 
 use crate::error::{Error, Result};
@@ -35,6 +36,19 @@ pub enum Listen {
     Off,
 }
 
+/// Whether direct paths may use QUIC (UDP hole punching) with a ferry that
+/// lists the `quic` feature; other peers never see it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Quic {
+    /// Never (no UDP socket, no STUN query).
+    Off,
+    /// Beside direct TCP: whichever connects first.
+    On,
+    /// Instead of direct TCP (tests and benchmarks of the QUIC path): no TCP
+    /// listener and no TCP dials when the peer takes QUIC; relays still race.
+    Only,
+}
+
 /// How transit connections are made.
 #[derive(Debug, Clone)]
 pub struct TransitConfig {
@@ -47,6 +61,9 @@ pub struct TransitConfig {
     /// Ask the home router to forward a port to the listener (PCP, NAT-PMP,
     /// UPnP-IGD) and advertise it; only with [`Listen::Auto`].
     pub port_mapping: bool,
+    /// QUIC candidates for a native peer that takes them (not under
+    /// `force_relay` or [`Listen::Off`]).
+    pub quic: Quic,
     /// The transit timers are read from here (`relay_delay`, `transit_*`,
     /// and the native protocol's `linger` and `drain`).
     pub timing: Timing,
@@ -117,6 +134,10 @@ pub struct TransitPrep {
     listener: Option<TcpListener>,
     /// The router's port forwarded to `listener`, kept until the transfer ends.
     mapping: Option<portmap::Mapping>,
+    /// Our QUIC endpoint, when QUIC candidates went into our hints.
+    quic: Option<quic::Prepared>,
+    /// Direct TCP dials stay off ([`Quic::Only`] with QUIC offered).
+    no_tcp_direct: bool,
     message: TransitMessage,
     relays: Vec<Relay>,
     force_relay: bool,
@@ -127,22 +148,43 @@ pub struct TransitPrep {
 impl TransitPrep {
     /// Opens the listening socket (unless relay-only) and builds our hints.
     pub async fn new(config: &TransitConfig) -> Result<Self> {
+        Self::with_quic(config, false).await
+    }
+
+    /// As [`TransitPrep::new`], and with `peer_takes_quic` (a native peer that
+    /// listed the `quic` feature) our QUIC candidates too, as `config.quic` allows.
+    pub(crate) async fn with_quic(config: &TransitConfig, peer_takes_quic: bool) -> Result<Self> {
         let listen = if config.force_relay {
             Listen::Off
         } else {
             config.listen
         };
-        let listener = bind(listen).await?;
+        let quic_wanted = peer_takes_quic && listen != Listen::Off && config.quic != Quic::Off;
+        let no_tcp_direct = quic_wanted && config.quic == Quic::Only;
+        let tcp_listen = if no_tcp_direct { Listen::Off } else { listen };
+        let listener = bind(tcp_listen).await?;
         let local = match &listener {
             Some(l) => Some(l.local_addr().map_err(|e| Error::io("listen", e))?),
             None => None,
         };
-        let mut hints = local.map_or_else(Vec::new, |a| direct_hints(listen, a));
+        let mut hints = local.map_or_else(Vec::new, |a| direct_hints(tcp_listen, a));
+        let relays: Vec<Relay> = config.relay.iter().cloned().collect();
         // Only with the default listener: `--listen IP` names what to advertise.
-        let mapping = match (listen, local) {
-            (Listen::Auto, Some(a)) if config.port_mapping => portmap::map(a.port()).await,
-            _ => None,
+        let mapping = async {
+            match (tcp_listen, local) {
+                (Listen::Auto, Some(a)) if config.port_mapping => portmap::map(a.port()).await,
+                _ => None,
+            }
         };
+        let quic = async {
+            let (bind, stun) = quic_bind(listen);
+            match quic_wanted {
+                true => quic::Prepared::gather(bind, &relays, stun, &config.timing).await,
+                false => None,
+            }
+        };
+        // Both wait on the network (a router, the STUN responder): side by side.
+        let (mapping, quic) = tokio::join!(mapping, quic);
         hints.extend(mapping.iter().map(|m| {
             Hint::Direct(DirectHint {
                 hostname: m.external.ip().to_string(),
@@ -150,16 +192,21 @@ impl TransitPrep {
                 priority: 0.0,
             })
         }));
-        let relays: Vec<Relay> = config.relay.iter().cloned().collect();
         let (tcp, websocket) = advertised(&relays);
         if !tcp.is_empty() {
             hints.push(Hint::Relay(tcp));
         }
-        let message = TransitMessage::build(!config.force_relay, true, &hints)
-            .with_websocket_relays(&websocket);
+        let direct_tcp = !config.force_relay && !no_tcp_direct;
+        let mut message =
+            TransitMessage::build(direct_tcp, true, &hints).with_websocket_relays(&websocket);
+        if let Some(q) = &quic {
+            message = message.with_quic(q.offer());
+        }
         Ok(TransitPrep {
             listener,
             mapping,
+            quic,
+            no_tcp_direct,
             message,
             relays,
             force_relay: config.force_relay,
@@ -187,9 +234,13 @@ impl TransitPrep {
     ) -> Result<TransitStream> {
         let mut relays = self.relays;
         let mut direct = Vec::new();
+        let peer_quic: Option<QuicOffer> = peer.quic();
+        let punch = self.quic.map(|q| q.punch(peer_quic.as_ref()));
+        // With QUIC only (and the peer taking it), no TCP dials.
+        let no_tcp = self.no_tcp_direct && punch.is_some();
         for hint in peer.usable_hints() {
             match hint {
-                Hint::Direct(d) if !self.force_relay => direct.push(d),
+                Hint::Direct(d) if !self.force_relay && !no_tcp => direct.push(d),
                 Hint::Direct(_) => {}
                 Hint::Relay(r) => relays.extend(r.into_iter().map(Relay::Tcp)),
             }
@@ -205,10 +256,15 @@ impl TransitPrep {
             listener,
             direct,
             relays,
+            quic: punch.clone(),
             timing: &self.timing,
             trust: &self.trust,
         };
-        let (stream, description) = plan.run().await?;
+        let won = plan.run().await;
+        if let Some(punch) = &punch {
+            punch.close_door();
+        }
+        let (stream, description) = won?;
         tracing::info!(%description, "transit connected");
         let mut stream = TransitStream::new(stream, role, key, description);
         stream.idle = Some(self.timing.transit_idle);
@@ -249,6 +305,15 @@ fn dedup(relays: &mut Vec<Relay>) {
         seen.push(key);
         new
     });
+}
+
+/// Where the QUIC socket binds and the interface addresses it may offer; and
+/// whether to ask STUN (not when `--listen IP` names the one address to offer).
+fn quic_bind(listen: Listen) -> ((IpAddr, Vec<IpAddr>), bool) {
+    match listen {
+        Listen::Only(ip) => ((ip, vec![ip]), false),
+        _ => ((IpAddr::V4(Ipv4Addr::UNSPECIFIED), advertised_ips()), true),
+    }
 }
 
 async fn bind(listen: Listen) -> Result<Option<TcpListener>> {
@@ -340,6 +405,57 @@ mod tests {
         assert!(parse_relay("tls:host").is_err());
         assert!(parse_relay("wss://:4000/relay").is_err());
         assert!(parse_relay("wss://h:x/relay").is_err());
+    }
+
+    /// The QUIC offer leads with the address the relay's STUN responder saw
+    /// (a stand-in on loopback here); `force_relay`, `Listen::Off`, `Quic::Off`
+    /// and a peer without the feature send no UDP packet and offer nothing.
+    #[tokio::test]
+    async fn quic_candidates_come_from_stun_at_the_relays_address() {
+        let responder = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let port = responder.local_addr().unwrap().port();
+        let asked = tokio::spawn(async move {
+            let mut buf = [0u8; 600];
+            let (n, from) = responder.recv_from(&mut buf).await.unwrap();
+            let id = ferry_proto::wire::stun::parse_binding_request(&buf[..n]).unwrap();
+            let answer = ferry_proto::wire::stun::binding_success(&id, from);
+            responder.send_to(&answer, from).await.unwrap();
+            from
+        });
+        let mut config = TransitConfig {
+            relay: Some(parse_relay(&format!("tcp:127.0.0.1:{port}")).unwrap()),
+            trust: Trust::default(),
+            listen: Listen::Auto,
+            force_relay: false,
+            port_mapping: false,
+            quic: Quic::On,
+            timing: Timing::default(),
+        };
+        let prep = TransitPrep::with_quic(&config, true).await.unwrap();
+        let offer = prep.message().quic().expect("a QUIC offer");
+        let from = asked.await.unwrap();
+        assert_eq!(offer.candidates[0], from, "{offer:?}");
+        assert!(prep.message().peer_can_connect_directly());
+        for change in [
+            |c: &mut TransitConfig| c.force_relay = true,
+            |c: &mut TransitConfig| c.listen = Listen::Off,
+            |c: &mut TransitConfig| c.quic = Quic::Off,
+        ] {
+            let mut off = config.clone();
+            change(&mut off);
+            let prep = TransitPrep::with_quic(&off, true).await.unwrap();
+            assert_eq!(prep.message().quic(), None);
+        }
+        assert_eq!(
+            TransitPrep::new(&config).await.unwrap().message().quic(),
+            None
+        );
+        // QUIC only: no TCP listener, no direct-tcp ability.
+        config.quic = Quic::Only;
+        config.relay = None;
+        let prep = TransitPrep::with_quic(&config, true).await.unwrap();
+        assert!(prep.message().quic().is_some());
+        assert!(!prep.message().peer_can_connect_directly());
     }
 
     #[test]

@@ -1,6 +1,6 @@
-//! Racing transit candidates: direct connections both ways and relays (TCP, TLS
-//! or WebSocket), each running the handshake; the sender takes the first that
-//! completes and says `go`.
+//! Racing transit candidates: direct connections both ways (TCP, and QUIC
+//! streams when both sides offer it), and relays (TCP, TLS or WebSocket), each
+//! running the handshake; the sender takes the first that completes and says `go`.
 
 use std::time::Duration;
 
@@ -15,6 +15,7 @@ use ferry_proto::transit::handshake::{relay_line, Handshake, GO, RELAY_OK};
 use ferry_proto::transit::hints::DirectHint;
 use ferry_proto::transit::Role;
 
+use super::quic::{Punch, QuicIo};
 use super::Relay;
 use crate::error::{Error, NetworkError, Result};
 use crate::timing::Timing;
@@ -25,10 +26,14 @@ use crate::ws::{Io, WsBytes};
 /// path splits it without a lock), or TLS / WebSocket to a relay.
 pub(super) enum Conn {
     Tcp(TcpStream),
+    /// A QUIC stream (split without a lock too).
+    Quic(QuicIo),
     Other(Box<dyn Io>),
 }
 
 type Won = (Conn, String);
+/// Where candidates report: a connection that passed the handshake, or why not.
+type Sender = mpsc::Sender<std::result::Result<Won, String>>;
 
 /// Where a candidate connects.
 enum Target {
@@ -42,6 +47,8 @@ pub(super) struct Plan<'a> {
     pub(super) listener: Option<TcpListener>,
     pub(super) direct: Vec<DirectHint>,
     pub(super) relays: Vec<Relay>,
+    /// QUIC: the peer's candidates dialled, and our endpoint accepting.
+    pub(super) quic: Option<Punch>,
     /// `relay_delay`, `transit_connect`, `transit_handshake`, `transit_overall`.
     pub(super) timing: &'a Timing,
     /// For `tls:` and `wss://` relays.
@@ -56,7 +63,7 @@ impl Plan<'_> {
         let mut side = [0u8; 8];
         rand::thread_rng().fill_bytes(&mut side);
         let line = relay_line(self.key, &hex::encode(side));
-        let has_direct = self.listener.is_some() || !self.direct.is_empty();
+        let has_direct = self.listener.is_some() || !self.direct.is_empty() || self.quic.is_some();
         let mut dialed = 0;
         let timing = self.timing;
         for hint in self.direct {
@@ -76,10 +83,19 @@ impl Plan<'_> {
             tasks.spawn(c.dial(Target::Relay(relay), tx.clone(), self.trust.clone()));
             dialed += 1;
         }
-        let listening = self.listener.is_some();
+        let listening = self.listener.is_some() || self.quic.is_some();
         if let Some(listener) = self.listener {
             let c = Candidate::new(self.role, hs.clone(), None, Duration::ZERO, timing);
             tasks.spawn(accept_loop(listener, c, tx.clone()));
+        }
+        if let Some(punch) = self.quic {
+            let c = Candidate::new(self.role, hs.clone(), None, Duration::ZERO, timing);
+            for &target in &punch.targets {
+                let (c, punch) = (c.clone(), punch.clone());
+                tasks.spawn(c.punch(punch, target, tx.clone()));
+                dialed += 1;
+            }
+            tasks.spawn(quic_accept_loop(punch, c, tx.clone()));
         }
         drop(tx);
         let race = first_winner(&mut rx, dialed, listening);
@@ -90,6 +106,7 @@ impl Plan<'_> {
         if self.role == Role::Sender {
             let written = match &mut stream {
                 Conn::Tcp(s) => s.write_all(GO).await,
+                Conn::Quic(s) => s.write_all(GO).await,
                 Conn::Other(s) => s.write_all(GO).await.and(s.flush().await),
             };
             written.map_err(Error::lost)?;
@@ -174,8 +191,27 @@ impl Candidate {
             .map_err(|_| timed_out("connect"))??;
         Ok(match stream {
             Conn::Tcp(s) => Conn::Tcp(self.handshake(s).await?),
+            Conn::Quic(s) => Conn::Quic(self.handshake(s).await?),
             Conn::Other(s) => Conn::Other(self.handshake(s).await?),
         })
+    }
+
+    /// Dials one QUIC candidate (our packets also open our NAT towards it).
+    async fn punch(self, punch: Punch, target: std::net::SocketAddr, tx: Sender) {
+        let dialing = async {
+            let (io, description) = tokio::time::timeout(self.connect_timeout, punch.dial(target))
+                .await
+                .map_err(|_| timed_out("connect"))??;
+            let io = self.handshake(io).await?;
+            Ok::<_, std::io::Error>((Conn::Quic(io), description))
+        };
+        let result = dialing.await;
+        if let Err(e) = &result {
+            tracing::debug!(%target, error = %e, "QUIC dial failed");
+        }
+        let _ = tx
+            .send(result.map_err(|e| format!("direct, QUIC {target}: {e}")))
+            .await;
     }
 
     async fn handshake<S>(&self, mut stream: S) -> std::io::Result<S>
@@ -218,6 +254,24 @@ async fn accept_loop(
                 let _ = tx
                     .send(Ok((Conn::Tcp(s), format!("direct from {peer}"))))
                     .await;
+            }
+        });
+    }
+}
+
+/// Takes QUIC connections from anyone (like `accept_loop`, failures are not
+/// counted) and runs the handshake in their first stream.
+async fn quic_accept_loop(punch: Punch, candidate: Candidate, tx: Sender) {
+    let mut handshakes = JoinSet::new();
+    while let Some(incoming) = punch.incoming().await {
+        let (c, tx, punch) = (candidate.clone(), tx.clone(), punch.clone());
+        handshakes.spawn(async move {
+            let answering = tokio::time::timeout(c.handshake_timeout, punch.answer(incoming));
+            let Ok(Ok((io, description))) = answering.await else {
+                return;
+            };
+            if let Ok(io) = c.handshake(io).await {
+                let _ = tx.send(Ok((Conn::Quic(io), description))).await;
             }
         });
     }

@@ -77,6 +77,10 @@ impl TransitStream {
                 let (r, w) = s.into_split();
                 (Box::new(r), Box::new(w))
             }
+            Conn::Quic(s) => {
+                let (r, w) = s.into_split();
+                (Box::new(r), Box::new(w))
+            }
             Conn::Other(s) => {
                 let (r, w) = tokio::io::split(s);
                 (Box::new(r), Box::new(w))

@@ -71,7 +71,7 @@ impl Keeping {
             appid: wormhole.appid(),
             rejoin,
         };
-        let agreed = (agreed.aead, agreed.features.keepalive);
+        let agreed = (agreed.aead, agreed.features);
         let accepted = (code, output_dir);
         self.entry = Some(StoredSession::new(mailbox, agreed, accepted, patience));
     }

@@ -48,7 +48,7 @@ pub(crate) async fn receive(
     ui: &mut dyn Ui,
 ) -> Result<Report> {
     let peer = decode(first)?;
-    let prep = send_hints(wormhole, transit).await?;
+    let prep = send_hints(wormhole, (transit, agreed)).await?;
     keeping.prepare(wormhole, (agreed, transit), output_dir);
     let healing = Healing::new(wormhole, (Role::Receiver, agreed), transit)?;
     let link = healing.first(prep, &peer, ui).await?;
@@ -89,7 +89,10 @@ async fn heal_until_done(
     loop {
         let result = run(&mut link, Some(&mut *wormhole), output_dir, &mut across, ui).await;
         match result {
-            Ok(report) => return Ok(report),
+            Ok(report) => {
+                link.close().await;
+                return Ok(report);
+            }
             Err(e) => link = healing.recover(link, e, wormhole, transit, ui).await?,
         }
         if let Some(k) = across.keeping.as_deref_mut() {

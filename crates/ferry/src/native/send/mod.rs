@@ -43,7 +43,7 @@ pub(crate) async fn send(
     agreed: Agreed,
     ui: &mut dyn Ui,
 ) -> Result<()> {
-    let prep = send_hints(wormhole, transit).await?;
+    let prep = send_hints(wormhole, (transit, agreed)).await?;
     // The manifest, then hashing, go on while the connection is made.
     let scanning = scan(selection, false);
     let peer = peer_hints(wormhole).await?;

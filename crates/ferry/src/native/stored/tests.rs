@@ -16,7 +16,12 @@ fn entry(dir: &Path, code: &str, patience: u64) -> StoredSession {
         rejoin,
     };
     let code = Code::parse(code).expect("code");
-    let agreed = (Aead::ChaCha20Poly1305, true);
+    let features = Features {
+        keepalive: true,
+        reconnect: true,
+        quic: true,
+    };
+    let agreed = (Aead::ChaCha20Poly1305, features);
     StoredSession::new(mailbox, agreed, (&code, dir), Duration::from_secs(patience))
 }
 
