@@ -6,13 +6,16 @@
 //! conversation runs again on it: the receiver's resume states hold every group
 //! verified so far, so only the rest moves. Attempts are retried with backoff for
 //! `Timing::reconnect_for` after each break; then the transfer fails, and the
-//! receiver keeps what it verified for a later resume.
+//! receiver keeps what it verified for a later resume. A receiver that finished
+//! says so in the mailbox too (`native-done`, after its DONE frame): a sender
+//! whose connection broke before it read DONE stops reconnecting and succeeds.
 
 use std::time::Duration;
 
 use tokio::time::Instant;
 
 use ferry_proto::crypto::kdf::TransitKey;
+use ferry_proto::native::manifest::Totals;
 use ferry_proto::native::negotiate::{reconnect_key, MailboxMessage, Reconnect};
 use ferry_proto::transit::hints::TransitMessage;
 use ferry_proto::transit::Role;
@@ -31,6 +34,23 @@ use super::Agreed;
 const MAX_ATTEMPTS: u32 = 50;
 /// The longest pause between two attempts of one outage.
 const MAX_BACKOFF: Duration = Duration::from_secs(8);
+/// Waiting this long for the peer's hints, we connect to the mailbox again: our
+/// connection may be dead without knowing it yet (our address changed, or a cut
+/// path left its TCP backing off for a minute), while the peer's is fine.
+/// Measured in the NAT lab (`interop/tests/nat_faults.rs`): a receiver that
+/// moved healed after 90–95 s with the mailbox's own keep-alive (60 s more), ~40 s
+/// with this.
+const REJOIN_AFTER: Duration = Duration::from_secs(10);
+/// How long a finished receiver tries to leave its `native-done` in the mailbox.
+const TELL_DONE: Duration = Duration::from_secs(5);
+
+/// What healing a broken link gives.
+pub(super) enum Healed {
+    /// A new link: the conversation runs again on it.
+    Link(Link),
+    /// The receiver said in the mailbox that it holds everything (sender only).
+    PeerFinished,
+}
 
 /// What a side needs to make the transit connection again.
 pub(super) struct Healing {
@@ -41,6 +61,8 @@ pub(super) struct Healing {
     attempt: u32,
     /// How long after each break we keep trying (`Timing::reconnect_for`).
     patience: Duration,
+    /// Sender: the manifest's totals, which a receiver's `native-done` must match.
+    done: Option<Totals>,
 }
 
 impl Healing {
@@ -55,7 +77,27 @@ impl Healing {
             key: native_key(wormhole)?,
             attempt: 1,
             patience: transit.timing.reconnect_for,
+            done: None,
         })
+    }
+
+    /// Sender: from now on a receiver's `native-done` with `totals` ends the
+    /// transfer while reconnecting.
+    pub(super) fn accept_done(&mut self, totals: Totals) {
+        self.done = Some(totals);
+    }
+
+    /// Receiver, after its DONE frame: tells the sender in the mailbox too, in
+    /// case the connection broke before the sender read it. Best effort, bounded.
+    pub(super) async fn tell_done(&self, wormhole: &mut Wormhole, totals: Totals) {
+        if !self.agreed.features.reconnect {
+            return;
+        }
+        let said = MailboxMessage::NativeDone(totals).encode();
+        let sent = tokio::time::timeout(TELL_DONE, wormhole.send_rejoining(said)).await;
+        if !matches!(sent, Ok(Ok(()))) {
+            tracing::debug!("the mailbox did not take our native-done");
+        }
     }
 
     /// The first connection (the hints exchanged already).
@@ -89,7 +131,7 @@ impl Healing {
         wormhole: &mut Wormhole,
         transit: &TransitConfig,
         ui: &mut dyn Ui,
-    ) -> Result<Link> {
+    ) -> Result<Healed> {
         if !self.heals(&e) {
             link.fail(&e).await;
             return Err(e);
@@ -108,7 +150,7 @@ impl Healing {
         transit: &TransitConfig,
         cause: &Error,
         ui: &mut dyn Ui,
-    ) -> Result<Link> {
+    ) -> Result<Healed> {
         let patience = self.patience;
         let deadline = Instant::now() + patience;
         let gave_up = || NetworkError::GaveUp {
@@ -122,7 +164,7 @@ impl Healing {
             let once = self.once(wormhole, transit, ui);
             match tokio::time::timeout_at(deadline, once).await {
                 Err(_) => break,
-                Ok(Ok(link)) => return Ok(link),
+                Ok(Ok(healed)) => return Ok(healed),
                 Ok(Err(e)) if retries(&e) => {
                     tracing::debug!(error = %e, attempt = self.attempt, "reconnect failed");
                 }
@@ -144,7 +186,7 @@ impl Healing {
         wormhole: &mut Wormhole,
         transit: &TransitConfig,
         ui: &mut dyn Ui,
-    ) -> Result<Link> {
+    ) -> Result<Healed> {
         let prep = TransitPrep::new(transit).await?;
         let ours = |attempt| {
             let transit = prep.message().clone();
@@ -152,7 +194,16 @@ impl Healing {
         };
         wormhole.send_rejoining(ours(self.attempt)).await?;
         let peer = loop {
-            let bytes = wormhole.receive_rejoining().await?;
+            let waited = tokio::time::timeout(REJOIN_AFTER, wormhole.receive_rejoining()).await;
+            let Ok(bytes) = waited else {
+                tracing::debug!(
+                    attempt = self.attempt,
+                    "no hints yet: rejoining the mailbox"
+                );
+                wormhole.rejoin().await?;
+                continue;
+            };
+            let bytes = bytes?;
             match MailboxMessage::decode(&bytes) {
                 Ok(MailboxMessage::NativeReconnect(r)) if r.attempt < self.attempt => continue,
                 Ok(MailboxMessage::NativeReconnect(r)) => {
@@ -162,14 +213,18 @@ impl Healing {
                     }
                     break r.transit;
                 }
+                Ok(MailboxMessage::NativeDone(t)) if self.done == Some(t) => {
+                    return Ok(Healed::PeerFinished)
+                }
                 Ok(MailboxMessage::Error(e)) => return Err(Error::from_peer(e)),
-                Ok(MailboxMessage::NativeTransit(_)) | Err(_) => {
+                Ok(MailboxMessage::NativeTransit(_) | MailboxMessage::NativeDone(_)) | Err(_) => {
                     return Err(Error::protocol("expected reconnection hints".into()))
                 }
             }
         };
         let key = reconnect_key(&self.key, self.attempt);
-        connect(prep, (self.role, self.agreed), (&key, &peer), ui).await
+        let link = connect(prep, (self.role, self.agreed), (&key, &peer), ui).await?;
+        Ok(Healed::Link(link))
     }
 }
 
