@@ -185,7 +185,7 @@ fn a_60_s_cut_heals() {
     let lab = lab();
     let pair = start(&lab, &[]);
     let fault = cut_for(&lab, 60);
-    let ended = finish(pair, fault, Duration::from_secs(150), "a_60_s_cut_heals");
+    let ended = finish(pair, fault, Duration::from_secs(110), "a_60_s_cut_heals");
     assert!(ended.reconnected(), "{}", ended.report());
 }
 
@@ -217,7 +217,7 @@ fn a_relay_killed_and_restarted() {
     let ended = finish(
         pair,
         fault,
-        Duration::from_secs(60),
+        Duration::from_secs(45),
         "a_relay_killed_and_restarted",
     );
     let report = ended.report();
@@ -255,7 +255,7 @@ fn a_sender_suspended_for_45_s() {
     let ended = finish(
         pair,
         fault,
-        Duration::from_secs(120),
+        Duration::from_secs(95),
         "a_sender_suspended_for_45_s",
     );
     assert!(ended.reconnected(), "{}", ended.report());
