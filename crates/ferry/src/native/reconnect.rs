@@ -48,7 +48,7 @@ const TELL_DONE: Duration = Duration::from_secs(5);
 /// What healing a broken link gives.
 pub(super) enum Healed {
     /// A new link: the conversation runs again on it.
-    Link(Link),
+    Link(Box<Link>),
     /// The receiver said in the mailbox that it holds everything (sender only).
     PeerFinished,
 }
@@ -225,7 +225,7 @@ impl Healing {
         };
         let key = reconnect_key(&self.key, self.attempt);
         let link = connect(prep, (self.role, self.agreed), (&key, &peer), ui).await?;
-        Ok(Healed::Link(link))
+        Ok(Healed::Link(Box::new(link)))
     }
 }
 

@@ -59,7 +59,7 @@ pub(crate) async fn receive(
                 return Ok(report);
             }
             Err(e) => match healing.recover(link, e, wormhole, transit, ui).await? {
-                Healed::Link(new) => link = new,
+                Healed::Link(new) => link = *new,
                 // Only a sender accepts a `native-done`.
                 Healed::PeerFinished => return Err(Error::internal("a receiver told it was done")),
             },

@@ -63,7 +63,7 @@ pub(crate) async fn send(
         match run(&mut link, &source, &mut trees, &stop, ui).await {
             Ok(()) => return Ok(()),
             Err(e) => match healing.recover(link, e, wormhole, transit, ui).await? {
-                Healed::Link(new) => link = new,
+                Healed::Link(new) => link = *new,
                 Healed::PeerFinished => return Ok(()),
             },
         }
