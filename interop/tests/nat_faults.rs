@@ -82,14 +82,13 @@ fn start(lab: &NatLab, extra: &[&str]) -> Pair {
     sender
         .wait_for_output(&code, START)
         .unwrap_or_else(|e| panic!("{e}\n{}", sender.output_so_far()));
-    let mut receiver = Running::spawn(&recv).expect("receiver starts");
+    let receiver = Running::spawn(&recv).expect("receiver starts");
     let target = out.path().join("payload.bin");
     let under_way = wait_until(START, || {
         let verified = resume_state(&target).map(|s| s.verified_bytes());
         verified.filter(|v| *v >= UNDER_WAY)
     });
     if under_way.is_none() {
-        receiver.poll_exit();
         panic!(
             "not under way after {START:?}\n{}\n{}",
             sender.output_so_far(),
