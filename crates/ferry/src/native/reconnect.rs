@@ -224,8 +224,35 @@ impl Healing {
             }
         };
         let key = reconnect_key(&self.key, self.attempt);
-        let link = connect(prep, (self.role, self.agreed), (&key, &peer), ui).await?;
-        Ok(Healed::Link(Box::new(link)))
+        let connecting = connect(prep, (self.role, self.agreed), (&key, &peer), ui);
+        tokio::select! {
+            link = connecting => Ok(Healed::Link(Box::new(link?))),
+            moved = self.moved_on(wormhole) => moved,
+        }
+    }
+
+    /// While we connect for this attempt, the peer may have given it up: the
+    /// hints we took were stale (a message whose sending failed is added again
+    /// when its side rejoins the mailbox; seen in the NAT lab when `ferry serve`
+    /// restarted: 40 s lost in a relay handshake nobody joined). Its message for a
+    /// later attempt ends ours and is put back for the next one.
+    async fn moved_on(&self, wormhole: &mut Wormhole) -> Result<Healed> {
+        loop {
+            let bytes = wormhole.receive_rejoining().await?;
+            match MailboxMessage::decode(&bytes) {
+                Ok(MailboxMessage::NativeReconnect(r)) if r.attempt > self.attempt => {
+                    wormhole.put_back(bytes);
+                    return Err(
+                        NetworkError::TimedOut("waiting for a peer that tried again").into(),
+                    );
+                }
+                Ok(MailboxMessage::NativeDone(t)) if self.done == Some(t) => {
+                    return Ok(Healed::PeerFinished)
+                }
+                Ok(MailboxMessage::Error(e)) => return Err(Error::from_peer(e)),
+                _ => continue, // this attempt's hints again, or older ones
+            }
+        }
     }
 }
 
