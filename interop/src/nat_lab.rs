@@ -24,6 +24,8 @@ use crate::env::TestEnv;
 use crate::lan_net::{holder, pid_of, run, Host};
 use crate::process::{Invocation, Running};
 
+mod faults;
+
 /// `ferry serve` in the internet.
 pub const SERVER_IP: &str = "203.0.113.1";
 const MAILBOX_PORT: u16 = 4000;

@@ -270,3 +270,31 @@ async fn a_cut_that_never_heals_gives_up_in_time_and_keeps_the_data() {
         "resume files kept: {kept:?}"
     );
 }
+
+/// A DONE record on the wire: length prefix, tag byte and three u64 totals, AEAD tag.
+const DONE_RECORD: u64 = 4 + 1 + 3 * 8 + 16;
+
+/// The connection breaks once the receiver has everything, before its DONE
+/// crosses (the first pair is cut when all but a DONE record's bytes of a clean
+/// run crossed): the receiver succeeds and says so in the mailbox; the sender,
+/// reconnecting, reads that and succeeds too, instead of trying until
+/// `reconnect_for` runs out.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_done_lost_with_the_connection_reaches_the_sender_by_the_mailbox() {
+    let patience = Duration::from_secs(20);
+    let clean = faulty(ProxyPlan::default(), patience).await;
+    assert!(clean.o.sent.is_ok() && clean.o.received.is_ok());
+    let all = clean.proxy.copied.load(Ordering::Relaxed);
+    let before_done = ProxyPlan {
+        cut_after: Some(all - DONE_RECORD),
+        ..ProxyPlan::default()
+    };
+    let f = faulty(before_done, patience).await;
+    let o = &f.o;
+    assert!(o.sent.is_ok(), "sender: {:?}", o.sent);
+    assert!(o.received.is_ok(), "receiver: {:?}", o.received);
+    assert_eq!(o.receiver.attempts, [0u32; 0], "the receiver had finished");
+    assert_eq!(o.sender.attempts, [2], "{:?}", o.sender);
+    assert!(o.took < Duration::from_secs(10), "took {:?}", o.took);
+    assert!(std::fs::read(f.out.join("big.bin")).expect("received") == f.data);
+}

@@ -121,7 +121,7 @@ impl Manifest {
 }
 
 /// Counts that close a manifest; a receiver checks them against what it got.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Totals {
     pub entries: u64,
     pub files: u64,

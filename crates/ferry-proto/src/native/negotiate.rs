@@ -16,6 +16,7 @@ use serde_json::{json, Value};
 use crate::crypto::kdf::{SharedKey, TransitKey};
 use crate::transit::hints::TransitMessage;
 
+use super::manifest::Totals;
 use super::record::Aead;
 
 /// The capability string of this protocol version.
@@ -164,6 +165,10 @@ pub enum MailboxMessage {
     NativeTransit(TransitMessage),
     /// Our hints for reconnection `attempt` after the transit connection broke.
     NativeReconnect(Reconnect),
+    /// The receiver's word, after its DONE frame, that it holds everything (the
+    /// manifest's totals): a sender that lost the connection before reading DONE
+    /// stops reconnecting and succeeds on it (§8.1).
+    NativeDone(Totals),
     Error(String),
 }
 
@@ -312,6 +317,21 @@ mod tests {
         assert_eq!(
             text,
             r#"{"native-reconnect":{"attempt":2,"transit":{"abilities-v1":[],"hints-v1":[]}}}"#
+        );
+        assert_eq!(MailboxMessage::decode(text.as_bytes()).unwrap(), m);
+    }
+
+    #[test]
+    fn done_message() {
+        let m = MailboxMessage::NativeDone(Totals {
+            entries: 3,
+            files: 2,
+            bytes: 1 << 20,
+        });
+        let text = String::from_utf8(m.encode()).unwrap();
+        assert_eq!(
+            text,
+            r#"{"native-done":{"entries":3,"files":2,"bytes":1048576}}"#
         );
         assert_eq!(MailboxMessage::decode(text.as_bytes()).unwrap(), m);
     }

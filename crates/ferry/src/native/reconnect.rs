@@ -6,13 +6,16 @@
 //! conversation runs again on it: the receiver's resume states hold every group
 //! verified so far, so only the rest moves. Attempts are retried with backoff for
 //! `Timing::reconnect_for` after each break; then the transfer fails, and the
-//! receiver keeps what it verified for a later resume.
+//! receiver keeps what it verified for a later resume. A receiver that finished
+//! says so in the mailbox too (`native-done`, after its DONE frame): a sender
+//! whose connection broke before it read DONE stops reconnecting and succeeds.
 
 use std::time::Duration;
 
 use tokio::time::Instant;
 
 use ferry_proto::crypto::kdf::TransitKey;
+use ferry_proto::native::manifest::Totals;
 use ferry_proto::native::negotiate::{reconnect_key, MailboxMessage, Reconnect};
 use ferry_proto::transit::hints::TransitMessage;
 use ferry_proto::transit::Role;
@@ -31,6 +34,24 @@ use super::Agreed;
 const MAX_ATTEMPTS: u32 = 50;
 /// The longest pause between two attempts of one outage.
 const MAX_BACKOFF: Duration = Duration::from_secs(8);
+/// Waiting this long for the peer's hints, we connect to the mailbox again: our
+/// connection may be dead without knowing it yet (our address changed, or a cut
+/// path left its TCP backing off for a minute), while the peer's is fine.
+/// The mailbox connection's own keep-alive would notice only after up to 60 s
+/// more; with this, a receiver that moved in the NAT lab
+/// (`interop/tests/nat_faults.rs`) was connected again 44 s after the move
+/// (30 s of them the transit idle timeout).
+const REJOIN_AFTER: Duration = Duration::from_secs(10);
+/// How long a finished receiver tries to leave its `native-done` in the mailbox.
+const TELL_DONE: Duration = Duration::from_secs(5);
+
+/// What healing a broken link gives.
+pub(super) enum Healed {
+    /// A new link: the conversation runs again on it.
+    Link(Box<Link>),
+    /// The receiver said in the mailbox that it holds everything (sender only).
+    PeerFinished,
+}
 
 /// What a side needs to make the transit connection again.
 pub(super) struct Healing {
@@ -41,6 +62,8 @@ pub(super) struct Healing {
     attempt: u32,
     /// How long after each break we keep trying (`Timing::reconnect_for`).
     patience: Duration,
+    /// Sender: the manifest's totals, which a receiver's `native-done` must match.
+    done: Option<Totals>,
 }
 
 impl Healing {
@@ -55,6 +78,7 @@ impl Healing {
             key: native_key(wormhole)?,
             attempt: 1,
             patience: transit.timing.reconnect_for,
+            done: None,
         })
     }
 
@@ -86,7 +110,30 @@ impl Healing {
     ) -> Result<Link> {
         let restarted = std::io::Error::other("the receiver restarted");
         let cause = NetworkError::Lost(restarted).into();
-        self.reconnect(wormhole, transit, &cause, ui).await
+        match self.reconnect(wormhole, transit, &cause, ui).await? {
+            Healed::Link(link) => Ok(*link),
+            // Only a sender accepts a `native-done`.
+            Healed::PeerFinished => Err(Error::internal("a receiver told it was done")),
+        }
+    }
+
+    /// Sender: from now on a receiver's `native-done` with `totals` ends the
+    /// transfer while reconnecting.
+    pub(super) fn accept_done(&mut self, totals: Totals) {
+        self.done = Some(totals);
+    }
+
+    /// Receiver, after its DONE frame: tells the sender in the mailbox too, in
+    /// case the connection broke before the sender read it. Best effort, bounded.
+    pub(super) async fn tell_done(&self, wormhole: &mut Wormhole, totals: Totals) {
+        if !self.agreed.features.reconnect {
+            return;
+        }
+        let said = MailboxMessage::NativeDone(totals).encode();
+        let sent = tokio::time::timeout(TELL_DONE, wormhole.send_rejoining(said)).await;
+        if !matches!(sent, Ok(Ok(()))) {
+            tracing::debug!("the mailbox did not take our native-done");
+        }
     }
 
     /// The first connection (the hints exchanged already).
@@ -120,7 +167,7 @@ impl Healing {
         wormhole: &mut Wormhole,
         transit: &TransitConfig,
         ui: &mut dyn Ui,
-    ) -> Result<Link> {
+    ) -> Result<Healed> {
         if !self.heals(&e) {
             link.fail(&e).await;
             return Err(e);
@@ -140,7 +187,7 @@ impl Healing {
         transit: &TransitConfig,
         cause: &Error,
         ui: &mut dyn Ui,
-    ) -> Result<Link> {
+    ) -> Result<Healed> {
         let patience = self.patience;
         let deadline = Instant::now() + patience;
         let gave_up = || NetworkError::GaveUp {
@@ -154,7 +201,7 @@ impl Healing {
             let once = self.once(wormhole, transit, ui);
             match tokio::time::timeout_at(deadline, once).await {
                 Err(_) => break,
-                Ok(Ok(link)) => return Ok(link),
+                Ok(Ok(healed)) => return Ok(healed),
                 Ok(Err(e)) if retries(&e) => {
                     tracing::debug!(error = %e, attempt = self.attempt, "reconnect failed");
                 }
@@ -176,7 +223,7 @@ impl Healing {
         wormhole: &mut Wormhole,
         transit: &TransitConfig,
         ui: &mut dyn Ui,
-    ) -> Result<Link> {
+    ) -> Result<Healed> {
         let prep = TransitPrep::with_quic(transit, self.agreed.features.quic).await?;
         let ours = |attempt| {
             let transit = prep.message().clone();
@@ -184,7 +231,16 @@ impl Healing {
         };
         wormhole.send_rejoining(ours(self.attempt)).await?;
         let peer = loop {
-            let bytes = wormhole.receive_rejoining().await?;
+            let waited = tokio::time::timeout(REJOIN_AFTER, wormhole.receive_rejoining()).await;
+            let Ok(bytes) = waited else {
+                tracing::debug!(
+                    attempt = self.attempt,
+                    "no hints yet: rejoining the mailbox"
+                );
+                wormhole.rejoin().await?;
+                continue;
+            };
+            let bytes = bytes?;
             match MailboxMessage::decode(&bytes) {
                 Ok(MailboxMessage::NativeReconnect(r)) if r.attempt < self.attempt => continue,
                 Ok(MailboxMessage::NativeReconnect(r)) => {
@@ -194,14 +250,45 @@ impl Healing {
                     }
                     break r.transit;
                 }
+                Ok(MailboxMessage::NativeDone(t)) if self.done == Some(t) => {
+                    return Ok(Healed::PeerFinished)
+                }
                 Ok(MailboxMessage::Error(e)) => return Err(Error::from_peer(e)),
-                Ok(MailboxMessage::NativeTransit(_)) | Err(_) => {
+                Ok(MailboxMessage::NativeTransit(_) | MailboxMessage::NativeDone(_)) | Err(_) => {
                     return Err(Error::protocol("expected reconnection hints".into()))
                 }
             }
         };
         let key = reconnect_key(&self.key, self.attempt);
-        connect(prep, (self.role, self.agreed), (&key, &peer), ui).await
+        let connecting = connect(prep, (self.role, self.agreed), (&key, &peer), ui);
+        tokio::select! {
+            link = connecting => Ok(Healed::Link(Box::new(link?))),
+            moved = self.moved_on(wormhole) => moved,
+        }
+    }
+
+    /// While we connect for this attempt, the peer may have given it up: the
+    /// hints we took were stale (a message whose sending failed is added again
+    /// when its side rejoins the mailbox; seen in the NAT lab when `ferry serve`
+    /// restarted: 40 s lost in a relay handshake nobody joined). Its message for a
+    /// later attempt ends ours and is put back for the next one.
+    async fn moved_on(&self, wormhole: &mut Wormhole) -> Result<Healed> {
+        loop {
+            let bytes = wormhole.receive_rejoining().await?;
+            match MailboxMessage::decode(&bytes) {
+                Ok(MailboxMessage::NativeReconnect(r)) if r.attempt > self.attempt => {
+                    wormhole.put_back(bytes);
+                    return Err(
+                        NetworkError::TimedOut("waiting for a peer that tried again").into(),
+                    );
+                }
+                Ok(MailboxMessage::NativeDone(t)) if self.done == Some(t) => {
+                    return Ok(Healed::PeerFinished)
+                }
+                Ok(MailboxMessage::Error(e)) => return Err(Error::from_peer(e)),
+                _ => continue, // this attempt's hints again, or older ones
+            }
+        }
     }
 }
 

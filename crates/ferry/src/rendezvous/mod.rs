@@ -229,6 +229,11 @@ impl Wormhole {
         }
     }
 
+    /// Puts a payload back, to be the next [`Wormhole::receive`] gives.
+    pub(crate) fn put_back(&mut self, payload: Vec<u8>) {
+        self.inbox.push_front(payload);
+    }
+
     /// After the server connection broke: connects again, binds with the same
     /// side and opens the same mailbox (`Session::rejoin`); messages already
     /// seen are passed over, ours are added again.

@@ -4,6 +4,7 @@
 //! every protocol shares (plus resume and skipping identical files), the user,
 //! and the threads that verify and write.
 
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 use ferry_proto::native::machine::{NativeReceiver, RecvEvent};
@@ -22,10 +23,10 @@ use crate::ui::Ui;
 use super::connect::{decode, send_hints};
 use super::current::{self, CurrentFile};
 use super::link::{native_error, peer_text, Link};
-use super::reconnect::Healing;
+use super::reconnect::{Healed, Healing};
 use super::{queue_depth, Agreed};
 
-use plan::{plan_file, wanted, FilePlan};
+use plan::{plan_file, wanted, FilePlan, Seen};
 use writer::{FileJob, Job, Writer};
 
 pub(crate) use keep::Keeping;
@@ -91,9 +92,16 @@ async fn heal_until_done(
         match result {
             Ok(report) => {
                 link.close().await;
+                if let Some(manifest) = &across.manifest {
+                    healing.tell_done(wormhole, manifest.totals()).await;
+                }
                 return Ok(report);
             }
-            Err(e) => link = healing.recover(link, e, wormhole, transit, ui).await?,
+            Err(e) => match healing.recover(link, e, wormhole, transit, ui).await? {
+                Healed::Link(new) => link = *new,
+                // Only a sender accepts a `native-done`.
+                Healed::PeerFinished => return Err(Error::internal("a receiver told it was done")),
+            },
         }
         if let Some(k) = across.keeping.as_deref_mut() {
             k.relinked(wormhole, healing.attempt(), ui);
@@ -125,6 +133,8 @@ struct Across<'k> {
     moved: u64,
     /// The stored session, when another process may continue this receive.
     keeping: Option<&'k mut Keeping>,
+    /// The files planned on earlier connections (`Seen::Known`).
+    planned: HashSet<u32>,
 }
 
 /// While the user decides, a sender that cancels says so in the `wormhole`
@@ -192,6 +202,7 @@ async fn run(
         files: Vec::new(),
         current: CurrentFile::default(),
         keeping: across.keeping.as_deref_mut(),
+        known: &mut across.planned,
     };
     let received = batch
         .receive_all((link, &mut machine), &mut writer, ui)
@@ -327,6 +338,8 @@ struct BatchState<'a> {
     files: Vec<Planned>,
     current: CurrentFile,
     keeping: Option<&'a mut Keeping>,
+    /// The files planned so far by this process, on any connection.
+    known: &'a mut HashSet<u32>,
 }
 
 /// One file of the batch being received.
@@ -392,19 +405,24 @@ impl BatchState<'_> {
 
     /// Decides per file what to ask for (hashing existing files and partials).
     async fn plan(&mut self, next: u32, trees: Vec<Tree>) -> Result<Vec<Planned>> {
-        let work: Vec<(u32, PathBuf, landing::Existing, Tree)> = trees
+        let work: Vec<(u32, PathBuf, (landing::Existing, Seen), Tree)> = trees
             .into_iter()
             .enumerate()
             .map(|(i, tree)| {
                 let n = next + i as u32;
                 let (target, existing) = self.targets.file(n);
-                (n, target.to_owned(), existing, tree)
+                let seen = match self.known.insert(n) {
+                    true => Seen::New,
+                    false => Seen::Known,
+                };
+                (n, target.to_owned(), (existing, seen), tree)
             })
             .collect();
         let plans = tokio::task::spawn_blocking(move || {
             work.into_iter()
-                .map(|(n, target, existing, tree)| {
-                    Ok((n, plan_file(&target, existing, &tree)?, target, tree))
+                .map(|(n, target, (existing, seen), tree)| {
+                    let plan = plan_file(&target, existing, &tree, seen)?;
+                    Ok((n, plan, target, tree))
                 })
                 .collect::<Result<Vec<_>>>()
         })

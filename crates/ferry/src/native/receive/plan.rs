@@ -1,6 +1,8 @@
 //! What to ask for, file by file, given what is on disk: nothing when the target
 //! already holds the content, else the groups a resume state does not vouch for
-//! (every claimed group is verified again first).
+//! (every claimed group is verified again first). After a reconnect, a file this
+//! process planned already is `Known`: what it wrote itself (a target it moved
+//! into place, a state its saver kept) is taken as it is, not hashed again.
 
 use std::fs;
 use std::path::Path;
@@ -22,11 +24,26 @@ pub(super) enum FilePlan {
     Receive { state: ResumeState, resumed: u64 },
 }
 
-/// Decides, from what is on disk, what to ask for (blocking: it hashes).
-pub(super) fn plan_file(target: &Path, existing: Existing, tree: &Tree) -> Result<FilePlan> {
+/// Whether this process planned the file before, on an earlier connection of
+/// the same transfer (then it verified everything it wrote of it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Seen {
+    New,
+    Known,
+}
+
+/// Decides, from what is on disk, what to ask for (blocking: it hashes, unless
+/// `seen` says this process wrote what is there).
+pub(super) fn plan_file(
+    target: &Path,
+    existing: Existing,
+    tree: &Tree,
+    seen: Seen,
+) -> Result<FilePlan> {
     let paths = resume_paths(target);
     if existing == Existing::SameSize {
-        return match identical(target, tree)? {
+        let same = seen == Seen::Known || identical(target, tree)?;
+        return match same {
             true => {
                 paths.discard(); // leftovers of an earlier run are of no use now
                 Ok(FilePlan::AlreadyThere)
@@ -38,6 +55,7 @@ pub(super) fn plan_file(target: &Path, existing: Existing, tree: &Tree) -> Resul
         .ok()
         .and_then(|b| ResumeState::decode(&b));
     let state = match saved.filter(|s| s.matches(tree)) {
+        Some(state) if seen == Seen::Known => state,
         Some(state) => recheck(&paths.data, tree, state),
         None => {
             paths.discard();
@@ -79,5 +97,69 @@ pub(super) fn wanted(plan: &FilePlan, tree: &Tree) -> GroupSet {
     match plan {
         FilePlan::AlreadyThere => GroupSet::empty(tree.layout().groups() as u32),
         FilePlan::Receive { state, .. } => state.verified().complement(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    use ferry_proto::native::tree::Layout;
+
+    const GROUPS: usize = 4;
+
+    /// A file of four groups: its bytes and tree (hashed as the sender would).
+    fn content(dir: &Path) -> (Vec<u8>, Tree) {
+        let layout = Layout::for_size(1);
+        let len = (layout.group_len() as usize) * GROUPS;
+        let bytes: Vec<u8> = (0..len).map(|i| (i % 251) as u8).collect();
+        let path = dir.join("source");
+        fs::write(&path, &bytes).unwrap();
+        let file = fs::File::open(&path).unwrap();
+        let tree = hash_open(&file, len as u64).unwrap();
+        (bytes, tree)
+    }
+
+    /// A partial file whose saved state claims every group, over zeroes: a
+    /// state this process did not write is checked against the data again;
+    /// one it wrote itself is taken as it is.
+    #[test]
+    fn a_known_partial_is_not_verified_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let (bytes, tree) = content(dir.path());
+        let target = dir.path().join("got");
+        let paths = resume_paths(&target);
+        let mut state = ResumeState::new(&tree);
+        for g in 0..GROUPS as u32 {
+            state.set(g, true);
+        }
+        let save = || {
+            fs::write(&paths.data, vec![0u8; bytes.len()]).unwrap();
+            fs::write(&paths.state, state.encode()).unwrap();
+        };
+        let resumed = |seen| match plan_file(&target, Existing::Nothing, &tree, seen).unwrap() {
+            FilePlan::Receive { resumed, .. } => resumed,
+            FilePlan::AlreadyThere => panic!("not there"),
+        };
+        save();
+        assert_eq!(resumed(Seen::New), 0, "every claim checked, none held");
+        save();
+        assert_eq!(resumed(Seen::Known), bytes.len() as u64);
+    }
+
+    /// A target of the right size but other bytes: a stranger's is refused
+    /// after hashing; one this process moved into place is not hashed again.
+    #[test]
+    fn a_known_target_is_not_hashed_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let (bytes, tree) = content(dir.path());
+        let target = dir.path().join("got");
+        fs::write(&target, vec![0u8; bytes.len()]).unwrap();
+        let plan = |seen| plan_file(&target, Existing::SameSize, &tree, seen);
+        assert!(
+            plan(Seen::New).is_err(),
+            "a different file is not overwritten"
+        );
+        assert!(matches!(plan(Seen::Known), Ok(FilePlan::AlreadyThere)));
     }
 }

@@ -23,7 +23,7 @@ use crate::ui::Ui;
 use super::connect::{peer_hints, send_hints};
 use super::current::{self, CurrentFile};
 use super::link::{native_error, Link};
-use super::reconnect::Healing;
+use super::reconnect::{Healed, Healing};
 use super::{queue_depth, Agreed};
 
 use ahead::Hashes;
@@ -58,10 +58,14 @@ pub(crate) async fn send(
         }
     };
     let mut trees = Trees::new(hashes, agreed.features.reconnect);
+    healing.accept_done(source.manifest.totals());
     loop {
         match run(&mut link, &source, &mut trees, &stop, ui).await {
             Ok(()) => return Ok(()),
-            Err(e) => link = healing.recover(link, e, wormhole, transit, ui).await?,
+            Err(e) => match healing.recover(link, e, wormhole, transit, ui).await? {
+                Healed::Link(new) => link = *new,
+                Healed::PeerFinished => return Ok(()),
+            },
         }
     }
 }
