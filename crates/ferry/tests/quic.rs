@@ -59,6 +59,7 @@ async fn run(
         code,
         output_dir: out.to_owned(),
         v1,
+        sessions: None,
     };
     let (mut sender, mut receiver) = (Paths::default(), Paths::default());
     let both = async {
