@@ -298,3 +298,32 @@ async fn a_done_lost_with_the_connection_reaches_the_sender_by_the_mailbox() {
     assert!(o.took < Duration::from_secs(10), "took {:?}", o.took);
     assert!(std::fs::read(f.out.join("big.bin")).expect("received") == f.data);
 }
+
+/// Both transit handshakes, `transit sender|receiver <64 hex> ready\n\n`: the
+/// bytes a relayed pair carries before the sender's `go`.
+const HANDSHAKES: u64 = 87 + 89;
+
+/// The relay dies as the pair forms: the sender read the receiver's handshake
+/// and sent `go`, which the receiver never read. The sender reconnects at once;
+/// the receiver, whose first connection failed, follows it instead of failing
+/// (seen with a relay pool instance killed at that moment).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_first_connection_lost_before_go_heals() {
+    let before_go = ProxyPlan {
+        cut_after: Some(HANDSHAKES),
+        ..ProxyPlan::default()
+    };
+    let f = faulty(before_go, Duration::from_secs(20)).await;
+    let o = &f.o;
+    assert!(o.sent.is_ok(), "sender: {:?}", o.sent);
+    assert!(o.received.is_ok(), "receiver: {:?}", o.received);
+    assert_eq!(o.sender.attempts, [2], "{:?}", o.sender);
+    assert_eq!(o.receiver.attempts, [2], "{:?}", o.receiver);
+    assert_eq!(
+        o.receiver.paths.len(),
+        1,
+        "connected once: {:?}",
+        o.receiver
+    );
+    assert!(std::fs::read(f.out.join("big.bin")).expect("received") == f.data);
+}

@@ -44,6 +44,9 @@ const MAX_BACKOFF: Duration = Duration::from_secs(8);
 const REJOIN_AFTER: Duration = Duration::from_secs(10);
 /// How long a finished receiver tries to leave its `native-done` in the mailbox.
 const TELL_DONE: Duration = Duration::from_secs(5);
+/// How long a side whose first connection failed listens for the peer asking
+/// to reconnect (a peer whose path broke at once asks within a second).
+const FOLLOW_WINDOW: Duration = Duration::from_secs(5);
 
 /// What healing a broken link gives.
 pub(super) enum Healed {
@@ -136,14 +139,38 @@ impl Healing {
         }
     }
 
-    /// The first connection (the hints exchanged already).
+    /// The first connection (the hints exchanged already). When it fails, the
+    /// peer may still have won a path that broke before we read its `go` (a
+    /// relay killed at that moment): such a peer asks to reconnect at once,
+    /// and we follow it instead of failing.
     pub(super) async fn first(
-        &self,
-        prep: TransitPrep,
-        peer: &TransitMessage,
+        &mut self,
+        (prep, peer): (TransitPrep, &TransitMessage),
+        wormhole: &mut Wormhole,
+        transit: &TransitConfig,
         ui: &mut dyn Ui,
     ) -> Result<Link> {
-        connect(prep, (self.role, self.agreed), (&self.key, peer), ui).await
+        let e = match connect(prep, (self.role, self.agreed), (&self.key, peer), ui).await {
+            Ok(link) => return Ok(link),
+            Err(e) => e,
+        };
+        if !self.allowed() || !matches!(e, Error::Network(_)) {
+            return Err(e);
+        }
+        let asked = tokio::time::timeout(FOLLOW_WINDOW, peer_reconnects(wormhole)).await;
+        if !matches!(asked, Ok(Ok(true))) {
+            return Err(e);
+        }
+        match self.reconnect(wormhole, transit, &e, ui).await? {
+            Healed::Link(link) => Ok(*link),
+            Healed::PeerFinished => Err(e),
+        }
+    }
+
+    /// Both sides can reconnect, and attempts are left.
+    fn allowed(&self) -> bool {
+        let on = self.agreed.features.reconnect && !self.patience.is_zero();
+        on && self.attempt < MAX_ATTEMPTS
     }
 
     /// Whether `e` is a broken connection that both sides can heal: the
@@ -154,8 +181,7 @@ impl Healing {
             Error::Peer(PeerError::Vanished)
                 | Error::Network(NetworkError::Lost(_) | NetworkError::Silent(_))
         );
-        let allowed = self.agreed.features.reconnect && !self.patience.is_zero();
-        broken && allowed && self.attempt < MAX_ATTEMPTS
+        broken && self.allowed()
     }
 
     /// After `link` failed with `e`: a new link if the failure heals, else the
@@ -290,6 +316,18 @@ impl Healing {
             }
         }
     }
+}
+
+/// Whether the peer's next mailbox message asks to reconnect (it stays
+/// there for whoever reads next).
+async fn peer_reconnects(wormhole: &mut Wormhole) -> Result<bool> {
+    let bytes = wormhole.receive_rejoining().await?;
+    let asks = matches!(
+        MailboxMessage::decode(&bytes),
+        Ok(MailboxMessage::NativeReconnect(_))
+    );
+    wormhole.put_back(bytes);
+    Ok(asks)
 }
 
 /// Failures worth another attempt: the network, or the mailbox server.

@@ -51,8 +51,8 @@ pub(crate) async fn receive(
     let peer = decode(first)?;
     let prep = send_hints(wormhole, (transit, agreed)).await?;
     keeping.prepare(wormhole, (agreed, transit), output_dir);
-    let healing = Healing::new(wormhole, (Role::Receiver, agreed), transit)?;
-    let link = healing.first(prep, &peer, ui).await?;
+    let mut healing = Healing::new(wormhole, (Role::Receiver, agreed), transit)?;
+    let link = healing.first((prep, &peer), wormhole, transit, ui).await?;
     let to = (transit, output_dir);
     heal_until_done((link, healing), wormhole, to, keeping, ui).await
 }

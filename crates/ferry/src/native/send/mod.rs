@@ -48,7 +48,7 @@ pub(crate) async fn send(
     let scanning = scan(selection, false);
     let peer = peer_hints(wormhole).await?;
     let mut healing = Healing::new(wormhole, (Role::Sender, agreed), transit)?;
-    let mut link = healing.first(prep, &peer, ui).await?;
+    let mut link = healing.first((prep, &peer), wormhole, transit, ui).await?;
     let stop = Cancel::new();
     let (source, hashes) = match scanned(scanning, &stop).await {
         Ok(scanned) => scanned,
