@@ -32,6 +32,7 @@ pub mod session;
 mod sim;
 #[cfg(test)]
 mod test_vectors;
+pub mod torrent;
 pub mod transfer;
 pub mod transit;
 pub mod wire;

@@ -1,0 +1,3 @@
+//! BitTorrent, sans-IO: bencode, and (to come) metainfo, magnet links and the peer wire.
+
+pub mod bencode;
