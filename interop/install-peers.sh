@@ -11,6 +11,9 @@ PY_PKGS=(magic-wormhole==0.24.0 magic-wormhole-mailbox-server==0.8.0 magic-wormh
 LS_PKGS=(localsendd==0.1.1 localsend-cli==0.1.1 requests==2.34.2 cryptography==50.0.2)
 # bench/serve's independent mailbox load generator (bench/lib/ws_loadgen.py).
 BENCH_PKGS=(websockets==17.4)
+# BitTorrent (issue 16): libtorrent 2.x's Python bindings (the reference for v1, v2 and
+# hybrid torrents, and a peer) and torf (v1 torrents); installed beside the wormhole peers.
+BT_PKGS=(libtorrent==2.1.1 torf==4.3.1)
 RS_CLI_VERSION=0.8.1
 mkdir -p "$PEERS"
 
@@ -46,6 +49,14 @@ command -v runuser >/dev/null || need_apt+=(util-linux)
 # miniupnpd (its nftables build) mapping ports by UPnP-IGD, NAT-PMP and PCP.
 command -v nft >/dev/null || need_apt+=(nftables)
 command -v miniupnpd >/dev/null || need_apt+=(miniupnpd-nftables)
+# BitTorrent peers and tools (issue 16): clients that seed to and fetch from ferry, a
+# tracker, and mktorrent for bench/torrent's create rate.
+command -v transmission-cli >/dev/null || need_apt+=(transmission-cli)
+command -v transmission-daemon >/dev/null || need_apt+=(transmission-daemon)
+command -v aria2c >/dev/null || need_apt+=(aria2)
+command -v qbittorrent-nox >/dev/null || need_apt+=(qbittorrent-nox)
+command -v opentracker >/dev/null || need_apt+=(opentracker)
+command -v mktorrent >/dev/null || need_apt+=(mktorrent)
 if [ ${#need_apt[@]} -gt 0 ]; then
   log "apt-get install ${need_apt[*]}"
   export DEBIAN_FRONTEND=noninteractive
@@ -78,6 +89,13 @@ if [ ! -e "$bench_stamp" ]; then
   touch "$bench_stamp"
 fi
 
+bt_stamp="$PEERS/venv/.ferry-bt-$(echo "${BT_PKGS[*]}" | sha256sum | cut -c1-12)"
+if [ ! -e "$bt_stamp" ]; then
+  log "BitTorrent packages ${BT_PKGS[*]}"
+  "$PEERS/venv/bin/pip" install -q "${BT_PKGS[@]}" >&2
+  touch "$bt_stamp"
+fi
+
 # Reinstall when the cached binary is missing or another version (the pin changed).
 if ! "$PEERS/cargo/bin/wormhole-rs" --version 2>/dev/null | grep -qx "wormhole-rs $RS_CLI_VERSION"; then
   log "cargo install magic-wormhole-cli $RS_CLI_VERSION (several minutes, once)"
@@ -98,5 +116,9 @@ wormhole-william --version >&2
 "$PEERS/venv/bin/localsendd" --help >/dev/null
 "$PEERS/venv/bin/localsendctl" --help >/dev/null
 env -u REQUESTS_CA_BUNDLE -u CURL_CA_BUNDLE "$PEERS/venv/bin/localsend-cli" --help >/dev/null
+"$PEERS/venv/bin/python3" -c 'import libtorrent, torf; print("libtorrent", libtorrent.__version__)' >&2
+for tool in transmission-cli transmission-daemon aria2c qbittorrent-nox opentracker mktorrent; do
+  command -v "$tool" >/dev/null || { log "missing $tool"; exit 1; }
+done
 
 echo "$PEERS"
