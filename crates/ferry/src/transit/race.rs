@@ -224,9 +224,13 @@ impl Candidate {
                 stream.flush().await?;
                 expect(&mut stream, RELAY_OK).await?;
             }
-            stream.write_all(self.hs.ours()).await?;
-            stream.flush().await?;
-            expect(&mut stream, self.hs.expected()).await?;
+            if self.role == Role::Receiver && self.relay_line.is_some() {
+                answer_sender(&mut stream, &self.hs).await?;
+            } else {
+                stream.write_all(self.hs.ours()).await?;
+                stream.flush().await?;
+                expect(&mut stream, self.hs.expected()).await?;
+            }
             if self.role == Role::Receiver {
                 expect(&mut stream, GO).await?;
             }
@@ -303,19 +307,66 @@ async fn connect(target: &Target, trust: &Trust) -> std::io::Result<Conn> {
     Ok(Conn::Other(Box::new(tls)))
 }
 
+/// How long a receiver on a relay waits for the sender's handshake before sending its own.
+const SENDER_FIRST_WAIT: Duration = Duration::from_millis(250);
+
+/// The receiver's half of the handshake on a relay: the sender's string first (for up to
+/// [`SENDER_FIRST_WAIT`]), then ours. wormhole-william 1.0.6, as a sender, can close its
+/// own winning relay connection when our string is already waiting as it reads the relay's
+/// `ok` (a goroutine of its that watches a cancel channel runs late; seen in CI under
+/// load: "use of closed network connection"). Answering makes its read wait, which lets
+/// that goroutine finish first. A sender that waits for us costs only the bounded wait.
+async fn answer_sender<S>(stream: &mut S, hs: &Handshake) -> std::io::Result<()>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    let want = hs.expected();
+    let mut got = vec![0u8; want.len()];
+    let mut filled = 0;
+    let early = tokio::time::timeout(SENDER_FIRST_WAIT, async {
+        while filled < got.len() {
+            // `read` is cancel-safe: `filled` counts what arrived before the wait ended.
+            match stream.read(&mut got[filled..]).await? {
+                0 => return Err(std::io::ErrorKind::UnexpectedEof.into()),
+                n => filled += n,
+            }
+        }
+        Ok(())
+    })
+    .await;
+    if let Ok(Err(e)) = early {
+        return Err(e);
+    }
+    stream.write_all(hs.ours()).await?;
+    stream.flush().await?;
+    stream.read_exact(&mut got[filled..]).await?;
+    if got != want {
+        return Err(unexpected_bytes());
+    }
+    Ok(())
+}
+
 /// Reads exactly `want.len()` bytes and checks them.
 async fn expect<S: AsyncRead + Unpin>(stream: &mut S, want: &[u8]) -> std::io::Result<()> {
     let mut got = vec![0u8; want.len()];
     stream.read_exact(&mut got).await?;
     if got != want {
-        return Err(std::io::Error::new(
-            std::io::ErrorKind::InvalidData,
-            "unexpected handshake bytes",
-        ));
+        return Err(unexpected_bytes());
     }
     Ok(())
+}
+
+fn unexpected_bytes() -> std::io::Error {
+    std::io::Error::new(
+        std::io::ErrorKind::InvalidData,
+        "unexpected handshake bytes",
+    )
 }
 
 fn timed_out(what: &str) -> std::io::Error {
     std::io::Error::new(std::io::ErrorKind::TimedOut, format!("{what} timed out"))
 }
+
+#[cfg(test)]
+#[path = "race_tests.rs"]
+mod tests;

@@ -1,0 +1,88 @@
+use std::time::Duration;
+
+use tokio::io::{duplex, AsyncReadExt, AsyncWriteExt, DuplexStream};
+
+use super::*;
+
+fn receiver_on_relay() -> (Candidate, Handshake) {
+    let key = TransitKey::from_bytes([3; 32]);
+    let timing = Timing::default();
+    let line = relay_line(&key, "0123456789abcdef");
+    let ours = Handshake::new(&key, Role::Receiver);
+    let c = Candidate::new(Role::Receiver, ours, Some(line), Duration::ZERO, &timing);
+    (c, Handshake::new(&key, Role::Sender))
+}
+
+/// Plays the relay and the sender: reads the relay line, answers `ok`.
+async fn relay_says_ok(far: &mut DuplexStream, c: &Candidate) {
+    let mut line = vec![0u8; c.relay_line.as_ref().unwrap().len()];
+    far.read_exact(&mut line).await.unwrap();
+    far.write_all(RELAY_OK).await.unwrap();
+}
+
+async fn nothing_for(far: &mut DuplexStream, wait: Duration) -> bool {
+    let mut byte = [0u8; 1];
+    tokio::time::timeout(wait, far.read(&mut byte))
+        .await
+        .is_err()
+}
+
+/// On a relay the receiver answers the sender's handshake instead of racing it
+/// (wormhole-william closes its own connection when ours is already waiting).
+#[tokio::test(start_paused = true)]
+async fn a_receiver_on_a_relay_answers_the_senders_handshake() {
+    let (c, sender) = receiver_on_relay();
+    let (near, mut far) = duplex(4096);
+    let done = tokio::spawn({
+        let c = c.clone();
+        async move { c.handshake(near).await.map(|_| ()) }
+    });
+    relay_says_ok(&mut far, &c).await;
+    assert!(nothing_for(&mut far, Duration::from_millis(100)).await);
+    // The sender's string in two pieces: the receiver keeps what came first.
+    let (head, tail) = sender.ours().split_at(10);
+    far.write_all(head).await.unwrap();
+    far.write_all(tail).await.unwrap();
+    let mut theirs = vec![0u8; sender.expected().len()];
+    far.read_exact(&mut theirs).await.unwrap();
+    assert_eq!(theirs, sender.expected());
+    far.write_all(GO).await.unwrap();
+    done.await.unwrap().expect("handshake passes");
+}
+
+/// A sender that waits for the receiver first still meets it, after the bounded wait.
+#[tokio::test(start_paused = true)]
+async fn a_sender_that_waits_gets_the_receivers_handshake_after_the_wait() {
+    let (c, sender) = receiver_on_relay();
+    let (near, mut far) = duplex(4096);
+    let done = tokio::spawn({
+        let c = c.clone();
+        async move { c.handshake(near).await.map(|_| ()) }
+    });
+    relay_says_ok(&mut far, &c).await;
+    let start = tokio::time::Instant::now();
+    let mut theirs = vec![0u8; sender.expected().len()];
+    far.read_exact(&mut theirs).await.unwrap();
+    assert_eq!(start.elapsed(), SENDER_FIRST_WAIT);
+    assert_eq!(theirs, sender.expected());
+    far.write_all(sender.ours()).await.unwrap();
+    far.write_all(GO).await.unwrap();
+    done.await.unwrap().expect("handshake passes");
+}
+
+/// Wrong bytes from the sender still end the candidate, whether early or late.
+#[tokio::test(start_paused = true)]
+async fn a_wrong_sender_handshake_is_refused() {
+    let (c, sender) = receiver_on_relay();
+    let (near, mut far) = duplex(4096);
+    let done = tokio::spawn({
+        let c = c.clone();
+        async move { c.handshake(near).await.map(|_| ()) }
+    });
+    relay_says_ok(&mut far, &c).await;
+    let mut wrong = sender.ours().to_vec();
+    wrong[12] ^= 1;
+    far.write_all(&wrong).await.unwrap();
+    let err = done.await.unwrap().expect_err("refused");
+    assert_eq!(err.kind(), std::io::ErrorKind::InvalidData);
+}
