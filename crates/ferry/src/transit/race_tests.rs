@@ -13,11 +13,18 @@ fn receiver_on_relay() -> (Candidate, Handshake) {
     (c, Handshake::new(&key, Role::Sender))
 }
 
-/// Plays the relay and the sender: reads the relay line, answers `ok`.
-async fn relay_says_ok(far: &mut DuplexStream, c: &Candidate) {
+type Done = tokio::task::JoinHandle<std::io::Result<()>>;
+
+/// Starts the receiver's handshake and plays the relay (reads the relay line, answers
+/// `ok`); the far end then plays the sender.
+async fn start() -> (Handshake, DuplexStream, Done) {
+    let (c, sender) = receiver_on_relay();
+    let (near, mut far) = duplex(4096);
     let mut line = vec![0u8; c.relay_line.as_ref().unwrap().len()];
+    let done = tokio::spawn(async move { c.handshake(near).await.map(|_| ()) });
     far.read_exact(&mut line).await.unwrap();
     far.write_all(RELAY_OK).await.unwrap();
+    (sender, far, done)
 }
 
 async fn nothing_for(far: &mut DuplexStream, wait: Duration) -> bool {
@@ -31,13 +38,7 @@ async fn nothing_for(far: &mut DuplexStream, wait: Duration) -> bool {
 /// (wormhole-william closes its own connection when ours is already waiting).
 #[tokio::test(start_paused = true)]
 async fn a_receiver_on_a_relay_answers_the_senders_handshake() {
-    let (c, sender) = receiver_on_relay();
-    let (near, mut far) = duplex(4096);
-    let done = tokio::spawn({
-        let c = c.clone();
-        async move { c.handshake(near).await.map(|_| ()) }
-    });
-    relay_says_ok(&mut far, &c).await;
+    let (sender, mut far, done) = start().await;
     assert!(nothing_for(&mut far, Duration::from_millis(100)).await);
     // The sender's string in two pieces: the receiver keeps what came first.
     let (head, tail) = sender.ours().split_at(10);
@@ -53,13 +54,7 @@ async fn a_receiver_on_a_relay_answers_the_senders_handshake() {
 /// A sender that waits for the receiver first still meets it, after the bounded wait.
 #[tokio::test(start_paused = true)]
 async fn a_sender_that_waits_gets_the_receivers_handshake_after_the_wait() {
-    let (c, sender) = receiver_on_relay();
-    let (near, mut far) = duplex(4096);
-    let done = tokio::spawn({
-        let c = c.clone();
-        async move { c.handshake(near).await.map(|_| ()) }
-    });
-    relay_says_ok(&mut far, &c).await;
+    let (sender, mut far, done) = start().await;
     let start = tokio::time::Instant::now();
     let mut theirs = vec![0u8; sender.expected().len()];
     far.read_exact(&mut theirs).await.unwrap();
@@ -73,13 +68,7 @@ async fn a_sender_that_waits_gets_the_receivers_handshake_after_the_wait() {
 /// Wrong bytes from the sender still end the candidate, whether early or late.
 #[tokio::test(start_paused = true)]
 async fn a_wrong_sender_handshake_is_refused() {
-    let (c, sender) = receiver_on_relay();
-    let (near, mut far) = duplex(4096);
-    let done = tokio::spawn({
-        let c = c.clone();
-        async move { c.handshake(near).await.map(|_| ()) }
-    });
-    relay_says_ok(&mut far, &c).await;
+    let (sender, mut far, done) = start().await;
     let mut wrong = sender.ours().to_vec();
     wrong[12] ^= 1;
     far.write_all(&wrong).await.unwrap();
