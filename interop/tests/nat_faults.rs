@@ -4,7 +4,8 @@
 //! and started again, the sender suspended (SIGSTOP) for 45 s — each in the middle
 //! of a transfer. Every case must end with the same code, inside its bound, with the
 //! file verified byte for byte; where the connection cannot survive, the receiver
-//! must have said it was reconnecting.
+//! must have said it was reconnecting. Except for the relay restart (relayed on
+//! purpose), each starts on a hole-punched QUIC path: the heals are QUIC heals.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -52,6 +53,21 @@ impl Ended {
             "after {took:?} (connected again after {healed:?})\n{}\n{}",
             self.sender, self.receiver
         )
+    }
+
+    /// The receiver's `Connected (…)` lines, in order: which paths carried it.
+    fn paths(&self) -> Vec<String> {
+        let text = self.receiver.stderr_text();
+        let lines = text.lines().filter_map(|l| l.strip_prefix("Connected ("));
+        lines.map(|l| l.trim_end_matches(").").to_owned()).collect()
+    }
+
+    /// Two port-preserving NATs: the transfer starts on a hole-punched QUIC path, so
+    /// a case that heals heals a QUIC connection.
+    fn started_on_quic(&self) {
+        let paths = self.paths();
+        let first = paths.first().map(String::as_str).unwrap_or("");
+        assert!(first.starts_with("direct, QUIC "), "{}", self.report());
     }
 
     fn reconnected(&self) -> bool {
@@ -126,10 +142,11 @@ fn finish(mut pair: Pair, fault: Instant, bound: Duration, case: &str) -> Ended 
         healed,
     };
     println!(
-        "fault-case {case}: ok={} took={:.1} healed={}",
+        "fault-case {case}: ok={} took={:.1} healed={} paths={}",
         ended.sender.succeeded() && ended.receiver.succeeded(),
         ended.took.as_secs_f64(),
-        healed.map_or("-".into(), |h| format!("{:.1}", h.as_secs_f64()))
+        healed.map_or("-".into(), |h| format!("{:.1}", h.as_secs_f64())),
+        ended.paths().join(" → ")
     );
     let report = ended.report();
     assert!(
@@ -174,6 +191,7 @@ fn a_5_s_cut_is_ridden_out() {
         Duration::from_secs(40),
         "a_5_s_cut_is_ridden_out",
     );
+    ended.started_on_quic();
     assert!(!ended.reconnected(), "{}", ended.report());
 }
 
@@ -185,6 +203,7 @@ fn a_60_s_cut_heals() {
     let pair = start(&lab, &[]);
     let fault = cut_for(&lab, 60);
     let ended = finish(pair, fault, Duration::from_secs(110), "a_60_s_cut_heals");
+    ended.started_on_quic();
     assert!(ended.reconnected(), "{}", ended.report());
 }
 
@@ -202,6 +221,7 @@ fn a_receiver_that_moves_to_a_new_address() {
         Duration::from_secs(90),
         "a_receiver_that_moves_to_a_new_address",
     );
+    ended.started_on_quic();
     assert!(ended.reconnected(), "{}", ended.report());
 }
 
@@ -257,5 +277,6 @@ fn a_sender_suspended_for_45_s() {
         Duration::from_secs(95),
         "a_sender_suspended_for_45_s",
     );
+    ended.started_on_quic();
     assert!(ended.reconnected(), "{}", ended.report());
 }
