@@ -4,9 +4,9 @@
   bt_libtorrent.py create --mode v1|v2|hybrid --piece-size BYTES [--tracker URL]... -o FILE PATH
       writes a .torrent for PATH (a file or a directory) and prints `magnet <uri>`,
       `btih <hex>` (v1 and hybrid), `btmh <hex>` (v2 and hybrid) and `seconds <hashing time>`.
-  bt_libtorrent.py run --listen PORT --save DIR (--torrent FILE | --magnet URI)
+  bt_libtorrent.py run --ip IP --listen PORT --save DIR (--torrent FILE | --magnet URI)
                       [--peer IP:PORT]... [--seed] [--exit-when-complete]
-      one session on 127.0.0.1:PORT with DHT, local service discovery, UPnP, NAT-PMP and uTP
+      one session on IP:PORT with DHT, local service discovery, UPnP, NAT-PMP and uTP
       off; connects to every --peer (again every second while it has none). Prints, one per
       line: `listening IP:PORT`, `metadata` (a magnet's info dictionary arrived), `progress
       DONE TOTAL PEERS`, `complete` (every piece verified by libtorrent and written to its
@@ -60,21 +60,22 @@ def create(args):
     say("seconds", f"{seconds:.3f}")
 
 
-def session(port):
+def session(ip, port):
     return lt.session({
-        "listen_interfaces": f"127.0.0.1:{port}",
-        "outgoing_interfaces": "127.0.0.1",
+        "listen_interfaces": f"{ip}:{port}",
         "enable_dht": False,
         "enable_lsd": False,
         "enable_upnp": False,
         "enable_natpmp": False,
         "enable_incoming_utp": False,
         "enable_outgoing_utp": False,
-        # Every peer in a test is 127.0.0.1, on another port.
+        # Every peer in a test has the same address, on another port.
         "allow_multiple_connections_per_ip": True,
         "alert_mask": lt.alert.category_t.error_notification
         | lt.alert.category_t.status_notification
-        | lt.alert.category_t.tracker_notification,
+        | lt.alert.category_t.tracker_notification
+        | lt.alert.category_t.connect_notification
+        | lt.alert.category_t.peer_notification,
     })
 
 
@@ -111,6 +112,9 @@ def report_alerts(ses, state):
             say("tracker", a.message())
         elif isinstance(a, lt.tracker_error_alert):
             say("tracker-error", a.message())
+        elif isinstance(a, (lt.peer_connect_alert, lt.peer_disconnected_alert,
+                            lt.peer_error_alert, lt.peer_blocked_alert)):
+            say("peer", a.message())
         elif isinstance(a, lt.save_resume_data_alert):
             # Requested with flush_disk_cache: every verified piece is in the files now.
             say(state["said"])
@@ -122,7 +126,7 @@ def report_alerts(ses, state):
 
 
 def run(args):
-    ses = session(args.listen)
+    ses = session(args.ip, args.listen)
     handle = ses.add_torrent(add_params(args))
     wanted = peers(args)
     state = {"errors": 0, "said": None, "connected": 0.0, "last": None, "flushed": False}
@@ -158,6 +162,7 @@ def main():
     c.add_argument("path")
     r = sub.add_parser("run")
     r.add_argument("--listen", type=int, required=True)
+    r.add_argument("--ip", default="127.0.0.1")
     r.add_argument("--save", required=True)
     r.add_argument("--torrent")
     r.add_argument("--magnet")

@@ -203,10 +203,11 @@ fn magnet_libtorrent_to_qbittorrent() {
     fx.assert_fetched(&[], &[seeder.as_ref(), leecher.as_ref()]);
 }
 
-/// Neither aria2 nor transmission can be told about a peer: they meet through opentracker
-/// (HTTP announce), transmission starting from a magnet link whose `tr=` names it.
+/// aria2 cannot be told about a peer: libtorrent finds the aria2 seeder through opentracker
+/// (HTTP announce). Transmission and aria2 as leechers get the seeder's address from the
+/// tracker too but never dial it (docs/torrent/peers.md).
 #[test]
-fn tracker_aria2_to_transmission_magnet() {
+fn tracker_aria2_to_libtorrent() {
     let env = TestEnv::get();
     let mut tracker = Tracker::start(env);
     let fx = Fixture::new(env, TorrentMode::V1, &[tracker.http_url()]);
@@ -214,8 +215,7 @@ fn tracker_aria2_to_transmission_magnet() {
     tracker.allow(&btih);
     let seeder = Client::Aria2.seed(env, &fx.torrent.path, &fx.seed_dir(), &Peers::default());
     tracker.wait_seeders(&btih, 1, FETCH_TIMEOUT);
-    let magnet = Source::Magnet(fx.torrent.magnet_with_trackers(&[tracker.http_url()]));
-    let mut leecher = Client::Transmission.fetch(env, &magnet, &fx.out_dir(), &Peers::default());
+    let mut leecher = Client::Libtorrent.fetch(env, &fx.file(), &fx.out_dir(), &Peers::default());
     if let Err(e) = leecher.wait_complete(FETCH_TIMEOUT) {
         panic!(
             "{e}\n{}\n{}\n{}",

@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 use tempfile::TempDir;
 
 use super::START_TIMEOUT;
-use super::{free_port, http, loopback, poll_until, wait_port, Job, Role, Source, Swarm};
+use super::{bt_addr, free_port, http, poll_until, wait_port, Job, Role, Source, Swarm};
 use crate::process::{Invocation, Running};
 use crate::TestEnv;
 
@@ -40,7 +40,7 @@ impl Aria2 {
             Source::Magnet(uri) => inv.arg(uri),
         };
         let mut run = Running::spawn(&inv).expect("spawn aria2c");
-        if let Err(e) = wait_port(rpc_port, &mut run, START_TIMEOUT) {
+        if let Err(e) = wait_port("127.0.0.1", rpc_port, &mut run, START_TIMEOUT) {
             panic!("{e}\n{}", run.into_outcome());
         }
         Aria2 {
@@ -97,7 +97,8 @@ pub fn info_hash(torrent: &Path) -> Result<String, String> {
     }
 }
 
-/// DHT (v4 and v6), local peer discovery and PEX off; one listening port on 127.0.0.1; plain
+/// DHT (v4 and v6), local peer discovery and PEX off; it announces BT_IP (and listens on every
+/// address, of which the test namespace has only lo's); plain
 /// connections allowed; no preallocation (it would write the whole file first).
 fn common_args(port: u16, rpc_port: u16) -> Vec<String> {
     [
@@ -106,7 +107,6 @@ fn common_args(port: u16, rpc_port: u16) -> Vec<String> {
         "--bt-enable-lpd=false",
         "--enable-peer-exchange=false",
         "--disable-ipv6=true",
-        "--bt-external-ip=127.0.0.1",
         "--bt-require-crypto=false",
         "--file-allocation=none",
         "--bt-save-metadata=false",
@@ -154,7 +154,7 @@ fn is_complete(downloads: &[Value]) -> Result<bool, String> {
 
 impl Swarm for Aria2 {
     fn listen_addr(&self) -> SocketAddr {
-        loopback(self.port)
+        bt_addr(self.port)
     }
 
     fn wait_complete(&mut self, timeout: Duration) -> Result<(), String> {

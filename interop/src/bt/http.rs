@@ -38,11 +38,23 @@ pub(super) fn request(
     headers: &[(&str, &str)],
     body: &[u8],
 ) -> Result<Response, String> {
-    let fail = |e: std::io::Error| format!("{method} 127.0.0.1:{port}{path}: {e}");
-    let mut stream = TcpStream::connect(("127.0.0.1", port)).map_err(fail)?;
+    request_to("127.0.0.1", port, method, path, headers, body)
+}
+
+/// A request to `ip`:`port`.
+pub(super) fn request_to(
+    ip: &str,
+    port: u16,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> Result<Response, String> {
+    let fail = |e: std::io::Error| format!("{method} {ip}:{port}{path}: {e}");
+    let mut stream = TcpStream::connect((ip, port)).map_err(fail)?;
     stream.set_read_timeout(Some(TIMEOUT)).map_err(fail)?;
     let mut head = format!(
-        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\
+        "{method} {path} HTTP/1.1\r\nHost: {ip}:{port}\r\nConnection: close\r\n\
          Content-Length: {}\r\n",
         body.len()
     );

@@ -4,7 +4,7 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use super::{free_port, loopback, torrent::driver, Job, Role, Source, Swarm};
+use super::{bt_addr, free_port, torrent::driver, Job, Role, Source, Swarm, BT_IP};
 use crate::process::Running;
 use crate::TestEnv;
 
@@ -18,8 +18,15 @@ impl Libtorrent {
     pub(super) fn start(env: &TestEnv, job: &Job) -> Libtorrent {
         let port = free_port();
         let mut inv = driver(env, "libtorrent", job.dir);
-        inv.args(["run", "--listen", &port.to_string(), "--save"])
-            .arg(job.dir);
+        inv.args([
+            "run",
+            "--ip",
+            BT_IP,
+            "--listen",
+            &port.to_string(),
+            "--save",
+        ])
+        .arg(job.dir);
         match job.source {
             Source::File(path) => inv.arg("--torrent").arg(path),
             Source::Magnet(uri) => inv.args(["--magnet", uri]),
@@ -43,7 +50,7 @@ impl Libtorrent {
 
 impl Swarm for Libtorrent {
     fn listen_addr(&self) -> SocketAddr {
-        loopback(self.port)
+        bt_addr(self.port)
     }
 
     fn wait_complete(&mut self, timeout: Duration) -> Result<(), String> {

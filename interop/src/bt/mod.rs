@@ -8,9 +8,9 @@
 //! - [`Tracker`]: opentracker on free loopback ports (HTTP and UDP announce URLs);
 //! - [`Torrent`]: a `.torrent` made by libtorrent (v1, v2 or hybrid) and its magnet link.
 //!
-//! Every client runs with DHT, local service discovery, UPnP/NAT-PMP, PEX and uTP off and
-//! binds 127.0.0.1; the tests also run inside `interop/run-in-netns.sh`, where nothing but
-//! loopback exists.
+//! Every client runs with DHT, local service discovery, UPnP/NAT-PMP, PEX and uTP off, and
+//! speaks BitTorrent on [`BT_IP`] (its control API stays on 127.0.0.1); the tests run inside
+//! `interop/run-in-netns.sh`, where nothing but loopback exists.
 
 pub mod aria2;
 mod http;
@@ -31,6 +31,12 @@ use crate::TestEnv;
 pub use aria2::info_hash as aria2_info_hash;
 pub use torrent::{Torrent, TorrentMode};
 pub use tracker::Tracker;
+
+/// The address every client listens on, announces from and is dialled at: 198.18.0.1, the
+/// benchmarking-range address `interop/run-in-netns.sh` puts on lo. Not 127.0.0.1, because
+/// transmission 3.00 never dials a 127/8 peer (a "martian" address to it), so a loopback
+/// peer from a tracker would be ignored.
+pub const BT_IP: &str = "198.18.0.1";
 
 /// How long a client gets to start listening (its RPC or its peer port).
 const START_TIMEOUT: Duration = Duration::from_secs(20);
@@ -190,10 +196,10 @@ pub fn free_port() -> u16 {
     l.local_addr().expect("local addr").port()
 }
 
-/// Waits until 127.0.0.1:`port` accepts connections while `server` runs.
-fn wait_port(port: u16, server: &mut Running, timeout: Duration) -> Result<(), String> {
+/// Waits until `ip`:`port` accepts connections while `server` runs.
+fn wait_port(ip: &str, port: u16, server: &mut Running, timeout: Duration) -> Result<(), String> {
     let deadline = Instant::now() + timeout;
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+    while TcpStream::connect((ip, port)).is_err() {
         if server.poll_exit() {
             return Err(format!(
                 "{} exited before listening on {port}",
@@ -228,6 +234,7 @@ fn poll_until(
     }
 }
 
-fn loopback(port: u16) -> SocketAddr {
-    SocketAddr::from(([127, 0, 0, 1], port))
+/// [`BT_IP`]:`port`.
+fn bt_addr(port: u16) -> SocketAddr {
+    SocketAddr::new(BT_IP.parse().expect("BT_IP is an IP address"), port)
 }

@@ -10,7 +10,7 @@ use serde_json::Value;
 use tempfile::TempDir;
 
 use super::START_TIMEOUT;
-use super::{free_port, http, loopback, poll_until, wait_port, Job, Source, Swarm};
+use super::{bt_addr, free_port, http, poll_until, wait_port, Job, Source, Swarm, BT_IP};
 use crate::process::{Invocation, Running};
 use crate::TestEnv;
 
@@ -33,15 +33,15 @@ pub(super) struct Qbittorrent {
     _dir: TempDir,
 }
 
-/// DHT, LSD, PEX, UPnP/NAT-PMP off; TCP only (no uTP); bound to lo/127.0.0.1; no queueing
+/// DHT, LSD, PEX, UPnP/NAT-PMP off; TCP only (no uTP); bound to lo/BT_IP; no queueing
 /// (it would hold back a torrent); the legal notice accepted.
 fn config(port: u16, web_port: u16, save: &Path) -> String {
     format!(
         "[LegalNotice]\nAccepted=true\n\n\
          [BitTorrent]\nSession\\Port={port}\nSession\\DHTEnabled=false\n\
          Session\\LSDEnabled=false\nSession\\PeXEnabled=false\nSession\\BTProtocol=TCP\n\
-         Session\\Interface=lo\nSession\\InterfaceName=lo\nSession\\InterfaceAddress=127.0.0.1\n\
-         Session\\QueueingSystemEnabled=false\nSession\\DefaultSavePath={save}\n\
+         Session\\Interface=lo\nSession\\InterfaceName=lo\nSession\\InterfaceAddress={BT_IP}\n\
+         Session\\QueueingSystemEnabled=false\nSession\\MultiConnectionsPerIp=true\nSession\\DefaultSavePath={save}\n\
          Session\\AnonymousModeEnabled=false\n\n\
          [Network]\nPortForwardingEnabled=false\n\n\
          [Preferences]\nWebUI\\Address=127.0.0.1\nWebUI\\Port={web_port}\nWebUI\\UPnP=false\n\
@@ -64,7 +64,7 @@ impl Qbittorrent {
         let mut inv = Invocation::new("qbittorrent-nox", "qbittorrent-nox", dir.path().into());
         inv.arg(format!("--profile={}", dir.path().display()));
         let mut run = Running::spawn(&inv).expect("spawn qbittorrent-nox");
-        if let Err(e) = wait_port(web_port, &mut run, START_TIMEOUT) {
+        if let Err(e) = wait_port("127.0.0.1", web_port, &mut run, START_TIMEOUT) {
             panic!("{e}\n{}", run.into_outcome());
         }
         let peers = job
@@ -176,7 +176,7 @@ const FORM: &str = "application/x-www-form-urlencoded";
 
 impl Swarm for Qbittorrent {
     fn listen_addr(&self) -> SocketAddr {
-        loopback(self.port)
+        bt_addr(self.port)
     }
 
     fn wait_complete(&mut self, timeout: Duration) -> Result<(), String> {

@@ -3,19 +3,23 @@
 //! infohashes named by [`Tracker::allow`] are tracked (written to its file, then SIGHUP).
 
 use std::fmt::Write as _;
+use std::net::SocketAddr;
 use std::process::Command;
 use std::thread;
 use std::time::{Duration, Instant};
 
 use tempfile::TempDir;
 
-use super::{free_port, http, wait_port, POLL};
+use super::{free_port, http, wait_port, BT_IP, POLL};
 use crate::process::{Invocation, Running};
 use crate::TestEnv;
 
 const START_TIMEOUT: Duration = Duration::from_secs(10);
 /// Its whitelist, relative to its chroot (which is also its working directory).
 const WHITELIST: &str = "whitelist";
+/// An announce that adds no peer: port 1, already `stopped`.
+const PROBE: &str =
+    "&peer_id=-FI0000-000000000000&port=1&uploaded=0&downloaded=0&left=0&event=stopped&compact=1";
 
 /// A running opentracker, stopped (by its PID) on drop.
 pub struct Tracker {
@@ -33,7 +37,7 @@ impl Tracker {
         let (http_port, udp_port) = (free_port(), free_port());
         let mut inv = Invocation::new("opentracker", "opentracker", dir.path().into());
         // -d: its chroot (a dir of its own); -u: it drops root for this user.
-        inv.args(["-i", "127.0.0.1", "-p", &http_port.to_string()])
+        inv.args(["-i", BT_IP, "-p", &http_port.to_string()])
             .args([
                 "-P",
                 &udp_port.to_string(),
@@ -45,7 +49,7 @@ impl Tracker {
             ])
             .arg(dir.path());
         let mut run = Running::spawn(&inv).expect("spawn opentracker");
-        if let Err(e) = wait_port(http_port, &mut run, START_TIMEOUT) {
+        if let Err(e) = wait_port(BT_IP, http_port, &mut run, START_TIMEOUT) {
             panic!("{e}\n{}", run.into_outcome());
         }
         Tracker {
@@ -57,14 +61,15 @@ impl Tracker {
         }
     }
 
-    /// `http://127.0.0.1:PORT/announce` (libtorrent wants that path on a loopback tracker).
+    /// `http://BT_IP:PORT/announce`: the clients announce from BT_IP, the address the
+    /// tracker then hands out.
     pub fn http_url(&self) -> String {
-        format!("http://127.0.0.1:{}/announce", self.http_port)
+        format!("http://{BT_IP}:{}/announce", self.http_port)
     }
 
-    /// `udp://127.0.0.1:PORT/announce`.
+    /// `udp://BT_IP:PORT/announce`.
     pub fn udp_url(&self) -> String {
-        format!("udp://127.0.0.1:{}/announce", self.udp_port)
+        format!("udp://{BT_IP}:{}/announce", self.udp_port)
     }
 
     /// Tracks the infohash `hex` (40 hex digits: a v1 hash, or a v2 hash truncated to 20
@@ -78,9 +83,7 @@ impl Tracker {
         assert!(status.is_ok_and(|s| s.success()), "kill -HUP {pid}");
         // It reloads the list in a thread of its own: ask until it knows the hash. A
         // `stopped` announce adds no peer.
-        let probe = "&peer_id=-FI0000-000000000000&port=1&uploaded=0&downloaded=0&left=0\
-                     &event=stopped&compact=1";
-        self.wait("/announce", hex, probe, Duration::from_secs(5), |reply| {
+        self.wait("/announce", hex, PROBE, Duration::from_secs(5), |reply| {
             !reply.contains("not authorized")
         });
     }
@@ -104,7 +107,7 @@ impl Tracker {
         let path = format!("{path}?info_hash={}{rest}", url_bytes(&hex[..40]));
         let deadline = Instant::now() + timeout;
         loop {
-            let scrape = http::request(self.http_port, "GET", &path, &[], b"")
+            let scrape = http::request_to(BT_IP, self.http_port, "GET", &path, &[], b"")
                 .map(|r| r.text())
                 .unwrap_or_else(|e| e);
             if done(&scrape) {
@@ -119,10 +122,29 @@ impl Tracker {
         }
     }
 
+    /// The peers it hands out for `hex`: asked as a peer on port 1 that stops at once.
+    pub fn peers(&self, hex: &str) -> Result<Vec<SocketAddr>, String> {
+        let hash = url_bytes(&hex[..40]);
+        let ask = |probe: &str| {
+            let path = format!("/announce?info_hash={hash}{probe}&numwant=50");
+            http::request_to(BT_IP, self.http_port, "GET", &path, &[], b"")
+        };
+        let reply = ask(&PROBE.replace("&event=stopped", ""))?;
+        ask(PROBE)?;
+        let peers =
+            compact_peers(&reply.body).ok_or_else(|| format!("no peers in {:?}", reply.text()))?;
+        Ok(peers.into_iter().filter(|p| p.port() != 1).collect())
+    }
+
     /// What it printed, for a failure report.
     pub fn log(&self) -> String {
+        let peers: Vec<String> = self
+            .allowed
+            .iter()
+            .map(|hex| format!("{hex}: {:?}", self.peers(hex)))
+            .collect();
         format!(
-            "── opentracker (pid {})\n{}",
+            "── opentracker (pid {}), peers {peers:?}\n{}",
             self.run.pid(),
             self.run.output_so_far()
         )
@@ -136,4 +158,18 @@ fn url_bytes(hex: &str) -> String {
         let _ = write!(out, "%{}", String::from_utf8_lossy(pair));
     }
     out
+}
+
+/// The `peers` string of a compact announce reply: 6 bytes per IPv4 peer.
+fn compact_peers(reply: &[u8]) -> Option<Vec<SocketAddr>> {
+    let at = reply.windows(7).position(|w| w == b"5:peers")? + 7;
+    let rest = &reply[at..];
+    let colon = rest.iter().position(|&b| b == b':')?;
+    let len: usize = std::str::from_utf8(&rest[..colon]).ok()?.parse().ok()?;
+    let bytes = rest.get(colon + 1..colon + 1 + len)?;
+    let peer = |c: &[u8]| {
+        let ip = std::net::Ipv4Addr::new(c[0], c[1], c[2], c[3]);
+        SocketAddr::from((ip, u16::from_be_bytes([c[4], c[5]])))
+    };
+    Some(bytes.chunks_exact(6).map(peer).collect())
 }

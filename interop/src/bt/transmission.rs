@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 use tempfile::TempDir;
 
 use super::START_TIMEOUT;
-use super::{free_port, http, loopback, poll_until, wait_port, Job, Role, Source, Swarm};
+use super::{bt_addr, free_port, http, poll_until, wait_port, Job, Role, Source, Swarm, BT_IP};
 use crate::process::{Invocation, Running};
 use crate::TestEnv;
 
@@ -50,7 +50,7 @@ fn settings(rpc_port: u16, port: u16, download_dir: &Path) -> Value {
         "rpc-whitelist": "127.0.0.1",
         "peer-port": port,
         "peer-port-random-on-start": false,
-        "bind-address-ipv4": "127.0.0.1",
+        "bind-address-ipv4": BT_IP,
         "bind-address-ipv6": "::1",
         "dht-enabled": false,
         "lpd-enabled": false,
@@ -86,7 +86,7 @@ impl Transmission {
         );
         inv.arg("-f").arg("-g").arg(dir.path()).arg("--log-info");
         let mut run = Running::spawn(&inv).expect("spawn transmission-daemon");
-        if let Err(e) = wait_port(rpc_port, &mut run, START_TIMEOUT) {
+        if let Err(e) = wait_port("127.0.0.1", rpc_port, &mut run, START_TIMEOUT) {
             panic!("{e}\n{}", run.into_outcome());
         }
         let mut daemon = Transmission {
@@ -173,7 +173,7 @@ fn is_complete(t: &Value) -> Result<bool, String> {
 
 impl Swarm for Transmission {
     fn listen_addr(&self) -> SocketAddr {
-        loopback(self.port)
+        bt_addr(self.port)
     }
 
     fn wait_complete(&mut self, timeout: Duration) -> Result<(), String> {
