@@ -161,6 +161,10 @@ impl Swarm for Aria2 {
         poll_until(timeout, || is_complete(&self.downloads()?))
     }
 
+    fn pid(&self) -> u32 {
+        self.run.pid()
+    }
+
     fn log(&self) -> String {
         format!(
             "── aria2c (pid {}), last downloads: {}\n{}",

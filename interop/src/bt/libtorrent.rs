@@ -61,6 +61,10 @@ impl Swarm for Libtorrent {
         self.run.wait_for_output(line, timeout)
     }
 
+    fn pid(&self) -> u32 {
+        self.run.pid()
+    }
+
     fn log(&self) -> String {
         format!(
             "── libtorrent (pid {})\n{}",

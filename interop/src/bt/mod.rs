@@ -75,6 +75,33 @@ pub trait Swarm {
     fn wait_complete(&mut self, timeout: Duration) -> Result<(), String>;
     /// Everything the client said (and its state as last seen), for a failure report.
     fn log(&self) -> String;
+    /// The client's process (for its CPU time in /proc).
+    fn pid(&self) -> u32;
+}
+
+/// A seeder and a fetcher of one torrent, connected by hand: the fetcher dials the seeder
+/// when it can ([`Client::connects_to_given_peers`]), else it starts first and the seeder
+/// dials it. Returns (seeder, fetcher); wait on the fetcher.
+pub fn pair(
+    env: &TestEnv,
+    (seeder, fetcher): (Client, Client),
+    torrent: &Path,
+    seed_dir: &Path,
+    source: &Source,
+    out_dir: &Path,
+) -> (Box<dyn Swarm>, Box<dyn Swarm>) {
+    let to = |swarm: &dyn Swarm| Peers {
+        connect_to: vec![swarm.listen_addr()],
+    };
+    if fetcher.connects_to_given_peers() {
+        let seeding = seeder.seed(env, torrent, seed_dir, &Peers::default());
+        let fetching = fetcher.fetch(env, source, out_dir, &to(seeding.as_ref()));
+        (seeding, fetching)
+    } else {
+        let fetching = fetcher.fetch(env, source, out_dir, &Peers::default());
+        let seeding = seeder.seed(env, torrent, seed_dir, &to(fetching.as_ref()));
+        (seeding, fetching)
+    }
 }
 
 impl Client {

@@ -183,6 +183,10 @@ impl Swarm for Qbittorrent {
         poll_until(timeout, || self.poll())
     }
 
+    fn pid(&self) -> u32 {
+        self.run.pid()
+    }
+
     fn log(&self) -> String {
         format!(
             "── qbittorrent-nox (pid {}), last torrents/info: {}\n{}",

@@ -180,6 +180,10 @@ impl Swarm for Transmission {
         poll_until(timeout, || is_complete(&self.torrent()?))
     }
 
+    fn pid(&self) -> u32 {
+        self.run.pid()
+    }
+
     fn log(&self) -> String {
         format!(
             "── transmission-daemon (pid {}), last torrent-get: {}\n{}",
