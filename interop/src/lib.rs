@@ -25,6 +25,7 @@
 //! [`nat_lab`] puts two homes behind NAT routers (nftables, miniupnpd) with `ferry serve`
 //! between them, for the port-mapping and relay-fallback tests.
 
+pub mod bt;
 pub mod cases;
 pub mod code;
 pub mod data;
