@@ -4,6 +4,8 @@
 //! where torf shares the same files, and ferry's parser reads libtorrent's torrents to the
 //! same files and hashes. One Python process answers every case (src/torrent_known.py).
 
+#![allow(clippy::unwrap_used)] // helpers outside #[test] fns, in a test crate
+
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};

@@ -136,8 +136,9 @@ fn write_new(out: &Path, bytes: &[u8]) -> Result<()> {
             std::io::ErrorKind::AlreadyExists => exists(out.to_owned()),
             _ => anyhow::Error::new(e).context(format!("creating {}", out.display())),
         })?;
+    // No fsync: a .torrent is remade in seconds, and an fsync on a busy disk costs
+    // more than the hashing of a small tree.
     file.write_all(bytes)
-        .and_then(|()| file.sync_all())
         .with_context(|| format!("writing {}", out.display()))
 }
 
@@ -167,10 +168,13 @@ fn report(out: &Path, created: &Created, json: bool) {
         return;
     }
     eprintln!(
-        "Wrote {} ({} in {} files, pieces of {}).",
+        "Wrote {} ({} in {}, pieces of {}).",
         ferry_proto::transfer::path::escape_for_terminal(&out.display().to_string()),
         human(created.bytes),
-        created.files,
+        match created.files {
+            1 => "1 file".to_owned(),
+            n => format!("{n} files"),
+        },
         human(created.piece_length),
     );
     println!("{magnet}");

@@ -19,8 +19,6 @@
 
 use std::collections::BTreeMap;
 
-use ring::digest::{digest, SHA1_FOR_LEGACY_USE_ONLY};
-
 use super::bencode::{dict, Bencode};
 use super::merkle::{self, Hash};
 use super::metainfo::{
@@ -351,10 +349,11 @@ fn int(n: u64) -> Bencode {
     Bencode::Int(n as i64)
 }
 
-fn sha1(data: &[u8]) -> [u8; 20] {
-    let mut out = [0u8; 20];
-    out.copy_from_slice(digest(&SHA1_FOR_LEGACY_USE_ONLY, data).as_ref());
-    out
+/// SHA-1 from the `sha1` crate, not ring: it uses the CPU's SHA extensions (0.6
+/// CPU-s per GiB here, ring's portable SHA-1 2.6).
+pub(crate) fn sha1(data: &[u8]) -> [u8; 20] {
+    use sha1::Digest;
+    sha1::Sha1::digest(data).into()
 }
 
 fn insert(tree: &mut Bencode, path: &[String], leaf: Bencode) {

@@ -13,7 +13,7 @@ pub(crate) mod files;
 
 use std::collections::BTreeMap;
 
-use ring::digest::{digest, SHA1_FOR_LEGACY_USE_ONLY, SHA256};
+use ring::digest::{digest, SHA256};
 
 use super::bencode::{self, Dict, Value};
 use super::merkle::{self, Hash};
@@ -99,9 +99,7 @@ impl InfoHashes {
     pub fn of(info: &[u8], version: Version) -> Self {
         let mut hashes = InfoHashes::default();
         if version.has_v1() {
-            let mut v1 = [0u8; 20];
-            v1.copy_from_slice(digest(&SHA1_FOR_LEGACY_USE_ONLY, info).as_ref());
-            hashes.v1 = Some(v1);
+            hashes.v1 = Some(super::build::sha1(info));
         }
         if version.has_v2() {
             let mut v2 = [0u8; 32];
