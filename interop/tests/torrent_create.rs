@@ -229,3 +229,27 @@ fn ferry_makes_what_libtorrent_and_torf_make() {
         assert_eq!(theirs.piece_layers, ours.piece_layers, "{label}");
     }
 }
+
+#[test]
+fn an_existing_torrent_is_never_overwritten_and_help_teaches() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("f");
+    std::fs::write(&file, b"x").unwrap();
+    let out = dir.path().join("f.torrent");
+    std::fs::write(&out, b"mine").unwrap();
+    let done = Command::new(ferry_bin())
+        .args(["torrent", "create", "-o"])
+        .arg(&out)
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert_eq!(done.status.code(), Some(5), "refused locally");
+    assert!(String::from_utf8_lossy(&done.stderr).contains("already exists"));
+    assert_eq!(std::fs::read(&out).unwrap(), b"mine");
+    let help = Command::new(ferry_bin())
+        .args(["torrent", "--help"])
+        .output()
+        .unwrap();
+    assert!(help.status.success());
+    assert!(String::from_utf8_lossy(&help.stdout).contains("ferry torrent create"));
+}

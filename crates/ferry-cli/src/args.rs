@@ -46,7 +46,7 @@ pub enum Command {
     #[command(subcommand)]
     Lan(LanCommand),
     /// BitTorrent: make .torrent files and magnet links.
-    #[command(subcommand)]
+    #[command(subcommand, after_help = crate::torrent::TORRENT_HELP)]
     Torrent(TorrentCommand),
     /// Print a shell completion script (e.g. `ferry completions bash > /etc/bash_completion.d/ferry`).
     Completions {

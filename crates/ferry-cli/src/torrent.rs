@@ -17,6 +17,15 @@ use crate::bar::Bar;
 use crate::checks::Invalid;
 use crate::term::human;
 
+pub const TORRENT_HELP: &str = "\
+A .torrent describes files by their hashes; its magnet link (printed by create) is the
+short form any BitTorrent client opens. ferry makes hybrid torrents (v1 and v2) by
+default, the same bytes libtorrent makes, so they join the same swarm.
+
+Examples:
+  ferry torrent create ~/photos          # writes photos.torrent, prints magnet:?xt=...
+  ferry torrent create --help            # what goes in, the options";
+
 pub const CREATE_HELP: &str = "\
 What goes in: every regular file under PATH, hidden ones and empty ones included,
 symbolic links followed (as libtorrent and mktorrent do); empty directories are left
