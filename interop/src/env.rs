@@ -109,13 +109,13 @@ fn required(name: &str) -> Result<String, String> {
     })
 }
 
-fn default_peers_dir() -> PathBuf {
+pub fn default_peers_dir() -> PathBuf {
     let home = std::env::var_os("HOME").unwrap_or_else(|| "/root".into());
     Path::new(&home).join(".cache/ferry-peers")
 }
 
 /// `FERRY_BIN`, else the release build in this workspace's target directory.
-fn ferry_bin() -> PathBuf {
+pub fn ferry_bin() -> PathBuf {
     if let Some(bin) = std::env::var_os("FERRY_BIN") {
         return PathBuf::from(bin);
     }

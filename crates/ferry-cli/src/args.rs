@@ -45,6 +45,9 @@ pub enum Command {
     /// Look around the local network (LocalSend devices and other ferry).
     #[command(subcommand)]
     Lan(LanCommand),
+    /// BitTorrent: make .torrent files and magnet links.
+    #[command(subcommand, after_help = crate::torrent::TORRENT_HELP)]
+    Torrent(TorrentCommand),
     /// Print a shell completion script (e.g. `ferry completions bash > /etc/bash_completion.d/ferry`).
     Completions {
         #[arg(value_enum)]
@@ -259,4 +262,45 @@ pub struct CleanArgs {
     /// Only list what would be removed.
     #[arg(long)]
     pub dry_run: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TorrentCommand {
+    /// Make a .torrent of a file or a directory, and print its magnet link.
+    #[command(after_help = crate::torrent::CREATE_HELP)]
+    Create(TorrentCreateArgs),
+}
+
+#[derive(Debug, Args)]
+#[command(group = clap::ArgGroup::new("version").multiple(false))]
+pub struct TorrentCreateArgs {
+    /// Files or directories: one torrent each.
+    #[arg(value_name = "PATH", required = true)]
+    pub paths: Vec<PathBuf>,
+    /// Where to write the .torrent (one PATH only) [default: ./NAME.torrent].
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// BitTorrent v1 only (SHA-1 pieces; every client reads it).
+    #[arg(long, group = "version")]
+    pub v1: bool,
+    /// BitTorrent v2 only (BEP 52: per-file SHA-256 merkle trees).
+    #[arg(long, group = "version")]
+    pub v2: bool,
+    /// Both v1 and v2 in one torrent (the default): v1 clients and v2 clients join
+    /// the same swarm.
+    #[arg(long, group = "version")]
+    pub hybrid: bool,
+    /// Piece size in bytes, a power of two from 16 KiB to 256 MiB; suffixes K and M
+    /// (1024-based) are allowed [default: libtorrent's choice for the total size].
+    #[arg(long, value_name = "BYTES", value_parser = crate::torrent::parse_size)]
+    pub piece_size: Option<u64>,
+    /// Tracker announce URL (repeat for more; all in one tier).
+    #[arg(long = "tracker", value_name = "URL")]
+    pub trackers: Vec<String>,
+    /// Web seed URL (BEP 19; repeat for more).
+    #[arg(long = "web-seed", value_name = "URL")]
+    pub web_seeds: Vec<String>,
+    /// One JSON object per event and line on stdout instead of the bare magnet link.
+    #[arg(long)]
+    pub json: bool,
 }

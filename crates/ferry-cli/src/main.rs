@@ -22,6 +22,7 @@ mod send;
 mod serve;
 mod settings;
 mod term;
+mod torrent;
 
 use std::io::IsTerminal;
 use std::process::ExitCode;
@@ -120,6 +121,11 @@ async fn run(cli: Cli, cancel: &ferry::Cancel) -> Result<()> {
         Command::Clean(args) => {
             settings::none_given(&before)?;
             clean::run(&args)
+        }
+        Command::Torrent(args::TorrentCommand::Create(args)) => {
+            settings::none_given(&before)?;
+            let json = args.json;
+            json::reported(json, torrent::create(args, cancel)).await
         }
         Command::Completions { shell } => {
             settings::none_given(&before)?;

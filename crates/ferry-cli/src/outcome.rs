@@ -133,6 +133,9 @@ pub fn exit_code(e: &anyhow::Error) -> u8 {
     if interrupted(e) {
         return stopped_code();
     }
+    if e.is::<crate::torrent::Exists>() {
+        return exit::REFUSED_LOCALLY;
+    }
     use ferry_proto::localsend::SendError as Lan;
     match e.downcast_ref::<E>() {
         Some(E::WrongCode) => exit::WRONG_CODE,
@@ -158,6 +161,9 @@ pub fn exit_code(e: &anyhow::Error) -> u8 {
 
 /// A hint that names this command's flags, for errors the user can act on.
 pub fn hint(e: &anyhow::Error) -> Option<&'static str> {
+    if e.is::<crate::torrent::Exists>() {
+        return Some("remove it or choose another name with -o");
+    }
     match e.downcast_ref::<ferry::Error>() {
         Some(ferry::Error::Local(ferry::LocalError::Exists(_))) => {
             Some("remove it or choose another --output-dir")

@@ -1,0 +1,3 @@
+//! BitTorrent on real files: making `.torrent` files (create.rs).
+
+pub mod create;
