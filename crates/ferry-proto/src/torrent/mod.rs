@@ -1,3 +1,4 @@
 //! BitTorrent, sans-IO: bencode, and (to come) metainfo, magnet links and the peer wire.
 
 pub mod bencode;
+pub mod wire;
