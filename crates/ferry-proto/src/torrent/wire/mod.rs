@@ -6,6 +6,7 @@ pub mod extension;
 mod frame;
 mod handshake;
 mod message;
+pub mod metadata;
 
 pub use bitfield::Bitfield;
 pub use frame::{Deframer, DEFAULT_MAX_FRAME};
