@@ -1,4 +1,5 @@
 //! BitTorrent, sans-IO: bencode, and (to come) metainfo, magnet links and the peer wire.
 
 pub mod bencode;
+pub mod tracker;
 pub mod wire;
