@@ -118,3 +118,90 @@ fn dict_peers(list: &[Value<'_>]) -> Result<Vec<SocketAddr>, TrackerError> {
     };
     Ok(list.iter().filter_map(peer).collect())
 }
+
+/// Room for the status line and headers on top of [`MAX_RESPONSE`].
+pub const MAX_HEADERS_LEN: usize = 16 * 1024;
+
+/// The body of an HTTP/1.1 response read so far (`eof`: the server closed).
+/// `Ok(None)`: more bytes are needed. Only a 200 answer has a usable body; the body
+/// is delimited by `Content-Length`, chunked encoding, or the end of the connection.
+pub fn response_body(raw: &[u8], eof: bool) -> Result<Option<Vec<u8>>, TrackerError> {
+    if raw.len() > MAX_RESPONSE + MAX_HEADERS_LEN {
+        return Err(TrackerError::TooLarge(raw.len()));
+    }
+    let mut headers = [httparse::EMPTY_HEADER; 32];
+    let mut response = httparse::Response::new(&mut headers);
+    let head_len = match response.parse(raw) {
+        Ok(httparse::Status::Complete(n)) => n,
+        Ok(httparse::Status::Partial) if !eof => return Ok(None),
+        Ok(httparse::Status::Partial) => {
+            return Err(TrackerError::Http("response ends in its headers"))
+        }
+        Err(_) => return Err(TrackerError::Http("malformed HTTP response")),
+    };
+    match response.code {
+        Some(200) => {}
+        Some(code) => return Err(TrackerError::HttpStatus(code)),
+        None => return Err(TrackerError::Http("no status code")),
+    }
+    let header = |name: &str| {
+        let found = response
+            .headers
+            .iter()
+            .find(|h| h.name.eq_ignore_ascii_case(name));
+        found.map(|h| String::from_utf8_lossy(h.value).trim().to_ascii_lowercase())
+    };
+    let body = &raw[head_len..];
+    if header("transfer-encoding").is_some_and(|te| te.ends_with("chunked")) {
+        return dechunk(body, eof);
+    }
+    match header("content-length") {
+        Some(len) => {
+            let len: usize = len
+                .parse()
+                .map_err(|_| TrackerError::Http("bad Content-Length"))?;
+            if len > MAX_RESPONSE {
+                return Err(TrackerError::TooLarge(len));
+            }
+            match body.len() >= len {
+                true => Ok(Some(body[..len].to_vec())),
+                false if eof => Err(TrackerError::Http(
+                    "response ends before its Content-Length",
+                )),
+                false => Ok(None),
+            }
+        }
+        None => Ok(eof.then(|| body.to_vec())),
+    }
+}
+
+fn dechunk(mut body: &[u8], eof: bool) -> Result<Option<Vec<u8>>, TrackerError> {
+    let mut out = Vec::new();
+    let incomplete = |eof| match eof {
+        true => Err(TrackerError::Http("response ends inside a chunk")),
+        false => Ok(None),
+    };
+    loop {
+        let (start, size) = match httparse::parse_chunk_size(body) {
+            Ok(httparse::Status::Complete(found)) => found,
+            Ok(httparse::Status::Partial) => return incomplete(eof),
+            Err(_) => return Err(TrackerError::Http("malformed chunk size")),
+        };
+        if size == 0 {
+            return Ok(Some(out));
+        }
+        let size = usize::try_from(size).unwrap_or(usize::MAX);
+        if size > MAX_RESPONSE - out.len() {
+            return Err(TrackerError::TooLarge(out.len().saturating_add(size)));
+        }
+        let Some(chunk) = body.get(start..start + size) else {
+            return incomplete(eof);
+        };
+        out.extend_from_slice(chunk);
+        match body.get(start + size..start + size + 2) {
+            Some(b"\r\n") => body = &body[start + size + 2..],
+            Some(_) => return Err(TrackerError::Http("chunk not followed by CRLF")),
+            None => return incomplete(eof),
+        }
+    }
+}

@@ -78,6 +78,10 @@ pub enum TrackerError {
     TooManyPeers,
     #[error("tracker response is {0} bytes, over the limit")]
     TooLarge(usize),
+    #[error("tracker answered HTTP status {0}")]
+    HttpStatus(u16),
+    #[error("tracker's HTTP answer is unusable: {0}")]
+    Http(&'static str),
     #[error("tracker sent a {len}-byte UDP packet with action {action}")]
     UdpPacket { action: u32, len: usize },
 }

@@ -257,3 +257,47 @@ proptest! {
         let _ = http::decode_response(&bytes);
     }
 }
+
+#[test]
+fn http_framing() {
+    let ok = b"HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nd1:x";
+    assert_eq!(http::response_body(&ok[..ok.len() - 1], false), Ok(None));
+    assert_eq!(http::response_body(ok, false), Ok(Some(b"d1:x".to_vec())));
+    assert_eq!(
+        http::response_body(&ok[..ok.len() - 1], true),
+        Err(TrackerError::Http(
+            "response ends before its Content-Length"
+        ))
+    );
+    let to_eof = b"HTTP/1.0 200 OK\r\n\r\nde";
+    assert_eq!(http::response_body(to_eof, false), Ok(None));
+    assert_eq!(http::response_body(to_eof, true), Ok(Some(b"de".to_vec())));
+    let chunked =
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nd1\r\n3\r\n:xe\r\n0\r\n\r\n";
+    assert_eq!(
+        http::response_body(chunked, false),
+        Ok(Some(b"d1:xe".to_vec()))
+    );
+    assert_eq!(http::response_body(&chunked[..60], false), Ok(None));
+    assert_eq!(
+        http::response_body(b"HTTP/1.1 404 Not Found\r\n\r\n", false),
+        Err(TrackerError::HttpStatus(404))
+    );
+    assert_eq!(
+        http::response_body(b"SSH-2.0-OpenSSH\r\n\r\n", false),
+        Err(TrackerError::Http("malformed HTTP response"))
+    );
+    let big = format!(
+        "HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n",
+        MAX_RESPONSE + 1
+    );
+    assert_eq!(
+        http::response_body(big.as_bytes(), false),
+        Err(TrackerError::TooLarge(MAX_RESPONSE + 1))
+    );
+    let big_chunk = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nffffffff\r\n";
+    assert!(matches!(
+        http::response_body(big_chunk, false),
+        Err(TrackerError::TooLarge(_))
+    ));
+}
