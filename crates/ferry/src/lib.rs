@@ -16,6 +16,7 @@ mod rendezvous;
 mod send;
 mod timing;
 pub mod tls;
+pub mod torrent;
 pub mod transfer;
 pub mod transit;
 mod ui;
