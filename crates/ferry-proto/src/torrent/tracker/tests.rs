@@ -191,6 +191,11 @@ fn udp_responses() {
 
 #[test]
 fn udp_refusals() {
+    let padded = hex::decode("000000000000002a112233445566778899").unwrap();
+    assert!(matches!(
+        udp::decode_response(&padded, false),
+        Ok(UdpResponse::Connect { .. })
+    ));
     let short = hex::decode("0000000000000000112233").unwrap();
     assert_eq!(
         udp::decode_response(&short, false),

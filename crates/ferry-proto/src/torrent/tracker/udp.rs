@@ -125,7 +125,8 @@ pub fn decode_response(packet: &[u8], ipv6: bool) -> Result<UdpResponse, Tracker
         len: packet.len(),
     };
     match action {
-        CONNECT if packet.len() == 16 => {
+        // BEP 15: "at least 16 bytes"; anything after the id is ignored.
+        CONNECT if packet.len() >= 16 => {
             let mut id = [0; 8];
             id.copy_from_slice(&packet[8..16]);
             Ok(UdpResponse::Connect {

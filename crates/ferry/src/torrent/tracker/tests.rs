@@ -165,3 +165,35 @@ async fn bad_urls_say_so() {
         "tracker ftp://x/: not a tracker URL (scheme is not http, https or udp)"
     );
 }
+
+/// Answers every connect at once and never an announce: the announce's tries still run
+/// out, though expired connection ids bring more connects.
+#[tokio::test(start_paused = true)]
+async fn a_tracker_that_only_connects_is_still_bounded() {
+    let socket = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("udp://{}", socket.local_addr().unwrap());
+    tokio::spawn(async move {
+        let mut buf = [0; 200];
+        while let Ok((n, from)) = socket.recv_from(&mut buf).await {
+            if n == 16 {
+                let mut reply = [0u8; 16];
+                reply[4..8].copy_from_slice(&buf[12..16]);
+                socket.send_to(&reply, from).await.unwrap();
+            }
+        }
+    });
+    let client = TrackerClient::new(
+        TrackerTiming::fast(Duration::from_secs(15), 5),
+        Trust::system(),
+    );
+    let start = tokio::time::Instant::now();
+    let err = client.announce(&url, &announce()).await.unwrap_err();
+    assert!(
+        matches!(err.cause, Cause::NoUdpAnswer { tries: 5, .. }),
+        "{err}"
+    );
+    assert_eq!(
+        start.elapsed(),
+        Duration::from_secs(15 + 30 + 60 + 120 + 240)
+    );
+}

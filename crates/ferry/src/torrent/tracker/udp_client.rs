@@ -69,12 +69,17 @@ impl Session<'_> {
                     waited += wait;
                 }
                 Some(UdpResponse::Connect { connection, .. }) => {
+                    // The announce gets its own tries after the first connect; later
+                    // connects (an expired id) spend from them, so a tracker that
+                    // answers connects but never announces cannot keep us forever.
+                    if self.connection.is_none() {
+                        tries = 0;
+                    }
                     let received = Instant::now().into_std();
                     self.connection = Some(ConnectionId {
                         id: connection,
                         received,
                     });
-                    tries = 0;
                 }
                 Some(UdpResponse::Announce { response, .. }) => return Ok(response),
                 Some(UdpResponse::Error { message, .. }) => {
