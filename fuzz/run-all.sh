@@ -12,7 +12,7 @@ set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")"
 SECONDS_EACH="${1:-600}"
 shift || true
-ALL=(server_message client_frame relay_line session pake transit_hints record native_record peer_message code path extract_zip native_wire portmap stun bencode torrent_metainfo magnet)
+ALL=(server_message client_frame relay_line session pake transit_hints record native_record peer_message code path extract_zip native_wire portmap stun bencode torrent_metainfo magnet bt_wire tracker_response)
 TARGETS=("${@:-${ALL[@]}}")
 [ $# -gt 0 ] || TARGETS=("${ALL[@]}")
 export PATH="$HOME/.cache/ferry-tools/bin:$PATH"

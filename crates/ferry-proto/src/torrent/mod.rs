@@ -1,8 +1,11 @@
 //! BitTorrent, sans-IO: bencode, `.torrent` files (parse and build), BEP 52 merkle
-//! trees, magnet links, and (to come) the peer wire.
+//! trees, magnet links, the peer wire, trackers, and the swarm's piece picker.
 
 pub mod bencode;
 pub mod build;
 pub mod magnet;
 pub mod merkle;
 pub mod metainfo;
+pub mod swarm;
+pub mod tracker;
+pub mod wire;

@@ -1,0 +1,294 @@
+//! The download machine, sans-IO: which block to ask which peer for.
+//!
+//! Input: the torrent's shape ([`Layout`]), what each peer says it has and whether it
+//! chokes us, the blocks that arrive, and the caller's verdict on each completed piece.
+//! Output: requests to send (pipelined up to [`Picker::pipeline`] per peer), cancels
+//! in endgame, and peers to drop. Pieces are picked rarest first, a piece under way is
+//! finished before another starts; once every missing block is asked for (endgame) the
+//! rest are asked of every peer that has them and the losers cancelled. A piece that
+//! fails verification bans every peer that sent a block of it, and is fetched again
+//! from the others.
+
+use std::collections::HashMap;
+use std::hash::Hash;
+
+use super::wire::{Bitfield, BlockRef, MAX_BLOCK};
+
+#[cfg(test)]
+mod tests;
+
+/// The torrent's shape: the last piece may be short, and its last block too.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Layout {
+    pub pieces: u32,
+    pub piece_len: u32,
+    pub total: u64,
+}
+
+impl Layout {
+    pub fn piece_size(&self, piece: u32) -> u32 {
+        let start = u64::from(piece) * u64::from(self.piece_len);
+        (self.total.saturating_sub(start)).min(self.piece_len.into()) as u32
+    }
+
+    fn blocks(&self, piece: u32) -> u32 {
+        self.piece_size(piece).div_ceil(MAX_BLOCK)
+    }
+
+    fn block(&self, piece: u32, i: u32) -> BlockRef {
+        let begin = i * MAX_BLOCK;
+        let length = (self.piece_size(piece) - begin).min(MAX_BLOCK);
+        BlockRef {
+            index: piece,
+            begin,
+            length,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Block<P> {
+    Missing,
+    Requested(Vec<P>),
+    Received(P),
+}
+
+#[derive(Debug)]
+struct Peer {
+    choking: bool,
+    has: Bitfield,
+    inflight: Vec<BlockRef>,
+}
+
+/// What an arrived block changed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Arrival<P> {
+    /// Not asked of this peer (or already in): drop it.
+    Unrequested,
+    /// Stored; in endgame, these other peers were asked for it too: cancel there.
+    Stored {
+        cancel: Vec<(P, BlockRef)>,
+        piece_complete: bool,
+    },
+}
+
+/// The picker; `P` names a peer.
+#[derive(Debug)]
+pub struct Picker<P> {
+    layout: Layout,
+    ours: Bitfield,
+    availability: Vec<u32>,
+    blocks: Vec<Vec<Block<P>>>,
+    peers: HashMap<P, Peer>,
+    banned: Vec<P>,
+    /// Requests in flight per peer.
+    pub pipeline: usize,
+}
+
+impl<P: Clone + Eq + Hash> Picker<P> {
+    pub fn new(layout: Layout) -> Self {
+        let blocks = (0..layout.pieces)
+            .map(|p| vec![Block::Missing; layout.blocks(p) as usize])
+            .collect();
+        Picker {
+            layout,
+            ours: Bitfield::empty(layout.pieces),
+            availability: vec![0; layout.pieces as usize],
+            blocks,
+            peers: HashMap::new(),
+            banned: Vec::new(),
+            pipeline: 16,
+        }
+    }
+
+    /// A peer connected (it chokes us until it says otherwise). Banned peers are refused.
+    pub fn add_peer(&mut self, peer: P) -> bool {
+        if self.banned.contains(&peer) {
+            return false;
+        }
+        let state = Peer {
+            choking: true,
+            has: Bitfield::empty(self.layout.pieces),
+            inflight: Vec::new(),
+        };
+        self.peers.insert(peer, state);
+        true
+    }
+
+    /// A peer left: its requests are released and its pieces no longer count.
+    pub fn remove_peer(&mut self, peer: &P) {
+        self.choke(peer);
+        if let Some(state) = self.peers.remove(peer) {
+            for piece in (0..self.layout.pieces).filter(|p| state.has.has(*p)) {
+                self.availability[piece as usize] -= 1;
+            }
+        }
+    }
+
+    /// `have`: false if the index is out of range (the peer broke the protocol).
+    pub fn have(&mut self, peer: &P, piece: u32) -> bool {
+        let Some(state) = self.peers.get_mut(peer) else {
+            return false;
+        };
+        if piece >= self.layout.pieces {
+            return false;
+        }
+        if !state.has.has(piece) {
+            state.has.set(piece);
+            self.availability[piece as usize] += 1;
+        }
+        true
+    }
+
+    /// `bitfield`, `have all` (a full field) or `have none` (an empty one).
+    pub fn bitfield(&mut self, peer: &P, field: &Bitfield) {
+        for piece in (0..field.pieces()).filter(|p| field.has(*p)) {
+            self.have(peer, piece);
+        }
+    }
+
+    /// The peer choked us: what we asked is lost (BEP 3), so it is wanted again.
+    pub fn choke(&mut self, peer: &P) {
+        let Some(state) = self.peers.get_mut(peer) else {
+            return;
+        };
+        state.choking = true;
+        for b in std::mem::take(&mut state.inflight) {
+            if let Block::Requested(askers) =
+                &mut self.blocks[b.index as usize][(b.begin / MAX_BLOCK) as usize]
+            {
+                askers.retain(|p| p != peer);
+                if askers.is_empty() {
+                    self.blocks[b.index as usize][(b.begin / MAX_BLOCK) as usize] = Block::Missing;
+                }
+            }
+        }
+    }
+
+    pub fn unchoke(&mut self, peer: &P) {
+        if let Some(state) = self.peers.get_mut(peer) {
+            state.choking = false;
+        }
+    }
+
+    /// Whether the peer has a piece we lack (send `interested`).
+    pub fn interesting(&self, peer: &P) -> bool {
+        self.peers
+            .get(peer)
+            .is_some_and(|s| (0..self.layout.pieces).any(|p| s.has.has(p) && !self.ours.has(p)))
+    }
+
+    /// Requests to send `peer` now, filling its pipeline.
+    pub fn requests(&mut self, peer: &P) -> Vec<BlockRef> {
+        let mut out = Vec::new();
+        while self
+            .peers
+            .get(peer)
+            .is_some_and(|s| !s.choking && s.inflight.len() < self.pipeline)
+        {
+            let Some(b) = self.pick(peer) else { break };
+            let slot = &mut self.blocks[b.index as usize][(b.begin / MAX_BLOCK) as usize];
+            match slot {
+                Block::Requested(askers) => askers.push(peer.clone()),
+                _ => *slot = Block::Requested(vec![peer.clone()]),
+            }
+            if let Some(s) = self.peers.get_mut(peer) {
+                s.inflight.push(b);
+            }
+            out.push(b);
+        }
+        out
+    }
+
+    fn pick(&self, peer: &P) -> Option<BlockRef> {
+        let state = self.peers.get(peer)?;
+        let wanted = |p: &u32| state.has.has(*p) && !self.ours.has(*p);
+        let started = |p: &u32| {
+            self.blocks[*p as usize]
+                .iter()
+                .any(|b| *b != Block::Missing)
+        };
+        let mut candidates: Vec<u32> = (0..self.layout.pieces).filter(wanted).collect();
+        // Pieces under way first, then rarest first; ties by index, for determinism.
+        candidates.sort_by_key(|p| (!started(p), self.availability[*p as usize], *p));
+        let missing = candidates
+            .iter()
+            .find_map(|&p| self.first(p, |b| *b == Block::Missing));
+        missing.or_else(|| {
+            // Endgame: everything is asked for; ask again what this peer was not asked.
+            let endgame = |b: &Block<P>| matches!(b, Block::Requested(a) if !a.contains(peer));
+            let all_asked = (0..self.layout.pieces)
+                .filter(|p| !self.ours.has(*p))
+                .all(|p| self.blocks[p as usize].iter().all(|b| *b != Block::Missing));
+            candidates
+                .iter()
+                .filter(|_| all_asked)
+                .find_map(|&p| self.first(p, endgame))
+        })
+    }
+
+    fn first(&self, piece: u32, pred: impl Fn(&Block<P>) -> bool) -> Option<BlockRef> {
+        let i = self.blocks[piece as usize].iter().position(pred)?;
+        Some(self.layout.block(piece, i as u32))
+    }
+
+    /// A `piece` message's block arrived from `peer`.
+    pub fn block(&mut self, peer: &P, b: BlockRef) -> Arrival<P> {
+        let Some(state) = self.peers.get_mut(peer) else {
+            return Arrival::Unrequested;
+        };
+        let Some(at) = state.inflight.iter().position(|r| *r == b) else {
+            return Arrival::Unrequested;
+        };
+        state.inflight.swap_remove(at);
+        let slot = &mut self.blocks[b.index as usize][(b.begin / MAX_BLOCK) as usize];
+        let Block::Requested(askers) = std::mem::replace(slot, Block::Received(peer.clone()))
+        else {
+            return Arrival::Unrequested;
+        };
+        let others: Vec<P> = askers.into_iter().filter(|p| p != peer).collect();
+        for other in &others {
+            if let Some(s) = self.peers.get_mut(other) {
+                s.inflight.retain(|r| *r != b);
+            }
+        }
+        let piece_complete = self.blocks[b.index as usize]
+            .iter()
+            .all(|x| matches!(x, Block::Received(_)));
+        Arrival::Stored {
+            cancel: others.into_iter().map(|p| (p, b)).collect(),
+            piece_complete,
+        }
+    }
+
+    /// The caller's verdict on a complete piece. `false`: the peers that sent its
+    /// blocks are banned and removed (returned, to disconnect) and the piece is wanted
+    /// again.
+    pub fn verified(&mut self, piece: u32, ok: bool) -> Vec<P> {
+        if ok {
+            self.ours.set(piece);
+            return Vec::new();
+        }
+        let mut senders = Vec::new();
+        for slot in &mut self.blocks[piece as usize] {
+            if let Block::Received(p) = std::mem::replace(slot, Block::Missing) {
+                if !senders.contains(&p) {
+                    senders.push(p);
+                }
+            }
+        }
+        for p in &senders {
+            self.remove_peer(p);
+            self.banned.push(p.clone());
+        }
+        senders
+    }
+
+    pub fn ours(&self) -> &Bitfield {
+        &self.ours
+    }
+
+    pub fn is_complete(&self) -> bool {
+        self.ours.count() == self.layout.pieces
+    }
+}

@@ -1,0 +1,163 @@
+use super::*;
+
+const K16: u32 = 16 * 1024;
+
+fn layout() -> Layout {
+    // Four pieces of two blocks; the last piece is 10,000 bytes: one short block.
+    Layout {
+        pieces: 4,
+        piece_len: 2 * K16,
+        total: 3 * 2 * u64::from(K16) + 10_000,
+    }
+}
+
+fn picker(peers: &[(&'static str, &[u32])]) -> Picker<&'static str> {
+    let mut picker = Picker::new(layout());
+    for &(name, pieces) in peers {
+        assert!(picker.add_peer(name));
+        pieces.iter().for_each(|p| assert!(picker.have(&name, *p)));
+        picker.unchoke(&name);
+    }
+    picker
+}
+
+/// Delivers every request until nothing moves; `verdict` judges each complete piece.
+fn run(
+    picker: &mut Picker<&'static str>,
+    names: &[&'static str],
+    verdict: impl Fn(u32, &str) -> bool,
+) -> Vec<&'static str> {
+    let mut banned = Vec::new();
+    for _ in 0..100 {
+        let mut moved = false;
+        for name in names {
+            for b in picker.requests(name) {
+                moved = true;
+                if let Arrival::Stored {
+                    piece_complete: true,
+                    ..
+                } = picker.block(name, b)
+                {
+                    banned.extend(picker.verified(b.index, verdict(b.index, name)));
+                }
+            }
+        }
+        if !moved {
+            break;
+        }
+    }
+    banned
+}
+
+#[test]
+fn layout_blocks() {
+    let l = layout();
+    assert_eq!((l.piece_size(0), l.piece_size(3)), (2 * K16, 10_000));
+    assert_eq!(l.blocks(3), 1);
+    assert_eq!(
+        l.block(3, 0),
+        BlockRef {
+            index: 3,
+            begin: 0,
+            length: 10_000
+        }
+    );
+    assert_eq!(
+        l.block(1, 1),
+        BlockRef {
+            index: 1,
+            begin: K16,
+            length: K16
+        }
+    );
+}
+
+#[test]
+fn rarest_first_and_a_started_piece_is_finished_first() {
+    let mut p = picker(&[("a", &[0, 1, 2, 3]), ("b", &[0, 1, 2])]);
+    p.pipeline = 1;
+    assert_eq!(
+        p.requests(&"a"),
+        vec![BlockRef {
+            index: 3,
+            begin: 0,
+            length: 10_000
+        }]
+    );
+    p.pipeline = 2;
+    // b lacks piece 3; every other piece has two sources: lowest index.
+    assert_eq!(
+        p.requests(&"b"),
+        vec![p.layout.block(0, 0), p.layout.block(0, 1)]
+    );
+    p.pipeline = 3;
+    assert_eq!(
+        p.requests(&"a"),
+        vec![p.layout.block(1, 0), p.layout.block(1, 1)]
+    );
+}
+
+#[test]
+fn two_honest_peers_complete_the_torrent() {
+    let mut p = picker(&[("a", &[0, 1, 2, 3]), ("b", &[0, 1, 2, 3])]);
+    assert!(p.interesting(&"a"));
+    assert_eq!(run(&mut p, &["a", "b"], |_, _| true), Vec::<&str>::new());
+    assert!(p.is_complete() && !p.interesting(&"a"));
+}
+
+#[test]
+fn a_peer_that_sent_a_bad_piece_is_banned_and_the_piece_fetched_elsewhere() {
+    let mut p = picker(&[("liar", &[0, 1, 2, 3]), ("honest", &[0, 1, 2, 3])]);
+    p.pipeline = 2;
+    let banned = run(&mut p, &["liar", "honest"], |_, from| from != "liar");
+    assert_eq!(banned, vec!["liar"]);
+    assert!(p.is_complete());
+    assert!(!p.add_peer("liar"), "a banned peer came back");
+}
+
+#[test]
+fn choke_releases_requests_and_no_requests_while_choked() {
+    let mut p = picker(&[("a", &[0]), ("b", &[0])]);
+    let asked = p.requests(&"a");
+    assert_eq!(asked.len(), 2);
+    p.choke(&"a");
+    assert!(p.requests(&"a").is_empty());
+    assert_eq!(p.requests(&"b"), asked);
+    assert_eq!(p.block(&"a", asked[0]), Arrival::Unrequested);
+}
+
+#[test]
+fn endgame_asks_twice_and_cancels_the_loser() {
+    let mut p = picker(&[("a", &[3]), ("b", &[3])]);
+    p.verified(0, true);
+    p.verified(1, true);
+    p.verified(2, true);
+    let only = p.layout.block(3, 0);
+    assert_eq!(p.requests(&"a"), vec![only]);
+    assert_eq!(p.requests(&"b"), vec![only], "endgame duplicate");
+    assert_eq!(p.requests(&"b"), vec![], "never twice to one peer");
+    assert_eq!(
+        p.block(&"b", only),
+        Arrival::Stored {
+            cancel: vec![("a", only)],
+            piece_complete: true
+        }
+    );
+    assert_eq!(p.block(&"a", only), Arrival::Unrequested);
+}
+
+#[test]
+fn peers_leaving_and_lying_about_indexes() {
+    let mut p = picker(&[("a", &[0, 1])]);
+    assert!(!p.have(&"a", 4));
+    assert!(!p.have(&"ghost", 0));
+    p.bitfield(&"a", &Bitfield::full(4));
+    assert_eq!(p.availability, vec![1; 4]);
+    let asked = p.requests(&"a");
+    p.remove_peer(&"a");
+    assert_eq!(p.availability, vec![0; 4]);
+    assert!(p.add_peer("b"));
+    p.bitfield(&"b", &Bitfield::full(4));
+    p.unchoke(&"b");
+    assert_eq!(p.requests(&"b")[..asked.len()], asked[..]);
+}
