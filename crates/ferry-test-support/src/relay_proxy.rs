@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -37,6 +37,10 @@ struct PairPlan {
     plan: ProxyPlan,
     first: bool,
     crossed: Arc<AtomicU64>,
+    /// Set before the chunk that reaches `cut_after` is written, so the other
+    /// direction drops whatever that chunk provokes (a `go` answering the
+    /// last handshake) instead of racing the close.
+    cut: Arc<AtomicBool>,
 }
 
 type Waiting = Arc<Mutex<HashMap<String, (String, BufReader<TcpStream>)>>>;
@@ -85,6 +89,7 @@ async fn accept(listener: TcpListener, plan: ProxyPlan, copied: Arc<AtomicU64>) 
                     plan,
                     first: n == 0,
                     crossed: Arc::default(),
+                    cut: Arc::default(),
                 };
                 splice(a, b, pair_plan, copied).await;
             }
@@ -166,13 +171,20 @@ async fn copy(
                 buf[(at - done) as usize] ^= 1;
             }
         }
+        if pair.cut.load(Ordering::SeqCst) {
+            return;
+        }
+        let crossed = pair.crossed.fetch_add(n as u64, Ordering::SeqCst) + n as u64;
+        let cutting = pair.first && plan.cut_after.is_some_and(|at| crossed >= at);
+        if cutting {
+            pair.cut.store(true, Ordering::SeqCst);
+        }
         if to.write_all(&buf[..n]).await.is_err() {
             return;
         }
         done += n as u64;
         copied.fetch_add(n as u64, Ordering::Relaxed);
-        let crossed = pair.crossed.fetch_add(n as u64, Ordering::Relaxed) + n as u64;
-        if pair.first && plan.cut_after.is_some_and(|at| crossed >= at) {
+        if cutting {
             return; // `splice` closes both directions
         }
         if pair.first && plan.stall_after.is_some_and(|at| crossed >= at) {
