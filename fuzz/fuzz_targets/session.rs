@@ -98,7 +98,7 @@ fn drain(session: &mut Session<StdRng>, peer: &mut Peer, delivered: &mut Vec<Vec
         if let ClientMessage::Add { phase, body } = out {
             if phase == "pake" {
                 if let (Some(p), Ok(ours)) = (peer.pake.take(), hex::decode(&body)) {
-                    peer.key = p.finish(&ours).ok();
+                    peer.key = p.finish(&ours).ok().map(|k| k.standard);
                 }
             }
         }

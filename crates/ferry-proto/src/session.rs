@@ -12,6 +12,12 @@
 //! nameplate is released on the peer's first message, and application messages are
 //! held back until the peer's `version` decrypts (key confirmation), so nothing of
 //! ours is sent under a key a wrong-code peer could try to attack offline.
+//!
+//! One exception: when the exchange also gives a [`Keys::gospake2`] key (one
+//! session in 256), our `version` waits for the peer's, whose key tells which
+//! of the two keys the peer holds; every client sends its `version` without
+//! waiting for ours, except another ferry in the same case, so the driver sends
+//! ours under the standard key after a short patience ([`Session::version_held`]).
 
 use std::collections::{BTreeMap, VecDeque};
 
@@ -20,7 +26,7 @@ use serde_json::{json, Value};
 
 use crate::code::{Code, Nameplate};
 use crate::crypto::kdf::SharedKey;
-use crate::crypto::pake::Pake;
+use crate::crypto::pake::{Keys, Pake};
 use crate::wire::mailbox::{ClientMessage, Mood, ServerMessage};
 
 /// Who we are to the server and to the peer.
@@ -84,6 +90,9 @@ pub struct Session<R> {
     nameplate: Option<String>,
     mailbox: Option<String>,
     key: Option<SharedKey>,
+    /// The other key the exchange may mean, until the peer's `version` decides.
+    gospake2_key: Option<SharedKey>,
+    version_sent: bool,
     peer_side: Option<String>,
     verified: bool,
     released: bool,
@@ -133,6 +142,8 @@ impl<R: RngCore + CryptoRng> Session<R> {
             nameplate: None,
             mailbox: None,
             key: None,
+            gospake2_key: None,
+            version_sent: false,
             peer_side: None,
             verified: false,
             released: false,
@@ -165,6 +176,7 @@ impl<R: RngCore + CryptoRng> Session<R> {
         session.next_in_phase = rejoin.peer_phases_seen;
         session.released = true;
         session.verified = true;
+        session.version_sent = true;
         session
     }
 
@@ -273,6 +285,24 @@ impl<R: RngCore + CryptoRng> Session<R> {
         self.key.as_ref()
     }
 
+    /// Our `version` waits for the peer's to tell which key it holds; the
+    /// driver calls [`Session::send_version`] if the peer's does not come soon.
+    pub fn version_held(&self) -> bool {
+        self.key.is_some() && !self.version_sent
+    }
+
+    /// Sends our `version` now if it was held, under the standard key: a peer
+    /// that waits for ours is another ferry, which holds that key.
+    pub fn send_version(&mut self) {
+        if !self.version_held() {
+            return;
+        }
+        self.gospake2_key = None;
+        self.version_sent = true;
+        let versions = json!({ "app_versions": self.config.app_versions });
+        self.add_encrypted("version", versions.to_string().as_bytes());
+    }
+
     /// Feeds one frame from the server.
     pub fn handle(&mut self, msg: ServerMessage) -> Result<(), SessionError> {
         match msg {
@@ -353,11 +383,14 @@ impl<R: RngCore + CryptoRng> Session<R> {
             return Ok(()); // a repeated pake after we finished
         };
         let body = hex::decode(body_hex).map_err(|e| bad_peer(format!("pake body: {e}")))?;
-        let key = pake.finish(&body).map_err(|e| bad_peer(e.to_string()))?;
-        self.key = Some(key);
+        let Keys { standard, gospake2 } =
+            pake.finish(&body).map_err(|e| bad_peer(e.to_string()))?;
+        self.key = Some(standard);
         self.release_nameplate();
-        let versions = json!({ "app_versions": self.config.app_versions });
-        self.add_encrypted("version", versions.to_string().as_bytes());
+        self.gospake2_key = gospake2;
+        if self.gospake2_key.is_none() {
+            self.send_version();
+        }
         for (side, phase, body) in std::mem::take(&mut self.early_in) {
             self.on_encrypted(&side, &phase, &body)?;
         }
@@ -391,11 +424,13 @@ impl<R: RngCore + CryptoRng> Session<R> {
         if self.verified {
             return Ok(());
         }
-        let plaintext = self
-            .decrypt(side, "version", body_hex)
-            .map_err(|_| SessionError::WrongCode)?;
+        let plaintext = match self.decrypt(side, "version", body_hex) {
+            Ok(plaintext) => plaintext,
+            Err(()) => self.open_with_gospake2_key(side, body_hex)?,
+        };
         let versions: Value = serde_json::from_slice(&plaintext)
             .map_err(|e| bad_peer(format!("version message: {e}")))?;
+        self.send_version();
         self.verified = true;
         let verifier = self
             .key
@@ -411,6 +446,22 @@ impl<R: RngCore + CryptoRng> Session<R> {
             self.send_phase(plaintext);
         }
         Ok(())
+    }
+
+    /// The peer's `version` under the key gospake2 derives: that key is ours
+    /// from now on. Without it (or if it fails too) the codes differed.
+    fn open_with_gospake2_key(
+        &mut self,
+        side: &str,
+        body_hex: &str,
+    ) -> Result<Vec<u8>, SessionError> {
+        let key = self.gospake2_key.take().ok_or(SessionError::WrongCode)?;
+        let standard = self.key.replace(key);
+        let opened = self.decrypt(side, "version", body_hex);
+        if opened.is_err() {
+            self.key = standard;
+        }
+        opened.map_err(|()| SessionError::WrongCode)
     }
 
     /// The mailbox came back to a resumed session: what it held goes out now.
@@ -476,5 +527,7 @@ fn bad_peer(why: String) -> SessionError {
     SessionError::BadPeerMessage(why)
 }
 
+#[cfg(test)]
+mod held_version_tests;
 #[cfg(test)]
 mod tests;

@@ -23,6 +23,10 @@ pub struct Timing {
     pub mailbox_fail_close: Duration,
     /// Then how long the WebSocket close handshake may take.
     pub mailbox_shutdown: Duration,
+    /// When the PAKE leaves two possible keys (one session in 256, see
+    /// `ferry_proto::crypto::pake::Keys`), how long our `version` waits for
+    /// the peer's before going out under the standard key.
+    pub version_hold: Duration,
     /// Relays are tried this long after direct candidates, when there are any,
     /// so a working direct path wins without loading the relay.
     pub relay_delay: Duration,
@@ -57,6 +61,7 @@ impl Default for Timing {
             mailbox_keepalive: Duration::from_secs(30),
             mailbox_close: Duration::from_secs(10),
             mailbox_fail_close: Duration::from_secs(2),
+            version_hold: Duration::from_secs(2),
             mailbox_shutdown: Duration::from_secs(1),
             relay_delay: Duration::from_secs(2),
             transit_connect: Duration::from_secs(10),

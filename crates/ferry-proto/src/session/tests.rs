@@ -6,9 +6,9 @@ use rand::SeedableRng;
 use super::*;
 use crate::wire::mailbox::Welcome;
 
-type S = Session<StdRng>;
+pub(super) type S = Session<StdRng>;
 
-fn session(side: &str, seed: u64) -> S {
+pub(super) fn session(side: &str, seed: u64) -> S {
     let config = SessionConfig {
         appid: "lothar.com/wormhole/text-or-file-xfer".into(),
         side: side.into(),
@@ -20,14 +20,14 @@ fn session(side: &str, seed: u64) -> S {
 
 /// One mailbox: `add` is stored and echoed to every side that opened it, and
 /// `open` replays what was stored, like the real server.
-struct FakeServer {
-    log: Vec<(usize, ServerMessage)>,
-    opened: [bool; 2],
-    history: Vec<ServerMessage>,
+pub(super) struct FakeServer {
+    pub(super) log: Vec<(usize, ServerMessage)>,
+    pub(super) opened: [bool; 2],
+    pub(super) history: Vec<ServerMessage>,
 }
 
 impl FakeServer {
-    fn handle(&mut self, from: usize, msg: ClientMessage) {
+    pub(super) fn handle(&mut self, from: usize, msg: ClientMessage) {
         let reply = match msg {
             ClientMessage::Bind { .. } => ServerMessage::Welcome {
                 welcome: Welcome::default(),
@@ -87,7 +87,10 @@ fn two_on_one_code() -> ([S; 2], FakeServer) {
 }
 
 /// Runs both machines until nothing moves; returns their events and errors.
-fn run(sessions: &mut [S; 2], server: &mut FakeServer) -> [(Vec<Event>, Option<SessionError>); 2] {
+pub(super) fn run(
+    sessions: &mut [S; 2],
+    server: &mut FakeServer,
+) -> [(Vec<Event>, Option<SessionError>); 2] {
     let mut out: [(Vec<Event>, Option<SessionError>); 2] = Default::default();
     for _ in 0..100 {
         for (i, s) in sessions.iter_mut().enumerate() {
@@ -112,7 +115,7 @@ fn run(sessions: &mut [S; 2], server: &mut FakeServer) -> [(Vec<Event>, Option<S
     out
 }
 
-fn messages(events: &[Event]) -> Vec<Vec<u8>> {
+pub(super) fn messages(events: &[Event]) -> Vec<Vec<u8>> {
     events
         .iter()
         .filter_map(|e| match e {

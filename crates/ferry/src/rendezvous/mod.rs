@@ -3,6 +3,8 @@
 
 use std::collections::VecDeque;
 
+use tokio::time::Instant;
+
 use rand::rngs::StdRng;
 use rand::{RngCore, SeedableRng};
 use serde_json::Value;
@@ -372,6 +374,7 @@ impl Pending {
         &mut self,
         observer: &mut dyn RendezvousObserver,
     ) -> Result<([u8; 32], Value)> {
+        let mut hold_until = None;
         loop {
             flush(&mut self.conn, &mut self.session).await?;
             while let Some(event) = self.session.poll_event() {
@@ -393,12 +396,31 @@ impl Pending {
                     _ => {}
                 }
             }
-            let msg = self.conn.recv().await?;
+            let Some(msg) = self.next_frame(&mut hold_until).await? else {
+                self.session.send_version();
+                continue;
+            };
             self.presence.note(&msg, observer);
             if let Err(e) = self.session.handle(msg) {
                 self.fail(&e).await;
                 return Err(e.into());
             }
+        }
+    }
+
+    /// The next server frame; `None` when our held `version` has waited its
+    /// `version_hold` (counted from the first call that found it held).
+    async fn next_frame(
+        &mut self,
+        hold_until: &mut Option<Instant>,
+    ) -> Result<Option<ServerMessage>> {
+        if !self.session.version_held() {
+            return self.conn.recv().await.map(Some);
+        }
+        let deadline = *hold_until.get_or_insert_with(|| Instant::now() + self.timing.version_hold);
+        match tokio::time::timeout_at(deadline, self.conn.recv()).await {
+            Ok(frame) => frame.map(Some),
+            Err(_) => Ok(None),
         }
     }
 
