@@ -228,7 +228,7 @@ export class MailboxClient {
     this.#pake = null;
     const body = hexToBytes(bodyHex);
     if (body === null) throw peerError("pake-bad-hex", "the other side's pake body is not hex");
-    this.#key = pake.finish(body);
+    this.#key = pake.finish(body).key;
     this.#events.push({ type: "key", verifier: verifier(this.#key) });
     const version = JSON.stringify({ app_versions: this.#config.appVersions ?? {} });
     this.#addEncrypted("version", utf8(version));
