@@ -10,9 +10,9 @@
  * for `welcome`; `open` and our `pake` as soon as the mailbox is claimed;
  * `version` as soon as the key exists (but see below); release the nameplate
  * on the peer's first message; hold our payloads until the peer's `version`
- * opens (key confirmation), so nothing of ours is sealed under a key a wrong-code peer
- * could attack offline. A `version` that does not open means a wrong code:
- * the machine says so and closes with mood `scary`.
+ * opens (key confirmation), so nothing of ours is sealed under a key a
+ * wrong-code peer could attack offline. A `version` that does not open means
+ * a wrong code: the machine says so and closes with mood `scary`.
  *
  * When gospake2 (wormhole-william) would derive another key (spake2.ts), our
  * `version` waits for the peer's: the key that opens it is adopted and ours
@@ -52,7 +52,7 @@ export type MailboxEvent =
   | { type: "welcome"; motd?: string }
   | { type: "code"; code: Code }
   | { type: "nameplates"; nameplates: string[] }
-  /** The PAKE finished; the key is not confirmed yet. */
+  /** The PAKE finished; the key is not confirmed yet (with two possible keys: once the peer's `version` picked one). */
   | { type: "key"; verifier: Uint8Array }
   /** For the driver, which owns the clock: call `timeout()` after `ms`. */
   | { type: "timer"; ms: number }
