@@ -17,7 +17,8 @@
  * When gospake2 (wormhole-william) would derive another key (spake2.ts), our
  * `version` waits for the peer's: the key that opens it is adopted and ours
  * goes out under it. A peer that waits too (another ferry) gets ours, under
- * the standard key, after a `timer` event the driver turns into `timeout()`.
+ * the standard key, after a `timer` event the driver turns into `timeout()`;
+ * from then on that key is the only one (as in the Rust session).
  */
 
 import { bytesToHex, fromUtf8, hexToBytes, utf8 } from "./bytes.ts";
@@ -153,9 +154,13 @@ export class MailboxClient {
     return this.#drain();
   }
 
-  /** The `timer` ran out without the peer's `version`: ours goes out under the standard key. */
+  /** The `timer` ran out without the peer's `version`: ours goes out under the standard key, which is then the only one. */
   timeout(): Step {
-    if (this.#closing === null && this.#key !== null && !this.#versionSent) this.#sendVersion();
+    if (this.#closing === null && this.#key !== null && !this.#versionSent) {
+      if (this.#goKey !== null) this.#events.push({ type: "key", verifier: verifier(this.#key) });
+      this.#goKey = null;
+      this.#sendVersion();
+    }
     return this.#drain();
   }
 
