@@ -4,50 +4,9 @@ import { bytesToHex, fromUtf8, utf8 } from "../src/wormhole/bytes.ts";
 import { asSharedKey, decryptPhase, encryptPhase } from "../src/wormhole/keys.ts";
 import { MailboxClient, type MailboxEvent, type Step } from "../src/wormhole/mailbox.ts";
 import type { ClientMessage } from "../src/wormhole/mailbox-wire.ts";
-import { FakeMailboxServer, type Connection } from "./fake-mailbox.ts";
+import { FakeMailboxServer } from "./fake-mailbox.ts";
 import { kat, seeded, unhex } from "./kat.ts";
-
-const APPID = "lothar.com/wormhole/text-or-file-xfer";
-
-/** One client on its own connection; frames cross as JSON text both ways. */
-class Peer {
-  readonly events: MailboxEvent[] = [];
-  readonly sent: ClientMessage[] = [];
-  constructor(readonly client: MailboxClient, readonly conn: Connection) {}
-
-  apply(step: Step): void {
-    this.events.push(...step.events);
-    for (const frame of step.send) {
-      this.sent.push(frame);
-      this.conn.receive(JSON.stringify(frame));
-    }
-  }
-
-  /** Delivers what the server queued for us; false when there was nothing. */
-  pump(): boolean {
-    const frames = this.conn.inbox.splice(0);
-    for (const text of frames) this.apply(this.client.handle(JSON.parse(text)));
-    return frames.length > 0;
-  }
-
-  of<T extends MailboxEvent["type"]>(type: T): Extract<MailboxEvent, { type: T }>[] {
-    return this.events.filter((e): e is Extract<MailboxEvent, { type: T }> => e.type === type);
-  }
-}
-
-function peer(server: FakeMailboxServer, side: string, seed: number): Peer {
-  const client = new MailboxClient({ appid: APPID, side, random: seeded(seed), clientVersion: ["ferry-web", "test"] });
-  const p = new Peer(client, server.connect());
-  p.apply(client.start());
-  return p;
-}
-
-function run(...peers: Peer[]): void {
-  for (let rounds = 0; rounds < 100; rounds++) {
-    if (!peers.map((p) => p.pump()).some(Boolean)) return;
-  }
-  assert.fail("the exchange did not settle");
-}
+import { APPID, peer, run } from "./mailbox-peers.ts";
 
 test("happy path: allocate, claim, PAKE, version, payloads both ways in order, close", () => {
   const server = new FakeMailboxServer();

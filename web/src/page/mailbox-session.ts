@@ -97,7 +97,10 @@ export class MailboxSession {
 
   #apply(step: Step): void {
     for (const frame of step.send) this.#ws.send(JSON.stringify(frame));
-    for (const ev of step.events) this.#events.push(ev);
+    for (const ev of step.events) {
+      if (ev.type === "timer") setTimeout(() => this.#closed || this.#apply(this.#client.timeout()), ev.ms);
+      else this.#events.push(ev);
+    }
   }
 
   #onFrame(data: unknown): void {

@@ -8,11 +8,17 @@
  *
  * It follows what the real clients do (§1.8, §2.5-2.8): bind without waiting
  * for `welcome`; `open` and our `pake` as soon as the mailbox is claimed;
- * `version` as soon as the key exists; release the nameplate on the peer's
- * first message; hold our payloads until the peer's `version` opens (key
- * confirmation), so nothing of ours is sealed under a key a wrong-code peer
- * could attack offline. A `version` that does not open means a wrong code:
- * the machine says so and closes with mood `scary`.
+ * `version` as soon as the key exists (but see below); release the nameplate
+ * on the peer's first message; hold our payloads until the peer's `version`
+ * opens (key confirmation), so nothing of ours is sealed under a key a
+ * wrong-code peer could attack offline. A `version` that does not open means
+ * a wrong code: the machine says so and closes with mood `scary`.
+ *
+ * When gospake2 (wormhole-william) would derive another key (spake2.ts), our
+ * `version` waits for the peer's: the key that opens it is adopted and ours
+ * goes out under it. A peer that waits too (another ferry) gets ours, under
+ * the standard key, after a `timer` event the driver turns into `timeout()`;
+ * from then on that key is the only one (as in the Rust session).
  */
 
 import { bytesToHex, fromUtf8, hexToBytes, utf8 } from "./bytes.ts";
@@ -29,6 +35,8 @@ import { OVERHEAD } from "./secretbox.ts";
 export const MAX_PAYLOAD = 1024 * 1024;
 /** Peer messages held before our key or their `version` is there (normally one or two). */
 export const MAX_EARLY_MESSAGES = 32;
+/** How long our `version` waits for the peer's when two keys are possible. */
+export const VERSION_WAIT_MS = 2_000;
 
 export interface MailboxConfig {
   readonly appid: string;
@@ -45,8 +53,10 @@ export type MailboxEvent =
   | { type: "welcome"; motd?: string }
   | { type: "code"; code: Code }
   | { type: "nameplates"; nameplates: string[] }
-  /** The PAKE finished; the key is not confirmed yet. */
+  /** The PAKE finished; the key is not confirmed yet (with two possible keys: once the peer's `version` picked one). */
   | { type: "key"; verifier: Uint8Array }
+  /** For the driver, which owns the clock: call `timeout()` after `ms`. */
+  | { type: "timer"; ms: number }
   /** Key confirmed: the peer's `version` opened. */
   | { type: "version"; versions: Record<string, unknown>; verifier: Uint8Array }
   | { type: "message"; phase: number; body: Uint8Array }
@@ -76,6 +86,9 @@ export class MailboxClient {
   #released = false;
   #mailbox: string | null = null;
   #key: SharedKey | null = null;
+  /** gospake2's key while the peer's `version` may still pick it. */
+  #goKey: SharedKey | null = null;
+  #versionSent = false;
   #peerSide: string | null = null;
   #verified = false;
   #closing: Mood | null = null;
@@ -138,6 +151,16 @@ export class MailboxClient {
   /** Releases the nameplate if still held and closes the mailbox with `mood`. */
   close(mood: Mood = "happy"): Step {
     this.#close(mood);
+    return this.#drain();
+  }
+
+  /** The `timer` ran out without the peer's `version`: ours goes out under the standard key, which is then the only one. */
+  timeout(): Step {
+    if (this.#closing === null && this.#key !== null && !this.#versionSent) {
+      if (this.#goKey !== null) this.#events.push({ type: "key", verifier: verifier(this.#key) });
+      this.#goKey = null;
+      this.#sendVersion();
+    }
     return this.#drain();
   }
 
@@ -228,11 +251,22 @@ export class MailboxClient {
     this.#pake = null;
     const body = hexToBytes(bodyHex);
     if (body === null) throw peerError("pake-bad-hex", "the other side's pake body is not hex");
-    this.#key = pake.finish(body);
-    this.#events.push({ type: "key", verifier: verifier(this.#key) });
+    const { key, goKey } = pake.finish(body);
+    this.#key = key;
+    this.#goKey = goKey;
+    if (goKey === null) {
+      this.#events.push({ type: "key", verifier: verifier(key) });
+      this.#sendVersion();
+    } else {
+      this.#events.push({ type: "timer", ms: VERSION_WAIT_MS });
+    }
+    this.#replayEarly();
+  }
+
+  #sendVersion(): void {
+    this.#versionSent = true;
     const version = JSON.stringify({ app_versions: this.#config.appVersions ?? {} });
     this.#addEncrypted("version", utf8(version));
-    this.#replayEarly();
   }
 
   #replayEarly(): void {
@@ -262,6 +296,9 @@ export class MailboxClient {
       throw peerError("bad-version", "the other side's version message is not a JSON object");
     }
     this.#verified = true;
+    if (this.#goKey !== null) this.#events.push({ type: "key", verifier: verifier(this.#key) });
+    this.#goKey = null;
+    if (!this.#versionSent) this.#sendVersion();
     this.#events.push({ type: "version", versions: versions as Record<string, unknown>, verifier: verifier(this.#key) });
     for (const plaintext of this.#heldOut.splice(0)) this.#sendPhase(plaintext);
     this.#replayEarly();
@@ -272,12 +309,18 @@ export class MailboxClient {
     if (msg.body.length > 2 * (MAX_PAYLOAD + OVERHEAD)) throw peerError("too-big", "the other side's message is too big");
     const body = hexToBytes(msg.body);
     if (body === null || this.#key === null) throw peerError("bad-message", "the other side's message is not hex");
-    try {
-      return decryptPhase(this.#key, msg.side, msg.phase, body);
-    } catch {
-      const why = code === "wrong-code" ? "wrong code: the other side used a different code" : `message in phase ${msg.phase} does not decrypt`;
-      throw peerError(code, why);
+    // gospake2's key is tried only until the peer's `version` opens; the key that opened it stays.
+    for (const key of this.#goKey === null ? [this.#key] : [this.#key, this.#goKey]) {
+      try {
+        const plaintext = decryptPhase(key, msg.side, msg.phase, body);
+        this.#key = key;
+        return plaintext;
+      } catch {
+        // the next key, or refused below
+      }
     }
+    const why = code === "wrong-code" ? "wrong code: the other side used a different code" : `message in phase ${msg.phase} does not decrypt`;
+    throw peerError(code, why);
   }
 
   #sendPhase(plaintext: Uint8Array): void {

@@ -13,6 +13,12 @@ import { asSharedKey, type SharedKey } from "./keys.ts";
 import { systemRandom, type Random } from "./random.ts";
 import { Spake2Symmetric } from "./spake2.ts";
 
+/** See `Spake2Keys`: `goKey` is what a wormhole-william peer derives, when that differs. */
+export interface PakeKeys {
+  readonly key: SharedKey;
+  readonly goKey: SharedKey | null;
+}
+
 /** Our side of the key agreement, from the code until the peer's `pake` body. */
 export class Pake {
   readonly #spake: Spake2Symmetric;
@@ -31,9 +37,10 @@ export class Pake {
     return pakeBody(this.#spake.message);
   }
 
-  /** The shared key from the peer's `pake` body (not yet confirmed). */
-  finish(peerBody: Uint8Array): SharedKey {
-    return asSharedKey(this.#spake.finish(parsePakeBody(peerBody)));
+  /** The shared key from the peer's `pake` body (not yet confirmed), and gospake2's if it differs. */
+  finish(peerBody: Uint8Array): PakeKeys {
+    const { key, goKey } = this.#spake.finish(parsePakeBody(peerBody));
+    return { key: asSharedKey(key), goKey: goKey === null ? null : asSharedKey(goKey) };
   }
 }
 

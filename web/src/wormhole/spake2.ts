@@ -7,6 +7,11 @@
  * `K = x·(Y* − pw·S)` and the two elements ordered bytewise without the side
  * byte. A wrong password gives a different key; nothing here can tell, only
  * the first encrypted message that fails to open.
+ *
+ * gospake2 (wormhole-william's SPAKE2) encodes elements with Go's
+ * `big.Int.Bytes()` reversed, which drops trailing zero bytes, and sizes every
+ * transcript field by K's encoding: when K ends in 0x00 (1 in 256) its key
+ * differs, so `finish` also gives that key for the caller to try.
  */
 
 import { sha256 } from "@noble/hashes/sha2.js";
@@ -23,6 +28,12 @@ export const MESSAGE_LEN = 33;
 
 /** The blinding element of the symmetric variant (M and N are the asymmetric ones). */
 export const S: Point = arbitraryElement(utf8("symmetric"));
+
+/** The standard key, and the one gospake2 derives when it differs (else `null`). */
+export interface Spake2Keys {
+  readonly key: Uint8Array;
+  readonly goKey: Uint8Array | null;
+}
 
 /** One side of the exchange: `message` goes to the peer, `finish` takes theirs. */
 export class Spake2Symmetric {
@@ -46,8 +57,8 @@ export class Spake2Symmetric {
     this.message = concatBytes(Uint8Array.of(SIDE_SYMMETRIC), element.toBytes());
   }
 
-  /** The 32-byte shared key from the peer's message. Once only: reuse could leak the password. */
-  finish(peerMessage: Uint8Array): Uint8Array {
+  /** The 32-byte shared key(s) from the peer's message. Once only: reuse could leak the password. */
+  finish(peerMessage: Uint8Array): Spake2Keys {
     if (this.#finished) throw localError("finished", "SPAKE2 finish() may be called once");
     this.#finished = true;
     const inbound = checkPeerMessage(peerMessage);
@@ -57,14 +68,32 @@ export class Spake2Symmetric {
     if (bytesEqual(element.toBytes(), outbound)) {
       throw peerError("pake-reflected", "peer's PAKE message is our own message reflected back");
     }
-    const k = multiply(element.subtract(multiply(S, this.#pwScalar)), this.#xScalar);
-    return this.#transcriptKey(inbound, outbound, k.toBytes());
+    const k = multiply(element.subtract(multiply(S, this.#pwScalar)), this.#xScalar).toBytes();
+    return {
+      key: transcriptKey(this.#password, this.#idSymmetric, inbound, outbound, k),
+      goKey: gospake2Key(this.#password, this.#idSymmetric, inbound, outbound, k),
+    };
   }
+}
 
-  #transcriptKey(inbound: Uint8Array, outbound: Uint8Array, k: Uint8Array): Uint8Array {
-    const [first, second] = compareBytes(inbound, outbound) <= 0 ? [inbound, outbound] : [outbound, inbound];
-    return sha256(concatBytes(sha256(this.#password), sha256(this.#idSymmetric), first, second, k));
-  }
+/**
+ * `SHA256(SHA256(pw) ‖ SHA256(idS) ‖ lo ‖ hi ‖ K)`, the two 32-byte elements
+ * ordered bytewise; with `n` < 32 each of the three is cut to `n` bytes.
+ */
+export function transcriptKey(
+  password: Uint8Array, idSymmetric: Uint8Array, u: Uint8Array, v: Uint8Array, k: Uint8Array, n = 32,
+): Uint8Array {
+  const [lo, hi] = compareBytes(u, v) <= 0 ? [u, v] : [v, u];
+  return sha256(concatBytes(sha256(password), sha256(idSymmetric), lo.subarray(0, n), hi.subarray(0, n), k.subarray(0, n)));
+}
+
+/** gospake2's key: every field cut to K's length without its trailing zero bytes; `null` if none. */
+export function gospake2Key(
+  password: Uint8Array, idSymmetric: Uint8Array, u: Uint8Array, v: Uint8Array, k: Uint8Array,
+): Uint8Array | null {
+  let n = k.length;
+  while (n > 0 && k[n - 1] === 0) n--;
+  return n === k.length ? null : transcriptKey(password, idSymmetric, u, v, k, n);
 }
 
 /** The element part of a peer message, after the length and side byte checks. */
