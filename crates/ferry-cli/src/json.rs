@@ -302,6 +302,11 @@ impl Ui for Events {
         self.emit(json!({"event": "reconnecting", "attempt": attempt, "reason": why}));
     }
 
+    fn connecting_again(&mut self, attempt: u32, why: &str) {
+        self.term.connecting_again(attempt, why);
+        self.emit(json!({"event": "connecting-again", "attempt": attempt, "reason": why}));
+    }
+
     fn waiting_for_peer(&mut self, secs: u64) {
         self.term.waiting_for_peer(secs);
         self.emit(json!({"event": "waiting-for-peer", "seconds": secs}));

@@ -164,6 +164,16 @@ impl Ui for Terminal {
         eprintln!("Connection lost ({why}); reconnecting (attempt {attempt})…");
     }
 
+    fn connecting_again(&mut self, attempt: u32, why: &str) {
+        if self.quiet {
+            return;
+        }
+        let why = escape_for_terminal(why);
+        eprintln!(
+            "The first connection failed ({why}); the other side is connecting again, following it (attempt {attempt})…"
+        );
+    }
+
     fn waiting_for_peer(&mut self, secs: u64) {
         if self.quiet {
             return;

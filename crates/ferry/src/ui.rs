@@ -35,6 +35,12 @@ pub trait Ui: RendezvousObserver + Send {
     /// again; `attempt` counts connections (2: the first reconnection). A new
     /// `transit` follows when it is made.
     fn reconnecting(&mut self, _attempt: u32, _why: &str) {}
+    /// ferry to ferry: our first transit connection failed (`why`), but the
+    /// peer made one that broke before we saw it and asks to connect again;
+    /// we follow. Otherwise as `reconnecting` (which it calls by default).
+    fn connecting_again(&mut self, attempt: u32, why: &str) {
+        self.reconnecting(attempt, why);
+    }
     /// Native only, once per break, before the first `reconnecting`: we wait
     /// at most `secs` for the other side to come back (a receiver may come
     /// back as a new process, with its stored session).

@@ -37,11 +37,13 @@ const STALL: ProxyPlan = ProxyPlan {
     ..CUT
 };
 
-/// What a side heard: the paths it connected over and the reconnections.
+/// What a side heard: the paths it connected over, the reconnections, and
+/// the attempts that followed the peer after a first connection never seen.
 #[derive(Default, Debug)]
 struct Seen {
     paths: Vec<String>,
     attempts: Vec<u32>,
+    followed: Vec<u32>,
 }
 
 impl RendezvousObserver for Seen {}
@@ -53,6 +55,10 @@ impl Ui for Seen {
 
     fn reconnecting(&mut self, attempt: u32, _why: &str) {
         self.attempts.push(attempt);
+    }
+
+    fn connecting_again(&mut self, attempt: u32, _why: &str) {
+        self.followed.push(attempt);
     }
 
     fn accept(&mut self, _offer: &ferry::OfferSummary) -> bool {
@@ -318,7 +324,13 @@ async fn a_first_connection_lost_before_go_heals() {
     assert!(o.sent.is_ok(), "sender: {:?}", o.sent);
     assert!(o.received.is_ok(), "receiver: {:?}", o.received);
     assert_eq!(o.sender.attempts, [2], "{:?}", o.sender);
-    assert_eq!(o.receiver.attempts, [2], "{:?}", o.receiver);
+    assert_eq!(o.receiver.attempts, [0u32; 0], "{:?}", o.receiver);
+    assert_eq!(
+        o.receiver.followed,
+        [2],
+        "told it follows: {:?}",
+        o.receiver
+    );
     assert_eq!(
         o.receiver.paths.len(),
         1,

@@ -113,7 +113,10 @@ impl Healing {
     ) -> Result<Link> {
         let restarted = std::io::Error::other("the receiver restarted");
         let cause = NetworkError::Lost(restarted).into();
-        match self.reconnect(wormhole, transit, &cause, ui).await? {
+        match self
+            .reconnect(wormhole, transit, (&cause, Broke::Lost), ui)
+            .await?
+        {
             Healed::Link(link) => Ok(*link),
             // Only a sender accepts a `native-done`.
             Healed::PeerFinished => Err(Error::internal("a receiver told it was done")),
@@ -161,7 +164,10 @@ impl Healing {
         if !matches!(asked, Ok(Ok(true))) {
             return Err(e);
         }
-        match self.reconnect(wormhole, transit, &e, ui).await? {
+        match self
+            .reconnect(wormhole, transit, (&e, Broke::Never), ui)
+            .await?
+        {
             Healed::Link(link) => Ok(*link),
             Healed::PeerFinished => Err(e),
         }
@@ -202,7 +208,8 @@ impl Healing {
         // it waiting) learns that it broke.
         drop(link);
         ui.waiting_for_peer(self.patience.as_secs());
-        self.reconnect(wormhole, transit, &e, ui).await
+        self.reconnect(wormhole, transit, (&e, Broke::Lost), ui)
+            .await
     }
 
     /// Makes the connection again after `cause` broke it, or gives up after
@@ -211,7 +218,7 @@ impl Healing {
         &mut self,
         wormhole: &mut Wormhole,
         transit: &TransitConfig,
-        cause: &Error,
+        (cause, broke): (&Error, Broke),
         ui: &mut dyn Ui,
     ) -> Result<Healed> {
         let patience = self.patience;
@@ -223,7 +230,10 @@ impl Healing {
         let mut pause = Duration::from_secs(1);
         while self.attempt < MAX_ATTEMPTS {
             self.attempt += 1;
-            ui.reconnecting(self.attempt, &cause.to_string());
+            match broke {
+                Broke::Lost => ui.reconnecting(self.attempt, &cause.to_string()),
+                Broke::Never => ui.connecting_again(self.attempt, &cause.to_string()),
+            }
             let once = self.once(wormhole, transit, ui);
             match tokio::time::timeout_at(deadline, once).await {
                 Err(_) => break,
@@ -333,4 +343,12 @@ async fn peer_reconnects(wormhole: &mut Wormhole) -> Result<bool> {
 /// Failures worth another attempt: the network, or the mailbox server.
 fn retries(e: &Error) -> bool {
     matches!(e, Error::Network(_) | Error::Server(_))
+}
+
+/// What the user is told while reconnecting: a connection we had was lost,
+/// or our first one never came (and we follow the peer's reconnection).
+#[derive(Clone, Copy)]
+enum Broke {
+    Lost,
+    Never,
 }
