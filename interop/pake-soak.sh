@@ -4,7 +4,10 @@
 # Sends a short text RUNS times (default 1000) per PAIR, each run with a fresh code, through
 # the Python mailbox server in the interop test network, and counts the runs where either side
 # failed. PAIRs are SENDER-RECEIVER among ferry, william (wormhole-william) and python
-# (magic-wormhole); default: ferry-william william-ferry ferry-ferry ferry-python.
+# (magic-wormhole); default: ferry-william william-ferry ferry-ferry ferry-python. A PAIR
+# ending in /wrong has the receiver type other words: a run passes when both sides stop with
+# an error within 30 s (nobody waits forever for the other); there the sender may also be
+# rust (wormhole-rs, which sends files only).
 #
 # Why: a PAKE whose shared element encodes with a trailing zero byte (1 session in 256)
 # gives wormhole-william a different key from everyone else's (gospake2's big.Int encoding);
@@ -25,6 +28,7 @@ PAIRS=("$@")
 [ ${#PAIRS[@]} -gt 0 ] || PAIRS=(ferry-william william-ferry ferry-ferry ferry-python)
 FERRY="${FERRY_BIN:-$PWD/target/ci/ferry}"
 PYWORMHOLE="${FERRY_PEERS:-$HOME/.cache/ferry-peers}/venv/bin/wormhole"
+WORMHOLE_RS="${FERRY_PEERS:-$HOME/.cache/ferry-peers}/cargo/bin/wormhole-rs"
 URL="$FERRY_TEST_MAILBOX"
 WORK="$(mktemp -d)"
 trap 'rm -rf "$WORK"' EXIT
@@ -34,6 +38,7 @@ sender() { # PEER CODE TEXT
     ferry) "$FERRY" send --server "$URL" --hide-progress --code "$2" --text "$3" ;;
     william) wormhole-william --relay-url "$URL" send --code "$2" --text "$3" ;;
     python) "$PYWORMHOLE" --relay-url "$URL" send --code "$2" --text "$3" ;;
+    rust) "$WORMHOLE_RS" send --rendezvous-server "$URL" --no-qr --code "$2" "$4" ;;
   esac
 }
 
@@ -45,26 +50,37 @@ receiver() { # PEER CODE
   esac
 }
 
-# One run: 0 when both sides exit 0 and the text arrived.
-one() { # SENDER RECEIVER CODE
-  local text="soak $3" s r
-  sender "$1" "$3" "$text" >"$WORK/s.out" 2>"$WORK/s.err" &
-  s=$!
-  r=0
-  timeout 30 bash -c "$(declare -f receiver); FERRY='$FERRY' PYWORMHOLE='$PYWORMHOLE' URL='$URL' receiver '$2' '$3'" \
+# One run: 0 when both sides exit 0 and the text arrived; with WRONG=1, when both exit
+# non-zero (and not by the timeout, 124).
+one() { # SENDER RECEIVER CODE TYPED
+  local text="soak $3" s=0 r=0
+  printf '%s' "$text" >"$WORK/soak.txt"
+  timeout 30 bash -c "$(declare -f sender); FERRY='$FERRY' PYWORMHOLE='$PYWORMHOLE' WORMHOLE_RS='$WORMHOLE_RS' URL='$URL' sender '$1' '$3' '$text' '$WORK/soak.txt'" \
+    >"$WORK/s.out" 2>"$WORK/s.err" &
+  local pid=$!
+  timeout 30 bash -c "$(declare -f receiver); FERRY='$FERRY' PYWORMHOLE='$PYWORMHOLE' URL='$URL' receiver '$2' '$4'" \
     >"$WORK/r.out" 2>"$WORK/r.err" || r=$?
-  wait "$s" || return 1
-  [ "$r" = 0 ] && grep -qF "$text" "$WORK/r.out"
+  wait "$pid" || s=$?
+  if [ "${WRONG:-0}" = 1 ]; then
+    [ "$s" != 0 ] && [ "$s" != 124 ] && [ "$r" != 0 ] && [ "$r" != 124 ]
+  else
+    [ "$s" = 0 ] && [ "$r" = 0 ] && grep -qF "$text" "$WORK/r.out"
+  fi
 }
 
 nameplate=1000
 for pair in "${PAIRS[@]}"; do
-  from="${pair%-*}" to="${pair#*-}"
+  WRONG=0
+  case "$pair" in */wrong) WRONG=1 ;; esac
+  route="${pair%/wrong}"
+  from="${route%-*}" to="${route#*-}"
   fails=0 start=$SECONDS
   for _ in $(seq 1 "$RUNS"); do
     nameplate=$((nameplate + 1))
     code="$nameplate-soak-test"
-    if ! one "$from" "$to" "$code"; then
+    typed="$code"
+    [ "$WRONG" = 0 ] || typed="$nameplate-soak-wrong"
+    if ! one "$from" "$to" "$code" "$typed"; then
       fails=$((fails + 1))
       echo "  $pair $code failed: $(tail -n1 "$WORK/s.err" "$WORK/r.err" | tr '\n' ' ')" >&2
     fi

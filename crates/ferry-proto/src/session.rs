@@ -455,13 +455,22 @@ impl<R: RngCore + CryptoRng> Session<R> {
         side: &str,
         body_hex: &str,
     ) -> Result<Vec<u8>, SessionError> {
-        let key = self.gospake2_key.take().ok_or(SessionError::WrongCode)?;
+        let Some(key) = self.gospake2_key.take() else {
+            return Err(self.wrong_code());
+        };
         let standard = self.key.replace(key);
         let opened = self.decrypt(side, "version", body_hex);
         if opened.is_err() {
             self.key = standard;
         }
-        opened.map_err(|()| SessionError::WrongCode)
+        opened.map_err(|()| self.wrong_code())
+    }
+
+    /// A wrong code; a `version` still held goes out first, so the peer
+    /// learns it too instead of waiting for ours (as the Rust client would).
+    fn wrong_code(&mut self) -> SessionError {
+        self.send_version();
+        SessionError::WrongCode
     }
 
     /// The mailbox came back to a resumed session: what it held goes out now.

@@ -319,6 +319,11 @@ export class MailboxClient {
         // the next key, or refused below
       }
     }
+    if (code === "wrong-code" && !this.#versionSent) {
+      // Ours goes out all the same, so the peer learns it too instead of waiting for it.
+      this.#goKey = null;
+      this.#sendVersion();
+    }
     const why = code === "wrong-code" ? "wrong code: the other side used a different code" : `message in phase ${msg.phase} does not decrypt`;
     throw peerError(code, why);
   }

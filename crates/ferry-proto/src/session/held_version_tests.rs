@@ -149,18 +149,36 @@ fn a_standard_peer_keeps_the_standard_key() {
     assert_eq!(s.key().map(SharedKey::verifier), Some(standard.verifier()));
 }
 
-/// A `version` under neither key is a wrong code, and ours never left.
+/// A `version` under neither key is a wrong code; ours goes out then (under
+/// the standard key, as without the wait) so the peer learns it too, but no
+/// payload does.
 #[test]
-fn neither_key_is_a_wrong_code_and_nothing_of_ours_leaves() {
+fn neither_key_is_a_wrong_code_and_the_peer_is_told() {
     let seeds = ambiguous_seeds();
+    let standard = keys(seeds).standard;
     let mut s = ours(seeds);
+    s.send(b"payload".to_vec());
     peer_pake(&mut s, seeds);
     let wrong = SharedKey::from_bytes([9; 32]);
     assert_eq!(peer_version(&mut s, &wrong), Err(SessionError::WrongCode));
     let sent: Vec<ClientMessage> = std::iter::from_fn(|| s.poll_transmit()).collect();
-    assert!(!sent
+    let phases: Vec<&str> = sent
         .iter()
-        .any(|m| matches!(m, ClientMessage::Add { phase, .. } if phase == "version")));
+        .filter_map(|m| match m {
+            ClientMessage::Add { phase, .. } => Some(phase.as_str()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(phases, ["pake", "version"]);
+    let version = sent.iter().find_map(|m| match m {
+        ClientMessage::Add { phase, body } if phase == "version" => Some(body.clone()),
+        _ => None,
+    });
+    let body = hex::decode(version.expect("version")).expect("hex");
+    assert!(standard
+        .phase_key("bbbbbbbbbb", "version")
+        .open(&body)
+        .is_ok());
 }
 
 /// After the patience ran out our `version` is sealed: the key is fixed.
