@@ -47,6 +47,10 @@ const TELL_DONE: Duration = Duration::from_secs(5);
 /// How long a side whose first connection failed listens for the peer asking
 /// to reconnect (a peer whose path broke at once asks within a second).
 const FOLLOW_WINDOW: Duration = Duration::from_secs(5);
+/// Our hints older than this when the peer's arrive are gathered again: the
+/// exchange waited on a broken network, which they may describe (seen after a
+/// 60 s cut in the NAT lab: the reconnection went to the relay, not QUIC).
+const STALE_HINTS: Duration = Duration::from_secs(5);
 
 /// What healing a broken link gives.
 pub(super) enum Healed {
@@ -260,12 +264,8 @@ impl Healing {
         transit: &TransitConfig,
         ui: &mut dyn Ui,
     ) -> Result<Healed> {
-        let prep = TransitPrep::with_quic(transit, self.agreed.features.quic).await?;
-        let ours = |attempt| {
-            let transit = prep.message().clone();
-            MailboxMessage::NativeReconnect(Reconnect { attempt, transit }).encode()
-        };
-        wormhole.send_rejoining(ours(self.attempt)).await?;
+        let mut ours = Hints::gather(transit, self.agreed).await?;
+        wormhole.send_rejoining(ours.message(self.attempt)).await?;
         let peer = loop {
             let waited = tokio::time::timeout(REJOIN_AFTER, wormhole.receive_rejoining()).await;
             let Ok(bytes) = waited else {
@@ -280,11 +280,20 @@ impl Healing {
             match MailboxMessage::decode(&bytes) {
                 Ok(MailboxMessage::NativeReconnect(r)) if r.attempt < self.attempt => continue,
                 Ok(MailboxMessage::NativeReconnect(r)) => {
-                    if r.attempt > self.attempt {
-                        self.attempt = r.attempt;
-                        wormhole.send_rejoining(ours(self.attempt)).await?;
+                    let follow = r.attempt > self.attempt;
+                    let stale = ours.stale();
+                    if stale {
+                        ours = Hints::gather(transit, self.agreed).await?;
                     }
-                    break r.transit;
+                    if follow || stale {
+                        // A fresh gather that does not follow goes one further,
+                        // so the peer (likely stale too) gathers again as well.
+                        self.attempt = r.attempt + u32::from(!follow);
+                        wormhole.send_rejoining(ours.message(self.attempt)).await?;
+                    }
+                    if r.attempt == self.attempt {
+                        break r.transit;
+                    }
                 }
                 Ok(MailboxMessage::NativeDone(t)) if self.done == Some(t) => {
                     return Ok(Healed::PeerFinished)
@@ -296,7 +305,7 @@ impl Healing {
             }
         };
         let key = reconnect_key(&self.key, self.attempt);
-        let connecting = connect(prep, (self.role, self.agreed), (&key, &peer), ui);
+        let connecting = connect(ours.prep, (self.role, self.agreed), (&key, &peer), ui);
         tokio::select! {
             link = connecting => Ok(Healed::Link(Box::new(link?))),
             moved = self.moved_on(wormhole) => moved,
@@ -351,4 +360,31 @@ fn retries(e: &Error) -> bool {
 enum Broke {
     Lost,
     Never,
+}
+
+/// Our candidates for one attempt, and when they were gathered: hints that
+/// waited long in the mailbox may date from a broken network (STUN failed,
+/// so no public address, and no hole punching through a NAT).
+struct Hints {
+    prep: TransitPrep,
+    at: Instant,
+}
+
+impl Hints {
+    async fn gather(transit: &TransitConfig, agreed: Agreed) -> Result<Hints> {
+        let prep = TransitPrep::with_quic(transit, agreed.features.quic).await?;
+        Ok(Hints {
+            prep,
+            at: Instant::now(),
+        })
+    }
+
+    fn message(&self, attempt: u32) -> Vec<u8> {
+        let transit = self.prep.message().clone();
+        MailboxMessage::NativeReconnect(Reconnect { attempt, transit }).encode()
+    }
+
+    fn stale(&self) -> bool {
+        self.at.elapsed() > STALE_HINTS
+    }
 }
