@@ -188,9 +188,18 @@ fn v2_without_piece_layers_verifies_only_one_piece_files() {
     let mut meta = torrent(&files, 2 * K16, Version::V2);
     let map = PieceMap::new(&meta.info);
     let data: Vec<Vec<u8>> = (0..3).map(|p| piece_data(&meta, &map, &files, p)).collect();
-    meta.piece_layers.clear();
+    let layers = std::mem::take(&mut meta.piece_layers);
     assert!(!verify_piece(&meta, &map, 0, &data[0]));
     assert!(verify_piece(&meta, &map, 2, &data[2]));
+    // The layer arrives (BEP 52 hashes from a peer): checked against the root first.
+    let (root, layer) = layers.into_iter().next().unwrap();
+    let mut wrong = layer.concat();
+    wrong[0] ^= 1;
+    assert!(meta.add_piece_layer(root, &wrong).is_err());
+    assert!(meta.add_piece_layer(root, &layer.concat()[32..]).is_err());
+    assert!(meta.add_piece_layer([7; 32], &layer.concat()).is_err());
+    meta.add_piece_layer(root, &layer.concat()).unwrap();
+    assert!(verify_piece(&meta, &map, 0, &data[0]) && verify_piece(&meta, &map, 1, &data[1]));
 }
 
 #[test]

@@ -185,7 +185,8 @@ impl Storage {
         let Some(download) = &mut self.download else {
             return Err(Error::internal("writing a piece while seeding"));
         };
-        if u64::try_from(data.len()).ok() != Some(self.map.piece_size(piece)) {
+        let size = self.map.piece_size(piece);
+        if piece >= self.map.pieces() || u64::try_from(data.len()).ok() != Some(size) {
             return Err(Error::internal(format!("piece {piece} of the wrong size")));
         }
         self.files

@@ -321,3 +321,40 @@ fn seed_finds_a_corrupted_byte_and_missing_or_resized_files() {
         .to_string();
     assert!(err.contains("share/big is missing"), "{err}");
 }
+
+/// A kill (no drop) within a second of the last save loses only the pieces since:
+/// the state on disk is the one `create` wrote.
+#[test]
+fn a_kill_loses_at_most_the_pieces_since_the_last_save() {
+    let src = share();
+    let meta = torrent(&src.path().join("share"), Version::V2);
+    let seed = Storage::open_seed(src.path(), &meta).unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let mut storage = Storage::create(out.path(), &meta).unwrap();
+    write_all(&mut storage, &seed, 0..2);
+    std::mem::forget(storage);
+    let mut storage = Storage::create(out.path(), &meta).unwrap();
+    assert_eq!(storage.have().count(), 0);
+    write_all(&mut storage, &seed, 0..2);
+    storage.flush().unwrap();
+    std::mem::forget(storage);
+    let storage = Storage::create(out.path(), &meta).unwrap();
+    assert_eq!(storage.have().count(), 2);
+}
+
+#[test]
+fn misuse_is_refused() {
+    let src = share();
+    let meta = torrent(&src.path().join("share"), Version::V1);
+    let mut seed = Storage::open_seed(src.path(), &meta).unwrap();
+    assert!(
+        seed.write_piece(0, &piece(&seed, 0)).is_err(),
+        "wrote while seeding"
+    );
+    let out = tempfile::tempdir().unwrap();
+    let mut storage = Storage::create(out.path(), &meta).unwrap();
+    assert!(storage.write_piece(0, &[0; 10]).is_err());
+    assert!(storage.write_piece(99, &[]).is_err());
+    let err = storage.finish().err().unwrap();
+    assert!(matches!(err, Error::Internal(_)), "{err}");
+}
