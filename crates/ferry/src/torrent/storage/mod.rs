@@ -242,6 +242,8 @@ impl Storage {
         if !self.is_complete() {
             return Err(Error::internal("finishing an incomplete torrent"));
         }
+        // Saved first: if the move fails, the next run resumes with every piece.
+        self.flush()?;
         let Some(download) = self.download.take() else {
             return Err(Error::internal("finishing a seed"));
         };
