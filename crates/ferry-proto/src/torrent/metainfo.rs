@@ -273,31 +273,49 @@ fn check_layers(info: &Info, value: &Value<'_>) -> Result<BTreeMap<Hash, Vec<Has
     let d = value
         .as_dict()
         .ok_or(MetainfoError::WrongType("piece layers"))?;
-    let blocks_per_piece = (info.piece_length / merkle::BLOCK_SIZE) as usize;
     let mut layers = BTreeMap::new();
     for (root, layer) in d.entries() {
         let root = hash32(root).ok_or(MetainfoError::PieceLayer("key is not 32 bytes"))?;
-        let file = info
-            .files
-            .iter()
-            .find(|f| f.pieces_root == Some(root) && f.length > info.piece_length)
-            .ok_or(MetainfoError::PieceLayer(
-                "for no file of more than one piece",
-            ))?;
         let layer = layer
             .as_bytes()
             .ok_or(MetainfoError::WrongType("piece layers"))?;
-        let want = file.length.div_ceil(info.piece_length) as usize;
-        if layer.len() != want * 32 {
-            return Err(MetainfoError::PieceLayer("has the wrong length"));
-        }
-        let nodes: Vec<Hash> = layer.chunks(32).filter_map(hash32).collect();
-        if merkle::root_from_layer(&nodes, blocks_per_piece) != root {
-            return Err(MetainfoError::PieceLayer("does not hash to its root"));
-        }
-        layers.insert(root, nodes);
+        layers.insert(root, checked_layer(info, root, layer)?);
     }
     Ok(layers)
+}
+
+/// `layer` (32-byte nodes) as the piece layer of the file whose root is `root`.
+fn checked_layer(info: &Info, root: Hash, layer: &[u8]) -> Result<Vec<Hash>> {
+    let blocks_per_piece = (info.piece_length / merkle::BLOCK_SIZE) as usize;
+    let file = info
+        .files
+        .iter()
+        .find(|f| f.pieces_root == Some(root) && f.length > info.piece_length)
+        .ok_or(MetainfoError::PieceLayer(
+            "for no file of more than one piece",
+        ))?;
+    let want = file.length.div_ceil(info.piece_length) as usize;
+    if layer.len() != want * 32 {
+        return Err(MetainfoError::PieceLayer("has the wrong length"));
+    }
+    let nodes: Vec<Hash> = layer.chunks(32).filter_map(hash32).collect();
+    if merkle::root_from_layer(&nodes, blocks_per_piece) != root {
+        return Err(MetainfoError::PieceLayer("does not hash to its root"));
+    }
+    Ok(nodes)
+}
+
+impl Metainfo {
+    /// Adds the piece layer of the file whose root is `root`, learnt after the
+    /// `.torrent` (a magnet's v2 torrent: BEP 52 `hashes` from peers), once it is
+    /// checked like a layer in the file: the right size, hashing to that root.
+    /// Until a file's layer is known, its pieces do not verify
+    /// (`storage::verify_piece`).
+    pub fn add_piece_layer(&mut self, root: Hash, layer: &[u8]) -> Result<()> {
+        let nodes = checked_layer(&self.info, root, layer)?;
+        self.piece_layers.insert(root, nodes);
+        Ok(())
+    }
 }
 
 fn trackers(top: &Dict<'_>) -> Result<Vec<Vec<String>>> {

@@ -1,5 +1,8 @@
-//! BitTorrent on real files and sockets: making `.torrent` files (create.rs), and the
-//! tracker clients (tracker/) that drive the sans-IO pieces of `ferry_proto::torrent`.
+//! BitTorrent on real files and sockets: making `.torrent` files (create.rs), the
+//! torrent's files on disk (storage/: partial download, resume, seed verification),
+//! and the tracker clients (tracker/) that drive the sans-IO pieces of
+//! `ferry_proto::torrent`.
 
 pub mod create;
+pub mod storage;
 pub mod tracker;

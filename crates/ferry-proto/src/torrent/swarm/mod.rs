@@ -1,6 +1,6 @@
 //! The download machine, sans-IO: which block to ask which peer for.
 //!
-//! Input: the torrent's shape ([`Layout`]), what each peer says it has and whether it
+//! Input: the torrent's shape ([`Shape`]: a [`Layout`], or every piece's size), what each peer says it has and whether it
 //! chokes us, the blocks that arrive, and the caller's verdict on each completed piece.
 //! Output: requests to send (pipelined up to [`Picker::pipeline`] per peer), cancels
 //! in endgame, and peers to drop. Pieces are picked rarest first, a piece under way is
@@ -17,7 +17,7 @@ use super::wire::{Bitfield, BlockRef, MAX_BLOCK};
 #[cfg(test)]
 mod tests;
 
-/// The torrent's shape: the last piece may be short, and its last block too.
+/// A torrent whose pieces are all `piece_len` long but the last (v1 and hybrid).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Layout {
     pub pieces: u32,
@@ -31,18 +31,72 @@ impl Layout {
         (self.total.saturating_sub(start)).min(self.piece_len.into()) as u32
     }
 
+    #[cfg(test)]
+    fn blocks(&self, piece: u32) -> u32 {
+        self.piece_size(piece).div_ceil(MAX_BLOCK)
+    }
+
+    #[cfg(test)]
+    fn block(&self, piece: u32, i: u32) -> BlockRef {
+        block_of(piece, self.piece_size(piece), i)
+    }
+}
+
+/// The torrent's shape as the picker sees it: every piece's size. A v2-only torrent
+/// (BEP 52) has a short last piece in every file, so it gives its sizes one by one
+/// (`storage::PieceMap::shape` makes either).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Shape {
+    Linear(Layout),
+    Sizes(Vec<u32>),
+}
+
+impl From<Layout> for Shape {
+    fn from(layout: Layout) -> Shape {
+        Shape::Linear(layout)
+    }
+}
+
+impl Shape {
+    pub fn linear(pieces: u32, piece_len: u32, total: u64) -> Shape {
+        Shape::Linear(Layout {
+            pieces,
+            piece_len,
+            total,
+        })
+    }
+
+    pub fn pieces(&self) -> u32 {
+        match self {
+            Shape::Linear(l) => l.pieces,
+            Shape::Sizes(s) => s.len() as u32,
+        }
+    }
+
+    /// Bytes in `piece` (0 past the end).
+    pub fn piece_size(&self, piece: u32) -> u32 {
+        match self {
+            Shape::Linear(l) => l.piece_size(piece),
+            Shape::Sizes(s) => s.get(piece as usize).copied().unwrap_or(0),
+        }
+    }
+
     fn blocks(&self, piece: u32) -> u32 {
         self.piece_size(piece).div_ceil(MAX_BLOCK)
     }
 
     fn block(&self, piece: u32, i: u32) -> BlockRef {
-        let begin = i * MAX_BLOCK;
-        let length = (self.piece_size(piece) - begin).min(MAX_BLOCK);
-        BlockRef {
-            index: piece,
-            begin,
-            length,
-        }
+        block_of(piece, self.piece_size(piece), i)
+    }
+}
+
+/// Block `i` of a piece of `size` bytes: [`MAX_BLOCK`] long but the last.
+fn block_of(piece: u32, size: u32, i: u32) -> BlockRef {
+    let begin = i * MAX_BLOCK;
+    BlockRef {
+        index: piece,
+        begin,
+        length: (size - begin).min(MAX_BLOCK),
     }
 }
 
@@ -75,7 +129,7 @@ pub enum Arrival<P> {
 /// The picker; `P` names a peer.
 #[derive(Debug)]
 pub struct Picker<P> {
-    layout: Layout,
+    layout: Shape,
     ours: Bitfield,
     availability: Vec<u32>,
     blocks: Vec<Vec<Block<P>>>,
@@ -86,14 +140,17 @@ pub struct Picker<P> {
 }
 
 impl<P: Clone + Eq + Hash> Picker<P> {
-    pub fn new(layout: Layout) -> Self {
-        let blocks = (0..layout.pieces)
+    /// A picker for a torrent of this shape (a [`Layout`] or a [`Shape`]).
+    pub fn new(layout: impl Into<Shape>) -> Self {
+        let layout = layout.into();
+        let pieces = layout.pieces();
+        let blocks = (0..pieces)
             .map(|p| vec![Block::Missing; layout.blocks(p) as usize])
             .collect();
         Picker {
             layout,
-            ours: Bitfield::empty(layout.pieces),
-            availability: vec![0; layout.pieces as usize],
+            ours: Bitfield::empty(pieces),
+            availability: vec![0; pieces as usize],
             blocks,
             peers: HashMap::new(),
             banned: Vec::new(),
@@ -108,7 +165,7 @@ impl<P: Clone + Eq + Hash> Picker<P> {
         }
         let state = Peer {
             choking: true,
-            has: Bitfield::empty(self.layout.pieces),
+            has: Bitfield::empty(self.layout.pieces()),
             inflight: Vec::new(),
         };
         self.peers.insert(peer, state);
@@ -119,7 +176,7 @@ impl<P: Clone + Eq + Hash> Picker<P> {
     pub fn remove_peer(&mut self, peer: &P) {
         self.choke(peer);
         if let Some(state) = self.peers.remove(peer) {
-            for piece in (0..self.layout.pieces).filter(|p| state.has.has(*p)) {
+            for piece in (0..self.layout.pieces()).filter(|p| state.has.has(*p)) {
                 self.availability[piece as usize] -= 1;
             }
         }
@@ -130,7 +187,7 @@ impl<P: Clone + Eq + Hash> Picker<P> {
         let Some(state) = self.peers.get_mut(peer) else {
             return false;
         };
-        if piece >= self.layout.pieces {
+        if piece >= self.layout.pieces() {
             return false;
         }
         if !state.has.has(piece) {
@@ -175,7 +232,7 @@ impl<P: Clone + Eq + Hash> Picker<P> {
     pub fn interesting(&self, peer: &P) -> bool {
         self.peers
             .get(peer)
-            .is_some_and(|s| (0..self.layout.pieces).any(|p| s.has.has(p) && !self.ours.has(p)))
+            .is_some_and(|s| (0..self.layout.pieces()).any(|p| s.has.has(p) && !self.ours.has(p)))
     }
 
     /// Requests to send `peer` now, filling its pipeline.
@@ -208,7 +265,7 @@ impl<P: Clone + Eq + Hash> Picker<P> {
                 .iter()
                 .any(|b| *b != Block::Missing)
         };
-        let mut candidates: Vec<u32> = (0..self.layout.pieces).filter(wanted).collect();
+        let mut candidates: Vec<u32> = (0..self.layout.pieces()).filter(wanted).collect();
         // Pieces under way first, then rarest first; ties by index, for determinism.
         candidates.sort_by_key(|p| (!started(p), self.availability[*p as usize], *p));
         let missing = candidates
@@ -217,7 +274,7 @@ impl<P: Clone + Eq + Hash> Picker<P> {
         missing.or_else(|| {
             // Endgame: everything is asked for; ask again what this peer was not asked.
             let endgame = |b: &Block<P>| matches!(b, Block::Requested(a) if !a.contains(peer));
-            let all_asked = (0..self.layout.pieces)
+            let all_asked = (0..self.layout.pieces())
                 .filter(|p| !self.ours.has(*p))
                 .all(|p| self.blocks[p as usize].iter().all(|b| *b != Block::Missing));
             candidates
@@ -289,6 +346,6 @@ impl<P: Clone + Eq + Hash> Picker<P> {
     }
 
     pub fn is_complete(&self) -> bool {
-        self.ours.count() == self.layout.pieces
+        self.ours.count() == self.layout.pieces()
     }
 }

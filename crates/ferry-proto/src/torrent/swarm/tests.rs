@@ -161,3 +161,39 @@ fn peers_leaving_and_lying_about_indexes() {
     p.unchoke(&"b");
     assert_eq!(p.requests(&"b")[..asked.len()], asked[..]);
 }
+
+#[test]
+fn a_v2_shape_has_a_short_last_piece_in_every_file() {
+    // A v2 torrent of two files, pieces of two blocks: 40,000 bytes (a full piece
+    // and 7,232) then 20,000 (one short piece of a full and a short block).
+    let mut p = Picker::new(Shape::Sizes(vec![2 * K16, 40_000 - 2 * K16, 20_000]));
+    assert!(p.add_peer("a"));
+    p.bitfield(&"a", &Bitfield::full(3));
+    p.unchoke(&"a");
+    let b = |index, begin, length| BlockRef {
+        index,
+        begin,
+        length,
+    };
+    let asked = p.requests(&"a");
+    assert_eq!(
+        asked,
+        vec![
+            b(0, 0, K16),
+            b(0, K16, K16),
+            b(1, 0, 7_232),
+            b(2, 0, K16),
+            b(2, K16, 20_000 - K16),
+        ]
+    );
+    for block in asked {
+        if let Arrival::Stored {
+            piece_complete: true,
+            ..
+        } = p.block(&"a", block)
+        {
+            assert!(p.verified(block.index, true).is_empty());
+        }
+    }
+    assert!(p.is_complete());
+}

@@ -3,24 +3,17 @@
 //! before the sync, so it never claims bytes that are not on disk. Periodic saves run
 //! on their own thread so that the writer keeps writing during the sync.
 
-use std::fs::{self, File, OpenOptions};
-use std::io::{self, Write};
-use std::os::unix::fs::OpenOptionsExt;
+use std::fs::File;
+use std::io;
 use std::path::{Path, PathBuf};
 use std::thread::JoinHandle;
+
+use crate::transfer::landing::replace_file;
 
 /// Syncs `data`, then stores `state` at `path` by way of `tmp`.
 pub(super) fn save_now(data: &File, state: &[u8], path: &Path, tmp: &Path) -> io::Result<()> {
     data.sync_data()?;
-    let _ = fs::remove_file(tmp); // a leftover of a crash; a link there is removed, not followed
-    let mut file = OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(tmp)?;
-    file.write_all(state)?;
-    file.sync_data()?;
-    fs::rename(tmp, path)
+    replace_file(path, tmp, state, true)
 }
 
 /// At most one background save at a time.

@@ -2,7 +2,9 @@
 //! finish: resume data and state (`.NAME.ferry-resume`, `.NAME.ferry-resume-state`,
 //! `.NAME.ferry-resume-state~`, kept on purpose so the next transfer resumes) and
 //! partial files or directories (`.NAME.ferry-partial-XXXXXXXX`, normally removed at
-//! once, left only when ferry was killed). Found by name only, below a
+//! once, left only when ferry was killed), and a torrent download's hidden
+//! directory (`.ferry-torrent-<infohash>`, kept on purpose so `torrent get`
+//! resumes; its target is the torrent's name inside it). Found by name only, below a
 //! directory, without following symbolic links: nothing else is ever touched.
 
 use std::fs;
@@ -70,7 +72,7 @@ fn walk(dir: &Path, rel: &Path, found: &mut Vec<Leftover>, left: &mut u64) -> io
         let (path, name) = (entry.path(), entry.file_name());
         let meta = entry.metadata()?; // of the entry itself: links are not followed
         if let Some((target, kind)) = name.to_str().and_then(classify) {
-            let target = rel.join(target);
+            let target = rel.join(torrent_name(&path, &meta).unwrap_or_else(|| target.into()));
             found.push(leftover(path, target, kind, &meta));
         } else if meta.is_dir() {
             walk(&path, &rel.join(&name), found, left)?;
@@ -120,9 +122,27 @@ fn classify(name: &str) -> Option<(&str, LeftoverKind)> {
             return Some((target, kind));
         }
     }
+    if let Some(hash) = rest.strip_prefix("ferry-torrent-") {
+        let hex = matches!(hash.len(), 40 | 64) && hash.bytes().all(|b| b.is_ascii_hexdigit());
+        return hex.then_some((rest, LeftoverKind::ResumeData));
+    }
     let (target, tag) = rest.rsplit_once(".ferry-partial-")?;
     let random = tag.len() == 8 && tag.bytes().all(|b| b.is_ascii_hexdigit());
     (random && !target.is_empty()).then_some((target, LeftoverKind::Partial))
+}
+
+/// The torrent a `.ferry-torrent-<hash>` directory holds: the one entry beside
+/// its `state`.
+fn torrent_name(path: &Path, meta: &fs::Metadata) -> Option<String> {
+    if !meta.is_dir() || !path.file_name()?.to_str()?.starts_with(".ferry-torrent-") {
+        return None;
+    }
+    let names = fs::read_dir(path)
+        .ok()?
+        .filter_map(|e| e.ok()?.file_name().into_string().ok());
+    names
+        .into_iter()
+        .find(|n| !matches!(n.as_str(), "state" | "state~"))
 }
 
 fn verified_bytes(state: &Path) -> u64 {
@@ -158,6 +178,10 @@ mod tests {
             (".big.bin.ferry-resume-state", "big.bin"),
             (".big.bin.ferry-resume-state~", "big.bin"),
             (".a.txt.ferry-partial-0123abcd", "a.txt"),
+            (
+                ".ferry-torrent-0123456789abcdef0123456789abcdef01234567",
+                "ferry-torrent-0123456789abcdef0123456789abcdef01234567",
+            ),
         ];
         for (name, target) in ours {
             assert_eq!(classify(name).map(|c| c.0), Some(target), "{name}");
@@ -168,6 +192,7 @@ mod tests {
             ".a.ferry-partial-xyz",
             ".a.ferry-partial-0123abcde",
             ".a.ferry-resume.bak",
+            ".ferry-torrent-0123",
             "notes.txt",
         ];
         for name in theirs {
@@ -192,5 +217,25 @@ mod tests {
         remove(&found[0]).unwrap();
         assert!(sub.join("x").exists());
         assert!(find(tmp.path()).unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_torrent_download_is_one_leftover_named_by_its_torrent() {
+        let tmp = tempfile::tempdir().unwrap();
+        let hidden = tmp
+            .path()
+            .join(format!(".ferry-torrent-{}", "ab".repeat(20)));
+        fs::create_dir_all(hidden.join("movie/extras")).unwrap();
+        fs::write(hidden.join("movie/extras/a"), b"1234").unwrap();
+        fs::write(hidden.join("state"), b"12").unwrap();
+        let found = find(tmp.path()).unwrap();
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(found[0].target, Path::new("movie"));
+        assert_eq!(
+            (found[0].kind, found[0].bytes),
+            (LeftoverKind::ResumeData, 6)
+        );
+        remove(&found[0]).unwrap();
+        assert!(!hidden.exists());
     }
 }

@@ -19,8 +19,8 @@ mod targets;
 
 pub(crate) use outdir::{check_output_dir, create_output_dir, space_dir, MissingDirs};
 pub(crate) use partial::{rename_noreplace, Partial};
-pub(crate) use resume::{open_nofollow, resume_paths, ResumePaths};
-pub(crate) use space::ensure_space;
+pub(crate) use resume::{open_nofollow, replace_file, resume_paths, ResumePaths};
+pub(crate) use space::{ensure_space, ensure_space_with, free_space};
 pub(crate) use targets::{
     check, create_dirs, file_mode, system_time, CreatedDirs, Existing, Targets,
 };

@@ -4,6 +4,7 @@
 //! What they hold is verified again before it counts.
 
 use std::fs::{File, OpenOptions};
+use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
@@ -68,4 +69,26 @@ pub(crate) fn open_nofollow(path: &Path, write: bool) -> std::io::Result<File> {
         true => Ok(file),
         false => Err(std::io::Error::other("not a regular file")),
     }
+}
+
+/// Stores `bytes` at `path` by way of `tmp` (created owner-only, written, synced if
+/// `sync`, renamed over `path`): a crash leaves the old content or the new, never
+/// half of one.
+pub(crate) fn replace_file(
+    path: &Path,
+    tmp: &Path,
+    bytes: &[u8],
+    sync: bool,
+) -> std::io::Result<()> {
+    let _ = std::fs::remove_file(tmp); // a leftover of a crash; a link there is removed, not followed
+    let mut file = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(tmp)?;
+    file.write_all(bytes)?;
+    if sync {
+        file.sync_data()?;
+    }
+    std::fs::rename(tmp, path)
 }

@@ -8,15 +8,24 @@ use rustix::fs::statvfs;
 use crate::error::{Error, LocalError, Result};
 
 /// Bytes available to us on the file system holding `dir`.
-fn free_space(dir: &Path) -> io::Result<u64> {
+pub(crate) fn free_space(dir: &Path) -> io::Result<u64> {
     let st = statvfs(dir)?;
     Ok(st.f_bavail.saturating_mul(st.f_frsize))
 }
 
 /// Fails with `NoSpace` unless the file system holding `dir` has `need` bytes free.
 pub(crate) fn ensure_space(dir: &Path, need: u64) -> Result<()> {
-    let available = free_space(dir)
-        .map_err(|e| Error::io(format!("checking free space in {}", dir.display()), e))?;
+    ensure_space_with(dir, need, free_space)
+}
+
+/// [`ensure_space`], asking `free` how much room there is (tests give a figure).
+pub(crate) fn ensure_space_with(
+    dir: &Path,
+    need: u64,
+    free: impl FnOnce(&Path) -> io::Result<u64>,
+) -> Result<()> {
+    let available =
+        free(dir).map_err(|e| Error::io(format!("checking free space in {}", dir.display()), e))?;
     match need > available {
         true => Err(LocalError::NoSpace {
             dir: dir.to_owned(),
