@@ -2,4 +2,5 @@
 //! tracker clients (tracker/) that drive the sans-IO pieces of `ferry_proto::torrent`.
 
 pub mod create;
+pub mod peer;
 pub mod tracker;
