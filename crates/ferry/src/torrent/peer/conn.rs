@@ -16,7 +16,7 @@ use tokio::time::{sleep_until, timeout, Instant};
 use tracing::Instrument;
 
 pub use super::handshake::ConnectError;
-use super::handshake::{self, dial_hash, our_ext_handshake, our_reserved, OUR_UT_METADATA};
+use super::handshake::{self, our_ext_handshake, OUR_UT_METADATA};
 use super::messages::{CloseReason, PeerCommand, PeerEvent};
 use super::state::Session;
 use super::{
@@ -40,21 +40,7 @@ pub async fn connect(
     events: EventSender,
 ) -> Result<PeerHandle, ConnectError> {
     let limit = config.timing.handshake;
-    let dial = async {
-        let mut stream = TcpStream::connect(addr)
-            .await
-            .map_err(ConnectError::Connect)?;
-        stream.set_nodelay(true)?;
-        let hash = dial_hash(&torrent.hashes).ok_or(ConnectError::UnknownTorrent)?;
-        let reserved = our_reserved(&torrent.hashes);
-        handshake::send(&mut stream, hash, reserved, config.peer_id).await?;
-        let mut buf = BytesMut::new();
-        let theirs = handshake::finish(&mut stream, &mut buf, config.peer_id).await?;
-        if theirs.info_hash != hash {
-            return Err(ConnectError::WrongInfoHash);
-        }
-        Ok((stream, buf, theirs))
-    };
+    let dial = handshake::dial(addr, &torrent.hashes, config.peer_id);
     let (stream, buf, theirs) = timeout(limit, dial)
         .await
         .map_err(|_| ConnectError::Timeout(limit))??;
@@ -104,6 +90,7 @@ pub(super) fn spawn(
         id,
         addr,
         peer_id: theirs.peer_id,
+        info_hash: theirs.info_hash,
         reserved: theirs.reserved,
         commands,
     }
@@ -244,20 +231,14 @@ impl Conn {
         match message {
             Message::KeepAlive => Ok(()),
             Message::Extended { id, payload } => self.extended(id, payload),
+            // Accepted at any time, replacing the last (libtorrent's rule; aria2 1.36
+            // sends one in the middle of a transfer).
             Message::Bitfield(bits) => {
-                self.session
-                    .message_seen(true)
-                    .map_err(CloseReason::PeerProtocol)?;
                 let field = Bitfield::from_wire(&bits, self.session.pieces())?;
                 self.emit(PeerEvent::Bitfield(field));
                 Ok(())
             }
-            other => {
-                self.session
-                    .message_seen(false)
-                    .map_err(CloseReason::PeerProtocol)?;
-                self.core_message(other)
-            }
+            other => self.core_message(other),
         }
     }
 

@@ -6,7 +6,7 @@
 //! both and answers with the hash the peer used.
 
 use std::io;
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
 use bytes::{Buf, BytesMut};
@@ -57,7 +57,7 @@ pub fn wire_hashes(hashes: &InfoHashes) -> Vec<[u8; 20]> {
 }
 
 /// The hash we dial with: v1 when there is one (every client knows it), else v2 cut.
-pub(super) fn dial_hash(hashes: &InfoHashes) -> Option<[u8; 20]> {
+fn dial_hash(hashes: &InfoHashes) -> Option<[u8; 20]> {
     wire_hashes(hashes).first().copied()
 }
 
@@ -84,6 +84,29 @@ pub(super) fn our_ext_handshake(
         reqq: Some(REQQ),
         metadata_size,
         yourip: peer_ip,
+    }
+}
+
+/// Dials `addr` and does both handshakes for the torrent `hashes` names (no timeout:
+/// the caller's). Bytes read past the peer's handshake come back with the stream. A
+/// hybrid's peer may answer our v1 hash with its truncated v2 hash (BEP 52's upgrade:
+/// libtorrent does), so either is accepted.
+pub(super) async fn dial(
+    addr: SocketAddr,
+    hashes: &InfoHashes,
+    peer_id: PeerId,
+) -> Result<(TcpStream, BytesMut, Handshake), ConnectError> {
+    let hash = dial_hash(hashes).ok_or(ConnectError::UnknownTorrent)?;
+    let mut stream = TcpStream::connect(addr)
+        .await
+        .map_err(ConnectError::Connect)?;
+    stream.set_nodelay(true)?;
+    send(&mut stream, hash, our_reserved(hashes), peer_id).await?;
+    let mut buf = BytesMut::new();
+    let theirs = finish(&mut stream, &mut buf, peer_id).await?;
+    match wire_hashes(hashes).contains(&theirs.info_hash) {
+        true => Ok((stream, buf, theirs)),
+        false => Err(ConnectError::WrongInfoHash),
     }
 }
 

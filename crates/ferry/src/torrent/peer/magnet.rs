@@ -16,7 +16,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::time::timeout;
 
-use super::handshake::{self, dial_hash, our_ext_handshake, our_reserved, OUR_UT_METADATA};
+use super::handshake::{self, our_ext_handshake, OUR_UT_METADATA};
 use super::{ConnectError, PeerConfig};
 
 /// Metadata requests in flight: libtorrent answers a peer's first few at once and
@@ -91,16 +91,7 @@ impl Link {
         hashes: &InfoHashes,
         config: &PeerConfig,
     ) -> Result<Link, ConnectError> {
-        let mut stream = TcpStream::connect(addr)
-            .await
-            .map_err(ConnectError::Connect)?;
-        let hash = dial_hash(hashes).ok_or(ConnectError::UnknownTorrent)?;
-        handshake::send(&mut stream, hash, our_reserved(hashes), config.peer_id).await?;
-        let mut buf = BytesMut::new();
-        let theirs = handshake::finish(&mut stream, &mut buf, config.peer_id).await?;
-        if theirs.info_hash != hash {
-            return Err(ConnectError::WrongInfoHash);
-        }
+        let (stream, buf, _) = handshake::dial(addr, hashes, config.peer_id).await?;
         let mut deframer = Deframer::default();
         deframer.buffer().extend_from_slice(&buf);
         Ok(Link { stream, deframer })

@@ -13,8 +13,8 @@ use ferry_proto::torrent::wire::{Bitfield, BlockRef, WireError};
 pub enum PeerEvent {
     /// The peer's BEP 10 handshake (it may send none, or more than one).
     ExtHandshake(ExtHandshake),
-    /// What the peer has: its bitfield (checked against the piece count), or a piece
-    /// count of zero if it sent none before its first other message.
+    /// What the peer has: its bitfield, checked against the piece count. It may come
+    /// at any time and replaces the last one; a peer that has nothing may send none.
     Bitfield(Bitfield),
     Have(u32),
     /// The peer chokes us: our requests in flight are dropped (no fast extension).

@@ -167,6 +167,9 @@ pub struct PeerHandle {
     pub id: ConnId,
     pub addr: SocketAddr,
     pub peer_id: PeerId,
+    /// The hash the connection runs under: the v1 hash, or a hybrid's v2 hash cut to 20
+    /// bytes when the peer chose it (dialling us with it, or upgrading our v1 dial).
+    pub info_hash: [u8; 20],
     /// The peer's reserved bits (extension protocol, v2, ...).
     pub reserved: Reserved,
     pub commands: mpsc::Sender<PeerCommand>,

@@ -1,6 +1,5 @@
 //! One connection's bookkeeping, without sockets: who chokes whom, who is interested,
-//! our requests in flight and the peer's queued requests, and which of the peer's
-//! messages are allowed. The task (conn.rs) feeds it and sends what it says.
+//! our requests in flight and the peer's queued requests. The task (conn.rs) feeds it and sends what it says.
 
 use std::collections::VecDeque;
 
@@ -29,7 +28,6 @@ pub(super) struct Session {
     peer_reqq: usize,
     inflight: Vec<BlockRef>,
     queue: VecDeque<BlockRef>,
-    any_message: bool,
 }
 
 impl Session {
@@ -44,7 +42,6 @@ impl Session {
             peer_reqq: DEFAULT_PEER_REQQ,
             inflight: Vec::new(),
             queue: VecDeque::new(),
-            any_message: false,
         }
     }
 
@@ -54,17 +51,6 @@ impl Session {
 
     pub(super) fn pieces(&self) -> u32 {
         self.layout.pieces
-    }
-
-    /// A bitfield is only allowed as the peer's first message (extension messages
-    /// aside); call for every other message with `false`.
-    pub(super) fn message_seen(&mut self, is_bitfield: bool) -> Result<(), &'static str> {
-        let first = !self.any_message;
-        self.any_message = true;
-        match is_bitfield && !first {
-            true => Err("bitfield after other messages"),
-            false => Ok(()),
-        }
     }
 
     pub(super) fn set_peer_reqq(&mut self, reqq: u32) {

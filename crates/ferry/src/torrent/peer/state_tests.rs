@@ -105,16 +105,6 @@ fn our_requests_follow_choke_and_reqq() {
 }
 
 #[test]
-fn bitfield_only_first() {
-    let mut s = session();
-    assert_eq!(s.message_seen(true), Ok(()));
-    assert!(s.message_seen(true).is_err());
-    let mut s = session();
-    s.message_seen(false).unwrap();
-    assert!(s.message_seen(true).is_err());
-}
-
-#[test]
 fn have_and_interest_change_once() {
     let mut s = session();
     assert!(s.have(1));
