@@ -112,7 +112,7 @@ async fn leech(
     peer.commands
         .send(PeerCommand::Interested(true))
         .await
-        .unwrap();
+        .expect("connection alive");
     while !wanted.is_empty() || inflight > 0 {
         if unchoked && inflight < PIPELINE && !wanted.is_empty() {
             let batch: Vec<_> = wanted
@@ -122,7 +122,7 @@ async fn leech(
             peer.commands
                 .send(PeerCommand::Request(batch))
                 .await
-                .unwrap();
+                .expect("connection alive");
         }
         match next(events).await {
             PeerEvent::Unchoke => unchoked = true,
@@ -158,7 +158,7 @@ fn ferry_leeches_from_libtorrent_with_a_magnet_alone() {
     let hashes = Magnet::parse(&torrent.magnet)
         .expect("libtorrent's magnet")
         .hashes;
-    let rt = tokio::runtime::Runtime::new().unwrap();
+    let rt = tokio::runtime::Runtime::new().expect("tokio runtime");
     let fetched = rt.block_on(async {
         let config = PeerConfig::new();
         let info_bytes = fetch_metadata(addr, &hashes, &config, MAX_METADATA_SIZE, WAIT)
@@ -203,7 +203,7 @@ async fn unchoke_interested(
             // A connection's handle before its events.
             biased;
             Some(handle) = handles.recv() => {
-                seen.lock().unwrap().push(handle.info_hash);
+                seen.lock().expect("not poisoned").push(handle.info_hash);
                 peers.insert(handle.id, handle);
             }
             Some((id, event)) = events.recv() => match event {
@@ -260,9 +260,11 @@ fn listen_seed(rt: &tokio::runtime::Runtime, ours: Arc<PeerTorrent>) -> (Listene
 fn libtorrent_leeches_a_hybrid_from_a_ferry_seeder() {
     let env = TestEnv::get();
     let (dir, bytes, torrent) = fixture(env, TorrentMode::Hybrid);
-    let rt = tokio::runtime::Runtime::new().unwrap();
+    let rt = tokio::runtime::Runtime::new().expect("tokio runtime");
     let ours = memory_seed(&torrent.path, bytes);
-    let v2_cut: [u8; 20] = ours.hashes.v2.expect("hybrid")[..20].try_into().unwrap();
+    let v2_cut: [u8; 20] = ours.hashes.v2.expect("hybrid")[..20]
+        .try_into()
+        .expect("32 > 20");
     let v1 = ours.hashes.v1.expect("hybrid");
     let (listener, seen) = listen_seed(&rt, ours);
     let peers = Peers {
@@ -278,7 +280,7 @@ fn libtorrent_leeches_a_hybrid_from_a_ferry_seeder() {
     let want = std::fs::read(dir.path().join("seed").join("data.bin")).expect("source");
     assert!(got == want, "libtorrent's copy differs");
     // libtorrent told a hybrid's peer by hand dials with either hash (both were seen).
-    let hashes = seen.lock().unwrap().clone();
+    let hashes = seen.lock().expect("not poisoned").clone();
     assert!(!hashes.is_empty(), "no incoming connection");
     assert!(
         hashes.iter().all(|h| [v1, v2_cut].contains(h)),
@@ -318,7 +320,7 @@ fn aria2_leeches_v1_from_a_ferry_seeder_that_dials_it() {
     let source = Source::File(torrent.path.clone());
     let mut leecher = Client::Aria2.fetch(env, &source, &out, &Peers::default());
     let ours = memory_seed(&torrent.path, bytes.clone());
-    let rt = tokio::runtime::Runtime::new().unwrap();
+    let rt = tokio::runtime::Runtime::new().expect("tokio runtime");
     let (dialled, handles) = mpsc::channel(1);
     let (tx, events) = mpsc::channel(64);
     let peer = rt.block_on(dial_until_listening(leecher.listen_addr(), ours, tx));
