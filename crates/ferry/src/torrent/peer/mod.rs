@@ -13,7 +13,8 @@
 //!    [`PeerHandle`] to the receiver [`Listener::add`] returned.
 //! 4. Drive it with [`PeerCommand`]s on [`PeerHandle::commands`]; read [`PeerEvent`]s.
 //!    The last event of every connection is [`PeerEvent::Closed`], after which the
-//!    command sender's `send` fails.
+//!    command sender's `send` fails. Dropping the handle (its command sender) closes
+//!    the connection, as does dropping the event receiver.
 //!
 //! The task sends our handshake with the extension bit (and the v2 bit for v2 and hybrid
 //! torrents), our extension handshake (`ut_metadata` with `metadata_size` when we have

@@ -392,3 +392,40 @@ fn clone_torrent(t: &Torrent) -> Torrent {
         info: t.info.clone(),
     }
 }
+
+/// A raw listener that answers a ferry dial with `answer(our hash)`.
+async fn answering(answer: impl Fn([u8; 20]) -> [u8; 20] + Send + 'static) -> SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        let (mut stream, _) = listener.accept().await.unwrap();
+        let theirs = read_handshake(&mut stream).await;
+        let ours = Handshake {
+            reserved: Reserved::default().with(Reserved::V2),
+            info_hash: answer(theirs.info_hash),
+            peer_id: PeerId([b'l'; 20]),
+        };
+        stream.write_all(&ours.encode()).await.unwrap();
+        let mut rest = Vec::new();
+        let _ = stream.read_to_end(&mut rest).await;
+    });
+    addr
+}
+
+#[tokio::test]
+async fn a_dial_accepts_the_v2_upgrade_of_a_hybrid_and_nothing_else() {
+    let t = torrent(Version::Hybrid, &[]);
+    let v2_cut: [u8; 20] = t.hashes.v2.unwrap()[..20].try_into().unwrap();
+    let (tx, _events) = mpsc::channel(16);
+    let upgrade = answering(move |_| v2_cut).await;
+    let peer = connect(upgrade, t.clone(), &config(), tx.clone())
+        .await
+        .unwrap();
+    assert_eq!(peer.info_hash, v2_cut);
+    let other = answering(|_| [7; 20]).await;
+    let refused = connect(other, t, &config(), tx).await;
+    assert!(
+        matches!(refused, Err(ConnectError::WrongInfoHash)),
+        "{refused:?}"
+    );
+}
