@@ -1,8 +1,10 @@
 //! BitTorrent on real files and sockets: making `.torrent` files (create.rs), the
 //! torrent's files on disk (storage/: partial download, resume, seed verification),
-//! and the tracker clients (tracker/) that drive the sans-IO pieces of
-//! `ferry_proto::torrent`.
+//! one connection to one peer (peer/: the wire as a task, serving and magnet
+//! metadata), and the tracker clients (tracker/) that drive the sans-IO pieces
+//! of `ferry_proto::torrent`.
 
 pub mod create;
+pub mod peer;
 pub mod storage;
 pub mod tracker;
