@@ -20,6 +20,7 @@
 use std::collections::BTreeMap;
 
 use super::bencode::{dict, Bencode};
+use super::digest::sha1;
 use super::merkle::{self, Hash};
 use super::metainfo::{
     files::is_safe_element, FileEntry, Version, MAX_FILES, MAX_PATH_DEPTH, MAX_PIECES,
@@ -347,13 +348,6 @@ pub fn torrent(info: &[u8], version: Version, hashed: &Hashed, extras: &Extras) 
 
 fn int(n: u64) -> Bencode {
     Bencode::Int(n as i64)
-}
-
-/// SHA-1 from the `sha1` crate, not ring: it uses the CPU's SHA extensions (0.6
-/// CPU-s per GiB here, ring's portable SHA-1 2.6).
-pub(crate) fn sha1(data: &[u8]) -> [u8; 20] {
-    use sha1::Digest;
-    sha1::Sha1::digest(data).into()
 }
 
 fn insert(tree: &mut Bencode, path: &[String], leaf: Bencode) {

@@ -99,7 +99,7 @@ impl InfoHashes {
     pub fn of(info: &[u8], version: Version) -> Self {
         let mut hashes = InfoHashes::default();
         if version.has_v1() {
-            hashes.v1 = Some(super::build::sha1(info));
+            hashes.v1 = Some(super::digest::sha1(info));
         }
         if version.has_v2() {
             let mut v2 = [0u8; 32];

@@ -4,6 +4,7 @@
 
 pub mod bencode;
 pub mod build;
+mod digest;
 pub mod magnet;
 pub mod merkle;
 pub mod metainfo;

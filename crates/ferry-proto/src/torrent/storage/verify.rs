@@ -1,7 +1,7 @@
 //! [`verify_piece`]: a piece's bytes against the torrent's hashes.
 
 use super::map::{PieceMap, Span};
-use crate::torrent::build::sha1;
+use crate::torrent::digest::sha1;
 use crate::torrent::merkle::{self, Hash};
 use crate::torrent::metainfo::Metainfo;
 
