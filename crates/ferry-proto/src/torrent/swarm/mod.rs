@@ -113,6 +113,8 @@ struct Peer {
     choking: bool,
     has: Bitfield,
     inflight: Vec<BlockRef>,
+    /// This peer's own pipeline, if the caller set one (by its rate and `reqq`).
+    pipeline: Option<usize>,
 }
 
 /// What an arrived block changed.
@@ -175,6 +177,7 @@ impl<P: Clone + Eq + Hash> Picker<P> {
             choking: true,
             has: Bitfield::empty(self.layout.pieces()),
             inflight: Vec::new(),
+            pipeline: None,
         };
         self.peers.insert(peer, state);
         true
@@ -236,6 +239,14 @@ impl<P: Clone + Eq + Hash> Picker<P> {
         }
     }
 
+    /// Requests in flight to this peer from now on (instead of [`Picker::pipeline`]):
+    /// a fast peer that answers in batches needs more than a slow one.
+    pub fn set_pipeline(&mut self, peer: &P, blocks: usize) {
+        if let Some(state) = self.peers.get_mut(peer) {
+            state.pipeline = Some(blocks.max(1));
+        }
+    }
+
     /// Whether the peer has a piece we lack (send `interested`).
     pub fn interesting(&self, peer: &P) -> bool {
         self.peers
@@ -249,7 +260,7 @@ impl<P: Clone + Eq + Hash> Picker<P> {
         while self
             .peers
             .get(peer)
-            .is_some_and(|s| !s.choking && s.inflight.len() < self.pipeline)
+            .is_some_and(|s| !s.choking && s.inflight.len() < s.pipeline.unwrap_or(self.pipeline))
         {
             let Some(b) = self.pick(peer) else { break };
             let slot = &mut self.blocks[b.index as usize][(b.begin / MAX_BLOCK) as usize];
