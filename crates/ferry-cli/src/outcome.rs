@@ -148,7 +148,9 @@ pub fn exit_code(e: &anyhow::Error) -> u8 {
         Some(E::Local(L::Exists(_) | L::NoSpace { .. } | L::UnsafeName(_) | L::PlainHttp(_))) => {
             exit::REFUSED_LOCALLY
         }
-        Some(E::Network(N::NoConnection(_) | N::Lost(_) | N::TimedOut(_))) => exit::NETWORK,
+        Some(E::Network(N::NoConnection(_) | N::PairBroken(_) | N::Lost(_) | N::TimedOut(_))) => {
+            exit::NETWORK
+        }
         // A certificate that fails verification: the server cannot be reached
         // safely, like one that cannot be reached at all.
         Some(E::Server(

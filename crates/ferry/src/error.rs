@@ -112,6 +112,10 @@ pub enum NetworkError {
     // Names the peer's hint host names, which are untrusted.
     #[error("could not connect to the other side: {}", escape_for_terminal(.0))]
     NoConnection(String),
+    /// A relay paired us with the other side, then the pair broke before the
+    /// connection was made (the relay died at that moment): the peer saw it too.
+    #[error("could not connect to the other side: {}", escape_for_terminal(.0))]
+    PairBroken(String),
     #[error("the connection to the other side was lost: {0}")]
     Lost(io::Error),
     /// Nothing came (not even a keep-alive), or nothing could be written, for

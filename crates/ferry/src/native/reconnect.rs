@@ -150,8 +150,10 @@ impl Healing {
     /// peer may still have won a path that broke before we read its `go` (a
     /// relay killed at that moment): such a peer asks to reconnect at once,
     /// and we follow it instead of failing. Both may have failed, too (the
-    /// relay killed before either read the other's handshake); then nobody
-    /// would ask, so the sender asks at once and the receiver follows.
+    /// relay that had paired us killed before either read the other's
+    /// handshake); then nobody would ask, so the sender asks at once and the
+    /// receiver follows. A first connection that was never paired (no path:
+    /// refused, untrusted, unreachable) is not retried by the sender.
     pub(super) async fn first(
         &mut self,
         (prep, peer): (TransitPrep, &TransitMessage),
@@ -166,7 +168,8 @@ impl Healing {
         if !self.allowed() || !matches!(e, Error::Network(_)) {
             return Err(e);
         }
-        if self.role == Role::Receiver {
+        let both_broke = matches!(e, Error::Network(NetworkError::PairBroken(_)));
+        if self.role == Role::Receiver || !both_broke {
             let asked = tokio::time::timeout(FOLLOW_WINDOW, peer_reconnects(wormhole)).await;
             if !matches!(asked, Ok(Ok(true))) {
                 return Err(e);

@@ -33,7 +33,36 @@ pub(super) enum Conn {
 
 type Won = (Conn, String);
 /// Where candidates report: a connection that passed the handshake, or why not.
-type Sender = mpsc::Sender<std::result::Result<Won, String>>;
+type Sender = mpsc::Sender<std::result::Result<Won, Failed>>;
+
+/// Why one candidate failed, and whether a relay had paired it with the peer first
+/// (said `ok`): then the peer's candidate broke at the same moment.
+struct Failed {
+    why: String,
+    paired: bool,
+}
+
+impl Failed {
+    fn new(description: &str, e: &std::io::Error) -> Self {
+        let paired = e.get_ref().is_some_and(|inner| inner.is::<PairBroke>());
+        Failed {
+            why: format!("{description}: {e}"),
+            paired,
+        }
+    }
+}
+
+/// An error after the relay said `ok`: the pair was made, then broke.
+#[derive(Debug)]
+struct PairBroke(std::io::Error);
+
+impl std::fmt::Display for PairBroke {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl std::error::Error for PairBroke {}
 
 /// Where a candidate connects.
 enum Target {
@@ -57,7 +86,7 @@ pub(super) struct Plan<'a> {
 
 impl Plan<'_> {
     pub(super) async fn run(self) -> Result<Won> {
-        let (tx, mut rx) = mpsc::channel::<std::result::Result<Won, String>>(16);
+        let (tx, mut rx) = mpsc::channel::<std::result::Result<Won, Failed>>(16);
         let mut tasks = JoinSet::new();
         let hs = Handshake::new(self.key, self.role);
         let mut side = [0u8; 8];
@@ -116,7 +145,7 @@ impl Plan<'_> {
 }
 
 async fn first_winner(
-    rx: &mut mpsc::Receiver<std::result::Result<Won, String>>,
+    rx: &mut mpsc::Receiver<std::result::Result<Won, Failed>>,
     dialed: usize,
     listening: bool,
 ) -> Result<Won> {
@@ -130,12 +159,18 @@ async fn first_winner(
             break;
         }
     }
+    let paired = failures.iter().any(|f| f.paired);
     let tried = if failures.is_empty() {
         "no usable hints".into()
     } else {
-        failures.join("; ")
+        let whys: Vec<&str> = failures.iter().map(|f| f.why.as_str()).collect();
+        whys.join("; ")
     };
-    Err(NetworkError::NoConnection(tried).into())
+    Err(match paired {
+        true => NetworkError::PairBroken(tried),
+        false => NetworkError::NoConnection(tried),
+    }
+    .into())
 }
 
 #[derive(Clone)]
@@ -166,12 +201,7 @@ impl Candidate {
         }
     }
 
-    async fn dial(
-        self,
-        target: Target,
-        tx: mpsc::Sender<std::result::Result<Won, String>>,
-        trust: Trust,
-    ) {
+    async fn dial(self, target: Target, tx: Sender, trust: Trust) {
         tokio::time::sleep(self.delay).await;
         let description = match &target {
             Target::Direct(h) => format!("direct {}:{}", h.hostname, h.port),
@@ -180,7 +210,7 @@ impl Candidate {
         let result = self.try_dial(&target, &trust).await;
         let result = result.map(|s| (s, description.clone()));
         let _ = tx
-            .send(result.map_err(|e| format!("{description}: {e}")))
+            .send(result.map_err(|e| Failed::new(&description, &e)))
             .await;
     }
 
@@ -210,7 +240,7 @@ impl Candidate {
             tracing::debug!(%target, error = %e, "QUIC dial failed");
         }
         let _ = tx
-            .send(result.map_err(|e| format!("direct, QUIC {target}: {e}")))
+            .send(result.map_err(|e| Failed::new(&format!("direct, QUIC {target}"), &e)))
             .await;
     }
 
@@ -224,17 +254,13 @@ impl Candidate {
                 stream.flush().await?;
                 expect(&mut stream, RELAY_OK).await?;
             }
-            if self.role == Role::Receiver && self.relay_line.is_some() {
-                answer_sender(&mut stream, &self.hs).await?;
-            } else {
-                stream.write_all(self.hs.ours()).await?;
-                stream.flush().await?;
-                expect(&mut stream, self.hs.expected()).await?;
-            }
-            if self.role == Role::Receiver {
-                expect(&mut stream, GO).await?;
-            }
-            Ok::<_, std::io::Error>(())
+            let paired = self.relay_line.is_some();
+            self.peer_handshake(&mut stream)
+                .await
+                .map_err(|e| match paired {
+                    true => std::io::Error::new(e.kind(), PairBroke(e)),
+                    false => e,
+                })
         };
         tokio::time::timeout(self.handshake_timeout, steps)
             .await
@@ -243,11 +269,27 @@ impl Candidate {
     }
 }
 
-async fn accept_loop(
-    listener: TcpListener,
-    candidate: Candidate,
-    tx: mpsc::Sender<std::result::Result<Won, String>>,
-) {
+impl Candidate {
+    /// Both transit handshakes, and the receiver reads `go`.
+    async fn peer_handshake<S>(&self, stream: &mut S) -> std::io::Result<()>
+    where
+        S: AsyncRead + AsyncWrite + Unpin,
+    {
+        if self.role == Role::Receiver && self.relay_line.is_some() {
+            answer_sender(stream, &self.hs).await?;
+        } else {
+            stream.write_all(self.hs.ours()).await?;
+            stream.flush().await?;
+            expect(stream, self.hs.expected()).await?;
+        }
+        if self.role == Role::Receiver {
+            expect(stream, GO).await?;
+        }
+        Ok(())
+    }
+}
+
+async fn accept_loop(listener: TcpListener, candidate: Candidate, tx: Sender) {
     let mut handshakes = JoinSet::new();
     while let Ok((stream, peer)) = listener.accept().await {
         let (c, tx) = (candidate.clone(), tx.clone());
