@@ -24,10 +24,16 @@ pub async fn get(args: TorrentGetArgs, cancel: &ferry::Cancel) -> Result<()> {
         Some(addr) => addr,
         None => DEFAULT_LISTEN.parse().expect("a valid address"),
     };
-    let options = swarm_options(listen, false, &args.swarm);
+    let mut options = swarm_options(listen, false, &args.swarm);
     let json = args.swarm.json;
     let meta = match args.source.starts_with("magnet:") {
-        true => from_magnet(&args, &options, json).await?,
+        true => {
+            let magnet = Magnet::parse(&args.source)
+                .map_err(|e| Invalid(format!("not a usable magnet link: {e}")))?;
+            // The link's own peers (x.pe) are dialled like --peer ones.
+            options.peers.extend(magnet.peers.iter().copied());
+            from_magnet(&magnet, &options, json).await?
+        }
         false => read_torrent(&PathBuf::from(&args.source))?,
     };
     let nowhere = meta.trackers.iter().all(Vec::is_empty) && options.peers.is_empty();
@@ -44,28 +50,28 @@ pub async fn get(args: TorrentGetArgs, cancel: &ferry::Cancel) -> Result<()> {
         .unwrap_or_else(|| PathBuf::from("."));
     announce(&meta, &out_dir, json);
     let (bytes, _) = content(&meta);
+    let meta_name = meta.info.name.clone();
     let started = Instant::now();
     let mut show = Show::for_get(json, bytes);
     let result = swarm::get(meta, &out_dir, options, |r| show.report(r), cancel).await;
+    let sources = show.sources();
     show.finish();
     let path = result.map_err(swarm_error)?;
-    done(&path, bytes, started, json);
+    let name = &meta_name;
+    done((name, &path), (bytes, sources), started, json);
     Ok(())
 }
 
 async fn from_magnet(
-    args: &TorrentGetArgs,
+    magnet: &Magnet,
     options: &swarm::SwarmOptions,
     json: bool,
 ) -> Result<Metainfo> {
-    let magnet = Magnet::parse(&args.source)
-        .map_err(|e| Invalid(format!("not a usable magnet link: {e}")))?;
     if !json {
         eprintln!("Asking peers for the torrent's metadata…");
     }
     let port = options.listen.port();
-    let found =
-        swarm::metainfo_from_magnet(&magnet, options, port, METADATA_PATIENCE, |_| {}).await;
+    let found = swarm::metainfo_from_magnet(magnet, options, port, METADATA_PATIENCE, |_| {}).await;
     match found {
         Ok(meta) => Ok(meta),
         Err(MetadataError::Nowhere) => Err(Invalid(MetadataError::Nowhere.to_string()).into()),
@@ -88,22 +94,34 @@ fn announce(meta: &Metainfo, out_dir: &std::path::Path, json: bool) {
     eprintln!("Getting {} into {}.", describe(meta), out_dir.display());
 }
 
-fn done(path: &std::path::Path, bytes: u64, started: Instant, json: bool) {
+fn done(
+    (name, path): (&str, &std::path::Path),
+    (bytes, sources): (u64, usize),
+    started: Instant,
+    json: bool,
+) {
     let seconds = started.elapsed().as_secs_f64();
     if json {
         emit(&json!({
             "event": "done",
             "path": path.display().to_string(),
             "bytes": bytes,
+            "peers": sources,
             "seconds": (seconds * 1000.0).round() / 1000.0,
         }));
         return;
     }
     let rate = bytes as f64 / seconds.max(0.001);
+    let peers = match sources {
+        1 => "1 peer".to_owned(),
+        n => format!("{n} peers"),
+    };
+    let shown = |s: &str| ferry_proto::transfer::path::escape_for_terminal(s);
     eprintln!(
-        "Received {} into {} in {:.1} s ({}/s).",
+        "Received {} ({}) into {} from {peers} in {:.1} s ({}/s).",
+        shown(name),
         human(bytes),
-        ferry_proto::transfer::path::escape_for_terminal(&path.display().to_string()),
+        shown(&path.display().to_string()),
         seconds,
         human(rate as u64)
     );

@@ -18,6 +18,7 @@ pub struct Show {
     /// A seed's status line is on screen (to end with a newline).
     line: bool,
     last: Option<(u64, u64, usize)>,
+    sources: usize,
 }
 
 impl Show {
@@ -30,6 +31,7 @@ impl Show {
             bar,
             line: false,
             last: None,
+            sources: 0,
         }
     }
 
@@ -40,6 +42,7 @@ impl Show {
             bar: None,
             line: false,
             last: None,
+            sources: 0,
         }
     }
 
@@ -86,7 +89,13 @@ impl Show {
         }
     }
 
+    /// Peers that sent data, as the last progress said.
+    pub fn sources(&self) -> usize {
+        self.sources
+    }
+
     fn progress(&mut self, p: &Progress) {
+        self.sources = p.sources;
         let now = (p.have, p.uploaded, p.peers);
         let changed = self.last != Some(now);
         self.last = Some(now);

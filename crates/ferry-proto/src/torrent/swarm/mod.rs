@@ -247,6 +247,29 @@ impl<P: Clone + Eq + Hash> Picker<P> {
         }
     }
 
+    /// Blocks asked of this peer and not yet in.
+    pub fn inflight(&self, peer: &P) -> usize {
+        self.peers.get(peer).map_or(0, |s| s.inflight.len())
+    }
+
+    /// Takes back requests that could not be sent after all: they are missing
+    /// again (unless another peer was asked too).
+    pub fn unrequest(&mut self, peer: &P, blocks: &[BlockRef]) {
+        let Some(state) = self.peers.get_mut(peer) else {
+            return;
+        };
+        state.inflight.retain(|b| !blocks.contains(b));
+        for b in blocks {
+            let slot = &mut self.blocks[b.index as usize][(b.begin / MAX_BLOCK) as usize];
+            if let Block::Requested(askers) = slot {
+                askers.retain(|p| p != peer);
+                if askers.is_empty() {
+                    *slot = Block::Missing;
+                }
+            }
+        }
+    }
+
     /// Whether the peer has a piece we lack (send `interested`).
     pub fn interesting(&self, peer: &P) -> bool {
         self.peers

@@ -157,6 +157,21 @@ fn a_peers_own_pipeline_replaces_the_default() {
 }
 
 #[test]
+fn requests_taken_back_are_missing_again() {
+    let mut p = picker(&[("a", &[0, 1]), ("b", &[0, 1])]);
+    p.pipeline = 2;
+    let asked = p.requests(&"a");
+    assert_eq!(p.inflight(&"a"), 2);
+    p.unrequest(&"a", &asked);
+    assert_eq!(p.inflight(&"a"), 0);
+    assert_eq!(
+        p.requests(&"b"),
+        asked,
+        "b gets the same blocks, not endgame copies"
+    );
+}
+
+#[test]
 fn choke_releases_requests_and_no_requests_while_choked() {
     let mut p = picker(&[("a", &[0]), ("b", &[0])]);
     let asked = p.requests(&"a");

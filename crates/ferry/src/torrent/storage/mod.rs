@@ -219,6 +219,16 @@ impl Storage {
         Ok(buf)
     }
 
+    /// Saves the resume state if pieces came since the last save and it is
+    /// [`STATE_EVERY`] old: the driver calls this each tick, so the last pieces
+    /// before a stall are saved too (`write_piece` saves only as pieces come).
+    pub fn save_if_due(&mut self) -> Result<()> {
+        match &self.download {
+            Some(d) if d.dirty && d.saved.elapsed() >= STATE_EVERY => self.flush(),
+            _ => Ok(()),
+        }
+    }
+
     /// Saves the resume state now (the driver calls this when it stops).
     pub fn flush(&mut self) -> Result<()> {
         let Some(download) = &mut self.download else {

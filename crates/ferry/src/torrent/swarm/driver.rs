@@ -80,6 +80,8 @@ pub(super) struct Driver<R> {
     have_bytes: u64,
     downloaded: u64,
     uploaded: u64,
+    /// Addresses that sent blocks that were stored.
+    sources: std::collections::HashSet<SocketAddr>,
     /// Downloaded bytes at each of the last ticks, for the rate.
     samples: Vec<(Instant, u64)>,
     unchoked: usize,
@@ -206,6 +208,7 @@ impl<R: FnMut(Report) + Send> Driver<R> {
             have_bytes,
             downloaded: 0,
             uploaded: 0,
+            sources: Default::default(),
             samples: Vec::new(),
             unchoked: 0,
         }
@@ -287,6 +290,11 @@ impl<R: FnMut(Report) + Send> Driver<R> {
         self.forget_early();
         self.close_stalled();
         self.measure_peers(self.options.timing.tick.as_secs_f64());
+        if let Some(storage) = source::write(&self.shared).as_mut() {
+            if let Err(e) = storage.save_if_due() {
+                tracing::warn!(error = %e, "saving the resume state failed");
+            }
+        }
         self.dial_due();
         let now = Instant::now();
         self.samples.push((now, self.downloaded));
@@ -310,6 +318,7 @@ impl<R: FnMut(Report) + Send> Driver<R> {
             downloaded: self.downloaded,
             uploaded: self.uploaded,
             peers: self.conns.len(),
+            sources: self.sources.len(),
             rate,
         }
     }

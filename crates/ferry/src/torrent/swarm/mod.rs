@@ -147,6 +147,8 @@ pub struct Progress {
     pub downloaded: u64,
     pub uploaded: u64,
     pub peers: usize,
+    /// Peers that sent blocks we kept, so far.
+    pub sources: usize,
     /// Received payload bytes per second over the last few seconds.
     pub rate: f64,
 }

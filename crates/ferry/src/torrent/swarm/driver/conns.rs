@@ -33,8 +33,6 @@ pub(super) struct Conn {
     pub(super) wants: bool,
     /// We unchoked the peer.
     pub(super) serving: bool,
-    /// Our requests the peer has not answered.
-    pub(super) outstanding: usize,
     /// When a block last came (or when requests began).
     pub(super) last_block: Instant,
     /// Requests the peer accepts at once (its `reqq`).
@@ -72,6 +70,7 @@ impl<R: FnMut(Report) + Send> Driver<R> {
             }
             return; // dropping the handle closes the connection
         }
+        tracing::debug!(conn = handle.id.0, %addr, "connected");
         self.book.connected(addr);
         self.picker.add_peer(handle.id);
         let conn = Conn {
@@ -80,7 +79,6 @@ impl<R: FnMut(Report) + Send> Driver<R> {
             interested: false,
             wants: false,
             serving: false,
-            outstanding: 0,
             last_block: Instant::now(),
             reqq: ASSUMED_REQQ,
             received: 0,
@@ -122,12 +120,11 @@ impl<R: FnMut(Report) + Send> Driver<R> {
                 self.size_pipeline(id);
             }
             PeerEvent::Choke => {
+                tracing::debug!(conn = id.0, "choked by the peer");
                 self.picker.choke(&id);
-                if let Some(c) = self.conns.get_mut(&id) {
-                    c.outstanding = 0;
-                }
             }
             PeerEvent::Unchoke => {
+                tracing::debug!(conn = id.0, "unchoked by the peer");
                 self.picker.unchoke(&id);
                 self.request(id);
             }
@@ -179,6 +176,7 @@ impl<R: FnMut(Report) + Send> Driver<R> {
     }
 
     fn on_closed(&mut self, id: ConnId, reason: &CloseReason) {
+        tracing::debug!(conn = id.0, %reason, "connection closed");
         let fault = reason.is_peer_fault().then(|| reason.to_string());
         self.forget(id, fault.as_deref());
     }
@@ -209,13 +207,15 @@ impl<R: FnMut(Report) + Send> Driver<R> {
     }
 
     /// Sets the peer's pipeline to [`QUEUE_SECONDS`] of its rate: at least
-    /// [`PIPELINE`], at most its `reqq` (requests past it would be dropped).
+    /// [`PIPELINE`], below its `reqq` (requests past it would be dropped).
     pub(super) fn size_pipeline(&mut self, id: ConnId) {
         let Some(c) = self.conns.get(&id) else {
             return;
         };
         let want = (c.rate * QUEUE_SECONDS / f64::from(MAX_BLOCK)).ceil() as usize;
-        let blocks = want.max(PIPELINE).min(c.reqq);
+        // One under its reqq: transmission drops the request that would reach it.
+        let blocks = want.max(PIPELINE).min(c.reqq.saturating_sub(1).max(1));
+        tracing::trace!(conn = id.0, blocks, rate = c.rate, "pipeline");
         self.picker.set_pipeline(&id, blocks);
     }
 
@@ -245,10 +245,11 @@ impl<R: FnMut(Report) + Send> Driver<R> {
         let stalled: Vec<ConnId> = self
             .conns
             .values()
-            .filter(|c| c.outstanding > 0 && c.last_block.elapsed() > limit)
+            .filter(|c| c.last_block.elapsed() > limit && self.picker.inflight(&c.handle.id) > 0)
             .map(|c| c.handle.id)
             .collect();
         for id in stalled {
+            tracing::debug!(conn = id.0, "no block for the request timeout: closing");
             self.close(id, None);
         }
     }

@@ -26,6 +26,7 @@ impl<R: FnMut(Report) + Send> Driver<R> {
         {
             return;
         }
+        let waiting = self.picker.inflight(&id) > 0;
         let blocks = self.picker.requests(&id);
         if blocks.is_empty() {
             return;
@@ -33,17 +34,13 @@ impl<R: FnMut(Report) + Send> Driver<R> {
         let Some(c) = self.conns.get_mut(&id) else {
             return;
         };
-        if c.outstanding == 0 {
+        if !waiting {
+            // The request timeout counts from the first request of a quiet peer.
             c.last_block = Instant::now();
         }
-        let n = blocks.len();
-        if c.send(PeerCommand::Request(blocks)) {
-            c.outstanding += n;
-        } else {
-            // Its queue is full: take the requests back (they are wanted again).
-            self.picker.choke(&id);
-            self.picker.unchoke(&id);
-            c.outstanding = 0;
+        if !c.send(PeerCommand::Request(blocks.clone())) {
+            // Its queue is full: these were not asked after all.
+            self.picker.unrequest(&id, &blocks);
         }
     }
 
@@ -57,7 +54,6 @@ impl<R: FnMut(Report) + Send> Driver<R> {
     pub(super) fn on_block(&mut self, id: ConnId, block: BlockRef, data: &[u8]) {
         self.downloaded += data.len() as u64;
         if let Some(c) = self.conns.get_mut(&id) {
-            c.outstanding = c.outstanding.saturating_sub(1);
             c.last_block = Instant::now();
             c.received += data.len() as u64;
         }
@@ -68,10 +64,12 @@ impl<R: FnMut(Report) + Send> Driver<R> {
         {
             let size = u64::from(self.shape.piece_size(block.index));
             self.assembly.put(block, data, size);
+            if let Some(c) = self.conns.get(&id) {
+                self.sources.insert(c.addr);
+            }
             for (other, b) in cancel {
-                if let Some(c) = self.conns.get_mut(&other) {
+                if let Some(c) = self.conns.get(&other) {
                     c.send(PeerCommand::Cancel(b));
-                    c.outstanding = c.outstanding.saturating_sub(1);
                 }
             }
             if piece_complete {
