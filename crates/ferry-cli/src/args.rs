@@ -45,7 +45,7 @@ pub enum Command {
     /// Look around the local network (LocalSend devices and other ferry).
     #[command(subcommand)]
     Lan(LanCommand),
-    /// BitTorrent: make .torrent files and magnet links.
+    /// BitTorrent: make .torrent files and magnet links, seed, download.
     #[command(subcommand, after_help = crate::torrent::TORRENT_HELP)]
     Torrent(TorrentCommand),
     /// Print a shell completion script (e.g. `ferry completions bash > /etc/bash_completion.d/ferry`).
@@ -269,6 +269,59 @@ pub enum TorrentCommand {
     /// Make a .torrent of a file or a directory, and print its magnet link.
     #[command(after_help = crate::torrent::CREATE_HELP)]
     Create(TorrentCreateArgs),
+    /// Serve a torrent's data to other BitTorrent clients until stopped.
+    #[command(after_help = crate::torrent::SEED_HELP)]
+    Seed(TorrentSeedArgs),
+    /// Download a torrent (a magnet link or a .torrent file), every piece verified.
+    #[command(after_help = crate::torrent::GET_HELP)]
+    Get(TorrentGetArgs),
+}
+
+/// How a swarm command finds peers and is found.
+#[derive(Debug, Args)]
+pub struct SwarmArgs {
+    /// Dial this peer (IP:PORT; repeat for more): for networks without a tracker,
+    /// or a peer that only accepts connections.
+    #[arg(long = "peer", value_name = "IP:PORT")]
+    pub peers: Vec<std::net::SocketAddr>,
+    /// Announce to this tracker too, beside the torrent's own (repeat for more).
+    #[arg(long = "tracker", value_name = "URL")]
+    pub trackers: Vec<String>,
+    /// One JSON object per event and line on stdout (progress, peers, the result).
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct TorrentSeedArgs {
+    /// A .torrent file, or a file or directory to seed without one (a hybrid torrent
+    /// of it is made in memory and its magnet link printed).
+    #[arg(value_name = "FILE.torrent|PATH")]
+    pub what: PathBuf,
+    /// Where the torrent's data (<name>) is [default: the current directory, else
+    /// beside the .torrent].
+    #[arg(long, value_name = "DIR")]
+    pub data: Option<PathBuf>,
+    /// Where to accept peers [default: 0.0.0.0:6881, or any free port if taken].
+    #[arg(long, value_name = "IP:PORT")]
+    pub listen: Option<std::net::SocketAddr>,
+    #[command(flatten)]
+    pub swarm: SwarmArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct TorrentGetArgs {
+    /// A magnet link (magnet:?xt=urn:btih:...) or a .torrent file.
+    #[arg(value_name = "MAGNET|FILE.torrent")]
+    pub source: String,
+    /// Directory to download into [default: the current directory].
+    #[arg(short, long, value_name = "DIR")]
+    pub output_dir: Option<PathBuf>,
+    /// Where to accept peers while downloading [default: 0.0.0.0 on a free port].
+    #[arg(long, value_name = "IP:PORT")]
+    pub listen: Option<std::net::SocketAddr>,
+    #[command(flatten)]
+    pub swarm: SwarmArgs,
 }
 
 #[derive(Debug, Args)]

@@ -63,6 +63,16 @@ impl Bar {
         self.message(text.into());
     }
 
+    /// A line above the bar (a warning), which stays.
+    pub fn println(&self, text: String) {
+        self.bar.println(text);
+    }
+
+    /// The line under the bar, as the caller words it (peers, state).
+    pub fn status(&self, text: String) {
+        self.message(text.into());
+    }
+
     fn message(&self, text: Cow<'static, str>) {
         self.bar.set_message(text);
     }

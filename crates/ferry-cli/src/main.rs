@@ -44,7 +44,14 @@ fn main() -> ExitCode {
         }
     };
     let cancel = ferry::Cancel::new();
-    let transfer = matches!(cli.command, Command::Send(_) | Command::Receive(_));
+    // Transfers (and swarms) take SIGTERM and SIGHUP as a cancel: the other side
+    // hears of it, a download saves its state, trackers hear `stopped`.
+    let transfer = matches!(
+        cli.command,
+        Command::Send(_)
+            | Command::Receive(_)
+            | Command::Torrent(args::TorrentCommand::Seed(_) | args::TorrentCommand::Get(_))
+    );
     match runtime.block_on(interruptible(&cancel, transfer, run(cli, &cancel))) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) if interrupted(&e) => {
@@ -126,6 +133,16 @@ async fn run(cli: Cli, cancel: &ferry::Cancel) -> Result<()> {
             settings::none_given(&before)?;
             let json = args.json;
             json::reported(json, torrent::create(args, cancel)).await
+        }
+        Command::Torrent(args::TorrentCommand::Seed(args)) => {
+            settings::none_given(&before)?;
+            let json = args.swarm.json;
+            json::reported(json, torrent::seed(args, cancel)).await
+        }
+        Command::Torrent(args::TorrentCommand::Get(args)) => {
+            settings::none_given(&before)?;
+            let json = args.swarm.json;
+            json::reported(json, torrent::get(args, cancel)).await
         }
         Command::Completions { shell } => {
             settings::none_given(&before)?;

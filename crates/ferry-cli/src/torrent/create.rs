@@ -17,44 +17,7 @@ use crate::bar::Bar;
 use crate::checks::Invalid;
 use crate::term::human;
 
-pub const TORRENT_HELP: &str = "\
-A .torrent describes files by their hashes; its magnet link (printed by create) is the
-short form any BitTorrent client opens. ferry makes hybrid torrents (v1 and v2) by
-default, the same bytes libtorrent makes, so they join the same swarm.
-
-Examples:
-  ferry torrent create ~/photos          # writes photos.torrent, prints magnet:?xt=...
-  ferry torrent create --help            # what goes in, the options";
-
-pub const CREATE_HELP: &str = "\
-What goes in: every regular file under PATH, hidden ones and empty ones included,
-symbolic links followed (as libtorrent and mktorrent do); empty directories are left
-out (a torrent cannot carry them). A PATH that is a file makes a single-file torrent.
-A file that cannot be read stops the run and nothing is written.
-
-The torrent is what libtorrent 2.x makes for the same files and piece size (files
-sorted by path, pad files between the files of a hybrid), so both give the same info
-hashes. The .torrent goes to ./NAME.torrent unless -o says otherwise; an existing file
-is never overwritten. The magnet link goes to stdout, progress to stderr.
-
-Examples:
-  ferry torrent create ~/photos
-  ferry torrent create video.mkv --tracker udp://tracker.example:6969/announce
-  ferry torrent create --v1 --piece-size 1M -o release.torrent dist/";
-
-/// `16384`, `16K`, `4M` (1024-based).
-pub fn parse_size(text: &str) -> Result<u64, String> {
-    let (digits, unit) = match text.trim_end_matches(['i', 'B']).char_indices().last() {
-        Some((i, 'k' | 'K')) => (&text[..i], 1 << 10),
-        Some((i, 'm' | 'M')) => (&text[..i], 1 << 20),
-        _ => (text, 1),
-    };
-    digits
-        .parse::<u64>()
-        .ok()
-        .and_then(|n| n.checked_mul(unit))
-        .ok_or_else(|| format!("`{text}` is not a size (16384, 16K, 4M)"))
-}
+use super::exists;
 
 pub async fn create(args: TorrentCreateArgs, cancel: &ferry::Cancel) -> Result<()> {
     if args.output.is_some() && args.paths.len() > 1 {
@@ -149,15 +112,6 @@ fn write_new(out: &Path, bytes: &[u8]) -> Result<()> {
     // more than the hashing of a small tree.
     file.write_all(bytes)
         .with_context(|| format!("writing {}", out.display()))
-}
-
-/// The .torrent is there already (exit code 5, "refused locally", as for receive).
-#[derive(Debug, thiserror::Error)]
-#[error("{} already exists; not overwriting it", .0.display())]
-pub struct Exists(PathBuf);
-
-fn exists(path: PathBuf) -> anyhow::Error {
-    Exists(path).into()
 }
 
 fn report(out: &Path, created: &Created, json: bool) {

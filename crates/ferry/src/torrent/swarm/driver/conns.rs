@@ -1,0 +1,209 @@
+//! The connections: who they are, what they say, who is choked, who stalls.
+
+use std::net::SocketAddr;
+
+use ferry_proto::torrent::wire::PeerId;
+use tokio::time::Instant;
+
+use super::{Driver, Mode};
+use crate::torrent::peer::{CloseReason, ConnId, PeerCommand, PeerEvent, PeerHandle};
+use crate::torrent::swarm::{Report, UPLOAD_SLOTS};
+
+/// Events held for a connection whose handle has not arrived, at most.
+const EARLY_EVENTS: usize = 128;
+/// Ticks after which held events of a connection that never came are dropped.
+const EARLY_TICKS: u64 = 10;
+
+/// What the loop keeps of one live connection.
+pub(super) struct Conn {
+    pub(super) handle: PeerHandle,
+    /// The address we dialled (for the book), or the peer's when it dialled us.
+    pub(super) addr: SocketAddr,
+    /// We told the peer we are interested.
+    pub(super) interested: bool,
+    /// The peer told us it is interested.
+    pub(super) wants: bool,
+    /// We unchoked the peer.
+    pub(super) serving: bool,
+    /// Our requests the peer has not answered.
+    pub(super) outstanding: usize,
+    /// When a block last came (or when requests began).
+    pub(super) last_block: Instant,
+}
+
+impl Conn {
+    pub(super) fn peer_id(&self) -> PeerId {
+        self.handle.peer_id
+    }
+
+    /// Queues a command; false when the connection's queue is full or it is gone.
+    pub(super) fn send(&self, command: PeerCommand) -> bool {
+        self.handle.commands.try_send(command).is_ok()
+    }
+}
+
+impl<R: FnMut(Report) + Send> Driver<R> {
+    /// A connection is up (`dialled`: the address we dialled for it).
+    pub(super) fn on_connected(&mut self, handle: PeerHandle, dialled: Option<SocketAddr>) {
+        let addr = dialled.unwrap_or(handle.addr);
+        if handle.peer_id == self.config.peer_id {
+            // Ourselves, through an address a tracker gave back.
+            self.book.ban(addr, PeerId([0; 20]));
+            return;
+        }
+        let early = self.early.remove(&handle.id).map(|(_, events)| events);
+        let full = self.conns.len() >= crate::torrent::swarm::MAX_CONNECTIONS;
+        if full || self.book.is_banned(addr, &handle.peer_id) {
+            if let Some(a) = dialled {
+                self.book.failed(a, std::time::Instant::now());
+            }
+            return; // dropping the handle closes the connection
+        }
+        self.book.connected(addr);
+        self.picker.add_peer(handle.id);
+        let conn = Conn {
+            handle,
+            addr,
+            interested: false,
+            wants: false,
+            serving: false,
+            outstanding: 0,
+            last_block: Instant::now(),
+        };
+        let id = conn.handle.id;
+        self.conns.insert(id, conn);
+        for event in early.into_iter().flatten() {
+            self.on_event(id, event);
+        }
+    }
+
+    pub(super) fn on_event(&mut self, id: ConnId, event: PeerEvent) {
+        if !self.conns.contains_key(&id) {
+            // A dialled connection's first events can come before its handle (the
+            // task starts at once); they wait for it. Or a closed one's last words,
+            // which `forget_early` drops.
+            let tick = self.ticks;
+            let early = self.early.entry(id).or_insert_with(|| (tick, Vec::new()));
+            if early.1.len() < EARLY_EVENTS {
+                early.1.push(event);
+            }
+            return;
+        }
+        match event {
+            PeerEvent::Bitfield(field) => {
+                // Late bitfields (aria2 sends one mid-transfer) only add pieces here.
+                self.picker.bitfield(&id, &field);
+                self.update_interest(id);
+            }
+            PeerEvent::Have(piece) => match self.picker.have(&id, piece) {
+                true => self.update_interest(id),
+                false => self.close(id, Some("sent a `have` for a piece that does not exist")),
+            },
+            PeerEvent::Choke => {
+                self.picker.choke(&id);
+                if let Some(c) = self.conns.get_mut(&id) {
+                    c.outstanding = 0;
+                }
+            }
+            PeerEvent::Unchoke => {
+                self.picker.unchoke(&id);
+                self.request(id);
+            }
+            PeerEvent::Interested => self.on_interest(id, true),
+            PeerEvent::NotInterested => self.on_interest(id, false),
+            PeerEvent::Block { block, data } => self.on_block(id, block, &data),
+            PeerEvent::Served(block) => self.uploaded += u64::from(block.length),
+            PeerEvent::Closed(reason) => self.on_closed(id, &reason),
+            _ => {}
+        }
+    }
+
+    /// Tells the peer whether it has something we lack (only on a change).
+    pub(super) fn update_interest(&mut self, id: ConnId) {
+        let want = self.mode == Mode::Get && self.picker.interesting(&id);
+        if let Some(c) = self.conns.get_mut(&id) {
+            if c.interested != want && c.send(PeerCommand::Interested(want)) {
+                c.interested = want;
+            }
+        }
+    }
+
+    fn on_interest(&mut self, id: ConnId, wants: bool) {
+        let Some(c) = self.conns.get_mut(&id) else {
+            return;
+        };
+        c.wants = wants;
+        match (wants, c.serving) {
+            (true, false) if self.unchoked < UPLOAD_SLOTS && c.send(PeerCommand::Choke(false)) => {
+                c.serving = true;
+                self.unchoked += 1;
+            }
+            (false, true) => {
+                c.send(PeerCommand::Choke(true));
+                c.serving = false;
+                self.unchoked -= 1;
+                self.unchoke_next();
+            }
+            _ => {}
+        }
+    }
+
+    /// A slot is free: unchoke a peer that waits for one.
+    fn unchoke_next(&mut self) {
+        let waiting = self.conns.values().find(|c| c.wants && !c.serving);
+        if let Some(id) = waiting.map(|c| c.handle.id) {
+            self.on_interest(id, true);
+        }
+    }
+
+    fn on_closed(&mut self, id: ConnId, reason: &CloseReason) {
+        let fault = reason.is_peer_fault().then(|| reason.to_string());
+        self.forget(id, fault.as_deref());
+    }
+
+    /// Closes a connection (`fault`: the peer broke the protocol, so it is banned).
+    pub(super) fn close(&mut self, id: ConnId, fault: Option<&str>) {
+        if let Some(c) = self.conns.get(&id) {
+            c.send(PeerCommand::Close);
+        }
+        self.forget(id, fault);
+    }
+
+    fn forget(&mut self, id: ConnId, fault: Option<&str>) {
+        let Some(c) = self.conns.remove(&id) else {
+            return;
+        };
+        self.picker.remove_peer(&id);
+        if c.serving {
+            self.unchoked -= 1;
+            self.unchoke_next();
+        }
+        match fault {
+            Some(_) => self.book.ban(c.addr, c.peer_id()),
+            None => self.book.closed(c.addr, std::time::Instant::now()),
+        }
+        // What it was asked for is wanted from the others now.
+        self.request_all();
+    }
+
+    /// Drops events held for connections that never showed up (refused, or closed).
+    pub(super) fn forget_early(&mut self) {
+        let now = self.ticks;
+        self.early
+            .retain(|_, (seen, _)| now.saturating_sub(*seen) < EARLY_TICKS);
+    }
+
+    /// Closes the peers that were asked for blocks and sent none for the timeout.
+    pub(super) fn close_stalled(&mut self) {
+        let limit = self.options.timing.request_timeout;
+        let stalled: Vec<ConnId> = self
+            .conns
+            .values()
+            .filter(|c| c.outstanding > 0 && c.last_block.elapsed() > limit)
+            .map(|c| c.handle.id)
+            .collect();
+        for id in stalled {
+            self.close(id, None);
+        }
+    }
+}

@@ -1,0 +1,55 @@
+//! The storage as the connections see it: a [`BlockSource`] over the shared lock.
+
+use std::io;
+use std::sync::{RwLockReadGuard, RwLockWriteGuard};
+
+use ferry_proto::torrent::wire::{Bitfield, BlockRef};
+
+use super::Shared;
+use crate::torrent::peer::BlockSource;
+use crate::torrent::storage::Storage;
+
+/// Serves verified blocks from the storage the loop writes to.
+pub(super) struct Source {
+    pub(super) shared: Shared,
+    pub(super) pieces: u32,
+}
+
+impl BlockSource for Source {
+    fn have(&self) -> Bitfield {
+        match &*read(&self.shared) {
+            Some(storage) => storage.have().clone(),
+            None => Bitfield::empty(self.pieces),
+        }
+    }
+
+    fn read_block(&self, block: BlockRef) -> io::Result<Vec<u8>> {
+        match &*read(&self.shared) {
+            Some(storage) => storage.read_block(block),
+            None => Err(io::Error::other("the download is finished")),
+        }
+    }
+}
+
+/// The storage for reading. A panic while it was held leaves it usable: every
+/// write is a whole piece, recorded only after it is on disk.
+pub(super) fn read(shared: &Shared) -> RwLockReadGuard<'_, Option<Storage>> {
+    shared
+        .read()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+pub(super) fn write(shared: &Shared) -> RwLockWriteGuard<'_, Option<Storage>> {
+    shared
+        .write()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// Bytes of the verified pieces.
+pub(super) fn have_bytes(storage: &Storage) -> u64 {
+    let map = storage.map();
+    (0..map.pieces())
+        .filter(|p| storage.have().has(*p))
+        .map(|p| map.piece_size(p))
+        .sum()
+}

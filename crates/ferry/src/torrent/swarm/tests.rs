@@ -1,0 +1,305 @@
+//! The swarm loop on loopback, in one process: a seed and a download, a peer that
+//! sends bad data beside a good one, a cancelled download resumed, and a magnet's
+//! metadata. The real clients are in interop/tests/bt_swarm.rs.
+
+use std::io;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bytes::Bytes;
+use ferry_proto::torrent::build::Extras;
+use ferry_proto::torrent::magnet::Magnet;
+use ferry_proto::torrent::metainfo::{Metainfo, Version};
+use ferry_proto::torrent::wire::{Bitfield, BlockRef};
+use tokio::sync::mpsc;
+
+use super::*;
+use crate::torrent::create::{create, CreateOptions, Source};
+use crate::torrent::peer::{BlockSource, Torrent};
+
+const LOOPBACK: &str = "127.0.0.1:0";
+/// Every test is over in seconds; this only stops a broken one.
+const LIMIT: Duration = Duration::from_secs(60);
+
+/// `dir/share/` with two files of random bytes (`a` is 1.5 MiB), and its torrent.
+fn shared_tree(dir: &Path, version: Version) -> Metainfo {
+    let root = dir.join("share");
+    std::fs::create_dir_all(&root).unwrap();
+    let a: Vec<u8> = (0..1_500_000).map(|_| rand::random::<u8>()).collect();
+    std::fs::write(root.join("a"), a).unwrap();
+    std::fs::write(root.join("b"), b"a small file").unwrap();
+    let options = CreateOptions {
+        version,
+        piece_length: Some(64 << 10),
+        extras: Extras::default(),
+        threads: 2,
+    };
+    let made = create(
+        &Source::scan(&root).unwrap(),
+        &options,
+        &mut |_| {},
+        &|| false,
+    )
+    .unwrap();
+    Metainfo::parse(&made.torrent).unwrap()
+}
+
+fn options(peers: Vec<SocketAddr>) -> SwarmOptions {
+    let mut o = SwarmOptions::new(LOOPBACK.parse().unwrap());
+    o.peers = peers;
+    o.timing = SwarmTiming::fast();
+    o
+}
+
+/// Starts seeding `dir/<name>`; returns where it listens.
+async fn start_seed(dir: &Path, meta: &Metainfo, cancel: &Cancel) -> SocketAddr {
+    let storage = Storage::open_seed(dir, meta).unwrap();
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let cancel = cancel.clone();
+    tokio::spawn(async move {
+        let report = move |r| {
+            if let Report::Listening(a) = r {
+                let _ = tx.send(a);
+            }
+        };
+        seed(storage, options(Vec::new()), report, &cancel).await
+    });
+    rx.recv().await.unwrap()
+}
+
+fn same_tree(a: &Path, b: &Path) {
+    for name in ["a", "b"] {
+        let (x, y) = (
+            std::fs::read(a.join(name)).unwrap(),
+            std::fs::read(b.join(name)).unwrap(),
+        );
+        assert!(x == y, "{name} differs");
+    }
+}
+
+fn leftovers(dir: &Path) -> Vec<String> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with(".ferry-torrent-"))
+        .collect()
+}
+
+async fn download(
+    meta: Metainfo,
+    out: &Path,
+    peers: Vec<SocketAddr>,
+) -> (Result<PathBuf>, Vec<Report>) {
+    let reports = Arc::new(Mutex::new(Vec::new()));
+    let log = reports.clone();
+    let cancel = Cancel::new();
+    let got = tokio::time::timeout(
+        LIMIT,
+        get(
+            meta,
+            out,
+            options(peers),
+            move |r| {
+                if std::env::var("SWARM_DEBUG").is_ok() {
+                    eprintln!("{r:?}");
+                }
+                log.lock().unwrap().push(r)
+            },
+            &cancel,
+        ),
+    )
+    .await
+    .expect("the download ends");
+    let reports = reports.lock().unwrap().clone();
+    (got, reports)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_seed_serves_a_download_that_lands_whole() {
+    for version in [Version::V1, Version::V2, Version::Hybrid] {
+        let (src, out) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        let meta = shared_tree(src.path(), version);
+        let stop = Cancel::new();
+        let seed_at = start_seed(src.path(), &meta, &stop).await;
+        let (got, _) = download(meta, out.path(), vec![seed_at]).await;
+        let path = got.unwrap();
+        assert_eq!(path, out.path().join("share"), "{version:?}");
+        same_tree(&src.path().join("share"), &path);
+        assert!(leftovers(out.path()).is_empty(), "nothing else is left");
+        stop.cancel();
+    }
+}
+
+/// Claims every piece and serves bytes that are all wrong.
+struct Liar {
+    pieces: u32,
+}
+
+impl BlockSource for Liar {
+    fn have(&self) -> Bitfield {
+        Bitfield::full(self.pieces)
+    }
+
+    fn read_block(&self, block: BlockRef) -> io::Result<Vec<u8>> {
+        Ok(vec![0x5a; block.length as usize])
+    }
+}
+
+/// A peer that has "everything" and sends garbage, until the test ends.
+async fn start_liar(meta: &Metainfo) -> (SocketAddr, crate::torrent::peer::Listener) {
+    let storage = Storage::open_seed(Path::new("/nonexistent"), meta);
+    assert!(storage.is_err(), "the liar has no data");
+    let shape = ferry_proto::torrent::storage::PieceMap::new(&meta.info).shape();
+    let ferry_proto::torrent::swarm::Shape::Linear(layout) = shape else {
+        panic!("a linear torrent")
+    };
+    let torrent = Arc::new(Torrent {
+        hashes: meta.info.hashes,
+        layout,
+        source: Arc::new(Liar {
+            pieces: layout.pieces,
+        }),
+        info: Some(Bytes::from(meta.info_bytes.clone())),
+    });
+    let listener =
+        crate::torrent::peer::Listener::bind(LOOPBACK.parse().unwrap(), Default::default())
+            .await
+            .unwrap();
+    let (events, mut rx) = mpsc::channel(64);
+    let mut handles = listener.add(torrent, events);
+    // Unchoke whoever comes; keep their handles (dropping one closes it).
+    tokio::spawn(async move {
+        let mut kept = Vec::new();
+        loop {
+            tokio::select! {
+                Some(h) = handles.recv() => {
+                    let _ = h.commands.send(crate::torrent::peer::PeerCommand::Choke(false)).await;
+                    kept.push(h);
+                }
+                Some(_) = rx.recv() => {}
+                else => break,
+            }
+        }
+    });
+    (listener.local_addr(), listener)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_peer_sending_bad_data_is_banned_and_the_pieces_come_from_the_other() {
+    let (src, out) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let meta = shared_tree(src.path(), Version::Hybrid);
+    let (liar, _keep) = start_liar(&meta).await;
+    let stop = Cancel::new();
+    let honest = start_seed(src.path(), &meta, &stop).await;
+    let (got, reports) = download(meta, out.path(), vec![liar, honest]).await;
+    same_tree(&src.path().join("share"), &got.unwrap());
+    let banned: Vec<SocketAddr> = reports
+        .iter()
+        .filter_map(|r| match r {
+            Report::Banned { peer, .. } => Some(*peer),
+            _ => None,
+        })
+        .collect();
+    assert!(!banned.is_empty(), "the liar was caught: {reports:?}");
+    assert!(
+        banned.iter().all(|p| *p == liar),
+        "only the liar: {banned:?}"
+    );
+    stop.cancel();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cancelled_download_resumes_from_its_verified_pieces() {
+    let (src, out) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let meta = shared_tree(src.path(), Version::V1);
+    let stop = Cancel::new();
+    // The first run's only seed lacks a piece (its copy has a wrong byte), so the
+    // run cannot complete before it is stopped, once some pieces are in.
+    let partial = tempfile::tempdir().unwrap();
+    let copy = partial.path().join("share");
+    std::fs::create_dir(&copy).unwrap();
+    for name in ["a", "b"] {
+        std::fs::copy(src.path().join("share").join(name), copy.join(name)).unwrap();
+    }
+    let mut a = std::fs::read(copy.join("a")).unwrap();
+    a[1_000_000] ^= 1;
+    std::fs::write(copy.join("a"), a).unwrap();
+    let partial_at = start_seed(partial.path(), &meta, &stop).await;
+    let seed_at = start_seed(src.path(), &meta, &stop).await;
+    let cancel = Cancel::new();
+    let stopper = cancel.clone();
+    let first = get(
+        meta.clone(),
+        out.path(),
+        options(vec![partial_at]),
+        move |r| {
+            if matches!(r, Report::Progress(ref p) if p.have > 0 && p.have < p.total) {
+                stopper.cancel();
+            }
+        },
+        &cancel,
+    );
+    let first = tokio::time::timeout(LIMIT, first).await.unwrap();
+    assert!(
+        matches!(first, Err(SwarmError::Ferry(Error::Cancelled))),
+        "{first:?}"
+    );
+    assert_eq!(
+        leftovers(out.path()).len(),
+        1,
+        "the partial download is kept"
+    );
+    assert!(!out.path().join("share").exists());
+
+    let (got, reports) = download(meta, out.path(), vec![seed_at]).await;
+    same_tree(&src.path().join("share"), &got.unwrap());
+    let resumed = reports.iter().find_map(|r| match r {
+        Report::Resumed { pieces, .. } => Some(*pieces),
+        _ => None,
+    });
+    assert!(resumed.is_some_and(|n| n > 0), "{reports:?}");
+    assert!(leftovers(out.path()).is_empty());
+    stop.cancel();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_magnet_gets_its_metadata_from_a_seed_and_a_v2_only_one_is_refused() {
+    let src = tempfile::tempdir().unwrap();
+    let meta = shared_tree(src.path(), Version::Hybrid);
+    let stop = Cancel::new();
+    let seed_at = start_seed(src.path(), &meta, &stop).await;
+    let magnet = Magnet {
+        hashes: meta.info.hashes,
+        peers: vec![seed_at],
+        ..Magnet::default()
+    };
+    let got = metainfo_from_magnet(&magnet, &options(Vec::new()), 0, LIMIT, |_| {})
+        .await
+        .unwrap();
+    assert_eq!(got.info_bytes, meta.info_bytes);
+    assert_eq!(got.info.hashes, meta.info.hashes);
+    assert_eq!(got.info.version, Version::V1, "verified by SHA-1 alone");
+
+    let v2_only = Magnet {
+        hashes: ferry_proto::torrent::metainfo::InfoHashes {
+            v1: None,
+            v2: meta.info.hashes.v2,
+        },
+        peers: vec![seed_at],
+        ..Magnet::default()
+    };
+    let refused = metainfo_from_magnet(&v2_only, &options(Vec::new()), 0, LIMIT, |_| {}).await;
+    assert!(matches!(refused, Err(MetadataError::V2Only)), "{refused:?}");
+    let nowhere = Magnet {
+        hashes: meta.info.hashes,
+        ..Magnet::default()
+    };
+    let refused = metainfo_from_magnet(&nowhere, &options(Vec::new()), 0, LIMIT, |_| {}).await;
+    assert!(
+        matches!(refused, Err(MetadataError::Nowhere)),
+        "{refused:?}"
+    );
+    stop.cancel();
+}
