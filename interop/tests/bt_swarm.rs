@@ -477,7 +477,7 @@ fn a_stalled_get_keeps_its_pieces_across_a_kill() {
     assert_eq!(
         resumed,
         Some(RESUME_PIECES / 2),
-        "stalled for 2 s, then killed"
+        "stalled for 2 s, then killed\n{killed}"
     );
     stop(half);
 }
