@@ -7,12 +7,12 @@
 //! ferry, exit 0 and nothing left in the output directory but the download.
 
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use ferry_interop::bt::ferry::{self, outcome_events, peer_args, Get, Seeder};
 use ferry_interop::bt::{pair, Client, Peers, Source, Swarm, Torrent, TorrentMode, Tracker, BT_IP};
 use ferry_interop::data::random_file;
-use ferry_interop::process::Outcome;
+use ferry_interop::process::{Outcome, Running};
 use ferry_interop::tree::Tree;
 use ferry_interop::TestEnv;
 use ferry_proto::torrent::bencode::{dict, Bencode};
@@ -379,6 +379,56 @@ fn ferry_to_ferry_directory_by_magnet() {
     );
     assert_eq!(listing(&taken), [NAME], "{refused}");
     stop(seeder);
+}
+
+/// The `IP:PORT` in `Seeding album (SIZE in 2 files) on IP:PORT; Ctrl-C stops.`
+fn seeding_line_addr(stderr: &str) -> Option<String> {
+    let line = stderr.lines().find(|l| l.starts_with("Seeding "))?;
+    let rest = line.strip_prefix(&format!("Seeding {NAME} ("))?;
+    let (_size, rest) = rest.split_once(" in 2 files) on ")?;
+    Some(rest.strip_suffix("; Ctrl-C stops.")?.to_owned())
+}
+
+/// Without `--json`, as the spec has it: the seeder prints its magnet link alone on stdout
+/// and `Seeding NAME (SIZE in N files) on IP:PORT; Ctrl-C stops.` on stderr; the get, off a
+/// terminal, prints nothing until `Received NAME (SIZE) into DIR/NAME from N peers in T.`
+#[test]
+fn what_seed_and_get_print_without_json() {
+    let env = TestEnv::get();
+    let fx = Fixture::new(env, TorrentMode::Hybrid, &[]);
+    let listen = format!("{BT_IP}:0");
+    let args = ["seed", NAME, "--listen", &listen].map(str::to_owned);
+    let inv = ferry::invocation(env, "ferry torrent seed", &fx.seed_dir(), &args);
+    let mut seeder = Running::spawn(&inv).expect("spawn ferry torrent seed");
+    let said = seeder.wait_for_output("; Ctrl-C stops.", WAIT);
+    let addr = seeding_line_addr(&seeder.output_so_far());
+    let Some(addr) = addr.filter(|_| said.is_ok()) else {
+        panic!("{said:?}\n{}", seeder.into_outcome());
+    };
+    let stdout = seeder.stdout_so_far();
+    let magnet = stdout.lines().collect::<Vec<_>>();
+    let one_link = magnet.len() == 1 && magnet[0].starts_with("magnet:?xt=urn:btih:");
+    assert!(one_link && !stdout.contains("x.pe"), "{stdout}");
+    let out = fx.out_dir();
+    let args = ["get", magnet[0], "--peer", &addr].map(str::to_owned);
+    let mut inv = ferry::invocation(env, "ferry torrent get", &out, &args);
+    inv.arg("-o").arg(&out);
+    let got = Running::spawn(&inv)
+        .expect("spawn get")
+        .finish(Instant::now() + WAIT);
+    assert!(got.succeeded() && got.stdout.is_empty(), "{got}");
+    let received = format!(") into {}/{NAME} from 1 peer", out.display());
+    let line = got.stderr_text().lines().last().map(str::to_owned);
+    let right = line
+        .as_ref()
+        .is_some_and(|l| l.starts_with(&format!("Received {NAME} (")) && l.contains(&received));
+    assert!(
+        right,
+        "not `Received {NAME} (SIZE) into DIR/{NAME} from 1 peer(s) in T.`\n{got}"
+    );
+    fx.assert_fetched(&|| got.to_string());
+    seeder.interrupt().expect("SIGINT");
+    assert!(seeder.wait_exit(WAIT), "the seeder did not stop on SIGINT");
 }
 
 /// 128 pieces of 64 KiB (a partial seeder serves the first N).

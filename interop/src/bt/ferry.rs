@@ -23,11 +23,18 @@ const SEED_START: Duration = Duration::from_secs(60);
 /// SIGINT stops a seeder after its `stopped` announces (each bounded by ferry).
 const STOP_TIMEOUT: Duration = Duration::from_secs(20);
 
-/// `ferry torrent ARGS... --json` in `cwd`.
-fn invocation(env: &TestEnv, label: &str, cwd: &Path, args: &[String]) -> Invocation {
+/// `ferry torrent ARGS...` in `cwd` (what a user sees: no `--json`).
+pub fn invocation(env: &TestEnv, label: &str, cwd: &Path, args: &[String]) -> Invocation {
     let mut inv = Invocation::new(label, &env.ferry_bin, cwd.to_path_buf());
-    inv.arg("torrent").args(args).arg("--json");
+    inv.arg("torrent").args(args);
     inv.env("NO_COLOR", "1").env("RUST_BACKTRACE", "1");
+    inv
+}
+
+/// `ferry torrent ARGS... --json` in `cwd`.
+fn json_invocation(env: &TestEnv, label: &str, cwd: &Path, args: &[String]) -> Invocation {
+    let mut inv = invocation(env, label, cwd, args);
+    inv.arg("--json");
     inv
 }
 
@@ -76,7 +83,7 @@ impl Seeder {
         let mut args = vec!["seed".to_owned(), what.display().to_string()];
         args.extend(["--listen".to_owned(), format!("{BT_IP}:0")]);
         args.extend_from_slice(extra);
-        let inv = invocation(env, "ferry torrent seed", cwd, &args);
+        let inv = json_invocation(env, "ferry torrent seed", cwd, &args);
         let mut run = Running::spawn(&inv).expect("spawn ferry torrent seed");
         let seeding = wait_event(&mut run, "a seeding event", SEED_START, |e| {
             e["event"] == "seeding"
@@ -166,7 +173,7 @@ impl Get {
         let mut args = vec!["get".to_owned(), source.to_owned()];
         args.extend(["-o".to_owned(), out.display().to_string()]);
         args.extend_from_slice(extra);
-        let inv = invocation(env, "ferry torrent get", out, &args);
+        let inv = json_invocation(env, "ferry torrent get", out, &args);
         Get {
             run: Running::spawn(&inv).expect("spawn ferry torrent get"),
         }
