@@ -44,9 +44,8 @@ pub async fn get(args: TorrentGetArgs, cancel: &ferry::Cancel) -> Result<()> {
         .unwrap_or_else(|| PathBuf::from("."));
     announce(&meta, &out_dir, json);
     let (bytes, _) = content(&meta);
-    let total = meta.info.total_length();
     let started = Instant::now();
-    let mut show = Show::for_get(json, total);
+    let mut show = Show::for_get(json, bytes);
     let result = swarm::get(meta, &out_dir, options, |r| show.report(r), cancel).await;
     show.finish();
     let path = result.map_err(swarm_error)?;

@@ -6,8 +6,9 @@
 //! in endgame, and peers to drop. Pieces are picked rarest first, a piece under way is
 //! finished before another starts; once every missing block is asked for (endgame) the
 //! rest are asked of every peer that has them and the losers cancelled. A piece that
-//! fails verification bans every peer that sent a block of it, and is fetched again
-//! from the others.
+//! fails verification with one sender bans that peer. With several senders we cannot
+//! tell which lied, so nobody is banned: the piece goes on parole (as libtorrent
+//! does) and is fetched again from one peer alone, whose next bad copy bans it.
 
 use std::collections::HashMap;
 use std::hash::Hash;
@@ -135,6 +136,8 @@ pub struct Picker<P> {
     blocks: Vec<Vec<Block<P>>>,
     peers: HashMap<P, Peer>,
     banned: Vec<P>,
+    /// Pieces that failed with blocks from several peers: one peer fetches each.
+    parole: Vec<bool>,
     /// Requests in flight per peer.
     pub pipeline: usize,
 }
@@ -154,6 +157,7 @@ impl<P: Clone + Eq + Hash> Picker<P> {
             blocks,
             peers: HashMap::new(),
             banned: Vec::new(),
+            parole: vec![false; pieces as usize],
             pipeline: 16,
         }
     }
@@ -259,7 +263,8 @@ impl<P: Clone + Eq + Hash> Picker<P> {
 
     fn pick(&self, peer: &P) -> Option<BlockRef> {
         let state = self.peers.get(peer)?;
-        let wanted = |p: &u32| state.has.has(*p) && !self.ours.has(*p);
+        let wanted =
+            |p: &u32| state.has.has(*p) && !self.ours.has(*p) && self.parole_allows(*p, peer);
         let started = |p: &u32| {
             self.blocks[*p as usize]
                 .iter()
@@ -282,6 +287,16 @@ impl<P: Clone + Eq + Hash> Picker<P> {
                 .filter(|_| all_asked)
                 .find_map(|&p| self.first(p, endgame))
         })
+    }
+
+    /// A piece on parole is fetched by one peer: whoever has a block of it already.
+    fn parole_allows(&self, piece: u32, peer: &P) -> bool {
+        !self.parole[piece as usize]
+            || self.blocks[piece as usize].iter().all(|b| match b {
+                Block::Missing => true,
+                Block::Requested(askers) => askers.iter().all(|a| a == peer),
+                Block::Received(from) => from == peer,
+            })
     }
 
     fn first(&self, piece: u32, pred: impl Fn(&Block<P>) -> bool) -> Option<BlockRef> {
@@ -318,12 +333,13 @@ impl<P: Clone + Eq + Hash> Picker<P> {
         }
     }
 
-    /// The caller's verdict on a complete piece. `false`: the peers that sent its
-    /// blocks are banned and removed (returned, to disconnect) and the piece is wanted
-    /// again.
+    /// The caller's verdict on a complete piece. `false`: the piece is wanted again;
+    /// if one peer sent all of it, that peer is banned and removed (returned, to
+    /// disconnect); if several did, none is, and the piece goes on parole.
     pub fn verified(&mut self, piece: u32, ok: bool) -> Vec<P> {
         if ok {
             self.ours.set(piece);
+            self.parole[piece as usize] = false;
             return Vec::new();
         }
         let mut senders = Vec::new();
@@ -333,6 +349,10 @@ impl<P: Clone + Eq + Hash> Picker<P> {
                     senders.push(p);
                 }
             }
+        }
+        if senders.len() > 1 {
+            self.parole[piece as usize] = true;
+            return Vec::new();
         }
         for p in &senders {
             self.remove_peer(p);

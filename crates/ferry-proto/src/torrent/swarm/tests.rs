@@ -116,6 +116,36 @@ fn a_peer_that_sent_a_bad_piece_is_banned_and_the_piece_fetched_elsewhere() {
 }
 
 #[test]
+fn a_bad_piece_from_two_peers_bans_nobody_and_one_peer_fetches_it_again() {
+    let mut p = picker(&[("liar", &[0]), ("honest", &[0])]);
+    p.pipeline = 1;
+    let (first, second) = (p.requests(&"liar"), p.requests(&"honest"));
+    assert_eq!((first.len(), second.len()), (1, 1), "one block each");
+    p.block(&"liar", first[0]);
+    p.block(&"honest", second[0]);
+    assert_eq!(p.verified(0, false), Vec::<&str>::new(), "no one to blame");
+    // On parole: the first to ask gets the whole piece, the other nothing of it.
+    p.pipeline = 2;
+    let again = p.requests(&"liar");
+    assert_eq!(again.len(), 2);
+    assert!(
+        p.requests(&"honest").is_empty(),
+        "the liar holds the piece alone"
+    );
+    for b in again {
+        p.block(&"liar", b);
+    }
+    assert_eq!(p.verified(0, false), vec!["liar"], "alone, it is caught");
+    let from_honest = p.requests(&"honest");
+    assert_eq!(from_honest.len(), 2);
+    for b in from_honest {
+        p.block(&"honest", b);
+    }
+    assert!(p.verified(0, true).is_empty());
+    assert!(p.ours().has(0));
+}
+
+#[test]
 fn choke_releases_requests_and_no_requests_while_choked() {
     let mut p = picker(&[("a", &[0]), ("b", &[0])]);
     let asked = p.requests(&"a");

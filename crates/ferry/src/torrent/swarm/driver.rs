@@ -60,6 +60,8 @@ pub(super) struct Driver<R> {
     shared: Shared,
     torrent: Arc<Torrent>,
     shape: Shape,
+    /// File bytes of each piece, and of all.
+    content: Vec<u32>,
     total: u64,
     picker: Picker<ConnId>,
     assembly: Assembly,
@@ -145,7 +147,8 @@ impl<R: FnMut(Report) + Send> Driver<R> {
         let meta = storage.metainfo();
         let shape = storage.map().shape();
         let pieces = shape.pieces();
-        let total = (0..pieces).map(|p| u64::from(shape.piece_size(p))).sum();
+        let content = source::content_sizes(&storage);
+        let total = content.iter().map(|n| u64::from(*n)).sum();
         let piece_len = meta.info.piece_length as u32;
         // The connection checks requests against a linear layout; a v2-only torrent's
         // short pieces are checked exactly by the storage and the picker.
@@ -162,7 +165,7 @@ impl<R: FnMut(Report) + Send> Driver<R> {
         for p in (0..pieces).filter(|p| storage.have().has(*p)) {
             picker.verified(p, true);
         }
-        let have_bytes = source::have_bytes(&storage);
+        let have_bytes = source::have_bytes(&storage, &content);
         let info = Some(Bytes::from(meta.info_bytes.clone()));
         let hashes = meta.info.hashes;
         let shared: Shared = Arc::new(std::sync::RwLock::new(Some(storage)));
@@ -186,6 +189,7 @@ impl<R: FnMut(Report) + Send> Driver<R> {
             shared,
             torrent,
             shape,
+            content,
             total,
             picker,
             assembly: Assembly::default(),
@@ -323,13 +327,12 @@ impl<R: FnMut(Report) + Send> Driver<R> {
 
     /// Every piece verified: close the connections and move the download into place.
     async fn finish(&mut self) -> Result<PathBuf> {
+        let progress = self.progress();
+        (self.report)(Report::Progress(progress));
         self.conns.clear();
         let storage = source::write(&self.shared).take();
         let storage = storage.ok_or_else(|| SwarmError::Task("finished twice".into()))?;
-        let path = blocking(move || storage.finish()).await??;
-        let progress = self.progress();
-        (self.report)(Report::Progress(progress));
-        Ok(path)
+        Ok(blocking(move || storage.finish()).await??)
     }
 }
 

@@ -141,7 +141,7 @@ pub enum Report {
 /// Bytes verified and moved, and the peers connected.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Progress {
-    /// Bytes of verified pieces (of the torrent's files, pad files included).
+    /// File bytes of the verified pieces (pad files not counted), of `total`.
     pub have: u64,
     pub total: u64,
     pub downloaded: u64,
@@ -187,7 +187,7 @@ pub async fn get(
     if have > 0 {
         report(Report::Resumed {
             pieces: have,
-            bytes: source::have_bytes(&storage),
+            bytes: source::have_bytes(&storage, &source::content_sizes(&storage)),
         });
     }
     let listener = listen(&options).await?;

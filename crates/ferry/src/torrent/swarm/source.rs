@@ -3,6 +3,7 @@
 use std::io;
 use std::sync::{RwLockReadGuard, RwLockWriteGuard};
 
+use ferry_proto::torrent::storage::Span;
 use ferry_proto::torrent::wire::{Bitfield, BlockRef};
 
 use super::Shared;
@@ -45,11 +46,25 @@ pub(super) fn write(shared: &Shared) -> RwLockWriteGuard<'_, Option<Storage>> {
         .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
-/// Bytes of the verified pieces.
-pub(super) fn have_bytes(storage: &Storage) -> u64 {
+/// File bytes (pad files left out) of each piece: what progress counts.
+pub(super) fn content_sizes(storage: &Storage) -> Vec<u32> {
     let map = storage.map();
+    let pads = |p: u32| -> u64 {
+        let spans = map.spans(p);
+        let pads = spans.iter().filter(|s| matches!(s, Span::Pad { .. }));
+        pads.map(|s| s.range_in_piece().len() as u64).sum()
+    };
     (0..map.pieces())
-        .filter(|p| storage.have().has(*p))
-        .map(|p| map.piece_size(p))
-        .sum()
+        .map(|p| (map.piece_size(p) - pads(p)) as u32)
+        .collect()
+}
+
+/// File bytes of the verified pieces.
+pub(super) fn have_bytes(storage: &Storage, content: &[u32]) -> u64 {
+    let have = storage.have();
+    let verified = content
+        .iter()
+        .enumerate()
+        .filter(|(p, _)| have.has(*p as u32));
+    verified.map(|(_, n)| u64::from(*n)).sum()
 }

@@ -107,7 +107,7 @@ impl<R: FnMut(Report) + Send> Driver<R> {
         let (piece, written) = done.map_err(|e| SwarmError::Task(e.to_string()))?;
         if written? {
             self.picker.verified(piece, true);
-            self.have_bytes += u64::from(self.shape.piece_size(piece));
+            self.have_bytes += u64::from(self.content[piece as usize]);
             for c in self.conns.values() {
                 c.send(PeerCommand::Have(piece));
             }
