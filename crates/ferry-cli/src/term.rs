@@ -169,9 +169,7 @@ impl Ui for Terminal {
             return;
         }
         let why = escape_for_terminal(why);
-        eprintln!(
-            "The first connection failed ({why}); the other side is connecting again, following it (attempt {attempt})…"
-        );
+        eprintln!("The first connection failed ({why}); connecting again (attempt {attempt})…");
     }
 
     fn waiting_for_peer(&mut self, secs: u64) {

@@ -339,3 +339,25 @@ async fn a_first_connection_lost_before_go_heals() {
     );
     assert!(std::fs::read(f.out.join("big.bin")).expect("received") == f.data);
 }
+
+/// The relay dies before either side saw the pair made: one handshake crossed,
+/// the other did not, so the sender never sent `go` and both first connections
+/// fail. Nobody won, so nobody would ask to reconnect: the sender asks, and the
+/// receiver follows it (seen with a relay pool instance killed mid-handshake).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn both_first_connections_lost_heal_when_the_sender_asks() {
+    let one_handshake = ProxyPlan {
+        cut_after: Some(1),
+        ..ProxyPlan::default()
+    };
+    let f = faulty(one_handshake, Duration::from_secs(20)).await;
+    let o = &f.o;
+    assert!(o.sent.is_ok(), "sender: {:?}", o.sent);
+    assert!(o.received.is_ok(), "receiver: {:?}", o.received);
+    for side in [&o.sender, &o.receiver] {
+        assert_eq!(side.followed, [2], "connected again: {side:?}");
+        assert_eq!(side.attempts, [0u32; 0], "no link broke: {side:?}");
+        assert_eq!(side.paths.len(), 1, "connected once: {side:?}");
+    }
+    assert!(std::fs::read(f.out.join("big.bin")).expect("received") == f.data);
+}

@@ -149,7 +149,9 @@ impl Healing {
     /// The first connection (the hints exchanged already). When it fails, the
     /// peer may still have won a path that broke before we read its `go` (a
     /// relay killed at that moment): such a peer asks to reconnect at once,
-    /// and we follow it instead of failing.
+    /// and we follow it instead of failing. Both may have failed, too (the
+    /// relay killed before either read the other's handshake); then nobody
+    /// would ask, so the sender asks at once and the receiver follows.
     pub(super) async fn first(
         &mut self,
         (prep, peer): (TransitPrep, &TransitMessage),
@@ -164,9 +166,11 @@ impl Healing {
         if !self.allowed() || !matches!(e, Error::Network(_)) {
             return Err(e);
         }
-        let asked = tokio::time::timeout(FOLLOW_WINDOW, peer_reconnects(wormhole)).await;
-        if !matches!(asked, Ok(Ok(true))) {
-            return Err(e);
+        if self.role == Role::Receiver {
+            let asked = tokio::time::timeout(FOLLOW_WINDOW, peer_reconnects(wormhole)).await;
+            if !matches!(asked, Ok(Ok(true))) {
+                return Err(e);
+            }
         }
         match self
             .reconnect(wormhole, transit, (&e, Broke::Never), ui)

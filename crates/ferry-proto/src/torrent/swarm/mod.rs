@@ -10,7 +10,7 @@
 //! tell which lied, so nobody is banned: the piece goes on parole (as libtorrent
 //! does) and is fetched again from one peer alone, whose next bad copy bans it.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::hash::Hash;
 
 use super::wire::{Bitfield, BlockRef, MAX_BLOCK};
@@ -113,6 +113,8 @@ struct Peer {
     choking: bool,
     has: Bitfield,
     inflight: Vec<BlockRef>,
+    /// This peer's own pipeline, if the caller set one (by its rate and `reqq`).
+    pipeline: Option<usize>,
 }
 
 /// What an arrived block changed.
@@ -138,6 +140,9 @@ pub struct Picker<P> {
     banned: Vec<P>,
     /// Pieces that failed with blocks from several peers: one peer fetches each.
     parole: Vec<bool>,
+    /// Every piece with a block requested or received that is not ours yet (and
+    /// perhaps some whose requests were dropped since): where `pick` looks first.
+    active: BTreeSet<u32>,
     /// Requests in flight per peer.
     pub pipeline: usize,
 }
@@ -158,6 +163,7 @@ impl<P: Clone + Eq + Hash> Picker<P> {
             peers: HashMap::new(),
             banned: Vec::new(),
             parole: vec![false; pieces as usize],
+            active: BTreeSet::new(),
             pipeline: 16,
         }
     }
@@ -171,6 +177,7 @@ impl<P: Clone + Eq + Hash> Picker<P> {
             choking: true,
             has: Bitfield::empty(self.layout.pieces()),
             inflight: Vec::new(),
+            pipeline: None,
         };
         self.peers.insert(peer, state);
         true
@@ -232,6 +239,14 @@ impl<P: Clone + Eq + Hash> Picker<P> {
         }
     }
 
+    /// Requests in flight to this peer from now on (instead of [`Picker::pipeline`]):
+    /// a fast peer that answers in batches needs more than a slow one.
+    pub fn set_pipeline(&mut self, peer: &P, blocks: usize) {
+        if let Some(state) = self.peers.get_mut(peer) {
+            state.pipeline = Some(blocks.max(1));
+        }
+    }
+
     /// Whether the peer has a piece we lack (send `interested`).
     pub fn interesting(&self, peer: &P) -> bool {
         self.peers
@@ -245,7 +260,7 @@ impl<P: Clone + Eq + Hash> Picker<P> {
         while self
             .peers
             .get(peer)
-            .is_some_and(|s| !s.choking && s.inflight.len() < self.pipeline)
+            .is_some_and(|s| !s.choking && s.inflight.len() < s.pipeline.unwrap_or(self.pipeline))
         {
             let Some(b) = self.pick(peer) else { break };
             let slot = &mut self.blocks[b.index as usize][(b.begin / MAX_BLOCK) as usize];
@@ -253,6 +268,7 @@ impl<P: Clone + Eq + Hash> Picker<P> {
                 Block::Requested(askers) => askers.push(peer.clone()),
                 _ => *slot = Block::Requested(vec![peer.clone()]),
             }
+            self.active.insert(b.index);
             if let Some(s) = self.peers.get_mut(peer) {
                 s.inflight.push(b);
             }
@@ -270,6 +286,17 @@ impl<P: Clone + Eq + Hash> Picker<P> {
                 .iter()
                 .any(|b| *b != Block::Missing)
         };
+        // The common case, without a pass over every piece: a missing block of a
+        // piece under way (the rarest such piece), as the full order below would pick.
+        let under_way = self
+            .active
+            .iter()
+            .filter(|p| wanted(p) && started(p))
+            .filter_map(|&p| self.first(p, |b| *b == Block::Missing).map(|b| (p, b)))
+            .min_by_key(|(p, _)| (self.availability[*p as usize], *p));
+        if let Some((_, block)) = under_way {
+            return Some(block);
+        }
         let mut candidates: Vec<u32> = (0..self.layout.pieces()).filter(wanted).collect();
         // Pieces under way first, then rarest first; ties by index, for determinism.
         candidates.sort_by_key(|p| (!started(p), self.availability[*p as usize], *p));
@@ -337,6 +364,7 @@ impl<P: Clone + Eq + Hash> Picker<P> {
     /// if one peer sent all of it, that peer is banned and removed (returned, to
     /// disconnect); if several did, none is, and the piece goes on parole.
     pub fn verified(&mut self, piece: u32, ok: bool) -> Vec<P> {
+        self.active.remove(&piece);
         if ok {
             self.ours.set(piece);
             self.parole[piece as usize] = false;

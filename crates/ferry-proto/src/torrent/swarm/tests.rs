@@ -146,6 +146,17 @@ fn a_bad_piece_from_two_peers_bans_nobody_and_one_peer_fetches_it_again() {
 }
 
 #[test]
+fn a_peers_own_pipeline_replaces_the_default() {
+    let mut p = picker(&[("fast", &[0, 1, 2, 3]), ("slow", &[0, 1, 2, 3])]);
+    p.pipeline = 1;
+    p.set_pipeline(&"fast", 5);
+    assert_eq!(p.requests(&"fast").len(), 5);
+    assert_eq!(p.requests(&"slow").len(), 1);
+    p.set_pipeline(&"fast", 6);
+    assert_eq!(p.requests(&"fast").len(), 1, "tops up to its pipeline");
+}
+
+#[test]
 fn choke_releases_requests_and_no_requests_while_choked() {
     let mut p = picker(&[("a", &[0]), ("b", &[0])]);
     let asked = p.requests(&"a");

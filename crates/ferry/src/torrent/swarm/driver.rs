@@ -35,8 +35,8 @@ mod download;
 
 use conns::Conn;
 
-/// Blocks in flight per peer: 64 × 16 KiB = 1 MiB, enough to fill a fast link
-/// without asking a slow peer for more than it sends in the request timeout.
+/// Blocks in flight per peer at least: 64 × 16 KiB = 1 MiB; more for a fast peer
+/// (conns.rs sizes each peer's to its rate), never more than its `reqq`.
 const PIPELINE: usize = 64;
 /// Dials under way at once.
 const DIALS_AT_ONCE: usize = 8;
@@ -286,6 +286,7 @@ impl<R: FnMut(Report) + Send> Driver<R> {
         self.ticks += 1;
         self.forget_early();
         self.close_stalled();
+        self.measure_peers(self.options.timing.tick.as_secs_f64());
         self.dial_due();
         let now = Instant::now();
         self.samples.push((now, self.downloaded));

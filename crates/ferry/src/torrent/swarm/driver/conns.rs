@@ -5,9 +5,17 @@ use std::net::SocketAddr;
 use ferry_proto::torrent::wire::PeerId;
 use tokio::time::Instant;
 
-use super::{Driver, Mode};
+use super::{Driver, Mode, PIPELINE};
+use crate::torrent::peer::MAX_OUR_REQUESTS;
 use crate::torrent::peer::{CloseReason, ConnId, PeerCommand, PeerEvent, PeerHandle};
 use crate::torrent::swarm::{Report, UPLOAD_SLOTS};
+use ferry_proto::torrent::wire::MAX_BLOCK;
+
+/// The `reqq` of a peer that announces none (libtorrent assumes the same).
+const ASSUMED_REQQ: usize = 250;
+/// Seconds of a peer's rate we keep requested: a peer that answers in batches
+/// (Transmission serves every 500 ms) must have enough queued to fill each batch.
+const QUEUE_SECONDS: f64 = 3.0;
 
 /// Events held for a connection whose handle has not arrived, at most.
 const EARLY_EVENTS: usize = 128;
@@ -29,6 +37,11 @@ pub(super) struct Conn {
     pub(super) outstanding: usize,
     /// When a block last came (or when requests began).
     pub(super) last_block: Instant,
+    /// Requests the peer accepts at once (its `reqq`).
+    pub(super) reqq: usize,
+    /// Payload received since the last tick, and the smoothed rate (bytes/s).
+    pub(super) received: u64,
+    pub(super) rate: f64,
 }
 
 impl Conn {
@@ -69,6 +82,9 @@ impl<R: FnMut(Report) + Send> Driver<R> {
             serving: false,
             outstanding: 0,
             last_block: Instant::now(),
+            reqq: ASSUMED_REQQ,
+            received: 0,
+            rate: 0.0,
         };
         let id = conn.handle.id;
         self.conns.insert(id, conn);
@@ -99,6 +115,12 @@ impl<R: FnMut(Report) + Send> Driver<R> {
                 true => self.update_interest(id),
                 false => self.close(id, Some("sent a `have` for a piece that does not exist")),
             },
+            PeerEvent::ExtHandshake(h) => {
+                if let (Some(c), Some(reqq)) = (self.conns.get_mut(&id), h.reqq) {
+                    c.reqq = (reqq as usize).clamp(1, MAX_OUR_REQUESTS);
+                }
+                self.size_pipeline(id);
+            }
             PeerEvent::Choke => {
                 self.picker.choke(&id);
                 if let Some(c) = self.conns.get_mut(&id) {
@@ -184,6 +206,30 @@ impl<R: FnMut(Report) + Send> Driver<R> {
         }
         // What it was asked for is wanted from the others now.
         self.request_all();
+    }
+
+    /// Sets the peer's pipeline to [`QUEUE_SECONDS`] of its rate: at least
+    /// [`PIPELINE`], at most its `reqq` (requests past it would be dropped).
+    pub(super) fn size_pipeline(&mut self, id: ConnId) {
+        let Some(c) = self.conns.get(&id) else {
+            return;
+        };
+        let want = (c.rate * QUEUE_SECONDS / f64::from(MAX_BLOCK)).ceil() as usize;
+        let blocks = want.max(PIPELINE).min(c.reqq);
+        self.picker.set_pipeline(&id, blocks);
+    }
+
+    /// Each tick: every peer's rate, and its pipeline sized to it.
+    pub(super) fn measure_peers(&mut self, seconds: f64) {
+        let ids: Vec<ConnId> = self.conns.keys().copied().collect();
+        for id in ids {
+            if let Some(c) = self.conns.get_mut(&id) {
+                let now = std::mem::take(&mut c.received) as f64 / seconds;
+                c.rate = (c.rate + now) / 2.0;
+            }
+            self.size_pipeline(id);
+            self.request(id);
+        }
     }
 
     /// Drops events held for connections that never showed up (refused, or closed).

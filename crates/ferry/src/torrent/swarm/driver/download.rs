@@ -59,6 +59,7 @@ impl<R: FnMut(Report) + Send> Driver<R> {
         if let Some(c) = self.conns.get_mut(&id) {
             c.outstanding = c.outstanding.saturating_sub(1);
             c.last_block = Instant::now();
+            c.received += data.len() as u64;
         }
         if let Arrival::Stored {
             cancel,
