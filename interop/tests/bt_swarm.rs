@@ -39,11 +39,17 @@ struct Fixture {
 
 impl Fixture {
     fn new(env: &TestEnv, mode: TorrentMode, trackers: &[String]) -> Fixture {
-        Fixture::sized(env, mode, trackers, &[A_SIZE, B_SIZE])
+        Fixture::sized(env, mode, trackers, &[A_SIZE, B_SIZE], PIECE_SIZE)
     }
 
-    /// `album/` with one random file per size (`a.bin`, `b.bin`, ...).
-    fn sized(env: &TestEnv, mode: TorrentMode, trackers: &[String], sizes: &[u64]) -> Fixture {
+    /// `album/` with one random file per size (`a.bin`, `b.bin`, ...), `piece` bytes a piece.
+    fn sized(
+        env: &TestEnv,
+        mode: TorrentMode,
+        trackers: &[String],
+        sizes: &[u64],
+        piece: u32,
+    ) -> Fixture {
         let dir = env.scratch_dir("bt-swarm-");
         let content = dir.path().join("seed").join(NAME);
         std::fs::create_dir_all(&content).expect("content dir");
@@ -53,7 +59,7 @@ impl Fixture {
         }
         std::fs::create_dir_all(dir.path().join("out")).expect("out dir");
         let path = dir.path().join(format!("{NAME}.torrent"));
-        let torrent = Torrent::create(env, &content, mode, PIECE_SIZE, trackers, &path);
+        let torrent = Torrent::create(env, &content, mode, piece, trackers, &path);
         let bytes = sizes.iter().sum();
         Fixture {
             dir,
@@ -210,6 +216,20 @@ fn qbittorrent_to_ferry_hybrid() {
     ferry_gets_from(Client::Qbittorrent, TorrentMode::Hybrid);
 }
 
+/// 64 MiB in 1 MiB pieces from transmission: long enough for ferry to size its pipeline to
+/// the peer's rate (3 s of it, at most the peer's `reqq`), which a few MiB never reach.
+#[test]
+fn transmission_to_ferry_64_mib_v1() {
+    const SIZE: u64 = 64 * 1024 * 1024;
+    let env = TestEnv::get();
+    let fx = Fixture::sized(env, TorrentMode::V1, &[], &[SIZE], 1024 * 1024);
+    let seeder = Client::Transmission;
+    let seeding = seeder.seed(env, &fx.torrent.path, &fx.seed_dir(), &Peers::default());
+    let peer = peer_args(&[seeding.listen_addr()]);
+    let got = ferry::get(env, &fx.torrent_arg(), &fx.out_dir(), &peer, 2 * WAIT);
+    fx.assert_ferry_got(&got, &[seeding.as_ref()]);
+}
+
 /// opentracker with the hashes of `torrent` allowed (a hybrid's v2 one truncated, as
 /// clients announce it).
 fn tracker_for(tracker: &mut Tracker, torrent: &Torrent) {
@@ -330,7 +350,7 @@ fn magnet_v2_only_is_refused() {
 fn two_seeders_libtorrent_and_ferry_to_ferry() {
     const SIZE: u64 = 16 * 1024 * 1024;
     let env = TestEnv::get();
-    let fx = Fixture::sized(env, TorrentMode::Hybrid, &[], &[SIZE]);
+    let fx = Fixture::sized(env, TorrentMode::Hybrid, &[], &[SIZE], PIECE_SIZE);
     let (torrent, seed) = (&fx.torrent.path, fx.seed_dir());
     let libtorrent = Client::Libtorrent.seed(env, torrent, &seed, &Peers::default());
     let mut ours = Seeder::start(env, torrent, &fx.data_args());
@@ -483,7 +503,7 @@ fn get_again(env: &TestEnv, fx: &Fixture, killed: &Outcome) -> Option<u64> {
 #[test]
 fn ferry_get_resumes_after_a_kill() {
     let env = TestEnv::get();
-    let fx = Fixture::sized(env, TorrentMode::Hybrid, &[], &[RESUME_SIZE]);
+    let fx = Fixture::sized(env, TorrentMode::Hybrid, &[], &[RESUME_SIZE], PIECE_SIZE);
     let quarter = partial_seeder(env, &fx, RESUME_PIECES / 4, &[]);
     let listen = format!("{BT_IP}:{}", ferry_interop::bt::free_port());
     let mut args = peer_args(&[quarter.listen_addr()]);
@@ -515,7 +535,7 @@ fn ferry_get_resumes_after_a_kill() {
 #[test]
 fn a_stalled_get_keeps_its_pieces_across_a_kill() {
     let env = TestEnv::get();
-    let fx = Fixture::sized(env, TorrentMode::Hybrid, &[], &[RESUME_SIZE]);
+    let fx = Fixture::sized(env, TorrentMode::Hybrid, &[], &[RESUME_SIZE], PIECE_SIZE);
     let half = partial_seeder(env, &fx, RESUME_PIECES / 2, &[]);
     let peer = peer_args(&[half.listen_addr()]);
     let mut get = Get::start(env, &fx.torrent_arg(), &fx.out_dir(), &peer);
