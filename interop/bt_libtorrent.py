@@ -9,7 +9,8 @@
       one session on IP:PORT with DHT, local service discovery, UPnP, NAT-PMP and uTP
       off; connects to every --peer (again every second while it has none). Prints, one per
       line: `listening IP:PORT`, `metadata` (a magnet's info dictionary arrived), `progress
-      DONE TOTAL PEERS`, `complete` (every piece verified by libtorrent and written to its
+      DONE TOTAL PEERS`, `uploaded BYTES` (payload sent this session, when it changes),
+      `complete` (every piece verified by libtorrent and written to its
       file), `seeding` (--seed: the data in DIR checked and complete), `tracker TEXT`,
       `tracker-error TEXT`, `error TEXT`. Runs until killed or its stdin
       closes, or just after `complete` with --exit-when-complete.
@@ -129,7 +130,8 @@ def run(args):
     ses = session(args.ip, args.listen)
     handle = ses.add_torrent(add_params(args))
     wanted = peers(args)
-    state = {"errors": 0, "said": None, "connected": 0.0, "last": None, "flushed": False}
+    state = {"errors": 0, "said": None, "connected": 0.0, "last": None, "flushed": False,
+             "uploaded": 0}
     while not stdin_closed():
         report_alerts(ses, state)
         st = handle.status()
@@ -141,6 +143,9 @@ def run(args):
         if st.has_metadata and line != state["last"]:
             say("progress", *line)
             state["last"] = line
+        if st.total_payload_upload != state["uploaded"]:
+            state["uploaded"] = st.total_payload_upload
+            say("uploaded", st.total_payload_upload)
         finished = st.has_metadata and st.is_seeding
         if finished and state["said"] is None:
             # libtorrent counts a piece once hashed, maybe before its disk thread wrote it.

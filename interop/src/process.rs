@@ -258,25 +258,45 @@ impl Running {
     /// Waits until `needle` appears on stdout or stderr. Fails early if the process exits
     /// first, or when `timeout` passes.
     pub fn wait_for_output(&mut self, needle: &str, timeout: Duration) -> Result<(), String> {
+        self.wait_for(&format!("{needle:?}"), timeout, |run| {
+            run.output_contains(needle)
+        })
+    }
+
+    /// Waits until `found` likes what it printed on stdout so far (a `--json` command's
+    /// events), `what` naming that in the error. Fails early if the process exits first, or
+    /// when `timeout` passes.
+    pub fn wait_for_stdout(
+        &mut self,
+        what: &str,
+        timeout: Duration,
+        found: impl Fn(&str) -> bool,
+    ) -> Result<(), String> {
+        self.wait_for(what, timeout, |run| found(&run.stdout_so_far()))
+    }
+
+    fn wait_for(
+        &mut self,
+        what: &str,
+        timeout: Duration,
+        found: impl Fn(&Running) -> bool,
+    ) -> Result<(), String> {
         let deadline = Instant::now() + timeout;
         loop {
-            if self.output_contains(needle) {
+            if found(self) {
                 return Ok(());
             }
             if self.poll_exit() {
                 // Output may arrive after the exit is noticed: give the readers their grace.
                 self.join_readers(Instant::now() + READER_GRACE);
-                return match self.output_contains(needle) {
+                return match found(self) {
                     true => Ok(()),
-                    false => Err(format!(
-                        "{} exited before printing {needle:?}",
-                        self.label()
-                    )),
+                    false => Err(format!("{} exited before printing {what}", self.label())),
                 };
             }
             if Instant::now() >= deadline {
                 return Err(format!(
-                    "{} did not print {needle:?} within {timeout:?}",
+                    "{} did not print {what} within {timeout:?}",
                     self.label()
                 ));
             }
@@ -291,6 +311,16 @@ impl Running {
             String::from_utf8_lossy(&self.stdout.lock()),
             String::from_utf8_lossy(&self.stderr.lock())
         )
+    }
+
+    /// What it printed on stdout so far (a `--json` command's events).
+    pub fn stdout_so_far(&self) -> String {
+        String::from_utf8_lossy(&self.stdout.lock()).into_owned()
+    }
+
+    /// Its exit status, once [`Running::poll_exit`] or [`Running::wait_exit`] saw it exit.
+    pub fn status(&self) -> Option<ExitStatus> {
+        self.status
     }
 
     fn output_contains(&self, needle: &str) -> bool {

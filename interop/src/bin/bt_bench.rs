@@ -1,5 +1,6 @@
 //! `bench/torrent`'s measurements (run by that script inside `interop/run-in-netns.sh`):
-//! one file from one seeder to one leecher for each pair of real clients, and the rate at
+//! one file from one seeder to one leecher for each pair of real clients (ferry's
+//! `torrent seed` / `torrent get` among them when the binary has them), and the rate at
 //! which each tool makes a `.torrent` of it.
 //!
 //! Usage: bt_bench --work DIR [--size-mib N] [--piece-kib N] [--pairs a>b,c>d] [--ferry BIN]
@@ -20,6 +21,10 @@ const DEFAULT_PAIRS: &str =
     "libtorrent>libtorrent,qbittorrent>qbittorrent,libtorrent>transmission,\
 transmission>libtorrent,libtorrent>aria2,aria2>libtorrent,qbittorrent>libtorrent,\
 libtorrent>qbittorrent,qbittorrent>transmission,qbittorrent>aria2,aria2>qbittorrent";
+/// Added to the default pairs when the ferry binary has `torrent seed` and `torrent get`:
+/// ferry with itself, seeding to a client that only accepts (ferry dials it), and getting
+/// from the slowest seeder.
+const FERRY_PAIRS: &str = "ferry>ferry,ferry>aria2,transmission>ferry";
 
 struct Args {
     work: PathBuf,
@@ -145,6 +150,7 @@ fn transfer(
     let out = args.work.join("out");
     std::fs::create_dir_all(&out).expect("out dir");
     let source = Source::File(torrent.path.clone());
+    let reaped_before = reaped_children_cpu();
     let start = Instant::now();
     let (seeding, mut leecher) = pair(
         env,
@@ -156,7 +162,10 @@ fn transfer(
     );
     let done = leecher.wait_complete(FETCH_TIMEOUT);
     let wall = start.elapsed().as_secs_f64();
-    let cpu = (cpu_seconds(seeding.as_ref()), cpu_seconds(leecher.as_ref()));
+    let cpu = (
+        cpu_seconds(seeding.as_ref()).unwrap_or(f64::NAN),
+        cpu_seconds(leecher.as_ref()).unwrap_or_else(|| reaped_children_cpu() - reaped_before),
+    );
     let row = match done {
         Err(e) => format!("| {name} | failed: {e} | | | |"),
         Ok(()) if file_node(&out.join("data.bin")).ok().as_ref() != Some(expected) => {
@@ -178,21 +187,51 @@ fn transfer(
     row
 }
 
-/// User + system CPU seconds of a client's process so far (/proc/PID/stat, 100 ticks/s).
-fn cpu_seconds(swarm: &dyn Swarm) -> f64 {
-    let stat = std::fs::read_to_string(format!("/proc/{}/stat", swarm.pid())).unwrap_or_default();
+/// User + system CPU seconds of a client's process so far (/proc/PID/stat, 100 ticks/s);
+/// None once it has exited (ferry's get ends when complete) and been reaped.
+fn cpu_seconds(swarm: &dyn Swarm) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{}/stat", swarm.pid())).ok()?;
     // Fields after the ")" that ends the command name: utime and stime are the 12th and 13th.
+    Some(stat_seconds(&stat, 11))
+}
+
+/// CPU seconds of this process's reaped children (cutime + cstime): what a reaped leecher
+/// used is what its reaping added, no other child being reaped meanwhile.
+fn reaped_children_cpu() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").expect("/proc/self/stat");
+    stat_seconds(&stat, 13)
+}
+
+/// The sum of the two tick counts at `skip` fields after the command name, in seconds.
+fn stat_seconds(stat: &str, skip: usize) -> f64 {
     let after = stat
         .rsplit_once(')')
         .map(|(_, rest)| rest)
         .unwrap_or_default();
     let fields: Vec<u64> = after
         .split_whitespace()
-        .skip(11)
+        .skip(skip)
         .take(2)
         .filter_map(|f| f.parse().ok())
         .collect();
     fields.iter().sum::<u64>() as f64 / 100.0
+}
+
+/// Every pair that can meet by hand, ferry's when `ferry` has the commands.
+fn default_pairs(ferry: Option<&Path>) -> String {
+    match ferry.is_some_and(has_torrent_seed_and_get) {
+        true => format!("{DEFAULT_PAIRS},{FERRY_PAIRS}"),
+        false => DEFAULT_PAIRS.to_owned(),
+    }
+}
+
+fn has_torrent_seed_and_get(ferry: &Path) -> bool {
+    ["seed", "get"].iter().all(|command| {
+        Command::new(ferry)
+            .args(["torrent", command, "--help"])
+            .output()
+            .is_ok_and(|o| o.status.success())
+    })
 }
 
 fn client(name: &str) -> Client {
@@ -210,7 +249,7 @@ fn parse_args() -> Args {
         pairs: Vec::new(),
         ferry: None,
     };
-    let mut pairs = DEFAULT_PAIRS.to_owned();
+    let mut pairs = None;
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
         let value = it.next().unwrap_or_else(|| panic!("{flag} needs a value"));
@@ -218,11 +257,12 @@ fn parse_args() -> Args {
             "--work" => args.work = value.into(),
             "--size-mib" => args.size_mib = value.parse().expect("--size-mib N"),
             "--piece-kib" => args.piece_kib = value.parse().expect("--piece-kib N"),
-            "--pairs" => pairs = value,
+            "--pairs" => pairs = Some(value),
             "--ferry" => args.ferry = Some(value.into()),
             _ => panic!("unknown flag {flag}"),
         }
     }
+    let pairs = pairs.unwrap_or_else(|| default_pairs(args.ferry.as_deref()));
     args.pairs = pairs
         .split(',')
         .map(|p| p.split_once('>').expect("pairs are seeder>leecher"))

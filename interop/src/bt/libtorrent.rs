@@ -1,5 +1,5 @@
 //! libtorrent 2.1 (PyPI) as a peer: `interop/bt_libtorrent.py run`, one session per process,
-//! read through the lines it prints (`seeding`, `complete`, `progress ...`).
+//! read through the lines it prints (`seeding`, `complete`, `progress ...`, `uploaded ...`).
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -63,6 +63,13 @@ impl Swarm for Libtorrent {
 
     fn pid(&self) -> u32 {
         self.run.pid()
+    }
+
+    /// Its last `uploaded BYTES` line (0 before the first).
+    fn uploaded(&self) -> Option<u64> {
+        let text = self.run.stdout_so_far();
+        let last = text.lines().rev().find_map(|l| l.strip_prefix("uploaded "));
+        Some(last.and_then(|n| n.trim().parse().ok()).unwrap_or(0))
     }
 
     fn log(&self) -> String {

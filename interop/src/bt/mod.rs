@@ -4,7 +4,8 @@
 //!
 //! - [`Client`]: libtorrent (PyPI, `interop/bt_libtorrent.py`), transmission-daemon, aria2c
 //!   and qbittorrent-nox behind one interface, [`Client::seed`] and [`Client::fetch`], which
-//!   return a [`Swarm`] handle;
+//!   return a [`Swarm`] handle; ferry's own `torrent seed` / `torrent get` behind the same
+//!   ([`ferry`], which also drives them directly for the tests of ferry's side);
 //! - [`Tracker`]: opentracker on free loopback ports (HTTP and UDP announce URLs);
 //! - [`Torrent`]: a `.torrent` made by libtorrent (v1, v2 or hybrid) and its magnet link.
 //!
@@ -13,6 +14,7 @@
 //! `interop/run-in-netns.sh`, where nothing but loopback exists.
 
 pub mod aria2;
+pub mod ferry;
 mod http;
 mod libtorrent;
 mod qbittorrent;
@@ -50,6 +52,8 @@ pub enum Client {
     Transmission,
     Aria2,
     Qbittorrent,
+    /// The binary under test, `ferry torrent seed` / `ferry torrent get`.
+    Ferry,
 }
 
 /// What a client fetches: a `.torrent` file or a magnet link alone.
@@ -77,6 +81,10 @@ pub trait Swarm {
     fn log(&self) -> String;
     /// The client's process (for its CPU time in /proc).
     fn pid(&self) -> u32;
+    /// Payload bytes it says it uploaded so far, when it says (libtorrent, a ferry seeder).
+    fn uploaded(&self) -> Option<u64> {
+        None
+    }
 }
 
 /// A seeder and a fetcher of one torrent, connected by hand: the fetcher dials the seeder
@@ -99,17 +107,24 @@ pub fn pair(
         (seeding, fetching)
     } else {
         let fetching = fetcher.fetch(env, source, out_dir, &Peers::default());
+        // A seeder that dials once (ferry) must find the port open: aria2 opens it a moment
+        // after its RPC port, which is what its start waits for.
+        if let Err(e) = wait_listening(fetching.listen_addr(), START_TIMEOUT) {
+            panic!("{e}\n{}", fetching.log());
+        }
         let seeding = seeder.seed(env, torrent, seed_dir, &to(fetching.as_ref()));
         (seeding, fetching)
     }
 }
 
 impl Client {
-    pub const ALL: [Client; 4] = [
+    /// The four real clients and ferry.
+    pub const ALL: [Client; 5] = [
         Client::Libtorrent,
         Client::Transmission,
         Client::Aria2,
         Client::Qbittorrent,
+        Client::Ferry,
     ];
 
     pub fn name(self) -> &'static str {
@@ -118,14 +133,18 @@ impl Client {
             Client::Transmission => "transmission",
             Client::Aria2 => "aria2",
             Client::Qbittorrent => "qbittorrent",
+            Client::Ferry => "ferry",
         }
     }
 
-    /// Can it be told to connect to `IP:PORT`? libtorrent (`connect_peer`) and qBittorrent
-    /// (`torrents/addPeers`) can; transmission-daemon 3.00 and aria2 1.36 have no way, so
-    /// they find peers through a tracker or wait to be connected to.
+    /// Can it be told to connect to `IP:PORT`? libtorrent (`connect_peer`), qBittorrent
+    /// (`torrents/addPeers`) and ferry (`--peer`) can; transmission-daemon 3.00 and aria2
+    /// 1.36 have no way, so they find peers through a tracker or wait to be connected to.
     pub fn connects_to_given_peers(self) -> bool {
-        matches!(self, Client::Libtorrent | Client::Qbittorrent)
+        matches!(
+            self,
+            Client::Libtorrent | Client::Qbittorrent | Client::Ferry
+        )
     }
 
     /// Seeds `torrent` from the data under `data_dir` (the directory that holds the
@@ -199,6 +218,7 @@ impl Client {
             Client::Transmission => Box::new(transmission::Transmission::start(env, &job)?),
             Client::Aria2 => Box::new(aria2::Aria2::start(env, &job)),
             Client::Qbittorrent => Box::new(qbittorrent::Qbittorrent::start(env, &job)?),
+            Client::Ferry => ferry::start(env, &job),
         })
     }
 }
@@ -221,6 +241,18 @@ struct Job<'a> {
 pub fn free_port() -> u16 {
     let l = TcpListener::bind("127.0.0.1:0").expect("bind a free port");
     l.local_addr().expect("local addr").port()
+}
+
+/// Waits until `addr` accepts connections (the connection is closed at once).
+pub fn wait_listening(addr: SocketAddr, timeout: Duration) -> Result<(), String> {
+    let deadline = Instant::now() + timeout;
+    while TcpStream::connect(addr).is_err() {
+        if Instant::now() >= deadline {
+            return Err(format!("nothing listens on {addr} after {timeout:?}"));
+        }
+        thread::sleep(POLL);
+    }
+    Ok(())
 }
 
 /// Waits until `ip`:`port` accepts connections while `server` runs.
