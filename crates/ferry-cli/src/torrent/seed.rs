@@ -72,7 +72,12 @@ fn data_dir(args: &TorrentSeedArgs, meta: &Metainfo) -> PathBuf {
     if Path::new(&meta.info.name).exists() {
         return PathBuf::from(".");
     }
-    match args.what.parent() {
+    parent_dir(&args.what)
+}
+
+/// The directory `path` is in (`.` for a bare name).
+fn parent_dir(path: &Path) -> PathBuf {
+    match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
         _ => PathBuf::from("."),
     }
@@ -95,11 +100,7 @@ async fn made_in_memory(path: &Path, cancel: &ferry::Cancel) -> Result<(Metainfo
     .await
     .context("the hashing thread failed")??;
     let meta = Metainfo::parse(&created.torrent).context("the torrent just made")?;
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
-        _ => PathBuf::from("."),
-    };
-    Ok((meta, dir))
+    Ok((meta, parent_dir(path)))
 }
 
 fn magnet_of(meta: &Metainfo, extra_trackers: &[String]) -> String {

@@ -83,6 +83,14 @@ impl PieceMap {
         (end - start).min(self.piece_length)
     }
 
+    /// File bytes in piece `piece`: its size less the pad files' zeros.
+    pub fn file_bytes(&self, piece: u32) -> u64 {
+        let spans = self.spans(piece);
+        let pads = spans.iter().filter(|s| matches!(s, Span::Pad { .. }));
+        let pad: u64 = pads.map(|s| s.range_in_piece().len() as u64).sum();
+        self.piece_size(piece) - pad
+    }
+
     /// Every piece's size, for the picker.
     pub fn shape(&self) -> Shape {
         match self.per_file {

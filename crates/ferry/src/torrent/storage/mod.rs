@@ -50,7 +50,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use ferry_proto::torrent::metainfo::{InfoHashes, Metainfo};
-use ferry_proto::torrent::storage::{PieceMap, Span};
+use ferry_proto::torrent::storage::PieceMap;
 use ferry_proto::torrent::wire::{Bitfield, BlockRef, MAX_BLOCK};
 
 use crate::error::{Error, Result};
@@ -335,14 +335,9 @@ fn file_bytes(meta: &Metainfo, map: &PieceMap, wanted: impl Fn(u32) -> bool) -> 
         .filter(|f| !f.pad)
         .map(|f| f.length)
         .sum();
-    let pad_in = |p: u32| -> u64 {
-        let spans = map.spans(p);
-        let pads = spans.iter().filter(|s| matches!(s, Span::Pad { .. }));
-        pads.map(|s| s.range_in_piece().len() as u64).sum()
-    };
     let held: u64 = (0..map.pieces())
         .filter(|p| !wanted(*p))
-        .map(|p| map.piece_size(p) - pad_in(p))
+        .map(|p| map.file_bytes(p))
         .sum();
     content - held
 }

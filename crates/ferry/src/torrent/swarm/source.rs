@@ -3,7 +3,6 @@
 use std::io;
 use std::sync::{RwLockReadGuard, RwLockWriteGuard};
 
-use ferry_proto::torrent::storage::Span;
 use ferry_proto::torrent::wire::{Bitfield, BlockRef};
 
 use super::Shared;
@@ -49,13 +48,8 @@ pub(super) fn write(shared: &Shared) -> RwLockWriteGuard<'_, Option<Storage>> {
 /// File bytes (pad files left out) of each piece: what progress counts.
 pub(super) fn content_sizes(storage: &Storage) -> Vec<u32> {
     let map = storage.map();
-    let pads = |p: u32| -> u64 {
-        let spans = map.spans(p);
-        let pads = spans.iter().filter(|s| matches!(s, Span::Pad { .. }));
-        pads.map(|s| s.range_in_piece().len() as u64).sum()
-    };
     (0..map.pieces())
-        .map(|p| (map.piece_size(p) - pads(p)) as u32)
+        .map(|p| map.file_bytes(p) as u32)
         .collect()
 }
 
