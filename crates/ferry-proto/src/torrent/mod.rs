@@ -5,6 +5,7 @@
 pub mod bencode;
 pub mod build;
 mod digest;
+pub mod hashes;
 pub mod magnet;
 pub mod merkle;
 pub mod metainfo;
