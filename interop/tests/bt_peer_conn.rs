@@ -161,11 +161,20 @@ fn ferry_leeches_from_libtorrent_with_a_magnet_alone() {
     let rt = tokio::runtime::Runtime::new().expect("tokio runtime");
     let fetched = rt.block_on(async {
         let config = PeerConfig::new();
-        let info_bytes = fetch_metadata(addr, &hashes, &config, MAX_METADATA_SIZE, WAIT)
+        let fetched = fetch_metadata(addr, &hashes, &config, MAX_METADATA_SIZE, WAIT)
             .await
             .unwrap_or_else(|e| panic!("metadata: {e}\n{}", seeder.log()));
+        let info_bytes = fetched.info;
         let info = Info::parse(&info_bytes).expect("libtorrent's info dictionary parses");
         assert_eq!(info.hashes, hashes);
+        // BEP 52 hash requests on the same connection: libtorrent's layers, as in the file.
+        let layers = fetched
+            .layers
+            .unwrap_or_else(|e| panic!("piece layers: {e}\n{}", seeder.log()));
+        let file = Metainfo::parse(&std::fs::read(&torrent.path).expect("read .torrent"));
+        let file = file.expect("parse .torrent");
+        assert!(!layers.is_empty(), "a file of more than one piece");
+        assert_eq!(layers, file.piece_layers);
         let layout = layout(&info);
         let nothing = Memory {
             data: Vec::new(),
@@ -177,6 +186,7 @@ fn ferry_leeches_from_libtorrent_with_a_magnet_alone() {
             layout,
             source: Arc::new(nothing),
             info: Some(info_bytes.into()),
+            layers: None,
         });
         let (tx, mut events) = mpsc::channel(64);
         let peer = connect(addr, ours, &config, tx)
@@ -237,6 +247,7 @@ fn memory_seed(torrent: &Path, bytes: Vec<u8>) -> Arc<PeerTorrent> {
         layout,
         source: Arc::new(source),
         info: Some(meta.info_bytes.into()),
+        layers: None,
     })
 }
 

@@ -1,6 +1,7 @@
 //! `ferry torrent seed` and `ferry torrent get` in swarms with the real clients (the harness:
 //! interop/src/bt/): ferry seeds to each client and gets from each, by hand (`--peer`) and
-//! through opentracker; gets from a magnet link alone (v1, hybrid; v2-only is refused); gets
+//! through opentracker; gets from a magnet link alone (v1, hybrid, v2-only with BEP 52 hash
+//! requests both ways); gets
 //! from two seeders at once; seeds and gets between two ferry, killed mid-download and
 //! resumed; and refuses an existing name and hostile torrents without writing anything.
 //! Every fetch ends with the fetched tree equal to the source (SHA-256 per file) and, for
@@ -317,8 +318,8 @@ fn magnet_v1_with_x_pe_from_libtorrent() {
     fx.assert_ferry_got(&got, &[seeder.as_ref()]);
 }
 
-/// A hybrid magnet (btih and btmh) and `--peer`: verified by SHA-1 alone (a magnet has no
-/// piece layers).
+/// A hybrid magnet (btih and btmh) and `--peer`: the piece layers come from libtorrent
+/// too (BEP 52 hash requests), so pieces are checked by both hashes.
 #[test]
 fn magnet_hybrid_from_libtorrent() {
     let env = TestEnv::get();
@@ -327,20 +328,70 @@ fn magnet_hybrid_from_libtorrent() {
     let peer = peer_args(&[seeder.listen_addr()]);
     let got = ferry::get(env, &fx.torrent.magnet, &fx.out_dir(), &peer, WAIT);
     assert_metadata(&got);
+    assert_eq!(verified_by(&got).as_deref(), Some("v1+v2"), "{got}");
     fx.assert_ferry_got(&got, &[seeder.as_ref()]);
 }
 
-/// A v2-only magnet cannot be verified without BEP 52 hash requests: refused with exit 1,
-/// nothing written, though a seeder is there to answer.
+fn verified_by(got: &Outcome) -> Option<String> {
+    event(got, "metadata")?["verify"]
+        .as_str()
+        .map(str::to_owned)
+}
+
+/// A v2-only torrent whose big file has 601 pieces of 16 KiB: a piece layer of 1024
+/// nodes, asked 512 at a time with a proof up to the root.
+fn v2_layers_fixture(env: &TestEnv) -> Fixture {
+    const PIECE: u32 = 16 * 1024;
+    Fixture::sized(
+        env,
+        TorrentMode::V2,
+        &[],
+        &[600 * PIECE as u64 + 77, B_SIZE],
+        PIECE,
+    )
+}
+
+/// A v2-only magnet (btmh alone): ferry asks libtorrent for the info dictionary, then
+/// for the piece layers (BEP 52 hash requests), checks them against the file roots and
+/// verifies every piece by them.
 #[test]
-fn magnet_v2_only_is_refused() {
+fn magnet_v2_only_from_libtorrent() {
     let env = TestEnv::get();
-    let fx = Fixture::new(env, TorrentMode::V2, &[]);
+    let fx = v2_layers_fixture(env);
+    assert!(
+        fx.torrent.magnet.contains("xt=urn:btmh:1220"),
+        "{}",
+        fx.torrent.magnet
+    );
+    assert!(!fx.torrent.magnet.contains("btih"), "{}", fx.torrent.magnet);
     let seeder = Client::Libtorrent.seed(env, &fx.torrent.path, &fx.seed_dir(), &Peers::default());
     let peer = peer_args(&[seeder.listen_addr()]);
     let got = ferry::get(env, &fx.torrent.magnet, &fx.out_dir(), &peer, WAIT);
-    assert_eq!(exit_code(&got), Some(1), "{got}{}", seeder.log());
-    assert!(listing(&fx.out_dir()).is_empty(), "{got}");
+    assert_eq!(
+        verified_by(&got).as_deref(),
+        Some("v2"),
+        "{got}{}",
+        seeder.log()
+    );
+    fx.assert_ferry_got(&got, &[seeder.as_ref()]);
+}
+
+/// The other way: libtorrent starts from the v2-only magnet and ferry seeds; libtorrent
+/// asks ferry for the piece layers (BEP 52) and closes a peer whose hashes do not lead
+/// to the roots ("invalid hashes": seen when ferry's answers were forged on purpose).
+#[test]
+fn magnet_v2_only_ferry_to_libtorrent() {
+    let env = TestEnv::get();
+    let fx = v2_layers_fixture(env);
+    let seeder = Seeder::start(env, &fx.torrent.path, &fx.data_args());
+    let magnet = Source::Magnet(fx.torrent.magnet.clone());
+    let to_ferry = Peers {
+        connect_to: vec![seeder.listen_addr()],
+    };
+    let mut leecher = Client::Libtorrent.fetch(env, &magnet, &fx.out_dir(), &to_ferry);
+    wait(leecher.as_mut(), &[&seeder]);
+    fx.assert_fetched(&|| logs(&[&seeder, leecher.as_ref()]));
+    stop(seeder);
 }
 
 /// 16 MiB in 256 pieces from libtorrent and a ferry seeder at once: ferry's get completes,

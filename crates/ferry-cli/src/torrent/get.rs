@@ -6,7 +6,7 @@ use std::time::Instant;
 use anyhow::Result;
 use ferry::torrent::swarm::{self, MetadataError, SwarmError, METADATA_PATIENCE};
 use ferry_proto::torrent::magnet::Magnet;
-use ferry_proto::torrent::metainfo::Metainfo;
+use ferry_proto::torrent::metainfo::{Metainfo, Version};
 use serde_json::json;
 
 use super::options::{content, describe, read_torrent, swarm_error, swarm_options};
@@ -88,10 +88,21 @@ fn announce(meta: &Metainfo, out_dir: &std::path::Path, json: bool) {
             "bytes": bytes,
             "pieces": meta.info.piece_count(),
             "files": files,
+            "verify": verify(meta.info.version),
         }));
         return;
     }
     eprintln!("Getting {} into {}.", describe(meta), out_dir.display());
+}
+
+/// Which hashes the pieces are checked by: a hybrid from a magnet whose peer had no
+/// v2 layers is checked by v1 alone.
+fn verify(version: Version) -> &'static str {
+    match version {
+        Version::V1 => "v1",
+        Version::V2 => "v2",
+        Version::Hybrid => "v1+v2",
+    }
 }
 
 fn done(

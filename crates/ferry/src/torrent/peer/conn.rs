@@ -8,7 +8,9 @@ use std::sync::Arc;
 
 use bytes::BytesMut;
 use ferry_proto::torrent::wire::extension::{ExtHandshake, MetadataServer, UtMetadata};
-use ferry_proto::torrent::wire::{piece_header, Bitfield, Deframer, Handshake, Message};
+use ferry_proto::torrent::wire::{
+    piece_header, Bitfield, Deframer, Handshake, HashRequest, Message,
+};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::mpsc;
@@ -275,9 +277,8 @@ impl Conn {
                     }
                 }
             }
-            // BEP 52 hash requests: the piece layers are the storage's; say no for now.
             Message::HashRequest(r) => {
-                self.send(Message::HashReject(r));
+                self.answer_hashes(r);
                 return Ok(());
             }
             Message::Port(_) | Message::Hashes { .. } | Message::HashReject(_) => return Ok(()),
@@ -324,6 +325,23 @@ impl Conn {
             id,
             payload: answer.encode().into(),
         });
+    }
+
+    /// BEP 52: piece layers (or rows above them) with their proof, or a reject.
+    fn answer_hashes(&mut self, request: HashRequest) {
+        let answer = self
+            .torrent
+            .layers
+            .as_ref()
+            .and_then(|l| l.answer(&request));
+        let message = match answer {
+            Some(nodes) => Message::Hashes {
+                request,
+                hashes: nodes.concat().into(),
+            },
+            None => Message::HashReject(request),
+        };
+        self.send(message);
     }
 
     fn command(&mut self, cmd: PeerCommand) {

@@ -1,27 +1,34 @@
 //! A magnet link alone: the info dictionary fetched from one peer with BEP 9
 //! (`ut_metadata`), on a connection of its own, checked against the infohash by
-//! [`MetadataAssembler`] before it is returned.
+//! [`MetadataAssembler`] before it is returned; then, for a v2 torrent, its piece
+//! layers with BEP 52 hash requests on the same connection, each checked against its
+//! file's root by [`LayerFetch`].
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
-use ferry_proto::torrent::metainfo::InfoHashes;
+use ferry_proto::torrent::hashes::{LayerError, LayerFetch};
+use ferry_proto::torrent::merkle::Hash;
+use ferry_proto::torrent::metainfo::{Info, InfoHashes};
 use ferry_proto::torrent::wire::extension::{ExtHandshake, UtMetadata, UT_METADATA};
 use ferry_proto::torrent::wire::metadata::{
     MetadataAssembler, MetadataError, MetadataHash, Progress,
 };
-use ferry_proto::torrent::wire::{Deframer, Message, WireError};
+use ferry_proto::torrent::wire::{Deframer, Message, Reserved, WireError};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::time::timeout;
 
-use super::handshake::{self, our_ext_handshake, OUR_UT_METADATA};
+use super::handshake::{self, our_ext_handshake, wire_hashes, OUR_UT_METADATA};
 use super::{ConnectError, PeerConfig};
 
 /// Metadata requests in flight: libtorrent answers a peer's first few at once and
 /// delays or rejects a flood.
 const METADATA_PIPELINE: usize = 4;
+/// Hash requests in flight (each asks for up to 512 nodes).
+const LAYER_PIPELINE: usize = 8;
 
 /// Why the metadata could not be fetched from this peer.
 #[derive(Debug, thiserror::Error)]
@@ -43,22 +50,39 @@ pub enum MetadataFetchError {
     Wire(#[from] WireError),
     #[error("{0}")]
     Extension(#[from] ferry_proto::torrent::wire::extension::ExtensionError),
+    #[error("piece layers not asked for (a v1 torrent, or a link without its v2 hash)")]
+    NotAsked,
+    #[error("the peer does not speak BitTorrent v2 on this connection")]
+    NoV2,
+    #[error("{0}")]
+    Layer(#[from] LayerError),
+}
+
+/// What one peer handed over for a magnet link.
+#[derive(Debug)]
+pub struct Fetched {
+    /// The info dictionary, hashing to the link's infohash.
+    pub info: Vec<u8>,
+    /// Its v2 piece layers, each checked against its file's root (empty when no file
+    /// is longer than a piece), or why the peer gave none.
+    pub layers: Result<BTreeMap<Hash, Vec<Hash>>, MetadataFetchError>,
 }
 
 /// Fetches the info dictionary of the torrent `hashes` names from the peer at `addr`:
-/// at most `max_size` bytes ([`MAX_METADATA_SIZE`] is libtorrent's default), all within
+/// at most `max_size` bytes ([`MAX_METADATA_SIZE`] is libtorrent's default), within
 /// `limit`. The bytes hash to the v1 infohash (or the v2 one for a v2-only magnet);
-/// parse them with [`Info::parse`], which refuses unsafe paths.
+/// parse them with [`Info::parse`], which refuses unsafe paths. When `hashes` has a
+/// v2 hash and the dictionary is v2 or hybrid, the piece layers are asked for on the
+/// same connection, within `limit` again.
 ///
 /// [`MAX_METADATA_SIZE`]: ferry_proto::torrent::wire::extension::MAX_METADATA_SIZE
-/// [`Info::parse`]: ferry_proto::torrent::metainfo::Info::parse
 pub async fn fetch_metadata(
     addr: SocketAddr,
     hashes: &InfoHashes,
     config: &PeerConfig,
     max_size: u32,
     limit: Duration,
-) -> Result<Vec<u8>, MetadataFetchError> {
+) -> Result<Fetched, MetadataFetchError> {
     let check = match (hashes.v1, hashes.v2) {
         (Some(v1), _) => MetadataHash::V1(v1),
         (None, Some(v2)) => MetadataHash::V2(v2),
@@ -72,17 +96,30 @@ pub async fn fetch_metadata(
             payload: greeting.encode().into(),
         })
         .await?;
-        link.fetch(check, max_size).await
+        let info = link.fetch(check, max_size).await?;
+        Ok::<_, MetadataFetchError>((link, info))
     };
-    timeout(limit, fetch)
+    let (mut link, info) = timeout(limit, fetch)
         .await
-        .map_err(|_| MetadataFetchError::Timeout(limit))?
+        .map_err(|_| MetadataFetchError::Timeout(limit))??;
+    let layers = match Info::parse(&info) {
+        Ok(parsed) if hashes.v2.is_some() && parsed.version.has_v2() => {
+            timeout(limit, link.layers(&parsed))
+                .await
+                .unwrap_or(Err(MetadataFetchError::Timeout(limit)))
+        }
+        _ => Err(MetadataFetchError::NotAsked),
+    };
+    Ok(Fetched { info, layers })
 }
 
 /// A bare connection: messages in and out, one at a time.
 struct Link {
     stream: TcpStream,
     deframer: Deframer,
+    /// The peer speaks v2 on this connection: it set the v2 bit, or answered with the
+    /// v2 hash (libtorrent upgrades a v1 dial that way and then leaves the bit clear).
+    v2: bool,
 }
 
 impl Link {
@@ -91,10 +128,19 @@ impl Link {
         hashes: &InfoHashes,
         config: &PeerConfig,
     ) -> Result<Link, ConnectError> {
-        let (stream, buf, _) = handshake::dial(addr, hashes, config.peer_id).await?;
+        let (stream, buf, theirs) = handshake::dial(addr, hashes, config.peer_id).await?;
         let mut deframer = Deframer::default();
         deframer.buffer().extend_from_slice(&buf);
-        Ok(Link { stream, deframer })
+        let v2_hash = wire_hashes(hashes).get(1).copied();
+        let v2 = match hashes.v1 {
+            None => true,
+            Some(_) => theirs.reserved.has(Reserved::V2) || Some(theirs.info_hash) == v2_hash,
+        };
+        Ok(Link {
+            stream,
+            deframer,
+            v2,
+        })
     }
 
     async fn send(&mut self, message: Message) -> Result<(), ConnectError> {
@@ -145,6 +191,38 @@ impl Link {
                         return Ok(info);
                     }
                 }
+                _ => {}
+            }
+        }
+    }
+
+    /// Asks for every piece layer `info` needs, a few requests at a time, and checks
+    /// each answer; a reject ends the fetch (this peer has no layers to give).
+    async fn layers(
+        &mut self,
+        info: &Info,
+    ) -> Result<BTreeMap<Hash, Vec<Hash>>, MetadataFetchError> {
+        if !self.v2 {
+            return Err(MetadataFetchError::NoV2);
+        }
+        let mut fetch = LayerFetch::new(info, &BTreeMap::new());
+        let mut waiting = fetch.requests(info).into_iter();
+        let mut in_flight = 0usize;
+        loop {
+            while in_flight < LAYER_PIPELINE {
+                let Some(request) = waiting.next() else { break };
+                self.send(Message::HashRequest(request)).await?;
+                in_flight += 1;
+            }
+            if fetch.is_done() {
+                return Ok(fetch.into_layers());
+            }
+            match self.next().await? {
+                Message::Hashes { request, hashes } => {
+                    fetch.accept(&request, &hashes)?;
+                    in_flight = in_flight.saturating_sub(1);
+                }
+                Message::HashReject(_) => return Err(LayerError::Rejected.into()),
                 _ => {}
             }
         }

@@ -20,12 +20,14 @@
 //! torrents), our extension handshake (`ut_metadata` with `metadata_size` when we have
 //! the info, our listen port, `reqq`), our bitfield, then follows the driver's commands.
 //! It answers block requests itself from the [`BlockSource`] while the driver has the
-//! peer unchoked, and `ut_metadata` requests from the info dictionary; everything else
+//! peer unchoked, `ut_metadata` requests from the info dictionary and BEP 52 hash
+//! requests from the piece layers; everything else
 //! goes to the driver. Choking policy, piece picking ([`ferry_proto::torrent::swarm`])
 //! and verification are the driver's.
 //!
 //! A magnet link alone: [`fetch_metadata`] fetches the info dictionary from one peer
-//! on a connection of its own, checked against the infohash.
+//! on a connection of its own, checked against the infohash, and a v2 torrent's
+//! piece layers (BEP 52 hash requests), checked against the file roots.
 //!
 //! Limits (docs/torrent.md): frames over [`DEFAULT_MAX_FRAME`] close the peer; the
 //! handshake has [`PeerTiming::handshake`], silence [`PeerTiming::idle`]; a keep-alive
@@ -54,6 +56,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
+use ferry_proto::torrent::hashes::LayerServer;
 use ferry_proto::torrent::metainfo::InfoHashes;
 use ferry_proto::torrent::swarm::Layout;
 use ferry_proto::torrent::wire::{Bitfield, BlockRef, PeerId, Reserved};
@@ -62,7 +65,7 @@ use tokio::sync::mpsc;
 pub use conn::{connect, ConnectError};
 pub use handshake::wire_hashes;
 pub use listen::{Listener, MAX_PENDING_HANDSHAKES};
-pub use magnet::{fetch_metadata, MetadataFetchError};
+pub use magnet::{fetch_metadata, Fetched, MetadataFetchError};
 pub use messages::{CloseReason, PeerCommand, PeerEvent};
 pub use state::{MAX_OUR_REQUESTS, MAX_PEER_REQUESTS, REQQ};
 
@@ -89,6 +92,9 @@ pub struct Torrent {
     pub source: Arc<dyn BlockSource>,
     /// The info dictionary exactly as hashed, served to `ut_metadata` requests.
     pub info: Option<Bytes>,
+    /// v2 piece layers, served to BEP 52 hash requests (a magnet's v2 leechers need
+    /// them); `None` rejects every hash request.
+    pub layers: Option<Arc<LayerServer>>,
 }
 
 /// The connection's timers. Tests shrink them.

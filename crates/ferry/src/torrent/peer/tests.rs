@@ -65,6 +65,7 @@ fn torrent(version: Version, have: &[u32]) -> Arc<Torrent> {
             have: field,
         }),
         info: Some(info),
+        layers: None,
     })
 }
 
@@ -346,10 +347,10 @@ async fn metadata_from_a_ferry_seeder_is_checked_against_the_hash() {
     let t = torrent(Version::Hybrid, &[0]);
     let (listener, _events, _handles) = seeder(t.clone(), config()).await;
     let addr = listener.local_addr();
-    let info = fetch_metadata(addr, &t.hashes, &config(), MAX_METADATA_SIZE, WAIT)
+    let fetched = fetch_metadata(addr, &t.hashes, &config(), MAX_METADATA_SIZE, WAIT)
         .await
         .unwrap();
-    assert_eq!(info, self::info());
+    assert_eq!(fetched.info, self::info());
     let v2_only = InfoHashes {
         v1: None,
         v2: t.hashes.v2,
@@ -357,7 +358,8 @@ async fn metadata_from_a_ferry_seeder_is_checked_against_the_hash() {
     assert_eq!(
         fetch_metadata(addr, &v2_only, &config(), MAX_METADATA_SIZE, WAIT)
             .await
-            .unwrap(),
+            .unwrap()
+            .info,
         self::info()
     );
     let liar = Arc::new(Torrent {
@@ -390,6 +392,7 @@ fn clone_torrent(t: &Torrent) -> Torrent {
         layout: t.layout,
         source: t.source.clone(),
         info: t.info.clone(),
+        layers: t.layers.clone(),
     }
 }
 

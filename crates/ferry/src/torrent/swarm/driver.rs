@@ -11,7 +11,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use bytes::Bytes;
-use ferry_proto::torrent::metainfo::InfoHashes;
+use ferry_proto::torrent::hashes::LayerServer;
+use ferry_proto::torrent::metainfo::{InfoHashes, Metainfo};
 use ferry_proto::torrent::swarm::{Layout, Picker, Shape};
 use ferry_proto::torrent::tracker::{Announce, Event};
 use tokio::sync::mpsc;
@@ -170,6 +171,7 @@ impl<R: FnMut(Report) + Send> Driver<R> {
         let have_bytes = source::have_bytes(&storage, &content);
         let info = Some(Bytes::from(meta.info_bytes.clone()));
         let hashes = meta.info.hashes;
+        let layers = layer_server(meta);
         let shared: Shared = Arc::new(std::sync::RwLock::new(Some(storage)));
         let torrent = Arc::new(Torrent {
             hashes,
@@ -179,6 +181,7 @@ impl<R: FnMut(Report) + Send> Driver<R> {
                 pieces,
             }),
             info,
+            layers,
         });
         let mut config = options.peer.clone();
         config.listen_port = Some(listener.local_addr().port());
@@ -347,10 +350,16 @@ impl<R: FnMut(Report) + Send> Driver<R> {
 }
 
 /// The 20-byte hash trackers know the torrent by: v1's, or a v2-only torrent's cut.
-fn announce_hash(hashes: &InfoHashes) -> [u8; 20] {
+pub(super) fn announce_hash(hashes: &InfoHashes) -> [u8; 20] {
     match (hashes.v1, hashes.v2) {
         (Some(v1), _) => v1,
         (None, Some(v2)) => v2[..20].try_into().unwrap_or_default(),
         (None, None) => [0; 20],
     }
+}
+
+/// What answers peers' hash requests: the piece layers, when there are any.
+fn layer_server(meta: &Metainfo) -> Option<Arc<LayerServer>> {
+    let layers = &meta.piece_layers;
+    (!layers.is_empty()).then(|| Arc::new(LayerServer::new(&meta.info, layers)))
 }

@@ -1,13 +1,16 @@
-//! A magnet link alone: the info dictionary comes from the swarm (BEP 9 `ut_metadata`).
+//! A magnet link alone: the info dictionary comes from the swarm (BEP 9 `ut_metadata`),
+//! and a v2 torrent's piece layers too (BEP 52 hash requests, from the same peer).
 //! Peers to ask come from `--peer`, the link's `x.pe` and its trackers (and ours);
 //! a few are asked at once, and the first dictionary that hashes to the link's
-//! infohash wins. It is parsed with the same rules as a `.torrent` file, so a hostile
-//! name or path is refused before anything is written.
+//! infohash wins (for a v2-only link, the first with its layers). It is parsed with the
+//! same rules as a `.torrent` file, so a hostile name or path is refused before
+//! anything is written.
 
 use std::collections::HashSet;
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use ferry_proto::torrent::hashes::LayerFetch;
 use ferry_proto::torrent::magnet::Magnet;
 use ferry_proto::torrent::metainfo::{Info, InfoHashes, Metainfo, MetainfoError, Version};
 use ferry_proto::torrent::tracker::{Announce, Event};
@@ -15,7 +18,7 @@ use ferry_proto::torrent::wire::extension::MAX_METADATA_SIZE;
 use tokio::task::JoinSet;
 
 use super::SwarmOptions;
-use crate::torrent::peer::{fetch_metadata, MetadataFetchError};
+use crate::torrent::peer::{fetch_metadata, Fetched, MetadataFetchError};
 
 /// How long one peer gets to hand over the whole dictionary.
 const PER_PEER: Duration = Duration::from_secs(30);
@@ -27,11 +30,6 @@ pub const PATIENCE: Duration = Duration::from_secs(120);
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum MetadataError {
-    #[error(
-        "this magnet link names a v2-only torrent: ferry cannot verify its pieces without \
-         the .torrent file yet (no BEP 52 hash requests); use the .torrent"
-    )]
-    V2Only,
     #[error(
         "the magnet link has no peer and no tracker to ask, and no --peer or --tracker was given"
     )]
@@ -47,9 +45,10 @@ pub enum MetadataError {
     Invalid(#[from] MetainfoError),
 }
 
-/// Fetches the info dictionary of `magnet` and makes the torrent of it. A hybrid's
-/// pieces are verified by their v1 SHA-1 (which the infohash covers): a magnet has
-/// no v2 piece layers.
+/// Fetches the info dictionary of `magnet` and makes the torrent of it. A v2 torrent's
+/// piece layers come from the peer that sent the dictionary; a hybrid whose peer had
+/// none to give (or whose link names only its v1 hash) is verified by its v1 SHA-1
+/// alone, which the infohash covers.
 pub async fn metainfo_from_magnet(
     magnet: &Magnet,
     options: &SwarmOptions,
@@ -57,9 +56,6 @@ pub async fn metainfo_from_magnet(
     patience: Duration,
     mut asked_peer: impl FnMut(SocketAddr),
 ) -> Result<Metainfo, MetadataError> {
-    if magnet.hashes.v1.is_none() {
-        return Err(MetadataError::V2Only);
-    }
     let trackers: Vec<String> = magnet
         .trackers
         .iter()
@@ -72,21 +68,31 @@ pub async fn metainfo_from_magnet(
         return Err(MetadataError::Nowhere);
     }
     let search = Search::new(magnet.hashes, options, port, &trackers, given);
-    let (bytes, from) = search.run(patience).await?;
+    let (fetched, from) = search.run(patience).await?;
     asked_peer(from);
-    let mut info = Info::parse(&bytes)?;
+    let mut info = Info::parse(&fetched.info)?;
     if !hashes_match(&info.hashes, &magnet.hashes) {
         return Err(MetainfoError::WrongType("info (hashes differ from the magnet link's)").into());
     }
-    if info.version == Version::Hybrid {
-        info.version = Version::V1;
-    }
+    let layers = fetched.layers.unwrap_or_default();
+    let complete = LayerFetch::new(&info, &layers).is_done();
+    let piece_layers = match (info.version, complete) {
+        (Version::V1, _) => Default::default(),
+        (Version::Hybrid, false) => {
+            info.version = Version::V1;
+            Default::default()
+        }
+        (_, true) => layers,
+        (Version::V2, false) => {
+            return Err(MetainfoError::PieceLayer("missing from the peer's answer").into())
+        }
+    };
     Ok(Metainfo {
         info,
-        info_bytes: bytes,
+        info_bytes: fetched.info,
         trackers: vec![trackers],
         web_seeds: magnet.web_seeds.clone(),
-        piece_layers: Default::default(),
+        piece_layers,
     })
 }
 
@@ -97,13 +103,15 @@ fn hashes_match(ours: &InfoHashes, link: &InfoHashes) -> bool {
 
 struct Search<'a> {
     hashes: InfoHashes,
+    /// A v2-only link: a peer without the piece layers has not answered.
+    need_layers: bool,
     options: &'a SwarmOptions,
     trackers: JoinSet<Vec<SocketAddr>>,
     queue: Vec<SocketAddr>,
     seen: HashSet<SocketAddr>,
 }
 
-type Fetched = (SocketAddr, Result<Vec<u8>, MetadataFetchError>);
+type Asked = (SocketAddr, Result<Fetched, MetadataFetchError>);
 
 impl<'a> Search<'a> {
     fn new(
@@ -115,7 +123,7 @@ impl<'a> Search<'a> {
     ) -> Self {
         let mut set = JoinSet::new();
         let announce = Announce {
-            info_hash: hashes.v1.unwrap_or_default(),
+            info_hash: super::driver::announce_hash(&hashes),
             peer_id: options.peer.peer_id.0,
             port,
             uploaded: 0,
@@ -138,6 +146,7 @@ impl<'a> Search<'a> {
         }
         let mut search = Search {
             hashes,
+            need_layers: hashes.v1.is_none(),
             options,
             trackers: set,
             queue: Vec::new(),
@@ -157,10 +166,10 @@ impl<'a> Search<'a> {
 
     /// Asks peers until one delivers; peers given by hand are asked again after a
     /// failure (they may not be up yet), every few seconds.
-    async fn run(mut self, patience: Duration) -> Result<(Vec<u8>, SocketAddr), MetadataError> {
+    async fn run(mut self, patience: Duration) -> Result<(Fetched, SocketAddr), MetadataError> {
         let deadline = tokio::time::Instant::now() + patience;
         let by_hand: Vec<SocketAddr> = self.queue.clone();
-        let mut fetches: JoinSet<Fetched> = JoinSet::new();
+        let mut fetches: JoinSet<Asked> = JoinSet::new();
         let (mut asked, mut last) = (0usize, None::<String>);
         let mut retry = tokio::time::interval(Duration::from_secs(2));
         loop {
@@ -168,16 +177,21 @@ impl<'a> Search<'a> {
                 let Some(peer) = self.queue.pop() else { break };
                 asked += 1;
                 let (hashes, config) = (self.hashes, self.options.peer.clone());
+                let need_layers = self.need_layers;
                 fetches.spawn(async move {
                     let got =
                         fetch_metadata(peer, &hashes, &config, MAX_METADATA_SIZE, PER_PEER).await;
+                    let got = match got {
+                        Ok(Fetched { layers: Err(e), .. }) if need_layers => Err(e),
+                        other => other,
+                    };
                     (peer, got)
                 });
             }
             tokio::select! {
                 Some(done) = fetches.join_next(), if !fetches.is_empty() => {
                     match done {
-                        Ok((peer, Ok(bytes))) => return Ok((bytes, peer)),
+                        Ok((peer, Ok(fetched))) => return Ok((fetched, peer)),
                         Ok((peer, Err(e))) => {
                             last = Some(format!("{peer}: {e}"));
                             if by_hand.contains(&peer) {

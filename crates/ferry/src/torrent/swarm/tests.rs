@@ -10,8 +10,9 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use ferry_proto::torrent::build::Extras;
+use ferry_proto::torrent::hashes::LayerServer;
 use ferry_proto::torrent::magnet::Magnet;
-use ferry_proto::torrent::metainfo::{Metainfo, Version};
+use ferry_proto::torrent::metainfo::{InfoHashes, Metainfo, Version};
 use ferry_proto::torrent::wire::{Bitfield, BlockRef};
 use tokio::sync::mpsc;
 
@@ -147,8 +148,16 @@ impl BlockSource for Liar {
     }
 }
 
-/// A peer that has "everything" and sends garbage, until the test ends.
+/// A peer that has "everything" and sends garbage, until the test ends; it answers
+/// hash requests from `layers` when given.
 async fn start_liar(meta: &Metainfo) -> (SocketAddr, crate::torrent::peer::Listener) {
+    start_liar_with(meta, None).await
+}
+
+async fn start_liar_with(
+    meta: &Metainfo,
+    layers: Option<Arc<LayerServer>>,
+) -> (SocketAddr, crate::torrent::peer::Listener) {
     let storage = Storage::open_seed(Path::new("/nonexistent"), meta);
     assert!(storage.is_err(), "the liar has no data");
     let shape = ferry_proto::torrent::storage::PieceMap::new(&meta.info).shape();
@@ -162,6 +171,7 @@ async fn start_liar(meta: &Metainfo) -> (SocketAddr, crate::torrent::peer::Liste
             pieces: layout.pieces,
         }),
         info: Some(Bytes::from(meta.info_bytes.clone())),
+        layers,
     });
     let listener =
         crate::torrent::peer::Listener::bind(LOOPBACK.parse().unwrap(), Default::default())
@@ -264,34 +274,50 @@ async fn a_cancelled_download_resumes_from_its_verified_pieces() {
     stop.cancel();
 }
 
+fn magnet(hashes: InfoHashes, peers: Vec<SocketAddr>) -> Magnet {
+    Magnet {
+        hashes,
+        peers,
+        ..Magnet::default()
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_magnet_gets_its_metadata_from_a_seed_and_a_v2_only_one_is_refused() {
+async fn a_magnet_gets_its_metadata_and_piece_layers_from_a_seed() {
     let src = tempfile::tempdir().unwrap();
     let meta = shared_tree(src.path(), Version::Hybrid);
+    assert_eq!(meta.piece_layers.len(), 1, "`a` is 23 pieces");
     let stop = Cancel::new();
     let seed_at = start_seed(src.path(), &meta, &stop).await;
-    let magnet = Magnet {
-        hashes: meta.info.hashes,
-        peers: vec![seed_at],
-        ..Magnet::default()
+    let fetch = |hashes| {
+        let link = magnet(hashes, vec![seed_at]);
+        async move { metainfo_from_magnet(&link, &options(Vec::new()), 0, LIMIT, |_| {}).await }
     };
-    let got = metainfo_from_magnet(&magnet, &options(Vec::new()), 0, LIMIT, |_| {})
-        .await
-        .unwrap();
+    let got = fetch(meta.info.hashes).await.unwrap();
     assert_eq!(got.info_bytes, meta.info_bytes);
     assert_eq!(got.info.hashes, meta.info.hashes);
-    assert_eq!(got.info.version, Version::V1, "verified by SHA-1 alone");
+    assert_eq!(got.info.version, Version::Hybrid, "both hashes verify");
+    assert_eq!(got.piece_layers, meta.piece_layers);
 
-    let v2_only = Magnet {
-        hashes: ferry_proto::torrent::metainfo::InfoHashes {
-            v1: None,
-            v2: meta.info.hashes.v2,
-        },
-        peers: vec![seed_at],
-        ..Magnet::default()
+    let v1 = InfoHashes {
+        v2: None,
+        ..meta.info.hashes
     };
-    let refused = metainfo_from_magnet(&v2_only, &options(Vec::new()), 0, LIMIT, |_| {}).await;
-    assert!(matches!(refused, Err(MetadataError::V2Only)), "{refused:?}");
+    let got = fetch(v1).await.unwrap();
+    assert_eq!(
+        got.info.version,
+        Version::V1,
+        "a btih-only link: SHA-1 alone"
+    );
+    assert!(got.piece_layers.is_empty());
+
+    let v2 = InfoHashes {
+        v1: None,
+        ..meta.info.hashes
+    };
+    let got = fetch(v2).await.unwrap();
+    assert_eq!(got.info.version, Version::Hybrid);
+    assert_eq!(got.piece_layers, meta.piece_layers);
     let nowhere = Magnet {
         hashes: meta.info.hashes,
         ..Magnet::default()
@@ -301,5 +327,45 @@ async fn a_magnet_gets_its_metadata_from_a_seed_and_a_v2_only_one_is_refused() {
         matches!(refused, Err(MetadataError::Nowhere)),
         "{refused:?}"
     );
+    stop.cancel();
+}
+
+/// A v2-only link: a peer whose hashes do not lead to the roots is passed over; a v2
+/// torrent's layers come from the honest seed, and the download verifies by them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_v2_only_magnet_downloads_with_layers_from_an_honest_peer() {
+    let (src, out) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    // The forger serves a hybrid (its stand-in connection needs a linear layout).
+    let hybrid = shared_tree(tempfile::tempdir().unwrap().path(), Version::Hybrid);
+    let mut forged = hybrid.piece_layers.clone();
+    forged.values_mut().for_each(|layer| layer[3][0] ^= 1);
+    let forger = Arc::new(LayerServer::new(&hybrid.info, &forged));
+    let (liar, _keep) = start_liar_with(&hybrid, Some(forger)).await;
+    let v2_only = InfoHashes {
+        v1: None,
+        ..hybrid.info.hashes
+    };
+    let link = magnet(v2_only, vec![liar]);
+    let short = Duration::from_secs(1);
+    let refused = metainfo_from_magnet(&link, &options(Vec::new()), 0, short, |_| {}).await;
+    let Err(MetadataError::NotFound {
+        last: Some(why), ..
+    }) = refused
+    else {
+        panic!("{refused:?}")
+    };
+    assert!(why.contains("pieces root"), "{why}");
+
+    let meta = shared_tree(src.path(), Version::V2);
+    let stop = Cancel::new();
+    let seed_at = start_seed(src.path(), &meta, &stop).await;
+    let link = magnet(meta.info.hashes, vec![seed_at]);
+    let got = metainfo_from_magnet(&link, &options(Vec::new()), 0, LIMIT, |_| {})
+        .await
+        .unwrap();
+    assert_eq!(got.info.version, Version::V2);
+    assert_eq!(got.piece_layers, meta.piece_layers);
+    let (path, _) = download(got, out.path(), vec![seed_at]).await;
+    same_tree(&src.path().join("share"), &path.unwrap());
     stop.cancel();
 }
