@@ -1,12 +1,13 @@
 //! BitTorrent peer wire bytes as a peer sends them: the handshake, then the message
 //! stream through `torrent::wire::Deframer`, cut into two reads at a point chosen by
-//! the input; each extended message also through the BEP 10 / BEP 9 decoders. What
-//! decodes must re-encode to exactly the bytes of its frame; a ut_metadata message
-//! must decode again from its encoding to the same value.
+//! the input; each extended message also through the BEP 10 / BEP 9 / BEP 11 decoders.
+//! What decodes must re-encode to exactly the bytes of its frame; a ut_metadata or
+//! ut_pex message must decode again from its encoding to the same value.
 #![no_main]
 
 use bytes::{Bytes, BytesMut};
 use ferry_proto::torrent::wire::extension::{ExtHandshake, UtMetadata};
+use ferry_proto::torrent::wire::pex::Pex;
 use ferry_proto::torrent::wire::{Decoded, Deframer, Handshake, Message};
 use libfuzzer_sys::fuzz_target;
 
@@ -40,6 +41,9 @@ fuzz_target!(|data: &[u8]| {
             if let Ok(m) = UtMetadata::decode(payload.clone()) {
                 let again = UtMetadata::decode(Bytes::from(m.encode()));
                 assert_eq!(again.as_ref(), Ok(&m), "ut_metadata does not round-trip");
+            }
+            if let Ok(p) = Pex::decode(payload) {
+                assert_eq!(Pex::decode(&p.encode()), Ok(p), "ut_pex does not round-trip");
             }
         }
     }

@@ -187,6 +187,7 @@ fn ferry_leeches_from_libtorrent_with_a_magnet_alone() {
             source: Arc::new(nothing),
             info: Some(info_bytes.into()),
             layers: None,
+            pex: false,
         });
         let (tx, mut events) = mpsc::channel(64);
         let peer = connect(addr, ours, &config, tx)
@@ -248,6 +249,7 @@ fn memory_seed(torrent: &Path, bytes: Vec<u8>) -> Arc<PeerTorrent> {
         source: Arc::new(source),
         info: Some(meta.info_bytes.into()),
         layers: None,
+        pex: false,
     })
 }
 

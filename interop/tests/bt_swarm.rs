@@ -1,6 +1,7 @@
 //! `ferry torrent seed` and `ferry torrent get` in swarms with the real clients (the harness:
 //! interop/src/bt/): ferry seeds to each client and gets from each, by hand (`--peer`) and
-//! through opentracker; gets from a magnet link alone (v1, hybrid, v2-only with BEP 52 hash
+//! through opentracker; tells libtorrent of a seed by peer exchange; gets from a magnet
+//! link alone (v1, hybrid, v2-only with BEP 52 hash
 //! requests both ways); gets
 //! from two seeders at once; seeds and gets between two ferry, killed mid-download and
 //! resumed; and refuses an existing name and hostile torrents without writing anything.
@@ -500,6 +501,35 @@ fn what_seed_and_get_print_without_json() {
     fx.assert_fetched(&|| got.to_string());
     seeder.interrupt().expect("SIGINT");
     assert!(seeder.wait_exit(WAIT), "the seeder did not stop on SIGINT");
+}
+
+/// BEP 11: libtorrent is given only a ferry seeder that has the first quarter of the
+/// pieces; a full ferry seeder dialled that one. libtorrent completes only if the first
+/// tells it of the second (`ut_pex`, by the port the second's extension handshake named)
+/// and it dials it: nothing else (no tracker, DHT or LSD) names it.
+#[test]
+fn pex_ferry_tells_libtorrent_of_a_seed() {
+    let env = TestEnv::get();
+    let fx = Fixture::sized(env, TorrentMode::V1, &[], &[RESUME_SIZE], PIECE_SIZE);
+    let mut quarter = partial_seeder(env, &fx, RESUME_PIECES / 4, &[]);
+    let mut args = fx.data_args();
+    args.extend(peer_args(&[quarter.listen_addr()]));
+    let whole = Seeder::start(env, &fx.torrent.path, &args);
+    if let Err(e) = quarter.wait_peers(1, WAIT) {
+        panic!("{e}\n{}", logs(&[&quarter, &whole]));
+    }
+    let to_quarter = Peers {
+        connect_to: vec![quarter.listen_addr()],
+    };
+    let file = Source::File(fx.torrent.path.clone());
+    let mut leecher = Client::Libtorrent.fetch(env, &file, &fx.out_dir(), &to_quarter);
+    wait(leecher.as_mut(), &[&quarter, &whole]);
+    let context = || logs(&[&quarter, &whole, leecher.as_ref()]);
+    fx.assert_fetched(&context);
+    let dialled = format!("{} outgoing connection", whole.listen_addr());
+    assert!(leecher.log().contains(&dialled), "{}", context());
+    stop(quarter);
+    stop(whole);
 }
 
 /// 128 pieces of 64 KiB (a partial seeder serves the first N).

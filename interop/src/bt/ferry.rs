@@ -125,6 +125,13 @@ impl Seeder {
         wait_event(&mut self.run, &what, timeout, enough).map(drop)
     }
 
+    /// Waits until a `stats` event says it has at least `peers` connections.
+    pub fn wait_peers(&mut self, peers: u64, timeout: Duration) -> Result<(), String> {
+        let what = format!("stats with peers >= {peers}");
+        let enough = |e: &Value| e["event"] == "stats" && e["peers"].as_u64() >= Some(peers);
+        wait_event(&mut self.run, &what, timeout, enough).map(drop)
+    }
+
     /// Stops it as Ctrl-C does and returns how it ended.
     pub fn stop(mut self) -> Outcome {
         self.run.interrupt().expect("SIGINT to ferry torrent seed");

@@ -42,6 +42,8 @@ pub enum ExtensionError {
     Field(&'static str),
     #[error("peer's ut_metadata message type {0} is unknown")]
     MsgType(i64),
+    #[error("peer's ut_pex message mangles `{0}`")]
+    Pex(&'static str),
 }
 
 /// The extension handshake (extended message id 0).

@@ -1,5 +1,6 @@
 //! The BitTorrent peer wire protocol, sans-IO: the handshake, the length-prefixed
-//! messages and their deframer, bitfields, and BEP 10 / BEP 9 extension messages.
+//! messages and their deframer, bitfields, and BEP 10 / BEP 9 / BEP 11 extension
+//! messages.
 
 mod bitfield;
 pub mod extension;
@@ -7,6 +8,7 @@ mod frame;
 mod handshake;
 mod message;
 pub mod metadata;
+pub mod pex;
 
 pub use bitfield::Bitfield;
 pub use frame::{Deframer, DEFAULT_MAX_FRAME};

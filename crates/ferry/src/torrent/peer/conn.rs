@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use bytes::BytesMut;
 use ferry_proto::torrent::wire::extension::{ExtHandshake, MetadataServer, UtMetadata};
+use ferry_proto::torrent::wire::pex::{Pex, UT_PEX};
 use ferry_proto::torrent::wire::{
     piece_header, Bitfield, Deframer, Handshake, HashRequest, Message,
 };
@@ -18,7 +19,7 @@ use tokio::time::{sleep_until, timeout, Instant};
 use tracing::Instrument;
 
 pub use super::handshake::ConnectError;
-use super::handshake::{self, our_ext_handshake, OUR_UT_METADATA};
+use super::handshake::{self, our_ext_handshake, OUR_UT_METADATA, OUR_UT_PEX};
 use super::messages::{CloseReason, PeerCommand, PeerEvent};
 use super::state::Session;
 use super::{
@@ -78,6 +79,7 @@ pub(super) fn spawn(
         cmds,
         timing: config.timing.clone(),
         peer_ut_metadata: None,
+        peer_ut_pex: None,
         last_recv: now,
         last_sent: now,
     };
@@ -85,6 +87,7 @@ pub(super) fn spawn(
         config.listen_port,
         conn.metadata.as_ref().map(MetadataServer::size),
         Some(addr.ip()),
+        conn.torrent.pex,
     );
     let span = tracing::debug_span!("bt_peer", conn = id.0, %addr);
     tokio::spawn(conn.run(stream, greeting).instrument(span));
@@ -125,6 +128,8 @@ struct Conn {
     timing: PeerTiming,
     /// The id the peer wants `ut_metadata` messages under.
     peer_ut_metadata: Option<u8>,
+    /// The id the peer wants `ut_pex` messages under (none for a private torrent).
+    peer_ut_pex: Option<u8>,
     last_recv: Instant,
     last_sent: Instant,
 }
@@ -299,6 +304,7 @@ impl Conn {
                 if let Some(id) = theirs.id_of(ferry_proto::torrent::wire::extension::UT_METADATA) {
                     self.peer_ut_metadata = Some(id);
                 }
+                self.peer_ut_pex = theirs.id_of(UT_PEX).filter(|_| self.torrent.pex);
                 if let Some(reqq) = theirs.reqq {
                     self.session.set_peer_reqq(reqq);
                 }
@@ -308,6 +314,9 @@ impl Conn {
                 UtMetadata::Request(piece) => self.answer_metadata(piece),
                 other => self.emit(PeerEvent::Metadata(other)),
             },
+            OUR_UT_PEX if self.torrent.pex => {
+                self.emit(PeerEvent::Pex(Pex::decode(&payload)?.added))
+            }
             _ => tracing::debug!(id, "extended message we did not announce, ignored"),
         }
         Ok(())
@@ -382,6 +391,12 @@ impl Conn {
             PeerCommand::MetadataRequest(piece) => {
                 if let Some(id) = self.peer_ut_metadata {
                     let payload = UtMetadata::Request(piece).encode().into();
+                    self.send(Message::Extended { id, payload });
+                }
+            }
+            PeerCommand::Pex(pex) => {
+                if let Some(id) = self.peer_ut_pex {
+                    let payload = pex.encode().into();
                     self.send(Message::Extended { id, payload });
                 }
             }

@@ -12,6 +12,7 @@ use std::time::Duration;
 use bytes::{Buf, BytesMut};
 use ferry_proto::torrent::metainfo::InfoHashes;
 use ferry_proto::torrent::wire::extension::{ExtHandshake, UT_METADATA};
+use ferry_proto::torrent::wire::pex::UT_PEX;
 use ferry_proto::torrent::wire::{
     Decoded, Handshake, HandshakeError, PeerId, Reserved, HANDSHAKE_LEN,
 };
@@ -22,6 +23,8 @@ use super::state::REQQ;
 
 /// The extended message id under which we receive `ut_metadata` (our `m` entry).
 pub(super) const OUR_UT_METADATA: u8 = 1;
+/// The id we want BEP 11 `ut_pex` messages under.
+pub(super) const OUR_UT_PEX: u8 = 2;
 
 /// Why a connection never got past the handshake.
 #[derive(Debug, thiserror::Error)]
@@ -76,9 +79,15 @@ pub(super) fn our_ext_handshake(
     listen_port: Option<u16>,
     metadata_size: Option<u32>,
     peer_ip: Option<IpAddr>,
+    pex: bool,
 ) -> ExtHandshake {
+    let mut m: std::collections::BTreeMap<String, u8> =
+        [(UT_METADATA.to_owned(), OUR_UT_METADATA)].into();
+    if pex {
+        m.insert(UT_PEX.to_owned(), OUR_UT_PEX);
+    }
     ExtHandshake {
-        m: [(UT_METADATA.to_owned(), OUR_UT_METADATA)].into(),
+        m,
         v: Some(format!("ferry {}", env!("CARGO_PKG_VERSION"))),
         p: listen_port,
         reqq: Some(REQQ),

@@ -90,7 +90,7 @@ pub async fn fetch_metadata(
     };
     let fetch = async {
         let mut link = Link::dial(addr, hashes, config).await?;
-        let greeting = our_ext_handshake(config.listen_port, None, Some(addr.ip()));
+        let greeting = our_ext_handshake(config.listen_port, None, Some(addr.ip()), false);
         link.send(Message::Extended {
             id: 0,
             payload: greeting.encode().into(),

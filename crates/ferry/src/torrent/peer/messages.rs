@@ -1,10 +1,12 @@
 //! What a connection tells the driver ([`PeerEvent`]) and what the driver tells it
 //! ([`PeerCommand`]).
 
-use std::io;
-
 use bytes::Bytes;
+use std::io;
+use std::net::SocketAddr;
+
 use ferry_proto::torrent::wire::extension::{ExtHandshake, ExtensionError, UtMetadata};
+use ferry_proto::torrent::wire::pex::Pex;
 use ferry_proto::torrent::wire::{Bitfield, BlockRef, WireError};
 
 /// From a connection to the driver, in the order things happened on the wire.
@@ -33,6 +35,9 @@ pub enum PeerEvent {
     Metadata(UtMetadata),
     /// We sent the peer this block (for upload accounting).
     Served(BlockRef),
+    /// Peers the peer is connected to (BEP 11 `added`; only for a torrent with
+    /// [`super::Torrent::pex`]).
+    Pex(Vec<SocketAddr>),
     /// The connection is over; nothing follows.
     Closed(CloseReason),
 }
@@ -53,6 +58,8 @@ pub enum PeerCommand {
     Choke(bool),
     /// Ask for a piece of the info dictionary (if the peer announced `ut_metadata`).
     MetadataRequest(u32),
+    /// Tell the peer of peers we connected to and dropped (if it announced `ut_pex`).
+    Pex(Pex),
     Close,
 }
 

@@ -95,6 +95,8 @@ pub struct Torrent {
     /// v2 piece layers, served to BEP 52 hash requests (a magnet's v2 leechers need
     /// them); `None` rejects every hash request.
     pub layers: Option<Arc<LayerServer>>,
+    /// Exchange peers (BEP 11 `ut_pex`); false for a private torrent (BEP 27).
+    pub pex: bool,
 }
 
 /// The connection's timers. Tests shrink them.

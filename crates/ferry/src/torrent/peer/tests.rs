@@ -66,6 +66,7 @@ fn torrent(version: Version, have: &[u32]) -> Arc<Torrent> {
         }),
         info: Some(info),
         layers: None,
+        pex: false,
     })
 }
 
@@ -393,6 +394,7 @@ fn clone_torrent(t: &Torrent) -> Torrent {
         source: t.source.clone(),
         info: t.info.clone(),
         layers: t.layers.clone(),
+        pex: t.pex,
     }
 }
 

@@ -33,6 +33,7 @@ use crate::Cancel;
 
 mod conns;
 mod download;
+mod pex;
 
 use conns::Conn;
 
@@ -172,6 +173,7 @@ impl<R: FnMut(Report) + Send> Driver<R> {
         let info = Some(Bytes::from(meta.info_bytes.clone()));
         let hashes = meta.info.hashes;
         let layers = layer_server(meta);
+        let pex = !meta.info.private;
         let shared: Shared = Arc::new(std::sync::RwLock::new(Some(storage)));
         let torrent = Arc::new(Torrent {
             hashes,
@@ -182,6 +184,7 @@ impl<R: FnMut(Report) + Send> Driver<R> {
             }),
             info,
             layers,
+            pex,
         });
         let mut config = options.peer.clone();
         config.listen_port = Some(listener.local_addr().port());
@@ -299,6 +302,7 @@ impl<R: FnMut(Report) + Send> Driver<R> {
             }
         }
         self.dial_due();
+        self.exchange_peers();
         let now = Instant::now();
         self.samples.push((now, self.downloaded));
         if self.samples.len() > RATE_WINDOW {

@@ -61,6 +61,9 @@ pub struct SwarmTiming {
     pub redial: Duration,
     /// Longest wait between two dials of the same address.
     pub redial_max: Duration,
+    /// Least time between two peer-exchange messages to one peer (BEP 11: a minute;
+    /// libtorrent closes a peer that sends them faster).
+    pub pex: Duration,
 }
 
 impl Default for SwarmTiming {
@@ -70,6 +73,7 @@ impl Default for SwarmTiming {
             tick: Duration::from_secs(1),
             redial: Duration::from_secs(2),
             redial_max: Duration::from_secs(60),
+            pex: Duration::from_secs(60),
         }
     }
 }
@@ -82,6 +86,7 @@ impl SwarmTiming {
             tick: Duration::from_millis(100),
             redial: Duration::from_millis(100),
             redial_max: Duration::from_millis(500),
+            pex: Duration::from_millis(300),
         }
     }
 }

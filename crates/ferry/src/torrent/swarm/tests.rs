@@ -56,6 +56,16 @@ fn options(peers: Vec<SocketAddr>) -> SwarmOptions {
 
 /// Starts seeding `dir/<name>`; returns where it listens.
 async fn start_seed(dir: &Path, meta: &Metainfo, cancel: &Cancel) -> SocketAddr {
+    start_seed_with(dir, meta, cancel, Vec::new()).await
+}
+
+/// A seed that dials `peers` too.
+async fn start_seed_with(
+    dir: &Path,
+    meta: &Metainfo,
+    cancel: &Cancel,
+    peers: Vec<SocketAddr>,
+) -> SocketAddr {
     let storage = Storage::open_seed(dir, meta).unwrap();
     let (tx, mut rx) = mpsc::unbounded_channel();
     let cancel = cancel.clone();
@@ -65,7 +75,7 @@ async fn start_seed(dir: &Path, meta: &Metainfo, cancel: &Cancel) -> SocketAddr 
                 let _ = tx.send(a);
             }
         };
-        seed(storage, options(Vec::new()), report, &cancel).await
+        seed(storage, options(peers), report, &cancel).await
     });
     rx.recv().await.unwrap()
 }
@@ -160,19 +170,7 @@ async fn start_liar_with(
 ) -> (SocketAddr, crate::torrent::peer::Listener) {
     let storage = Storage::open_seed(Path::new("/nonexistent"), meta);
     assert!(storage.is_err(), "the liar has no data");
-    let shape = ferry_proto::torrent::storage::PieceMap::new(&meta.info).shape();
-    let ferry_proto::torrent::swarm::Shape::Linear(layout) = shape else {
-        panic!("a linear torrent")
-    };
-    let torrent = Arc::new(Torrent {
-        hashes: meta.info.hashes,
-        layout,
-        source: Arc::new(Liar {
-            pieces: layout.pieces,
-        }),
-        info: Some(Bytes::from(meta.info_bytes.clone())),
-        layers,
-    });
+    let torrent = stand_in(meta, |pieces| Arc::new(Liar { pieces }), layers, false);
     let listener =
         crate::torrent::peer::Listener::bind(LOOPBACK.parse().unwrap(), Default::default())
             .await
@@ -367,5 +365,120 @@ async fn a_v2_only_magnet_downloads_with_layers_from_an_honest_peer() {
     assert_eq!(got.piece_layers, meta.piece_layers);
     let (path, _) = download(got, out.path(), vec![seed_at]).await;
     same_tree(&src.path().join("share"), &path.unwrap());
+    stop.cancel();
+}
+
+/// Has nothing; tells whoever connects (once it announced `ut_pex`) of `named`.
+struct Empty {
+    pieces: u32,
+}
+
+impl BlockSource for Empty {
+    fn have(&self) -> Bitfield {
+        Bitfield::empty(self.pieces)
+    }
+
+    fn read_block(&self, _: BlockRef) -> io::Result<Vec<u8>> {
+        Err(io::ErrorKind::NotFound.into())
+    }
+}
+
+/// A peer of `meta`'s torrent (which must be linear) with data from `source(pieces)`.
+fn stand_in(
+    meta: &Metainfo,
+    source: impl FnOnce(u32) -> Arc<dyn BlockSource>,
+    layers: Option<Arc<LayerServer>>,
+    pex: bool,
+) -> Arc<Torrent> {
+    let shape = ferry_proto::torrent::storage::PieceMap::new(&meta.info).shape();
+    let ferry_proto::torrent::swarm::Shape::Linear(layout) = shape else {
+        panic!("a linear torrent")
+    };
+    Arc::new(Torrent {
+        hashes: meta.info.hashes,
+        layout,
+        source: source(layout.pieces),
+        info: Some(Bytes::from(meta.info_bytes.clone())),
+        layers,
+        pex,
+    })
+}
+
+fn empty_torrent(meta: &Metainfo) -> Arc<Torrent> {
+    stand_in(meta, |pieces| Arc::new(Empty { pieces }), None, true)
+}
+
+async fn start_gossip(
+    meta: &Metainfo,
+    named: SocketAddr,
+) -> (SocketAddr, crate::torrent::peer::Listener) {
+    use crate::torrent::peer::{PeerCommand, PeerEvent};
+    use ferry_proto::torrent::wire::pex::Pex;
+    let listener =
+        crate::torrent::peer::Listener::bind(LOOPBACK.parse().unwrap(), Default::default())
+            .await
+            .unwrap();
+    let (events, mut rx) = mpsc::channel(64);
+    let mut handles = listener.add(empty_torrent(meta), events);
+    tokio::spawn(async move {
+        let mut kept = std::collections::HashMap::new();
+        loop {
+            tokio::select! {
+                Some(h) = handles.recv() => { kept.insert(h.id, h); }
+                Some((id, event)) = rx.recv() => {
+                    if let (PeerEvent::ExtHandshake(_), Some(h)) = (event, kept.get(&id)) {
+                        let pex = Pex { added: vec![named], dropped: Vec::new() };
+                        let _ = h.commands.send(PeerCommand::Pex(pex)).await;
+                    }
+                }
+                else => break,
+            }
+        }
+    });
+    (listener.local_addr(), listener)
+}
+
+/// The download is given one peer, which has nothing but names the seed (BEP 11): the
+/// seed is dialled and the download completes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_peer_heard_of_by_pex_is_dialled() {
+    let (src, out) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let meta = shared_tree(src.path(), Version::Hybrid);
+    let stop = Cancel::new();
+    let seed_at = start_seed(src.path(), &meta, &stop).await;
+    let (gossip, _keep) = start_gossip(&meta, seed_at).await;
+    let (got, _) = download(meta, out.path(), vec![gossip]).await;
+    same_tree(&src.path().join("share"), &got.unwrap());
+    stop.cancel();
+}
+
+/// A seed connected to another tells a newcomer of it, by the address the other
+/// listens on (from its extension handshake: it dialled in).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_seed_tells_its_peers_of_the_others() {
+    use crate::torrent::peer::{connect, PeerConfig, PeerEvent};
+    let src = tempfile::tempdir().unwrap();
+    let meta = shared_tree(src.path(), Version::V1);
+    let stop = Cancel::new();
+    let first = start_seed(src.path(), &meta, &stop).await;
+    let second = start_seed_with(src.path(), &meta, &stop, vec![first]).await;
+    let (tx, mut events) = mpsc::channel(64);
+    let me = connect(first, empty_torrent(&meta), &PeerConfig::new(), tx)
+        .await
+        .unwrap();
+    let heard = tokio::time::timeout(LIMIT, async {
+        loop {
+            match events.recv().await {
+                Some((_, PeerEvent::Pex(added))) if added.contains(&second) => return added,
+                Some((_, PeerEvent::Closed(why))) => panic!("closed: {why}"),
+                Some(_) => {}
+                None => panic!("no more events"),
+            }
+        }
+    })
+    .await
+    .expect("the seed named the other");
+    assert_eq!(heard, vec![second], "not ourselves, not the seed itself");
+    drop(me);
     stop.cancel();
 }

@@ -2,6 +2,7 @@
 
 use std::net::SocketAddr;
 
+use ferry_proto::torrent::wire::pex::{PexLedger, UT_PEX};
 use ferry_proto::torrent::wire::PeerId;
 use tokio::time::Instant;
 
@@ -40,6 +41,13 @@ pub(super) struct Conn {
     /// Payload received since the last tick, and the smoothed rate (bytes/s).
     pub(super) received: u64,
     pub(super) rate: f64,
+    /// Where the peer accepts connections: the address we dialled, or its IP with
+    /// the port its extension handshake names. What peer exchange tells others.
+    pub(super) listen: Option<SocketAddr>,
+    /// Peer exchange: when the peer may hear from us next (once it announced
+    /// `ut_pex`), and what it was told.
+    pub(super) pex_due: Option<Instant>,
+    pub(super) pex: PexLedger,
 }
 
 impl Conn {
@@ -83,6 +91,9 @@ impl<R: FnMut(Report) + Send> Driver<R> {
             reqq: ASSUMED_REQQ,
             received: 0,
             rate: 0.0,
+            listen: dialled,
+            pex_due: None,
+            pex: PexLedger::default(),
         };
         let id = conn.handle.id;
         self.conns.insert(id, conn);
@@ -114,11 +125,20 @@ impl<R: FnMut(Report) + Send> Driver<R> {
                 false => self.close(id, Some("sent a `have` for a piece that does not exist")),
             },
             PeerEvent::ExtHandshake(h) => {
-                if let (Some(c), Some(reqq)) = (self.conns.get_mut(&id), h.reqq) {
-                    c.reqq = (reqq as usize).clamp(1, MAX_OUR_REQUESTS);
+                let pex = self.torrent.pex && h.id_of(UT_PEX).is_some();
+                if let Some(c) = self.conns.get_mut(&id) {
+                    if let Some(reqq) = h.reqq {
+                        c.reqq = (reqq as usize).clamp(1, MAX_OUR_REQUESTS);
+                    }
+                    let port = h.p.filter(|p| *p != 0);
+                    c.listen = c.listen.or(port.map(|p| SocketAddr::new(c.addr.ip(), p)));
+                    if pex && c.pex_due.is_none() {
+                        c.pex_due = Some(Instant::now());
+                    }
                 }
                 self.size_pipeline(id);
             }
+            PeerEvent::Pex(added) => self.on_pex(added),
             PeerEvent::Choke => {
                 tracing::debug!(conn = id.0, "choked by the peer");
                 self.picker.choke(&id);
