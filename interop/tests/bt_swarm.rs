@@ -532,6 +532,23 @@ fn pex_ferry_tells_libtorrent_of_a_seed() {
     stop(whole);
 }
 
+/// A bare magnet link (no tracker, no `x.pe`) with `--no-dht` and no `--peer` has nowhere
+/// to look: refused at once (exit 2), nothing written. (With the DHT on, the default, it
+/// would search the DHT for the metadata.)
+#[test]
+fn a_bare_magnet_without_dht_is_refused_at_once() {
+    let env = TestEnv::get();
+    let fx = Fixture::new(env, TorrentMode::V1, &[]);
+    let btih = fx.torrent.btih.clone().expect("a v1 hash");
+    let bare = format!("magnet:?xt=urn:btih:{btih}");
+    let started = Instant::now();
+    let got = ferry::get(env, &bare, &fx.out_dir(), &["--no-dht".to_owned()], WAIT);
+    assert_eq!(exit_code(&got), Some(2), "{got}");
+    assert!(got.stderr_text().contains("the DHT is off"), "{got}");
+    assert!(started.elapsed() < Duration::from_secs(10), "{got}");
+    assert!(listing(&fx.out_dir()).is_empty(), "{got}");
+}
+
 /// 128 pieces of 64 KiB (a partial seeder serves the first N).
 const RESUME_SIZE: u64 = 8 * 1024 * 1024;
 const RESUME_PIECES: u64 = 128;

@@ -287,6 +287,14 @@ pub struct SwarmArgs {
     /// Announce to this tracker too, beside the torrent's own (repeat for more).
     #[arg(long = "tracker", value_name = "URL")]
     pub trackers: Vec<String>,
+    /// Join the DHT through this node (HOST:PORT; repeat for more) instead of the
+    /// public routers (router.bittorrent.com:6881 and others).
+    #[arg(long = "dht-bootstrap", value_name = "HOST:PORT")]
+    pub dht_bootstrap: Vec<String>,
+    /// Do not use the DHT: peers come from trackers, --peer, the magnet's x.pe and
+    /// peer exchange only. (A private torrent never uses it.)
+    #[arg(long, conflicts_with = "dht_bootstrap")]
+    pub no_dht: bool,
     /// One JSON object per event and line on stdout (progress, peers, the result).
     #[arg(long)]
     pub json: bool,

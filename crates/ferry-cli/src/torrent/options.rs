@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use std::path::Path;
 
 use anyhow::{Context, Result};
-use ferry::torrent::swarm::{SwarmError, SwarmOptions};
+use ferry::torrent::swarm::{self, SwarmError, SwarmOptions};
 use ferry_proto::torrent::metainfo::Metainfo;
 
 use crate::args::SwarmArgs;
@@ -19,6 +19,10 @@ pub fn swarm_options(listen: SocketAddr, fallback: bool, args: &SwarmArgs) -> Sw
     options.listen_fallback = fallback;
     options.peers = args.peers.clone();
     options.trackers = args.trackers.clone();
+    if !args.no_dht {
+        let bootstrap = args.dht_bootstrap.clone();
+        options.dht = Some(swarm::DhtNode::start(listen.ip(), bootstrap));
+    }
     options
 }
 

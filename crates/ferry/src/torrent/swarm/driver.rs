@@ -108,8 +108,9 @@ pub(super) async fn run<R: FnMut(Report) + Send>(
         driver.options.tracker.clone(),
         driver.announce_base(listener.local_addr().port()),
         driver.stats(),
-        heard_tx,
+        heard_tx.clone(),
     );
+    let dht = driver.follow_dht(listener.local_addr().port(), heard_tx);
     let mut tick = tokio::time::interval(driver.options.timing.tick);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let outcome = loop {
@@ -135,6 +136,9 @@ pub(super) async fn run<R: FnMut(Report) + Send>(
             }
         }
     };
+    if let Some(task) = dht {
+        task.abort();
+    }
     announcers.stop().await;
     outcome
 }
@@ -250,6 +254,17 @@ impl<R: FnMut(Report) + Send> Driver<R> {
             downloaded: self.downloaded,
             left: self.total - self.have_bytes,
         }
+    }
+
+    /// Asks the DHT for peers as the swarm runs (not for a private torrent).
+    fn follow_dht(
+        &self,
+        port: u16,
+        heard: mpsc::Sender<Heard>,
+    ) -> Option<tokio::task::JoinHandle<()>> {
+        let node = self.options.dht.as_ref().filter(|_| self.torrent.pex)?;
+        let hash = announce_hash(&self.torrent.hashes);
+        Some(node.follow(hash, Some(port), self.options.timing.dht, heard))
     }
 
     fn on_heard(&mut self, heard: Heard) {

@@ -1,6 +1,7 @@
 //! A magnet link alone: the info dictionary comes from the swarm (BEP 9 `ut_metadata`),
 //! and a v2 torrent's piece layers too (BEP 52 hash requests, from the same peer).
-//! Peers to ask come from `--peer`, the link's `x.pe` and its trackers (and ours);
+//! Peers to ask come from `--peer`, the link's `x.pe`, its trackers (and ours) and the
+//! DHT (asked again every few seconds while nothing answered);
 //! a few are asked at once, and the first dictionary that hashes to the link's
 //! infohash wins (for a v2-only link, the first with its layers). It is parsed with the
 //! same rules as a `.torrent` file, so a hostile name or path is refused before
@@ -31,7 +32,8 @@ pub const PATIENCE: Duration = Duration::from_secs(120);
 #[non_exhaustive]
 pub enum MetadataError {
     #[error(
-        "the magnet link has no peer and no tracker to ask, and no --peer or --tracker was given"
+        "the magnet link has no peer and no tracker to ask, no --peer or --tracker was \
+         given, and the DHT is off"
     )]
     Nowhere,
     #[error("no peer sent the torrent's metadata within {}s (asked {asked}{})",
@@ -64,7 +66,7 @@ pub async fn metainfo_from_magnet(
         .collect();
     let mut given: Vec<SocketAddr> = options.peers.clone();
     given.extend(&magnet.peers);
-    if given.is_empty() && trackers.is_empty() {
+    if given.is_empty() && trackers.is_empty() && options.dht.is_none() {
         return Err(MetadataError::Nowhere);
     }
     let search = Search::new(magnet.hashes, options, port, &trackers, given);
@@ -107,6 +109,8 @@ struct Search<'a> {
     need_layers: bool,
     options: &'a SwarmOptions,
     trackers: JoinSet<Vec<SocketAddr>>,
+    /// The DHT lookup under way, if any.
+    dht: JoinSet<Vec<SocketAddr>>,
     queue: Vec<SocketAddr>,
     seen: HashSet<SocketAddr>,
 }
@@ -149,11 +153,24 @@ impl<'a> Search<'a> {
             need_layers: hashes.v1.is_none(),
             options,
             trackers: set,
+            dht: JoinSet::new(),
             queue: Vec::new(),
             seen: HashSet::new(),
         };
         search.learn(given);
+        search.look_up();
         search
+    }
+
+    /// Asks the DHT (when on) for peers, unless a lookup is under way.
+    fn look_up(&mut self) {
+        let Some(node) = self.options.dht.clone() else {
+            return;
+        };
+        if self.dht.is_empty() {
+            let hash = super::driver::announce_hash(&self.hashes);
+            self.dht.spawn(async move { node.peers(hash).await });
+        }
     }
 
     fn learn(&mut self, peers: Vec<SocketAddr>) {
@@ -204,13 +221,19 @@ impl<'a> Search<'a> {
                 Some(peers) = self.trackers.join_next(), if !self.trackers.is_empty() => {
                     self.learn(peers.unwrap_or_default());
                 }
-                _ = retry.tick() => self.learn(by_hand.clone()),
+                Some(peers) = self.dht.join_next(), if !self.dht.is_empty() => {
+                    self.learn(peers.unwrap_or_default());
+                }
+                _ = retry.tick() => {
+                    self.learn(by_hand.clone());
+                    self.look_up();
+                }
                 _ = tokio::time::sleep_until(deadline) => {
                     return Err(MetadataError::NotFound { patience, asked, last });
                 }
             }
             let idle = fetches.is_empty() && self.queue.is_empty() && self.trackers.is_empty();
-            if idle && by_hand.is_empty() {
+            if idle && by_hand.is_empty() && self.options.dht.is_none() {
                 return Err(MetadataError::NotFound {
                     patience,
                     asked,

@@ -19,6 +19,7 @@
 
 mod announce;
 mod book;
+mod dht;
 mod driver;
 mod metadata;
 mod pieces;
@@ -41,6 +42,7 @@ use crate::error::Error;
 use crate::Cancel;
 use driver::Mode;
 
+pub use dht::DhtNode;
 pub use metadata::{metainfo_from_magnet, MetadataError, PATIENCE as METADATA_PATIENCE};
 
 /// Peers we unchoke at once; the rest wait for a slot.
@@ -64,6 +66,8 @@ pub struct SwarmTiming {
     /// Least time between two peer-exchange messages to one peer (BEP 11: a minute;
     /// libtorrent closes a peer that sends them faster).
     pub pex: Duration,
+    /// How often the DHT is asked for peers (and told of us).
+    pub dht: Duration,
 }
 
 impl Default for SwarmTiming {
@@ -74,6 +78,7 @@ impl Default for SwarmTiming {
             redial: Duration::from_secs(2),
             redial_max: Duration::from_secs(60),
             pex: Duration::from_secs(60),
+            dht: Duration::from_secs(5 * 60),
         }
     }
 }
@@ -87,6 +92,7 @@ impl SwarmTiming {
             redial: Duration::from_millis(100),
             redial_max: Duration::from_millis(500),
             pex: Duration::from_millis(300),
+            dht: Duration::from_millis(500),
         }
     }
 }
@@ -105,6 +111,8 @@ pub struct SwarmOptions {
     pub trackers: Vec<String>,
     pub peer: PeerConfig,
     pub tracker: TrackerClient,
+    /// A DHT node to find peers with (`None`: no DHT); not used for a private torrent.
+    pub dht: Option<DhtNode>,
     pub timing: SwarmTiming,
 }
 
@@ -118,6 +126,7 @@ impl SwarmOptions {
             trackers: Vec::new(),
             peer: PeerConfig::new(),
             tracker: TrackerClient::default(),
+            dht: None,
             timing: SwarmTiming::default(),
         }
     }

@@ -21,6 +21,7 @@ use crate::torrent::create::{create, CreateOptions, Source};
 use crate::torrent::peer::{BlockSource, Torrent};
 
 const LOOPBACK: &str = "127.0.0.1:0";
+const LOOPBACK_IP: std::net::IpAddr = std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST);
 /// Every test is over in seconds; this only stops a broken one.
 const LIMIT: Duration = Duration::from_secs(60);
 
@@ -66,6 +67,15 @@ async fn start_seed_with(
     cancel: &Cancel,
     peers: Vec<SocketAddr>,
 ) -> SocketAddr {
+    start_seed_opts(dir, meta, cancel, options(peers)).await
+}
+
+async fn start_seed_opts(
+    dir: &Path,
+    meta: &Metainfo,
+    cancel: &Cancel,
+    options: SwarmOptions,
+) -> SocketAddr {
     let storage = Storage::open_seed(dir, meta).unwrap();
     let (tx, mut rx) = mpsc::unbounded_channel();
     let cancel = cancel.clone();
@@ -75,7 +85,7 @@ async fn start_seed_with(
                 let _ = tx.send(a);
             }
         };
-        seed(storage, options(peers), report, &cancel).await
+        seed(storage, options, report, &cancel).await
     });
     rx.recv().await.unwrap()
 }
@@ -103,6 +113,14 @@ async fn download(
     out: &Path,
     peers: Vec<SocketAddr>,
 ) -> (Result<PathBuf>, Vec<Report>) {
+    download_with(meta, out, options(peers)).await
+}
+
+async fn download_with(
+    meta: Metainfo,
+    out: &Path,
+    options: SwarmOptions,
+) -> (Result<PathBuf>, Vec<Report>) {
     let reports = Arc::new(Mutex::new(Vec::new()));
     let log = reports.clone();
     let cancel = Cancel::new();
@@ -111,7 +129,7 @@ async fn download(
         get(
             meta,
             out,
-            options(peers),
+            options,
             move |r| {
                 if std::env::var("SWARM_DEBUG").is_ok() {
                     eprintln!("{r:?}");
@@ -480,5 +498,32 @@ async fn a_seed_tells_its_peers_of_the_others() {
     .expect("the seed named the other");
     assert_eq!(heard, vec![second], "not ourselves, not the seed itself");
     drop(me);
+    stop.cancel();
+}
+
+/// BEP 5: a seed and a magnet-only download that know of each other through nothing but
+/// a DHT (three `mainline` nodes on loopback, the crate's own test network): the seed
+/// announces itself, the download finds it, fetches the metadata and the data.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_magnet_alone_finds_its_seed_through_the_dht() {
+    let testnet = tokio::task::spawn_blocking(|| mainline::Testnet::builder(3).build())
+        .await
+        .unwrap()
+        .unwrap();
+    let node = || DhtNode::start(LOOPBACK_IP, testnet.bootstrap.clone());
+    let (src, out) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let meta = shared_tree(src.path(), Version::V1);
+    let stop = Cancel::new();
+    let mut seeding = options(Vec::new());
+    seeding.dht = Some(node());
+    start_seed_opts(src.path(), &meta, &stop, seeding).await;
+    let mut getting = options(Vec::new());
+    getting.dht = Some(node());
+    let link = magnet(meta.info.hashes, Vec::new());
+    let found = metainfo_from_magnet(&link, &getting, 0, LIMIT, |_| {}).await;
+    let found = found.unwrap();
+    assert_eq!(found.info_bytes, meta.info_bytes);
+    let (got, _) = download_with(found, out.path(), getting).await;
+    same_tree(&src.path().join("share"), &got.unwrap());
     stop.cancel();
 }
