@@ -1,10 +1,10 @@
 //! What a connection tells the driver ([`PeerEvent`]) and what the driver tells it
 //! ([`PeerCommand`]).
 
-use bytes::Bytes;
 use std::io;
 use std::net::SocketAddr;
 
+use bytes::Bytes;
 use ferry_proto::torrent::wire::extension::{ExtHandshake, ExtensionError, UtMetadata};
 use ferry_proto::torrent::wire::pex::Pex;
 use ferry_proto::torrent::wire::{Bitfield, BlockRef, WireError};

@@ -53,11 +53,6 @@ impl DhtNode {
         up.as_ref().and_then(|r| r.as_ref().ok()).cloned()
     }
 
-    /// The UDP address the node answers on, once it is up.
-    pub async fn local_addr(&self) -> Option<SocketAddr> {
-        Some(SocketAddr::V4(self.dht().await?.info().await.local_addr()))
-    }
-
     /// Every peer the DHT knows for `hash`, found in one lookup.
     pub async fn peers(&self, hash: [u8; 20]) -> Vec<SocketAddr> {
         let Some(dht) = self.dht().await else {
@@ -74,11 +69,11 @@ impl DhtNode {
     }
 
     /// Looks `hash` up now and every `every`, handing what it finds to `heard`, and
-    /// announces us on `port` each time (when we listen).
+    /// announces us on `port` each time.
     pub(super) fn follow(
         &self,
         hash: [u8; 20],
-        port: Option<u16>,
+        port: u16,
         every: Duration,
         heard: mpsc::Sender<Heard>,
     ) -> JoinHandle<()> {
@@ -90,7 +85,7 @@ impl DhtNode {
                 if !peers.is_empty() && heard.send(Heard::Peers(peers)).await.is_err() {
                     return;
                 }
-                if let (Some(port), Some(dht)) = (port.filter(|p| *p != 0), node.dht().await) {
+                if let Some(dht) = node.dht().await {
                     if let Err(e) = dht.announce_peer(Id::from(hash), Some(port)).await {
                         tracing::debug!(error = %e, "DHT announce");
                     }

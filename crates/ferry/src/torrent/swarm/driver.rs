@@ -264,7 +264,7 @@ impl<R: FnMut(Report) + Send> Driver<R> {
     ) -> Option<tokio::task::JoinHandle<()>> {
         let node = self.options.dht.as_ref().filter(|_| self.torrent.pex)?;
         let hash = announce_hash(&self.torrent.hashes);
-        Some(node.follow(hash, Some(port), self.options.timing.dht, heard))
+        Some(node.follow(hash, port, self.options.timing.dht, heard))
     }
 
     fn on_heard(&mut self, heard: Heard) {

@@ -105,8 +105,6 @@ fn hashes_match(ours: &InfoHashes, link: &InfoHashes) -> bool {
 
 struct Search<'a> {
     hashes: InfoHashes,
-    /// A v2-only link: a peer without the piece layers has not answered.
-    need_layers: bool,
     options: &'a SwarmOptions,
     trackers: JoinSet<Vec<SocketAddr>>,
     /// The DHT lookup under way, if any.
@@ -150,7 +148,6 @@ impl<'a> Search<'a> {
         }
         let mut search = Search {
             hashes,
-            need_layers: hashes.v1.is_none(),
             options,
             trackers: set,
             dht: JoinSet::new(),
@@ -194,7 +191,8 @@ impl<'a> Search<'a> {
                 let Some(peer) = self.queue.pop() else { break };
                 asked += 1;
                 let (hashes, config) = (self.hashes, self.options.peer.clone());
-                let need_layers = self.need_layers;
+                // A v2-only link: a peer without the piece layers has not answered.
+                let need_layers = hashes.v1.is_none();
                 fetches.spawn(async move {
                     let got =
                         fetch_metadata(peer, &hashes, &config, MAX_METADATA_SIZE, PER_PEER).await;

@@ -18,7 +18,7 @@ use tokio::sync::mpsc;
 
 use super::*;
 use crate::torrent::create::{create, CreateOptions, Source};
-use crate::torrent::peer::{BlockSource, Torrent};
+use crate::torrent::peer::{BlockSource, PeerCommand, PeerEvent, Torrent};
 
 const LOOPBACK: &str = "127.0.0.1:0";
 const LOOPBACK_IP: std::net::IpAddr = std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST);
@@ -189,23 +189,41 @@ async fn start_liar_with(
     let storage = Storage::open_seed(Path::new("/nonexistent"), meta);
     assert!(storage.is_err(), "the liar has no data");
     let torrent = stand_in(meta, |pieces| Arc::new(Liar { pieces }), layers, false);
+    // Unchoke whoever comes.
+    listen_stand_in(torrent, |event| match event {
+        None => Some(PeerCommand::Choke(false)),
+        Some(_) => None,
+    })
+    .await
+}
+
+/// Listens for `torrent` on loopback until the test ends, keeping every connection
+/// (dropping one closes it); `answer` says what to tell a connection when it comes
+/// (`None`) and after each of its events.
+async fn listen_stand_in(
+    torrent: Arc<Torrent>,
+    answer: impl Fn(Option<&PeerEvent>) -> Option<PeerCommand> + Send + 'static,
+) -> (SocketAddr, crate::torrent::peer::Listener) {
     let listener =
         crate::torrent::peer::Listener::bind(LOOPBACK.parse().unwrap(), Default::default())
             .await
             .unwrap();
     let (events, mut rx) = mpsc::channel(64);
     let mut handles = listener.add(torrent, events);
-    // Unchoke whoever comes; keep their handles (dropping one closes it).
     tokio::spawn(async move {
-        let mut kept = Vec::new();
+        let mut kept = std::collections::HashMap::new();
         loop {
-            tokio::select! {
+            let (id, command) = tokio::select! {
                 Some(h) = handles.recv() => {
-                    let _ = h.commands.send(crate::torrent::peer::PeerCommand::Choke(false)).await;
-                    kept.push(h);
+                    let id = h.id;
+                    kept.insert(id, h);
+                    (id, answer(None))
                 }
-                Some(_) = rx.recv() => {}
+                Some((id, event)) = rx.recv() => (id, answer(Some(&event))),
                 else => break,
+            };
+            if let (Some(command), Some(h)) = (command, kept.get(&id)) {
+                let _ = h.commands.send(command).await;
             }
         }
     });
@@ -386,7 +404,7 @@ async fn a_v2_only_magnet_downloads_with_layers_from_an_honest_peer() {
     stop.cancel();
 }
 
-/// Has nothing; tells whoever connects (once it announced `ut_pex`) of `named`.
+/// Has nothing.
 struct Empty {
     pieces: u32,
 }
@@ -422,38 +440,25 @@ fn stand_in(
     })
 }
 
+/// A peer that has nothing and speaks `ut_pex`.
 fn empty_torrent(meta: &Metainfo) -> Arc<Torrent> {
     stand_in(meta, |pieces| Arc::new(Empty { pieces }), None, true)
 }
 
+/// Has nothing; tells whoever connects (once it announced `ut_pex`) of `named`.
 async fn start_gossip(
     meta: &Metainfo,
     named: SocketAddr,
 ) -> (SocketAddr, crate::torrent::peer::Listener) {
-    use crate::torrent::peer::{PeerCommand, PeerEvent};
     use ferry_proto::torrent::wire::pex::Pex;
-    let listener =
-        crate::torrent::peer::Listener::bind(LOOPBACK.parse().unwrap(), Default::default())
-            .await
-            .unwrap();
-    let (events, mut rx) = mpsc::channel(64);
-    let mut handles = listener.add(empty_torrent(meta), events);
-    tokio::spawn(async move {
-        let mut kept = std::collections::HashMap::new();
-        loop {
-            tokio::select! {
-                Some(h) = handles.recv() => { kept.insert(h.id, h); }
-                Some((id, event)) = rx.recv() => {
-                    if let (PeerEvent::ExtHandshake(_), Some(h)) = (event, kept.get(&id)) {
-                        let pex = Pex { added: vec![named], dropped: Vec::new() };
-                        let _ = h.commands.send(PeerCommand::Pex(pex)).await;
-                    }
-                }
-                else => break,
-            }
-        }
-    });
-    (listener.local_addr(), listener)
+    listen_stand_in(empty_torrent(meta), move |event| match event {
+        Some(PeerEvent::ExtHandshake(_)) => Some(PeerCommand::Pex(Pex {
+            added: vec![named],
+            dropped: Vec::new(),
+        })),
+        _ => None,
+    })
+    .await
 }
 
 /// The download is given one peer, which has nothing but names the seed (BEP 11): the
@@ -474,7 +479,7 @@ async fn a_peer_heard_of_by_pex_is_dialled() {
 /// listens on (from its extension handshake: it dialled in).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_seed_tells_its_peers_of_the_others() {
-    use crate::torrent::peer::{connect, PeerConfig, PeerEvent};
+    use crate::torrent::peer::{connect, PeerConfig};
     let src = tempfile::tempdir().unwrap();
     let meta = shared_tree(src.path(), Version::V1);
     let stop = Cancel::new();
