@@ -5,14 +5,16 @@
 //! Liveness (when both sides list the `keepalive` feature): a task writes a
 //! `KEEPALIVE` frame whenever nothing was written for `Timing::keepalive`, whatever
 //! the driver is busy with (hashing, planning against disk, the user's answer), and
-//! every read or write that makes no progress for `Timing::transit_idle` ends the
-//! transfer with [`NetworkError::Silent`] instead of waiting forever.
+//! every read that brings nothing for `Timing::transit_idle`, or write that moves
+//! nothing while nothing comes back either (`link/inbound.rs`: a peer whose disk
+//! stalls still sends keep-alives), ends the transfer with
+//! [`NetworkError::Silent`] instead of waiting forever.
 
 use std::sync::mpsc::{Receiver, Sender};
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::io::AsyncWriteExt;
 use tokio::sync::Mutex;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
@@ -29,11 +31,13 @@ use crate::rendezvous::TRANSFER_CANCELLED;
 use crate::timing::Timing;
 use crate::transit::TransitStream;
 
+use inbound::Inbound;
+
 pub(crate) use crate::transit::{ReadHalf, WriteHalf};
 
 /// A connection speaking native frames.
 pub(crate) struct Link {
-    reader: BufReader<ReadHalf>,
+    inbound: Inbound,
     /// Shared with the keep-alive task: records never interleave.
     out: Arc<Mutex<Out>>,
     opener: Opener,
@@ -64,46 +68,23 @@ struct Out {
 }
 
 impl Out {
-    async fn send(&mut self, frame: &Frame<'_>) -> Result<()> {
+    async fn send(&mut self, frame: &Frame<'_>, inbound: Option<&mut Inbound>) -> Result<()> {
         self.frame.clear();
         self.sealer.seal_frame(&frame.encode(), &mut self.frame);
         let bytes = std::mem::take(&mut self.frame);
-        let written = self.write(&bytes).await;
+        let written = self.write(&bytes, inbound).await;
         self.frame = bytes;
         written
     }
 
-    /// Writes a whole record; a write that moves nothing for `idle` fails.
-    async fn write(&mut self, mut bytes: &[u8]) -> Result<()> {
-        while !bytes.is_empty() {
-            let n = within(self.idle, self.writer.write(bytes))
-                .await
-                .map_err(gone)?;
-            if n == 0 {
-                return Err(write_failed(std::io::ErrorKind::WriteZero.into()));
-            }
-            bytes = &bytes[n..];
-        }
-        // A TLS stream may still hold what we wrote (a TCP stream holds nothing):
-        // the peer must get a frame before we wait on it.
-        within(self.idle, self.writer.flush()).await.map_err(gone)?;
+    /// Writes a whole record; see `inbound::write_all` for when it gives up.
+    async fn write(&mut self, bytes: &[u8], inbound: Option<&mut Inbound>) -> Result<()> {
+        inbound::write_all(&mut self.writer, bytes, self.idle, inbound)
+            .await
+            .map_err(gone)?;
         self.last = Instant::now();
         Ok(())
     }
-}
-
-/// `io` within `idle` (if set): an error is the peer gone, silence is `Silent`.
-async fn within<T>(
-    idle: Option<Duration>,
-    io: impl std::future::Future<Output = std::io::Result<T>>,
-) -> Result<T> {
-    let done = match idle {
-        Some(idle) => tokio::time::timeout(idle, io)
-            .await
-            .map_err(|_| NetworkError::Silent(idle))?,
-        None => io.await,
-    };
-    done.map_err(Error::lost)
 }
 
 /// When to check for keep-alives, given that nothing is owed before `every`.
@@ -116,7 +97,8 @@ async fn keep_alive(out: Arc<Mutex<Out>>, every: Duration) {
             due = Instant::now() + every;
             continue;
         };
-        if out.last + every <= Instant::now() && out.send(&Frame::KeepAlive).await.is_err() {
+        let stale = out.last + every <= Instant::now();
+        if stale && out.send(&Frame::KeepAlive, None).await.is_err() {
             return; // the reads will notice
         }
         due = out.last + every;
@@ -166,7 +148,7 @@ impl Link {
             idle: None,
         };
         Link {
-            reader: BufReader::new(reader),
+            inbound: Inbound::new(reader),
             out: Arc::new(Mutex::new(out)),
             opener: Opener::new(key, aead, role),
             buf: Vec::new(),
@@ -192,7 +174,8 @@ impl Link {
     }
 
     pub(super) async fn send(&mut self, frame: &Frame<'_>) -> Result<()> {
-        self.out.lock().await.send(frame).await
+        let mut out = self.out.lock().await;
+        out.send(frame, Some(&mut self.inbound)).await
     }
 
     /// Seals and sends a frame built in place: `frame` is laid out as
@@ -201,7 +184,7 @@ impl Link {
     pub(super) async fn send_in_place(&mut self, frame: &mut [u8]) -> Result<()> {
         let mut out = self.out.lock().await;
         out.sealer.seal_in_place(frame);
-        out.write(frame).await
+        out.write(frame, Some(&mut self.inbound)).await
     }
 
     /// Hands over the last record's buffer, whose final `len` bytes are the
@@ -237,14 +220,14 @@ impl Link {
     /// Reads and opens one record into `buf`.
     async fn read_record(&mut self) -> Result<()> {
         let mut prefix = [0u8; PREFIX_LEN];
-        read_exact(&mut self.reader, &mut prefix, self.idle).await?;
+        self.inbound.read_exact(&mut prefix, self.idle).await?;
         let len = Opener::body_len(prefix).map_err(|e| Error::protocol(e.to_string()))?;
         if self.buf.capacity() == 0 {
             self.buf = self.spare.1.try_recv().unwrap_or_default();
         }
         // A reused buffer of the usual size needs no zeroing.
         self.buf.resize(len, 0);
-        read_exact(&mut self.reader, &mut self.buf, self.idle).await?;
+        self.inbound.read_exact(&mut self.buf, self.idle).await?;
         let n = self
             .opener
             .open_in_place(prefix, &mut self.buf)
@@ -257,10 +240,10 @@ impl Link {
     /// for our answer: its `ERROR` (a cancel) or its leaving, as our error.
     /// Until the first byte it is safe to drop (nothing is consumed).
     pub(super) async fn peer_left(&mut self) -> Error {
-        match within(self.idle, self.reader.fill_buf()).await {
-            Ok([]) => return Error::VANISHED,
+        match self.inbound.has_more(self.idle).await {
+            Ok(false) => return Error::VANISHED,
             Err(e) => return gone(e),
-            Ok(_) => {}
+            Ok(true) => {}
         }
         match self.recv().await {
             Ok(Frame::Error { message, .. }) => Error::from_peer(message),
@@ -310,24 +293,6 @@ impl Link {
 /// The type byte of `KEEPALIVE`, the only frame the link handles itself.
 const KEEPALIVE: u8 = 0x40;
 
-/// Fills `buf`; a read that brings nothing for `idle` fails (progress resets it,
-/// so a large record on a slow link is not cut).
-async fn read_exact<R: AsyncRead + Unpin>(
-    reader: &mut R,
-    buf: &mut [u8],
-    idle: Option<Duration>,
-) -> Result<()> {
-    let mut filled = 0;
-    while filled < buf.len() {
-        let n = within(idle, reader.read(&mut buf[filled..])).await?;
-        if n == 0 {
-            return Err(Error::lost(std::io::ErrorKind::UnexpectedEof.into()));
-        }
-        filled += n;
-    }
-    Ok(())
-}
-
 /// A broken connection in the middle of a transfer: the peer went away. Its
 /// silence stays what it is, so the user learns how long we waited.
 fn gone(e: Error) -> Error {
@@ -335,11 +300,6 @@ fn gone(e: Error) -> Error {
         Error::Network(NetworkError::Lost(_)) => Error::VANISHED,
         other => other,
     }
-}
-
-/// A write that failed: the peer is gone.
-fn write_failed(e: std::io::Error) -> Error {
-    gone(Error::lost(e))
 }
 
 /// A machine's verdict as our error, by whose fault it is.
@@ -383,5 +343,6 @@ fn code_for(e: &Error) -> ErrorCode {
     }
 }
 
+mod inbound;
 #[cfg(test)]
 mod tests;

@@ -98,3 +98,69 @@ async fn keep_alives_go_out_only_after_a_pause_in_writing() {
     assert_eq!(listener.recv().await.expect("frame"), Frame::Ack(99));
     assert_eq!(listener.keepalives, 3);
 }
+
+/// A receiver whose disk stalls reads nothing for minutes, but its keep-alives
+/// still come: the sender's stuck write waits, and what the peer said meanwhile
+/// is read afterwards, in order.
+#[tokio::test(start_paused = true)]
+async fn a_write_stuck_on_a_peer_that_keeps_talking_waits_for_it() {
+    let (mut writer, mut stalled) = pair([true, true]);
+    let stall = timing().transit_idle * 4;
+    let reader = tokio::spawn(async move {
+        stalled.send(&Frame::Ack(7)).await.expect("send");
+        tokio::time::sleep(stall).await;
+        let mut groups = 0;
+        while let Ok(Frame::Data { .. }) = stalled.recv().await {
+            groups += 1;
+            if groups == 4 {
+                break;
+            }
+        }
+        stalled.send(&Frame::Ack(8)).await.expect("send");
+        (stalled, groups)
+    });
+    let start = Instant::now();
+    let bytes = vec![0u8; 1 << 18];
+    for group in 0..4 {
+        let big = Frame::Data {
+            file: 0,
+            group,
+            bytes: &bytes,
+        };
+        writer.send(&big).await.expect("a peer that talks is alive");
+    }
+    assert!(start.elapsed() >= stall, "the pipe holds less than a group");
+    assert_eq!(writer.recv().await.expect("frame"), Frame::Ack(7));
+    assert_eq!(writer.recv().await.expect("frame"), Frame::Ack(8));
+    let (_stalled, groups) = reader.await.expect("reader");
+    assert_eq!(groups, 4);
+    assert!(writer.keepalives >= 4, "{} keep-alives", writer.keepalives);
+}
+
+/// A peer that stops talking while our write is stuck is noticed one idle
+/// timeout after its last byte, not after the write began.
+#[tokio::test(start_paused = true)]
+async fn a_stuck_write_gives_up_an_idle_timeout_after_the_peers_last_word() {
+    let (mut writer, mut talker) = pair([true, false]);
+    let talks = timing().transit_idle / 2;
+    tokio::spawn(async move {
+        for seq in 0..3 {
+            tokio::time::sleep(talks).await;
+            talker.send(&Frame::Ack(seq)).await.expect("send");
+        }
+        std::future::pending::<()>().await;
+        drop(talker);
+    });
+    let start = Instant::now();
+    let big = Frame::Data {
+        file: 0,
+        group: 0,
+        bytes: &[0u8; 1 << 18],
+    };
+    let e = writer.send(&big).await.expect_err("the pipe stays full");
+    assert!(
+        matches!(e, Error::Network(NetworkError::Silent(_))),
+        "{e:?}"
+    );
+    assert_eq!(start.elapsed(), talks * 3 + timing().transit_idle);
+}
