@@ -203,6 +203,7 @@ pub fn transit(common: &Common, trust: &Trust) -> Result<TransitConfig> {
         port_mapping: env("FERRY_NO_PORT_MAPPING").is_none(),
         quic: quic_setting()?,
         timing: transit_timing(common)?,
+        early: Default::default(),
     })
 }
 

@@ -64,6 +64,7 @@ pub fn transit(h: &ServerHandle) -> TransitConfig {
         port_mapping: false,
         quic: ferry::transit::Quic::Off,
         timing: ferry::Timing::default(),
+        early: Default::default(),
     }
 }
 

@@ -45,6 +45,11 @@ pub async fn receive_until(
     landing::check_output_dir(&options.output_dir)?;
     // Dropped on every way out, Ctrl-C included: removes what stayed empty.
     let _missing = landing::MissingDirs::of(&options.output_dir);
+    // Listener, port mapping and STUN are asked while the rendezvous runs.
+    let options = &ReceiveOptions {
+        transit: options.transit.warm_up(),
+        ..options.clone()
+    };
     let choice = CodeChoice::Given(options.code.clone());
     let mailbox = native::mailbox_config(&options.mailbox, options.v1);
     let mut wormhole = Wormhole::connect_until(&mailbox, choice, ui, cancel).await?;

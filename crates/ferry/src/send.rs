@@ -54,10 +54,15 @@ pub async fn send_until(
     let selection = walk(payload, ui)?;
     ui.sending(&Outgoing::of(&selection));
     let mailbox = native::mailbox_config(&options.mailbox, options.v1);
+    // Listener, port mapping and STUN are asked while the receiver comes
+    // (text goes through the mailbox alone).
+    let transit = &match &selection {
+        Selection::Text(_) => options.transit.clone(),
+        _ => options.transit.warm_up(),
+    };
     let code = options.code.clone();
     let mut wormhole = Wormhole::connect_until(&mailbox, code, ui, cancel).await?;
     ui.connected(&wormhole.verifier());
-    let transit = &options.transit;
     let w = &mut wormhole;
     let result = cancel
         .guard(async {

@@ -90,6 +90,7 @@ fn via(proxy: &Proxy, reconnect_for: Duration) -> TransitConfig {
         port_mapping: false,
         quic: ferry::transit::Quic::Off,
         timing: timing(reconnect_for),
+        early: Default::default(),
     }
 }
 

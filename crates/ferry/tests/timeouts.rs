@@ -119,6 +119,7 @@ fn transit(listen: Listen, timing: Timing) -> TransitConfig {
         port_mapping: false,
         quic: ferry::transit::Quic::Off,
         timing,
+        early: Default::default(),
     }
 }
 

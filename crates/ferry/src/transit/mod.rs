@@ -1,6 +1,7 @@
 //! Transit on real sockets: listen and publish hints, race direct and relayed
 //! candidates, and carry encrypted records on the winner.
 
+mod gather;
 mod portmap;
 mod quic;
 mod race;
@@ -19,6 +20,9 @@ use crate::error::{Error, Result};
 use crate::timing::Timing;
 use crate::tls::Trust;
 
+use gather::Gathered;
+
+pub use gather::Early;
 pub(crate) use stream::{ReadHalf, WriteHalf};
 pub use stream::{TransitStream, PEER_RECORD_SIZE, RECORD_SIZE};
 
@@ -67,6 +71,9 @@ pub struct TransitConfig {
     /// The transit timers are read from here (`relay_delay`, `transit_*`,
     /// and the native protocol's `linger` and `drain`).
     pub timing: Timing,
+    /// The first attempt's sockets, gathered ahead ([`TransitConfig::warm_up`]);
+    /// `Early::default()`: none, each attempt gathers its own.
+    pub early: Early,
 }
 
 /// A transit relay: as the user names it, or as a peer offers it.
@@ -154,37 +161,20 @@ impl TransitPrep {
     /// As [`TransitPrep::new`], and with `peer_takes_quic` (a native peer that
     /// listed the `quic` feature) our QUIC candidates too, as `config.quic` allows.
     pub(crate) async fn with_quic(config: &TransitConfig, peer_takes_quic: bool) -> Result<Self> {
-        let listen = if config.force_relay {
-            Listen::Off
-        } else {
-            config.listen
+        let shape = gather::shape_of(config, peer_takes_quic);
+        let no_tcp_direct = shape.quic && config.quic == Quic::Only;
+        let gathered = match config.early.take(shape).await {
+            Some(early) => early?,
+            None => gather::gather(config, shape).await?,
         };
-        let quic_wanted = peer_takes_quic && listen != Listen::Off && config.quic != Quic::Off;
-        let no_tcp_direct = quic_wanted && config.quic == Quic::Only;
-        let tcp_listen = if no_tcp_direct { Listen::Off } else { listen };
-        let listener = bind(tcp_listen).await?;
-        let local = match &listener {
-            Some(l) => Some(l.local_addr().map_err(|e| Error::io("listen", e))?),
-            None => None,
-        };
-        let mut hints = local.map_or_else(Vec::new, |a| direct_hints(tcp_listen, a));
+        let Gathered {
+            listener,
+            local,
+            mapping,
+            quic,
+        } = gathered;
+        let mut hints = local.map_or_else(Vec::new, |a| direct_hints(shape.tcp, a));
         let relays: Vec<Relay> = config.relay.iter().cloned().collect();
-        // Only with the default listener: `--listen IP` names what to advertise.
-        let mapping = async {
-            match (tcp_listen, local) {
-                (Listen::Auto, Some(a)) if config.port_mapping => portmap::map(a.port()).await,
-                _ => None,
-            }
-        };
-        let quic = async {
-            let (bind, stun) = quic_bind(listen);
-            match quic_wanted {
-                true => quic::Prepared::gather(bind, &relays, stun, &config.timing).await,
-                false => None,
-            }
-        };
-        // Both wait on the network (a router, the STUN responder): side by side.
-        let (mapping, quic) = tokio::join!(mapping, quic);
         hints.extend(mapping.iter().map(|m| {
             Hint::Direct(DirectHint {
                 hostname: m.external.ip().to_string(),
@@ -430,6 +420,7 @@ mod tests {
             port_mapping: false,
             quic: Quic::On,
             timing: Timing::default(),
+            early: Early::default(),
         };
         let prep = TransitPrep::with_quic(&config, true).await.unwrap();
         let offer = prep.message().quic().expect("a QUIC offer");

@@ -32,6 +32,29 @@ pub(super) enum Conn {
 }
 
 type Won = (Conn, String);
+
+/// What a winner is, for the sender's preference (`first_winner`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum PathKind {
+    DirectTcp,
+    Quic,
+    Other,
+}
+
+trait Path {
+    fn kind(&self) -> PathKind;
+}
+
+impl Path for Won {
+    fn kind(&self) -> PathKind {
+        match &self.0 {
+            Conn::Quic(_) => PathKind::Quic,
+            // Descriptions are made here: `direct …`, `direct from …`, `relay …`.
+            Conn::Tcp(_) if self.1.starts_with("direct") => PathKind::DirectTcp,
+            _ => PathKind::Other,
+        }
+    }
+}
 /// Where candidates report: a connection that passed the handshake, or why not.
 type Sender = mpsc::Sender<std::result::Result<Won, Failed>>;
 
@@ -92,7 +115,8 @@ impl Plan<'_> {
         let mut side = [0u8; 8];
         rand::thread_rng().fill_bytes(&mut side);
         let line = relay_line(self.key, &hex::encode(side));
-        let has_direct = self.listener.is_some() || !self.direct.is_empty() || self.quic.is_some();
+        let has_direct_tcp = self.listener.is_some() || !self.direct.is_empty();
+        let has_direct = has_direct_tcp || self.quic.is_some();
         let mut dialed = 0;
         let timing = self.timing;
         for hint in self.direct {
@@ -127,7 +151,8 @@ impl Plan<'_> {
             tasks.spawn(quic_accept_loop(punch, c, tx.clone()));
         }
         drop(tx);
-        let race = first_winner(&mut rx, dialed, listening);
+        let tcp_too = self.role == Role::Sender && has_direct_tcp;
+        let race = first_winner(&mut rx, (dialed, listening), tcp_too);
         let outcome = tokio::time::timeout(timing.transit_overall, race).await;
         tasks.abort_all();
         let (mut stream, description) =
@@ -144,14 +169,29 @@ impl Plan<'_> {
     }
 }
 
-async fn first_winner(
-    rx: &mut mpsc::Receiver<std::result::Result<Won, Failed>>,
-    dialed: usize,
-    listening: bool,
-) -> Result<Won> {
+/// The longest a sender holds a QUIC winner for a direct TCP connection.
+const TCP_GRACE: Duration = Duration::from_millis(200);
+
+/// The first connection that passed the handshake. With `tcp_too` (a sender
+/// that also has direct TCP candidates) a QUIC winner is held for as long again
+/// as it took (at most [`TCP_GRACE`]): where both reach the peer, as on a LAN,
+/// kernel TCP moves bulk data with about half the CPU of QUIC in user space.
+/// Where only QUIC gets through (hole punching), the wait is all it costs.
+async fn first_winner<W: Path>(
+    rx: &mut mpsc::Receiver<std::result::Result<W, Failed>>,
+    (dialed, listening): (usize, bool),
+    tcp_too: bool,
+) -> Result<W> {
+    let started = tokio::time::Instant::now();
     let mut failures = Vec::new();
     while let Some(result) = rx.recv().await {
         match result {
+            Ok(won) if tcp_too && won.kind() == PathKind::Quic => {
+                let grace = started
+                    .elapsed()
+                    .clamp(Duration::from_millis(10), TCP_GRACE);
+                return Ok(direct_tcp_within(rx, grace).await.unwrap_or(won));
+            }
             Ok(won) => return Ok(won),
             Err(why) => failures.push(why),
         }
@@ -171,6 +211,21 @@ async fn first_winner(
         false => NetworkError::NoConnection(tried),
     }
     .into())
+}
+
+/// A direct TCP connection that passes the handshake within `grace`, if any.
+async fn direct_tcp_within<W: Path>(
+    rx: &mut mpsc::Receiver<std::result::Result<W, Failed>>,
+    grace: Duration,
+) -> Option<W> {
+    let deadline = tokio::time::Instant::now() + grace;
+    loop {
+        match tokio::time::timeout_at(deadline, rx.recv()).await {
+            Ok(Some(Ok(won))) if won.kind() == PathKind::DirectTcp => return Some(won),
+            Ok(Some(_)) => continue,
+            Ok(None) | Err(_) => return None,
+        }
+    }
 }
 
 #[derive(Clone)]

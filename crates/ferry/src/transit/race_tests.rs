@@ -75,3 +75,56 @@ async fn a_wrong_sender_handshake_is_refused() {
     let err = done.await.unwrap().expect_err("refused");
     assert_eq!(err.kind(), std::io::ErrorKind::InvalidData);
 }
+
+/// A stand-in winner for `first_winner`: its kind and a name.
+#[derive(Debug)]
+struct Fake(PathKind, &'static str);
+
+impl Path for Fake {
+    fn kind(&self) -> PathKind {
+        self.0
+    }
+}
+
+/// Reports each `(after, kind, name)` to the race at its time.
+fn arrivals(
+    list: Vec<(u64, PathKind, &'static str)>,
+) -> mpsc::Receiver<std::result::Result<Fake, Failed>> {
+    let (tx, rx) = mpsc::channel(8);
+    tokio::spawn(async move {
+        for (after, kind, name) in list {
+            tokio::time::sleep_until(tokio::time::Instant::now() + Duration::from_millis(after))
+                .await;
+            let _ = tx.send(Ok(Fake(kind, name))).await;
+        }
+        std::future::pending::<()>().await;
+    });
+    rx
+}
+
+async fn winner(list: Vec<(u64, PathKind, &'static str)>, tcp_too: bool) -> (&'static str, u64) {
+    let start = tokio::time::Instant::now();
+    let mut rx = arrivals(list);
+    let won = first_winner(&mut rx, (3, true), tcp_too).await.unwrap();
+    (won.1, start.elapsed().as_millis() as u64)
+}
+
+/// Where TCP and QUIC both reach the peer, the sender takes TCP even when QUIC
+/// was first by a little; a QUIC path alone is taken after the grace, and a
+/// relay never displaces it. A receiver (no `tcp_too`) takes what comes first.
+#[tokio::test(start_paused = true)]
+async fn a_sender_prefers_direct_tcp_that_comes_soon_after_quic() {
+    use PathKind::*;
+    let tcp_soon = vec![(30, Quic, "quic"), (20, DirectTcp, "tcp")];
+    assert_eq!(winner(tcp_soon.clone(), true).await, ("tcp", 50));
+    assert_eq!(winner(tcp_soon, false).await, ("quic", 30));
+    // TCP later than as long again as QUIC took: QUIC, after the wait.
+    let tcp_late = vec![(30, Quic, "quic"), (40, DirectTcp, "tcp")];
+    assert_eq!(winner(tcp_late, true).await, ("quic", 60));
+    // The wait is bounded, and a relay that comes meanwhile is not taken.
+    let slow_punch = vec![(3000, Quic, "quic"), (10, Other, "relay")];
+    assert_eq!(winner(slow_punch, true).await, ("quic", 3000 + 200));
+    // TCP first: taken at once.
+    let tcp_first = vec![(5, DirectTcp, "tcp"), (1, Quic, "quic")];
+    assert_eq!(winner(tcp_first, true).await, ("tcp", 5));
+}
