@@ -35,7 +35,9 @@ RELAY = f"tcp:{ADDR_A}:4001"
 ROWS = [("1G", 1e9, "10ms", "0"), ("100M", 100e6, "80ms", "0.5%"), ("20M", 20e6, "200ms", "1%")]
 # (label, sender, receiver, ferry protocol)
 CASES = [("ferry native", "ferry", "ferry", "native"), ("ferry v1", "ferry", "ferry", "v1-flag"),
-         ("python wormhole", "python", "python", None), ("wormhole-william", "william", "william", None)]
+         ("python wormhole", "python", "python", None), ("wormhole-william", "william", "william", None),
+         # The hole-punching path measured on its own (FERRY_QUIC=only: no direct TCP).
+         ("ferry native QUIC", "ferry", "ferry", "native-quic")]
 
 
 def sh(*argv, check=True):
@@ -152,9 +154,12 @@ def prepare(args, setup, case, source, nameplate):
     out_dir = os.path.join(args.work, f"out-{nameplate}")
     os.makedirs(out_dir)
     logs = os.path.join(args.work, f"case-{nameplate}")
+    env = []
+    if proto == "native-quic":
+        proto, env = "native", ["env", "FERRY_QUIC=only"]
     send = peers.PEERS[sender](setup, "send", code, source, False, RELAY, proto)
     recv = peers.PEERS[receiver](setup, "receive", code, out_dir, False, RELAY, proto)
-    send.argv, recv.argv = in_ns(NS_A, send.argv), in_ns(NS_B, recv.argv)
+    send.argv, recv.argv = in_ns(NS_A, env + send.argv), in_ns(NS_B, env + recv.argv)
     return code, out_dir, logs, send, recv
 
 
