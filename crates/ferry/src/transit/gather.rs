@@ -118,11 +118,12 @@ impl TransitConfig {
     /// This config with its first attempt's gathering already under way (inside
     /// a tokio runtime): listener, mapping and the QUIC socket, the latter in
     /// case the peer turns out to take QUIC. Nothing starts when this side only
-    /// uses the relay, or with QUIC only (its TCP listener depends on the peer).
+    /// uses the relay, or with QUIC only (its TCP listener depends on the peer):
+    /// both shape a QUIC-taking attempt without a TCP listener.
     pub fn warm_up(&self) -> TransitConfig {
         let mut warm = self.clone();
         let shape = shape_of(self, true);
-        if shape.tcp == Listen::Off || self.quic == Quic::Only {
+        if shape.tcp == Listen::Off {
             return warm;
         }
         let config = self.clone();

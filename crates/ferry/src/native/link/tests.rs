@@ -12,6 +12,18 @@ fn timing() -> Timing {
     Timing::default()
 }
 
+/// A group's bytes: four times the pipe, so its write blocks until the peer reads.
+static GROUP: [u8; 1 << 18] = [0; 1 << 18];
+
+/// `DATA` carrying [`GROUP`] as group `n` of file 0.
+fn group(n: u32) -> Frame<'static> {
+    Frame::Data {
+        file: 0,
+        group: n,
+        bytes: &GROUP,
+    }
+}
+
 /// Two links over an in-memory pipe; `alive` says which of them send keep-alives.
 fn pair(alive: [bool; 2]) -> (Link, Link) {
     let (a, b) = tokio::io::duplex(1 << 16);
@@ -69,12 +81,7 @@ async fn a_silent_peer_is_noticed_after_the_idle_timeout() {
 async fn a_write_the_peer_never_reads_is_noticed_too() {
     let (mut writer, _asleep) = pair([true, false]);
     let start = Instant::now();
-    let big = Frame::Data {
-        file: 0,
-        group: 0,
-        bytes: &[0u8; 1 << 18],
-    };
-    let e = writer.send(&big).await.expect_err("the pipe is full");
+    let e = writer.send(&group(0)).await.expect_err("the pipe is full");
     assert!(
         matches!(e, Error::Network(NetworkError::Silent(_))),
         "{e:?}"
@@ -120,14 +127,9 @@ async fn a_write_stuck_on_a_peer_that_keeps_talking_waits_for_it() {
         (stalled, groups)
     });
     let start = Instant::now();
-    let bytes = vec![0u8; 1 << 18];
-    for group in 0..4 {
-        let big = Frame::Data {
-            file: 0,
-            group,
-            bytes: &bytes,
-        };
-        writer.send(&big).await.expect("a peer that talks is alive");
+    for n in 0..4 {
+        let sent = writer.send(&group(n)).await;
+        sent.expect("a peer that talks is alive");
     }
     assert!(start.elapsed() >= stall, "the pipe holds less than a group");
     assert_eq!(writer.recv().await.expect("frame"), Frame::Ack(7));
@@ -148,16 +150,13 @@ async fn a_stuck_write_gives_up_an_idle_timeout_after_the_peers_last_word() {
             tokio::time::sleep(talks).await;
             talker.send(&Frame::Ack(seq)).await.expect("send");
         }
-        std::future::pending::<()>().await;
-        drop(talker);
+        std::future::pending::<()>().await; // silent, and never closes
     });
     let start = Instant::now();
-    let big = Frame::Data {
-        file: 0,
-        group: 0,
-        bytes: &[0u8; 1 << 18],
-    };
-    let e = writer.send(&big).await.expect_err("the pipe stays full");
+    let e = writer
+        .send(&group(0))
+        .await
+        .expect_err("the pipe stays full");
     assert!(
         matches!(e, Error::Network(NetworkError::Silent(_))),
         "{e:?}"

@@ -16,10 +16,13 @@ use tokio::net::UdpSocket;
 
 use super::*;
 
-const LOOPBACK: ([IpAddr; 1], IpAddr) = (
-    [IpAddr::V4(std::net::Ipv4Addr::LOCALHOST)],
-    IpAddr::V4(std::net::Ipv4Addr::LOCALHOST),
-);
+/// An endpoint on 127.0.0.1 offering only that address.
+async fn on_loopback(timing: &Timing) -> Prepared {
+    let lo = IpAddr::V4(std::net::Ipv4Addr::LOCALHOST);
+    Prepared::gather((lo, vec![lo]), &[], false, timing)
+        .await
+        .expect("a QUIC endpoint")
+}
 
 /// Relays datagrams between the first sender it hears (`a`) and `b`, each
 /// direction through its own pipe. Runs until aborted.
@@ -60,9 +63,7 @@ async fn lossy_relay(socket: Arc<UdpSocket>, b: SocketAddr, shape: Shape) {
 async fn a_lossy_long_link_carries_a_bulk_stream_to_its_end() {
     const SIZE: usize = 32 << 20;
     let timing = Timing::default();
-    let ours = Prepared::gather((LOOPBACK.1, LOOPBACK.0.to_vec()), &[], false, &timing);
-    let theirs = Prepared::gather((LOOPBACK.1, LOOPBACK.0.to_vec()), &[], false, &timing);
-    let (ours, theirs) = (ours.await.unwrap(), theirs.await.unwrap());
+    let (ours, theirs) = (on_loopback(&timing).await, on_loopback(&timing).await);
     let relay = Arc::new(UdpSocket::bind("127.0.0.1:0").await.unwrap());
     let shape = Shape::for_rtt(100_000_000, Duration::from_millis(80), 0.005);
     let target = theirs.offer().candidates[0];
