@@ -152,6 +152,9 @@ pub enum LocalError {
     // the whole chain, which would say the OS error twice.
     #[error("{context}: {cause}")]
     Io { context: String, cause: io::Error },
+    /// A file was written to while it was read to be sent (and hashed).
+    #[error("{} changed while it was being sent; send it again once it is finished", .0.display())]
+    Changed(PathBuf),
     /// A stored receive session (`ferry receive --resume`) cannot be read.
     #[error("the stored session {} is damaged ({why}); remove it", .path.display())]
     DamagedSession { path: PathBuf, why: String },
@@ -218,6 +221,9 @@ impl Error {
             Error::Local(LocalError::NoSpace { .. }) => "not enough free disk space",
             Error::Local(LocalError::UnsafeName(_)) => "unsafe file name",
             Error::Local(LocalError::Io { .. }) => "local I/O error",
+            Error::Local(LocalError::Changed(_)) => {
+                "a file changed while it was being sent; send it again once it is finished"
+            }
             Error::WrongCode => "wrong code",
             Error::Cancelled => TRANSFER_CANCELLED,
             Error::Peer(PeerError::Protocol(_) | PeerError::Integrity(_)) => {

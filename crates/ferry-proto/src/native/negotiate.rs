@@ -36,6 +36,10 @@ pub const RECONNECT: &str = "reconnect";
 /// See [`KEEPALIVE`]: the native hints carry QUIC candidates (`hints::QUIC_V1`)
 /// and the transit race tries them (UDP hole punching).
 pub const QUIC: &str = "quic";
+/// See [`KEEPALIVE`]: the receiver names the files it holds nothing of (`FRESH`),
+/// and those are sent at once, each file's root after its data (`STREAM`, `ROOT`),
+/// hashed from the very reads that send them.
+pub const LATE_ROOTS: &str = "late-roots";
 
 /// The optional abilities both sides listed.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -46,6 +50,8 @@ pub struct Features {
     pub reconnect: bool,
     /// QUIC candidates are exchanged and raced beside TCP.
     pub quic: bool,
+    /// Fresh files stream before their hashes are known (`LATE_ROOTS`).
+    pub late_roots: bool,
 }
 
 impl Features {
@@ -56,6 +62,7 @@ impl Features {
             keepalive: both(KEEPALIVE),
             reconnect: both(RECONNECT),
             quic: both(QUIC),
+            late_roots: both(LATE_ROOTS),
         }
     }
 }
@@ -84,7 +91,7 @@ pub fn app_versions(prefer: Aead) -> Value {
         Aead::Aes256Gcm => vec![Aead::Aes256Gcm.name(), Aead::ChaCha20Poly1305.name()],
         Aead::ChaCha20Poly1305 => vec![Aead::ChaCha20Poly1305.name(), Aead::Aes256Gcm.name()],
     };
-    json!({"ferry": {"transfer": [NATIVE_V2], "aead": ciphers, "features": [KEEPALIVE, RECONNECT, QUIC]}})
+    json!({"ferry": {"transfer": [NATIVE_V2], "aead": ciphers, "features": [KEEPALIVE, RECONNECT, QUIC, LATE_ROOTS]}})
 }
 
 /// `app_versions` with our capability removed (for `--v1`); other keys are kept.
@@ -272,6 +279,7 @@ mod tests {
             keepalive: true,
             reconnect: true,
             quic: true,
+            late_roots: true,
         };
         assert_eq!(Features::shared(&ours, &ours), all);
         // A native-v2 peer of the previous release lists no features.
@@ -283,8 +291,7 @@ mod tests {
             Features::shared(&ours, &some),
             Features {
                 keepalive: true,
-                reconnect: false,
-                quic: false,
+                ..Features::default()
             }
         );
         let odd = json!({"ferry": {"features": "keepalive reconnect"}});

@@ -1,5 +1,6 @@
 //! The receiver's side of a batch, without I/O: collecting and checking the `TREE`
-//! frames, and checking that `DATA` frames bring exactly the wanted groups, in order.
+//! frames, and checking that `DATA` frames bring exactly the wanted groups, in
+//! order; or, for a `STREAM` batch, every group of each file and then its `ROOT`.
 
 use std::collections::VecDeque;
 use std::ops::Range;
@@ -164,6 +165,121 @@ impl Incoming {
             None => Ok(()),
             Some((f, g)) => Err(ProtocolError::new(format!(
                 "BATCH_END before file {f} group {g}"
+            ))),
+        }
+    }
+}
+
+/// A `STREAM` batch's data phase: every group of each file, in order, then
+/// the file's `ROOT`. Only files the receiver named fresh may stream.
+#[derive(Debug)]
+pub struct Whole {
+    files: Range<u32>,
+    layouts: Vec<Layout>,
+    /// The file arriving now, and its next group.
+    file: u32,
+    group: u64,
+}
+
+/// Where a streamed group goes: byte offset and length in its file, and
+/// whether it is the file's last.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Span {
+    pub offset: u64,
+    pub len: u64,
+    pub last_of_file: bool,
+}
+
+impl Whole {
+    /// Starts a batch announced as `STREAM {first, count}`; `next` is the first
+    /// file not yet covered by an earlier batch.
+    pub fn start(
+        manifest: &Manifest,
+        next: u32,
+        (first, count): (u32, u32),
+        fresh: &GroupSet,
+    ) -> Result<Self, ProtocolError> {
+        let end = first
+            .checked_add(count)
+            .filter(|&e| e <= manifest.file_count());
+        let end = match end {
+            Some(end) if first == next && count > 0 => end,
+            _ => {
+                let why = format!("STREAM {first}+{count} out of sequence");
+                return Err(ProtocolError::new(why));
+            }
+        };
+        if let Some(n) = (first..end).find(|&n| !fresh.contains(n)) {
+            let why = format!("STREAM of file {n}, which the receiver did not name fresh");
+            return Err(ProtocolError::new(why));
+        }
+        Ok(Whole {
+            files: first..end,
+            layouts: (first..end).map(|n| layout(manifest, n)).collect(),
+            file: first,
+            group: 0,
+        })
+    }
+
+    /// The file numbers of this batch.
+    pub fn files(&self) -> Range<u32> {
+        self.files.clone()
+    }
+
+    /// The layout of each file of the batch, in order.
+    pub fn layouts(&self) -> &[Layout] {
+        &self.layouts
+    }
+
+    fn current(&self) -> Option<&Layout> {
+        self.layouts.get((self.file - self.files.start) as usize)
+    }
+
+    /// A `DATA` frame: it must carry the current file's next group, whole.
+    pub fn on_data(&mut self, file: u32, group: u32, len: usize) -> Result<Span, ProtocolError> {
+        let expected = (self.file, self.group);
+        let layout = match self.current() {
+            Some(l) if (file, u64::from(group)) == expected && expected.1 < l.groups() => *l,
+            _ => {
+                let why = format!("DATA for file {file} group {group} in a stream, not expected");
+                return Err(ProtocolError::new(why));
+            }
+        };
+        let (offset, want) = layout.group_span(self.group);
+        if len as u64 != want {
+            let why = format!("DATA for file {file} group {group} has {len} bytes, not {want}");
+            return Err(ProtocolError::new(why));
+        }
+        self.group += 1;
+        let last_of_file = self.group == layout.groups();
+        Ok(Span {
+            offset,
+            len: want,
+            last_of_file,
+        })
+    }
+
+    /// A `ROOT` frame: it must name the current file, whose groups all came.
+    pub fn on_root(&mut self, file: u32) -> Result<(), ProtocolError> {
+        match self.current() {
+            Some(l) if file == self.file && self.group == l.groups() => {
+                self.file += 1;
+                self.group = 0;
+                Ok(())
+            }
+            _ => Err(ProtocolError::new(format!(
+                "ROOT of file {file} before its data, or out of order"
+            ))),
+        }
+    }
+
+    /// At `BATCH_END`: every file's root must have come.
+    pub fn finish(&self) -> Result<(), ProtocolError> {
+        match self.file == self.files.end {
+            true => Ok(()),
+            false => Err(ProtocolError::new(format!(
+                "BATCH_END before the ROOT of file {}",
+                self.file
             ))),
         }
     }

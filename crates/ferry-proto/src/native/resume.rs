@@ -4,11 +4,18 @@
 //! Layout: `"FRYRES01"`, root (32), size (u64 BE), group log (u8), group count
 //! (u32 BE), bitmap (⌈count/8⌉ bytes, group g is bit g%8 of byte g/8), then the
 //! BLAKE3 of everything before it, so a torn or foreign file is recognised and ignored.
+//!
+//! A file that streamed before its root was known (`late-roots`) is saved with
+//! a root of zeros, "unknown": such a state fits any tree of its size, and every
+//! group it lists is verified against that tree before it is trusted. (An
+//! older ferry sees a root that matches nothing and starts the file over.)
 
 use super::ranges::GroupSet;
 use super::tree::{Hash32, Layout, Tree};
 
 const MAGIC: &[u8; 8] = b"FRYRES01";
+/// The root of a state whose file's root is not known yet.
+const UNKNOWN_ROOT: Hash32 = [0; 32];
 
 /// What a receiver has of one file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -29,9 +36,27 @@ impl ResumeState {
         }
     }
 
-    /// Whether this state belongs to the file `tree` describes (same content, same size).
+    /// Nothing verified yet of a file of this layout whose root is not known
+    /// (it streams before its root, `late-roots`).
+    pub fn unrooted(layout: Layout) -> Self {
+        ResumeState {
+            root: UNKNOWN_ROOT,
+            layout,
+            verified: GroupSet::empty(layout.groups() as u32),
+        }
+    }
+
+    /// Whether the state names its file's root; an unrooted one's groups must
+    /// be verified against a tree before they count.
+    pub fn is_rooted(&self) -> bool {
+        self.root != UNKNOWN_ROOT
+    }
+
+    /// Whether this state may belong to the file `tree` describes: same size
+    /// and the same root, or a root not known.
     pub fn matches(&self, tree: &Tree) -> bool {
-        self.root == *tree.root() && self.layout == *tree.layout()
+        let root = self.root == *tree.root() || !self.is_rooted();
+        root && self.layout == *tree.layout()
     }
 
     pub fn verified(&self) -> &GroupSet {
@@ -118,6 +143,18 @@ mod tests {
         assert_eq!(back, s);
         assert!(back.matches(&t));
         assert!(!back.matches(&tree(3 * 256 * 1024 + 6)));
+    }
+
+    #[test]
+    fn an_unrooted_state_fits_any_tree_of_its_size() {
+        let t = tree(3 * 256 * 1024 + 5);
+        let mut s = ResumeState::unrooted(*t.layout());
+        s.set(1, true);
+        let back = ResumeState::decode(&s.encode()).unwrap();
+        assert!(!back.is_rooted());
+        assert!(back.matches(&t));
+        assert!(!back.matches(&tree(3 * 256 * 1024 + 6)));
+        assert!(ResumeState::new(&t).is_rooted());
     }
 
     #[test]

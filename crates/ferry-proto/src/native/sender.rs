@@ -49,6 +49,42 @@ pub(crate) fn batches_within(
     out
 }
 
+/// One batch of the conversation: its files, and whether they go whole, each
+/// file's root after its data (`STREAM`, the `late-roots` feature), or trees
+/// first (`BATCH`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Batch {
+    pub files: Range<u32>,
+    pub streamed: bool,
+}
+
+/// Cuts `batches` where the receiver's `fresh` set (files it holds nothing
+/// of) starts or stops, so that each batch either streams or sends trees.
+pub fn split_fresh(batches: Vec<Range<u32>>, fresh: &GroupSet) -> Vec<Batch> {
+    let mut out: Vec<Batch> = Vec::new();
+    for range in batches {
+        let mut start = range.start;
+        for n in range.clone() {
+            let streamed = fresh.contains(start);
+            if fresh.contains(n) != streamed {
+                out.push(Batch {
+                    files: start..n,
+                    streamed,
+                });
+                start = n;
+            }
+        }
+        if start < range.end {
+            let streamed = fresh.contains(start);
+            out.push(Batch {
+                files: start..range.end,
+                streamed,
+            });
+        }
+    }
+    out
+}
+
 /// The `TREE` frames of file `file`: the CV list cut into frames, at least one frame.
 pub fn tree_frames(file: u32, tree: &Tree) -> Vec<Frame<'static>> {
     let total = tree.cvs().len() as u32;
@@ -190,6 +226,32 @@ mod tests {
         assert_eq!(
             batches(&manifest(&[big * 2, 1, big - 1, 5])),
             vec![0..1, 1..3, 3..4]
+        );
+    }
+
+    #[test]
+    fn fresh_files_stream_in_batches_of_their_own() {
+        let fresh = GroupSet::from_ranges(7, &[(1, 3), (5, 7)]).unwrap();
+        let cut = split_fresh(vec![0..4, 4..7], &fresh);
+        let got: Vec<(Range<u32>, bool)> = cut.into_iter().map(|b| (b.files, b.streamed)).collect();
+        assert_eq!(
+            got,
+            vec![
+                (0..1, false),
+                (1..3, true),
+                (3..4, false),
+                (4..5, false),
+                (5..7, true)
+            ]
+        );
+        let one: Vec<Range<u32>> = std::iter::once(0..2).collect();
+        let none = split_fresh(one, &GroupSet::empty(2));
+        assert_eq!(
+            none,
+            vec![Batch {
+                files: 0..2,
+                streamed: false
+            }]
         );
     }
 

@@ -16,9 +16,12 @@ mod tag {
     pub(super) const MANIFEST_END: u8 = 0x02;
     pub(super) const ACCEPT: u8 = 0x03;
     pub(super) const REJECT: u8 = 0x04;
+    pub(super) const FRESH: u8 = 0x05;
     pub(super) const BATCH: u8 = 0x10;
     pub(super) const TREE: u8 = 0x11;
     pub(super) const WANTS: u8 = 0x12;
+    pub(super) const STREAM: u8 = 0x13;
+    pub(super) const ROOT: u8 = 0x14;
     pub(super) const DATA: u8 = 0x20;
     pub(super) const CHECKPOINT: u8 = 0x21;
     pub(super) const ACK: u8 = 0x22;
@@ -90,6 +93,9 @@ pub enum Frame<'a> {
     ManifestEnd(Totals),
     Accept,
     Reject(String),
+    /// The files the receiver holds nothing of, as ranges of file numbers
+    /// (`late-roots` only).
+    Fresh(Vec<GroupRange>),
     Batch {
         first: u32,
         count: u32,
@@ -102,6 +108,16 @@ pub enum Frame<'a> {
         cvs: Vec<Hash32>,
     },
     Wants(Vec<Want>),
+    /// A batch of fresh files sent whole, no trees first (`late-roots` only).
+    Stream {
+        first: u32,
+        count: u32,
+    },
+    /// A streamed file's root hash, after its data.
+    Root {
+        file: u32,
+        root: Hash32,
+    },
     Data {
         file: u32,
         group: u32,
@@ -147,6 +163,9 @@ impl Frame<'_> {
             Frame::Batch { .. } => "BATCH",
             Frame::Tree { .. } => "TREE",
             Frame::Wants(_) => "WANTS",
+            Frame::Fresh(_) => "FRESH",
+            Frame::Stream { .. } => "STREAM",
+            Frame::Root { .. } => "ROOT",
             Frame::Data { .. } => "DATA",
             Frame::Checkpoint(_) => "CHECKPOINT",
             Frame::Ack(_) => "ACK",
@@ -188,6 +207,20 @@ impl Frame<'_> {
                 cvs.iter().for_each(|cv| w.extend_from_slice(cv));
             }
             Frame::Wants(wants) => encode_wants(wants, &mut w),
+            Frame::Fresh(ranges) => {
+                w.push(tag::FRESH);
+                encode_ranges(ranges, &mut w);
+            }
+            Frame::Stream { first, count } => {
+                w.push(tag::STREAM);
+                w.extend_from_slice(&first.to_be_bytes());
+                w.extend_from_slice(&count.to_be_bytes());
+            }
+            Frame::Root { file, root } => {
+                w.push(tag::ROOT);
+                w.extend_from_slice(&file.to_be_bytes());
+                w.extend_from_slice(root);
+            }
             Frame::Data { file, group, bytes } => {
                 w.extend_from_slice(&data_header(*file, *group));
                 w.extend_from_slice(bytes);
@@ -261,11 +294,16 @@ fn encode_wants(wants: &[Want], w: &mut Vec<u8>) {
     w.extend_from_slice(&(wants.len() as u32).to_be_bytes());
     for want in wants {
         w.extend_from_slice(&want.file.to_be_bytes());
-        w.extend_from_slice(&(want.ranges.len() as u32).to_be_bytes());
-        for (start, end) in &want.ranges {
-            w.extend_from_slice(&start.to_be_bytes());
-            w.extend_from_slice(&end.to_be_bytes());
-        }
+        encode_ranges(&want.ranges, w);
+    }
+}
+
+/// `u32 n`, then `n × (u32 start, u32 end)`.
+fn encode_ranges(ranges: &[GroupRange], w: &mut Vec<u8>) {
+    w.extend_from_slice(&(ranges.len() as u32).to_be_bytes());
+    for (start, end) in ranges {
+        w.extend_from_slice(&start.to_be_bytes());
+        w.extend_from_slice(&end.to_be_bytes());
     }
 }
 
@@ -283,6 +321,15 @@ pub fn decode(bytes: &[u8]) -> Result<Frame<'_>, WireError> {
         },
         tag::TREE => decode_tree(&mut r)?,
         tag::WANTS => Frame::Wants(decode_wants(&mut r)?),
+        tag::FRESH => Frame::Fresh(decode_ranges(&mut r)?),
+        tag::STREAM => Frame::Stream {
+            first: r.u32()?,
+            count: r.u32()?,
+        },
+        tag::ROOT => Frame::Root {
+            file: r.u32()?,
+            root: r.hash()?,
+        },
         tag::DATA => {
             let (file, group) = (r.u32()?, r.u32()?);
             Frame::Data {
@@ -375,14 +422,20 @@ fn decode_wants(r: &mut Reader<'_>) -> Result<Vec<Want>, WireError> {
     let mut wants = Vec::with_capacity(count.min(r.0.len() / 8));
     for _ in 0..count {
         let file = r.u32()?;
-        let n = r.u32()? as usize;
-        let mut ranges = Vec::with_capacity(n.min(r.0.len() / 8));
-        for _ in 0..n {
-            ranges.push((r.u32()?, r.u32()?));
-        }
+        let ranges = decode_ranges(r)?;
         wants.push(Want { file, ranges });
     }
     Ok(wants)
+}
+
+fn decode_ranges(r: &mut Reader<'_>) -> Result<Vec<GroupRange>, WireError> {
+    let n = r.u32()? as usize;
+    // Each range takes 8 bytes: a larger count is a lie, not an allocation.
+    let mut ranges = Vec::with_capacity(n.min(r.0.len() / 8));
+    for _ in 0..n {
+        ranges.push((r.u32()?, r.u32()?));
+    }
+    Ok(ranges)
 }
 
 /// A cursor over a frame's bytes.

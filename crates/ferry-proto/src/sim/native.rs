@@ -2,7 +2,9 @@
 //! the sender reads groups from in-memory files into record buffers laid out
 //! for sealing in place; the receiver plans against an in-memory disk with
 //! resume states, verifies each group before writing it, and moves a file to
-//! its final name only once every group of it is verified.
+//! its final name only once every group of it is verified. With `late-roots`
+//! the receiver names its fresh files, which stream with their roots after
+//! their data: hashed as they come, put in place only if the roots agree.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -73,9 +75,17 @@ pub(super) struct SimSender<'a> {
 }
 
 impl<'a> SimSender<'a> {
-    pub(super) fn new(source: &'a Source, aead: Aead, limits: (u32, u64, u64)) -> Self {
+    pub(super) fn new(
+        source: &'a Source,
+        (aead, late_roots): (Aead, bool),
+        limits: (u32, u64, u64),
+    ) -> Self {
         let (files, bytes, window) = limits;
         let machine = NativeSender::with_limits(source.manifest.clone(), files, bytes, window);
+        let machine = match late_roots {
+            true => machine.with_late_roots(),
+            false => machine,
+        };
         SimSender {
             machine,
             source,
@@ -119,6 +129,11 @@ impl<'a> SimSender<'a> {
                 let record = self.read_group(data);
                 self.data_bytes += data.len;
                 self.link.send_in_place(record, io);
+            }
+            Transmit::Root(file) => {
+                // The file's true hash: a lying disk corrupts only what it sends.
+                let root = *tree_of(&self.source.files[file as usize]).root();
+                self.link.send(&Frame::Root { file, root }.encode(), io);
             }
         }
     }
@@ -193,20 +208,29 @@ pub(super) struct SimReceiver<'d> {
     link: Link,
     /// The trees of the batch being received.
     trees: BTreeMap<u32, Tree>,
+    /// The files of a streamed batch, hashed as their groups come.
+    streaming: BTreeMap<u32, TreeBuilder>,
+    /// Whether to name fresh files (`late-roots`).
+    late_roots: bool,
     pub(super) outcome: Outcome,
     /// Bytes of group data written.
     pub(super) data_bytes: u64,
+    /// Files that came in `STREAM` batches.
+    pub(super) streamed: u64,
 }
 
 impl<'d> SimReceiver<'d> {
-    pub(super) fn new(disk: &'d mut Disk, aead: Aead) -> Self {
+    pub(super) fn new(disk: &'d mut Disk, (aead, late_roots): (Aead, bool)) -> Self {
         SimReceiver {
             machine: NativeReceiver::new(),
             disk,
             link: Link::native(aead, Role::Receiver),
             trees: BTreeMap::new(),
+            streaming: BTreeMap::new(),
+            late_roots,
             outcome: None,
             data_bytes: 0,
+            streamed: 0,
         }
     }
 
@@ -242,8 +266,10 @@ impl<'d> SimReceiver<'d> {
         while let Some(event) = self.machine.poll_event() {
             moved = true;
             match event {
-                RecvEvent::Offer => self.machine.accept().map_err(Failure::Machine)?,
+                RecvEvent::Offer => self.accept()?,
                 RecvEvent::Plan { first, trees } => self.plan(first, trees)?,
+                RecvEvent::Stream { first, layouts } => self.stream(first, layouts),
+                RecvEvent::Root { file, root } => self.root(file, root)?,
                 RecvEvent::Write {
                     file, group, len, ..
                 } => {
@@ -269,6 +295,46 @@ impl<'d> SimReceiver<'d> {
             .path
             .as_str()
             .to_owned()
+    }
+
+    /// Accepts, naming with `late-roots` the files the disk holds nothing of.
+    fn accept(&mut self) -> Result<(), Failure> {
+        if !self.late_roots {
+            return self.machine.accept().map_err(Failure::Machine);
+        }
+        let count = self.machine.manifest().map_or(0, |m| m.file_count());
+        let mut fresh = GroupSet::empty(count);
+        for n in 0..count {
+            let path = self.path(n);
+            if !self.disk.finals.contains_key(&path) && !self.disk.partials.contains_key(&path) {
+                fresh.insert(n);
+            }
+        }
+        self.machine.accept_fresh(fresh).map_err(Failure::Machine)
+    }
+
+    /// A streamed batch: each file starts empty, its root unknown.
+    fn stream(&mut self, first: u32, layouts: Vec<Layout>) {
+        self.trees.clear();
+        for (n, layout) in (first..).zip(layouts) {
+            let empty = vec![0u8; layout.size() as usize];
+            let partial = (empty, ResumeState::unrooted(layout));
+            self.disk.partials.insert(self.path(n), partial);
+            self.streaming.insert(n, TreeBuilder::new(layout));
+            self.streamed += 1;
+        }
+    }
+
+    /// A streamed file's root: the groups that came must hash to it.
+    fn root(&mut self, n: u32, root: [u8; 32]) -> Result<(), Failure> {
+        let builder = self.streaming.remove(&n).expect("a streamed file");
+        let ours = builder.finish().expect("every group came");
+        match *ours.root() == root {
+            true => Ok(()),
+            false => Err(Failure::Integrity(format!(
+                "file {n}: not the sender's root"
+            ))),
+        }
     }
 
     /// Per file: nothing if the final file is there with this content; else
@@ -307,7 +373,10 @@ impl<'d> SimReceiver<'d> {
         if !state.matches(tree) {
             (*data, *state) = fresh();
         }
-        for g in state.verified().iter().collect::<Vec<_>>() {
+        // Every claim verified again, against this tree (an unrooted state's
+        // claims were never checked against one).
+        let claimed = std::mem::replace(state, ResumeState::new(tree));
+        for g in claimed.verified().iter() {
             let (start, len) = tree.layout().group_span(g.into());
             let bytes = &data[start as usize..(start + len) as usize];
             state.set(g, tree.verify_group(g.into(), bytes).is_ok());
@@ -315,15 +384,24 @@ impl<'d> SimReceiver<'d> {
         state.verified().complement()
     }
 
-    /// Verifies a group against its tree before a byte of it is written.
+    /// Verifies a group against its tree before a byte of it is written; a
+    /// streamed group is hashed, and written to the partial file only.
     fn write(&mut self, n: u32, g: u32, payload: &[u8]) -> Result<(), Failure> {
-        let tree = self
-            .trees
-            .get(&n)
-            .expect("a tree for every file of the batch");
-        tree.verify_group(g.into(), payload)
-            .map_err(|e| Failure::Integrity(format!("file {n} group {g}: {e}")))?;
-        let (start, _) = tree.layout().group_span(g.into());
+        let start = match (self.trees.get(&n), self.streaming.get_mut(&n)) {
+            (Some(tree), _) => {
+                tree.verify_group(g.into(), payload)
+                    .map_err(|e| Failure::Integrity(format!("file {n} group {g}: {e}")))?;
+                tree.layout().group_span(g.into()).0
+            }
+            (None, Some(builder)) => {
+                let (start, _) = builder.next_span().expect("a group of the file");
+                builder
+                    .add_group(payload)
+                    .expect("the machine checked its size");
+                start
+            }
+            (None, None) => panic!("data of a file outside the batch"),
+        };
         let path = self.path(n);
         let (data, state) = self.disk.partials.get_mut(&path).expect("planned file");
         data[start as usize..start as usize + payload.len()].copy_from_slice(payload);
@@ -388,6 +466,8 @@ pub(super) struct Run {
     pub(super) receiver: Result<(), Failure>,
     /// Group bytes the sender sent.
     pub(super) sent: u64,
+    /// Files that streamed before their roots.
+    pub(super) streamed: u64,
     pub(super) injected: Injected,
 }
 
@@ -406,13 +486,15 @@ pub(super) fn run(
     // Faults hit the sender's records; the receiver's direction only drops
     // together with it.
     let (mut s2r, mut r2s) = (Pipe::new(faults), Pipe::new(Faults::default()));
-    let mut sender = SimSender::new(source, aead, limits);
-    let mut receiver = SimReceiver::new(disk, aead);
+    let late_roots = rand::Rng::gen_bool(rng, 0.5);
+    let mut sender = SimSender::new(source, (aead, late_roots), limits);
+    let mut receiver = SimReceiver::new(disk, (aead, late_roots));
     let (sent, received) = drive(&mut sender, &mut receiver, (&mut s2r, &mut r2s), rng);
     Run {
         sender: sent,
         receiver: received,
         sent: sender.data_bytes,
+        streamed: receiver.streamed,
         injected: s2r.injected,
     }
 }

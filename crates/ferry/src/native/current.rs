@@ -3,7 +3,7 @@
 //! goes), and each file's BLAKE3 root (`Ui::hashed`).
 
 use ferry_proto::native::manifest::Manifest;
-use ferry_proto::native::tree::Tree;
+use ferry_proto::native::tree::{Hash32, Tree};
 
 use crate::ui::{Digest, Ui};
 
@@ -13,6 +13,13 @@ pub(crate) fn hashed(manifest: &Manifest, first: u32, trees: &[Tree], ui: &mut d
         if let Some(entry) = manifest.file(n) {
             ui.hashed(entry.path.as_str(), &Digest::Blake3(*tree.root()));
         }
+    }
+}
+
+/// The BLAKE3 root of file `n`, streamed before it (`late-roots`).
+pub(crate) fn rooted(manifest: &Manifest, n: u32, root: Hash32, ui: &mut dyn Ui) {
+    if let Some(entry) = manifest.file(n) {
+        ui.hashed(entry.path.as_str(), &Digest::Blake3(root));
     }
 }
 

@@ -338,7 +338,9 @@ fn code_for(e: &Error) -> ErrorCode {
     match e {
         Error::Peer(PeerError::Integrity(_)) => ErrorCode::Integrity,
         Error::Peer(PeerError::Protocol(_)) => ErrorCode::Protocol,
-        Error::Local(LocalError::Io { .. } | LocalError::NoSpace { .. }) => ErrorCode::Local,
+        Error::Local(
+            LocalError::Io { .. } | LocalError::NoSpace { .. } | LocalError::Changed(_),
+        ) => ErrorCode::Local,
         _ => ErrorCode::Refused,
     }
 }

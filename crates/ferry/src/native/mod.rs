@@ -88,6 +88,7 @@ impl Agreed {
                 keepalive: session.keepalive,
                 reconnect: true,
                 quic: session.quic,
+                late_roots: session.late_roots,
             },
         })
     }

@@ -55,6 +55,9 @@ pub struct StoredSession {
     /// Both sides race QUIC beside TCP (absent in entries from before QUIC).
     #[serde(default)]
     pub(crate) quic: bool,
+    /// Fresh files stream before their roots (absent in entries from before).
+    #[serde(default)]
+    pub(crate) late_roots: bool,
     /// The transit connection in use when last saved (1: the first).
     pub(crate) attempt: u32,
     /// The receive directory, canonical.
@@ -105,6 +108,7 @@ impl StoredSession {
             aead: aead.name().to_owned(),
             keepalive: features.keepalive,
             quic: features.quic,
+            late_roots: features.late_roots,
             attempt: 1,
             output_dir: output_dir.to_owned(),
             code_hash: code_hash(code),

@@ -2,6 +2,8 @@
 //! then batch by batch `BATCH`/`TREE`s, the driver's plan (`WANTS`), `DATA` in
 //! exactly the wanted order with an `ACK` per `CHECKPOINT`, and `BATCH_END`;
 //! after the last batch the driver finishes the files and `DONE` goes out.
+//! With `late-roots` the driver's `ACCEPT` names the fresh files (`FRESH`), and
+//! a `STREAM` batch of them brings every group of each file, then its `ROOT`.
 
 use std::collections::VecDeque;
 use std::ops::Range;
@@ -10,8 +12,8 @@ use crate::transfer::v1::TRANSFER_REJECTED;
 
 use super::super::manifest::{Manifest, ManifestBuilder};
 use super::super::ranges::GroupSet;
-use super::super::receiver::{wants, BatchTrees, Incoming};
-use super::super::tree::{Layout, Tree};
+use super::super::receiver::{wants, BatchTrees, Incoming, Whole};
+use super::super::tree::{Hash32, Layout, Tree};
 use super::super::wire::{ErrorCode, Frame};
 use super::super::ProtocolError;
 use super::{unexpected, NativeError};
@@ -38,6 +40,13 @@ pub enum RecvEvent {
         len: u64,
         last_of_file: bool,
     },
+    /// A `STREAM` batch of fresh files starts: every group of each, in order
+    /// (as `Write`s), then each file's `Root`. The driver hashes the groups as
+    /// they come, writes them to the partial file, and moves a file into
+    /// place only once its hashes merge to the `Root`.
+    Stream { first: u32, layouts: Vec<Layout> },
+    /// A streamed file's root hash, after its last group.
+    Root { file: u32, root: Hash32 },
     /// `BATCH_END`, every wanted group came: the files of the batch are complete.
     BatchEnd(Range<u32>),
     /// The last batch ended: move the files into place, set the directories'
@@ -54,6 +63,7 @@ enum State {
     /// Waiting for the driver's plan of the batch with these layouts.
     Planning(Range<u32>, Vec<Layout>),
     Data(Range<u32>, Vec<Layout>, Incoming),
+    Whole(Whole),
     Finishing,
     Done,
     Failed,
@@ -68,6 +78,8 @@ pub struct NativeReceiver {
     state: State,
     out: VecDeque<Frame<'static>>,
     events: VecDeque<RecvEvent>,
+    /// The files named in `FRESH`, which may come as `STREAM`.
+    fresh: Option<GroupSet>,
 }
 
 impl Default for NativeReceiver {
@@ -84,6 +96,7 @@ impl NativeReceiver {
             state: State::Manifest(ManifestBuilder::new()),
             out: VecDeque::new(),
             events: VecDeque::new(),
+            fresh: None,
         }
     }
 
@@ -158,12 +171,42 @@ impl NativeReceiver {
                 self.events.push_back(write);
                 Ok(())
             }
-            (State::Data(..), Frame::Checkpoint(seq)) => {
+            (State::Data(..) | State::Whole(_), Frame::Checkpoint(seq)) => {
                 self.out.push_back(Frame::Ack(seq));
                 Ok(())
             }
             (State::Data(_, _, incoming), Frame::BatchEnd) => {
                 incoming.finish()?;
+                self.on_batch_end();
+                Ok(())
+            }
+            (State::AwaitBatch, Frame::Stream { first, count }) if self.fresh.is_some() => {
+                let manifest = self.manifest.as_ref().ok_or(NO_MANIFEST)?;
+                let fresh = self.fresh.as_ref().ok_or(NO_MANIFEST)?;
+                let whole = Whole::start(manifest, self.next, (first, count), fresh)?;
+                let layouts = whole.layouts().to_vec();
+                self.events.push_back(RecvEvent::Stream { first, layouts });
+                self.state = State::Whole(whole);
+                Ok(())
+            }
+            (State::Whole(whole), Frame::Data { file, group, bytes }) => {
+                let span = whole.on_data(file, group, bytes.len())?;
+                self.events.push_back(RecvEvent::Write {
+                    file,
+                    group,
+                    offset: span.offset,
+                    len: span.len,
+                    last_of_file: span.last_of_file,
+                });
+                Ok(())
+            }
+            (State::Whole(whole), Frame::Root { file, root }) => {
+                whole.on_root(file)?;
+                self.events.push_back(RecvEvent::Root { file, root });
+                Ok(())
+            }
+            (State::Whole(whole), Frame::BatchEnd) => {
+                whole.finish()?;
                 self.on_batch_end();
                 Ok(())
             }
@@ -178,7 +221,7 @@ impl NativeReceiver {
             State::AwaitBatch => "waiting for BATCH",
             State::Trees(_) => "reading TREE frames",
             State::Planning(..) => "planning a batch",
-            State::Data(..) => "receiving data",
+            State::Data(..) | State::Whole(_) => "receiving data",
             State::Finishing | State::Done | State::Failed => "finishing",
         }
     }
@@ -210,8 +253,10 @@ impl NativeReceiver {
     }
 
     fn on_batch_end(&mut self) {
-        let State::Data(files, ..) = std::mem::replace(&mut self.state, State::Failed) else {
-            return;
+        let files = match std::mem::replace(&mut self.state, State::Failed) {
+            State::Data(files, ..) => files,
+            State::Whole(whole) => whole.files(),
+            _ => return,
         };
         self.next = files.end;
         self.events.push_back(RecvEvent::BatchEnd(files));
@@ -235,6 +280,22 @@ impl NativeReceiver {
         self.expect_deciding()?;
         self.out.push_back(Frame::Accept);
         self.after_batches();
+        Ok(())
+    }
+
+    /// The driver accepts the offer and names the files it holds nothing of
+    /// (`late-roots`): `ACCEPT` and `FRESH` go out, and batches of those files
+    /// may then come as `STREAM`.
+    pub fn accept_fresh(&mut self, fresh: GroupSet) -> Result<(), NativeError> {
+        let files = self.manifest.as_ref().map_or(0, Manifest::file_count);
+        if fresh.len() != files {
+            return Err(NativeError::Usage(
+                "the fresh set does not fit the manifest",
+            ));
+        }
+        self.accept()?;
+        self.out.push_back(Frame::Fresh(fresh.ranges()));
+        self.fresh = Some(fresh);
         Ok(())
     }
 

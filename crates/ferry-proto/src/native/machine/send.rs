@@ -1,6 +1,8 @@
 //! [`NativeSender`]: manifest, `ACCEPT`, then batch by batch `BATCH`/`TREE`s,
 //! the receiver's `WANTS`, the wanted groups with the checkpoint window, and
-//! `BATCH_END`; finally the receiver's `DONE` with matching totals.
+//! `BATCH_END`; finally the receiver's `DONE` with matching totals. With
+//! `late-roots`, the receiver's `FRESH` follows its `ACCEPT`, and batches of
+//! fresh files go as `STREAM`: every group of each file, then its `ROOT`.
 
 use std::collections::VecDeque;
 use std::ops::Range;
@@ -8,7 +10,8 @@ use std::ops::Range;
 use crate::transfer::v1::TRANSFER_REJECTED;
 
 use super::super::manifest::Manifest;
-use super::super::sender::{batches, check_wants, tree_frames, Window};
+use super::super::ranges::GroupSet;
+use super::super::sender::{batches, check_wants, split_fresh, tree_frames, Batch, Window};
 use super::super::tree::Tree;
 use super::super::wire::{ErrorCode, Frame, MAX_ENTRIES_PER_FRAME};
 use super::super::ProtocolError;
@@ -23,6 +26,9 @@ pub enum Transmit {
     /// [`data_header`](crate::native::wire::data_header), then the group's bytes
     /// read from the file.
     Data(DataRef),
+    /// A streamed file's `ROOT`, hashed by the driver from the reads that sent
+    /// its groups (see [`SendEvent::StreamWhole`]).
+    Root(u32),
 }
 
 /// One wanted group: where it lies in which file.
@@ -46,6 +52,16 @@ pub enum SendEvent {
     /// The groups about to be streamed in this batch, in order, so a driver can
     /// read ahead; every one still comes as a [`Transmit::Data`].
     Stream(Vec<DataRef>),
+    /// Like `Stream`, for a batch of fresh files sent whole: the driver hashes
+    /// each file from the reads that send it, for the [`Transmit::Root`] that
+    /// follows the file's last group (or comes alone, for an empty file).
+    StreamWhole {
+        files: Range<u32>,
+        groups: Vec<DataRef>,
+    },
+    /// The batches that send trees first, known once the receiver named its
+    /// fresh files (`late-roots`): a driver that hashes ahead hashes these.
+    TreeBatches(Vec<Range<u32>>),
     /// Bytes the receiver now has (acknowledged, or already there) out of the
     /// total: data counts once the receiver acknowledged it, not when written.
     Progress { done: u64, total: u64 },
@@ -56,13 +72,22 @@ pub enum SendEvent {
     Done,
 }
 
+/// One thing of a batch's data phase, in order.
+#[derive(Debug, Clone, Copy)]
+enum Item {
+    Data(DataRef),
+    Root(u32),
+}
+
 enum State {
     AwaitAccept,
+    /// `ACCEPT` came; waiting for the receiver's `FRESH` (`late-roots`).
+    AwaitFresh,
     /// Asked the driver for the trees of this batch.
     Hashing(Range<u32>),
     AwaitWants(Range<u32>, Vec<Tree>),
     /// Streaming the groups left in the queue; `BATCH_END` follows them.
-    Streaming(VecDeque<DataRef>),
+    Streaming(VecDeque<Item>),
     /// `BATCH_END` is out; reading the acknowledgements still owed.
     Draining,
     AwaitDone,
@@ -77,7 +102,9 @@ pub struct NativeSender {
     /// The first entry not yet sent; `None` once `MANIFEST_END` went out. Frames
     /// are cut as they go, so a huge manifest is not held twice.
     manifest_next: Option<usize>,
-    batches: VecDeque<Range<u32>>,
+    batches: VecDeque<Batch>,
+    /// Whether fresh files stream before their roots (`late-roots`).
+    late_roots: bool,
     state: State,
     window: Window,
     out: VecDeque<Transmit>,
@@ -105,9 +132,21 @@ impl NativeSender {
         Self::with_plan(manifest, batches, Window::with_bytes(window))
     }
 
+    /// Also stream the files the receiver names fresh (both sides listed
+    /// `late-roots`): it sends `FRESH` after `ACCEPT`.
+    pub fn with_late_roots(mut self) -> Self {
+        self.late_roots = true;
+        self
+    }
+
     fn with_plan(manifest: Manifest, batches: Vec<Range<u32>>, window: Window) -> Self {
+        let batches = batches.into_iter().map(|files| Batch {
+            files,
+            streamed: false,
+        });
         NativeSender {
-            batches: batches.into(),
+            batches: batches.collect(),
+            late_roots: false,
             manifest,
             manifest_next: Some(0),
             state: State::AwaitAccept,
@@ -139,7 +178,8 @@ impl NativeSender {
             return None;
         };
         match queue.pop_front() {
-            Some(data) => Some(self.sent_data(data)),
+            Some(Item::Data(data)) => Some(self.sent_data(data)),
+            Some(Item::Root(file)) => Some(Transmit::Root(file)),
             None => {
                 self.state = State::Draining;
                 self.after_acks();
@@ -195,7 +235,9 @@ impl NativeSender {
     /// Whether the driver should read a frame now (and only then).
     pub fn wants_read(&self) -> bool {
         match self.state {
-            State::AwaitAccept | State::AwaitWants(..) | State::AwaitDone => true,
+            State::AwaitAccept | State::AwaitFresh | State::AwaitWants(..) | State::AwaitDone => {
+                true
+            }
             State::Draining => !self.window.all_acked(),
             State::Streaming(_) => self.window.must_wait(),
             State::Hashing(_) | State::Done | State::Failed => false,
@@ -219,10 +261,15 @@ impl NativeSender {
 
     fn dispatch(&mut self, frame: Frame<'_>) -> Result<(), NativeError> {
         match (&mut self.state, frame) {
+            (State::AwaitAccept, Frame::Accept) if self.late_roots => {
+                self.state = State::AwaitFresh;
+                Ok(())
+            }
             (State::AwaitAccept, Frame::Accept) => {
                 self.next_batch();
                 Ok(())
             }
+            (State::AwaitFresh, Frame::Fresh(ranges)) => self.on_fresh(&ranges),
             (State::AwaitAccept, Frame::Reject(why)) if why == TRANSFER_REJECTED => {
                 Err(NativeError::Declined)
             }
@@ -251,6 +298,7 @@ impl NativeSender {
     fn phase(&self) -> &'static str {
         match self.state {
             State::AwaitAccept => "waiting for ACCEPT",
+            State::AwaitFresh => "waiting for FRESH",
             State::AwaitWants(..) => "waiting for WANTS",
             State::Streaming(_) | State::Draining => "waiting for ACK",
             State::AwaitDone => "waiting for DONE",
@@ -259,15 +307,69 @@ impl NativeSender {
         }
     }
 
-    /// Asks for the next batch's trees, or waits for `DONE` after the last.
+    /// The receiver's fresh files: batches of them will stream.
+    fn on_fresh(&mut self, ranges: &[(u32, u32)]) -> Result<(), NativeError> {
+        let files = self.manifest.file_count();
+        let fresh = GroupSet::from_ranges(files, ranges)
+            .map_err(|e| ProtocolError::new(format!("FRESH: {e}")))?;
+        let plain = self.batches.drain(..).map(|b| b.files).collect();
+        self.batches = split_fresh(plain, &fresh).into();
+        let hashed = self.batches.iter().filter(|b| !b.streamed);
+        let ranges = hashed.map(|b| b.files.clone()).collect();
+        self.events.push_back(SendEvent::TreeBatches(ranges));
+        self.next_batch();
+        Ok(())
+    }
+
+    /// Asks for the next batch's trees, or streams it, or waits for `DONE`
+    /// after the last.
     fn next_batch(&mut self) {
         self.state = match self.batches.pop_front() {
-            Some(batch) => {
-                self.events.push_back(SendEvent::HashBatch(batch.clone()));
-                State::Hashing(batch)
+            Some(Batch {
+                files,
+                streamed: true,
+            }) => self.stream_whole(files),
+            Some(Batch { files, .. }) => {
+                self.events.push_back(SendEvent::HashBatch(files.clone()));
+                State::Hashing(files)
             }
             None => State::AwaitDone,
         };
+    }
+
+    /// `STREAM`, then every group of each file followed by its `ROOT`.
+    fn stream_whole(&mut self, files: Range<u32>) -> State {
+        let count = files.len() as u32;
+        let first = files.start;
+        self.out
+            .push_back(Transmit::Frame(Frame::Stream { first, count }));
+        let mut items = VecDeque::new();
+        let mut groups = Vec::new();
+        for n in files.clone() {
+            let size = self.manifest.file(n).and_then(|e| e.size()).unwrap_or(0);
+            let layout = super::super::tree::Layout::for_size(size);
+            for g in 0..layout.groups() {
+                let (offset, len) = layout.group_span(g);
+                let group = g as u32;
+                let data = DataRef {
+                    file: n,
+                    group,
+                    offset,
+                    len,
+                };
+                groups.push(data);
+                items.push_back(Item::Data(data));
+            }
+            items.push_back(Item::Root(n));
+        }
+        // Nothing was there already, but the driver learns that data moves now.
+        self.events.push_back(SendEvent::Present {
+            done: self.done_bytes,
+            total: self.manifest.bytes(),
+        });
+        self.events
+            .push_back(SendEvent::StreamWhole { files, groups });
+        State::Streaming(items)
     }
 
     /// Once every checkpoint of a finished batch is acknowledged, the next batch.
@@ -313,7 +415,7 @@ impl NativeSender {
         };
         let batch_bytes: u64 = trees.iter().map(|t| t.layout().size()).sum();
         let wanted = check_wants(batch, &trees, wants)?;
-        let queue: VecDeque<DataRef> = wanted
+        let queue: Vec<DataRef> = wanted
             .iter()
             .zip(&trees)
             .flat_map(|((file, set), tree)| {
@@ -335,9 +437,9 @@ impl NativeSender {
             done: self.done_bytes,
             total: self.manifest.bytes(),
         });
-        self.events
-            .push_back(SendEvent::Stream(queue.iter().copied().collect()));
-        self.state = State::Streaming(queue);
+        let items = queue.iter().map(|d| Item::Data(*d)).collect();
+        self.events.push_back(SendEvent::Stream(queue));
+        self.state = State::Streaming(items);
         Ok(())
     }
 

@@ -310,3 +310,146 @@ fn receiver_refuses_a_plan_that_does_not_fit() {
         Err(NativeError::Usage(_))
     ));
 }
+
+/// A `late-roots` sender of `sizes` past `ACCEPT`, waiting for `FRESH`.
+fn late_sender(sizes: &[u64]) -> NativeSender {
+    let mut s = NativeSender::new(manifest(sizes)).with_late_roots();
+    drain(&mut s);
+    s.handle(Frame::Accept).unwrap();
+    assert_eq!(s.poll_event(), None, "nothing is hashed before FRESH");
+    assert!(s.wants_read());
+    s
+}
+
+#[test]
+fn sender_streams_fresh_files_whole_with_their_roots_after_them() {
+    let mut s = late_sender(&[2 * G, 0, 10]);
+    s.handle(Frame::Fresh(vec![(0, 2)])).unwrap();
+    let events: Vec<_> = std::iter::from_fn(|| s.poll_event()).collect();
+    let hashed: Vec<std::ops::Range<u32>> = std::iter::once(2..3).collect();
+    assert_eq!(events[0], SendEvent::TreeBatches(hashed));
+    assert!(matches!(events[1], SendEvent::Present { done: 0, .. }));
+    assert!(
+        matches!(&events[2], SendEvent::StreamWhole { files, groups } if *files == (0..2) && groups.len() == 2)
+    );
+    let order: Vec<String> = drain(&mut s)
+        .iter()
+        .map(|t| match t {
+            Transmit::Frame(f) => f.name().to_owned(),
+            Transmit::Data(d) => format!("{}/{}", d.file, d.group),
+            Transmit::Root(n) => format!("root {n}"),
+        })
+        .collect();
+    let want = ["STREAM", "0/0", "0/1", "root 0", "root 1", "BATCH_END"];
+    assert_eq!(order, want);
+    // Then the tree batch of the file that is not fresh.
+    assert_eq!(s.poll_event(), Some(SendEvent::HashBatch(2..3)));
+}
+
+#[test]
+fn sender_refuses_a_fresh_list_that_does_not_fit() {
+    let mut s = late_sender(&[1, 1]);
+    assert!(
+        protocol(s.handle(Frame::Fresh(vec![(0, 3)]))),
+        "past the end"
+    );
+    let mut s = late_sender(&[1, 1]);
+    assert!(
+        protocol(s.handle(Frame::Fresh(vec![(1, 2), (0, 1)]))),
+        "sorted"
+    );
+    let mut s = late_sender(&[1]);
+    assert!(protocol(s.handle(Frame::Batch { first: 0, count: 1 })));
+    let mut s = NativeSender::new(manifest(&[1]));
+    drain(&mut s);
+    s.handle(Frame::Accept).unwrap();
+    assert!(protocol(s.handle(Frame::Fresh(vec![]))), "not agreed");
+}
+
+/// A receiver of `[2 groups, 0 bytes, 10 bytes]` that named files 0 and 1
+/// fresh.
+fn late_receiver() -> NativeReceiver {
+    let mut r = receiver_with_offer(&[2 * G, 0, 10]);
+    let mut fresh = GroupSet::empty(3);
+    (0..2).for_each(|n| fresh.insert(n));
+    r.accept_fresh(fresh).unwrap();
+    assert_eq!(r.poll_transmit(), Some(Frame::Accept));
+    assert_eq!(r.poll_transmit(), Some(Frame::Fresh(vec![(0, 2)])));
+    r
+}
+
+#[test]
+fn receiver_takes_a_stream_of_fresh_files_then_their_roots() {
+    let mut r = late_receiver();
+    r.handle(Frame::Stream { first: 0, count: 2 }).unwrap();
+    assert!(
+        matches!(r.poll_event(), Some(RecvEvent::Stream { first: 0, layouts }) if layouts.len() == 2)
+    );
+    r.handle(data(0, 0, G)).unwrap();
+    r.handle(Frame::Checkpoint(0)).unwrap();
+    assert_eq!(r.poll_transmit(), Some(Frame::Ack(0)));
+    r.handle(data(0, 1, G)).unwrap();
+    let root = |file| Frame::Root {
+        file,
+        root: [file as u8; 32],
+    };
+    r.handle(root(0)).unwrap();
+    r.handle(root(1)).unwrap();
+    r.handle(Frame::BatchEnd).unwrap();
+    let events: Vec<_> = std::iter::from_fn(|| r.poll_event()).collect();
+    let last = RecvEvent::Write {
+        file: 0,
+        group: 1,
+        offset: G,
+        len: G,
+        last_of_file: true,
+    };
+    assert_eq!(events[1], last);
+    assert_eq!(
+        events[2],
+        RecvEvent::Root {
+            file: 0,
+            root: [0; 32]
+        }
+    );
+    assert_eq!(events.last(), Some(&RecvEvent::BatchEnd(0..2)));
+    assert!(r.wants_read(), "file 2 still comes, trees first");
+}
+
+#[test]
+fn receiver_refuses_a_stream_out_of_order() {
+    let mut r = late_receiver();
+    let e = r.handle(Frame::Stream { first: 0, count: 3 });
+    assert!(protocol(e), "file 2 is not fresh");
+    let stream = || {
+        let mut r = late_receiver();
+        r.handle(Frame::Stream { first: 0, count: 2 }).unwrap();
+        r
+    };
+    let root0 = Frame::Root {
+        file: 0,
+        root: [0; 32],
+    };
+    assert!(protocol(stream().handle(data(0, 1, G))), "group 0 first");
+    assert!(protocol(stream().handle(data(1, 0, 1))), "file 0 first");
+    assert!(protocol(stream().handle(root0.clone())), "data first");
+    let mut r = stream();
+    r.handle(data(0, 0, G)).unwrap();
+    assert!(protocol(r.handle(data(0, 1, G - 1))), "a whole group");
+    let mut r = stream();
+    r.handle(data(0, 0, G)).unwrap();
+    r.handle(data(0, 1, G)).unwrap();
+    assert!(protocol(r.handle(data(0, 2, G))), "no group past the end");
+    let mut r = stream();
+    r.handle(data(0, 0, G)).unwrap();
+    r.handle(data(0, 1, G)).unwrap();
+    r.handle(root0).unwrap();
+    assert!(
+        protocol(r.handle(Frame::BatchEnd)),
+        "file 1's root is missing"
+    );
+    let mut r = receiver_with_offer(&[10]);
+    r.accept().unwrap();
+    let e = r.handle(Frame::Stream { first: 0, count: 1 });
+    assert!(protocol(e), "no STREAM without FRESH");
+}

@@ -39,6 +39,12 @@ fn samples() -> Vec<Frame<'static>> {
             file: 0,
             ranges: vec![(0, 1), (5, 9)],
         }]),
+        Frame::Fresh(vec![(0, 2), (4, 5)]),
+        Frame::Stream { first: 2, count: 3 },
+        Frame::Root {
+            file: 2,
+            root: [9; 32],
+        },
         Frame::Data {
             file: 0,
             group: 1,
@@ -97,6 +103,21 @@ fn wire_snapshots() {
         "12_00000001_00000004_00000001_00000001_00000003".replace('_', "")
     );
     assert_eq!(
+        hex(Frame::Fresh(vec![(0, 2)])),
+        "05_00000001_00000000_00000002".replace('_', "")
+    );
+    assert_eq!(
+        hex(Frame::Stream { first: 1, count: 2 }),
+        "13_00000001_00000002".replace('_', "")
+    );
+    assert_eq!(
+        hex(Frame::Root {
+            file: 3,
+            root: [0xab; 32]
+        }),
+        format!("14_00000003_{}", "ab".repeat(32)).replace('_', "")
+    );
+    assert_eq!(
         hex(Frame::Error {
             code: ErrorCode::Refused,
             message: "no".into()
@@ -135,6 +156,11 @@ fn refuses_malformed_frames() {
         decode(&[0x12, 0xff, 0xff, 0xff, 0xff]),
         Err(WireError::Truncated)
     );
+    assert_eq!(
+        decode(&[0x05, 0xff, 0xff, 0xff, 0xff]),
+        Err(WireError::Truncated)
+    );
+    assert_eq!(decode(&[0x14, 0, 0, 0, 1, 7]), Err(WireError::Truncated));
 }
 
 #[test]
@@ -153,7 +179,7 @@ proptest! {
     }
 
     #[test]
-    fn decode_never_panics_on_known_types(t in prop::sample::select(vec![1u8, 2, 4, 0x10, 0x11, 0x12, 0x20, 0x7f]),
+    fn decode_never_panics_on_known_types(t in prop::sample::select(vec![1u8, 2, 4, 5, 0x10, 0x11, 0x12, 0x13, 0x14, 0x20, 0x7f]),
                                           rest in prop::collection::vec(any::<u8>(), 0..120)) {
         let mut bytes = vec![t];
         bytes.extend(rest);

@@ -10,12 +10,13 @@ use std::path::{Path, PathBuf};
 use ferry_proto::native::machine::{NativeReceiver, RecvEvent};
 use ferry_proto::native::manifest::{Entry, EntryKind, Manifest};
 use ferry_proto::native::ranges::GroupSet;
-use ferry_proto::native::tree::Tree;
+use ferry_proto::native::resume::ResumeState;
+use ferry_proto::native::tree::{Layout, Tree};
 use ferry_proto::transit::Role;
 
 use crate::error::{join_error, Error, Result};
 use crate::rendezvous::Wormhole;
-use crate::transfer::landing::{self, CreatedDirs, Targets};
+use crate::transfer::landing::{self, resume_paths, CreatedDirs, Targets};
 use crate::transfer::{OfferSummary, Report};
 use crate::transit::TransitConfig;
 use crate::ui::Ui;
@@ -27,7 +28,7 @@ use super::reconnect::{Healed, Healing};
 use super::{queue_depth, Agreed};
 
 use plan::{plan_file, wanted, FilePlan, Seen};
-use writer::{FileJob, Job, Writer};
+use writer::{Check, FileJob, Job, Writer};
 
 pub(crate) use keep::Keeping;
 
@@ -54,7 +55,8 @@ pub(crate) async fn receive(
     let mut healing = Healing::new(wormhole, (Role::Receiver, agreed), transit)?;
     let link = healing.first((prep, &peer), wormhole, transit, ui).await?;
     let to = (transit, output_dir);
-    heal_until_done((link, healing), wormhole, to, keeping, ui).await
+    let late_roots = agreed.features.late_roots;
+    heal_until_done((link, healing, late_roots), wormhole, to, keeping, ui).await
 }
 
 /// Continues a receive an earlier process stored (`keeping` holds it), which
@@ -72,12 +74,13 @@ pub(crate) async fn receive_resumed(
     let link = healing.rejoin(wormhole, transit, ui).await?;
     keeping.relinked(wormhole, healing.attempt(), ui);
     let to = (transit, output_dir);
-    heal_until_done((link, healing), wormhole, to, keeping, ui).await
+    let late_roots = agreed.features.late_roots;
+    heal_until_done((link, healing, late_roots), wormhole, to, keeping, ui).await
 }
 
 /// The conversation, run again on a new link after each break that heals.
 async fn heal_until_done(
-    (mut link, mut healing): (Link, Healing),
+    (mut link, mut healing, late_roots): (Link, Healing, bool),
     wormhole: &mut Wormhole,
     (transit, output_dir): (&TransitConfig, &Path),
     keeping: &mut Keeping,
@@ -85,6 +88,7 @@ async fn heal_until_done(
 ) -> Result<Report> {
     let mut across = Across {
         keeping: Some(keeping),
+        late_roots,
         ..Across::default()
     };
     loop {
@@ -135,6 +139,8 @@ struct Across<'k> {
     keeping: Option<&'k mut Keeping>,
     /// The files planned on earlier connections (`Seen::Known`).
     planned: HashSet<u32>,
+    /// Both sides listed `late-roots`: name the fresh files, which then stream.
+    late_roots: bool,
 }
 
 /// While the user decides, a sender that cancels says so in the `wormhole`
@@ -192,7 +198,11 @@ async fn run(
         Some(created) => created.extend(dirs),
         None => across.dirs = Some(dirs),
     }
-    machine.accept().map_err(native_error)?;
+    match across.late_roots {
+        true => machine.accept_fresh(fresh_files(&manifest, &targets).await?),
+        false => machine.accept(),
+    }
+    .map_err(native_error)?;
     flush(link, &mut machine).await?;
     let mut writer = Writer::spawn(queue_depth(&manifest), link.recycler());
     let mut batch = BatchState {
@@ -203,6 +213,7 @@ async fn run(
         current: CurrentFile::default(),
         keeping: across.keeping.as_deref_mut(),
         known: &mut across.planned,
+        streaming: false,
     };
     let received = batch
         .receive_all((link, &mut machine), &mut writer, ui)
@@ -278,6 +289,30 @@ async fn prepare(
     .map_err(join_error)?
 }
 
+/// The files this side holds nothing of: no target, no resume state beside
+/// it. They may stream before their roots (`late-roots`); any other file's
+/// tree comes first, to check what is there.
+async fn fresh_files(manifest: &Manifest, targets: &Targets) -> Result<GroupSet> {
+    let count = manifest.file_count();
+    let candidates: Vec<(u32, PathBuf)> = (0..count)
+        .filter_map(|n| match targets.file(n) {
+            (path, landing::Existing::Nothing) => Some((n, resume_paths(path).state)),
+            _ => None,
+        })
+        .collect();
+    tokio::task::spawn_blocking(move || {
+        let mut fresh = GroupSet::empty(count);
+        for (n, state) in candidates {
+            if std::fs::symlink_metadata(&state).is_err() {
+                fresh.insert(n);
+            }
+        }
+        fresh
+    })
+    .await
+    .map_err(join_error)
+}
+
 /// The same manifest again, after a reconnect: the targets checked anew (files
 /// completed meanwhile are now there), nothing asked.
 async fn recheck(manifest: &Manifest, output_dir: &Path) -> Result<(Targets, CreatedDirs)> {
@@ -340,12 +375,14 @@ struct BatchState<'a> {
     keeping: Option<&'a mut Keeping>,
     /// The files planned so far by this process, on any connection.
     known: &'a mut HashSet<u32>,
+    /// The batch being received streams (`STREAM`): each file ends with its root.
+    streaming: bool,
 }
 
 /// One file of the batch being received.
 struct Planned {
     n: u32,
-    job: Option<FileJob>,
+    job: Option<Box<FileJob>>,
     wanted: GroupSet,
     begun: bool,
 }
@@ -360,7 +397,19 @@ impl BatchState<'_> {
     ) -> Result<()> {
         loop {
             match next_event(link, machine).await? {
+                RecvEvent::Stream { first, layouts } => {
+                    self.files = self.stream(first, layouts).await?;
+                    self.streaming = true;
+                    ui.present(self.report.present(), self.report.bytes);
+                }
+                RecvEvent::Root { file, root } => {
+                    current::rooted(self.manifest, file, root, ui);
+                    begin_up_to(&mut self.files, file, writer, true).await?;
+                    writer.send(Job::Root(root)).await?;
+                    writer.send(Job::End).await?;
+                }
                 RecvEvent::Plan { first, trees } => {
+                    self.streaming = false;
                     current::hashed(self.manifest, first, &trees, ui);
                     let before = self.report.resumed;
                     self.files = self.plan(first, trees).await?;
@@ -381,11 +430,11 @@ impl BatchState<'_> {
                 } => {
                     // The machine checked the frame; its bytes still lie in the link.
                     let (buf, start) = link.take_payload(len as usize);
-                    begin_up_to(&mut self.files, file, writer).await?;
+                    begin_up_to(&mut self.files, file, writer, self.streaming).await?;
                     self.current.at(self.manifest, file, ui);
                     self.report.transferred += len;
                     writer.send(Job::Group { group, buf, start }).await?;
-                    if last_of_file {
+                    if last_of_file && !self.streaming {
                         writer.send(Job::End).await?;
                     }
                     ui.progress(self.report.present(), self.report.bytes);
@@ -394,7 +443,7 @@ impl BatchState<'_> {
                     }
                 }
                 RecvEvent::BatchEnd(_) => {
-                    begin_up_to(&mut self.files, u32::MAX, writer).await?;
+                    begin_up_to(&mut self.files, u32::MAX, writer, self.streaming).await?;
                     writer.send(Job::Flush).await?;
                 }
                 RecvEvent::Finish => return Ok(()),
@@ -434,6 +483,56 @@ impl BatchState<'_> {
             .collect())
     }
 
+    /// The files of a `STREAM` batch: fresh, so nothing is planned; leftovers
+    /// of a run that saved no state are cleared first.
+    async fn stream(&mut self, first: u32, layouts: Vec<Layout>) -> Result<Vec<Planned>> {
+        let files: Vec<(u32, Layout, PathBuf)> = layouts
+            .into_iter()
+            .enumerate()
+            .map(|(i, layout)| {
+                let n = first + i as u32;
+                self.known.insert(n);
+                (n, layout, self.targets.file(n).0.to_owned())
+            })
+            .collect();
+        let files = tokio::task::spawn_blocking(move || {
+            files.iter().for_each(|(_, _, t)| resume_paths(t).discard());
+            files
+        })
+        .await
+        .map_err(join_error)?;
+        Ok(files
+            .into_iter()
+            .map(|(n, layout, target)| Planned {
+                n,
+                job: Some(Box::new(self.job(n, target, Check::Late(layout)))),
+                wanted: GroupSet::full(layout.groups() as u32),
+                begun: false,
+            })
+            .collect())
+    }
+
+    /// The writer's job for file `n`, nothing of it verified yet.
+    fn job(&self, n: u32, target: PathBuf, check: Check) -> FileJob {
+        let state = match &check {
+            Check::Tree(tree) => ResumeState::new(tree),
+            Check::Late(layout) => ResumeState::unrooted(*layout),
+        };
+        let entry = self.manifest.file(n);
+        let (mode, mtime) = entry.map(|e| (e.mode, e.mtime)).unwrap_or_default();
+        let name = entry
+            .map(|e| e.path.as_str().to_owned())
+            .unwrap_or_default();
+        FileJob {
+            target,
+            name,
+            check,
+            state,
+            mode,
+            mtime,
+        }
+    }
+
     fn planned(&mut self, n: u32, plan: FilePlan, target: PathBuf, tree: Tree) -> Planned {
         let wanted = wanted(&plan, &tree);
         let job = match plan {
@@ -443,19 +542,8 @@ impl BatchState<'_> {
             }
             FilePlan::Receive { state, resumed } => {
                 self.report.resumed += resumed;
-                let entry = self.manifest.file(n);
-                let (mode, mtime) = entry.map(|e| (e.mode, e.mtime)).unwrap_or_default();
-                let name = entry
-                    .map(|e| e.path.as_str().to_owned())
-                    .unwrap_or_default();
-                Some(FileJob {
-                    target,
-                    name,
-                    tree,
-                    state,
-                    mode,
-                    mtime,
-                })
+                let job = self.job(n, target, Check::Tree(tree));
+                Some(Box::new(FileJob { state, ..job }))
             }
         };
         Planned {
@@ -468,15 +556,21 @@ impl BatchState<'_> {
 }
 
 /// Starts every file up to `file` that has not started; files before it get no
-/// more data, so they end at once (empty files, files completed by a resume).
-async fn begin_up_to(files: &mut [Planned], file: u32, writer: &mut Writer) -> Result<()> {
+/// more data, so they end at once (empty files, files completed by a resume),
+/// unless they `stream`: a streamed file ends with its root.
+async fn begin_up_to(
+    files: &mut [Planned],
+    file: u32,
+    writer: &mut Writer,
+    stream: bool,
+) -> Result<()> {
     for planned in files.iter_mut().filter(|p| !p.begun && p.n <= file) {
         planned.begun = true;
         let Some(job) = planned.job.take() else {
             continue;
         };
-        writer.send(Job::Begin(Box::new(job))).await?;
-        if planned.n < file || planned.wanted.is_empty() {
+        writer.send(Job::Begin(job)).await?;
+        if !stream && (planned.n < file || planned.wanted.is_empty()) {
             writer.send(Job::End).await?;
         }
     }

@@ -55,7 +55,7 @@ pub(super) fn plan_file(
         .ok()
         .and_then(|b| ResumeState::decode(&b));
     let state = match saved.filter(|s| s.matches(tree)) {
-        Some(state) if seen == Seen::Known => state,
+        Some(state) if seen == Seen::Known && state.is_rooted() => state,
         Some(state) => recheck(&paths.data, tree, state),
         None => {
             paths.discard();
@@ -76,14 +76,15 @@ fn identical(target: &Path, tree: &Tree) -> Result<bool> {
 }
 
 /// Verifies again every group the state claims; a group that no longer checks out
-/// (disk trouble, or a torn write before a crash) is asked for again.
-fn recheck(data: &Path, tree: &Tree, mut state: ResumeState) -> ResumeState {
+/// (disk trouble, or a torn write before a crash, or a file that streamed
+/// before its root and changed since) is asked for again.
+fn recheck(data: &Path, tree: &Tree, claimed: ResumeState) -> ResumeState {
+    let mut state = ResumeState::new(tree);
     let Ok(file) = open_nofollow(data, false) else {
-        return ResumeState::new(tree);
+        return state;
     };
-    let claimed: Vec<u32> = state.verified().iter().collect();
     let mut buf = Vec::new();
-    for g in claimed {
+    for g in claimed.verified().iter() {
         let (start, len) = tree.layout().group_span(g.into());
         let ok = read_span(&file, start, len, &mut buf).is_ok()
             && tree.verify_group(g.into(), &buf).is_ok();
@@ -145,6 +146,34 @@ mod tests {
         assert_eq!(resumed(Seen::New), 0, "every claim checked, none held");
         save();
         assert_eq!(resumed(Seen::Known), bytes.len() as u64);
+    }
+
+    /// A state saved while the file streamed before its root (`late-roots`)
+    /// vouches for nothing: even this process checks it against the tree, and
+    /// keeps the groups that match.
+    #[test]
+    fn an_unrooted_partial_is_always_verified() {
+        let dir = tempfile::tempdir().unwrap();
+        let (bytes, tree) = content(dir.path());
+        let target = dir.path().join("got");
+        let paths = resume_paths(&target);
+        let mut state = ResumeState::unrooted(*tree.layout());
+        (0..GROUPS as u32).for_each(|g| state.set(g, true));
+        let mut partial = bytes.clone();
+        let group = tree.layout().group_len() as usize;
+        partial[group..2 * group].fill(0); // group 1 is not what the tree says
+        fs::write(&paths.data, &partial).unwrap();
+        fs::write(&paths.state, state.encode()).unwrap();
+        let plan = plan_file(&target, Existing::Nothing, &tree, Seen::Known).unwrap();
+        let FilePlan::Receive { state, resumed } = plan else {
+            panic!("not there");
+        };
+        assert_eq!(resumed, bytes.len() as u64 - group as u64);
+        assert_eq!(
+            state.verified().complement().iter().collect::<Vec<_>>(),
+            [1]
+        );
+        assert!(state.is_rooted(), "the state now names the tree's root");
     }
 
     /// A target of the right size but other bytes: a stranger's is refused

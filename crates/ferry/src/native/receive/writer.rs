@@ -2,7 +2,10 @@
 //! network task. Only verified groups reach the partial file, and the resume state
 //! only ever lists groups already synced to disk (`saver`). A complete file is
 //! synced, given its mode and time, and renamed into place without replacing
-//! anything; then its state file goes.
+//! anything; then its state file goes. A file streamed before its root
+//! (`late-roots`) is hashed as it comes and reaches the hidden partial file
+//! unverified: it is renamed into place only once its hashes merge to the
+//! sender's root, and its state says its root is unknown (see `ResumeState`).
 
 use std::collections::HashSet;
 use std::fs::{self, File};
@@ -15,7 +18,7 @@ use tokio::task::JoinHandle;
 
 use ferry_proto::native::manifest::Mtime;
 use ferry_proto::native::resume::ResumeState;
-use ferry_proto::native::tree::Tree;
+use ferry_proto::native::tree::{Hash32, Layout, Tree, TreeBuilder};
 use ferry_proto::transfer::path::escape_for_terminal;
 
 use crate::error::{join_error, Error, PeerError, Result};
@@ -36,14 +39,31 @@ pub(super) struct FileJob {
     pub(super) target: PathBuf,
     /// The name as the sender gave it (what error messages show).
     pub(super) name: String,
-    pub(super) tree: Tree,
+    pub(super) check: Check,
     pub(super) state: ResumeState,
     pub(super) mode: u32,
     pub(super) mtime: Mtime,
 }
 
-/// Work for the writer, in order: `Begin`, the file's groups, `End`; and `Flush`
-/// to move every completed file into place.
+/// What a file's groups are checked against.
+pub(super) enum Check {
+    /// The tree that came first: each group before it is written.
+    Tree(Tree),
+    /// Nothing yet: the groups' hashes must merge to the `Job::Root` after them.
+    Late(Layout),
+}
+
+impl Check {
+    fn layout(&self) -> &Layout {
+        match self {
+            Check::Tree(tree) => tree.layout(),
+            Check::Late(layout) => layout,
+        }
+    }
+}
+
+/// Work for the writer, in order: `Begin`, the file's groups, (`Root`,) `End`;
+/// and `Flush` to move every completed file into place.
 pub(super) enum Job {
     Begin(Box<FileJob>),
     /// A group's bytes: `buf[start..]` (the record buffer, handed over uncopied).
@@ -52,6 +72,8 @@ pub(super) enum Job {
         buf: Vec<u8>,
         start: usize,
     },
+    /// The sender's root of a `Check::Late` file, after its last group.
+    Root(Hash32),
     End,
     Flush,
 }
@@ -135,23 +157,45 @@ async fn join(handle: Option<JoinHandle<Result<()>>>) -> Result<()> {
     }
 }
 
+/// How the verifying thread checks the file at hand.
+enum Verifying {
+    Tree(Tree),
+    /// Hashing as the groups come, for the root that follows them.
+    Late(TreeBuilder),
+}
+
 /// The verifying thread: passes on every job, each group only once it checked
-/// out against its file's tree.
+/// out against its file's tree, and a late file's `End` only once its groups
+/// hash to the sender's root.
 fn verify(mut rx: mpsc::Receiver<Job>, tx: mpsc::Sender<Job>) -> Result<()> {
-    let mut current: Option<(Tree, String)> = None;
+    let mut current: Option<(Verifying, String)> = None;
     while let Some(job) = rx.blocking_recv() {
         match &job {
-            Job::Begin(file) => current = Some((file.tree.clone(), file.name.clone())),
+            Job::Begin(file) => {
+                let verifying = match &file.check {
+                    Check::Tree(tree) => Verifying::Tree(tree.clone()),
+                    Check::Late(layout) => Verifying::Late(TreeBuilder::new(*layout)),
+                };
+                current = Some((verifying, file.name.clone()));
+            }
             Job::Group { group, buf, start } => {
-                let (tree, name) = current.as_ref().ok_or_else(out_of_order)?;
+                let (verifying, name) = current.as_mut().ok_or_else(out_of_order)?;
                 let bytes = buf.get(*start..).unwrap_or_default();
-                tree.verify_group((*group).into(), bytes).map_err(|e| {
+                let checked = match verifying {
+                    Verifying::Tree(tree) => tree.verify_group((*group).into(), bytes),
+                    Verifying::Late(builder) => builder.add_group(bytes),
+                };
+                checked.map_err(|e| {
                     let name = escape_for_terminal(name);
                     PeerError::Integrity(format!(
                         "{name}: {e}; nothing of it was kept (did the file change while it was sent?)"
                     ))
                 })?;
             }
+            Job::Root(root) => match current.take() {
+                Some((Verifying::Late(builder), name)) => late_root(builder, root, &name)?,
+                _ => return Err(out_of_order()),
+            },
             Job::End | Job::Flush => {}
         }
         if tx.blocking_send(job).is_err() {
@@ -159,6 +203,22 @@ fn verify(mut rx: mpsc::Receiver<Job>, tx: mpsc::Sender<Job>) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// Checks a streamed file's groups against the sender's root.
+fn late_root(builder: TreeBuilder, root: &Hash32, name: &str) -> Result<()> {
+    let ours = builder
+        .finish()
+        .map_err(|e| Error::internal(e.to_string()))?;
+    match ours.root() == root {
+        true => Ok(()),
+        false => Err(PeerError::Integrity(format!(
+            "{}: the data received does not hash to the sender's root; it was not put \
+             in place (did the file change while it was sent?)",
+            escape_for_terminal(name)
+        ))
+        .into()),
+    }
 }
 
 /// The writing thread: it only ever sees verified groups.
@@ -176,6 +236,7 @@ fn run(mut rx: mpsc::Receiver<Job>, recycle: std::sync::mpsc::Sender<Vec<u8>>) -
                 }
                 Job::End => ready.push(current.take().ok_or_else(out_of_order)?.complete()?)?,
                 Job::Flush => ready.flush()?,
+                Job::Root(_) => {} // the verifier checked it
             }
         }
         Ok(())
@@ -303,7 +364,7 @@ impl ResumeFile {
 
     /// Writes a verified group.
     fn write(&mut self, group: u32, bytes: &[u8]) -> Result<()> {
-        let (start, len) = self.job.tree.layout().group_span(group.into());
+        let (start, len) = self.job.check.layout().group_span(group.into());
         self.file
             .write_all_at(bytes, start)
             .map_err(|e| self.io("writing", e))?;
@@ -349,7 +410,7 @@ impl ResumeFile {
         self.saver
             .wait()
             .map_err(|e| self.io("saving the resume state of", e))?;
-        let groups = self.job.tree.layout().groups();
+        let groups = self.job.check.layout().groups();
         if u64::from(self.job.state.verified().count()) != groups {
             return Err(Error::internal("a file ended with groups missing"));
         }
@@ -367,7 +428,7 @@ impl ResumeFile {
             data: self.paths.data,
             state: self.paths.state,
             target: self.job.target,
-            size: self.job.tree.layout().size(),
+            size: self.job.check.layout().size(),
             dev,
         })
     }
@@ -375,5 +436,73 @@ impl ResumeFile {
     /// An I/O error named by the user's file, never by ferry's hidden resume files.
     fn io(&self, what: &str, e: std::io::Error) -> Error {
         Error::io(format!("{what} {}", shown_path(&self.job.target)), e)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Two groups and a bit of one file, streamed before its root (`late-roots`)
+    /// into `dir/got`, then `root`; what the writer ends with.
+    async fn streamed(dir: &Path, data: &[u8], root: Hash32) -> Result<()> {
+        let layout = Layout::for_size(data.len() as u64);
+        let (recycle, _spent) = std::sync::mpsc::channel();
+        let mut writer = Writer::spawn(4, recycle);
+        let job = FileJob {
+            target: dir.join("got"),
+            name: "got".into(),
+            check: Check::Late(layout),
+            state: ResumeState::unrooted(layout),
+            mode: 0o644,
+            mtime: Mtime::default(),
+        };
+        let mut jobs = vec![Job::Begin(Box::new(job))];
+        for g in 0..layout.groups() {
+            let (start, len) = layout.group_span(g);
+            let buf = data[start as usize..(start + len) as usize].to_vec();
+            let group = g as u32;
+            jobs.push(Job::Group {
+                group,
+                buf,
+                start: 0,
+            });
+        }
+        jobs.extend([Job::Root(root), Job::End, Job::Flush]);
+        for job in jobs {
+            if writer.send(job).await.is_err() {
+                break; // a thread stopped: `finish` says why
+            }
+        }
+        writer.finish().await
+    }
+
+    fn data() -> Vec<u8> {
+        (0..600_000u32).map(|i| (i % 251) as u8).collect()
+    }
+
+    #[tokio::test]
+    async fn a_streamed_file_is_put_in_place_when_its_root_agrees() {
+        let dir = tempfile::tempdir().unwrap();
+        let data = data();
+        streamed(dir.path(), &data, *blake3::hash(&data).as_bytes())
+            .await
+            .expect("the root agrees");
+        assert!(fs::read(dir.path().join("got")).unwrap() == data);
+        let paths = resume_paths(&dir.path().join("got"));
+        assert!(!paths.data.exists() && !paths.state.exists());
+    }
+
+    #[tokio::test]
+    async fn a_streamed_file_whose_root_differs_never_gets_its_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let e = streamed(dir.path(), &data(), [7; 32]).await.unwrap_err();
+        assert!(matches!(e, Error::Peer(PeerError::Integrity(_))), "{e:?}");
+        assert!(!dir.path().join("got").exists());
+        // What was written stays hidden, vouched for by no root: a later run
+        // checks every group of it against the file's tree first.
+        let paths = resume_paths(&dir.path().join("got"));
+        let state = ResumeState::decode(&fs::read(&paths.state).unwrap()).unwrap();
+        assert!(!state.is_rooted());
     }
 }

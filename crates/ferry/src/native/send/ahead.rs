@@ -1,7 +1,9 @@
 //! The sender's hashing, run ahead of the connection: batch after batch on a thread
 //! of its own, started as soon as the scan is done. The first batch is thus hashed
 //! while the transit connection is made and the receiver decides, and each later
-//! one while the batch before it streams.
+//! one while the batch before it streams. With `late-roots` only the batches
+//! that send trees first are hashed here (fresh files hash as they stream),
+//! and only once the receiver said which files are fresh.
 
 use std::ops::Range;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -9,7 +11,6 @@ use std::sync::Arc;
 
 use tokio::sync::mpsc;
 
-use ferry_proto::native::sender::batches;
 use ferry_proto::native::tree::Tree;
 
 use crate::error::{Error, Result};
@@ -31,12 +32,12 @@ impl Drop for Hashes {
 }
 
 impl Hashes {
-    /// Starts hashing `source`'s batches; at most one finished batch waits.
-    pub(super) fn start(source: Arc<Source>) -> Result<Hashes> {
+    /// Starts hashing `all`, batches of `source`, in order; at most one
+    /// finished batch waits.
+    pub(super) fn start(source: Arc<Source>, all: Vec<Range<u32>>) -> Result<Hashes> {
         let (tx, rx) = mpsc::channel(1);
         let stop = Arc::new(AtomicBool::new(false));
         let stopped = Arc::clone(&stop);
-        let all = batches(&source.manifest);
         std::thread::Builder::new()
             .name("ferry-hash".into())
             .spawn(move || {

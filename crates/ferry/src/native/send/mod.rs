@@ -10,6 +10,7 @@ use std::sync::Arc;
 use tokio::task::JoinHandle;
 
 use ferry_proto::native::machine::{NativeSender, SendEvent, Transmit};
+use ferry_proto::native::sender::batches;
 use ferry_proto::native::tree::Tree;
 use ferry_proto::native::wire::Frame;
 use ferry_proto::transit::Role;
@@ -44,8 +45,10 @@ pub(crate) async fn send(
     ui: &mut dyn Ui,
 ) -> Result<()> {
     let prep = send_hints(wormhole, (transit, agreed)).await?;
-    // The manifest, then hashing, go on while the connection is made.
-    let scanning = scan(selection, false);
+    // The manifest, then hashing, go on while the connection is made; with
+    // `late-roots` hashing waits for the receiver's word on its fresh files.
+    let late_roots = agreed.features.late_roots;
+    let scanning = scan(selection, false, !late_roots);
     let peer = peer_hints(wormhole).await?;
     let mut healing = Healing::new(wormhole, (Role::Sender, agreed), transit)?;
     let mut link = healing.first((prep, &peer), wormhole, transit, ui).await?;
@@ -57,7 +60,8 @@ pub(crate) async fn send(
             return Err(e);
         }
     };
-    let mut trees = Trees::new(hashes, agreed.features.reconnect);
+    let mut trees = Trees::new((source.clone(), hashes), agreed.features.reconnect);
+    trees.late_roots = late_roots;
     healing.accept_done(source.manifest.totals());
     loop {
         match run(&mut link, &source, &mut trees, &stop, ui).await {
@@ -79,21 +83,26 @@ pub(crate) async fn send_over(
     stop: &Cancel,
     ui: &mut dyn Ui,
 ) -> Result<()> {
-    drive(link, scan(selection, loose), stop, ui).await
+    drive(link, scan(selection, loose, true), stop, ui).await
 }
 
-type Scanning = JoinHandle<Result<(Arc<Source>, Hashes)>>;
+type Scanning = JoinHandle<Result<(Arc<Source>, Option<Hashes>)>>;
 
-/// The manifest, then the hashes, made on a blocking thread.
-fn scan(selection: Selection, loose: bool) -> Scanning {
+/// The manifest, then (`hash`) the hashes of every batch, made on a blocking
+/// thread.
+fn scan(selection: Selection, loose: bool, hash: bool) -> Scanning {
     tokio::task::spawn_blocking(move || {
         let source = Arc::new(Source::new(selection, loose)?);
-        let hashes = Hashes::start(Arc::clone(&source))?;
+        let all = batches(&source.manifest);
+        let hashes = match hash {
+            true => Some(Hashes::start(Arc::clone(&source), all)?),
+            false => None,
+        };
         Ok::<_, Error>((source, hashes))
     })
 }
 
-async fn scanned(scanning: Scanning, stop: &Cancel) -> Result<(Arc<Source>, Hashes)> {
+async fn scanned(scanning: Scanning, stop: &Cancel) -> Result<(Arc<Source>, Option<Hashes>)> {
     tokio::select! {
         scanned = scanning => scanned.map_err(join_error).and_then(|r| r),
         () = stop.cancelled() => Err(Error::Cancelled),
@@ -103,7 +112,7 @@ async fn scanned(scanning: Scanning, stop: &Cancel) -> Result<(Arc<Source>, Hash
 async fn drive(mut link: Link, scanning: Scanning, stop: &Cancel, ui: &mut dyn Ui) -> Result<()> {
     let result = match scanned(scanning, stop).await {
         Ok((source, hashes)) => {
-            let mut trees = Trees::new(hashes, false);
+            let mut trees = Trees::new((source.clone(), hashes), false);
             run(&mut link, &source, &mut trees, stop, ui).await
         }
         Err(e) => Err(e),
@@ -125,8 +134,12 @@ async fn run(
     stop: &Cancel,
     ui: &mut dyn Ui,
 ) -> Result<()> {
+    let machine = NativeSender::new(source.manifest.clone());
     let mut driver = Driver {
-        machine: NativeSender::new(source.manifest.clone()),
+        machine: match hashes.late_roots {
+            true => machine.with_late_roots(),
+            false => machine,
+        },
         source,
         stream: None,
         current: CurrentFile::default(),
@@ -142,7 +155,7 @@ async fn run(
             if let Transmit::Data(data) = &transmit {
                 driver.current.at(&source.manifest, data.file, ui);
             }
-            driver.transmit(link, transmit).await?;
+            driver.transmit(link, transmit, ui).await?;
             continue;
         }
         if driver.machine.is_done() {
@@ -163,16 +176,33 @@ async fn run(
 /// The batches' trees as the hashing thread makes them; kept, when the
 /// connection may be made again, for the conversation to run again on it.
 struct Trees {
-    hashes: Hashes,
+    source: Arc<Source>,
+    /// `None` until a conversation with `late-roots` says what to hash.
+    hashes: Option<Hashes>,
     kept: Option<Vec<(Range<u32>, Vec<Tree>)>>,
+    /// Both sides listed `late-roots`: fresh files stream unhashed.
+    late_roots: bool,
 }
 
 impl Trees {
-    fn new(hashes: Hashes, keep: bool) -> Self {
+    fn new((source, hashes): (Arc<Source>, Option<Hashes>), keep: bool) -> Self {
         Trees {
+            source,
             hashes,
             kept: keep.then(Vec::new),
+            late_roots: false,
         }
+    }
+
+    /// This conversation sends trees first for `batches` (the others stream):
+    /// hashing starts anew on those not kept from an earlier connection.
+    fn plan(&mut self, batches: Vec<Range<u32>>) -> Result<()> {
+        let kept = self.kept.iter().flatten();
+        let kept: Vec<&Range<u32>> = kept.map(|(b, _)| b).collect();
+        let todo = batches.into_iter().filter(|b| !kept.contains(&b)).collect();
+        self.hashes = None; // stops the thread hashing an earlier plan
+        self.hashes = Some(Hashes::start(Arc::clone(&self.source), todo)?);
+        Ok(())
     }
 
     async fn next(&mut self, batch: Range<u32>) -> Result<Vec<Tree>> {
@@ -180,7 +210,9 @@ impl Trees {
         if let Some((_, trees)) = kept.into_iter().find(|(b, _)| *b == batch) {
             return Ok(trees.clone());
         }
-        let trees = self.hashes.next(batch.clone()).await?;
+        let hashes = self.hashes.as_mut();
+        let hashes = hashes.ok_or_else(|| Error::internal("trees asked for before the plan"))?;
+        let trees = hashes.next(batch.clone()).await?;
         if let Some(kept) = &mut self.kept {
             kept.push((batch, trees.clone()));
         }
@@ -215,6 +247,13 @@ impl Driver<'_> {
                 self.stream = Some(Stream::start(self.source, groups, depth));
                 Ok(())
             }
+            SendEvent::StreamWhole { files, groups } => {
+                let depth = queue_depth(&self.source.manifest);
+                let whole = (files, groups);
+                self.stream = Some(Stream::start_whole(self.source, whole, depth));
+                Ok(())
+            }
+            SendEvent::TreeBatches(batches) => hashes.plan(batches),
             SendEvent::Progress { done, total } => {
                 ui.progress(done, total);
                 Ok(())
@@ -227,11 +266,24 @@ impl Driver<'_> {
         }
     }
 
-    async fn transmit(&mut self, link: &mut Link, transmit: Transmit) -> Result<()> {
+    async fn transmit(
+        &mut self,
+        link: &mut Link,
+        transmit: Transmit,
+        ui: &mut dyn Ui,
+    ) -> Result<()> {
         match transmit {
             Transmit::Data(data) => match &mut self.stream {
                 Some(stream) => stream.send_next(link, data).await,
                 None => Err(Error::internal("DATA before the batch's groups")),
+            },
+            Transmit::Root(file) => match &mut self.stream {
+                Some(stream) => {
+                    let root = stream.root(file).await?;
+                    current::rooted(&self.source.manifest, file, root, ui);
+                    link.send(&Frame::Root { file, root }).await
+                }
+                None => Err(Error::internal("ROOT outside a stream")),
             },
             Transmit::Frame(frame) => {
                 if matches!(frame, Frame::BatchEnd) {

@@ -20,6 +20,7 @@ fn entry(dir: &Path, code: &str, patience: u64) -> StoredSession {
         keepalive: true,
         reconnect: true,
         quic: true,
+        late_roots: true,
     };
     let agreed = (Aead::ChaCha20Poly1305, features);
     StoredSession::new(mailbox, agreed, (&code, dir), Duration::from_secs(patience))
