@@ -5,8 +5,8 @@ Started by bench/transfer inside a private mount namespace (its /run/netns and
 /etc/netns are tmpfs of its own). For each congestion control and each link row it
 makes two network namespaces joined by the userspace link emulator (`ferry-link`:
 TUN devices, one-way delay RTT/2, random loss both ways, the line rate, a drop-tail
-queue of one bandwidth-delay product), runs `ferry serve` (mailbox + relay) in the
-sender's namespace, and sends one random file from namespace A to namespace B with
+queue of one bandwidth-delay product), runs `ferry serve` (mailbox + relay) and the
+Python transit relay (the peers' relay) in the sender's namespace, and sends one random file from namespace A to namespace B with
 ferry native, ferry v1, Python `wormhole` and `wormhole-william` (each peer with
 itself). A transfer that has not finished after --max-secs is stopped; its rate is
 then the bytes the receiver's interface took in over that time (IP and TCP headers
@@ -31,6 +31,10 @@ ADDR_A, ADDR_B = "10.99.0.1", "10.99.0.2"
 DEV = "fl0"
 MAILBOX = f"ws://{ADDR_A}:4000/v1"
 RELAY = f"tcp:{ADDR_A}:4001"
+# The peers' relay: the Python transit relay, what they use in the wild. `ferry
+# serve`'s relay asks for BBR on its sockets, which would carry a relayed peer
+# over the lossy hop with ferry's congestion control, not its own.
+PEER_RELAY = f"tcp:{ADDR_A}:4002"
 # rate (bit/s), round-trip time, loss (each direction)
 ROWS = [("1G", 1e9, "10ms", "0"), ("100M", 100e6, "80ms", "0.5%"), ("20M", 20e6, "200ms", "1%")]
 # (label, sender, receiver, ferry protocol)
@@ -147,9 +151,29 @@ def start_serve(ferry, work):
     raise RuntimeError("ferry serve did not start: see serve.log")
 
 
+def start_peer_relay(peers_dir, work):
+    """The Python transit relay in the sender's namespace, for the peers' cases."""
+    log = open(os.path.join(work, "peer-relay.log"), "wb")
+    twistd = os.path.join(peers_dir, "venv", "bin", "twistd")
+    argv = [twistd, "-n", "--pidfile=", "transitrelay", "--port",
+            f"tcp:4002:interface={ADDR_A}", "--usage-db", os.path.join(work, "relay.sqlite")]
+    proc = subprocess.Popen(in_ns(NS_A, argv), stdout=log, stderr=subprocess.STDOUT, cwd=work)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        probe = f"exec 3<>/dev/tcp/{ADDR_A}/4002"
+        if subprocess.run(in_ns(NS_A, ["bash", "-c", probe]), capture_output=True).returncode == 0:
+            return proc
+        if proc.poll() is not None:
+            break
+        time.sleep(0.2)
+    proc.kill()
+    raise RuntimeError("the Python transit relay did not start: see peer-relay.log")
+
+
 def prepare(args, setup, case, source, nameplate):
     """The code, receive directory, log prefix, and both sides' commands of one case."""
     label, sender, receiver, proto = case
+    relay = RELAY if sender == "ferry" else PEER_RELAY
     code = f"{nameplate}-link-bench"
     out_dir = os.path.join(args.work, f"out-{nameplate}")
     os.makedirs(out_dir)
@@ -157,8 +181,8 @@ def prepare(args, setup, case, source, nameplate):
     env = []
     if proto == "native-quic":
         proto, env = "native", ["env", "FERRY_QUIC=only"]
-    send = peers.PEERS[sender](setup, "send", code, source, False, RELAY, proto)
-    recv = peers.PEERS[receiver](setup, "receive", code, out_dir, False, RELAY, proto)
+    send = peers.PEERS[sender](setup, "send", code, source, False, relay, proto)
+    recv = peers.PEERS[receiver](setup, "receive", code, out_dir, False, relay, proto)
     send.argv, recv.argv = in_ns(NS_A, env + send.argv), in_ns(NS_B, env + recv.argv)
     return code, out_dir, logs, send, recv
 
@@ -305,20 +329,22 @@ def main():
     cases = [c for c in CASES if not args.only or re.search(args.only, c[0])]
     print(f"# bench/transfer --link — {time.strftime('%Y-%m-%d %H:%M:%S %Z')}\n")
     print(f"- {os.cpu_count()} cores, load at start {tb.load()}; file {tb.human(size)}; "
-          f"sender in one namespace (with `ferry serve`), receiver in the other")
+          f"sender in one namespace (with `ferry serve`, whose relay ferry's cases use, "
+          f"and the Python transit relay, which the peers' cases use), receiver in the other")
     print("- link: ferry-link (userspace, TUN), RTT = 2 × one-way delay, loss each way, "
           "queue = 1 BDP (≥ 64 KiB), MTU 1500")
     results, nameplate = {}, 100
     for cc in args.ccs.split(","):
         for row in rows:
             link = Link(args.emulator, row[0], row[2], row[3], cc, args.work)
-            serve = None
+            serve, peer_relay = None, None
             try:
                 if cc == args.ccs.split(",")[0] and row == rows[0]:
                     mem = sh(*in_ns(NS_A, ["sysctl", "-n", "net.ipv4.tcp_rmem",
                                             "net.ipv4.tcp_wmem"])).split("\n")
                     print(f"- namespaces' tcp_rmem {mem[0]!r}, tcp_wmem {mem[1]!r}")
                 serve = start_serve(args.ferry, args.work)
+                peer_relay = start_peer_relay(args.peers, args.work)
                 for case in cases:
                     nameplate += 1
                     try:
@@ -341,9 +367,10 @@ def main():
                           f"load {tb.load()}", file=sys.stderr, flush=True)
                 print(f"  link {row[0]} {cc}: {' / '.join(link.stats())}", file=sys.stderr)
             finally:
-                if serve:
-                    serve.kill()
-                    serve.wait()
+                for proc in (serve, peer_relay):
+                    if proc:
+                        proc.kill()
+                        proc.wait()
                 link.close()
     if args.dead_link:
         print_dead_link(results, args.ccs.split(","), rows, cases, args.max_secs)
