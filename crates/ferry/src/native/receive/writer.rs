@@ -469,10 +469,10 @@ mod tests {
             });
         }
         jobs.extend([Job::Root(root), Job::End, Job::Flush]);
+        // A thread that stopped says why from the next `send` (as the driver
+        // sees it), else from `finish`.
         for job in jobs {
-            if writer.send(job).await.is_err() {
-                break; // a thread stopped: `finish` says why
-            }
+            writer.send(job).await?;
         }
         writer.finish().await
     }
