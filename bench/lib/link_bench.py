@@ -133,41 +133,34 @@ def data_rate(samples_path, size):
     return 0.9 * size / (hi - lo) if hi > lo else None
 
 
-def start_serve(ferry, work):
-    log = open(os.path.join(work, "serve.log"), "wb")
-    proc = subprocess.Popen(in_ns(NS_A, [ferry, "serve", "--mailbox-listen", f"{ADDR_A}:4000",
-                                         "--relay-listen", f"{ADDR_A}:4001", "--no-relay-ws",
-                                         "--no-web", "--database", ":memory:"]),
-                            stdout=log, stderr=subprocess.STDOUT)
+def start_in_a(argv, port, log_name, what, work):
+    """Starts `argv` in the sender's namespace; returns it once ADDR_A:port accepts."""
+    log = open(os.path.join(work, log_name), "wb")
+    proc = subprocess.Popen(in_ns(NS_A, argv), stdout=log, stderr=subprocess.STDOUT, cwd=work)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
-        probe = f"exec 3<>/dev/tcp/{ADDR_A}/4000"
+        probe = f"exec 3<>/dev/tcp/{ADDR_A}/{port}"
         if subprocess.run(in_ns(NS_A, ["bash", "-c", probe]), capture_output=True).returncode == 0:
             return proc
         if proc.poll() is not None:
             break
         time.sleep(0.2)
     proc.kill()
-    raise RuntimeError("ferry serve did not start: see serve.log")
+    raise RuntimeError(f"{what} did not start: see {log_name}")
+
+
+def start_serve(ferry, work):
+    argv = [ferry, "serve", "--mailbox-listen", f"{ADDR_A}:4000", "--relay-listen",
+            f"{ADDR_A}:4001", "--no-relay-ws", "--no-web", "--database", ":memory:"]
+    return start_in_a(argv, 4000, "serve.log", "ferry serve", work)
 
 
 def start_peer_relay(peers_dir, work):
     """The Python transit relay in the sender's namespace, for the peers' cases."""
-    log = open(os.path.join(work, "peer-relay.log"), "wb")
     twistd = os.path.join(peers_dir, "venv", "bin", "twistd")
     argv = [twistd, "-n", "--pidfile=", "transitrelay", "--port",
             f"tcp:4002:interface={ADDR_A}", "--usage-db", os.path.join(work, "relay.sqlite")]
-    proc = subprocess.Popen(in_ns(NS_A, argv), stdout=log, stderr=subprocess.STDOUT, cwd=work)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        probe = f"exec 3<>/dev/tcp/{ADDR_A}/4002"
-        if subprocess.run(in_ns(NS_A, ["bash", "-c", probe]), capture_output=True).returncode == 0:
-            return proc
-        if proc.poll() is not None:
-            break
-        time.sleep(0.2)
-    proc.kill()
-    raise RuntimeError("the Python transit relay did not start: see peer-relay.log")
+    return start_in_a(argv, 4002, "peer-relay.log", "the Python transit relay", work)
 
 
 def prepare(args, setup, case, source, nameplate):
