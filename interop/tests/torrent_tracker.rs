@@ -9,13 +9,16 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use ferry::tls::Trust;
-use ferry::torrent::tracker::{Cause, TrackerClient, TrackerTiming};
+use ferry::torrent::tracker::{AnnounceError, Cause, TrackerClient, TrackerTiming};
 use ferry_proto::torrent::tracker::{Announce, Event, TrackerError};
 use tokio::net::{TcpListener, TcpStream, UdpSocket};
 
 /// Both listed in the tracker's whitelist (Debian builds opentracker with one).
 const HTTP_HASH: [u8; 20] = [0x11; 20];
 const UDP_HASH: [u8; 20] = [0x22; 20];
+/// Announced until the tracker takes it: opentracker reads its whitelist on a thread of
+/// its own after it starts listening, and refuses every infohash until then.
+const READY_HASH: [u8; 20] = [0x44; 20];
 
 struct Opentracker {
     child: Child,
@@ -44,7 +47,7 @@ async fn free_port() -> u16 {
 
 async fn opentracker() -> Opentracker {
     let dir = tempfile::tempdir().expect("temp dir");
-    let list = [HTTP_HASH, UDP_HASH]
+    let list = [HTTP_HASH, UDP_HASH, READY_HASH]
         .map(|h| hex::encode(h) + "\n")
         .concat();
     std::fs::write(dir.path().join("whitelist"), list).expect("write whitelist");
@@ -55,13 +58,20 @@ async fn opentracker() -> Opentracker {
         port,
         _dir: dir,
     };
+    let url = format!("http://127.0.0.1:{port}/announce");
+    let client = client();
     for _ in 0..200 {
-        if TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
+        if TcpStream::connect(("127.0.0.1", port)).await.is_ok()
+            && client
+                .announce(&url, &announce(READY_HASH, 7000, Event::Started))
+                .await
+                .is_ok()
+        {
             return tracker;
         }
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
-    panic!("opentracker is not listening on {port} after 5 s");
+    panic!("opentracker has not taken its whitelist on {port} after 200 tries");
 }
 
 fn spawn(dir: &Path, port: u16) -> Child {
@@ -147,22 +157,39 @@ async fn udp_announces_meet() {
     two_peers_meet(&url, UDP_HASH).await;
 }
 
+/// Announces an infohash outside the whitelist over `scheme`; the error must read as
+/// a refusal.
+async fn refused(scheme: &str, port: u16) -> AnnounceError {
+    let tracker = opentracker().await;
+    let url = format!("{scheme}://127.0.0.1:{}/announce", tracker.port);
+    let err = client()
+        .announce(&url, &announce([0x33; 20], port, Event::Started))
+        .await
+        .expect_err("an infohash outside the whitelist is refused");
+    let prefix = format!("tracker {url}: tracker refused: ");
+    assert!(err.to_string().starts_with(&prefix), "{err}");
+    err
+}
+
 /// opentracker refuses an infohash outside its whitelist; ferry reports its text.
 #[tokio::test]
 async fn refusal_is_reported_with_the_trackers_words() {
-    let tracker = opentracker().await;
-    let url = format!("http://127.0.0.1:{}/announce", tracker.port);
-    let err = client()
-        .announce(&url, &announce([0x33; 20], 7003, Event::Started))
-        .await
-        .unwrap_err();
+    let err = refused("http", 7003).await;
     let Cause::Tracker(TrackerError::Failure(text)) = &err.cause else {
         panic!("{err}")
     };
     assert!(text.contains("not authorized"), "{err}");
-    assert!(err
-        .to_string()
-        .starts_with(&format!("tracker {url}: tracker refused: ")));
+}
+
+/// Over UDP opentracker refuses with an announce answer that stops after its
+/// transaction id; ferry names it a refusal.
+#[tokio::test]
+async fn udp_refusal_is_a_clear_error() {
+    let err = refused("udp", 7005).await;
+    assert!(
+        matches!(err.cause, Cause::Tracker(TrackerError::UdpEmptyAnnounce)),
+        "{err}"
+    );
 }
 
 /// A UDP tracker that never answers: 3 tries of 100, 200 and 400 ms, then a clear error.

@@ -84,6 +84,10 @@ pub enum TrackerError {
     Http(&'static str),
     #[error("tracker sent a {len}-byte UDP packet with action {action}")]
     UdpPacket { action: u32, len: usize },
+    /// An announce answer that stops after the transaction id: no interval, no peers.
+    /// opentracker answers so, over UDP, for an infohash it does not serve.
+    #[error("tracker refused: its UDP answer is empty (a tracker that does not serve this torrent answers so)")]
+    UdpEmptyAnnounce,
 }
 
 /// Compact peers: 4-byte IPv4 (or 16-byte IPv6) address then 2-byte port, big-endian.

@@ -218,6 +218,15 @@ fn udp_refusals() {
         udp::decode_response(&ragged[..26], true),
         Err(TrackerError::PeersLength { len: 6, unit: 18 })
     );
+    let empty = hex::decode("000000010000002a").unwrap();
+    assert_eq!(
+        udp::decode_response(&empty, false),
+        Ok(UdpResponse::EmptyAnnounce { transaction: 42 })
+    );
+    assert_eq!(
+        udp::decode_response(&ragged[..19], false),
+        Err(TrackerError::UdpPacket { action: 1, len: 19 })
+    );
     let unknown = hex::decode("00000002000000000000").unwrap();
     assert_eq!(
         udp::decode_response(&unknown, false),

@@ -90,6 +90,11 @@ pub enum UdpResponse {
         transaction: u32,
         response: AnnounceResponse,
     },
+    /// An announce answer with nothing after the transaction id (see
+    /// [`TrackerError::UdpEmptyAnnounce`]).
+    EmptyAnnounce {
+        transaction: u32,
+    },
     /// The tracker refused; its text (lossy UTF-8, at most 1 KiB).
     Error {
         transaction: u32,
@@ -102,6 +107,7 @@ impl UdpResponse {
         match self {
             UdpResponse::Connect { transaction, .. }
             | UdpResponse::Announce { transaction, .. }
+            | UdpResponse::EmptyAnnounce { transaction }
             | UdpResponse::Error { transaction, .. } => *transaction,
         }
     }
@@ -134,6 +140,7 @@ pub fn decode_response(packet: &[u8], ipv6: bool) -> Result<UdpResponse, Tracker
                 connection: u64::from_be_bytes(id),
             })
         }
+        ANNOUNCE if packet.len() == 8 => Ok(UdpResponse::EmptyAnnounce { transaction }),
         ANNOUNCE if packet.len() >= 20 => {
             let count = |at| word(at).ok_or_else(bad);
             let response = AnnounceResponse {

@@ -82,6 +82,9 @@ impl Session<'_> {
                     });
                 }
                 Some(UdpResponse::Announce { response, .. }) => return Ok(response),
+                Some(UdpResponse::EmptyAnnounce { .. }) => {
+                    return Err(TrackerError::UdpEmptyAnnounce.into())
+                }
                 Some(UdpResponse::Error { message, .. }) => {
                     return Err(TrackerError::Failure(message).into())
                 }
