@@ -122,8 +122,7 @@ def finish(proc, tag):
     try:
         proc.wait(RUN_TIMEOUT_S)
     except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
+        peers.stop(proc)
     return proc.returncode, peers.read_time(tag + ".time")
 
 

@@ -199,10 +199,12 @@ def run_case(args, setup, case, source, size, nameplate):
         wall = time.monotonic() - t0
         carried = rx_bytes(NS_B) - rx0
     finally:
-        for p in (sp, rp, locals().get("sampler")):
-            if p is not None and p.poll() is None:
-                p.kill()
-                p.wait()
+        for p in (sp, rp):
+            peers.stop(p)
+        sampler = locals().get("sampler")
+        if sampler is not None:
+            sampler.kill()
+            sampler.wait()
     if cut:
         result = {"wall": wall, "bytes": carried, "cut": True, "ok": False}
     else:
@@ -257,9 +259,7 @@ def run_dead_link(args, setup, link, case, source, size, nameplate):
         return {side: seen.get(side) for side in sides}
     finally:
         for proc, _ in sides.values():
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait()
+            peers.stop(proc)
         link.cut(0)
         subprocess.run(["rm", "-rf", out_dir])
 

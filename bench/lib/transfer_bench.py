@@ -121,9 +121,7 @@ class Runner:
             wall = time.monotonic() - t0
         finally:
             for p in (sp, rp):
-                if p is not None and p.poll() is None:
-                    p.kill()
-                    p.wait()
+                peers.stop(p)
         ok = sp.returncode == 0 and rp.returncode == 0 and same_file(source, out_dir, size)
         if not ok:
             report_failure(logs, sp.returncode, rp.returncode)

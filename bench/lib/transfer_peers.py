@@ -6,6 +6,7 @@ WORMHOLE_RELAY_URL means the mailbox to Python but the transit relay to wormhole
 """
 
 import os
+import signal
 import subprocess
 
 # Variables that would point a peer at other servers or change its output.
@@ -92,15 +93,29 @@ PEERS = {"ferry": ferry, "python": python, "william": william, "rust": rust}
 
 
 def spawn_timed(side, time_file, log_file):
-    """Starts `side` under /usr/bin/time (wall, user, sys, max RSS)."""
+    """Starts `side` under /usr/bin/time (wall, user, sys, max RSS), in a process
+    group of its own for `stop`."""
     argv = ["/usr/bin/time", "-f", "%e %U %S %M", "-o", time_file, *side.argv]
     log = open(log_file, "wb")
     proc = subprocess.Popen(argv, cwd=side.cwd, env=child_env(), stdin=subprocess.PIPE,
-                            stdout=log, stderr=subprocess.STDOUT)
+                            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     proc.stdin.write(side.stdin)
     proc.stdin.close()
     log.close()
     return proc
+
+
+def stop(proc):
+    """Ends a `spawn_timed` side and all it started. Killing /usr/bin/time alone
+    leaves the program it runs going: a transfer cut at --max-secs would go on
+    sharing the link with the next case and count in its bytes."""
+    if proc is None:
+        return
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    proc.wait()
 
 
 def read_time(time_file):
