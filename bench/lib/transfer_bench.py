@@ -406,7 +406,8 @@ def main():
         ref_rows += refs.pynacl(os.path.join(args.peers, "venv/bin/python"))
         ref_rows += refs.iperf3() + refs.tcp_copy()
         ref_rows += refs.files(max(sources)[1], args.recv_dir, args.disk_dir)
-        ref_rows += refs.transit_limit_files(args.root, max(sources)[1], args.recv_dir)
+        ref_rows += refs.transit_limit_files(args.root, max(sources)[1], args.recv_dir,
+                                            args.runs)
 
     serve = start_ferry_serve(args.ferry, args.work) if has_serve else None
     relay_pids = {"relay": listener_pid(4001)}
