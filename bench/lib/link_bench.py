@@ -164,6 +164,62 @@ def start_peer_relay(peers_dir, work):
     return start_in_a(argv, 4002, "peer-relay.log", "the Python transit relay", work)
 
 
+# One plain TCP stream: the sink counts what it takes in over the sender's SECS.
+SINK = f"""
+import socket, sys, time
+ls = socket.create_server(("{ADDR_B}", 5299))
+print("listening", flush=True)
+c, _ = ls.accept()
+buf, n, t0 = bytearray(1 << 20), 0, None
+while True:
+    k = c.recv_into(buf)
+    if not k:
+        break
+    t0 = t0 or time.monotonic()
+    n += k
+print(n * 8 / (time.monotonic() - t0) / 1e6)
+"""
+SOURCE = f"""
+import socket, sys, time
+s = socket.create_connection(("{ADDR_B}", 5299))
+s.setsockopt(socket.IPPROTO_TCP, socket.TCP_CONGESTION, b"bbr")
+chunk, end = bytes(1 << 20), time.monotonic() + float(sys.argv[1])
+while time.monotonic() < end:
+    s.sendall(chunk)
+s.close()
+"""
+
+
+def ceiling(secs=15):
+    """What one plain TCP stream (BBR, as ferry asks for; no encryption, no files)
+    carries over the link as emulated on this machine, in Mbit/s: on the 1 Gbit/s
+    row the emulator's CPU share is the limit, not the line rate."""
+    sink = subprocess.Popen(in_ns(NS_B, [sys.executable, "-c", SINK]), stdout=subprocess.PIPE,
+                            text=True)
+    try:
+        sink.stdout.readline()
+        subprocess.run(in_ns(NS_A, [sys.executable, "-c", SOURCE, str(secs)]), check=True,
+                       timeout=secs + 30)
+        out, _ = sink.communicate(timeout=secs + 30)
+        return float(out.strip())
+    except (subprocess.SubprocessError, ValueError):
+        return None
+    finally:
+        if sink.poll() is None:
+            sink.kill()
+            sink.wait()
+
+
+def print_ceilings(results, ceilings):
+    print("\n(one plain TCP stream over the same emulated link, BBR, 15 s, after the "
+          "row's cases: no encryption, no files; ferry native's data rate against it)\n")
+    for (cc, row), top in ceilings.items():
+        native = results.get((cc, row, "ferry native"))
+        ratio = f"; ferry native ÷ it {mbits(native)[1] / top:.2f}" if native and top else ""
+        shown = f"{top:.1f} Mbit/s" if top else "not measured"
+        print(f"- {cc} {row}: {shown}{ratio}")
+
+
 def prepare(args, setup, case, source, nameplate):
     """The code, receive directory, log prefix, and both sides' commands of one case."""
     label, sender, receiver, proto = case
@@ -335,7 +391,7 @@ def main():
     print(f"- a case is cut after {args.max_secs:g} s (the peers' after "
           f"{args.peer_max_secs or args.max_secs:g} s); a cut case's rate is what the "
           "receiver's interface took in, headers included")
-    results, nameplate = {}, 100
+    results, nameplate, ceilings = {}, 100, {}
     for cc in args.ccs.split(","):
         for row in rows:
             link = Link(args.emulator, row[0], row[2], row[3], cc, args.work)
@@ -368,6 +424,8 @@ def main():
                           f"Mbit/s in {r['wall']:.1f} s {'(cut)' if r['cut'] else ''} "
                           f"load {tb.load()}", file=sys.stderr, flush=True)
                 print(f"  link {row[0]} {cc}: {' / '.join(link.stats())}", file=sys.stderr)
+                if not args.dead_link:
+                    ceilings[(cc, row[0])] = ceiling()
             finally:
                 for proc in (serve, peer_relay):
                     if proc:
@@ -378,6 +436,7 @@ def main():
         print_dead_link(results, args.ccs.split(","), rows, cases, args.max_secs)
     else:
         print_table(results, args.ccs.split(","), rows, cases)
+        print_ceilings(results, ceilings)
     print(f"\n- load at end {tb.load()}")
     if args.json:
         with open(args.json, "w") as f:
