@@ -6,12 +6,12 @@ Started by bench/transfer inside a private mount namespace (its /run/netns and
 makes two network namespaces joined by the userspace link emulator (`ferry-link`:
 TUN devices, one-way delay RTT/2, random loss both ways, the line rate, a drop-tail
 queue of one bandwidth-delay product), runs `ferry serve` (mailbox + relay) and the
-Python transit relay (the peers' relay) in the sender's namespace, and sends one random file from namespace A to namespace B with
-ferry native, ferry v1, Python `wormhole` and `wormhole-william` (each peer with
-itself). A transfer that has not finished after --max-secs (--peer-max-secs for the
-peers' cases) is stopped; its rate is
-then the bytes the receiver's interface took in over that time (IP and TCP headers
-included: an upper bound), marked `cut`.
+Python transit relay (the peers' relay) in the sender's namespace, and sends one
+random file from namespace A to namespace B with ferry native, ferry v1, Python
+`wormhole` and `wormhole-william` (each peer with itself). A transfer that has not
+finished after --max-secs (--peer-max-secs for the peers' cases) is stopped; its
+rate is then the bytes the receiver's interface took in over that time (IP and TCP
+headers included: an upper bound), marked `cut`.
 """
 
 import argparse
@@ -190,7 +190,10 @@ s.close()
 """
 
 
-def ceiling(secs=15):
+CEILING_SECS = 15
+
+
+def ceiling(secs=CEILING_SECS):
     """What one plain TCP stream (BBR, as ferry asks for; no encryption, no files)
     carries over the link as emulated on this machine, in Mbit/s: on the 1 Gbit/s
     row the emulator's CPU share is the limit, not the line rate."""
@@ -211,8 +214,9 @@ def ceiling(secs=15):
 
 
 def print_ceilings(results, ceilings):
-    print("\n(one plain TCP stream over the same emulated link, BBR, 15 s, after the "
-          "row's cases: no encryption, no files; ferry native's data rate against it)\n")
+    print(f"\n(one plain TCP stream over the same emulated link, BBR, {CEILING_SECS} s, "
+          "after the row's cases: no encryption, no files; ferry native's data rate against "
+          "it)\n")
     for (cc, row), top in ceilings.items():
         native = results.get((cc, row, "ferry native"))
         ratio = f"; ferry native ÷ it {mbits(native)[1] / top:.2f}" if native and top else ""
@@ -239,9 +243,9 @@ def prepare(args, setup, case, source, nameplate):
 
 def run_case(args, setup, case, source, size, nameplate):
     code, out_dir, logs, send, recv = prepare(args, setup, case, source, nameplate)
-    limit = args.max_secs if case[1] == "ferry" else args.peer_max_secs or args.max_secs
+    limit = args.max_secs if case[1] == "ferry" else args.peer_max_secs
     sp = peers.spawn_timed(send, logs + ".send.time", logs + ".send.log")
-    rp = None
+    rp, sampler = None, None
     try:
         tb.wait_for_text(logs + ".send.log", code, sp)
         sampler = start_sampler(NS_B, logs + ".rx")
@@ -259,7 +263,6 @@ def run_case(args, setup, case, source, size, nameplate):
     finally:
         for p in (sp, rp):
             peers.stop(p)
-        sampler = locals().get("sampler")
         if sampler is not None:
             sampler.kill()
             sampler.wait()
@@ -374,6 +377,7 @@ def main():
                     help="instead of rates: the time each side takes to notice a link cut for good")
     ap.add_argument("--json")
     args = ap.parse_args()
+    args.peer_max_secs = args.peer_max_secs or args.max_secs
 
     size = tb.parse_size(args.size)
     source = os.path.join(args.work, "random.bin")
@@ -389,7 +393,7 @@ def main():
     print("- link: ferry-link (userspace, TUN), RTT = 2 × one-way delay, loss each way, "
           "queue = 1 BDP (≥ 64 KiB), MTU 1500")
     print(f"- a case is cut after {args.max_secs:g} s (the peers' after "
-          f"{args.peer_max_secs or args.max_secs:g} s); a cut case's rate is what the "
+          f"{args.peer_max_secs:g} s); a cut case's rate is what the "
           "receiver's interface took in, headers included")
     results, nameplate, ceilings = {}, 100, {}
     for cc in args.ccs.split(","):
