@@ -8,7 +8,7 @@
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::atomic::AtomicUsize;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::net::{TcpListener, TcpSocket, TcpStream};
@@ -22,7 +22,7 @@ use crate::mailbox::state::StateConfig;
 use crate::mailbox::{MailboxCtx, PortCtx};
 use crate::metrics::Metrics;
 use crate::relay::pool::RelayPool;
-use crate::relay::{Pairing, Pool, RelayCtx, RelayPort};
+use crate::relay::{Pairs, Pool, RelayCtx, RelayPort};
 use crate::store::{pool_secret, MemoryStore, PgDirectory, PgStore, SqliteStore, StoreError};
 use crate::tls::TlsPort;
 use crate::web::WebPorts;
@@ -126,8 +126,13 @@ impl Server {
         let metrics = Arc::new(Metrics::default());
         let (hub, thread) = start_hub(&config, &metrics).await?;
         let pool = match shared_pool(&config, local(&relay_tcp)).await? {
-            Some(shared) => join_pool(&config, Some(&shared), local(&relay_tcp))?,
-            None => join_pool(&config, config.relay_pool.as_ref(), local(&relay_tcp))?,
+            Some(shared) => join_pool(&config, Some(&shared), local(&relay_tcp), &metrics)?,
+            None => join_pool(
+                &config,
+                config.relay_pool.as_ref(),
+                local(&relay_tcp),
+                &metrics,
+            )?,
         };
         let (shutdown, _) = watch::channel(false);
         let mut handle = ServerHandle {
@@ -239,6 +244,7 @@ fn join_pool(
     config: &Config,
     pool: Option<&RelayPool>,
     relay_tcp: Option<SocketAddr>,
+    metrics: &Arc<Metrics>,
 ) -> Result<Option<Pool>, Error> {
     let Some(pool) = pool else {
         return Ok(None);
@@ -255,7 +261,13 @@ fn join_pool(
         }
         None => bound,
     };
-    Pool::new(pool, me, config.timing.relay_handshake_timeout).map(Some)
+    Pool::new(
+        pool,
+        me,
+        config.timing.relay_handshake_timeout,
+        Arc::clone(metrics),
+    )
+    .map(Some)
 }
 
 /// Instances on one PostgreSQL database form a relay pool by themselves (the
@@ -295,7 +307,7 @@ fn relay_port(
 ) -> RelayPort {
     let t = &config.timing;
     let relay = Arc::new(RelayCtx {
-        pairing: Mutex::new(Pairing::default()),
+        pairs: Pairs::new(Arc::clone(metrics)),
         active_pairs: AtomicUsize::new(0),
         metrics: Arc::clone(metrics),
         hub: hub.clone(),

@@ -12,7 +12,7 @@
 //! by `pool`), and a connection may be handed over rather than wait here.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -24,7 +24,8 @@ use ferry_proto::wire::relay::{scan, LineScan, RelayRequest, BAD_HANDSHAKE, IMPA
 use ferry_proto::wire::relay_pool::PoolPreamble;
 
 use super::meter::SpliceEnd;
-use super::pairing::{Arrival, Pairing};
+use super::pairing::Arrival;
+use super::pairs::{Pairs, Partner, Waiter, BUSY};
 use super::pool::{Origin, Placed, Pool};
 use super::splice::splice;
 use super::stream::RelayStream;
@@ -34,13 +35,9 @@ use crate::mailbox::hub::Hub;
 use crate::metrics::Metrics;
 use crate::store::{UsageKind, UsageRecord};
 
-/// ferry's own refusals (the reference relay has none).
-pub(crate) const BUSY: &[u8] = b"error: the relay is busy, try later\n";
-pub(crate) const TOO_MANY: &[u8] = b"error: too many connections from your address\n";
-
 /// Everything relay connections share.
 pub(crate) struct RelayCtx {
-    pub(crate) pairing: Mutex<Pairing<Waiter>>,
+    pub(crate) pairs: Pairs,
     pub(crate) active_pairs: AtomicUsize,
     pub(crate) metrics: Arc<Metrics>,
     pub(crate) hub: Hub,
@@ -52,15 +49,6 @@ pub(crate) struct RelayCtx {
     pub(crate) blur: Option<f64>,
     /// The pool this instance belongs to; `None` for a lone relay.
     pub(crate) pool: Option<Pool>,
-}
-
-/// How to reach a waiting connection: send it the partner's stream.
-pub(crate) struct Waiter(oneshot::Sender<Partner>);
-
-/// The second connection of a pair, handed to the first.
-pub(crate) struct Partner {
-    stream: RelayStream,
-    arrived: Instant,
 }
 
 /// The longest line the relay reads before giving up.
@@ -153,32 +141,6 @@ impl RelayCtx {
             result,
         });
     }
-
-    fn pairing(&self) -> std::sync::MutexGuard<'_, Pairing<Waiter>> {
-        self.pairing.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    fn publish_waiting(&self, pairing: &Pairing<Waiter>) {
-        self.metrics.relay_waiting.set(pairing.waiting() as i64);
-    }
-
-    /// Pairs with a waiting partner, or waits under `id`.
-    pub(crate) fn arrive(&self, id: u64, req: &RelayRequest, waiter: Waiter) -> Arrival<Waiter> {
-        let mut p = self.pairing();
-        let a = p.arrive(id, &req.token, req.side.as_deref(), waiter);
-        self.publish_waiting(&p);
-        a
-    }
-
-    /// Whether `req` would pair now.
-    pub(crate) fn would_pair(&self, req: &RelayRequest) -> bool {
-        self.pairing().would_pair(&req.token, req.side.as_deref())
-    }
-
-    /// Whether a connection waits here with `token`.
-    pub(crate) fn has_waiters(&self, token: &str) -> bool {
-        self.pairing().has_waiters(token)
-    }
 }
 
 /// Pairs `stream` by its request, then splices (if it waited) or hands over
@@ -199,11 +161,11 @@ pub(crate) async fn rendezvous(
     for _ in 0..3 {
         let (tx, rx) = oneshot::channel();
         let arrival = match &ctx.pool {
-            None => ctx.arrive(id, &req, Waiter(tx)),
-            Some(pool) => match pool.place(&ctx, id, &req, Waiter(tx), origin).await {
+            None => ctx.pairs.arrive(id, &req, Waiter(tx)),
+            Some(pool) => match pool.place(&ctx.pairs, id, &req, Waiter(tx), origin).await {
                 Placed::Here(a) => a,
                 Placed::At(owner) => {
-                    match super::pool::forward(&ctx, pool, stream, &req, owner, origin.ip()).await {
+                    match super::pool::forward(pool, stream, &req, owner, origin.ip()).await {
                         Ok(()) => return,
                         Err(back) => stream = back,
                     }
@@ -223,7 +185,7 @@ pub(crate) async fn rendezvous(
                 });
                 if let Some(pool) = &ctx.pool {
                     // after the hand-over, so a slow directory delays no pair
-                    pool.left(&ctx, &req.token).await;
+                    pool.left(&ctx.pairs, &req.token).await;
                 }
                 match sent {
                     Ok(()) => return,
@@ -249,13 +211,9 @@ async fn wait(
 ) {
     let outcome = wait_for_partner(&mut stream, rx, ctx.wait_timeout, shutdown).await;
     if !matches!(outcome, Wait::Partner(_) | Wait::Redundant) {
-        {
-            let mut p = ctx.pairing();
-            p.leave(id, token);
-            ctx.publish_waiting(&p);
-        }
+        ctx.pairs.leave(id, token);
         if let Some(pool) = &ctx.pool {
-            pool.left(&ctx, token).await;
+            pool.left(&ctx.pairs, token).await;
         }
     }
     match outcome {
@@ -384,7 +342,7 @@ fn admit(
         Handshake::Ok(req) => Ok((req, Origin::Client(peer))),
         Handshake::HandedOver(p) => match &ctx.pool {
             Some(pool) => pool
-                .accept(ctx, p, slot)
+                .accept(p, slot)
                 .map_err(|answer| Refusal(Some(answer), "errory")),
             None => {
                 tracing::info!("a hand-over line, but this relay is in no pool");

@@ -8,6 +8,7 @@
 mod conn;
 mod meter;
 mod pairing;
+mod pairs;
 pub(crate) mod pool;
 mod splice;
 mod stream;
@@ -30,8 +31,8 @@ use tokio_tungstenite_030::WebSocketStream;
 use ferry_proto::wire::relay::{RelayRequest, BAD_HANDSHAKE};
 
 pub(crate) use conn::RelayCtx;
-use conn::TOO_MANY;
-pub(crate) use pairing::Pairing;
+pub(crate) use pairs::Pairs;
+use pairs::TOO_MANY;
 use pool::Origin;
 pub(crate) use pool::Pool;
 use stream::{RelayStream, WsBytes};

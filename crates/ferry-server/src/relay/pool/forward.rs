@@ -12,7 +12,6 @@ use ferry_proto::wire::relay::RelayRequest;
 
 use super::preamble::unix_now;
 use super::Pool;
-use crate::relay::conn::RelayCtx;
 use crate::relay::splice::splice;
 use crate::relay::stream::RelayStream;
 
@@ -29,7 +28,6 @@ impl Drop for Forwarding<'_> {
 /// did not take the connection: its entry is then evicted, and the caller
 /// claims again.
 pub(crate) async fn forward(
-    ctx: &RelayCtx,
     pool: &Pool,
     client: RelayStream,
     req: &RelayRequest,
@@ -39,10 +37,10 @@ pub(crate) async fn forward(
     let line = pool.key.sign(req, client_ip, unix_now()).encode();
     let Some(upstream) = open(pool, owner, &line).await else {
         tracing::warn!(%owner, "the relay instance owning a token did not answer; evicting it");
-        pool.evict(ctx, &req.token, owner).await;
+        pool.evict(&req.token, owner).await;
         return Err(client);
     };
-    let m = &ctx.metrics;
+    let m = &pool.metrics;
     m.relay_forwarded_total.inc();
     m.relay_forwarding.inc();
     let _counted = Forwarding(m);

@@ -50,9 +50,10 @@ pub use directory::{DirFuture, DirectoryError, MemoryDirectory, NoPool, Owner, R
 pub(crate) use forward::forward;
 use preamble::{PoolKey, Refused};
 
-use super::conn::{RelayCtx, Waiter};
 use super::pairing::Arrival;
+use super::pairs::{Pairs, Waiter, TOO_MANY};
 use crate::limits::IpSlot;
+use crate::metrics::Metrics;
 
 /// Locks per instance that serialise directory calls per token (by hash).
 const STRIPES: usize = 64;
@@ -119,6 +120,7 @@ pub(crate) struct Pool {
     turns: Box<[tokio::sync::Mutex<()>]>,
     /// Bound on each directory call, and on connecting to an owner.
     timeout: Duration,
+    metrics: Arc<Metrics>,
 }
 
 impl Pool {
@@ -127,6 +129,7 @@ impl Pool {
         pool: &RelayPool,
         me: SocketAddr,
         timeout: Duration,
+        metrics: Arc<Metrics>,
     ) -> Result<Pool, crate::Error> {
         let min = RelayPool::MIN_SECRET_LEN;
         if pool.secret.len() < min {
@@ -140,6 +143,7 @@ impl Pool {
             key: PoolKey::new(&pool.secret),
             turns: (0..STRIPES).map(|_| tokio::sync::Mutex::new(())).collect(),
             timeout,
+            metrics,
         })
     }
 
@@ -151,15 +155,15 @@ impl Pool {
     /// Pairs or parks `waiter` here, or names the owner to hand over to.
     pub(crate) async fn place(
         &self,
-        ctx: &RelayCtx,
+        pairs: &Pairs,
         id: u64,
         req: &RelayRequest,
         waiter: Waiter,
         origin: Origin,
     ) -> Placed {
         let _turn = self.turn(&req.token).lock().await;
-        if !ctx.would_pair(req) {
-            match (self.claim(ctx, &req.token).await, origin) {
+        if !pairs.would_pair(req) {
+            match (self.claim(&req.token).await, origin) {
                 (Owner::Here, _) => {}
                 (Owner::At(owner), Origin::Client(_)) => return Placed::At(owner),
                 (Owner::At(_), Origin::Forwarded(_)) => {
@@ -167,51 +171,46 @@ impl Pool {
                 }
             }
         }
-        Placed::Here(ctx.arrive(id, req, waiter))
+        Placed::Here(pairs.arrive(id, req, waiter))
     }
 
     /// A connection for `token` stopped waiting here (paired, or gave up):
     /// release the token if none is left. Checked under the token's turn, so
     /// a connection that claimed it meanwhile keeps it.
-    pub(crate) async fn left(&self, ctx: &RelayCtx, token: &str) {
+    pub(crate) async fn left(&self, pairs: &Pairs, token: &str) {
         let _turn = self.turn(token).lock().await;
-        if !ctx.has_waiters(token) {
-            self.release(ctx, token).await;
+        if !pairs.has_waiters(token) {
+            self.release(token).await;
         }
     }
 
     /// The owner of `token`; this instance when the directory fails.
-    async fn claim(&self, ctx: &RelayCtx, token: &str) -> Owner {
+    async fn claim(&self, token: &str) -> Owner {
         let call = self.directory.claim(token, self.me);
-        self.call(ctx, "claim", call).await.unwrap_or(Owner::Here)
+        self.call("claim", call).await.unwrap_or(Owner::Here)
     }
 
-    async fn release(&self, ctx: &RelayCtx, token: &str) {
+    async fn release(&self, token: &str) {
         let call = self.directory.release(token, self.me);
-        self.call(ctx, "release", call).await;
+        self.call("release", call).await;
     }
 
     /// Drops `owner`'s entry for `token`: it did not answer.
-    async fn evict(&self, ctx: &RelayCtx, token: &str, owner: SocketAddr) {
-        ctx.metrics.relay_pool_evictions_total.inc();
+    async fn evict(&self, token: &str, owner: SocketAddr) {
+        self.metrics.relay_pool_evictions_total.inc();
         let call = self.directory.evict(token, owner);
-        self.call(ctx, "evict", call).await;
+        self.call("evict", call).await;
     }
 
     /// Runs one directory call within the timeout; `None` (logged and
     /// counted) when it fails or is late.
-    async fn call<T>(
-        &self,
-        ctx: &RelayCtx,
-        name: &'static str,
-        fut: DirFuture<'_, T>,
-    ) -> Option<T> {
+    async fn call<T>(&self, name: &'static str, fut: DirFuture<'_, T>) -> Option<T> {
         let error = match tokio::time::timeout(self.timeout, fut).await {
             Ok(Ok(v)) => return Some(v),
             Ok(Err(e)) => e.to_string(),
             Err(_) => "timed out".to_owned(),
         };
-        ctx.metrics.relay_pool_errors_total.inc();
+        self.metrics.relay_pool_errors_total.inc();
         tracing::warn!(call = name, error, "relay directory call failed");
         None
     }
@@ -220,12 +219,11 @@ impl Pool {
     /// forwarding instance to the client it names. `Err` is the line to answer.
     pub(crate) fn accept(
         &self,
-        ctx: &RelayCtx,
         p: PoolPreamble,
         slot: &mut IpSlot,
     ) -> Result<(RelayRequest, Origin), &'static [u8]> {
         if let Err(why) = self.key.verify(&p, preamble::unix_now()) {
-            ctx.metrics.relay_pool_refused_total.inc();
+            self.metrics.relay_pool_refused_total.inc();
             match why {
                 Refused::BadTag => tracing::warn!("refusing a hand-over line with a wrong tag"),
                 Refused::Stale => tracing::warn!("refusing a stale hand-over line"),
@@ -233,9 +231,9 @@ impl Pool {
             return Err(ferry_proto::wire::relay::BAD_HANDSHAKE);
         }
         if !slot.move_to(p.client_ip) {
-            ctx.metrics.refused_per_ip_relay.inc();
+            self.metrics.refused_per_ip_relay.inc();
             tracing::warn!("refusing a handed-over connection: too many from its client's address");
-            return Err(super::conn::TOO_MANY);
+            return Err(TOO_MANY);
         }
         Ok((p.request, Origin::Forwarded(p.client_ip)))
     }
