@@ -391,7 +391,8 @@ def main():
           f"sender in one namespace (with `ferry serve`, whose relay ferry's cases use, "
           f"and the Python transit relay, which the peers' cases use), receiver in the other")
     print("- link: ferry-link (userspace, TUN), RTT = 2 × one-way delay, loss each way, "
-          "queue = 1 BDP (≥ 64 KiB), MTU 1500")
+          "queue = 1 BDP (≥ 64 KiB), MTU 1500; rows without loss use segmentation "
+          "offloads (super-packets charged per 1500-byte segment), lossy rows real segments")
     print(f"- a case is cut after {args.max_secs:g} s (the peers' after "
           f"{args.peer_max_secs:g} s); a cut case's rate is what the "
           "receiver's interface took in, headers included")

@@ -5,8 +5,15 @@
 //!
 //! ```text
 //! ferry-link --a NS:DEV --b NS:DEV --rate 100M --rtt 80ms [--loss 0.5%]
-//!            [--queue BYTES] [--seed N]
+//!            [--queue BYTES] [--seed N] [--offload on|off]
 //! ```
+//!
+//! `--offload` (default: on without loss, off with it): the devices hand TCP
+//! over as segmentation-offload super-packets, carried whole and charged to the
+//! line as the 1500-byte segments they stand for (`link::tun`, `link::gso`), so
+//! a fast row measures the link rather than the emulator's per-packet cost. A
+//! lost super-packet would be dozens of segments lost at once, so lossy links
+//! carry real segments.
 //!
 //! It prints `ready` once both devices exist (the caller then gives them
 //! addresses and brings them up, e.g. `ip -n NS addr add 10.99.0.1 peer
@@ -32,12 +39,17 @@ struct Args {
     b: (String, String),
     shape: Shape,
     seed: u64,
+    offload: bool,
 }
 
 fn run() -> Result<(), String> {
     let args = parse(std::env::args().skip(1))?;
-    let a = Arc::new(tun::open_in(&args.a.0, &args.a.1).map_err(|e| format!("{}: {e}", args.a.1))?);
-    let b = Arc::new(tun::open_in(&args.b.0, &args.b.1).map_err(|e| format!("{}: {e}", args.b.1))?);
+    let open = |(ns, dev): &(String, String)| {
+        tun::open_in(ns, dev, args.offload)
+            .map(Arc::new)
+            .map_err(|e| format!("{dev}: {e}"))
+    };
+    let (a, b) = (open(&args.a)?, open(&args.b)?);
     let control = forward::Control::default();
     let start = |from: &Arc<_>, to: &Arc<_>, seed| {
         forward::start(
@@ -74,6 +86,7 @@ fn run() -> Result<(), String> {
 fn parse(mut argv: impl Iterator<Item = String>) -> Result<Args, String> {
     let (mut a, mut b, mut rate, mut rtt, mut loss, mut queue, mut seed) =
         (None, None, 0, Duration::ZERO, 0.0, None, 1);
+    let mut offload = None;
     while let Some(flag) = argv.next() {
         let value = argv.next().ok_or(format!("{flag} needs a value"))?;
         match flag.as_str() {
@@ -84,6 +97,7 @@ fn parse(mut argv: impl Iterator<Item = String>) -> Result<Args, String> {
             "--loss" => loss = fraction(&value)?,
             "--queue" => queue = Some(value.parse().map_err(|_| format!("bad --queue {value}"))?),
             "--seed" => seed = value.parse().map_err(|_| format!("bad --seed {value}"))?,
+            "--offload" => offload = Some(on_off(&value)?),
             _ => return Err(format!("unknown flag {flag}")),
         }
     }
@@ -96,7 +110,16 @@ fn parse(mut argv: impl Iterator<Item = String>) -> Result<Args, String> {
         b: b.ok_or("--b NS:DEV is required")?,
         shape,
         seed,
+        offload: offload.unwrap_or(loss == 0.0),
     })
+}
+
+fn on_off(s: &str) -> Result<bool, String> {
+    match s {
+        "on" => Ok(true),
+        "off" => Ok(false),
+        _ => Err(format!("bad --offload {s} (on or off)")),
+    }
 }
 
 fn ns_dev(s: &str) -> Result<(String, String), String> {

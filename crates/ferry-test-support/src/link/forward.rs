@@ -7,12 +7,13 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
-use tun_tap::Iface;
-
+use super::gso;
 use super::pipe::{Counts, Fate, Pipe};
+use super::tun::Tun;
 
-/// Largest packet read (the devices keep the default MTU of 1500).
-const MAX_PACKET: usize = 65_536;
+/// Largest packet read: an offload super-packet and its header (the MTU stays
+/// the default 1500).
+const MAX_PACKET: usize = 65_536 + gso::HEADER_LEN;
 
 /// What both directions share: the clock, the cut, and each pipe for reports.
 #[derive(Clone)]
@@ -63,8 +64,8 @@ impl Direction {
 
 /// Starts forwarding packets from `from` to `to` through `pipe`.
 pub fn start(
-    from: Arc<Iface>,
-    to: Arc<Iface>,
+    from: Arc<Tun>,
+    to: Arc<Tun>,
     pipe: Pipe<Vec<u8>>,
     control: &Control,
 ) -> io::Result<Direction> {
@@ -84,7 +85,7 @@ fn lock(shared: &Shared) -> std::sync::MutexGuard<'_, Pipe<Vec<u8>>> {
     shared.0.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-fn read_loop(from: &Iface, shared: &Shared, control: &Control) {
+fn read_loop(from: &Tun, shared: &Shared, control: &Control) {
     let mut buf = vec![0u8; MAX_PACKET];
     loop {
         let n = match from.recv(&mut buf) {
@@ -96,16 +97,22 @@ fn read_loop(from: &Iface, shared: &Shared, control: &Control) {
             }
         };
         let now = control.now();
+        let packet = &buf[..n];
+        let wire = if from.offload() {
+            gso::wire_len(packet)
+        } else {
+            n
+        };
         let mut pipe = lock(shared);
         pipe.cut_until(control.cut_deadline());
         let idle = pipe.next_due().is_none();
-        if matches!(pipe.push(now, n, buf[..n].to_vec()), Fate::Due(_)) && idle {
+        if matches!(pipe.push(now, wire, packet.to_vec()), Fate::Due(_)) && idle {
             shared.1.notify_one();
         }
     }
 }
 
-fn write_loop(to: &Iface, shared: &Shared, control: &Control) {
+fn write_loop(to: &Tun, shared: &Shared, control: &Control) {
     let mut due = Vec::new();
     loop {
         {

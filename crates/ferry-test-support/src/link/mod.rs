@@ -5,9 +5,10 @@
 //!
 //! [`pipe`] is the sans-IO model (packets in with their arrival time, out with
 //! their delivery time), [`forward`] the threads that move real packets through
-//! it, [`tun`] the devices.
+//! it, [`tun`] the devices, [`gso`] the offload header of a device's packets.
 
 pub mod forward;
+pub mod gso;
 pub mod pipe;
 pub mod tun;
 
