@@ -14,6 +14,10 @@
 //! (UPnP-IGD, NAT-PMP, PCP): it learns its external address by STUN from `ferry
 //! serve` (miniupnpd 2.3.1 refuses to map behind a reserved WAN address otherwise,
 //! and every address here is TEST-NET or private).
+//!
+//! [`NatLab::with_ipv6`] adds IPv6 as many homes have it: global addresses with no
+//! NAT (2001:db8:a::2, 2001:db8:b::2), routed by the internet, and the same router
+//! filter, which lets in only replies (a stateful firewall).
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -79,6 +83,13 @@ impl NatLab {
             .and_then(|()| lab.start_upnpd(a.1));
         setup.unwrap_or_else(|e| panic!("NAT lab: {e}"));
         lab
+    }
+
+    /// Adds IPv6 (see the module docs); panics saying which step failed.
+    pub fn with_ipv6(self) -> NatLab {
+        self.route_v6()
+            .unwrap_or_else(|e| panic!("NAT lab IPv6: {e}"));
+        self
     }
 
     /// `ws://…/v1` of the lab's mailbox.
@@ -195,6 +206,36 @@ impl NatLab {
         Ok(())
     }
 
+    /// Per home: WAN 2001:db8:N::/64 (internet ::1, router ::2) and LAN
+    /// 2001:db8:X::/64 (router ::1, home ::2), N = 1, 2 and X = a, b; routes both
+    /// ways and forwarding. Addresses skip duplicate detection (usable at once).
+    fn route_v6(&self) -> Result<(), String> {
+        let forward = ["sysctl", "-qw", "net.ipv6.conf.all.forwarding=1"];
+        self.internet.exec(&forward)?;
+        let wan_ifs = ["toA", "toB"];
+        for (i, (router, home)) in self.routers.iter().zip(&self.homes).enumerate() {
+            let (wan, lan) = (
+                format!("2001:db8:{}:", i + 1),
+                format!("2001:db8:{}:", ["a", "b"][i]),
+            );
+            router.exec(&forward)?;
+            let add = |h: &Host, cidr: String, dev: &str| {
+                h.exec(&["ip", "-6", "addr", "add", &cidr, "dev", dev, "nodad"])
+            };
+            add(&self.internet, format!("{wan}:1/64"), wan_ifs[i])?;
+            add(router, format!("{wan}:2/64"), "wan0")?;
+            add(router, format!("{lan}:1/64"), "lan0")?;
+            add(home, format!("{lan}:2/64"), "eth0")?;
+            let route = |h: &Host, to: &str, via: String| {
+                h.exec(&["ip", "-6", "route", "add", to, "via", &via])
+            };
+            route(&self.internet, &format!("{lan}:/64"), format!("{wan}:2"))?;
+            route(router, "default", format!("{wan}:1"))?;
+            route(home, "default", format!("{lan}:1"))?;
+        }
+        Ok(())
+    }
+
     fn start_server(&mut self, env: &TestEnv) -> Result<(), String> {
         let mut inv = self
             .internet
@@ -303,7 +344,8 @@ fn link(
 /// packet would leave a conntrack entry that makes the masquerade pick another port
 /// for the home's own flow to that peer, as no home router does (its chains are the ones miniupnpd
 /// 2.3.1 fills by default). The router's own packets (miniupnpd's STUN) keep their
-/// ports, as on a real router.
+/// ports, as on a real router. IPv6 neighbour discovery on the WAN is answered (ARP,
+/// its IPv4 counterpart, never meets these tables).
 fn ruleset(nat: Nat, lan: &str) -> String {
     let masquerade = match nat {
         Nat::PortPreserving => "masquerade",
@@ -314,6 +356,7 @@ fn ruleset(nat: Nat, lan: &str) -> String {
   chain input {{
     type filter hook input priority 0; policy accept;
     iifname \"wan0\" ct state established,related accept
+    iifname \"wan0\" icmpv6 type {{ nd-neighbor-solicit, nd-neighbor-advert }} accept
     iifname \"wan0\" drop
   }}
   chain forward {{

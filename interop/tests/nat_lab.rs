@@ -217,3 +217,18 @@ fn ferry_to_ferry_behind_symmetric_nats_falls_back_to_the_relay() {
         lab.relay_bytes()
     );
 }
+
+/// Behind symmetric NATs IPv4 cannot punch, but with IPv6 (global addresses, each
+/// router a stateful firewall) both sides' first QUIC packets open their own
+/// firewall to the other: direct, and the relay carries nothing.
+#[test]
+fn ferry_to_ferry_behind_ipv6_firewalls_punches_over_ipv6() {
+    let lab = NatLab::new((Nat::Symmetric, Upnpd::Off), Nat::Symmetric).with_ipv6();
+    let run = transfer(&lab, Receiver::Ferry);
+    let report = format!("{}\n{}", run.sender, run.receiver);
+    let to_b = "Connected (direct, QUIC [2001:db8:b::2]:";
+    let to_a = "Connected (direct, QUIC [2001:db8:a::2]:";
+    assert!(run.sender.stderr_text().contains(to_b), "{report}");
+    assert!(run.receiver.stderr_text().contains(to_a), "{report}");
+    assert_eq!(lab.relay_bytes(), 0, "the relay carried bytes:\n{report}");
+}

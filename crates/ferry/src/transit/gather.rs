@@ -13,7 +13,8 @@ use tokio::task::JoinHandle;
 
 use crate::error::{join_error, Error, Result};
 
-use super::{bind, portmap, quic, quic_bind, Listen, Quic, TransitConfig};
+use super::addrs::{listen_tcp, quic_bind};
+use super::{portmap, quic, Listen, Quic, TransitConfig};
 
 /// The sockets and addresses one attempt offers.
 pub(super) struct Gathered {
@@ -35,7 +36,7 @@ pub(super) struct Shape {
 /// Binds, maps and asks STUN as `shape` says; the router and the STUN
 /// responder are asked side by side.
 pub(super) async fn gather(config: &TransitConfig, shape: Shape) -> Result<Gathered> {
-    let listener = bind(shape.tcp).await?;
+    let listener = listen_tcp(shape.tcp).await?;
     let local = match &listener {
         Some(l) => Some(l.local_addr().map_err(|e| Error::io("listen", e))?),
         None => None,

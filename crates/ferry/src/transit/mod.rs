@@ -1,6 +1,7 @@
 //! Transit on real sockets: listen and publish hints, race direct and relayed
 //! candidates, and carry encrypted records on the winner.
 
+mod addrs;
 mod gather;
 mod portmap;
 mod quic;
@@ -8,7 +9,7 @@ mod race;
 mod stream;
 mod tune;
 
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::net::IpAddr;
 
 use tokio::net::TcpListener;
 
@@ -16,7 +17,7 @@ use ferry_proto::crypto::kdf::TransitKey;
 use ferry_proto::transit::hints::{DirectHint, Hint, QuicOffer, TransitMessage};
 use ferry_proto::transit::Role;
 
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::timing::Timing;
 use crate::tls::Trust;
 
@@ -32,7 +33,9 @@ pub const DEFAULT_RELAY: &str = "tcp:transit.magic-wormhole.io:4001";
 /// Which local addresses to listen on for direct connections.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Listen {
-    /// Every interface; advertise each non-loopback IPv4 address (loopback if none).
+    /// Every interface, IPv6 and IPv4 on one socket where the machine has IPv6;
+    /// advertise each non-loopback IPv4 address (loopback if none), then each
+    /// global or unique-local IPv6 one.
     Auto,
     /// Only this address, advertised as is.
     Only(IpAddr),
@@ -173,7 +176,7 @@ impl TransitPrep {
             mapping,
             quic,
         } = gathered;
-        let mut hints = local.map_or_else(Vec::new, |a| direct_hints(shape.tcp, a));
+        let mut hints = local.map_or_else(Vec::new, |a| addrs::direct_hints(shape.tcp, a));
         let relays: Vec<Relay> = config.relay.iter().cloned().collect();
         hints.extend(mapping.iter().map(|m| {
             Hint::Direct(DirectHint {
@@ -295,59 +298,6 @@ fn dedup(relays: &mut Vec<Relay>) {
         seen.push(key);
         new
     });
-}
-
-/// Where the QUIC socket binds and the interface addresses it may offer; and
-/// whether to ask STUN (not when `--listen IP` names the one address to offer).
-fn quic_bind(listen: Listen) -> ((IpAddr, Vec<IpAddr>), bool) {
-    match listen {
-        Listen::Only(ip) => ((ip, vec![ip]), false),
-        _ => ((IpAddr::V4(Ipv4Addr::UNSPECIFIED), advertised_ips()), true),
-    }
-}
-
-async fn bind(listen: Listen) -> Result<Option<TcpListener>> {
-    let ip = match listen {
-        Listen::Off => return Ok(None),
-        Listen::Auto => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
-        Listen::Only(ip) => ip,
-    };
-    let listener = TcpListener::bind(SocketAddr::new(ip, 0))
-        .await
-        .map_err(|e| Error::io(format!("cannot listen on {ip}"), e))?;
-    Ok(Some(listener))
-}
-
-fn direct_hints(listen: Listen, local: SocketAddr) -> Vec<Hint> {
-    let ips = match listen {
-        Listen::Only(ip) => vec![ip],
-        _ => advertised_ips(),
-    };
-    ips.into_iter()
-        .map(|ip| {
-            Hint::Direct(DirectHint {
-                hostname: ip.to_string(),
-                port: local.port(),
-                priority: 0.0,
-            })
-        })
-        .collect()
-}
-
-/// Non-loopback IPv4 addresses, or loopback when the machine has nothing else.
-fn advertised_ips() -> Vec<IpAddr> {
-    let all: Vec<IpAddr> = if_addrs::get_if_addrs()
-        .unwrap_or_default()
-        .into_iter()
-        .map(|i| i.ip())
-        .filter(IpAddr::is_ipv4)
-        .collect();
-    let outside: Vec<IpAddr> = all.iter().copied().filter(|ip| !ip.is_loopback()).collect();
-    if outside.is_empty() {
-        vec![IpAddr::V4(Ipv4Addr::LOCALHOST)]
-    } else {
-        outside
-    }
 }
 
 #[cfg(test)]

@@ -15,6 +15,7 @@ use ferry_proto::transit::handshake::{relay_line, Handshake, GO, RELAY_OK};
 use ferry_proto::transit::hints::DirectHint;
 use ferry_proto::transit::Role;
 
+use super::addrs::canonical;
 use super::quic::{Punch, QuicIo};
 use super::Relay;
 use crate::error::{Error, NetworkError, Result};
@@ -353,7 +354,10 @@ async fn accept_loop(listener: TcpListener, candidate: Candidate, tx: Sender) {
             super::tune::tune(&stream);
             if let Ok(s) = c.handshake(stream).await {
                 let _ = tx
-                    .send(Ok((Conn::Tcp(s), format!("direct from {peer}"))))
+                    .send(Ok((
+                        Conn::Tcp(s),
+                        format!("direct from {}", canonical(peer)),
+                    )))
                     .await;
             }
         });

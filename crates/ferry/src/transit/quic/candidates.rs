@@ -25,14 +25,15 @@ pub(super) fn ours(
     out
 }
 
-/// The peer's candidates we try from a socket bound to `family_of`'s family:
-/// the same family, nothing that cannot be a peer (unspecified, multicast,
-/// broadcast, port 0), no repeats.
-pub(super) fn theirs(offered: &[SocketAddr], family_of: SocketAddr) -> Vec<SocketAddr> {
+/// The peer's candidates we try from a socket bound to `local`: those its
+/// family can reach (both on the IPv6 wildcard, which takes IPv4 too), nothing
+/// that cannot be a peer (unspecified, multicast, broadcast, port 0), no repeats.
+pub(super) fn theirs(offered: &[SocketAddr], local: SocketAddr) -> Vec<SocketAddr> {
+    let dual = local.is_ipv6() && local.ip().is_unspecified();
     let mut out: Vec<SocketAddr> = Vec::new();
     for a in offered {
-        let same_family = a.is_ipv4() == family_of.is_ipv4();
-        if same_family && reachable(a) && !out.contains(a) {
+        let family = dual || a.is_ipv4() == local.is_ipv4();
+        if family && reachable(a) && !out.contains(a) {
             out.push(*a);
         }
     }
@@ -90,7 +91,13 @@ mod tests {
         ];
         let got = theirs(&offered, a("0.0.0.0:0"));
         assert_eq!(got, vec![a("192.0.2.1:5"), a("127.0.0.1:6")]);
-        let v6 = theirs(&offered, a("[::]:0"));
+        let v6 = theirs(&offered, a("[2001:db8::9]:0"));
         assert_eq!(v6, vec![a("[2001:db8::1]:5")]);
+        // The IPv6 wildcard takes IPv4 too.
+        let dual = theirs(&offered, a("[::]:0"));
+        assert_eq!(
+            dual,
+            vec![a("[2001:db8::1]:5"), a("192.0.2.1:5"), a("127.0.0.1:6")]
+        );
     }
 }

@@ -67,7 +67,12 @@ impl Prepared {
         let socket = bind(bind_ip)
             .inspect_err(|e| tracing::debug!("no QUIC socket: {e}"))
             .ok()?;
-        let port = socket.local_addr().ok()?.port();
+        let local = socket.local_addr().ok()?;
+        let port = local.port();
+        let interfaces: Vec<IpAddr> = interfaces
+            .into_iter()
+            .filter(|ip| ip.is_ipv4() || local.is_ipv6())
+            .collect();
         let reflexive = match stun {
             true => stun::reflexive(&socket, &stun_servers(relays).await).await,
             false => None,
@@ -184,12 +189,30 @@ impl Punch {
 
 /// `direct, QUIC ADDRESS` (what `Connected (…)` shows).
 fn describe(conn: &quinn::Connection) -> String {
-    format!("direct, QUIC {}", conn.remote_address())
+    format!(
+        "direct, QUIC {}",
+        super::addrs::canonical(conn.remote_address())
+    )
 }
 
+/// A UDP socket on `ip`; the IPv6 wildcard takes IPv4 too, and falls back to
+/// the IPv4 wildcard on a machine without IPv6.
 fn bind(ip: IpAddr) -> std::io::Result<UdpSocket> {
+    match ip {
+        IpAddr::V6(v6) if v6.is_unspecified() => bind_one(ip).or_else(|e| {
+            tracing::debug!("no IPv6 QUIC socket ({e}): IPv4 only");
+            bind_one(IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED))
+        }),
+        _ => bind_one(ip),
+    }
+}
+
+fn bind_one(ip: IpAddr) -> std::io::Result<UdpSocket> {
     let domain = socket2::Domain::for_address(SocketAddr::new(ip, 0));
     let socket = socket2::Socket::new(domain, socket2::Type::DGRAM, None)?;
+    if ip.is_ipv6() && ip.is_unspecified() {
+        socket.set_only_v6(false)?;
+    }
     // Best effort: the kernel caps these at its maximum.
     let _ = socket.set_recv_buffer_size(SOCKET_BUFFER);
     let _ = socket.set_send_buffer_size(SOCKET_BUFFER);
@@ -198,7 +221,8 @@ fn bind(ip: IpAddr) -> std::io::Result<UdpSocket> {
     UdpSocket::from_std(socket.into())
 }
 
-/// The relays' addresses (IPv4, as our socket), where `ferry serve` answers STUN.
+/// The relays' IPv4 addresses, where `ferry serve` answers STUN (an IPv6
+/// address needs no STUN: no NAT stands in front of it).
 async fn stun_servers(relays: &[Relay]) -> Vec<SocketAddr> {
     let mut out = Vec::new();
     for relay in relays {

@@ -28,13 +28,15 @@ pub(super) async fn reflexive(socket: &UdpSocket, servers: &[SocketAddr]) -> Opt
     let request = stun::binding_request(&id);
     let deadline = Instant::now() + PATIENCE;
     let mut buf = [0u8; 576];
+    let dual = socket.local_addr().is_ok_and(|a| a.is_ipv6());
     while Instant::now() < deadline {
         for server in servers {
-            let _ = socket.send_to(&request, server).await;
+            let _ = socket.send_to(&request, on_socket(*server, dual)).await;
         }
         let round = (Instant::now() + RESEND).min(deadline);
         while let Ok(got) = tokio::time::timeout_at(round, socket.recv_from(&mut buf)).await {
             let Ok((n, from)) = got else { continue };
+            let from = super::super::addrs::canonical(from);
             let answer = stun::parse_binding_success(&buf[..n], &id);
             if let Some(mapped) = answer.filter(|_| servers.contains(&from)) {
                 return Some(mapped);
@@ -42,6 +44,14 @@ pub(super) async fn reflexive(socket: &UdpSocket, servers: &[SocketAddr]) -> Opt
         }
     }
     None
+}
+
+/// `server` as an IPv6 socket (`dual`) sends to it: an IPv4 address mapped.
+fn on_socket(server: SocketAddr, dual: bool) -> SocketAddr {
+    match server {
+        SocketAddr::V4(v4) if dual => SocketAddr::new(v4.ip().to_ipv6_mapped().into(), v4.port()),
+        _ => server,
+    }
 }
 
 #[cfg(test)]
@@ -72,6 +82,29 @@ mod tests {
         });
         let got = reflexive(&client, &[server_addr]).await;
         assert_eq!(got, Some(client.local_addr().unwrap()));
+    }
+
+    /// The IPv6 wildcard socket QUIC binds asks an IPv4 responder through a
+    /// mapped address and knows its answer.
+    #[tokio::test]
+    async fn a_dual_stack_socket_asks_an_ipv4_responder() {
+        let client = super::super::bind("::".parse().unwrap()).unwrap();
+        let server = socket().await;
+        let server_addr = server.local_addr().unwrap();
+        let answered = tokio::spawn(async move {
+            let mut buf = [0u8; 600];
+            let (n, from) = server.recv_from(&mut buf).await.unwrap();
+            let id = stun::parse_binding_request(&buf[..n]).unwrap();
+            server
+                .send_to(&stun::binding_success(&id, from), from)
+                .await
+                .unwrap();
+            from
+        });
+        let got = reflexive(&client, &[server_addr]).await;
+        let from = answered.await.unwrap();
+        assert!(from.is_ipv4(), "{from}");
+        assert_eq!(got, Some(from));
     }
 
     #[tokio::test(start_paused = true)]
