@@ -349,6 +349,12 @@ def print_ratios(results, ref_rows, size, has_native, has_serve):
         if limit and files:
             print(f"- file I/O share of the file-to-file limit: "
                   f"{100 * (1 - files[0] / limit[0]):.0f} % (1 − file limit ÷ record limit)")
+        hashed = [v for n, v, _ in ref_rows if v and "(hashed file limit)" in n]
+        ratio_line("ferry->ferry native ÷ the same + BLAKE3 both sides (hashed file limit)",
+                   nat, hashed[0] if hashed else None)
+        if files and hashed:
+            print(f"- hashing share of the hashed file limit: "
+                  f"{100 * (1 - hashed[0] / files[0]):.0f} % (1 − hashed ÷ file limit)")
         ratio_line("ferry->ferry native relayed (Python relay) ÷ direct",
                    r("ferry->ferry [native] relay"), nat, 0.90)
         if has_serve:

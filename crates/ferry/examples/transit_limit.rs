@@ -11,6 +11,11 @@
 //! process (this program again, `files-recv`) opens each record and writes its
 //! group into DIR/NAME, then syncs the file: the file I/O of a native transfer,
 //! still without hashing and protocol.
+//!
+//! `transit_limit files-hashed SOURCE DIR [AEAD]`: the same, and each side also
+//! hashes every group with BLAKE3 (the sender before sealing, the receiver after
+//! opening), as a native transfer hashes and verifies every byte: what is left
+//! between it and native is the protocol's own cost.
 
 use std::fs::File;
 use std::io::{self, Read, Write};
@@ -30,11 +35,13 @@ const RECORD: usize = 256 * 1024 + 9;
 fn main() -> io::Result<()> {
     let args: Vec<String> = std::env::args().collect();
     match args.get(1).map(String::as_str) {
-        Some("files") if args.len() >= 4 => {
-            return files(&args[2], &args[3], aead_arg(args.get(4))?)
+        Some(mode @ ("files" | "files-hashed")) if args.len() >= 4 => {
+            let hash = Hash(mode == "files-hashed");
+            return files(&args[2], &args[3], aead_arg(args.get(4))?, hash);
         }
-        Some("files-recv") if args.len() >= 5 => {
-            return files_recv(&args[2], Path::new(&args[3]), aead_arg(args.get(4))?)
+        Some(mode @ ("files-recv" | "files-recv-hashed")) if args.len() >= 5 => {
+            let hash = Hash(mode == "files-recv-hashed");
+            return files_recv(&args[2], Path::new(&args[3]), aead_arg(args.get(4))?, hash);
         }
         _ => {}
     }
@@ -70,14 +77,31 @@ fn aead_arg(arg: Option<&String>) -> io::Result<Aead> {
         .map(|a| a.unwrap_or(Aead::Aes256Gcm))
 }
 
+/// Whether each side hashes every group (`files-hashed`).
+#[derive(Clone, Copy)]
+struct Hash(bool);
+
+impl Hash {
+    /// Hashes `group` when asked to; the hash only has to be computed.
+    fn group(self, group: &[u8]) {
+        if self.0 {
+            std::hint::black_box(blake3::hash(group));
+        }
+    }
+}
+
 /// The sending process of the file-to-file limit: starts the receiving one, then
 /// sends SOURCE as records of one group each.
-fn files(source: &str, dir: &str, aead: Aead) -> io::Result<()> {
+fn files(source: &str, dir: &str, aead: Aead, hash: Hash) -> io::Result<()> {
     let listener = TcpListener::bind("127.0.0.1:0")?;
     let started = Instant::now();
     let mut receiver = Command::new(std::env::current_exe()?)
         .args([
-            "files-recv",
+            if hash.0 {
+                "files-recv-hashed"
+            } else {
+                "files-recv"
+            },
             &listener.local_addr()?.to_string(),
             dir,
             aead.name(),
@@ -103,6 +127,7 @@ fn files(source: &str, dir: &str, aead: Aead) -> io::Result<()> {
         let len = group.min(size - offset) as usize;
         frame.resize(PREFIX_LEN + 9 + len + TAG_LEN, 0);
         file.read_exact_at(&mut frame[PREFIX_LEN + 9..PREFIX_LEN + 9 + len], offset)?;
+        hash.group(&frame[PREFIX_LEN + 9..PREFIX_LEN + 9 + len]);
         sealer.seal_in_place(&mut frame);
         stream.write_all(&frame)?;
         offset += len as u64;
@@ -113,8 +138,9 @@ fn files(source: &str, dir: &str, aead: Aead) -> io::Result<()> {
     }
     let secs = started.elapsed().as_secs_f64();
     println!(
-        "{} file-to-file {:.1} MB/s ({size} bytes in {secs:.3} s)",
+        "{} file-to-file{} {:.1} MB/s ({size} bytes in {secs:.3} s)",
         aead.name(),
+        if hash.0 { " hashed" } else { "" },
         size as f64 / secs / 1e6
     );
     Ok(())
@@ -122,7 +148,7 @@ fn files(source: &str, dir: &str, aead: Aead) -> io::Result<()> {
 
 /// The receiving process: opens every record and writes its group to the file
 /// the first record names, in DIR; syncs it at the end.
-fn files_recv(addr: &str, dir: &Path, aead: Aead) -> io::Result<()> {
+fn files_recv(addr: &str, dir: &Path, aead: Aead, hash: Hash) -> io::Result<()> {
     let mut stream = TcpStream::connect(addr)?;
     let mut opener = Opener::new(&key(), aead, Role::Receiver);
     let mut body = Vec::new();
@@ -145,6 +171,7 @@ fn files_recv(addr: &str, dir: &Path, aead: Aead) -> io::Result<()> {
                 out = Some(File::create_new(dir.join(name))?);
             }
             Some(file) => {
+                hash.group(&body[9..len]);
                 file.write_all_at(&body[9..len], offset)?;
                 offset += (len - 9) as u64;
             }
