@@ -401,6 +401,11 @@ impl Conn {
     /// Logs why we ended, tells the client when that helps, and stops listening.
     async fn finish(&mut self, end: End) {
         tracing::debug!(?end, "connection ended");
+        // Closed first, and whether the state had closed it already, in one step:
+        // from here the state sees the client gone, never slow (counted once),
+        // and our own detach (which drops the state's sender) cannot pass for
+        // the state having dropped us.
+        let dropped_by_hub = self.queue.as_mut().is_some_and(LiveRx::close);
         if self.rules.is_open() || self.queue.is_some() {
             self.ctx.hub.detach(self.id);
         }
@@ -419,13 +424,8 @@ impl Conn {
                 return;
             }
             End::WriteTimeout => {
-                // The state thread may have dropped this client for the same
-                // reason already (its queue overflowed, closing it); closing the
-                // queue now makes it see the client gone, not slow: counted once.
-                let dropped_by_hub = self.queue.as_ref().is_some_and(LiveRx::is_closed);
-                if let Some(q) = self.queue.as_mut() {
-                    q.close();
-                }
+                // The state may have dropped this client for the same reason
+                // already (its queue overflowed).
                 if !dropped_by_hub {
                     self.ctx.metrics.slow_clients_dropped.inc();
                 }

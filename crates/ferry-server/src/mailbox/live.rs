@@ -147,14 +147,10 @@ impl LiveRx {
         self.0.lock().frames.pop_front()
     }
 
-    /// Refuses further frames; those queued can still be received.
-    pub(crate) fn close(&mut self) {
-        self.0.lock().closed = true;
-    }
-
-    /// Whether every sender is gone or [`LiveRx::close`] was called.
-    pub(crate) fn is_closed(&self) -> bool {
-        self.0.lock().closed
+    /// Refuses further frames; those queued can still be received. Whether the
+    /// queue was closed already (every sender gone), read under the same lock.
+    pub(crate) fn close(&mut self) -> bool {
+        std::mem::replace(&mut self.0.lock().closed, true)
     }
 }
 
@@ -190,7 +186,7 @@ mod tests {
         let got = tokio::spawn(async move {
             let first = rx.recv().await;
             let end = rx.recv().await;
-            (first, end, rx.is_closed())
+            (first, end, rx.close())
         });
         tokio::task::yield_now().await;
         tx.try_send(f("x")).unwrap();
@@ -204,10 +200,17 @@ mod tests {
     }
 
     #[test]
+    fn closing_says_whether_every_sender_had_gone() {
+        let (tx, mut rx) = channel(1);
+        drop(tx);
+        assert!(rx.close());
+    }
+
+    #[test]
     fn a_closed_or_dropped_receiver_refuses_frames() {
         let (tx, mut rx) = channel(4);
         tx.try_send(f("kept")).unwrap();
-        rx.close();
+        assert!(!rx.close(), "it was open");
         assert!(tx.is_closed());
         assert_eq!(tx.try_send(f("late")), Err(TrySendError::Closed));
         assert_eq!(rx.try_recv().unwrap().as_str(), "kept");
