@@ -92,6 +92,18 @@ impl NatLab {
         self
     }
 
+    /// Lets router `i` forward unsolicited IPv6 to its home, as a provider
+    /// whose routers filter nothing (the home is then reachable on IPv6).
+    pub fn open_ipv6_inbound(&self, i: usize) {
+        let rule = [
+            "nft", "insert", "rule", "inet", "filter", "forward", "iifname", "wan0", "meta",
+            "nfproto", "ipv6", "accept",
+        ];
+        self.routers[i]
+            .exec(&rule)
+            .unwrap_or_else(|e| panic!("NAT lab: opening IPv6 inbound: {e}"));
+    }
+
     /// `ws://…/v1` of the lab's mailbox.
     pub fn mailbox(&self) -> String {
         format!("ws://{SERVER_IP}:{MAILBOX_PORT}/v1")

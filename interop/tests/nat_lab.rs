@@ -232,3 +232,17 @@ fn ferry_to_ferry_behind_ipv6_firewalls_punches_over_ipv6() {
     assert!(run.receiver.stderr_text().contains(to_a), "{report}");
     assert_eq!(lab.relay_bytes(), 0, "the relay carried bytes:\n{report}");
 }
+
+/// A home reachable on IPv6 (its router filters nothing inbound): Python `wormhole`
+/// behind a symmetric NAT dials ferry's IPv6 direct hint, a plain v1 hint it
+/// takes like any other.
+#[test]
+fn python_reaches_ferry_on_its_ipv6_address() {
+    let lab = NatLab::new((Nat::Symmetric, Upnpd::Off), Nat::Symmetric).with_ipv6();
+    lab.open_ipv6_inbound(0);
+    let run = transfer(&lab, Receiver::Python);
+    let report = format!("{}\n{}", run.sender, run.receiver);
+    let from_b = "Connected (direct from [2001:db8:b::2]:";
+    assert!(run.sender.stderr_text().contains(from_b), "{report}");
+    assert_eq!(lab.relay_bytes(), 0, "the relay carried bytes:\n{report}");
+}
