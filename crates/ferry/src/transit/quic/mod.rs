@@ -25,6 +25,7 @@ use tokio::net::UdpSocket;
 
 use ferry_proto::transit::hints::QuicOffer;
 
+use super::addrs::canonical;
 use super::Relay;
 use crate::timing::Timing;
 
@@ -189,10 +190,7 @@ impl Punch {
 
 /// `direct, QUIC ADDRESS` (what `Connected (…)` shows).
 fn describe(conn: &quinn::Connection) -> String {
-    format!(
-        "direct, QUIC {}",
-        super::addrs::canonical(conn.remote_address())
-    )
+    format!("direct, QUIC {}", canonical(conn.remote_address()))
 }
 
 /// A UDP socket on `ip`; the IPv6 wildcard takes IPv4 too, and falls back to

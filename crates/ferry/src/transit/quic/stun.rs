@@ -11,6 +11,8 @@ use tokio::time::Instant;
 
 use ferry_proto::wire::stun;
 
+use super::super::addrs::canonical;
+
 /// How long we wait for an answer in all (a server without a responder never answers).
 pub(super) const PATIENCE: Duration = Duration::from_millis(900);
 /// The request is sent again after this, in case a packet was lost.
@@ -36,7 +38,7 @@ pub(super) async fn reflexive(socket: &UdpSocket, servers: &[SocketAddr]) -> Opt
         let round = (Instant::now() + RESEND).min(deadline);
         while let Ok(got) = tokio::time::timeout_at(round, socket.recv_from(&mut buf)).await {
             let Ok((n, from)) = got else { continue };
-            let from = super::super::addrs::canonical(from);
+            let from = canonical(from);
             let answer = stun::parse_binding_success(&buf[..n], &id);
             if let Some(mapped) = answer.filter(|_| servers.contains(&from)) {
                 return Some(mapped);
