@@ -9,7 +9,7 @@
 //! ```
 //!
 //! `--offload` (default: on without loss, off with it): the devices hand TCP
-//! over as segmentation-offload super-packets, carried whole and charged to the
+//! (and UDP, on kernels with USO) over as segmentation-offload super-packets, carried whole and charged to the
 //! line as the 1500-byte segments they stand for (`link::tun`, `link::gso`), so
 //! a fast row measures the link rather than the emulator's per-packet cost. A
 //! lost super-packet would be dozens of segments lost at once, so lossy links
