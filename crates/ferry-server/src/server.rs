@@ -125,15 +125,9 @@ impl Server {
         let metrics_l = bind(config.metrics_listen)?;
         let metrics = Arc::new(Metrics::default());
         let (hub, thread) = start_hub(&config, &metrics).await?;
-        let pool = match shared_pool(&config, local(&relay_tcp)).await? {
-            Some(shared) => join_pool(&config, Some(&shared), local(&relay_tcp), &metrics)?,
-            None => join_pool(
-                &config,
-                config.relay_pool.as_ref(),
-                local(&relay_tcp),
-                &metrics,
-            )?,
-        };
+        let shared = shared_pool(&config, local(&relay_tcp)).await?;
+        let named = shared.as_ref().or(config.relay_pool.as_ref());
+        let pool = join_pool(&config, named, local(&relay_tcp), &metrics)?;
         let (shutdown, _) = watch::channel(false);
         let mut handle = ServerHandle {
             mailbox_addr: local(&mailbox),
