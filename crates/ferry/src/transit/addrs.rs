@@ -64,7 +64,7 @@ pub(super) fn direct_hints(listen: Listen, local: SocketAddr) -> Vec<Hint> {
         _ => advertised_ips(),
     };
     ips.into_iter()
-        .filter(|ip| ip.is_ipv4() || local.is_ipv6())
+        .filter(|ip| reaches(local, ip))
         .map(|ip| {
             Hint::Direct(DirectHint {
                 hostname: ip.to_string(),
@@ -73,6 +73,13 @@ pub(super) fn direct_hints(listen: Listen, local: SocketAddr) -> Vec<Hint> {
             })
         })
         .collect()
+}
+
+/// Whether a socket bound to `local` can be reached at `ip` (its port is the
+/// socket's): IPv4 always (a dual-stack socket takes it mapped), IPv6 only on
+/// an IPv6 socket.
+pub(super) fn reaches(local: SocketAddr, ip: &IpAddr) -> bool {
+    ip.is_ipv4() || local.is_ipv6()
 }
 
 /// Non-loopback IPv4 addresses (loopback when the machine has nothing else),

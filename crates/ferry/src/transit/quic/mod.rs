@@ -25,7 +25,7 @@ use tokio::net::UdpSocket;
 
 use ferry_proto::transit::hints::QuicOffer;
 
-use super::addrs::canonical;
+use super::addrs::{canonical, reaches};
 use super::Relay;
 use crate::timing::Timing;
 
@@ -72,7 +72,7 @@ impl Prepared {
         let port = local.port();
         let interfaces: Vec<IpAddr> = interfaces
             .into_iter()
-            .filter(|ip| ip.is_ipv4() || local.is_ipv6())
+            .filter(|ip| reaches(local, ip))
             .collect();
         let reflexive = match stun {
             true => stun::reflexive(&socket, &stun_servers(relays).await).await,
