@@ -124,16 +124,21 @@ async fn read_head_inner<S: AsyncRead + Unpin>(
     }
 }
 
+/// The `101 Switching Protocols` answer to an upgrade request.
+pub(crate) fn upgrade_answer(key: &str) -> Vec<u8> {
+    let accept = derive_accept_key(key.as_bytes());
+    format!(
+        "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {accept}\r\n\r\n"
+    )
+    .into_bytes()
+}
+
 /// Writes the `101 Switching Protocols` answer to an upgrade request.
 pub(crate) async fn accept_upgrade<S: AsyncWrite + Unpin>(
     stream: &mut S,
     key: &str,
 ) -> std::io::Result<()> {
-    let accept = derive_accept_key(key.as_bytes());
-    let resp = format!(
-        "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {accept}\r\n\r\n"
-    );
-    stream.write_all(resp.as_bytes()).await
+    stream.write_all(&upgrade_answer(key)).await
 }
 
 /// Writes a complete plain-text response and closes our side.

@@ -138,7 +138,7 @@ pub(crate) async fn serve_http(
 /// holds; `None` if the client was refused or went away.
 #[allow(clippy::too_many_arguments)]
 async fn upgrade(
-    mut stream: MaybeTls,
+    stream: MaybeTls,
     peer: SocketAddr,
     head: RequestHead,
     key: &str,
@@ -167,7 +167,6 @@ async fn upgrade(
         head.real_ip.unwrap_or(peer.ip()),
         head.real_port.unwrap_or(peer.port()),
     );
-    http::accept_upgrade(&mut stream, key).await.ok()?;
     let cfg = ws_config(
         ctx.mailbox
             .max_body
@@ -175,7 +174,8 @@ async fn upgrade(
             .saturating_add(64 * 1024),
     )
     .write_buffer_size(WRITE_BUFFER);
-    let stream = fuse::WriteFuse::new(stream);
+    // The answer leaves with `welcome`, in one write (fuse.rs).
+    let stream = fuse::WriteFuse::owing(stream, http::upgrade_answer(key));
     let ws = WebSocketStream::from_partially_read(stream, leftover, Role::Server, Some(cfg)).await;
     let id = next_conn_id();
     let span = match ctx.log_addresses {
