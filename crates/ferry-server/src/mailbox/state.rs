@@ -675,12 +675,13 @@ impl<S: Store> State<S> {
         out: &mut Vec<Delivery>,
     ) -> R<()> {
         let mut pos = None;
-        if self.store.mailbox(&app, &id)?.is_some() {
+        // One statement both finds the mailbox and marks it used (a refused
+        // message marks it too: its clients are still there).
+        if self.store.touch_mailbox(&app, &id, msg.server_rx)? {
             if self.store.count_messages(&app, &id)? >= self.cfg.max_messages {
                 return Err(Refusal::MailboxFull.into());
             }
             pos = Some(self.store.add_message(&app, &id, &msg)?);
-            self.store.touch_mailbox(&app, &id, msg.server_rx)?;
         }
         self.metrics.messages_total.inc();
         let frame = Utf8Bytes::from(super::frames::message(&msg));

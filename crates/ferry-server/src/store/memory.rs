@@ -58,11 +58,13 @@ impl Store for MemoryStore {
         Ok(())
     }
 
-    fn touch_mailbox(&mut self, app: &str, id: &str, now: f64) -> Result<(), StoreError> {
-        if let Some(mb) = self.mailboxes.get_mut(&key(app, id)) {
+    fn touch_mailbox(&mut self, app: &str, id: &str, now: f64) -> Result<bool, StoreError> {
+        let mb = self.mailboxes.get_mut(&key(app, id));
+        let found = mb.is_some();
+        if let Some(mb) = mb {
             mb.updated = now;
         }
-        Ok(())
+        Ok(found)
     }
 
     fn delete_mailbox(

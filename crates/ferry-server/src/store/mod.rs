@@ -155,7 +155,8 @@ pub trait Store: Send + 'static {
 
     fn mailbox(&mut self, app: &str, id: &str) -> Result<Option<Mailbox>, StoreError>;
     fn put_mailbox(&mut self, app: &str, id: &str, mb: &Mailbox) -> Result<(), StoreError>;
-    fn touch_mailbox(&mut self, app: &str, id: &str, now: f64) -> Result<(), StoreError>;
+    /// Marks the mailbox used at `now`; whether it exists.
+    fn touch_mailbox(&mut self, app: &str, id: &str, now: f64) -> Result<bool, StoreError>;
     /// Deletes the mailbox with its messages, and returns the names of the
     /// nameplates that pointed at it (also deleted).
     fn delete_mailbox(

@@ -72,7 +72,8 @@ fn messages_keep_order_and_go_with_the_mailbox() {
         assert_eq!(phases, ["pake", "version", "0"]);
         assert_eq!(s.count_messages("app", "mb").unwrap(), 3);
         assert_eq!(s.stale_mailboxes(2.0).unwrap().len(), 1);
-        s.touch_mailbox("app", "mb", 3.0).unwrap();
+        assert!(s.touch_mailbox("app", "mb", 3.0).unwrap());
+        assert!(!s.touch_mailbox("app", "no such mailbox", 3.0).unwrap());
         assert!(s.stale_mailboxes(2.0).unwrap().is_empty());
         s.delete_mailbox("app", "mb").unwrap();
         assert!(s.messages("app", "mb").unwrap().is_empty());

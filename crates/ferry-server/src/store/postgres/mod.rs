@@ -439,12 +439,13 @@ impl Store for PgStore {
         Ok(())
     }
 
-    fn touch_mailbox(&mut self, app: &str, id: &str, now: f64) -> Result<(), StoreError> {
-        if let Some(mut mb) = self.mailbox(app, id)? {
-            mb.updated = now;
-            self.unit.put_mailbox(app, id, mb);
-        }
-        Ok(())
+    fn touch_mailbox(&mut self, app: &str, id: &str, now: f64) -> Result<bool, StoreError> {
+        let Some(mut mb) = self.mailbox(app, id)? else {
+            return Ok(false);
+        };
+        mb.updated = now;
+        self.unit.put_mailbox(app, id, mb);
+        Ok(true)
     }
 
     fn delete_mailbox(

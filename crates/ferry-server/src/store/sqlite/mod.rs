@@ -128,12 +128,18 @@ impl SqliteStore {
     }
 
     fn exec(&mut self, sql: &str, p: impl rusqlite::Params) -> Result<(), StoreError> {
-        self.tx()?
+        self.changed(sql, p).map(drop)
+    }
+
+    /// Runs a write; how many rows it changed.
+    fn changed(&mut self, sql: &str, p: impl rusqlite::Params) -> Result<usize, StoreError> {
+        let n = self
+            .tx()?
             .prepare_cached(sql)
             .and_then(|mut s| s.execute(p))
             .map_err(err)?;
         self.wrote = true;
-        Ok(())
+        Ok(n)
     }
 
     /// The rows of a query, each mapped by `f`.
@@ -223,11 +229,12 @@ impl Store for SqliteStore {
         )
     }
 
-    fn touch_mailbox(&mut self, app: &str, id: &str, now: f64) -> Result<(), StoreError> {
-        self.exec(
+    fn touch_mailbox(&mut self, app: &str, id: &str, now: f64) -> Result<bool, StoreError> {
+        let n = self.changed(
             "UPDATE mailboxes SET updated=?3 WHERE app_id=?1 AND id=?2",
             params![app, id, now],
-        )
+        )?;
+        Ok(n == 1)
     }
 
     fn delete_mailbox(
