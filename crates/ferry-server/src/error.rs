@@ -16,9 +16,10 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
-    /// The database could not be opened or initialised.
+    /// The database could not be opened or initialised. The store's message is
+    /// the whole story, so it is not also a `source()` (printed twice before).
     #[error("database: {0}")]
-    Store(#[from] crate::store::StoreError),
+    Store(crate::store::StoreError),
     /// The configuration is inconsistent.
     #[error("configuration: {0}")]
     Config(String),
@@ -28,4 +29,10 @@ pub enum Error {
     /// The state thread could not be started.
     #[error("cannot start the state thread")]
     Thread(#[source] std::io::Error),
+}
+
+impl From<crate::store::StoreError> for Error {
+    fn from(e: crate::store::StoreError) -> Self {
+        Error::Store(e)
+    }
 }

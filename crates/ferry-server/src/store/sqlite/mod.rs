@@ -14,6 +14,7 @@
 //! own (checkpoint.rs).
 
 mod checkpoint;
+mod owner;
 mod schema;
 
 use std::path::Path;
@@ -41,6 +42,8 @@ pub struct SqliteStore {
     /// ... and has written something.
     wrote: bool,
     checkpointer: Option<Checkpointer>,
+    /// This process's claim on a database file (none in memory).
+    _owner: Option<owner::Owner>,
 }
 
 fn err(e: rusqlite::Error) -> StoreError {
@@ -74,7 +77,10 @@ impl SqliteStore {
     }
 
     fn open_with_delay(path: &Path, delay: Duration) -> Result<Self, StoreError> {
+        // Before SQLite touches the file: a second instance changes nothing.
+        let claim = owner::claim(path)?;
         let mut store = Self::init(Connection::open(path).map_err(err)?)?;
+        store._owner = Some(claim);
         store
             .conn
             .execute_batch(&format!(
@@ -104,6 +110,7 @@ impl SqliteStore {
             in_tx: false,
             wrote: false,
             checkpointer: None,
+            _owner: None,
         })
     }
 
