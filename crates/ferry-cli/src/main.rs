@@ -119,7 +119,7 @@ async fn run(cli: Cli, cancel: &ferry::Cancel) -> Result<()> {
         }
         Command::Serve(args) => {
             settings::none_given(&before)?;
-            serve::run(*args).await
+            serve::run(*args, cancel).await
         }
         Command::Lan(args::LanCommand::Devices(args)) => {
             settings::none_given(&before)?;

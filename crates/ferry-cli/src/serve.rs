@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 use clap::Args;
+use ferry::Cancel;
 use ferry_server::{Config, ConfigFile, Database, Server, ServerHandle, TlsFiles};
 
 use crate::checks::Invalid;
@@ -106,6 +107,7 @@ pub struct ServeArgs {
     /// With PostgreSQL, several `ferry serve` instances share nameplates, mailboxes,
     /// messages and expiry (put them behind one TCP load balancer); tables are created
     /// or migrated at start. Other URL schemes are refused, never taken as a file path.
+    /// A SQLite file serves one instance: a second one on it is refused at start.
     #[arg(long, env = "FERRY_SERVE_DATABASE", value_name = "PATH|URL", value_parser = Database::parse)]
     pub database: Option<Database>,
     /// Message of the day, shown by every client.
@@ -190,14 +192,18 @@ pub struct LimitArgs {
 }
 
 /// Runs the server until Ctrl-C or SIGTERM, then shuts down gracefully.
-pub async fn run(args: ServeArgs) -> Result<()> {
+///
+/// `cancel` is the process's Ctrl-C watch, set from the start: a Ctrl-C that
+/// comes while the server starts (before our own handlers exist) stops it too.
+pub async fn run(args: ServeArgs, cancel: &Cancel) -> Result<()> {
     let config = settings(args)?;
     let web = config.web;
-    let handle = Server::spawn(config)
-        .await
-        .context("cannot start the server")?;
+    let handle = tokio::select! {
+        started = Server::spawn(config) => started.context("cannot start the server")?,
+        () = cancel.cancelled() => return Ok(()),
+    };
     announce(&handle, web);
-    wait_for_signal(&handle).await;
+    wait_for_signal(&handle, cancel).await;
     eprintln!("ferry serve: shutting down");
     handle.shutdown().await;
     Ok(())
@@ -371,10 +377,10 @@ fn announce(h: &ServerHandle, web: bool) {
 /// Waits for Ctrl-C or SIGTERM. With TLS, each SIGHUP meanwhile reloads the
 /// certificate (a failure is logged and the old certificate kept); without,
 /// SIGHUP keeps its default action and stops the server, as it always did.
-async fn wait_for_signal(handle: &ServerHandle) {
+async fn wait_for_signal(handle: &ServerHandle, cancel: &Cancel) {
     use tokio::signal::unix::{signal, SignalKind};
     let Ok(mut term) = signal(SignalKind::terminate()) else {
-        let _ = tokio::signal::ctrl_c().await;
+        cancel.cancelled().await;
         return;
     };
     let mut hup = match handle.is_tls() {
@@ -383,7 +389,7 @@ async fn wait_for_signal(handle: &ServerHandle) {
     };
     loop {
         tokio::select! {
-            _ = tokio::signal::ctrl_c() => return,
+            () = cancel.cancelled() => return,
             _ = term.recv() => return,
             _ = hangup(&mut hup) => reload(handle),
         }

@@ -7,6 +7,7 @@
 #![allow(clippy::unwrap_used)] // helpers outside #[test] fns, in a test crate
 
 use std::path::Path;
+use std::time::Duration;
 
 use ferry_test_support::ferry_bin::pty_available;
 use ferry_test_support::{fresh_code, Ferry, Finished, Sandbox, TestServer};
@@ -107,6 +108,90 @@ async fn serve_takes_no_transfer_options() {
         .finish()
         .await;
     assert_usage_error(&before, &["send and receive"]);
+}
+
+/// A SQLite file serves one `ferry serve`: a second one on it is refused at
+/// start, said once and naming the first, which goes on.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_second_serve_on_one_sqlite_file_is_refused_naming_the_first() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("serve.sqlite");
+    let args = |db: &Path| {
+        let db = db.to_str().unwrap().to_owned();
+        [
+            "serve",
+            "--database",
+            &db,
+            "--mailbox-listen",
+            "127.0.0.1:0",
+        ]
+        .into_iter()
+        .map(str::to_owned)
+        .chain(["--relay-listen", "127.0.0.1:0", "--no-relay-ws", "--no-web"].map(str::to_owned))
+        .collect::<Vec<_>>()
+    };
+    let first = Ferry::bare().args(args(&db)).spawn();
+    let pid = first.child.id().unwrap().to_string();
+    // The first has the file once its lock file names it.
+    let lock = dir.path().join("serve.sqlite-lock");
+    for _ in 0..1000 {
+        if std::fs::read_to_string(&lock).is_ok_and(|t| t.trim() == pid) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let second = Ferry::bare().args(args(&db)).spawn().finish().await;
+    second.assert_failed_with(&[
+        "serve.sqlite is in use by another ferry serve",
+        &format!("(process {pid})"),
+        "--database postgres://",
+    ]);
+    assert_eq!(
+        second.stderr.matches("in use").count(),
+        1,
+        "{}",
+        second.stderr
+    );
+    // Ctrl-C stops the first, however early it comes.
+    ferry_test_support::ferry_bin::interrupt(&first.child);
+    let first = first.finish().await;
+    assert_eq!(first.code(), Some(130), "{}", first.stderr);
+    assert!(
+        first.stderr.contains("ferry: interrupted"),
+        "{}",
+        first.stderr
+    );
+}
+
+/// Ctrl-C while `ferry serve` is still starting (here: waiting for a database
+/// that accepts the connection and never answers) stops it.
+#[tokio::test(flavor = "multi_thread")]
+async fn ctrl_c_while_serve_starts_stops_it() {
+    let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("postgres://ferry@{}/ferry", silent.local_addr().unwrap());
+    let serve = Ferry::bare()
+        .args([
+            "serve",
+            "--database",
+            &url,
+            "--mailbox-listen",
+            "127.0.0.1:0",
+        ])
+        .args(["--relay-listen", "127.0.0.1:0", "--no-relay-ws", "--no-web"])
+        .spawn();
+    // It is starting once it has dialled the database.
+    let (_held, _) = tokio::time::timeout(Duration::from_secs(30), silent.accept())
+        .await
+        .expect("ferry serve dials the database")
+        .unwrap();
+    ferry_test_support::ferry_bin::interrupt(&serve.child);
+    let done = serve.finish_within(Duration::from_secs(10)).await;
+    assert_eq!(done.code(), Some(130), "{}", done.stderr);
+    assert!(
+        done.stderr.contains("ferry: interrupted"),
+        "{}",
+        done.stderr
+    );
 }
 
 // ---- the line the sender asks the other side to run ----
