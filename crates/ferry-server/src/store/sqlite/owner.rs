@@ -29,8 +29,16 @@ pub(super) fn lock_path(db: &Path) -> PathBuf {
     PathBuf::from(name)
 }
 
-/// Takes the database at `db` for this process, or says who has it.
+/// Takes the database at `db` for this process, or says who has it. A path
+/// that is there but not a file (a directory, say) is refused before a lock
+/// file is made beside it.
 pub(super) fn claim(db: &Path) -> Result<Owner, StoreError> {
+    if std::fs::metadata(db).is_ok_and(|m| !m.is_file()) {
+        return Err(StoreError::new(format!(
+            "{} is not a database file",
+            db.display()
+        )));
+    }
     let path = lock_path(db);
     let fail = |e: std::io::Error| StoreError::new(format!("{}: {e}", path.display()));
     let mut file = OpenOptions::new()
@@ -85,5 +93,15 @@ mod tests {
         drop(first);
         claim(&db).unwrap();
         assert_eq!(lock_path(&db), dir.path().join("serve.sqlite-lock"));
+    }
+
+    #[test]
+    fn a_directory_is_refused_and_nothing_is_made_beside_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let sub = dir.path().join("data");
+        std::fs::create_dir(&sub).unwrap();
+        let e = claim(&sub).unwrap_err().to_string();
+        assert!(e.ends_with("data is not a database file"), "{e}");
+        assert!(!lock_path(&sub).exists());
     }
 }
