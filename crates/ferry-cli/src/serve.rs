@@ -12,7 +12,9 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use clap::Args;
 use ferry::Cancel;
-use ferry_server::{Config, ConfigFile, Database, Server, ServerHandle, TlsFiles};
+use ferry_server::{
+    parse_count, parse_seconds, Config, ConfigFile, Database, Server, ServerHandle, TlsFiles,
+};
 
 use crate::checks::Invalid;
 
@@ -120,7 +122,7 @@ pub struct ServeArgs {
     #[arg(long, env = "FERRY_SERVE_DISALLOW_LIST")]
     pub disallow_list: bool,
     /// Round usage-record times down to this many seconds, and log no client addresses.
-    #[arg(long, env = "FERRY_SERVE_BLUR_USAGE", value_name = "SECS")]
+    #[arg(long, env = "FERRY_SERVE_BLUR_USAGE", value_name = "SECS", value_parser = parse_count::<u64>)]
     pub blur_usage: Option<u64>,
     /// Behind a reverse proxy: take the client address from X-Real-IP for the limits.
     #[arg(long, env = "FERRY_SERVE_TRUST_X_REAL_IP")]
@@ -151,43 +153,43 @@ pub struct ServeArgs {
 #[command(next_help_heading = "Limits")]
 pub struct LimitArgs {
     /// Largest message body in bytes [default: 1048576].
-    #[arg(long, env = "FERRY_SERVE_MAX_BODY_BYTES", value_name = "N")]
+    #[arg(long, env = "FERRY_SERVE_MAX_BODY_BYTES", value_name = "N", value_parser = parse_count::<usize>)]
     pub max_body_bytes: Option<usize>,
     /// Messages one mailbox may hold [default: 1024].
-    #[arg(long, env = "FERRY_SERVE_MAX_MESSAGES_PER_MAILBOX", value_name = "N")]
+    #[arg(long, env = "FERRY_SERVE_MAX_MESSAGES_PER_MAILBOX", value_name = "N", value_parser = parse_count::<usize>)]
     pub max_messages_per_mailbox: Option<usize>,
     /// Connections from one IP address to each service [default: 256].
-    #[arg(long, env = "FERRY_SERVE_MAX_CONNECTIONS_PER_IP", value_name = "N")]
+    #[arg(long, env = "FERRY_SERVE_MAX_CONNECTIONS_PER_IP", value_name = "N", value_parser = parse_count::<usize>)]
     pub max_connections_per_ip: Option<usize>,
     /// Nameplates one IP address may hold at once [default: 64].
-    #[arg(long, env = "FERRY_SERVE_MAX_NAMEPLATES_PER_IP", value_name = "N")]
+    #[arg(long, env = "FERRY_SERVE_MAX_NAMEPLATES_PER_IP", value_name = "N", value_parser = parse_count::<usize>)]
     pub max_nameplates_per_ip: Option<usize>,
     /// Relayed pairs at once [default: 10000].
-    #[arg(long, env = "FERRY_SERVE_MAX_RELAY_PAIRS", value_name = "N")]
+    #[arg(long, env = "FERRY_SERVE_MAX_RELAY_PAIRS", value_name = "N", value_parser = parse_count::<usize>)]
     pub max_relay_pairs: Option<usize>,
     /// Bytes one relayed pair may carry [default: unlimited].
-    #[arg(long, env = "FERRY_SERVE_MAX_RELAY_BYTES_PER_PAIR", value_name = "N")]
+    #[arg(long, env = "FERRY_SERVE_MAX_RELAY_BYTES_PER_PAIR", value_name = "N", value_parser = parse_count::<u64>)]
     pub max_relay_bytes_per_pair: Option<u64>,
     /// Frames queued for a slow WebSocket client before it is dropped [default: 64].
-    #[arg(long, env = "FERRY_SERVE_SEND_QUEUE_FRAMES", value_name = "N")]
+    #[arg(long, env = "FERRY_SERVE_SEND_QUEUE_FRAMES", value_name = "N", value_parser = parse_count::<usize>)]
     pub send_queue_frames: Option<usize>,
     /// Delete mailboxes idle for this long [default: 660].
-    #[arg(long, env = "FERRY_SERVE_MAILBOX_EXPIRY", value_name = "SECS")]
+    #[arg(long, env = "FERRY_SERVE_MAILBOX_EXPIRY", value_name = "SECS", value_parser = parse_seconds)]
     pub mailbox_expiry: Option<f64>,
     /// How often expiry runs [default: 300].
-    #[arg(long, env = "FERRY_SERVE_EXPIRY_CHECK", value_name = "SECS")]
+    #[arg(long, env = "FERRY_SERVE_EXPIRY_CHECK", value_name = "SECS", value_parser = parse_seconds)]
     pub expiry_check: Option<f64>,
     /// WebSocket ping period [default: 60].
-    #[arg(long, env = "FERRY_SERVE_PING_INTERVAL", value_name = "SECS")]
+    #[arg(long, env = "FERRY_SERVE_PING_INTERVAL", value_name = "SECS", value_parser = parse_seconds)]
     pub ping_interval: Option<f64>,
     /// Drop WebSocket clients silent (no pong either) for this long [default: 300].
-    #[arg(long, env = "FERRY_SERVE_WS_IDLE_TIMEOUT", value_name = "SECS")]
+    #[arg(long, env = "FERRY_SERVE_WS_IDLE_TIMEOUT", value_name = "SECS", value_parser = parse_seconds)]
     pub ws_idle_timeout: Option<f64>,
     /// Time for a relay client to send its handshake line [default: 30].
-    #[arg(long, env = "FERRY_SERVE_RELAY_HANDSHAKE_TIMEOUT", value_name = "SECS")]
+    #[arg(long, env = "FERRY_SERVE_RELAY_HANDSHAKE_TIMEOUT", value_name = "SECS", value_parser = parse_seconds)]
     pub relay_handshake_timeout: Option<f64>,
     /// Time a relay client may wait for its partner [default: 3600].
-    #[arg(long, env = "FERRY_SERVE_RELAY_WAIT_TIMEOUT", value_name = "SECS")]
+    #[arg(long, env = "FERRY_SERVE_RELAY_WAIT_TIMEOUT", value_name = "SECS", value_parser = parse_seconds)]
     pub relay_wait_timeout: Option<f64>,
 }
 

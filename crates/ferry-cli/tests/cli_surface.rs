@@ -163,6 +163,31 @@ async fn a_second_serve_on_one_sqlite_file_is_refused_naming_the_first() {
     );
 }
 
+/// A period of 0 (which would panic a timer) or a limit of 0 (a server that
+/// refuses everyone) is bad usage, said before anything starts.
+#[tokio::test(flavor = "multi_thread")]
+async fn serve_refuses_zero_periods_and_limits() {
+    for (flag, value) in [
+        ("--expiry-check", "0"),
+        ("--ping-interval", "nan"),
+        ("--mailbox-expiry", "inf"),
+        ("--max-connections-per-ip", "0"),
+        ("--blur-usage", "0"),
+    ] {
+        let done = Ferry::bare()
+            .args(["serve", "--database", ":memory:", flag, value])
+            .spawn()
+            .finish()
+            .await;
+        assert_eq!(done.code(), Some(2), "{flag} {value}: {}", done.stderr);
+        assert!(
+            done.stderr.contains(flag),
+            "{flag} {value}: {}",
+            done.stderr
+        );
+    }
+}
+
 /// Ctrl-C while `ferry serve` is still starting (here: waiting for a database
 /// that accepts the connection and never answers) stops it.
 #[tokio::test(flavor = "multi_thread")]

@@ -43,6 +43,7 @@ mod time;
 mod tls;
 mod web;
 
+pub use config::values::{parse_count, parse_seconds};
 pub use config::{redact, Config, ConfigFile, Database, Limits, Timing};
 pub use error::Error;
 pub use relay::pool::{

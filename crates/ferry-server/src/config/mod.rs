@@ -11,6 +11,8 @@ use serde::Deserialize;
 
 use crate::relay::pool::RelayPool;
 
+pub(crate) mod values;
+
 /// Where mailbox state lives. `Debug` and `Display` hide a URL's password.
 #[derive(Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -287,6 +289,7 @@ pub struct ConfigFile {
     pub motd: Option<String>,
     pub signal_error: Option<String>,
     pub disallow_list: Option<bool>,
+    #[serde(default, deserialize_with = "values::opt_count")]
     pub blur_usage_secs: Option<u64>,
     pub trust_x_real_ip: Option<bool>,
     pub no_web: Option<bool>,
@@ -306,12 +309,19 @@ pub struct ConfigFile {
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LimitsFile {
+    #[serde(default, deserialize_with = "values::opt_count")]
     pub max_body_bytes: Option<usize>,
+    #[serde(default, deserialize_with = "values::opt_count")]
     pub max_messages_per_mailbox: Option<usize>,
+    #[serde(default, deserialize_with = "values::opt_count")]
     pub max_connections_per_ip: Option<usize>,
+    #[serde(default, deserialize_with = "values::opt_count")]
     pub max_nameplates_per_ip: Option<usize>,
+    #[serde(default, deserialize_with = "values::opt_count")]
     pub max_relay_pairs: Option<usize>,
+    #[serde(default, deserialize_with = "values::opt_count")]
     pub max_relay_bytes_per_pair: Option<u64>,
+    #[serde(default, deserialize_with = "values::opt_count")]
     pub send_queue_frames: Option<usize>,
 }
 
@@ -319,11 +329,17 @@ pub struct LimitsFile {
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TimingFile {
+    #[serde(default, deserialize_with = "values::opt_seconds")]
     pub mailbox_expiry_secs: Option<f64>,
+    #[serde(default, deserialize_with = "values::opt_seconds")]
     pub expiry_check_secs: Option<f64>,
+    #[serde(default, deserialize_with = "values::opt_seconds")]
     pub ping_interval_secs: Option<f64>,
+    #[serde(default, deserialize_with = "values::opt_seconds")]
     pub ws_idle_timeout_secs: Option<f64>,
+    #[serde(default, deserialize_with = "values::opt_seconds")]
     pub relay_handshake_timeout_secs: Option<f64>,
+    #[serde(default, deserialize_with = "values::opt_seconds")]
     pub relay_wait_timeout_secs: Option<f64>,
 }
 
@@ -476,6 +492,29 @@ mod tests {
             .unwrap()
             .apply_to(&mut c);
         assert_eq!(c.relay_ws_listen, any4002);
+    }
+
+    #[test]
+    fn zero_periods_and_limits_are_refused_naming_the_key() {
+        for (text, key) in [
+            ("[timing]\nexpiry_check_secs = 0\n", "expiry_check_secs"),
+            (
+                "[timing]\nping_interval_secs = -1.0\n",
+                "ping_interval_secs",
+            ),
+            (
+                "[limits]\nmax_connections_per_ip = 0\n",
+                "max_connections_per_ip",
+            ),
+            ("blur_usage_secs = 0\n", "blur_usage_secs"),
+        ] {
+            let e = ConfigFile::parse(text).unwrap_err().to_string();
+            assert!(e.contains(key), "{e}");
+        }
+        let f = ConfigFile::parse("[timing]\nping_interval_secs = 0.5\n").unwrap();
+        let mut c = Config::ephemeral();
+        f.apply_to(&mut c);
+        assert_eq!(c.timing.ping_interval, Duration::from_millis(500));
     }
 
     #[test]
