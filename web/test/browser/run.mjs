@@ -650,6 +650,12 @@ async function zipEntries(path) {
 
 test("the native file inputs are hidden, their labels show, and the keyboard (Tab, Space) still opens the pickers", async () => {
   const { page, close } = await newPage();
+  // Listening before anything else: Playwright turns file-chooser interception
+  // on when the first listener is added, without waiting for the browser, and a
+  // picker opened before it took effect is a real (headless, dismissed) one
+  // that fires no event: the test timed out now and then.
+  const choosers = [];
+  page.on("filechooser", (c) => choosers.push(c));
   await page.goto(`${servers.origin}/`);
   for (const id of ["file-input", "folder-input"]) {
     const box = await page.locator(`#${id}`).boundingBox();
@@ -664,9 +670,11 @@ test("the native file inputs are hidden, their labels show, and the keyboard (Ta
   }
   assert.deepEqual(stops, ["Receive", "receive-folder", "file-input", "folder-input"]);
   await page.keyboard.press("Shift+Tab");
+  assert.equal(await page.evaluate(() => document.activeElement?.id), "file-input");
   const chooser = page.waitForEvent("filechooser");
   await page.keyboard.press("Space");
   assert.equal((await chooser).isMultiple(), true, "the files picker takes several files");
+  assert.equal(choosers.length, 1, "one picker opened");
   await close();
 });
 
