@@ -188,6 +188,23 @@ async fn serve_refuses_zero_periods_and_limits() {
     }
 }
 
+/// A server with every listener off would sit there serving nothing.
+#[tokio::test(flavor = "multi_thread")]
+async fn serve_with_nothing_to_serve_is_refused() {
+    let done = Ferry::bare()
+        .args([
+            "serve",
+            "--database",
+            ":memory:",
+            "--no-mailbox",
+            "--no-relay",
+        ])
+        .spawn()
+        .finish()
+        .await;
+    done.assert_failed_with(&["nothing to serve", "mailbox", "relays are off"]);
+}
+
 /// Ctrl-C while `ferry serve` is still starting (here: waiting for a database
 /// that accepts the connection and never answers) stops it.
 #[tokio::test(flavor = "multi_thread")]

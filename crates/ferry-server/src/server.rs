@@ -113,6 +113,16 @@ fn opener<S>(open: impl FnOnce() -> Result<S, StoreError> + Send + 'static) -> O
 impl Server {
     /// Binds the listeners, opens the store and starts serving.
     pub async fn spawn(config: Config) -> Result<ServerHandle, Error> {
+        let listeners = [
+            config.mailbox_listen,
+            config.relay_tcp_listen,
+            config.relay_ws_listen,
+        ];
+        if listeners.iter().all(Option::is_none) {
+            return Err(Error::Config(
+                "nothing to serve: the mailbox and both relays are off".into(),
+            ));
+        }
         let tls = config
             .tls
             .clone()
