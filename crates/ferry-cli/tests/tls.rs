@@ -310,7 +310,7 @@ async fn serve_refuses_half_a_pair_and_bad_files_at_start() {
 
     let no_key = serve_fails(&["--tls-cert", c, "--tls-key", path_str(&garbage)]).await;
     assert_eq!(no_key.code(), Some(1), "{}", no_key.stderr);
-    no_key.assert_failed_with(&["bad TLS key file"]);
+    no_key.assert_failed_with(&["bad TLS key file", "no PEM PRIVATE KEY"]);
 
     let missing = serve_fails(&["--tls-cert", "/nonexistent/c.pem", "--tls-key", k]).await;
     missing.assert_failed_with(&["cannot read the TLS certificate file /nonexistent/c.pem"]);

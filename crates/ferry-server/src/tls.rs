@@ -128,7 +128,15 @@ fn read_certs(path: &Path) -> Result<Vec<CertificateDer<'static>>, Error> {
 
 fn read_key(path: &Path) -> Result<PrivateKeyDer<'static>, Error> {
     let pem = read(path, "key")?;
-    PrivateKeyDer::from_pem_slice(&pem).map_err(|e| bad(path, "key", &e.to_string()))
+    PrivateKeyDer::from_pem_slice(&pem).map_err(|e| match e {
+        // Say what was looked for, as for the certificate.
+        rustls_pki_types::pem::Error::NoItemsFound => bad(
+            path,
+            "key",
+            "no PEM PRIVATE KEY in it (PKCS#8, PKCS#1 or SEC1)",
+        ),
+        e => bad(path, "key", &e.to_string()),
+    })
 }
 
 fn read(path: &Path, what: &str) -> Result<Vec<u8>, Error> {
