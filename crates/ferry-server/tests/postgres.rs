@@ -317,6 +317,10 @@ async fn an_unreachable_database_fails_the_start_clearly() {
     let e = ferry_server::Server::spawn(cfg).await.unwrap_err();
     let text = e.to_string();
     assert!(text.contains("cannot connect to PostgreSQL"), "{text}");
+    assert!(
+        text.contains("Connection refused"),
+        "the cause is named: {text}"
+    );
     assert!(!text.contains("pw@"), "no password in errors: {text}");
 }
 

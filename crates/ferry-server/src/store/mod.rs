@@ -44,6 +44,24 @@ impl StoreError {
         }
     }
 
+    /// `context: e: its cause: …` in one line. PostgreSQL's client keeps the
+    /// cause ("Connection refused", "password authentication failed") behind
+    /// `source()`, and its own message alone ("error connecting to server")
+    /// tells an operator nothing.
+    pub(crate) fn chained(context: &str, e: &dyn std::error::Error) -> Self {
+        let mut msg = format!("{context}: {e}");
+        let mut cause = e.source();
+        while let Some(c) = cause {
+            let text = c.to_string();
+            if !msg.ends_with(&text) {
+                msg.push_str(": ");
+                msg.push_str(&text);
+            }
+            cause = c.source();
+        }
+        Self::new(msg)
+    }
+
     pub fn is_conflict(&self) -> bool {
         self.conflict
     }

@@ -95,3 +95,25 @@ fn sqlite_survives_reopen() {
     assert!(s.nameplate("app", "3").unwrap().is_some());
     assert!(s.nameplate("app", "4").unwrap().is_none());
 }
+
+#[test]
+fn a_chained_error_names_every_cause_once() {
+    let io = std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "Connection refused");
+    #[derive(Debug)]
+    struct Outer(std::io::Error);
+    impl std::fmt::Display for Outer {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("error connecting to server")
+        }
+    }
+    impl std::error::Error for Outer {
+        fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+            Some(&self.0)
+        }
+    }
+    let e = StoreError::chained("cannot connect to PostgreSQL", &Outer(io));
+    assert_eq!(
+        e.to_string(),
+        "cannot connect to PostgreSQL: error connecting to server: Connection refused"
+    );
+}

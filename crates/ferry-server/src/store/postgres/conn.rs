@@ -36,7 +36,7 @@ pub(crate) struct Session {
 pub(crate) fn async_config(url: &str) -> Result<tokio_postgres::Config, StoreError> {
     let mut config: tokio_postgres::Config = url
         .parse()
-        .map_err(|e| StoreError::new(format!("bad PostgreSQL URL: {e}")))?;
+        .map_err(|e| StoreError::chained("bad PostgreSQL URL", &e))?;
     config
         .connect_timeout(CONNECT_TIMEOUT)
         .keepalives(true)
@@ -106,7 +106,7 @@ impl Session {
         let made = self
             .config
             .connect(NoTls)
-            .map_err(|e| StoreError::new(format!("cannot connect to PostgreSQL: {e}")))
+            .map_err(|e| StoreError::chained("cannot connect to PostgreSQL", &e))
             .and_then(|mut c| (self.on_connect)(&mut c).map(|()| c));
         match made {
             Ok(c) => {
@@ -167,7 +167,7 @@ impl Session {
     pub(crate) fn error(&mut self, e: postgres::Error) -> StoreError {
         if e.is_closed() || self.client.as_ref().is_some_and(Client::is_closed) {
             self.lost();
-            return StoreError::new(format!("lost the PostgreSQL connection: {e}"));
+            return StoreError::chained("lost the PostgreSQL connection", &e);
         }
         let conflict = matches!(
             e.code(),

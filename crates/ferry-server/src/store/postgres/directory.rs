@@ -136,7 +136,7 @@ impl RelayDirectory for PgDirectory {
 
 /// The pool's secret: made by the first instance, read by the others.
 pub(crate) async fn pool_secret(url: &str) -> Result<Vec<u8>, StoreError> {
-    let e = |e: tokio_postgres::Error| StoreError::new(format!("relay pool secret: {e}"));
+    let e = |e: tokio_postgres::Error| StoreError::chained("relay pool secret", &e);
     let c = connect(&super::conn::async_config(url)?).await.map_err(e)?;
     let mut fresh = vec![0u8; 32];
     rand::thread_rng().fill_bytes(&mut fresh);

@@ -36,7 +36,7 @@ const RETRY: Duration = Duration::from_millis(200);
 fn listen(client: &mut postgres::Client) -> Result<(), StoreError> {
     client
         .batch_execute(&format!("LISTEN {CHANNEL}"))
-        .map_err(|e| StoreError::new(format!("PostgreSQL LISTEN: {e}")))
+        .map_err(|e| StoreError::chained("PostgreSQL LISTEN", &e))
 }
 
 /// Where the listening thread hands its changes (the state thread's queue).

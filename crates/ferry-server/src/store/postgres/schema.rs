@@ -52,7 +52,7 @@ pub(crate) const VERSION: i32 = MIGRATIONS.len() as i32;
 
 /// Brings the database to [`VERSION`].
 pub(crate) fn migrate(client: &mut Client) -> Result<(), StoreError> {
-    let e = |e: postgres::Error| StoreError::new(format!("PostgreSQL migration: {e}"));
+    let e = |e: postgres::Error| StoreError::chained("PostgreSQL migration", &e);
     client
         .execute("SELECT pg_advisory_lock($1)", &[&MIGRATION_LOCK])
         .map_err(e)?;
@@ -63,7 +63,7 @@ pub(crate) fn migrate(client: &mut Client) -> Result<(), StoreError> {
 }
 
 fn apply(client: &mut Client) -> Result<(), StoreError> {
-    let e = |e: postgres::Error| StoreError::new(format!("PostgreSQL migration: {e}"));
+    let e = |e: postgres::Error| StoreError::chained("PostgreSQL migration", &e);
     client
         .batch_execute(
             "CREATE TABLE IF NOT EXISTS ferry_schema (
