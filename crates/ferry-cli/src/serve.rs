@@ -175,22 +175,22 @@ pub struct LimitArgs {
     pub send_queue_frames: Option<usize>,
     /// Delete mailboxes idle for this long [default: 660].
     #[arg(long, env = "FERRY_SERVE_MAILBOX_EXPIRY", value_name = "SECS", value_parser = parse_seconds)]
-    pub mailbox_expiry: Option<f64>,
+    pub mailbox_expiry: Option<Duration>,
     /// How often expiry runs [default: 300].
     #[arg(long, env = "FERRY_SERVE_EXPIRY_CHECK", value_name = "SECS", value_parser = parse_seconds)]
-    pub expiry_check: Option<f64>,
+    pub expiry_check: Option<Duration>,
     /// WebSocket ping period [default: 60].
     #[arg(long, env = "FERRY_SERVE_PING_INTERVAL", value_name = "SECS", value_parser = parse_seconds)]
-    pub ping_interval: Option<f64>,
+    pub ping_interval: Option<Duration>,
     /// Drop WebSocket clients silent (no pong either) for this long [default: 300].
     #[arg(long, env = "FERRY_SERVE_WS_IDLE_TIMEOUT", value_name = "SECS", value_parser = parse_seconds)]
-    pub ws_idle_timeout: Option<f64>,
+    pub ws_idle_timeout: Option<Duration>,
     /// Time for a relay client to send its handshake line [default: 30].
     #[arg(long, env = "FERRY_SERVE_RELAY_HANDSHAKE_TIMEOUT", value_name = "SECS", value_parser = parse_seconds)]
-    pub relay_handshake_timeout: Option<f64>,
+    pub relay_handshake_timeout: Option<Duration>,
     /// Time a relay client may wait for its partner [default: 3600].
     #[arg(long, env = "FERRY_SERVE_RELAY_WAIT_TIMEOUT", value_name = "SECS", value_parser = parse_seconds)]
-    pub relay_wait_timeout: Option<f64>,
+    pub relay_wait_timeout: Option<Duration>,
 }
 
 /// Runs the server until Ctrl-C or SIGTERM, then shuts down gracefully.
@@ -308,17 +308,13 @@ fn apply_limits(c: &mut Config, a: LimitArgs) {
         a.max_relay_bytes_per_pair.map(Some),
     );
     set(&mut l.send_queue_frames, a.send_queue_frames);
-    let secs = |s: Option<f64>| s.and_then(|s| Duration::try_from_secs_f64(s).ok());
     let t = &mut c.timing;
-    set(&mut t.mailbox_expiry, secs(a.mailbox_expiry));
-    set(&mut t.expiry_check, secs(a.expiry_check));
-    set(&mut t.ping_interval, secs(a.ping_interval));
-    set(&mut t.ws_idle_timeout, secs(a.ws_idle_timeout));
-    set(
-        &mut t.relay_handshake_timeout,
-        secs(a.relay_handshake_timeout),
-    );
-    set(&mut t.relay_wait_timeout, secs(a.relay_wait_timeout));
+    set(&mut t.mailbox_expiry, a.mailbox_expiry);
+    set(&mut t.expiry_check, a.expiry_check);
+    set(&mut t.ping_interval, a.ping_interval);
+    set(&mut t.ws_idle_timeout, a.ws_idle_timeout);
+    set(&mut t.relay_handshake_timeout, a.relay_handshake_timeout);
+    set(&mut t.relay_wait_timeout, a.relay_wait_timeout);
 }
 
 /// `--web-url` is checked as `ferry send --web-url` is: clients print it.

@@ -330,17 +330,17 @@ pub struct LimitsFile {
 #[serde(deny_unknown_fields)]
 pub struct TimingFile {
     #[serde(default, deserialize_with = "values::opt_seconds")]
-    pub mailbox_expiry_secs: Option<f64>,
+    pub mailbox_expiry_secs: Option<Duration>,
     #[serde(default, deserialize_with = "values::opt_seconds")]
-    pub expiry_check_secs: Option<f64>,
+    pub expiry_check_secs: Option<Duration>,
     #[serde(default, deserialize_with = "values::opt_seconds")]
-    pub ping_interval_secs: Option<f64>,
+    pub ping_interval_secs: Option<Duration>,
     #[serde(default, deserialize_with = "values::opt_seconds")]
-    pub ws_idle_timeout_secs: Option<f64>,
+    pub ws_idle_timeout_secs: Option<Duration>,
     #[serde(default, deserialize_with = "values::opt_seconds")]
-    pub relay_handshake_timeout_secs: Option<f64>,
+    pub relay_handshake_timeout_secs: Option<Duration>,
     #[serde(default, deserialize_with = "values::opt_seconds")]
-    pub relay_wait_timeout_secs: Option<f64>,
+    pub relay_wait_timeout_secs: Option<Duration>,
 }
 
 impl ConfigFile {
@@ -399,19 +399,15 @@ impl LimitsFile {
 
 impl TimingFile {
     fn apply_to(self, t: &mut Timing) {
-        let secs = |s: Option<f64>| s.and_then(|s| Duration::try_from_secs_f64(s).ok());
-        set(&mut t.mailbox_expiry, secs(self.mailbox_expiry_secs));
-        set(&mut t.expiry_check, secs(self.expiry_check_secs));
-        set(&mut t.ping_interval, secs(self.ping_interval_secs));
-        set(&mut t.ws_idle_timeout, secs(self.ws_idle_timeout_secs));
+        set(&mut t.mailbox_expiry, self.mailbox_expiry_secs);
+        set(&mut t.expiry_check, self.expiry_check_secs);
+        set(&mut t.ping_interval, self.ping_interval_secs);
+        set(&mut t.ws_idle_timeout, self.ws_idle_timeout_secs);
         set(
             &mut t.relay_handshake_timeout,
-            secs(self.relay_handshake_timeout_secs),
+            self.relay_handshake_timeout_secs,
         );
-        set(
-            &mut t.relay_wait_timeout,
-            secs(self.relay_wait_timeout_secs),
-        );
+        set(&mut t.relay_wait_timeout, self.relay_wait_timeout_secs);
     }
 }
 

@@ -26,12 +26,12 @@ pub(crate) fn count<T: PartialOrd + From<u8> + std::fmt::Display>(n: T) -> Resul
 }
 
 /// `seconds` of a flag's text (for clap).
-pub fn parse_seconds(s: &str) -> Result<f64, String> {
+pub fn parse_seconds(s: &str) -> Result<Duration, String> {
     let v: f64 = s
         .trim()
         .parse()
         .map_err(|_| format!("{s:?} is not a number of seconds"))?;
-    seconds(v).map(|_| v)
+    seconds(v)
 }
 
 /// `count` of a flag's text (for clap).
@@ -47,9 +47,9 @@ where
 }
 
 /// An optional `seconds` in a config file.
-pub(super) fn opt_seconds<'de, D: Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error> {
+pub(super) fn opt_seconds<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
     let v = Option::<f64>::deserialize(d)?;
-    v.map(|v| seconds(v).map(|_| v).map_err(serde::de::Error::custom))
+    v.map(|v| seconds(v).map_err(serde::de::Error::custom))
         .transpose()
 }
 
@@ -70,7 +70,7 @@ mod tests {
 
     #[test]
     fn seconds_are_finite_and_above_zero() {
-        assert_eq!(parse_seconds("1.5"), Ok(1.5));
+        assert_eq!(parse_seconds("1.5"), Ok(Duration::from_millis(1500)));
         for bad in ["0", "-1", "nan", "NaN", "inf", "1e30", "soon", ""] {
             assert!(parse_seconds(bad).is_err(), "{bad}");
         }
