@@ -116,21 +116,10 @@ async fn serve_takes_no_transfer_options() {
 async fn a_second_serve_on_one_sqlite_file_is_refused_naming_the_first() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("serve.sqlite");
-    let args = |db: &Path| {
-        let db = db.to_str().unwrap().to_owned();
-        [
-            "serve",
-            "--database",
-            &db,
-            "--mailbox-listen",
-            "127.0.0.1:0",
-        ]
-        .into_iter()
-        .map(str::to_owned)
-        .chain(["--relay-listen", "127.0.0.1:0", "--no-relay-ws", "--no-web"].map(str::to_owned))
-        .collect::<Vec<_>>()
-    };
-    let first = Ferry::bare().args(args(&db)).spawn();
+    let (db, any) = (db.to_str().unwrap(), "127.0.0.1:0");
+    let args = ["serve", "--database", db, "--mailbox-listen", any];
+    let more = ["--relay-listen", any, "--no-relay-ws", "--no-web"];
+    let first = Ferry::bare().args(args).args(more).spawn();
     let pid = first.child.id().unwrap().to_string();
     // The first has the file once its lock file names it.
     let lock = dir.path().join("serve.sqlite-lock");
@@ -140,7 +129,7 @@ async fn a_second_serve_on_one_sqlite_file_is_refused_naming_the_first() {
         }
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    let second = Ferry::bare().args(args(&db)).spawn().finish().await;
+    let second = Ferry::bare().args(args).args(more).spawn().finish().await;
     second.assert_failed_with(&[
         "serve.sqlite is in use by another ferry serve",
         &format!("(process {pid})"),

@@ -60,11 +60,7 @@ impl Store for MemoryStore {
 
     fn touch_mailbox(&mut self, app: &str, id: &str, now: f64) -> Result<bool, StoreError> {
         let mb = self.mailboxes.get_mut(&key(app, id));
-        let found = mb.is_some();
-        if let Some(mb) = mb {
-            mb.updated = now;
-        }
-        Ok(found)
+        Ok(mb.map(|mb| mb.updated = now).is_some())
     }
 
     fn delete_mailbox(
