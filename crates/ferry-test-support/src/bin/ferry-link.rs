@@ -8,12 +8,12 @@
 //!            [--queue BYTES] [--seed N] [--offload on|off]
 //! ```
 //!
-//! `--offload` (default: on without loss, off with it): the devices hand TCP
-//! (and UDP, on kernels with USO) over as segmentation-offload super-packets, carried whole and charged to the
-//! line as the 1500-byte segments they stand for (`link::tun`, `link::gso`), so
-//! a fast row measures the link rather than the emulator's per-packet cost. A
-//! lost super-packet would be dozens of segments lost at once, so lossy links
-//! carry real segments.
+//! `--offload` (default: on without loss, off with it): the devices hand TCP (and
+//! UDP, on kernels with USO) over as segmentation-offload super-packets, carried
+//! whole and charged to the line as the 1500-byte segments they stand for
+//! (`link::tun`, `link::gso`), so a fast row measures the link rather than the
+//! emulator's per-packet cost. A lost super-packet would be dozens of segments lost
+//! at once, so lossy links carry real segments.
 //!
 //! It prints `ready` once both devices exist (the caller then gives them
 //! addresses and brings them up, e.g. `ip -n NS addr add 10.99.0.1 peer

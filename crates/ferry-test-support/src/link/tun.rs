@@ -7,10 +7,10 @@
 //!
 //! With offloads, each packet read or written starts with a `virtio_net_hdr`
 //! ([`gso`](super::gso)) and TCP (UDP too, on kernels with USO) comes as
-//! segmentation-offload super-packets of up to 64 KiB, as a NIC with TSO/GRO hands them over: the emulator then moves a
-//! few thousand packets a second at 1 Gbit/s instead of ~100,000, and the
-//! receiving stack takes them whole. The MTU, and so every segment on the
-//! emulated wire, stays 1500 bytes.
+//! segmentation-offload super-packets of up to 64 KiB, as a NIC with TSO/GRO hands
+//! them over: the emulator then moves a few thousand packets a second at 1 Gbit/s
+//! instead of ~100,000, and the receiving stack takes them whole. The MTU, and so
+//! every segment on the emulated wire, stays 1500 bytes.
 
 use std::fs::File;
 use std::io;
